@@ -1,0 +1,21 @@
+"""Block specs and the registry from block kind to spec class.
+
+Adding a block kind: a spec module here (fields, validation, ``count``, ``build``), its nn.Module under
+``searchspace/nn/``, and one line in ``BLOCK_KINDS``.
+"""
+
+from __future__ import annotations
+
+from searchspace.blocks.base import ACTIVATIONS, GATES, BlockSpec
+from searchspace.blocks.ds import DepthwiseSeparableSpec
+from searchspace.blocks.mbconv import MBConvSpec
+
+BLOCK_KINDS: dict[str, type[BlockSpec]] = {
+    cls.kind: cls
+    for cls in (
+        DepthwiseSeparableSpec,
+        MBConvSpec,
+    )
+}
+
+__all__ = ["ACTIVATIONS", "BLOCK_KINDS", "GATES", "BlockSpec", "DepthwiseSeparableSpec", "MBConvSpec"]

@@ -1,0 +1,99 @@
+"""The base of every block spec: the fields all kinds share and the contract each kind fulfils."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from searchspace.checks import check_bool, check_choice, check_float, check_int
+from searchspace.rounding import make_divisible
+from searchspace.tally import Tally
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from searchspace.nn.context import BuildContext
+
+ACTIVATIONS = ("relu", "relu6", "swish", "hswish", "none")
+GATES = ("sigmoid", "hsigmoid")
+MAX_CHANNELS = 8192
+
+
+@dataclass(frozen=True, kw_only=True)
+class BlockSpec(abc.ABC):
+    """One block of a stage. ``kind`` is the registry key; the stage repeats the block ``repeats`` times."""
+
+    kind: ClassVar[str] = ""
+    kernels: ClassVar[tuple[int, ...]] = (1, 3, 5, 7, 9)
+
+    out_chs: int
+    stride: int = 1
+    kernel: int = 3
+    act: str = "relu"
+
+    def __post_init__(self) -> None:
+        check_int("out_chs", self.out_chs, 1, MAX_CHANNELS)
+        check_choice("stride", self.stride, (1, 2))
+        check_choice("kernel", self.kernel, self.kernels)
+        check_choice("act", self.act, ACTIVATIONS)
+
+    def _normalise_float(self, name: str, lo: float, hi: float) -> None:
+        """Validate a float field and store it as a float (so 6 and 6.0 serialise alike)."""
+        object.__setattr__(self, name, float(check_float(name, getattr(self, name), lo, hi)))
+
+    @abc.abstractmethod
+    def count(self, t: Tally) -> Tally:
+        """Add this block's parameters and MACs to ``t`` (at the block's input shape) and move it to the output."""
+
+    @abc.abstractmethod
+    def build(self, in_chs: int, ctx: BuildContext) -> nn.Module:
+        """The nn.Module for this block taking ``in_chs`` input channels."""
+
+    def check_input(self, in_chs: int) -> None:
+        """Raise SpecError if this block cannot take ``in_chs`` input channels (default: any)."""
+
+    def has_skip(self, in_chs: int) -> bool:
+        return getattr(self, "skip", False) and self.stride == 1 and in_chs == self.out_chs
+
+
+@dataclass(frozen=True, kw_only=True)
+class SqueezeExciteFields:
+    """Squeeze-and-excitation options shared by the MBConv-like blocks.
+
+    The squeeze width is ``se_ratio`` times the block's input channels (``se_from='in'``, EfficientNet and
+    MnasNet) or its expanded channels (``'mid'``, MobileNetV3 and GhostNet), then ``max(1, int(.))`` when
+    ``se_round`` is 0, else rounded to a multiple of ``se_round``.
+    """
+
+    se_ratio: float = 0.0
+    se_from: str = "in"
+    se_round: int = 0
+    se_act: str | None = None
+    se_gate: str = "sigmoid"
+
+    def _check_se(self) -> None:
+        object.__setattr__(self, "se_ratio", float(check_float("se_ratio", self.se_ratio, 0.0, 1.0)))
+        check_choice("se_from", self.se_from, ("in", "mid"))
+        check_int("se_round", self.se_round, 0, 64)
+        if self.se_act is not None:
+            check_choice("se_act", self.se_act, ACTIVATIONS)
+        check_choice("se_gate", self.se_gate, GATES)
+
+    def se_chs(self, in_chs: int, mid_chs: int) -> int:
+        """Squeeze width, 0 when the block has no SE."""
+        if self.se_ratio <= 0:
+            return 0
+        base = (in_chs if self.se_from == "in" else mid_chs) * self.se_ratio
+        return max(1, int(base)) if self.se_round == 0 else make_divisible(base, self.se_round)
+
+    def count_se(self, t: Tally, se_chs: int) -> None:
+        """SE branch: global pool, 1x1 conv down with bias, 1x1 conv up with bias (shape unchanged)."""
+        if se_chs:
+            branch = t.fork().global_pool()
+            branch.conv(se_chs, bias=True).conv(t.chs, bias=True)
+            t.merge(branch)
+
+
+def check_skip(spec: object) -> None:
+    check_bool("skip", getattr(spec, "skip"))

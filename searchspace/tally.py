@@ -1,0 +1,82 @@
+"""Analytic cost accounting: parameters and multiply-adds of convolutions and linear layers.
+
+A ``Tally`` follows a tensor's shape (channels, height, width) through a network described layer by layer and
+adds up parameters (weights, biases, norm affine terms) and MACs (conv and linear multiply-adds only: the
+papers' convention, see shared/reference/ARCHITECTURES.md). No module is built and no tensor is touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else v
+
+
+def conv_out(size: int, kernel: int, stride: int, padding: int, ceil: bool = False) -> int:
+    """Output length of a convolution or pooling window along one axis (PyTorch's formula)."""
+    span = size + 2 * padding - kernel
+    out = (-(-span // stride) if ceil else span // stride) + 1
+    if ceil and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+@dataclass
+class Tally:
+    chs: int
+    h: int
+    w: int
+    params: int = 0
+    macs: int = 0
+
+    def fork(self) -> Tally:
+        """A zero-cost tally at the current shape, for a parallel branch."""
+        return Tally(self.chs, self.h, self.w)
+
+    def merge(self, branch: Tally) -> Tally:
+        """Add a branch's costs (its shape is the caller's business)."""
+        self.params += branch.params
+        self.macs += branch.macs
+        return self
+
+    def conv(
+        self,
+        out_chs: int,
+        kernel: int | tuple[int, int] = 1,
+        stride: int | tuple[int, int] = 1,
+        groups: int = 1,
+        bias: bool = False,
+        padding: int | tuple[int, int] | None = None,
+    ) -> Tally:
+        kh, kw = _pair(kernel)
+        sh, sw = _pair(stride)
+        ph, pw = (kh // 2, kw // 2) if padding is None else _pair(padding)
+        self.h = conv_out(self.h, kh, sh, ph)
+        self.w = conv_out(self.w, kw, sw, pw)
+        weights = out_chs * (self.chs // groups) * kh * kw
+        self.params += weights + (out_chs if bias else 0)
+        self.macs += weights * self.h * self.w
+        self.chs = out_chs
+        return self
+
+    def norm(self) -> Tally:
+        """Batch norm: a scale and a shift per channel (running stats are buffers, not parameters)."""
+        self.params += 2 * self.chs
+        return self
+
+    def linear(self, out_features: int, bias: bool = True) -> Tally:
+        self.params += self.chs * out_features + (out_features if bias else 0)
+        self.macs += self.chs * out_features
+        self.chs = out_features
+        return self
+
+    def pool(self, kernel: int, stride: int, padding: int = 0, ceil: bool = False) -> Tally:
+        self.h = conv_out(self.h, kernel, stride, padding, ceil)
+        self.w = conv_out(self.w, kernel, stride, padding, ceil)
+        return self
+
+    def global_pool(self) -> Tally:
+        self.h = self.w = 1
+        return self

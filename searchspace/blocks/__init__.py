@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from searchspace.blocks.base import ACTIVATIONS, GATES, BlockSpec
 from searchspace.blocks.ds import DepthwiseSeparableSpec
+from searchspace.blocks.ghost import GhostBottleneckSpec
 from searchspace.blocks.mbconv import MBConvSpec
 
 BLOCK_KINDS: dict[str, type[BlockSpec]] = {
@@ -15,7 +16,8 @@ BLOCK_KINDS: dict[str, type[BlockSpec]] = {
     for cls in (
         DepthwiseSeparableSpec,
         MBConvSpec,
+        GhostBottleneckSpec,
     )
 }
 
-__all__ = ["ACTIVATIONS", "BLOCK_KINDS", "GATES", "BlockSpec", "DepthwiseSeparableSpec", "MBConvSpec"]
+__all__ = ["ACTIVATIONS", "BLOCK_KINDS", "GATES", "BlockSpec", "DepthwiseSeparableSpec", "GhostBottleneckSpec", "MBConvSpec"]

@@ -29,5 +29,5 @@ def _mnasnet(name: str, rows: tuple[tuple[float, int, int, int, int, float], ...
 
 NETWORKS = {
     "mnasnet_a1": lambda: _mnasnet("mnasnet_a1", A1_STAGES, 0.1),
-    "mnasnet_b1": lambda: _mnasnet("mnasnet_b1", B1_STAGES, 1 - 0.9997),
+    "mnasnet_b1": lambda: _mnasnet("mnasnet_b1", B1_STAGES, 0.0003),
 }

@@ -1,0 +1,5 @@
+import sys
+
+from searchspace.cli import main
+
+sys.exit(main())

@@ -1,0 +1,98 @@
+"""``python -m searchspace``: the zoo table and per-stage summaries of any spec."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from searchspace import zoo
+from searchspace.counter import count
+from searchspace.errors import SpecError
+from searchspace.spec import ArchSpec
+from searchspace.table import format_table
+
+
+def zoo_rows() -> list[dict[str, Any]]:
+    """Our analytic sizes beside the reference implementation's and the paper's, for every zoo network."""
+    rows = []
+    for name in zoo.names():
+        spec, ref = zoo.get(name), zoo.published().get(name, {})
+        c = count(spec)
+        ref_macs = ref.get("reference_macs")
+        rows.append({
+            "name": name,
+            "resolution": spec.resolution,
+            "params": c.params,
+            "macs": c.macs,
+            "reference_params": ref.get("reference_params"),
+            "reference_macs": ref_macs,
+            "macs_deviation_pct": round(100 * (c.macs / ref_macs - 1), 3) if ref_macs else None,
+            "published_params": ref.get("paper_params"),
+            "published_macs": ref.get("paper_macs"),
+            "reference_implementation": ref.get("reference_implementation"),
+        })
+    return rows
+
+
+def load_spec(source: str) -> ArchSpec:
+    """A zoo name, a path to a spec JSON file, or a one-line spec string."""
+    if source in zoo.names():
+        return zoo.get(source)
+    path = Path(source)
+    if path.suffix == ".json" or path.exists():
+        try:
+            return ArchSpec.from_json(path.read_text())
+        except OSError as err:
+            raise SpecError("spec", f"cannot read {source!r}: {err.strerror}") from None
+    if source.startswith("arch:"):
+        return ArchSpec.from_string(source)
+    raise SpecError("spec", f"{source!r} is neither a zoo network ({', '.join(zoo.names())}) nor a JSON file")
+
+
+def _zoo(args: argparse.Namespace) -> None:
+    rows = zoo_rows()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    headers = ["name", "res", "params", "MACs", "ref params", "ref MACs", "MACs dev %", "paper params", "paper MACs"]
+    keys = ["name", "resolution", "params", "macs", "reference_params", "reference_macs", "macs_deviation_pct",
+            "published_params", "published_macs"]
+    print(format_table(headers, [[r[k] for k in keys] for r in rows]))
+
+
+def _show(args: argparse.Namespace) -> None:
+    spec = load_spec(args.spec)
+    c = count(spec)
+    if args.json:
+        print(json.dumps({"spec": spec.to_dict(), "params": c.params, "macs": c.macs,
+                          "parts": [vars(p) for p in c.parts]}, indent=2))
+        return
+    print(spec.to_string())
+    rows = [[p.name, p.repeats, p.out_chs, f"{p.out_size[0]}x{p.out_size[1]}", p.params, p.macs] for p in c.parts]
+    rows.append(["total", spec.num_blocks, spec.num_classes, "", c.params, c.macs])
+    print(format_table(["part", "blocks", "out chs", "out size", "params", "MACs"], rows))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m searchspace", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_zoo = sub.add_parser("zoo", help="table of the reference networks: our counts vs the published ones")
+    p_zoo.add_argument("--json", action="store_true")
+    p_zoo.set_defaults(func=_zoo)
+    p_show = sub.add_parser("show", help="per-stage summary of a zoo network or a spec JSON file")
+    p_show.add_argument("spec", help="zoo name, spec JSON file, or one-line spec")
+    p_show.add_argument("--json", action="store_true")
+    p_show.set_defaults(func=_show)
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except SpecError as err:
+        parser.exit(2, f"error: {err}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

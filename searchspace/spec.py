@@ -94,7 +94,8 @@ class StemSpec:
 class HeadSpec:
     """After the stages: optional 1x1 conv + BN + act (``conv_chs``), global pool, optional hidden linear
     (``hidden``, with optional BN1d and an activation), dropout, then the classifier. ``classifier='conv'``
-    is SqueezeNet's: dropout, 1x1 conv with bias to the classes and ReLU before the pool."""
+    is SqueezeNet's: dropout, 1x1 conv with bias to the classes and ReLU before the pool. ``classifier_bias=False``
+    drops the classifier's bias (ShuffleNetV1)."""
 
     conv_chs: int = 0
     act: str = "relu"
@@ -104,6 +105,7 @@ class HeadSpec:
     hidden_act: str = "relu"
     dropout: float = 0.0
     classifier: str = "linear"
+    classifier_bias: bool = True
 
     def __post_init__(self) -> None:
         check_int("conv_chs", self.conv_chs, 0, MAX_CHANNELS)
@@ -114,6 +116,7 @@ class HeadSpec:
         check_choice("hidden_act", self.hidden_act, ACTIVATIONS)
         object.__setattr__(self, "dropout", float(check_float("dropout", self.dropout, 0.0, 0.95)))
         check_choice("classifier", self.classifier, ("linear", "conv"))
+        check_bool("classifier_bias", self.classifier_bias)
         if self.classifier == "conv" and self.hidden:
             raise SpecError("hidden", "a conv classifier takes no hidden linear layer; set hidden to 0")
 
@@ -121,13 +124,13 @@ class HeadSpec:
         if self.conv_chs:
             t.conv(self.conv_chs).norm()
         if self.classifier == "conv":
-            return t.conv(num_classes, bias=True).global_pool()
+            return t.conv(num_classes, bias=self.classifier_bias).global_pool()
         t.global_pool()
         if self.hidden:
             t.linear(self.hidden, bias=self.hidden_bias)
             if self.hidden_norm:
                 t.norm()
-        return t.linear(num_classes)
+        return t.linear(num_classes, bias=self.classifier_bias)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from searchspace.blocks.base import ACTIVATIONS, GATES, BlockSpec
 from searchspace.blocks.ds import DepthwiseSeparableSpec
+from searchspace.blocks.fire import FireSpec
 from searchspace.blocks.ghost import GhostBottleneckSpec
 from searchspace.blocks.mbconv import MBConvSpec
+from searchspace.blocks.shuffle import ShuffleV1Spec, ShuffleV2Spec
 
 BLOCK_KINDS: dict[str, type[BlockSpec]] = {
     cls.kind: cls
@@ -17,7 +19,10 @@ BLOCK_KINDS: dict[str, type[BlockSpec]] = {
         DepthwiseSeparableSpec,
         MBConvSpec,
         GhostBottleneckSpec,
+        ShuffleV1Spec,
+        ShuffleV2Spec,
+        FireSpec,
     )
 }
 
-__all__ = ["ACTIVATIONS", "BLOCK_KINDS", "GATES", "BlockSpec", "DepthwiseSeparableSpec", "GhostBottleneckSpec", "MBConvSpec"]
+__all__ = ["ACTIVATIONS", "BLOCK_KINDS", "GATES", "BlockSpec", "DepthwiseSeparableSpec", "FireSpec", "GhostBottleneckSpec", "MBConvSpec", "ShuffleV1Spec", "ShuffleV2Spec"]

@@ -63,9 +63,9 @@ class Head(nn.Module):
             self.hidden = nn.Identity()
         self.dropout = nn.Dropout(spec.dropout)
         if self.conv_classifier:
-            self.classifier: nn.Module = nn.Conv2d(chs, num_classes, 1, bias=True)
+            self.classifier: nn.Module = nn.Conv2d(chs, num_classes, 1, bias=spec.classifier_bias)
         else:
-            self.classifier = nn.Linear(chs, num_classes)
+            self.classifier = nn.Linear(chs, num_classes, bias=spec.classifier_bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv(x)

@@ -1,0 +1,41 @@
+"""Compound scaling (EfficientNet): scale a base ArchSpec, derive family members, the published B0..B7 table."""
+
+from __future__ import annotations
+
+from scaler.family import OFFICIAL_TABLE, family, official
+from scaler.scaling import (
+    ALPHA,
+    BETA,
+    CHANNEL_HOOKS,
+    GAMMA,
+    ScaledSpec,
+    check_limits,
+    derive,
+    register_channel_hook,
+    round_channels,
+    round_repeats,
+    round_resolution,
+    scale,
+    scale_block,
+    scale_fields,
+)
+
+__all__ = [
+    "ALPHA",
+    "BETA",
+    "CHANNEL_HOOKS",
+    "GAMMA",
+    "OFFICIAL_TABLE",
+    "ScaledSpec",
+    "check_limits",
+    "derive",
+    "family",
+    "official",
+    "register_channel_hook",
+    "round_channels",
+    "round_repeats",
+    "round_resolution",
+    "scale",
+    "scale_block",
+    "scale_fields",
+]

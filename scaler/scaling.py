@@ -1,0 +1,367 @@
+"""Compound scaling as pure functions over ArchSpecs (EfficientNet, arXiv:1905.11946 section 3.3).
+
+``scale`` multiplies a network's widths, depths and input resolution; ``derive`` turns the compound
+coefficients (alpha, beta, gamma) and phi into those multipliers. Both return a ``ScaledSpec`` that keeps the
+base network and the coefficients beside the new spec, so nothing about the scaling is baked into the config.
+
+Rules (TF EfficientNet / timm / torchvision):
+
+- width: every absolute channel count becomes ``make_divisible(c * width, 8)`` (nearest multiple of 8, at least
+  8, never below 90% of ``c * width``): the stem, each stage's block ``out_chs`` and any other absolute channel
+  field of the block kind (see ``CHANNEL_HOOKS``), the head's ``conv_chs`` and its ``hidden`` linear width
+  (torchvision scales MobileNetV3's last hidden layer the same way; EfficientNet has none). Relative widths
+  (expansion, SE ratio) stay as they are. A width of exactly 1.0 leaves every channel count untouched.
+- depth: each stage's repeats become ``ceil(depth * repeats)`` (a product within 1e-9 of an integer counts as
+  that integer, so that 1.1 * 10 gives 11, not 12).
+- resolution: a float is a multiplier of the base resolution, rounded to a multiple of 8 (1.0 leaves it
+  untouched); an int is the exact input size in pixels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import numbers
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from searchspace.blocks import BlockSpec
+from searchspace.blocks.base import SqueezeExciteFields
+from searchspace.checks import check_float
+from searchspace.counter import Count, count
+from searchspace.errors import SpecError
+from searchspace.rounding import make_divisible
+from searchspace.spec import ArchSpec, HeadSpec, StemSpec
+
+CHANNEL_DIVISOR = 8
+RESOLUTION_DIVISOR = 8
+MAX_PHI = 12.0
+MAX_COEFFICIENT = 4.0
+# The paper's grid-search result on B0 (alpha * beta^2 * gamma^2 = 1.92).
+ALPHA, BETA, GAMMA = 1.2, 1.1, 1.15
+# Multipliers ``scale`` accepts (the scaled spec's own limits apply on top).
+MULTIPLIER_RANGE = (0.05, 64.0)
+_DEPTH_EPS = 1e-9
+
+ChannelFn = Callable[[int], int]
+ChannelHook = Callable[[BlockSpec, float], BlockSpec]
+
+
+# --- rounding rules ------------------------------------------------------------------------------------------
+
+
+def round_channels(chs: int, width: float, divisor: int = CHANNEL_DIVISOR) -> int:
+    """``chs`` scaled by ``width``: nearest multiple of ``divisor``, never below 90%; width 1.0 is the identity."""
+    return chs if width == 1.0 else make_divisible(chs * width, divisor)
+
+
+def round_repeats(repeats: int, depth: float) -> int:
+    """``ceil(depth * repeats)``, at least 1; depth 1.0 is the identity."""
+    return max(1, math.ceil(depth * repeats - _DEPTH_EPS))
+
+
+def round_resolution(resolution: int, multiplier: float, divisor: int = RESOLUTION_DIVISOR) -> int:
+    """``resolution * multiplier`` to the nearest multiple of ``divisor``; multiplier 1.0 is the identity."""
+    return resolution if multiplier == 1.0 else make_divisible(resolution * multiplier, divisor)
+
+
+# --- per-kind channel scaling --------------------------------------------------------------------------------
+
+# Integer fields every block kind shares that are not channel counts (out_chs is scaled for every kind).
+_SHARED_INT_FIELDS = frozenset(f.name for f in dataclasses.fields(BlockSpec)) | frozenset(
+    f.name for f in dataclasses.fields(SqueezeExciteFields)
+)
+
+
+def scale_fields(*names: str, divisor: Callable[[BlockSpec], int] | None = None) -> ChannelHook:
+    """A hook scaling ``out_chs`` and the named absolute channel fields (ints or tuples of ints; 0 stays 0).
+
+    ``divisor(block)`` gives the multiple that ``out_chs`` rounds to (default 8), for kinds whose channels
+    must also divide by a group count.
+    """
+
+    def hook(block: BlockSpec, width: float) -> BlockSpec:
+        def fn(chs: int) -> int:
+            return round_channels(chs, width) if chs else chs
+
+        step = CHANNEL_DIVISOR if divisor is None else divisor(block)
+        changes: dict[str, Any] = {"out_chs": round_channels(block.out_chs, width, step)}
+        for name in names:
+            value = getattr(block, name)
+            changes[name] = tuple(map(fn, value)) if isinstance(value, tuple) else fn(value)
+        return replace(block, **changes)
+
+    return hook
+
+
+def _shuffle_v1_divisor(block: BlockSpec) -> int:
+    """ShuffleNetV1: the bottleneck (out_chs // 4) must be a multiple of the groups."""
+    return math.lcm(CHANNEL_DIVISOR, 4 * block.groups)
+
+
+def _scale_micro(block: BlockSpec, width: float) -> BlockSpec:
+    """MicroNet: only blocks with automatic groups scale; explicit (g1, g2, g3, g4) are tied to the base widths."""
+    if block.groups:
+        raise SpecError(
+            "width",
+            f"a micro-block with explicit groups {block.groups} cannot be width-scaled (its group counts "
+            "must divide the base widths); give the base groups=[] so that they follow the channels",
+        )
+    return replace(block, out_chs=round_channels(block.out_chs, width))
+
+
+# How each block kind scales its channels: ``hook(block, width) -> block``. A kind that is not listed is scaled
+# on ``out_chs`` alone when its only integer fields are the shared ones (out_chs, stride, kernel, se_round);
+# otherwise it is refused, since an unknown integer field may be an absolute channel count. Kinds listed here
+# have extra integer fields that are not channel counts (ratios, group counts, kernel sizes); a group count makes
+# ``out_chs`` round to a multiple it divides. A scaled network that still breaks a channel constraint (e.g. a
+# ShuffleNetV1 stem that the groups do not divide) is refused by the spec's validation, naming the stage.
+CHANNEL_HOOKS: dict[str, ChannelHook] = {
+    "ghost": scale_fields(),                                      # ratio, dw_size
+    "shuffle_v1": scale_fields(divisor=_shuffle_v1_divisor),      # groups
+    "micro": _scale_micro,                                        # dw_mult, groups, dsm, reduction
+}
+
+
+def register_channel_hook(kind: str, hook: ChannelHook) -> None:
+    """Declare how block kind ``kind`` scales its channels (see ``scale_fields``)."""
+    CHANNEL_HOOKS[kind] = hook
+
+
+@functools.cache
+def _extra_int_fields(cls: type[BlockSpec]) -> tuple[str, ...]:
+    """Integer-valued fields of a block kind beyond the shared ones: possibly absolute channel counts."""
+    hints = typing.get_type_hints(cls)
+    return tuple(
+        f.name for f in dataclasses.fields(cls)
+        if f.init and f.name not in _SHARED_INT_FIELDS and _holds_int(hints[f.name])
+    )
+
+
+def _holds_int(tp: Any) -> bool:
+    if tp is int:
+        return True
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType, tuple, list):
+        return any(_holds_int(arg) for arg in typing.get_args(tp) if arg is not Ellipsis)
+    return False
+
+
+def scale_block(block: BlockSpec, width: float) -> BlockSpec:
+    """``block`` with every absolute channel count scaled by ``width``; SpecError if the kind has no rule."""
+    if width == 1.0:
+        return block
+    hook = CHANNEL_HOOKS.get(block.kind)
+    if hook is not None:
+        return hook(block, width)
+    extra = _extra_int_fields(type(block))
+    if extra:
+        raise SpecError(
+            "width",
+            f"block kind {block.kind!r} has integer fields ({', '.join(extra)}) that may be channel counts and "
+            "no width-scaling rule; register one with scaler.scaling.register_channel_hook",
+        )
+    return replace(block, out_chs=round_channels(block.out_chs, width))
+
+
+def _scale_stem(stem: StemSpec, fn: ChannelFn) -> StemSpec:
+    if stem.kind != "sep":
+        return replace(stem, out_chs=fn(stem.out_chs))
+    first, mult = stem.groups  # out_chs = first * mult: scale the total, keep the multiplier
+    first = max(1, round(fn(stem.out_chs) / mult))
+    return replace(stem, out_chs=first * mult, groups=(first, mult))
+
+
+def _scale_head(head: HeadSpec, fn: ChannelFn) -> HeadSpec:
+    return replace(
+        head,
+        conv_chs=fn(head.conv_chs) if head.conv_chs else 0,
+        hidden=fn(head.hidden) if head.hidden else 0,
+    )
+
+
+# --- the scaled spec -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScaledSpec:
+    """A scaled network with its base and the multipliers (and compound coefficients) that produced it.
+
+    ``method`` is ``'scale'`` (explicit multipliers), ``'derive'`` (alpha^phi, beta^phi, gamma^phi) or
+    ``'official'`` (the published EfficientNet table). The multipliers are the unrounded ones.
+    """
+
+    base: ArchSpec
+    spec: ArchSpec
+    width_mult: float
+    depth_mult: float
+    resolution_mult: float
+    method: str = "scale"
+    phi: float | None = None
+    alpha: float | None = None
+    beta: float | None = None
+    gamma: float | None = None
+
+    @property
+    def resolution(self) -> int:
+        return self.spec.resolution
+
+    @property
+    def ideal_ratio(self) -> float:
+        """MACs ratio the multipliers promise: (alpha*beta^2*gamma^2)^phi, or depth*width^2*resolution^2."""
+        if self.phi is not None and self.alpha is not None and self.beta is not None and self.gamma is not None:
+            return (self.alpha * self.beta**2 * self.gamma**2) ** self.phi
+        return self.depth_mult * self.width_mult**2 * self.resolution_mult**2
+
+    @functools.cached_property
+    def count(self) -> Count:
+        return count(self.spec)
+
+    @functools.cached_property
+    def base_count(self) -> Count:
+        return count(self.base)
+
+    @property
+    def macs_ratio(self) -> float:
+        """Counted MACs of the scaled network over the base's."""
+        return self.count.macs / self.base_count.macs
+
+    def to_dict(self) -> dict[str, Any]:
+        """Coefficients, multipliers, counts and the scaled ArchSpec as JSON-ready data."""
+        return {
+            "name": self.spec.name,
+            "method": self.method,
+            "phi": _number(self.phi),
+            "alpha": self.alpha,
+            "beta": self.beta,
+            "gamma": self.gamma,
+            "width_mult": self.width_mult,
+            "depth_mult": self.depth_mult,
+            "resolution_mult": self.resolution_mult,
+            "resolution": self.spec.resolution,
+            "dropout": self.spec.head.dropout,
+            "params": self.count.params,
+            "macs": self.count.macs,
+            "base_name": self.base.name,
+            "base_params": self.base_count.params,
+            "base_macs": self.base_count.macs,
+            "macs_ratio": self.macs_ratio,
+            "ideal_ratio": self.ideal_ratio,
+            "spec": self.spec.to_dict(),
+        }
+
+
+def _number(value: float | None) -> float | int | None:
+    """Integral floats as ints (phi = 3, not 3.0)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# --- the pure functions --------------------------------------------------------------------------------------
+
+
+def scale(
+    spec: ArchSpec,
+    width: float = 1.0,
+    depth: float = 1.0,
+    resolution: float | int = 1.0,  # noqa: PYI041 (an int is an exact size, a float a multiplier)
+    *,
+    dropout: float | None = None,
+    name: str | None = None,
+) -> ScaledSpec:
+    """``spec`` with widths, depths and resolution scaled (module docstring has the rules).
+
+    ``resolution``: a float multiplies the base resolution, an int is the exact size in pixels. ``dropout``
+    replaces the head's dropout when given; ``name`` the spec's name (default: kept). Raises SpecError naming
+    ``width``, ``depth`` or ``resolution`` when a multiplier is out of range or gives an invalid network.
+    """
+    if not isinstance(spec, ArchSpec):
+        raise SpecError("spec", f"must be an ArchSpec, got {type(spec).__name__}")
+    width = float(check_float("width", width, *MULTIPLIER_RANGE))
+    depth = float(check_float("depth", depth, *MULTIPLIER_RANGE))
+    if isinstance(resolution, numbers.Integral) and not isinstance(resolution, bool):
+        size, res_mult = int(resolution), int(resolution) / spec.resolution
+    else:
+        res_mult = float(check_float("resolution", resolution, *MULTIPLIER_RANGE))
+        size = round_resolution(spec.resolution, res_mult)
+
+    # One step per multiplier, each validated, so that an invalid result is blamed on the multiplier causing it.
+    fn = functools.partial(round_channels, width=width)
+    try:
+        stages = []
+        for i, stage in enumerate(spec.stages):
+            try:
+                stages.append(replace(stage, block=scale_block(stage.block, width)))
+            except SpecError as err:
+                if err.field == "width":
+                    raise SpecError("width", f"stages[{i}].block: {err.message}") from None
+                raise err.within(f"stages[{i}].block") from None
+        scaled = replace(spec, stem=_scale_stem(spec.stem, fn), stages=tuple(stages), head=_scale_head(spec.head, fn))
+    except SpecError as err:
+        raise _blame("width", width, err) from None
+    try:
+        stages = [replace(s, repeats=round_repeats(s.repeats, depth)) for s in scaled.stages]
+        scaled = replace(scaled, stages=tuple(stages))
+    except SpecError as err:
+        raise _blame("depth", depth, err) from None
+    try:
+        scaled = replace(scaled, resolution=size)
+    except SpecError as err:
+        raise SpecError("resolution", f"resolution {resolution:g} gives an invalid network: {err}") from None
+    changes: dict[str, Any] = {}
+    if dropout is not None:
+        changes["head"] = replace(scaled.head, dropout=dropout)
+    if name is not None:
+        changes["name"] = name
+    scaled = replace(scaled, **changes) if changes else scaled
+    return ScaledSpec(base=spec, spec=scaled, width_mult=width, depth_mult=depth, resolution_mult=res_mult)
+
+
+def _blame(argument: str, value: float, err: SpecError) -> SpecError:
+    """A SpecError about the scaled network, reported against the multiplier that caused it."""
+    if err.field == argument:
+        return err
+    return SpecError(argument, f"{argument} {value:g} gives an invalid network: {err}")
+
+
+def derive(
+    base: ArchSpec, alpha: float = ALPHA, beta: float = BETA, gamma: float = GAMMA, phi: float = 1
+) -> ScaledSpec:
+    """The phi member of ``base``'s family: depth alpha^phi, width beta^phi, resolution gamma^phi.
+
+    phi = 0 returns the base unchanged. Coefficients must be in [1, 4] and phi in [0, 12]; errors name the
+    coefficient responsible (``alpha`` for depth, ``beta`` for width, ``gamma`` for resolution).
+    """
+    phi = float(check_float("phi", phi, 0.0, MAX_PHI))
+    alpha, beta, gamma = (
+        float(check_float(n, v, 1.0, MAX_COEFFICIENT)) for n, v in (("alpha", alpha), ("beta", beta), ("gamma", gamma))
+    )
+    try:
+        scaled = scale(base, width=beta**phi, depth=alpha**phi, resolution=gamma**phi)
+    except SpecError as err:
+        coefficient, value = {"width": ("beta", beta), "depth": ("alpha", alpha), "resolution": ("gamma", gamma)}.get(
+            err.field, (err.field, None)
+        )
+        prefix = f"{coefficient}^phi = {value**phi:.4g} at phi {phi:g}: " if value is not None else ""
+        raise SpecError(coefficient, prefix + err.message) from None
+    spec = scaled.spec
+    if spec != base:
+        spec = replace(spec, name=member_name(base.name, f"phi{phi:g}"))
+    return replace(scaled, spec=spec, method="derive", phi=phi, alpha=alpha, beta=beta, gamma=gamma)
+
+
+def member_name(base_name: str, suffix: str) -> str:
+    """``<base>-<suffix>``, within the 64 characters a spec name allows."""
+    return f"{base_name[: 63 - len(suffix)]}-{suffix}" if base_name else suffix
+
+
+def check_limits(scaled: ScaledSpec, max_params: int | None = None, max_macs: int | None = None) -> None:
+    """SpecError naming ``max_params`` / ``max_macs`` when the scaled network is larger than allowed."""
+    label = scaled.spec.name or "the scaled network"
+    if max_params is not None and scaled.count.params > max_params:
+        raise SpecError("max_params", f"{label} has {scaled.count.params:,} parameters, above the limit {max_params:,}")
+    if max_macs is not None and scaled.count.macs > max_macs:
+        raise SpecError("max_macs", f"{label} has {scaled.count.macs:,} MACs, above the limit {max_macs:,}")

@@ -26,7 +26,7 @@ def _divisors(n: int) -> str:
 class ShuffleV1Spec(BlockSpec):
     """ShuffleNetV1 unit (megvii ShuffleNet-Series layout).
 
-    Grouped 1x1 to ``mid = out_chs // 4`` + BN + act, channel shuffle, kxk depthwise (the stride) + BN, grouped
+    Grouped 1x1 to ``mid = out_chs // 4`` + BN + act, kxk depthwise (the stride) + BN, channel shuffle, grouped
     1x1 + BN. Stride 1: ``act(x + branch)``. Stride 2: ``concat(avgpool3x3s2(x), act(branch))``, the branch
     making the ``out_chs - in_chs`` new channels. ``group_first=False`` makes the first 1x1 dense, as in the
     network's very first unit.

@@ -15,7 +15,9 @@ class ShuffleV1(nn.Module):
         super().__init__()
         mid = spec.mid_chs
         self.has_skip = spec.stride == 1
-        self.groups = spec.groups
+        # The reference shuffles after the depthwise conv, as channel_shuffle(x, mid // groups): the inverse of
+        # channel_shuffle(x, groups), an equally good interleave that keeps its checkpoints loadable.
+        self.shuffle_groups = mid // spec.groups
         self.conv_pw = ConvNormAct(in_chs, mid, groups=spec.groups if spec.group_first else 1, act=spec.act, ctx=ctx)
         self.conv_dw = ConvNormAct(mid, mid, spec.kernel, spec.stride, groups=mid, act="none", ctx=ctx)
         self.conv_pwl = ConvNormAct(mid, spec.branch_chs(in_chs), groups=spec.groups, act="none", ctx=ctx)
@@ -26,8 +28,8 @@ class ShuffleV1(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = self.shortcut(x)
         x = self.conv_pw(x)
-        x = channel_shuffle(x, self.groups)
         x = self.conv_dw(x)
+        x = channel_shuffle(x, self.shuffle_groups)
         x = self.conv_pwl(x)
         if self.has_skip:
             return self.act(self.drop_path(x) + shortcut)

@@ -1,4 +1,4 @@
-"""Compound scaling (EfficientNet): scale a base ArchSpec, derive family members, the published B0..B7 table."""
+"""Compound scaling (EfficientNet): scale a base ArchSpec, derive family members, the B0..B7 table."""
 
 from __future__ import annotations
 

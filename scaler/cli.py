@@ -1,7 +1,8 @@
 """``python -m scaler``: derive members of a compound-scaled family from a base network.
 
 ``python -m scaler derive --phi 3`` scales the zoo's EfficientNet-B0 with the paper's alpha 1.2, beta 1.1,
-gamma 1.15. Bad input exits with status 2 and an argparse-style message naming the argument.
+gamma 1.15. Bad input exits with status 2 and an argparse-style message naming the argument. Each
+subcommand registers itself like ``add_derive`` (the grid search will live in ``scaler/grid.py``).
 """
 
 from __future__ import annotations
@@ -36,22 +37,39 @@ _OPTIONS = {
     "max_params": "--max-params",
     "max_macs": "--max-macs",
 }
-_HEADERS = ("phi", "alpha", "beta", "gamma", "width", "depth", "resolution", "params", "MACs", "MACs ratio",
-            "ideal ratio")
+_HEADERS = (
+    "phi",
+    "alpha",
+    "beta",
+    "gamma",
+    "width",
+    "depth",
+    "resolution",
+    "params",
+    "MACs",
+    "MACs ratio",
+    "ideal ratio",
+)
 
 
 def _size(text: str) -> int:
     """A positive count such as 500000000, 5e8 or 500M."""
     match = _SIZE.fullmatch(text.strip().lower())
-    value = int(float(match.group(1)) * _SUFFIXES[match.group(2)]) if match else 0
-    if value < 1:
+    number = float(match.group(1)) * _SUFFIXES[match.group(2)] if match else 0.0
+    if not 1 <= number <= 1e18:
         raise argparse.ArgumentTypeError(f"must be a positive count such as 5e8 or 500M, got {text!r:.40}")
-    return value
+    return int(number)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m scaler", description="EfficientNet compound scaling.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_derive(commands)
+    return parser
+
+
+def add_derive(commands: argparse._SubParsersAction) -> None:
+    """The ``derive`` subcommand (each subcommand adds its own parser and sets ``handler``)."""
     derive = commands.add_parser(
         "derive",
         help="scale a base network to family member phi",
@@ -68,14 +86,25 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--beta", type=float, help=f"width coefficient, >= 1 (default {BETA})")
     derive.add_argument("--gamma", type=float, help=f"resolution coefficient, >= 1 (default {GAMMA})")
     derive.add_argument("--official", action="store_true", help="use the published B0..B7 table (phi 0..7)")
-    derive.add_argument("--out", type=Path, metavar="DIR", help="write each member's spec JSON (and model code)")
+    derive.add_argument(
+        "--out", type=Path, metavar="DIR", help="write each member's spec JSON (and model code)"
+    )
     derive.add_argument("--json", action="store_true", help="print JSON (a list with --all)")
-    derive.add_argument("--max-params", type=_size, default=DEFAULT_MAX_PARAMS, metavar="N",
-                        help=f"refuse networks with more parameters (default {DEFAULT_MAX_PARAMS:.0e})")
-    derive.add_argument("--max-macs", type=_size, default=DEFAULT_MAX_MACS, metavar="N",
-                        help=f"refuse networks with more multiply-adds (default {DEFAULT_MAX_MACS:.0e})")
+    derive.add_argument(
+        "--max-params",
+        type=_size,
+        default=DEFAULT_MAX_PARAMS,
+        metavar="N",
+        help=f"refuse networks with more parameters (default {DEFAULT_MAX_PARAMS:.0e})",
+    )
+    derive.add_argument(
+        "--max-macs",
+        type=_size,
+        default=DEFAULT_MAX_MACS,
+        metavar="N",
+        help=f"refuse networks with more multiply-adds (default {DEFAULT_MAX_MACS:.0e})",
+    )
     derive.set_defaults(handler=run_derive, parser=derive)
-    return parser
 
 
 def load_base(args: argparse.Namespace) -> ArchSpec:
@@ -101,10 +130,14 @@ def run_derive(args: argparse.Namespace) -> int:
     if args.official:
         for name in ("alpha", "beta", "gamma"):
             if getattr(args, name) is not None:
-                parser.error(f"--{name}: not allowed with --official (the published table fixes the multipliers)")
+                parser.error(
+                    f"--{name}: not allowed with --official (the published table fixes the multipliers)"
+                )
         if args.phi is not None and args.phi not in OFFICIAL_TABLE:
-            parser.error(f"--phi: must be one of {', '.join(map(str, OFFICIAL_TABLE))} with --official, "
-                         f"got {args.phi:g}")
+            parser.error(
+                f"--phi: must be one of {', '.join(map(str, OFFICIAL_TABLE))} with --official, "
+                f"got {args.phi:g}"
+            )
     base = load_base(args)
     phis = list(OFFICIAL_TABLE) if args.all else [args.phi]
     coefficients = {
@@ -150,15 +183,28 @@ def describe(base: ArchSpec, first: ScaledSpec, use_official: bool) -> str:
         lines.append("scaling: the published EfficientNet B0..B7 table (width, depth, resolution, dropout)")
     else:
         a, b, g = first.alpha, first.beta, first.gamma
-        lines.append(f"scaling: depth alpha^phi, width beta^phi, resolution gamma^phi with alpha {a:g}, beta {b:g}, "
-                     f"gamma {g:g}; alpha*beta^2*gamma^2 = {a * b**2 * g**2:.3f}")
+        lines.append(
+            f"scaling: depth alpha^phi, width beta^phi, resolution gamma^phi with alpha {a:g}, beta {b:g}, "
+            f"gamma {g:g}; alpha*beta^2*gamma^2 = {a * b**2 * g**2:.3f}"
+        )
     return "\n".join(lines) + "\n"
 
 
 def table_row(m: ScaledSpec) -> list[Any]:
     phi = int(m.phi) if m.phi is not None and float(m.phi).is_integer() else m.phi
-    return [phi, m.alpha, m.beta, m.gamma, m.width_mult, m.depth_mult, m.resolution, m.count.params, m.count.macs,
-            m.macs_ratio, m.ideal_ratio]
+    return [
+        phi,
+        m.alpha,
+        m.beta,
+        m.gamma,
+        m.width_mult,
+        m.depth_mult,
+        m.resolution,
+        m.count.params,
+        m.count.macs,
+        m.macs_ratio,
+        m.ideal_ratio,
+    ]
 
 
 def write_member(out_dir: Path, member: ScaledSpec) -> list[Path]:
@@ -175,7 +221,7 @@ def write_member(out_dir: Path, member: ScaledSpec) -> list[Path]:
 
 
 def model_code(spec: ArchSpec) -> str | None:
-    """Standalone PyTorch source from ``searchspace.export.to_python`` (export issue); None until it exists."""
+    """Standalone PyTorch source from ``searchspace.export.to_python`` (export issue), else None."""
     try:
         from searchspace.export import to_python
     except ModuleNotFoundError as err:

@@ -26,7 +26,9 @@ def official(base: ArchSpec, phi: float) -> ScaledSpec:
         phi = int(phi)
     check_choice("phi", phi, tuple(OFFICIAL_TABLE))
     width, depth, size, dropout = OFFICIAL_TABLE[phi]
-    resolution: float | int = size if base.resolution == OFFICIAL_BASE_RESOLUTION else size / OFFICIAL_BASE_RESOLUTION
+    resolution: float | int = (
+        size if base.resolution == OFFICIAL_BASE_RESOLUTION else size / OFFICIAL_BASE_RESOLUTION
+    )
     try:
         scaled = scale(base, width=width, depth=depth, resolution=resolution, dropout=dropout)
     except SpecError as err:

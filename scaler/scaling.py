@@ -6,9 +6,9 @@ base network and the coefficients beside the new spec, so nothing about the scal
 
 Rules (TF EfficientNet / timm / torchvision):
 
-- width: every absolute channel count becomes ``make_divisible(c * width, 8)`` (nearest multiple of 8, at least
-  8, never below 90% of ``c * width``): the stem, each stage's block ``out_chs`` and any other absolute channel
-  field of the block kind (see ``CHANNEL_HOOKS``), the head's ``conv_chs`` and its ``hidden`` linear width
+- width: every absolute channel count becomes ``make_divisible(c * width, 8)`` (nearest multiple of 8, at
+  least 8, never below 90% of ``c * width``): the stem, each stage's block ``out_chs`` and any other absolute
+  channel field of the block kind (see ``CHANNEL_HOOKS``), the head's ``conv_chs`` and its ``hidden`` width
   (torchvision scales MobileNetV3's last hidden layer the same way; EfficientNet has none). Relative widths
   (expansion, SE ratio) stay as they are. A width of exactly 1.0 leaves every channel count untouched.
 - depth: each stage's repeats become ``ceil(depth * repeats)`` (a product within 1e-9 of an integer counts as
@@ -47,15 +47,14 @@ ALPHA, BETA, GAMMA = 1.2, 1.1, 1.15
 MULTIPLIER_RANGE = (0.05, 64.0)
 _DEPTH_EPS = 1e-9
 
-ChannelFn = Callable[[int], int]
 ChannelHook = Callable[[BlockSpec, float], BlockSpec]
 
 
-# --- rounding rules ------------------------------------------------------------------------------------------
+# --- rounding rules -----------------------------------------------------------------------------------------
 
 
 def round_channels(chs: int, width: float, divisor: int = CHANNEL_DIVISOR) -> int:
-    """``chs`` scaled by ``width``: nearest multiple of ``divisor``, never below 90%; width 1.0 is the identity."""
+    """``chs`` * ``width`` to the nearest multiple of ``divisor``, never below 90%; width 1.0: unchanged."""
     return chs if width == 1.0 else make_divisible(chs * width, divisor)
 
 
@@ -69,7 +68,7 @@ def round_resolution(resolution: int, multiplier: float, divisor: int = RESOLUTI
     return resolution if multiplier == 1.0 else make_divisible(resolution * multiplier, divisor)
 
 
-# --- per-kind channel scaling --------------------------------------------------------------------------------
+# --- per-kind channel scaling -------------------------------------------------------------------------------
 
 # Integer fields every block kind shares that are not channel counts (out_chs is scaled for every kind).
 _SHARED_INT_FIELDS = frozenset(f.name for f in dataclasses.fields(BlockSpec)) | frozenset(
@@ -104,7 +103,7 @@ def _shuffle_v1_divisor(block: BlockSpec) -> int:
 
 
 def _scale_micro(block: BlockSpec, width: float) -> BlockSpec:
-    """MicroNet: only blocks with automatic groups scale; explicit (g1, g2, g3, g4) are tied to the base widths."""
+    """MicroNet: blocks with automatic groups scale; explicit (g1, g2, g3, g4) are tied to the base widths."""
     if block.groups:
         raise SpecError(
             "width",
@@ -114,16 +113,16 @@ def _scale_micro(block: BlockSpec, width: float) -> BlockSpec:
     return replace(block, out_chs=round_channels(block.out_chs, width))
 
 
-# How each block kind scales its channels: ``hook(block, width) -> block``. A kind that is not listed is scaled
-# on ``out_chs`` alone when its only integer fields are the shared ones (out_chs, stride, kernel, se_round);
+# How each block kind scales its channels: ``hook(block, width) -> block``. A kind not listed is scaled on
+# ``out_chs`` alone when its only integer fields are the shared ones (out_chs, stride, kernel, se_round);
 # otherwise it is refused, since an unknown integer field may be an absolute channel count. Kinds listed here
-# have extra integer fields that are not channel counts (ratios, group counts, kernel sizes); a group count makes
-# ``out_chs`` round to a multiple it divides. A scaled network that still breaks a channel constraint (e.g. a
-# ShuffleNetV1 stem that the groups do not divide) is refused by the spec's validation, naming the stage.
+# have extra integer fields that are not channel counts (ratios, group counts, kernel sizes); a group count
+# makes ``out_chs`` round to a multiple it divides. A scaled network that still breaks a channel constraint
+# (e.g. a ShuffleNetV1 stem that the groups do not divide) is refused by spec validation, naming the stage.
 CHANNEL_HOOKS: dict[str, ChannelHook] = {
-    "ghost": scale_fields(),                                      # ratio, dw_size
-    "shuffle_v1": scale_fields(divisor=_shuffle_v1_divisor),      # groups
-    "micro": _scale_micro,                                        # dw_mult, groups, dsm, reduction
+    "ghost": scale_fields(),  # ratio, dw_size
+    "shuffle_v1": scale_fields(divisor=_shuffle_v1_divisor),  # groups
+    "micro": _scale_micro,  # dw_mult, groups, dsm, reduction
 }
 
 
@@ -137,7 +136,8 @@ def _extra_int_fields(cls: type[BlockSpec]) -> tuple[str, ...]:
     """Integer-valued fields of a block kind beyond the shared ones: possibly absolute channel counts."""
     hints = typing.get_type_hints(cls)
     return tuple(
-        f.name for f in dataclasses.fields(cls)
+        f.name
+        for f in dataclasses.fields(cls)
         if f.init and f.name not in _SHARED_INT_FIELDS and _holds_int(hints[f.name])
     )
 
@@ -162,29 +162,29 @@ def scale_block(block: BlockSpec, width: float) -> BlockSpec:
     if extra:
         raise SpecError(
             "width",
-            f"block kind {block.kind!r} has integer fields ({', '.join(extra)}) that may be channel counts and "
-            "no width-scaling rule; register one with scaler.scaling.register_channel_hook",
+            f"block kind {block.kind!r} has integer fields ({', '.join(extra)}) that may be channel counts "
+            "and no width-scaling rule; register one with scaler.scaling.register_channel_hook",
         )
     return replace(block, out_chs=round_channels(block.out_chs, width))
 
 
-def _scale_stem(stem: StemSpec, fn: ChannelFn) -> StemSpec:
+def _scale_stem(stem: StemSpec, width: float) -> StemSpec:
     if stem.kind != "sep":
-        return replace(stem, out_chs=fn(stem.out_chs))
+        return replace(stem, out_chs=round_channels(stem.out_chs, width))
     first, mult = stem.groups  # out_chs = first * mult: scale the total, keep the multiplier
-    first = max(1, round(fn(stem.out_chs) / mult))
+    first = max(1, round(round_channels(stem.out_chs, width) / mult))
     return replace(stem, out_chs=first * mult, groups=(first, mult))
 
 
-def _scale_head(head: HeadSpec, fn: ChannelFn) -> HeadSpec:
+def _scale_head(head: HeadSpec, width: float) -> HeadSpec:
     return replace(
         head,
-        conv_chs=fn(head.conv_chs) if head.conv_chs else 0,
-        hidden=fn(head.hidden) if head.hidden else 0,
+        conv_chs=round_channels(head.conv_chs, width) if head.conv_chs else 0,
+        hidden=round_channels(head.hidden, width) if head.hidden else 0,
     )
 
 
-# --- the scaled spec -----------------------------------------------------------------------------------------
+# --- the scaled spec ----------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -213,7 +213,12 @@ class ScaledSpec:
     @property
     def ideal_ratio(self) -> float:
         """MACs ratio the multipliers promise: (alpha*beta^2*gamma^2)^phi, or depth*width^2*resolution^2."""
-        if self.phi is not None and self.alpha is not None and self.beta is not None and self.gamma is not None:
+        if (
+            self.phi is not None
+            and self.alpha is not None
+            and self.beta is not None
+            and self.gamma is not None
+        ):
             return (self.alpha * self.beta**2 * self.gamma**2) ** self.phi
         return self.depth_mult * self.width_mult**2 * self.resolution_mult**2
 
@@ -260,7 +265,7 @@ def _number(value: float | None) -> float | int | None:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-# --- the pure functions --------------------------------------------------------------------------------------
+# --- the pure functions -------------------------------------------------------------------------------------
 
 
 def scale(
@@ -288,8 +293,7 @@ def scale(
         res_mult = float(check_float("resolution", resolution, *MULTIPLIER_RANGE))
         size = round_resolution(spec.resolution, res_mult)
 
-    # One step per multiplier, each validated, so that an invalid result is blamed on the multiplier causing it.
-    fn = functools.partial(round_channels, width=width)
+    # One step per multiplier, each validated, so that an invalid network is blamed on the right multiplier.
     try:
         stages = []
         for i, stage in enumerate(spec.stages):
@@ -299,7 +303,9 @@ def scale(
                 if err.field == "width":
                     raise SpecError("width", f"stages[{i}].block: {err.message}") from None
                 raise err.within(f"stages[{i}].block") from None
-        scaled = replace(spec, stem=_scale_stem(spec.stem, fn), stages=tuple(stages), head=_scale_head(spec.head, fn))
+        scaled = replace(
+            spec, stem=_scale_stem(spec.stem, width), stages=tuple(stages), head=_scale_head(spec.head, width)
+        )
     except SpecError as err:
         raise _blame("width", width, err) from None
     try:
@@ -337,14 +343,17 @@ def derive(
     """
     phi = float(check_float("phi", phi, 0.0, MAX_PHI))
     alpha, beta, gamma = (
-        float(check_float(n, v, 1.0, MAX_COEFFICIENT)) for n, v in (("alpha", alpha), ("beta", beta), ("gamma", gamma))
+        float(check_float(n, v, 1.0, MAX_COEFFICIENT))
+        for n, v in (("alpha", alpha), ("beta", beta), ("gamma", gamma))
     )
     try:
         scaled = scale(base, width=beta**phi, depth=alpha**phi, resolution=gamma**phi)
     except SpecError as err:
-        coefficient, value = {"width": ("beta", beta), "depth": ("alpha", alpha), "resolution": ("gamma", gamma)}.get(
-            err.field, (err.field, None)
-        )
+        coefficient, value = {
+            "width": ("beta", beta),
+            "depth": ("alpha", alpha),
+            "resolution": ("gamma", gamma),
+        }.get(err.field, (err.field, None))
         prefix = f"{coefficient}^phi = {value**phi:.4g} at phi {phi:g}: " if value is not None else ""
         raise SpecError(coefficient, prefix + err.message) from None
     spec = scaled.spec
@@ -362,6 +371,8 @@ def check_limits(scaled: ScaledSpec, max_params: int | None = None, max_macs: in
     """SpecError naming ``max_params`` / ``max_macs`` when the scaled network is larger than allowed."""
     label = scaled.spec.name or "the scaled network"
     if max_params is not None and scaled.count.params > max_params:
-        raise SpecError("max_params", f"{label} has {scaled.count.params:,} parameters, above the limit {max_params:,}")
+        raise SpecError(
+            "max_params", f"{label} has {scaled.count.params:,} parameters, above the limit {max_params:,}"
+        )
     if max_macs is not None and scaled.count.macs > max_macs:
         raise SpecError("max_macs", f"{label} has {scaled.count.macs:,} MACs, above the limit {max_macs:,}")

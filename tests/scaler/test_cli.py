@@ -1,4 +1,4 @@
-"""``python -m scaler derive``: output, JSON keys, --out, and bad input exiting non-zero naming the argument."""
+"""``python -m scaler derive``: output, JSON keys, --out, bad input exiting non-zero naming the argument."""
 
 from __future__ import annotations
 
@@ -12,8 +12,21 @@ from scaler.cli import main
 from searchspace import zoo
 from searchspace.spec import ArchSpec
 
-KEYS = {"phi", "alpha", "beta", "gamma", "width_mult", "depth_mult", "resolution", "params", "macs", "base_macs",
-        "macs_ratio", "ideal_ratio", "spec"}
+KEYS = {
+    "phi",
+    "alpha",
+    "beta",
+    "gamma",
+    "width_mult",
+    "depth_mult",
+    "resolution",
+    "params",
+    "macs",
+    "base_macs",
+    "macs_ratio",
+    "ideal_ratio",
+    "spec",
+}
 
 
 def run(capsys, *argv: str) -> str:
@@ -22,8 +35,13 @@ def run(capsys, *argv: str) -> str:
 
 
 def test_subprocess_default_phi3_json():
-    proc = subprocess.run([sys.executable, "-m", "scaler", "derive", "--phi", "3", "--json"],
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "scaler", "derive", "--phi", "3", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     row = json.loads(proc.stdout)
     assert KEYS <= set(row)
@@ -39,8 +57,18 @@ def test_text_table(capsys):
     out = run(capsys, "--phi", "2")
     assert "base efficientnet_b0" in out and "alpha*beta^2*gamma^2 = 1.920" in out
     header = next(line for line in out.splitlines() if line.startswith("phi"))
-    for column in ("alpha", "beta", "gamma", "width", "depth", "resolution", "params", "MACs", "MACs ratio",
-                   "ideal ratio"):
+    for column in (
+        "alpha",
+        "beta",
+        "gamma",
+        "width",
+        "depth",
+        "resolution",
+        "params",
+        "MACs",
+        "MACs ratio",
+        "ideal ratio",
+    ):
         assert column in header
     assert "efficientnet_b0-phi2: arch:resolution=296" in out
 
@@ -71,26 +99,30 @@ def test_base_file_and_out_dir(capsys, tmp_path):
     assert phi3 == ArchSpec.from_dict(rows[3]["spec"])
 
 
-@pytest.mark.parametrize(("argv", "option"), [
-    (["--phi", "-1"], "--phi"),
-    (["--phi", "13"], "--phi"),
-    (["--phi", "nan"], "--phi"),
-    (["--phi", "x"], "--phi"),
-    (["--phi", "8", "--official"], "--phi"),
-    (["--phi", "1", "--alpha", "0.9"], "--alpha"),
-    (["--phi", "1", "--beta", "0"], "--beta"),
-    (["--phi", "1", "--gamma", "-2"], "--gamma"),
-    (["--phi", "1", "--official", "--alpha", "1.3"], "--alpha"),
-    (["--phi", "1", "--zoo", "resnet50"], "--zoo"),
-    (["--phi", "1", "--base", "/nonexistent/spec.json"], "--base"),
-    (["--phi", "1", "--base", "{bad}"], "--base"),
-    (["--phi", "2", "--max-params", "10M"], "--max-params"),
-    (["--phi", "2", "--max-macs", "1e9"], "--max-macs"),
-    (["--phi", "2", "--max-macs", "lots"], "--max-macs"),
-    (["--phi", "6", "--alpha", "3"], "--alpha"),       # depth 729x: more repeats than a stage allows
-    (["--phi", "1", "--all"], "--all"),
-    ([], "--phi"),
-])
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["--phi", "-1"], "--phi"),
+        (["--phi", "13"], "--phi"),
+        (["--phi", "nan"], "--phi"),
+        (["--phi", "x"], "--phi"),
+        (["--phi", "8", "--official"], "--phi"),
+        (["--phi", "1", "--alpha", "0.9"], "--alpha"),
+        (["--phi", "1", "--beta", "0"], "--beta"),
+        (["--phi", "1", "--gamma", "-2"], "--gamma"),
+        (["--phi", "1", "--official", "--alpha", "1.3"], "--alpha"),
+        (["--phi", "1", "--zoo", "resnet50"], "--zoo"),
+        (["--phi", "1", "--base", "/nonexistent/spec.json"], "--base"),
+        (["--phi", "1", "--base", "{bad}"], "--base"),
+        (["--phi", "2", "--max-params", "10M"], "--max-params"),
+        (["--phi", "2", "--max-macs", "1e9"], "--max-macs"),
+        (["--phi", "2", "--max-macs", "lots"], "--max-macs"),
+        (["--phi", "2", "--max-macs", "1e400"], "--max-macs"),
+        (["--phi", "6", "--alpha", "3"], "--alpha"),  # depth 729x: more repeats than a stage allows
+        (["--phi", "1", "--all"], "--all"),
+        ([], "--phi"),
+    ],
+)
 def test_bad_input_exits_naming_the_argument(capsys, tmp_path, argv, option):
     if "{bad}" in argv:
         bad = tmp_path / "bad.json"

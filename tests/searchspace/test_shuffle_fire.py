@@ -60,7 +60,7 @@ def _blocks(draw: st.DrawFn) -> tuple[BlockSpec, int]:
     return spec, in_chs
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(_blocks(), st.integers(3, 9))
 def test_random_blocks_count_matches_module(block: tuple[BlockSpec, int], size: int) -> None:
     _check_block(*block, size)

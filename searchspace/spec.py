@@ -95,7 +95,8 @@ class HeadSpec:
     """After the stages: optional 1x1 conv + BN + act (``conv_chs``), global pool, optional hidden linear
     (``hidden``, with optional BN1d and an activation), dropout, then the classifier. ``classifier='conv'``
     is SqueezeNet's: dropout, 1x1 conv with bias to the classes and ReLU before the pool. ``classifier_bias=False``
-    drops the classifier's bias (ShuffleNetV1)."""
+    drops the classifier's bias (ShuffleNetV1). ``pre_pool_act`` / ``pool_act`` act on the features just before and
+    after the pool, ``classifier_norm`` / ``classifier_act`` add BN1d and an activation on the logits (MicroNet)."""
 
     conv_chs: int = 0
     act: str = "relu"
@@ -106,6 +107,10 @@ class HeadSpec:
     dropout: float = 0.0
     classifier: str = "linear"
     classifier_bias: bool = True
+    pre_pool_act: str = "none"
+    pool_act: str = "none"
+    classifier_norm: bool = False
+    classifier_act: str = "none"
 
     def __post_init__(self) -> None:
         check_int("conv_chs", self.conv_chs, 0, MAX_CHANNELS)
@@ -117,8 +122,18 @@ class HeadSpec:
         object.__setattr__(self, "dropout", float(check_float("dropout", self.dropout, 0.0, 0.95)))
         check_choice("classifier", self.classifier, ("linear", "conv"))
         check_bool("classifier_bias", self.classifier_bias)
+        check_choice("pre_pool_act", self.pre_pool_act, ACTIVATIONS)
+        check_choice("pool_act", self.pool_act, ACTIVATIONS)
+        check_bool("classifier_norm", self.classifier_norm)
+        check_choice("classifier_act", self.classifier_act, ACTIVATIONS)
         if self.classifier == "conv" and self.hidden:
             raise SpecError("hidden", "a conv classifier takes no hidden linear layer; set hidden to 0")
+        if self.classifier == "conv":
+            for name in ("pre_pool_act", "pool_act", "classifier_act"):
+                if getattr(self, name) != "none":
+                    raise SpecError(name, "only a linear classifier takes it; use 'none'")
+            if self.classifier_norm:
+                raise SpecError("classifier_norm", "only a linear classifier takes it; use false")
 
     def count(self, t: Tally, num_classes: int) -> Tally:
         if self.conv_chs:
@@ -130,7 +145,8 @@ class HeadSpec:
             t.linear(self.hidden, bias=self.hidden_bias)
             if self.hidden_norm:
                 t.norm()
-        return t.linear(num_classes, bias=self.classifier_bias)
+        t.linear(num_classes, bias=self.classifier_bias)
+        return t.norm() if self.classifier_norm else t
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,6 +11,7 @@ from searchspace.blocks.ds import DepthwiseSeparableSpec
 from searchspace.blocks.fire import FireSpec
 from searchspace.blocks.ghost import GhostBottleneckSpec
 from searchspace.blocks.mbconv import MBConvSpec
+from searchspace.blocks.micro import MicroBlockSpec
 from searchspace.blocks.shuffle import ShuffleV1Spec, ShuffleV2Spec
 
 BLOCK_KINDS: dict[str, type[BlockSpec]] = {
@@ -22,7 +23,8 @@ BLOCK_KINDS: dict[str, type[BlockSpec]] = {
         ShuffleV1Spec,
         ShuffleV2Spec,
         FireSpec,
+        MicroBlockSpec,
     )
 }
 
-__all__ = ["ACTIVATIONS", "BLOCK_KINDS", "GATES", "BlockSpec", "DepthwiseSeparableSpec", "FireSpec", "GhostBottleneckSpec", "MBConvSpec", "ShuffleV1Spec", "ShuffleV2Spec"]
+__all__ = ["ACTIVATIONS", "BLOCK_KINDS", "GATES", "BlockSpec", "DepthwiseSeparableSpec", "FireSpec", "GhostBottleneckSpec", "MBConvSpec", "MicroBlockSpec", "ShuffleV1Spec", "ShuffleV2Spec"]

@@ -61,19 +61,26 @@ class Head(nn.Module):
             chs = spec.hidden
         else:
             self.hidden = nn.Identity()
+        self.pre_pool_act = make_act(spec.pre_pool_act)
+        self.pool_act = make_act(spec.pool_act)
         self.dropout = nn.Dropout(spec.dropout)
         if self.conv_classifier:
             self.classifier: nn.Module = nn.Conv2d(chs, num_classes, 1, bias=spec.classifier_bias)
         else:
             self.classifier = nn.Linear(chs, num_classes, bias=spec.classifier_bias)
+        self.classifier_norm = (
+            nn.BatchNorm1d(num_classes, eps=ctx.bn_eps, momentum=ctx.bn_momentum) if spec.classifier_norm
+            else nn.Identity()
+        )
+        self.classifier_act = make_act(spec.classifier_act)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv(x)
         if self.conv_classifier:
             x = torch.relu(self.classifier(self.dropout(x)))
             return x.mean((2, 3))
-        x = self.hidden(x.mean((2, 3)))
-        return self.classifier(self.dropout(x))
+        x = self.hidden(self.pool_act(self.pre_pool_act(x).mean((2, 3))))
+        return self.classifier_act(self.classifier_norm(self.classifier(self.dropout(x))))
 
 
 class Network(nn.Module):

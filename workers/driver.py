@@ -1,0 +1,297 @@
+"""The search driver: Optuna proposes (ask), Ray workers evaluate, results are told and persisted.
+
+The study lives in an RDB storage (a SQLite file by default, PostgreSQL when the URL says so), so an interrupted
+driver resumes it: trials left RUNNING by a dead driver are failed and their architectures re-queued, completed
+ones are never evaluated again, and an architecture already evaluated is reused instead of retrained.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, Trial, TrialState
+
+from searchspace.counter import count
+from searchspace.space import sample
+from searchspace.spec import ArchSpec
+from workers.cluster import ensure_ray
+from workers.config import SearchConfig
+from workers.results import TrialRecord, best_trial, mnasnet_reward, pareto_front
+from workers.trial import MedianReferee, evaluate_trial
+
+log = logging.getLogger(__name__)
+RECORD = "record"
+EvaluateFn = Callable[[ArchSpec, SearchConfig, Any], dict[str, Any]]
+
+
+class SearchCancelled(Exception):
+    """Raised inside the loop when the caller's cancel check says stop."""
+
+
+def open_storage(url: str) -> optuna.storages.RDBStorage:
+    """Optuna RDB storage; PostgreSQL connections are pre-pinged, SQLite waits on locks."""
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        kwargs = {"connect_args": {"timeout": 60}}
+    return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+
+
+def _directions(config: SearchConfig) -> list[str]:
+    return ["maximize", "minimize"] if config.mode == "pareto" else ["maximize"]
+
+
+def _constraint(trial: FrozenTrial) -> list[float]:
+    return [float(trial.user_attrs.get(RECORD, {}).get("constraint", 0.0))]
+
+
+def make_sampler(config: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
+    constraints = _constraint if config.mode == "constraint" else None
+    if config.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if config.sampler == "tpe":
+        startup = min(10, max(2, config.n_trials // 4))
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=startup,
+                                          constraints_func=constraints)
+    population = max(4, min(50, config.n_trials // 4))
+    return optuna.samplers.NSGAIISampler(seed=seed, population_size=population, constraints_func=constraints)
+
+
+@dataclass
+class Pending:
+    trial: Trial
+    spec: ArchSpec
+    key: str
+    record: dict[str, Any]
+    duplicates: list[tuple[Trial, dict[str, Any]]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    study_name: str
+    config: SearchConfig
+    trials: list[TrialRecord]
+    stopped: str
+
+    @property
+    def pareto(self) -> list[TrialRecord]:
+        return pareto_front(self.trials, self.config.objective)
+
+    @property
+    def best(self) -> TrialRecord | None:
+        return best_trial(self.trials, self.config)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for t in self.trials:
+            out[t.state] = out.get(t.state, 0) + 1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        best = self.best
+        return {
+            "study_name": self.study_name,
+            "stopped": self.stopped,
+            "counts": self.counts(),
+            "pareto": [t.to_dict() for t in self.pareto],
+            "best": best.to_dict() if best else None,
+            "trials": [t.to_dict() for t in self.trials],
+            "config": self.config.to_dict(),
+        }
+
+
+def load_result(storage_url: str, study_name: str, config: SearchConfig, stopped: str = "") -> SearchResult:
+    study = optuna.load_study(study_name=study_name, storage=open_storage(storage_url))
+    records = [TrialRecord.from_trial(t) for t in study.get_trials(deepcopy=False)]
+    return SearchResult(study_name, config, records, stopped)
+
+
+def trained(trial: FrozenTrial) -> bool:
+    """Counts against the trial budget: completed, or pruned after training (not rejected by a limit)."""
+    record = trial.user_attrs.get(RECORD, {})
+    return trial.state == TrialState.COMPLETE or (trial.state == TrialState.PRUNED and not record.get("rejected"))
+
+
+class SearchDriver:
+    """Runs one search to its trial budget, time budget or cancellation. See the module docstring."""
+
+    def __init__(
+        self,
+        config: SearchConfig,
+        storage_url: str,
+        study_name: str,
+        evaluate_fn: EvaluateFn = evaluate_trial,
+        should_cancel: Callable[[], bool] | None = None,
+        on_trial: Callable[[TrialRecord], None] | None = None,
+        poll_s: float = 0.5,
+    ) -> None:
+        self.config = config
+        self.storage_url = storage_url
+        self.study_name = study_name
+        self.evaluate_fn = evaluate_fn
+        self.should_cancel = should_cancel or (lambda: False)
+        self.on_trial = on_trial or (lambda record: None)
+        self.poll_s = poll_s
+
+    # --- setup ----------------------------------------------------------------------------------------------
+
+    def _open_study(self, config: SearchConfig) -> optuna.Study:
+        storage = open_storage(self.storage_url)
+        existing = optuna.create_study(storage=storage, study_name=self.study_name, load_if_exists=True,
+                                       directions=_directions(config))
+        done = len(existing.get_trials(deepcopy=False))
+        sampler = make_sampler(config, config.seed + done)  # a resumed study does not replay the same draws
+        return optuna.load_study(study_name=self.study_name, storage=storage, sampler=sampler)
+
+    def _recover(self, study: optuna.Study) -> None:
+        """Fail trials a dead driver left RUNNING and queue their architectures again."""
+        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            study._storage.set_trial_user_attr(t._trial_id, RECORD, {"error": "interrupted: the driver stopped"})
+            study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
+            study.enqueue_trial(t.params, skip_if_exists=False)
+
+    # --- main loop ------------------------------------------------------------------------------------------
+
+    def run(self) -> SearchResult:
+        info = self.config.dataset.validate()
+        config = self.config.with_data_shape(info.num_classes, info.in_chans)
+        study = self._open_study(config)
+        self._recover(study)
+        history = study.get_trials(deepcopy=False)
+        done = {t.user_attrs[RECORD]["spec_key"]: t for t in history
+                if t.state == TrialState.COMPLETE and "spec_key" in t.user_attrs.get(RECORD, {})}
+        finished = sum(trained(t) for t in history)
+        ensure_ray(config.n_workers * config.latency.threads)
+        import ray
+
+        referee = None
+        if config.pruner == "median":
+            curves = [t.user_attrs[RECORD].get("epoch_accuracies", []) for t in done.values()]
+            actor = ray.remote(num_cpus=0)(MedianReferee)
+            referee = actor.remote(config.pruner_warmup_epochs, config.pruner_min_trials, curves)
+        remote = ray.remote(num_cpus=config.latency.threads, max_retries=0)(self.evaluate_fn)
+        inflight: dict[Any, Pending] = {}
+        by_key: dict[str, Pending] = {}
+        deadline = time.monotonic() + config.timeout_s if config.timeout_s else None
+        stopped = "budget"
+        while True:
+            if self.should_cancel():
+                stopped = "cancelled"
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                stopped = "timeout"
+                break
+            pending = sum(1 + len(p.duplicates) for p in inflight.values())
+            while len(inflight) < config.n_workers and finished + pending < config.n_trials:
+                outcome = self._propose(study, config, done, by_key)
+                if isinstance(outcome, Pending):
+                    ref = remote.remote(outcome.spec, config, referee)
+                    inflight[ref] = outcome
+                    by_key[outcome.key] = outcome
+                pending += outcome == "duplicate" or isinstance(outcome, Pending)
+                finished += outcome == "reused"
+            if not inflight:
+                break
+            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=self.poll_s)
+            for ref in ready:
+                item = inflight.pop(ref)
+                by_key.pop(item.key, None)
+                finished += self._finish(study, config, item, ref, done, referee)
+        if inflight:
+            self._abandon(study, inflight, stopped)
+        return load_result(self.storage_url, self.study_name, config, stopped)
+
+    def _propose(self, study: optuna.Study, config: SearchConfig, done: dict[str, FrozenTrial],
+                 by_key: dict[str, Pending]) -> Pending | str:
+        """Ask for one architecture: rejected, reused, attached to an identical running one, or to evaluate."""
+        trial = study.ask()
+        spec = sample(trial, config.space)
+        key = spec.to_string()
+        cost = count(spec)
+        record: dict[str, Any] = {"spec": spec.to_dict(), "spec_key": key, "params": cost.params, "macs": cost.macs}
+        limit = _limit_exceeded(config, cost.params, cost.macs)
+        if limit:
+            self._tell(study, config, trial, {**record, "rejected": limit}, TrialState.PRUNED)
+            return "rejected"
+        if key in done:
+            previous = done[key].user_attrs[RECORD]
+            reused = {**previous, "reused_from": done[key].number, "spec": record["spec"]}
+            self._tell(study, config, trial, reused, TrialState.COMPLETE)
+            return "reused"
+        if key in by_key:
+            by_key[key].duplicates.append((trial, record))
+            return "duplicate"
+        return Pending(trial, spec, key, record)
+
+    def _finish(self, study: optuna.Study, config: SearchConfig, item: Pending, ref: Any,
+                done: dict[str, FrozenTrial], referee: Any) -> int:
+        """Record one evaluation (and its identical twins); returns how many trials it finished."""
+        import ray
+
+        try:
+            measured = ray.get(ref)
+            state = TrialState.PRUNED if measured.pop("pruned", False) else TrialState.COMPLETE
+            record = {**item.record, **measured}
+        except ray.exceptions.RayTaskError as err:
+            cause = err.cause if err.cause is not None else err
+            state, record = TrialState.FAIL, {**item.record, "error": f"{type(cause).__name__}: {cause}"}
+        except (ray.exceptions.WorkerCrashedError, ray.exceptions.RayActorError) as err:
+            state, record = TrialState.FAIL, {**item.record, "error": f"worker process died: {err}"[:2000]}
+        frozen = self._tell(study, config, item.trial, record, state)
+        if state == TrialState.COMPLETE:
+            done[item.key] = frozen
+            if referee is not None:
+                referee.add_curve.remote(record.get("epoch_accuracies", []))
+        for twin, twin_record in item.duplicates:
+            extra = {"reused_from": item.trial.number} if state != TrialState.FAIL else {}
+            self._tell(study, config, twin, {**record, **extra, "spec": twin_record["spec"]}, state)
+        return (1 + len(item.duplicates)) if state != TrialState.FAIL else 0
+
+    def _tell(self, study: optuna.Study, config: SearchConfig, trial: Trial, record: dict[str, Any],
+              state: TrialState) -> FrozenTrial:
+        values = None
+        if state == TrialState.COMPLETE:
+            values, extra = _objective_values(config, record)
+            record = {**record, **extra}
+        if config.mode == "constraint" and record.get(_cost_key(config)) is not None:
+            record["constraint"] = float(record[_cost_key(config)]) - float(config.target or 0.0)
+        trial.set_user_attr(RECORD, record)
+        frozen = study.tell(trial, values=values, state=state)
+        self.on_trial(TrialRecord.from_trial(frozen))
+        return frozen
+
+    def _abandon(self, study: optuna.Study, inflight: dict[Any, Pending], why: str) -> None:
+        """Cancel running evaluations and record them as failed with the reason."""
+        import ray
+
+        for ref, item in inflight.items():
+            ray.cancel(ref, force=True)
+            for trial, record in [(item.trial, item.record), *item.duplicates]:
+                trial.set_user_attr(RECORD, {**record, "error": f"{why}: stopped before the evaluation ended"})
+                study.tell(trial, state=TrialState.FAIL)
+
+
+def _cost_key(config: SearchConfig) -> str:
+    return "latency_ms" if config.objective == "latency" else "macs"
+
+
+def _objective_values(config: SearchConfig, record: dict[str, Any]) -> tuple[list[float], dict[str, Any]]:
+    accuracy, cost = float(record["accuracy"]), float(record[_cost_key(config)])
+    if config.mode == "pareto":
+        return [accuracy, cost], {}
+    if config.mode == "reward":
+        reward = mnasnet_reward(accuracy, cost, float(config.target or 1.0), config.reward)
+        return [reward], {"reward": reward}
+    return [accuracy], {}
+
+
+def _limit_exceeded(config: SearchConfig, params: int, macs: int) -> str:
+    if config.max_params is not None and params > config.max_params:
+        return f"params {params:,} > max_params {config.max_params:,}"
+    if config.max_macs is not None and macs > config.max_macs:
+        return f"MACs {macs:,} > max_macs {config.max_macs:,}"
+    return ""

@@ -1,0 +1,100 @@
+"""Trial records read back from the Optuna study, the Pareto front and the best trial per mode."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
+
+    from workers.config import SearchConfig
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One evaluated (or failed, or pruned) architecture with every measurement kept for it."""
+
+    number: int
+    state: str
+    accuracy: float | None = None
+    latency_ms: float | None = None
+    latency_p90_ms: float | None = None
+    macs: int | None = None
+    params: int | None = None
+    reward: float | None = None
+    spec: dict[str, Any] | None = None
+    spec_key: str | None = None
+    epoch_accuracies: list[float] = field(default_factory=list)
+    train_seconds: float | None = None
+    eval_seconds: float | None = None
+    device: dict[str, Any] | None = None
+    error: str | None = None
+    reused_from: int | None = None
+    rejected: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+
+    @classmethod
+    def from_trial(cls, trial: FrozenTrial) -> TrialRecord:
+        attrs = trial.user_attrs.get("record", {})
+        known = {k: attrs[k] for k in cls.__dataclass_fields__ if k in attrs and k not in ("number", "state")}
+        return cls(
+            number=trial.number,
+            state=trial.state.name,
+            started_at=trial.datetime_start.isoformat() if trial.datetime_start else None,
+            finished_at=trial.datetime_complete.isoformat() if trial.datetime_complete else None,
+            **{k: v for k, v in known.items() if k not in ("started_at", "finished_at")},
+        )
+
+    def metric(self, objective: str) -> float | None:
+        return self.latency_ms if objective == "latency" else self.macs
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _dominates(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """a = (accuracy, cost) dominates b: no worse in both, better in one."""
+    return a[0] >= b[0] and a[1] <= b[1] and (a[0] > b[0] or a[1] < b[1])
+
+
+def pareto_front(records: Iterable[TrialRecord], objective: str) -> list[TrialRecord]:
+    """Non-dominated completed trials (maximise accuracy, minimise latency or MACs), by increasing cost."""
+    done = [r for r in records if r.state == "COMPLETE" and r.accuracy is not None and r.metric(objective) is not None]
+    points = {r.number: (r.accuracy, float(r.metric(objective))) for r in done}
+    front = [r for r in done if not any(_dominates(points[o.number], points[r.number]) for o in done)]
+    unique: dict[tuple[float, float], TrialRecord] = {}
+    for r in sorted(front, key=lambda r: r.number):
+        unique.setdefault(points[r.number], r)
+    return sorted(unique.values(), key=lambda r: (points[r.number][1], -points[r.number][0]))
+
+
+def best_trial(records: Sequence[TrialRecord], config: SearchConfig) -> TrialRecord | None:
+    """Highest reward (mode reward), most accurate feasible (constraint) or most accurate on the front."""
+    done = [r for r in records if r.state == "COMPLETE" and r.accuracy is not None]
+    if config.mode == "reward":
+        done = [r for r in done if r.reward is not None]
+        return max(done, key=lambda r: (r.reward, -r.number), default=None)
+    if config.mode == "constraint":
+        done = [r for r in done if (r.metric(config.objective) or math.inf) <= (config.target or math.inf)]
+    return max(done, key=lambda r: (r.accuracy, -(r.metric(config.objective) or 0.0), -r.number), default=None)
+
+
+def hypervolume(points: Iterable[tuple[float, float]], reference_cost: float) -> float:
+    """Area dominated by (accuracy, cost) points above accuracy 0 and below ``reference_cost``."""
+    front = sorted((c, a) for a, c in points if c < reference_cost)
+    area, best_acc = 0.0, 0.0
+    for i, (cost, acc) in enumerate(front):
+        best_acc = max(best_acc, acc)
+        next_cost = front[i + 1][0] if i + 1 < len(front) else reference_cost
+        area += best_acc * (next_cost - cost)
+    return area
+
+
+def mnasnet_reward(accuracy: float, cost: float, target: float, kind: str) -> float:
+    """MnasNet's ACC * (COST/T)^w: soft w = -0.07; hard w = 0 at or below T and -1 above."""
+    w = -0.07 if kind == "soft" else (0.0 if cost <= target else -1.0)
+    return accuracy * (cost / target) ** w

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from searchspace.blocks.base import BlockSpec, check_skip
 from searchspace.checks import check_choice, check_float, check_int
@@ -137,13 +137,17 @@ class MicroBlockSpec(BlockSpec):
         self._check_tuple("dw_mult", 2, lambda i, v: check_int(f"dw_mult[{i}]", v, 1, 16))
         if self.dw_mult and self.dw_mult[0] * self.dw_mult[1] != self.expansion:
             raise SpecError("dw_mult", f"c1 * c2 must equal expansion={self.expansion:g}, got {self.dw_mult}")
-        self._check_tuple("groups", 4, lambda i, v: check_int(f"groups[{i}]", v, 0 if i != 1 else 1, MAX_GROUPS))
+        self._check_tuple(
+            "groups", 4, lambda i, v: check_int(f"groups[{i}]", v, 0 if i != 1 else 1, MAX_GROUPS)
+        )
         if self.groups:
             g1, _, g3, g4 = self.groups
             if g1 == 0 and g3 == 0:
                 raise SpecError("groups", "g1 and g3 cannot both be 0 (a block needs a 1x1 conv)")
             if (g3 == 0) != (g4 == 0):
-                raise SpecError("groups", f"g4 must be 0 exactly when g3 is 0 (no second 1x1), got {self.groups}")
+                raise SpecError(
+                    "groups", f"g4 must be 0 exactly when g3 is 0 (no second 1x1), got {self.groups}"
+                )
             if g3 == 0 and self.stride != 1:
                 raise SpecError("stride", "a pointwise-only micro-block (g3 = 0) has no spatial conv; use 1")
         self._check_tuple("dsm", 3, lambda i, v: check_choice(f"dsm[{i}]", v, (0, 1, 2)))
@@ -194,23 +198,58 @@ class MicroBlockSpec(BlockSpec):
 
         if layout == "P":
             if mid != out:
-                raise SpecError("out_chs", f"a pointwise-only micro-block outputs in_chs*c1*c2 = {mid}, got {out}")
+                raise SpecError(
+                    "out_chs", f"a pointwise-only micro-block outputs in_chs*c1*c2 = {mid}, got {out}"
+                )
             return MicroLayout(
-                "P", in_chs, mid, mid, out, g1, 0, dsm(y3, mid, g2, red, OUTPUT_INIT, "none"), "none", "none",
-                (), (), (),
+                "P",
+                in_chs,
+                mid,
+                mid,
+                out,
+                g1,
+                0,
+                dsm(y3, mid, g2, red, OUTPUT_INIT, "none"),
+                "none",
+                "none",
+                (),
+                (),
+                (),
             )
         act_pwl = dsm(y3, out, g4, red // 2 if layout == "A" or out < mid else red, OUTPUT_INIT, "none")
         shuffle_pwl = _shuffle(out, g4) + (_shuffle(out, out // 2) if y3 and out % 2 == 0 else ())
         if layout == "A":
             shuffle_dw = _shuffle(mid, g2) + (_shuffle(mid, mid // 2) if y2 else ())
             return MicroLayout(
-                "A", in_chs, in_chs * (self.dw_mult[0] if self.dw_mult else 1), mid, out, 0, g3,
-                "none", dsm(y2, mid, g2, red), act_pwl, (), shuffle_dw, shuffle_pwl,
+                "A",
+                in_chs,
+                in_chs * (self.dw_mult[0] if self.dw_mult else 1),
+                mid,
+                out,
+                0,
+                g3,
+                "none",
+                dsm(y2, mid, g2, red),
+                act_pwl,
+                (),
+                shuffle_dw,
+                shuffle_pwl,
             )
         pair = () if not (y1 or y2) else _shuffle(mid, mid // 4 if y1 and y2 else mid // 2)
         return MicroLayout(
-            "BC", in_chs, mid, mid, out, g1, g3, dsm(y1, mid, g2, red), dsm(y2, mid, mid // g2 if g2 != 1 else 1, red),
-            act_pwl, _shuffle(mid, g2), pair, shuffle_pwl,
+            "BC",
+            in_chs,
+            mid,
+            mid,
+            out,
+            g1,
+            g3,
+            dsm(y1, mid, g2, red),
+            dsm(y2, mid, mid // g2 if g2 != 1 else 1, red),
+            act_pwl,
+            _shuffle(mid, g2),
+            pair,
+            shuffle_pwl,
         )
 
     def _check_groups(self, layout: str, in_chs: int, mid: int, g1: int, g2: int, g3: int, g4: int) -> None:
@@ -218,10 +257,15 @@ class MicroBlockSpec(BlockSpec):
         if layout != "A":
             needs += [("g1", g1, in_chs, "in_chs"), ("g1", g1, mid, "the expanded width")]
         if layout != "P":
-            needs += [("g3", g3, mid, "the expanded width"), ("g3", g3, self.out_chs, "out_chs"),
-                      ("g4", g4, self.out_chs, "out_chs")]
+            needs += [
+                ("g3", g3, mid, "the expanded width"),
+                ("g3", g3, self.out_chs, "out_chs"),
+                ("g4", g4, self.out_chs, "out_chs"),
+            ]
         if layout == "A" and mid % in_chs:
-            raise SpecError("expansion", f"micro-block A expands depthwise: in_chs * {self.expansion:g} must be whole")
+            raise SpecError(
+                "expansion", f"micro-block A expands depthwise: in_chs * {self.expansion:g} must be whole"
+            )
         for name, g, chs, what in needs:
             if chs % g:
                 raise SpecError("groups", f"{name}={g} must divide {what} ({chs}) at in_chs={in_chs}")
@@ -243,10 +287,48 @@ class MicroBlockSpec(BlockSpec):
             _count_act(t, lay.act_pwl)
         return t
 
-    def build(self, in_chs: int, ctx: BuildContext) -> nn.Module:
+    def module_class(self) -> type[nn.Module]:
         from searchspace.nn.micro import MicroBlock
 
-        return MicroBlock(self, in_chs, ctx)
+        return MicroBlock
+
+    def module_args(self, in_chs: int, ctx: BuildContext) -> dict[str, Any]:
+        lay = self.resolve(in_chs)
+        return {
+            "in_chs": in_chs,
+            "mid_chs": lay.mid_chs,
+            "out_chs": lay.out_chs,
+            "kernel": self.kernel,
+            "stride": self.stride,
+            "dw_chs": lay.dw_chs if lay.has_dw else 0,
+            "pw_groups": lay.g1 if lay.has_pw else 0,
+            "pwl_groups": lay.g3 if lay.has_dw else 0,
+            "act_pw": _act_args(lay.act_pw),
+            "act_dw": _act_args(lay.act_dw),
+            "act_pwl": _act_args(lay.act_pwl),
+            "shuffle_pw": lay.shuffle_pw,
+            "shuffle_dw": lay.shuffle_dw,
+            "shuffle_pwl": lay.shuffle_pwl,
+            "act_max": self.act_max,
+            "skip": self.has_skip(in_chs),
+            "drop_path": ctx.drop_path,
+            "bn_eps": ctx.bn_eps,
+            "bn_momentum": ctx.bn_momentum,
+        }
+
+
+def _act_args(act: Act) -> str | dict[str, Any]:
+    """A static activation's name, or a Dynamic Shift-Max's constructor arguments."""
+    if isinstance(act, str):
+        return act
+    return {
+        "chs": act.chs,
+        "groups": act.groups,
+        "squeeze": act.squeeze,
+        "candidates": act.candidates,
+        "init_a": act.init_a,
+        "init_b": act.init_b,
+    }
 
 
 def count_micro_dw(t: Tally, dw_chs: int, out_chs: int, kernel: int, stride: int) -> Tally:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Any
 
 import torch
 from torch import nn
 
-from searchspace.blocks.micro import Act, MicroBlockSpec, ShiftMaxLayout
-from searchspace.nn.context import BuildContext
 from searchspace.nn.layers import ConvNormAct, DropPath, make_act
 
 
@@ -50,7 +49,10 @@ class DynamicShiftMax(nn.Module):
         self.init_b = init_b
         self.scale = 2.0 * act_max
         self.fc = nn.Sequential(
-            nn.Linear(chs, squeeze), nn.ReLU(inplace=True), nn.Linear(squeeze, 2 * candidates * chs), nn.Hardsigmoid()
+            nn.Linear(chs, squeeze),
+            nn.ReLU(inplace=True),
+            nn.Linear(squeeze, 2 * candidates * chs),
+            nn.Hardsigmoid(),
         )
         self.register_buffer("index", shift_index(chs, groups), persistent=False)
 
@@ -60,7 +62,9 @@ class DynamicShiftMax(nn.Module):
         shifted = x.index_select(1, self.index)
         out = x * (coef[:, 0] + self.init_a[0]) + shifted * (coef[:, 1] + self.init_b[0])
         if self.candidates == 2:
-            out = torch.maximum(out, x * (coef[:, 2] + self.init_a[1]) + shifted * (coef[:, 3] + self.init_b[1]))
+            out = torch.maximum(
+                out, x * (coef[:, 2] + self.init_a[1]) + shifted * (coef[:, 3] + self.init_b[1])
+            )
         return out
 
 
@@ -82,40 +86,79 @@ def make_permute(chs: int, groups: tuple[int, ...]) -> nn.Module:
 class MicroDepthwise(nn.Sequential):
     """Micro-factorised kxk depthwise conv: kx1 depthwise (stride s,1, x c1) + BN, 1xk depthwise (stride 1,s) + BN."""
 
-    def __init__(self, in_chs: int, dw_chs: int, out_chs: int, kernel: int, stride: int, ctx: BuildContext) -> None:
-        super().__init__(OrderedDict(
-            conv_kx1=ConvNormAct(in_chs, dw_chs, (kernel, 1), (stride, 1), groups=in_chs, act="none", ctx=ctx),
-            conv_1xk=ConvNormAct(dw_chs, out_chs, (1, kernel), (1, stride), groups=dw_chs, act="none", ctx=ctx),
-        ))
+    def __init__(
+        self,
+        in_chs: int,
+        dw_chs: int,
+        out_chs: int,
+        kernel: int,
+        stride: int,
+        bn_eps: float = 1e-5,
+        bn_momentum: float = 0.1,
+    ) -> None:
+        norm = {"act": "none", "bn_eps": bn_eps, "bn_momentum": bn_momentum}
+        conv_kx1 = ConvNormAct(in_chs, dw_chs, (kernel, 1), (stride, 1), groups=in_chs, **norm)
+        conv_1xk = ConvNormAct(dw_chs, out_chs, (1, kernel), (1, stride), groups=dw_chs, **norm)
+        super().__init__(OrderedDict(conv_kx1=conv_kx1, conv_1xk=conv_1xk))
 
 
-def make_micro_act(act: Act, act_max: float) -> nn.Module:
-    if isinstance(act, ShiftMaxLayout):
-        return DynamicShiftMax(act.chs, act.groups, act.squeeze, act.candidates, act.init_a, act.init_b, act_max)
-    return make_act(act)
+def make_micro_act(act: str | dict[str, Any], act_max: float) -> nn.Module:
+    """A static activation by name, or a Dynamic Shift-Max from its constructor arguments."""
+    if isinstance(act, str):
+        return make_act(act)
+    return DynamicShiftMax(**act, act_max=act_max)
 
 
 class MicroBlock(nn.Module):
-    """Micro-block A, B/C or pointwise-only (see ``searchspace.blocks.micro``); absent parts are identities."""
+    """Micro-block A (``pw_groups=0``), B/C, or pointwise only (``pwl_groups=0``); absent parts are identities.
 
-    def __init__(self, spec: MicroBlockSpec, in_chs: int, ctx: BuildContext) -> None:
+    Each ``act_*`` is a static activation's name or a Dynamic Shift-Max's arguments; each ``shuffle_*`` lists
+    the channel shuffles (group counts) applied after it.
+    """
+
+    def __init__(
+        self,
+        in_chs: int,
+        mid_chs: int,
+        out_chs: int,
+        kernel: int = 3,
+        stride: int = 1,
+        dw_chs: int = 0,
+        pw_groups: int = 0,
+        pwl_groups: int = 0,
+        act_pw: str | dict[str, Any] = "none",
+        act_dw: str | dict[str, Any] = "none",
+        act_pwl: str | dict[str, Any] = "none",
+        shuffle_pw: tuple[int, ...] = (),
+        shuffle_dw: tuple[int, ...] = (),
+        shuffle_pwl: tuple[int, ...] = (),
+        act_max: float = 2.0,
+        skip: bool = False,
+        drop_path: float = 0.0,
+        bn_eps: float = 1e-5,
+        bn_momentum: float = 0.1,
+    ) -> None:
         super().__init__()
-        lay = spec.resolve(in_chs)
-        self.has_skip = spec.has_skip(in_chs)
-        mid, out = lay.mid_chs, lay.out_chs
-        self.conv_pw = ConvNormAct(in_chs, mid, groups=lay.g1, act="none", ctx=ctx) if lay.has_pw else nn.Identity()
-        self.act_pw = make_micro_act(lay.act_pw, spec.act_max)
-        self.shuffle_pw = make_permute(mid, lay.shuffle_pw)
-        self.conv_dw = (
-            MicroDepthwise(in_chs if lay.layout == "A" else mid, lay.dw_chs, mid, spec.kernel, spec.stride, ctx)
-            if lay.has_dw else nn.Identity()
-        )
-        self.act_dw = make_micro_act(lay.act_dw, spec.act_max)
-        self.shuffle_dw = make_permute(mid, lay.shuffle_dw)
-        self.conv_pwl = ConvNormAct(mid, out, groups=lay.g3, act="none", ctx=ctx) if lay.has_dw else nn.Identity()
-        self.act_pwl = make_micro_act(lay.act_pwl, spec.act_max)
-        self.shuffle_pwl = make_permute(out, lay.shuffle_pwl)
-        self.drop_path = DropPath(ctx.drop_path) if self.has_skip else nn.Identity()
+        norm = {"bn_eps": bn_eps, "bn_momentum": bn_momentum}
+        self.has_skip = skip
+        if pw_groups:
+            self.conv_pw: nn.Module = ConvNormAct(in_chs, mid_chs, groups=pw_groups, act="none", **norm)
+        else:
+            self.conv_pw = nn.Identity()
+        self.act_pw = make_micro_act(act_pw, act_max)
+        self.shuffle_pw = make_permute(mid_chs, shuffle_pw)
+        if pwl_groups:
+            dw_in = mid_chs if pw_groups else in_chs
+            self.conv_dw: nn.Module = MicroDepthwise(dw_in, dw_chs, mid_chs, kernel, stride, **norm)
+            self.conv_pwl: nn.Module = ConvNormAct(mid_chs, out_chs, groups=pwl_groups, act="none", **norm)
+        else:
+            self.conv_dw = nn.Identity()
+            self.conv_pwl = nn.Identity()
+        self.act_dw = make_micro_act(act_dw, act_max)
+        self.shuffle_dw = make_permute(mid_chs, shuffle_dw)
+        self.act_pwl = make_micro_act(act_pwl, act_max)
+        self.shuffle_pwl = make_permute(out_chs, shuffle_pwl)
+        self.drop_path = DropPath(drop_path) if skip else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = x

@@ -65,8 +65,17 @@ def micronet(variant: str) -> ArchSpec:
     stages = tuple(
         StageSpec(
             block=MicroBlockSpec(
-                out_chs=c, stride=s, kernel=ks, act="relu6", expansion=c1 * c2, dw_mult=(c1, c2),
-                groups=(g1, g2, g3, g4), dsm=(y1, y2, y3), reduction=REDUCTION * r, init_a=init_a, init_b=init_b,
+                out_chs=c,
+                stride=s,
+                kernel=ks,
+                act="relu6",
+                expansion=c1 * c2,
+                dw_mult=(c1, c2),
+                groups=(g1, g2, g3, g4),
+                dsm=(y1, y2, y3),
+                reduction=REDUCTION * r,
+                init_a=init_a,
+                init_b=init_b,
             ),
             repeats=n,
         )
@@ -75,12 +84,21 @@ def micronet(variant: str) -> ArchSpec:
     return ArchSpec(
         name=f"micronet_{variant}",
         stem=StemSpec(
-            kind="sep", out_chs=stem_groups[0] * stem_groups[1], groups=stem_groups, act="relu6",
+            kind="sep",
+            out_chs=stem_groups[0] * stem_groups[1],
+            groups=stem_groups,
+            act="relu6",
         ),
         stages=stages,
         head=HeadSpec(
-            pre_pool_act="relu6", pool_act="hswish", hidden=hidden, hidden_norm=True, hidden_act="hswish",
-            dropout=dropout, classifier_norm=True, classifier_act="hswish",
+            pre_pool_act="relu6",
+            pool_act="hswish",
+            hidden=hidden,
+            hidden_norm=True,
+            hidden_act="hswish",
+            dropout=dropout,
+            classifier_norm=True,
+            classifier_act="hswish",
         ),
     )
 

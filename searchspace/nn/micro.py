@@ -147,15 +147,15 @@ class MicroBlock(nn.Module):
             self.conv_pw = nn.Identity()
         self.act_pw = make_micro_act(act_pw, act_max)
         self.shuffle_pw = make_permute(mid_chs, shuffle_pw)
-        if pwl_groups:
-            dw_in = mid_chs if pw_groups else in_chs
-            self.conv_dw: nn.Module = MicroDepthwise(dw_in, dw_chs, mid_chs, kernel, stride, **norm)
-            self.conv_pwl: nn.Module = ConvNormAct(mid_chs, out_chs, groups=pwl_groups, act="none", **norm)
-        else:
-            self.conv_dw = nn.Identity()
-            self.conv_pwl = nn.Identity()
+        dw_in = mid_chs if pw_groups else in_chs
+        self.conv_dw = (
+            MicroDepthwise(dw_in, dw_chs, mid_chs, kernel, stride, **norm) if pwl_groups else nn.Identity()
+        )
         self.act_dw = make_micro_act(act_dw, act_max)
         self.shuffle_dw = make_permute(mid_chs, shuffle_dw)
+        self.conv_pwl = (
+            ConvNormAct(mid_chs, out_chs, groups=pwl_groups, act="none", **norm) if pwl_groups else nn.Identity()
+        )
         self.act_pwl = make_micro_act(act_pwl, act_max)
         self.shuffle_pwl = make_permute(out_chs, shuffle_pwl)
         self.drop_path = DropPath(drop_path) if skip else nn.Identity()

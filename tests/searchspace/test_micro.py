@@ -132,6 +132,10 @@ def test_generic_fields_count_any_channels(
 @pytest.mark.parametrize(("spec", "in_chs"), [(ROW_A, 4), (ROW_BC, 16), (ROW_P, 96)], ids=["A", "BC", "P"])
 def test_official_layouts(spec: MicroBlockSpec, in_chs: int) -> None:
     _check(spec, in_chs, 12)
+    block = spec.build(in_chs, BuildContext())
+    # registration order == forward order == the official block's, so weights port over in order
+    order = ["conv_pw", "act_pw", "shuffle_pw", "conv_dw", "act_dw", "shuffle_dw", "conv_pwl", "act_pwl"]
+    assert [name for name, _ in block.named_children()][:8] == order
 
 
 def test_official_layout_details() -> None:

@@ -1,0 +1,406 @@
+"""Datasets for proxy training: scikit-learn's digits, an ImageFolder directory, a CIFAR-10 pickle directory.
+
+A frozen ``DatasetConfig`` names the data and how to split it; ``validate()`` checks it fast (at submission)
+and returns its ``DatasetInfo``; ``load(resolution, in_chans)`` returns a ``SplitData``: float tensors,
+normalised with the training split's per-channel mean and std, resized (bilinear) to the spec's resolution,
+split train/validation per class by seed. Results are cached in-process, so that repeated evaluations in a
+worker cost nothing. Problems with the data raise ``DatasetError`` naming the path and what is wrong.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from searchspace.checks import check_choice, check_float, check_int
+
+FORMATS = ("auto", "digits", "imagefolder", "cifar10")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".pbm", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+CIFAR_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
+CIFAR_TEST = "test_batch"
+CIFAR_META = "batches.meta"
+CIFAR_LABEL_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+_LUMA = (0.299, 0.587, 0.114)  # ITU-R 601-2, as PIL's convert("L")
+
+
+class DatasetError(ValueError):
+    """The data at ``path`` is missing or malformed; ``message`` says what is wrong."""
+
+    def __init__(self, path: str | os.PathLike[str], message: str) -> None:
+        self.path = str(path)
+        self.message = message
+        super().__init__(f"{self.path}: {message}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatasetConfig:
+    """Which data, and how it is split.
+
+    ``source`` is ``"digits"`` (built in) or a directory: ImageFolder (one sub-directory of images per class)
+    or CIFAR-10's python layout (``data_batch_1..5``, ``test_batch``); ``format='auto'`` tells them apart.
+    ``subset`` keeps that fraction of every class before the split; ``val_fraction`` of what is kept goes to
+    validation. For CIFAR-10 both come from the training batches: ``test_batch`` stays untouched for a final
+    test. ``max_gib`` bounds the memory of the resized float tensors.
+    """
+
+    source: str = "digits"
+    format: str = "auto"
+    val_fraction: float = 0.2
+    subset: float = 1.0
+    seed: int = 0
+    max_gib: float = 4.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.source, str) or not self.source:
+            raise DatasetError(str(self.source), "source must be 'digits' or a directory path")
+        check_choice("format", self.format, FORMATS)
+        object.__setattr__(self, "val_fraction", float(check_float("val_fraction", self.val_fraction, 0.01, 0.9)))
+        object.__setattr__(self, "subset", float(check_float("subset", self.subset, 1e-4, 1.0)))
+        check_int("seed", self.seed, 0, 2**32 - 1)
+        object.__setattr__(self, "max_gib", float(check_float("max_gib", self.max_gib, 0.001, 1024.0)))
+        if self.format == "digits" and self.source != "digits":
+            raise DatasetError(self.source, "format 'digits' takes source 'digits'")
+
+    @property
+    def kind(self) -> str:
+        """The resolved format: digits, imagefolder or cifar10."""
+        if self.format != "auto":
+            return self.format
+        if self.source == "digits":
+            return "digits"
+        root = Path(self.source)
+        if any((root / name).exists() for name in (*CIFAR_TRAIN, CIFAR_TEST, CIFAR_META)):
+            return "cifar10"
+        return "imagefolder"
+
+    def validate(self) -> DatasetInfo:
+        """Check that the data exists and is well formed (fast: headers only); its metadata."""
+        return _info(self, _scan(self))
+
+    def load(self, resolution: int, in_chans: int) -> SplitData:
+        """The train/validation tensors at ``resolution`` with ``in_chans`` channels (cached in-process)."""
+        check_int("resolution", resolution, 8, 2048)
+        check_int("in_chans", in_chans, 1, 64)
+        return _load(self, resolution, in_chans, _signature(self))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatasetInfo:
+    """What the data holds: classes, native channels and size, and the sizes of the split."""
+
+    source: str
+    format: str
+    num_classes: int
+    class_names: tuple[str, ...]
+    in_chans: int
+    image_size: tuple[int, int] | None  # None when images differ in size (ImageFolder)
+    num_images: int
+    train_size: int
+    val_size: int
+    test_size: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        data["class_names"] = list(self.class_names)
+        data["image_size"] = list(self.image_size) if self.image_size else None
+        return data
+
+
+@dataclass(frozen=True, eq=False)
+class SplitData:
+    """Normalised float tensors (N, C, R, R) and int64 labels of both splits, with the statistics used."""
+
+    x_train: Any
+    y_train: Any
+    x_val: Any
+    y_val: Any
+    info: DatasetInfo
+    resolution: int
+    in_chans: int
+    mean: tuple[float, ...] = field(default=())
+    std: tuple[float, ...] = field(default=())
+
+
+def stratified_split(labels: np.ndarray, val_fraction: float, subset: float = 1.0,
+                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted (train, val) indices: per class, a seeded shuffle, keep ``subset`` of it, ``val_fraction`` to val.
+
+    Every class with at least two kept images puts at least one in each split; a larger subset with the same
+    seed contains the smaller one.
+    """
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        idx = idx[rng.permutation(len(idx))]
+        keep = min(len(idx), max(2, round(len(idx) * subset)))
+        n_val = min(max(round(keep * val_fraction), 1), keep - 1) if keep >= 2 else 0
+        val.append(idx[:n_val])
+        train.append(idx[n_val:keep])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+
+
+def stratified_subset(labels: np.ndarray, fraction: float, seed: int = 0) -> np.ndarray:
+    """Sorted indices of a seeded ``fraction`` of every class (at least one image of each)."""
+    if fraction >= 1.0:
+        return np.arange(len(labels))
+    rng = np.random.default_rng(seed)
+    keep = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        keep.append(idx[rng.permutation(len(idx))][: max(1, round(len(idx) * fraction))])
+    return np.sort(np.concatenate(keep))
+
+
+def clear_cache() -> None:
+    """Forget every cached dataset (raw and resized)."""
+    _load.cache_clear()
+    _scan_cached.cache_clear()
+
+
+# --- scanning: what is there, read once per process -------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Raw:
+    """The data at native size: ``images`` (N, C, H, W) array for digits/CIFAR, or image ``files``."""
+
+    kind: str
+    source: str
+    labels: np.ndarray
+    class_names: tuple[str, ...]
+    in_chans: int
+    image_size: tuple[int, int] | None
+    images: np.ndarray | None = None
+    files: tuple[str, ...] = ()
+    test_size: int = 0
+
+
+def _signature(cfg: DatasetConfig) -> int:
+    """Changes when the directory's entries change, so that the cache never serves stale data."""
+    if cfg.source == "digits":
+        return 0
+    try:
+        return os.stat(cfg.source).st_mtime_ns
+    except OSError:
+        return -1
+
+
+def _scan(cfg: DatasetConfig) -> _Raw:
+    return _scan_cached(cfg.kind, cfg.source, _signature(cfg))
+
+
+@lru_cache(maxsize=4)
+def _scan_cached(kind: str, source: str, signature: int) -> _Raw:
+    if kind == "digits":
+        return _scan_digits()
+    root = Path(source)
+    if not root.exists():
+        raise DatasetError(root, "does not exist")
+    if not root.is_dir():
+        raise DatasetError(root, f"is not a directory (expected {'a CIFAR-10' if kind == 'cifar10' else 'an ImageFolder'} directory)")
+    return _scan_cifar10(root) if kind == "cifar10" else _scan_imagefolder(root)
+
+
+def _scan_digits() -> _Raw:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = (digits.images.astype(np.float32) / 16.0)[:, None]
+    names = tuple(str(n) for n in digits.target_names)
+    return _Raw(kind="digits", source="digits", labels=digits.target.astype(np.int64), class_names=names,
+                in_chans=1, image_size=(8, 8), images=images)
+
+
+def _scan_imagefolder(root: Path) -> _Raw:
+    from PIL import Image, UnidentifiedImageError
+
+    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if len(classes) < 2:
+        raise DatasetError(root, f"needs at least two class sub-directories of images, found {len(classes)}")
+    files, labels = [], []
+    modes: set[str] = set()
+    sizes: set[tuple[int, int]] = set()
+    for label, name in enumerate(classes):
+        found = []
+        for dirpath, dirnames, filenames in os.walk(root / name, followlinks=True):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            found += [os.path.join(dirpath, f) for f in sorted(filenames)
+                      if f.lower().endswith(IMAGE_EXTENSIONS) and not f.startswith(".")]
+        if not found:
+            raise DatasetError(root / name, f"holds no image files ({', '.join(IMAGE_EXTENSIONS)})")
+        for path in found:
+            try:
+                with Image.open(path) as img:
+                    modes.add(img.mode)
+                    sizes.add(img.size)
+            except (UnidentifiedImageError, OSError, ValueError) as err:
+                raise DatasetError(path, f"cannot be read as an image: {err}") from None
+        files += found
+        labels += [label] * len(found)
+    in_chans = 1 if modes <= {"1", "L", "I", "I;16", "F"} else 3
+    size = next(iter(sizes))[::-1] if len(sizes) == 1 else None
+    return _Raw(kind="imagefolder", source=str(root), labels=np.asarray(labels, np.int64), class_names=tuple(classes),
+                in_chans=in_chans, image_size=size, files=tuple(files))
+
+
+_PICKLE_ALLOWED = frozenset({
+    ("_codecs", "encode"), ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("numpy._core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "scalar"),
+    ("numpy._core.numeric", "_frombuffer"),
+})
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles dicts of numpy arrays and nothing else: a data path must never run code."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        module = module.replace("numpy.core.", "numpy._core.")
+        if (module, name) not in _PICKLE_ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+        return super().find_class(module, name)
+
+
+def _unpickle(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise DatasetError(path, "is missing (a CIFAR-10 directory holds data_batch_1..5 and test_batch)")
+    try:
+        with open(path, "rb") as fh:
+            data = _ArrayUnpickler(io.BufferedReader(fh), encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError, IndexError,
+            KeyError, OSError, MemoryError) as err:
+        raise DatasetError(path, f"is not a CIFAR-10 python pickle: {err}") from None
+    if not isinstance(data, dict):
+        raise DatasetError(path, f"must hold a dict, found {type(data).__name__}")
+    return {k.decode("latin1") if isinstance(k, bytes) else str(k): v for k, v in data.items()}
+
+
+def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    batch = _unpickle(path)
+    if "data" not in batch or "labels" not in batch:
+        raise DatasetError(path, f"must hold 'data' and 'labels', found {sorted(batch)}")
+    data, labels = batch["data"], batch["labels"]
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+        shape = getattr(data, "shape", type(data).__name__)
+        raise DatasetError(path, f"'data' must be a uint8 array of shape (N, 3072), found {shape} "
+                                 f"{getattr(data, 'dtype', '')}".rstrip())
+    try:
+        labels = np.asarray(labels, dtype=np.int64)
+    except (TypeError, ValueError):
+        raise DatasetError(path, "'labels' must be a list of integers") from None
+    if labels.shape != (len(data),):
+        raise DatasetError(path, f"has {len(data)} images but {labels.size} labels")
+    if len(labels) and (labels.min() < 0 or labels.max() > 9):
+        raise DatasetError(path, f"labels must be in 0..9, found {labels.min()}..{labels.max()}")
+    return data.reshape(-1, 3, 32, 32), labels
+
+
+def _scan_cifar10(root: Path) -> _Raw:
+    parts = [_cifar_batch(root / name) for name in CIFAR_TRAIN]
+    test_images, _ = _cifar_batch(root / CIFAR_TEST)
+    images = np.concatenate([p[0] for p in parts])
+    labels = np.concatenate([p[1] for p in parts])
+    missing = sorted(set(range(10)) - set(np.unique(labels).tolist()))
+    if missing:
+        raise DatasetError(root, f"the training batches hold no image of class(es) {missing}")
+    names = CIFAR_LABEL_NAMES
+    if (root / CIFAR_META).is_file():
+        meta = _unpickle(root / CIFAR_META).get("label_names")
+        if not isinstance(meta, list) or len(meta) != 10:
+            raise DatasetError(root / CIFAR_META, "'label_names' must list the 10 class names")
+        names = tuple(n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n) for n in meta)
+    return _Raw(kind="cifar10", source=str(root), labels=labels, class_names=names, in_chans=3,
+                image_size=(32, 32), images=images, test_size=len(test_images))
+
+
+def _info(cfg: DatasetConfig, raw: _Raw) -> DatasetInfo:
+    train, val = stratified_split(raw.labels, cfg.val_fraction, cfg.subset, cfg.seed)
+    return DatasetInfo(source=raw.source, format=raw.kind, num_classes=len(raw.class_names),
+                       class_names=raw.class_names, in_chans=raw.in_chans, image_size=raw.image_size,
+                       num_images=len(raw.labels), train_size=len(train), val_size=len(val), test_size=raw.test_size)
+
+
+# --- loading: resized, channel-matched, normalised tensors --------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def _load(cfg: DatasetConfig, resolution: int, in_chans: int, signature: int) -> SplitData:
+    import torch
+
+    raw = _scan(cfg)
+    info = _info(cfg, raw)
+    train_idx, val_idx = stratified_split(raw.labels, cfg.val_fraction, cfg.subset, cfg.seed)
+    n = len(train_idx) + len(val_idx)
+    gib = n * in_chans * resolution**2 * 4 / 2**30
+    if gib > cfg.max_gib:
+        raise DatasetError(raw.source, f"{n} images at {in_chans}x{resolution}x{resolution} need {gib:.1f} GiB "
+                                       f"(max_gib={cfg.max_gib:g}); lower the subset or the resolution")
+    if raw.in_chans != in_chans and raw.in_chans != 1 and not (raw.in_chans == 3 and in_chans == 1):
+        raise DatasetError(raw.source, f"has {raw.in_chans}-channel images; the network takes {in_chans}")
+    order = np.concatenate([train_idx, val_idx])
+    x = _decode(raw, order, resolution, in_chans) if raw.files else _resize(raw.images[order], resolution, in_chans)
+    x_train, x_val = x[: len(train_idx)], x[len(train_idx):]
+    mean = x_train.mean(dim=(0, 2, 3))
+    std = x_train.std(dim=(0, 2, 3)).clamp_min(1e-6)
+    x.sub_(mean[:, None, None]).div_(std[:, None, None])
+    labels = torch.from_numpy(raw.labels)
+    return SplitData(
+        x_train=x_train, y_train=labels[train_idx].contiguous(), x_val=x_val, y_val=labels[val_idx].contiguous(),
+        info=info, resolution=resolution, in_chans=in_chans, mean=tuple(mean.tolist()), std=tuple(std.tolist()),
+    )
+
+
+def _resize(images: np.ndarray, resolution: int, in_chans: int, chunk: int = 1024) -> Any:
+    """(N, C, H, W) uint8 or [0, 1] float array -> float tensor (N, in_chans, R, R) in [0, 1], bilinear."""
+    import torch
+    import torch.nn.functional as F
+
+    n, c, h, w = images.shape
+    out = torch.empty(n, in_chans, resolution, resolution)
+    scale = 1 / 255 if images.dtype == np.uint8 else 1.0
+    luma = torch.tensor(_LUMA).view(1, 3, 1, 1)
+    for i in range(0, n, chunk):
+        x = torch.from_numpy(np.ascontiguousarray(images[i:i + chunk])).float().mul_(scale)
+        if c == 3 and in_chans == 1:
+            x = (x * luma).sum(1, keepdim=True)
+        if (h, w) != (resolution, resolution):
+            x = F.interpolate(x, size=(resolution, resolution), mode="bilinear", align_corners=False,
+                              antialias=resolution < min(h, w))
+        out[i:i + chunk] = x.expand(-1, in_chans, -1, -1) if x.shape[1] == 1 else x
+    return out
+
+
+def _decode(raw: _Raw, order: np.ndarray, resolution: int, in_chans: int) -> Any:
+    """Decode and resize (PIL bilinear) the selected image files; float tensor (N, in_chans, R, R) in [0, 1]."""
+    import torch
+    from PIL import Image
+
+    mode = "L" if in_chans == 1 or raw.in_chans == 1 else "RGB"
+
+    def one(path: str) -> np.ndarray:
+        try:
+            with Image.open(path) as img:
+                img = img.convert(mode)
+                if img.size != (resolution, resolution):
+                    img = img.resize((resolution, resolution), Image.Resampling.BILINEAR)
+                return np.asarray(img, dtype=np.uint8)
+        except (OSError, ValueError) as err:
+            raise DatasetError(path, f"cannot be decoded: {err}") from None
+
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        arrays = list(pool.map(one, [raw.files[i] for i in order]))
+    x = torch.from_numpy(np.stack(arrays))
+    x = x[:, None] if mode == "L" else x.permute(0, 3, 1, 2)
+    x = x.float().div_(255)
+    return x.expand(-1, in_chans, -1, -1).contiguous() if x.shape[1] != in_chans else x.contiguous()

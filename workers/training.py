@@ -1,0 +1,267 @@
+"""Proxy training: a short, seeded, cosine-scheduled training run and its validation top-1 accuracy.
+
+The loop is deliberately bare (index a batch, forward, loss, backward, step): the only per-step extras are
+setting the learning rate and summing the loss, so its throughput stays within a few percent of a plain
+PyTorch loop on the same model and data (``benchmarks/train_throughput.py`` measures it).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from searchspace.builder import build
+from searchspace.checks import check_choice, check_float, check_int
+from searchspace.errors import SpecError
+from searchspace.spec import ArchSpec
+from workers.data import DatasetConfig, SplitData, stratified_subset
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+EpochCallback = Callable[[int, float], bool | None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainBudget:
+    """How much to train: epochs, batch, optimizer and learning rate (cosine-annealed to 0 per step).
+
+    ``subset`` trains on that (stratified, seeded) fraction of the training split; ``max_seconds`` stops
+    training once that much training time has passed (the run is then evaluated and marked stopped).
+    Weight decay applies to weights only, not to norm parameters and biases. Before each validation pass the
+    batch-norm running statistics are re-estimated on ``bn_calibration`` training images (0: off): after a few
+    hundred steps the running averages still lag far behind the weights (with the momentum of 0.01 that
+    EfficientNet uses, most of the initial statistics remain), which would make proxy accuracy meaningless.
+    """
+
+    epochs: int = 3
+    batch_size: int = 64
+    lr: float = 0.1
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    weight_decay: float = 5e-5
+    subset: float = 1.0
+    label_smoothing: float = 0.0
+    max_seconds: float | None = None
+    eval_batch_size: int = 512
+    bn_calibration: int = 2048
+
+    def __post_init__(self) -> None:
+        check_int("epochs", self.epochs, 1, 10_000)
+        check_int("batch_size", self.batch_size, 2, 65_536)
+        for name, lo, hi in (("lr", 1e-8, 10.0), ("momentum", 0.0, 0.999), ("weight_decay", 0.0, 1.0),
+                             ("subset", 1e-4, 1.0), ("label_smoothing", 0.0, 0.5)):
+            object.__setattr__(self, name, float(check_float(name, getattr(self, name), lo, hi)))
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        if self.max_seconds is not None:
+            object.__setattr__(self, "max_seconds", float(check_float("max_seconds", self.max_seconds, 0.0, 1e7)))
+        check_int("eval_batch_size", self.eval_batch_size, 1, 65_536)
+        check_int("bn_calibration", self.bn_calibration, 0, 10_000_000)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainResult:
+    """Validation top-1 after the last epoch run, per-epoch history, timing and why training stopped early.
+
+    ``stopped`` is ``""`` (all epochs ran), ``"callback"`` (``on_epoch`` returned False), ``"time"``
+    (``max_seconds`` reached) or ``"diverged"`` (the training loss became NaN or infinite).
+    ``train_seconds`` counts the training steps only; validation passes are ``eval_seconds``.
+    """
+
+    accuracy: float
+    epoch_accuracies: tuple[float, ...]
+    epoch_losses: tuple[float, ...]
+    epochs_run: int
+    train_seconds: float
+    eval_seconds: float
+    images_per_second: float
+    images_seen: int
+    train_size: int
+    val_size: int
+    stopped: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        data["epoch_accuracies"] = list(self.epoch_accuracies)
+        data["epoch_losses"] = [v if math.isfinite(v) else None for v in self.epoch_losses]
+        return data
+
+
+def build_seeded(spec: ArchSpec, seed: int) -> nn.Module:
+    """``build(spec)`` with weights initialised from ``seed``, leaving the global RNG untouched."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build(spec)
+
+
+def check_data(spec: ArchSpec, data: SplitData) -> None:
+    """SpecError unless the spec's resolution, input channels and classes match the data."""
+    if spec.resolution != data.resolution:
+        raise SpecError("resolution", f"is {spec.resolution} but the data was loaded at {data.resolution}")
+    if spec.in_chans != data.in_chans:
+        raise SpecError("in_chans", f"is {spec.in_chans} but the data was loaded with {data.in_chans} channels")
+    if spec.num_classes != data.info.num_classes:
+        raise SpecError("num_classes", f"is {spec.num_classes} but the data has {data.info.num_classes} classes")
+
+
+def cosine_lrs(lr: float, steps: int) -> list[float]:
+    """Per-step learning rates: cosine annealing from ``lr`` to 0 over ``steps`` steps."""
+    return [0.5 * lr * (1 + math.cos(math.pi * i / steps)) for i in range(steps)]
+
+
+def make_optimizer(model: nn.Module, budget: TrainBudget) -> torch.optim.Optimizer:
+    """The budget's optimizer; weight decay on weights only (params with more than one dimension)."""
+    import torch
+
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    groups = [{"params": decay, "weight_decay": budget.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if budget.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=budget.lr, momentum=budget.momentum, nesterov=budget.momentum > 0)
+    cls = torch.optim.Adam if budget.optimizer == "adam" else torch.optim.AdamW
+    return cls(groups, lr=budget.lr)
+
+
+def calibrate_bn(model: nn.Module, x: torch.Tensor, batch_size: int) -> None:
+    """Replace every batch norm's running mean/var by their average over ``x`` (forward passes in train mode)."""
+    import torch
+    from torch import nn
+
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    if not norms or len(x) < 2:
+        return
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the calibration batches
+    model.train()
+    try:
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            for i in range(max(1, len(x) // batch_size)):  # full batches: every batch weighs the same
+                model(x[i * batch_size:(i + 1) * batch_size])
+    finally:
+        for m, momentum in zip(norms, momenta, strict=True):
+            m.momentum = momentum
+
+
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 512) -> float:
+    """Top-1 accuracy of ``model`` (put in eval mode) on ``x``/``y``."""
+    import torch
+
+    model.eval()
+    correct = 0
+    with torch.inference_mode():
+        for i in range(0, len(y), batch_size):
+            correct += int((model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum())
+    return correct / max(1, len(y))
+
+
+def train_and_evaluate(
+    spec: ArchSpec,
+    data: SplitData | DatasetConfig,
+    budget: TrainBudget,
+    seed: int = 0,
+    on_epoch: EpochCallback | None = None,
+    threads: int | None = None,
+    model: nn.Module | None = None,
+) -> TrainResult:
+    """Train ``spec`` (or the given, already built ``model``) on the training split and return its accuracy.
+
+    Deterministic given ``seed`` (weights as ``build_seeded``, batch order, dropout) and the thread count. After each epoch the
+    validation accuracy is passed to ``on_epoch(epoch_index, accuracy)``; returning False stops training.
+    ``threads`` sets torch's intra-op threads for the run (restored afterwards).
+    """
+    import torch
+
+    if isinstance(data, DatasetConfig):
+        data = data.load(spec.resolution, spec.in_chans)
+    check_data(spec, data)
+    previous_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(check_int("threads", threads, 1, 1024))
+    try:
+        if model is None:
+            model = build_seeded(spec, seed)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return _train(model, data, budget, seed, on_epoch)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _train(model: nn.Module, data: SplitData, budget: TrainBudget, seed: int,
+           on_epoch: EpochCallback | None) -> TrainResult:
+    import torch
+    from torch import nn
+
+    x, y = data.x_train, data.y_train
+    if budget.subset < 1.0:
+        keep = torch.from_numpy(stratified_subset(y.numpy(), budget.subset, seed))
+        x, y = x[keep], y[keep]
+    n = len(y)
+    batch = min(budget.batch_size, n)
+    steps = n // batch
+    lrs = cosine_lrs(budget.lr, steps * budget.epochs)
+    optimizer = make_optimizer(model, budget)
+    groups = optimizer.param_groups
+    criterion = nn.CrossEntropyLoss(label_smoothing=budget.label_smoothing)
+    generator = torch.Generator().manual_seed(seed)
+    calibration = x[torch.randperm(n, generator=torch.Generator().manual_seed(seed))[: budget.bn_calibration]]
+    deadline = math.inf if budget.max_seconds is None else time.perf_counter() + budget.max_seconds
+
+    accuracies: list[float] = []
+    losses: list[float] = []
+    train_seconds = eval_seconds = 0.0
+    images = 0
+    stopped = ""
+    for epoch in range(budget.epochs):
+        model.train()
+        order = torch.randperm(n, generator=generator)[: steps * batch].view(steps, batch)
+        loss_sum = torch.zeros(())
+        lr_iter = iter(lrs[epoch * steps:(epoch + 1) * steps])
+        done = 0
+        start = time.perf_counter()
+        for idx in order:
+            lr = next(lr_iter)
+            for group in groups:
+                group["lr"] = lr
+            loss = criterion(model(x[idx]), y[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.detach()
+            done += 1
+            if time.perf_counter() > deadline:
+                stopped = "time"
+                break
+        train_seconds += time.perf_counter() - start
+        images += done * batch
+        mean_loss = float(loss_sum) / max(1, done)
+        losses.append(mean_loss)
+        start = time.perf_counter()
+        calibrate_bn(model, calibration, batch)
+        accuracies.append(accuracy(model, data.x_val, data.y_val, budget.eval_batch_size))
+        eval_seconds += time.perf_counter() - start
+        if not math.isfinite(mean_loss):
+            stopped = "diverged"
+        go_on = on_epoch is None or on_epoch(epoch, accuracies[-1]) is not False
+        if not go_on and epoch + 1 < budget.epochs:
+            stopped = stopped or "callback"
+        if stopped:
+            break
+    return TrainResult(
+        accuracy=accuracies[-1], epoch_accuracies=tuple(accuracies), epoch_losses=tuple(losses),
+        epochs_run=len(accuracies), train_seconds=train_seconds, eval_seconds=eval_seconds,
+        images_per_second=images / train_seconds if train_seconds > 0 else 0.0, images_seen=images,
+        train_size=n, val_size=len(data.y_val), stopped=stopped,
+    )

@@ -7,8 +7,8 @@ not a field: with the released 'group' pointwise it is never used (M3's sixth ro
 
 Three layouts, chosen by ``groups`` (mid = in_chs * c1 * c2):
 
-- ``g1 == 0``, micro-block A: kx1 depthwise (x c1, stride s) + BN, 1xk depthwise (x c2) + BN, act, shuffle(g2),
-  grouped 1x1 to out_chs (g3 groups) + BN, Dynamic Shift-Max if y3, shuffle(g4).
+- ``g1 == 0``, micro-block A: kx1 depthwise (x c1, stride s) + BN, 1xk depthwise (x c2) + BN, act,
+  shuffle(g2), grouped 1x1 to out_chs (g3 groups) + BN, Dynamic Shift-Max if y3, shuffle(g4).
 - ``g3 == 0``, pointwise only (the last row): grouped 1x1 to mid (g1 groups) + BN, Dynamic Shift-Max if y3;
   mid must equal out_chs and the stride must be 1.
 - otherwise micro-blocks B/C: grouped 1x1 to mid (g1 groups) + BN, act, shuffle(g2), kx1 + 1xk depthwise (each
@@ -31,7 +31,9 @@ set by ``reduction`` (``se_ratio`` is a switch, not a width); ``act`` is the sta
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -57,8 +59,12 @@ def micro_groups(a: int, b: int) -> int:
     return min(divisors, key=lambda d: (abs(d - target), d))
 
 
+def _check_init(name: str, i: int, value: Any) -> None:
+    check_float(f"{name}[{i}]", value, -16.0, 16.0)
+
+
 def _shuffle(chs: int, groups: int) -> tuple[int, ...]:
-    """A channel shuffle over ``groups`` as a one-element tuple, or () when it is a no-op or does not divide."""
+    """A shuffle over ``groups`` as a one-element tuple, or () when it is a no-op or does not divide."""
     return (groups,) if 1 < groups < chs and chs % groups == 0 else ()
 
 
@@ -154,20 +160,22 @@ class MicroBlockSpec(BlockSpec):
         if self.dsm and self.se_ratio > 0:
             raise SpecError("se_ratio", "leave at 0 when dsm gives the Dynamic Shift-Max positions")
         for name in ("init_a", "init_b"):
-            self._check_tuple(name, 2, lambda i, v, n=name: check_float(f"{n}[{i}]", v, -16.0, 16.0))
+            check = functools.partial(_check_init, name)
+            self._check_tuple(name, 2, check, optional=False)
             object.__setattr__(self, name, tuple(float(v) for v in getattr(self, name)))
-        if len(self.init_a) != 2 or len(self.init_b) != 2:
-            raise SpecError("init_a" if len(self.init_a) != 2 else "init_b", "must hold exactly two numbers")
 
-    def _check_tuple(self, name: str, size: int, check: object) -> None:
-        """``name`` is () or a tuple of ``size`` values, each passing ``check(index, value)``."""
+    def _check_tuple(
+        self, name: str, size: int, check: Callable[[int, Any], object], optional: bool = True
+    ) -> None:
+        """``name`` holds ``size`` values (or none when ``optional``), each passing ``check(i, value)``."""
         value = getattr(self, name)
-        if not isinstance(value, tuple) or len(value) not in (0, size):
-            raise SpecError(name, f"must be empty or a list of {size} numbers, got {value!r:.80}")
+        if not isinstance(value, tuple) or len(value) not in ((0, size) if optional else (size,)):
+            what = f"{'empty or ' if optional else ''}a list of {size} numbers"
+            raise SpecError(name, f"must be {what}, got {value!r:.80}")
         for i, v in enumerate(value):
-            check(i, v)  # type: ignore[operator]
+            check(i, v)
 
-    # --- resolution for a given input width ------------------------------------------------------------------
+    # --- resolution for a given input width -----------------------------------------------------------
 
     def mid_chs(self, in_chs: int) -> int:
         if self.dw_mult:
@@ -273,7 +281,7 @@ class MicroBlockSpec(BlockSpec):
     def check_input(self, in_chs: int) -> None:
         self.resolve(in_chs)
 
-    # --- cost and module ---------------------------------------------------------------------------------------
+    # --- cost and module --------------------------------------------------------------------------------
 
     def count(self, t: Tally) -> Tally:
         lay = self.resolve(t.chs)
@@ -332,7 +340,7 @@ def _act_args(act: Act) -> str | dict[str, Any]:
 
 
 def count_micro_dw(t: Tally, dw_chs: int, out_chs: int, kernel: int, stride: int) -> Tally:
-    """Micro-factorised depthwise conv: kx1 depthwise (stride s,1) + BN, then 1xk depthwise (stride 1,s) + BN."""
+    """Micro-factorised depthwise conv: kx1 depthwise (stride s,1) + BN, 1xk depthwise (stride 1,s) + BN."""
     t.conv(dw_chs, (kernel, 1), (stride, 1), groups=t.chs).norm()
     return t.conv(out_chs, (1, kernel), (1, stride), groups=dw_chs).norm()
 

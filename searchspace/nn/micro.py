@@ -1,4 +1,4 @@
-"""MicroNet modules: Dynamic Shift-Max, the micro-factorised depthwise conv, channel permutation, micro-block."""
+"""MicroNet modules: Dynamic Shift-Max, micro-factorised depthwise conv, channel permutation, micro-block."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from searchspace.nn.layers import ConvNormAct, DropPath, make_act
 
 
 def shift_index(chs: int, groups: int) -> torch.Tensor:
-    """Source channel of each output channel after shifting by one group and by one channel within the group."""
+    """Source channel of each output channel after a shift by one group and one channel within the group."""
     index = torch.arange(chs).view(groups, chs // groups)
     return index.roll(-1, 0).roll(-1, 1).reshape(chs)
 
@@ -26,7 +26,7 @@ def shuffle_index(chs: int, groups: tuple[int, ...]) -> torch.Tensor:
 
 
 class DynamicShiftMax(nn.Module):
-    """Dynamic Shift-Max: max over J candidates of ``a_j * x + b_j * shift(x)``, a and b per sample and channel.
+    """Dynamic Shift-Max: max over J candidates of ``a_j * x + b_j * shift(x)``, a, b per sample and channel.
 
     The hypernetwork is global pool -> linear -> ReLU -> linear (2J coefficients per channel) -> hard sigmoid,
     rescaled to [-act_max, act_max] around ``init_a`` / ``init_b``; ``shift`` moves every channel to the next
@@ -84,7 +84,7 @@ def make_permute(chs: int, groups: tuple[int, ...]) -> nn.Module:
 
 
 class MicroDepthwise(nn.Sequential):
-    """Micro-factorised kxk depthwise conv: kx1 depthwise (stride s,1, x c1) + BN, 1xk depthwise (stride 1,s) + BN."""
+    """Micro-factorised kxk depthwise conv: kx1 depthwise (stride s,1) + BN, 1xk depthwise (1,s) + BN."""
 
     def __init__(
         self,
@@ -110,7 +110,7 @@ def make_micro_act(act: str | dict[str, Any], act_max: float) -> nn.Module:
 
 
 class MicroBlock(nn.Module):
-    """Micro-block A (``pw_groups=0``), B/C, or pointwise only (``pwl_groups=0``); absent parts are identities.
+    """Micro-block A (``pw_groups=0``), B/C, or pointwise only (``pwl_groups=0``); absent parts: identities.
 
     Each ``act_*`` is a static activation's name or a Dynamic Shift-Max's arguments; each ``shuffle_*`` lists
     the channel shuffles (group counts) applied after it.
@@ -153,9 +153,10 @@ class MicroBlock(nn.Module):
         )
         self.act_dw = make_micro_act(act_dw, act_max)
         self.shuffle_dw = make_permute(mid_chs, shuffle_dw)
-        self.conv_pwl = (
-            ConvNormAct(mid_chs, out_chs, groups=pwl_groups, act="none", **norm) if pwl_groups else nn.Identity()
-        )
+        if pwl_groups:
+            self.conv_pwl: nn.Module = ConvNormAct(mid_chs, out_chs, groups=pwl_groups, act="none", **norm)
+        else:
+            self.conv_pwl = nn.Identity()
         self.act_pwl = make_micro_act(act_pwl, act_max)
         self.shuffle_pwl = make_permute(out_chs, shuffle_pwl)
         self.drop_path = DropPath(drop_path) if skip else nn.Identity()

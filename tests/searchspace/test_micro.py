@@ -34,7 +34,7 @@ def _check(spec: MicroBlockSpec, in_chs: int, size: int = 9) -> None:
     assert t.params == _params(block)
 
 
-# Official rows (M0 first row: block A; M1 fourth row: B/C; M0 last row: pointwise only), as the zoo writes them.
+# Official rows (M0 first: block A; M1 fourth: B/C; M0 last: pointwise only), as the zoo writes them.
 ROW_A = MicroBlockSpec(
     out_chs=8,
     stride=2,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from searchspace.checks import check_bool, check_choice, check_float, check_int
 from searchspace.rounding import make_divisible
@@ -46,9 +46,17 @@ class BlockSpec(abc.ABC):
     def count(self, t: Tally) -> Tally:
         """Add this block's parameters and MACs to ``t`` (at the block's input shape) and move it to the output."""
 
-    @abc.abstractmethod
+    def module_class(self) -> type[nn.Module]:
+        """The nn.Module class of this kind (imported lazily, so that specs stay free of torch)."""
+        raise NotImplementedError(f"block kind {self.kind!r} does not describe its module as plain arguments")
+
+    def module_args(self, in_chs: int, ctx: BuildContext) -> dict[str, Any]:
+        """Keyword arguments of ``module_class()`` for ``in_chs`` input channels: plain numbers, strings, flags."""
+        raise NotImplementedError(f"block kind {self.kind!r} does not describe its module as plain arguments")
+
     def build(self, in_chs: int, ctx: BuildContext) -> nn.Module:
         """The nn.Module for this block taking ``in_chs`` input channels."""
+        return self.module_class()(**self.module_args(in_chs, ctx))
 
     def check_input(self, in_chs: int) -> None:
         """Raise SpecError if this block cannot take ``in_chs`` input channels (default: any)."""

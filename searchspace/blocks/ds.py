@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from searchspace.blocks.base import BlockSpec, SqueezeExciteFields, check_skip
 from searchspace.checks import check_bool
@@ -36,7 +36,24 @@ class DepthwiseSeparableSpec(SqueezeExciteFields, BlockSpec):
         self.count_se(t, self.se_chs(in_chs, in_chs))
         return t.conv(self.out_chs).norm()
 
-    def build(self, in_chs: int, ctx: BuildContext) -> nn.Module:
+    def module_class(self) -> type[nn.Module]:
         from searchspace.nn.ds import DepthwiseSeparable
 
-        return DepthwiseSeparable(self, in_chs, ctx)
+        return DepthwiseSeparable
+
+    def module_args(self, in_chs: int, ctx: BuildContext) -> dict[str, Any]:
+        return {
+            "in_chs": in_chs,
+            "out_chs": self.out_chs,
+            "kernel": self.kernel,
+            "stride": self.stride,
+            "act": self.act,
+            "pw_act": self.pw_act,
+            "se_chs": self.se_chs(in_chs, in_chs),
+            "se_act": self.se_act,
+            "se_gate": self.se_gate,
+            "skip": self.has_skip(in_chs),
+            "drop_path": ctx.drop_path,
+            "bn_eps": ctx.bn_eps,
+            "bn_momentum": ctx.bn_momentum,
+        }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from searchspace.blocks.base import BlockSpec
 from searchspace.checks import check_bool
@@ -77,7 +77,21 @@ class FireSpec(BlockSpec):
         t.chs = self.out_chs
         return t
 
-    def build(self, in_chs: int, ctx: BuildContext) -> nn.Module:
+    def module_class(self) -> type[nn.Module]:
         from searchspace.nn.fire import Fire
 
-        return Fire(self, in_chs, ctx)
+        return Fire
+
+    def module_args(self, in_chs: int, ctx: BuildContext) -> dict[str, Any]:
+        return {
+            "in_chs": in_chs,
+            "squeeze_chs": self.squeeze_chs,
+            "expand1x1_chs": self.expand1x1_chs,
+            "expand3x3_chs": self.expand3x3_chs,
+            "kernel": self.kernel,
+            "pool": self.stride == 2,
+            "act": self.act,
+            "norm": self.norm,
+            "bn_eps": ctx.bn_eps,
+            "bn_momentum": ctx.bn_momentum,
+        }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from searchspace.blocks.base import BlockSpec, SqueezeExciteFields
 from searchspace.checks import check_choice, check_int
@@ -78,7 +78,26 @@ class GhostBottleneckSpec(SqueezeExciteFields, BlockSpec):
             t.merge(shortcut)
         return t
 
-    def build(self, in_chs: int, ctx: BuildContext) -> nn.Module:
+    def module_class(self) -> type[nn.Module]:
         from searchspace.nn.ghost import GhostBottleneck
 
-        return GhostBottleneck(self, in_chs, ctx)
+        return GhostBottleneck
+
+    def module_args(self, in_chs: int, ctx: BuildContext) -> dict[str, Any]:
+        mid = self.mid_chs(in_chs)
+        return {
+            "in_chs": in_chs,
+            "mid_chs": mid,
+            "out_chs": self.out_chs,
+            "kernel": self.kernel,
+            "stride": self.stride,
+            "act": self.act,
+            "ratio": self.ratio,
+            "dw_size": self.dw_size,
+            "se_chs": self.se_chs(in_chs, mid),
+            "se_act": self.se_act,
+            "se_gate": self.se_gate,
+            "drop_path": ctx.drop_path,
+            "bn_eps": ctx.bn_eps,
+            "bn_momentum": ctx.bn_momentum,
+        }

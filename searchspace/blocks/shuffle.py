@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from searchspace.blocks.base import BlockSpec
 from searchspace.checks import check_bool, check_int
@@ -80,10 +80,25 @@ class ShuffleV1Spec(BlockSpec):
         t.chs = self.out_chs
         return t
 
-    def build(self, in_chs: int, ctx: BuildContext) -> nn.Module:
+    def module_class(self) -> type[nn.Module]:
         from searchspace.nn.shuffle import ShuffleV1
 
-        return ShuffleV1(self, in_chs, ctx)
+        return ShuffleV1
+
+    def module_args(self, in_chs: int, ctx: BuildContext) -> dict[str, Any]:
+        return {
+            "in_chs": in_chs,
+            "mid_chs": self.mid_chs,
+            "out_chs": self.branch_chs(in_chs),
+            "kernel": self.kernel,
+            "stride": self.stride,
+            "groups": self.groups,
+            "group_first": self.group_first,
+            "act": self.act,
+            "drop_path": ctx.drop_path,
+            "bn_eps": ctx.bn_eps,
+            "bn_momentum": ctx.bn_momentum,
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,7 +137,18 @@ class ShuffleV2Spec(BlockSpec):
         t.chs = self.out_chs
         return t
 
-    def build(self, in_chs: int, ctx: BuildContext) -> nn.Module:
+    def module_class(self) -> type[nn.Module]:
         from searchspace.nn.shuffle import ShuffleV2
 
-        return ShuffleV2(self, in_chs, ctx)
+        return ShuffleV2
+
+    def module_args(self, in_chs: int, ctx: BuildContext) -> dict[str, Any]:
+        return {
+            "in_chs": in_chs,
+            "out_chs": self.out_chs,
+            "kernel": self.kernel,
+            "stride": self.stride,
+            "act": self.act,
+            "bn_eps": ctx.bn_eps,
+            "bn_momentum": ctx.bn_momentum,
+        }

@@ -5,19 +5,35 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from searchspace.blocks.ds import DepthwiseSeparableSpec
-from searchspace.nn.context import BuildContext
 from searchspace.nn.layers import ConvNormAct, DropPath, make_se
 
 
 class DepthwiseSeparable(nn.Module):
-    def __init__(self, spec: DepthwiseSeparableSpec, in_chs: int, ctx: BuildContext) -> None:
+    """kxk depthwise + BN + act, optional SE, 1x1 pointwise + BN (+ act when ``pw_act``)."""
+
+    def __init__(
+        self,
+        in_chs: int,
+        out_chs: int,
+        kernel: int = 3,
+        stride: int = 1,
+        act: str = "relu",
+        pw_act: bool = True,
+        se_chs: int = 0,
+        se_act: str | None = None,
+        se_gate: str = "sigmoid",
+        skip: bool = False,
+        drop_path: float = 0.0,
+        bn_eps: float = 1e-5,
+        bn_momentum: float = 0.1,
+    ) -> None:
         super().__init__()
-        self.has_skip = spec.has_skip(in_chs)
-        self.conv_dw = ConvNormAct(in_chs, in_chs, spec.kernel, spec.stride, groups=in_chs, act=spec.act, ctx=ctx)
-        self.se = make_se(in_chs, spec.se_chs(in_chs, in_chs), spec.se_act or spec.act, spec.se_gate)
-        self.conv_pw = ConvNormAct(in_chs, spec.out_chs, act=spec.act if spec.pw_act else "none", ctx=ctx)
-        self.drop_path = DropPath(ctx.drop_path) if self.has_skip else nn.Identity()
+        norm = {"bn_eps": bn_eps, "bn_momentum": bn_momentum}
+        self.has_skip = skip
+        self.conv_dw = ConvNormAct(in_chs, in_chs, kernel, stride, groups=in_chs, act=act, **norm)
+        self.se = make_se(in_chs, se_chs, se_act or act, se_gate)
+        self.conv_pw = ConvNormAct(in_chs, out_chs, act=act if pw_act else "none", **norm)
+        self.drop_path = DropPath(drop_path) if skip else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = x

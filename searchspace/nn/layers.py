@@ -1,4 +1,8 @@
-"""Small layers shared by the blocks: activations, conv+norm+act, squeeze-excite, drop path."""
+"""Small layers shared by the blocks: activations, conv+norm+act, squeeze-excite, drop path.
+
+Every constructor here and in the block modules takes plain numbers and strings, so that the exporter can
+write the same constructions out as standalone source (see ``searchspace.export``).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,6 @@ from collections import OrderedDict
 
 import torch
 from torch import nn
-
-from searchspace.nn.context import BuildContext
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -24,10 +26,6 @@ def make_act(name: str) -> nn.Module:
     return _ACTIVATIONS[name]()
 
 
-def make_norm(chs: int, ctx: BuildContext) -> nn.BatchNorm2d:
-    return nn.BatchNorm2d(chs, eps=ctx.bn_eps, momentum=ctx.bn_momentum)
-
-
 class ConvNormAct(nn.Sequential):
     """Conv2d, then BatchNorm (optional), then an activation ('none' for a linear output)."""
 
@@ -39,10 +37,11 @@ class ConvNormAct(nn.Sequential):
         stride: int | tuple[int, int] = 1,
         groups: int = 1,
         act: str = "relu",
-        ctx: BuildContext = BuildContext(),
         norm: bool = True,
         bias: bool = False,
         padding: int | tuple[int, int] | None = None,
+        bn_eps: float = 1e-5,
+        bn_momentum: float = 0.1,
     ) -> None:
         kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
         pad = (kh // 2, kw // 2) if padding is None else padding
@@ -50,7 +49,7 @@ class ConvNormAct(nn.Sequential):
             conv=nn.Conv2d(in_chs, out_chs, (kh, kw), stride, pad, groups=groups, bias=bias)
         )
         if norm:
-            layers["bn"] = make_norm(out_chs, ctx)
+            layers["bn"] = nn.BatchNorm2d(out_chs, eps=bn_eps, momentum=bn_momentum)
         layers["act"] = make_act(act)
         super().__init__(layers)
 
@@ -86,7 +85,7 @@ class DropPath(nn.Module):
         if not self.training or self.p == 0.0:
             return x
         keep = 1.0 - self.p
-        mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)
+        mask = x.new_empty([x.shape[0]] + [1] * (x.dim() - 1)).bernoulli_(keep)
         return x * mask / keep
 
 

@@ -5,21 +5,36 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from searchspace.blocks.mbconv import MBConvSpec
-from searchspace.nn.context import BuildContext
 from searchspace.nn.layers import ConvNormAct, DropPath, make_se
 
 
 class MBConv(nn.Module):
-    def __init__(self, spec: MBConvSpec, in_chs: int, ctx: BuildContext) -> None:
+    """1x1 expand (skipped when ``mid_chs == in_chs``), kxk depthwise, optional SE, linear 1x1 project."""
+
+    def __init__(
+        self,
+        in_chs: int,
+        mid_chs: int,
+        out_chs: int,
+        kernel: int = 3,
+        stride: int = 1,
+        act: str = "relu",
+        se_chs: int = 0,
+        se_act: str | None = None,
+        se_gate: str = "sigmoid",
+        skip: bool = False,
+        drop_path: float = 0.0,
+        bn_eps: float = 1e-5,
+        bn_momentum: float = 0.1,
+    ) -> None:
         super().__init__()
-        mid = spec.mid_chs(in_chs)
-        self.has_skip = spec.has_skip(in_chs)
-        self.conv_pw = ConvNormAct(in_chs, mid, act=spec.act, ctx=ctx) if mid != in_chs else nn.Identity()
-        self.conv_dw = ConvNormAct(mid, mid, spec.kernel, spec.stride, groups=mid, act=spec.act, ctx=ctx)
-        self.se = make_se(mid, spec.se_chs(in_chs, mid), spec.se_act or spec.act, spec.se_gate)
-        self.conv_pwl = ConvNormAct(mid, spec.out_chs, act="none", ctx=ctx)
-        self.drop_path = DropPath(ctx.drop_path) if self.has_skip else nn.Identity()
+        norm = {"bn_eps": bn_eps, "bn_momentum": bn_momentum}
+        self.has_skip = skip
+        self.conv_pw = ConvNormAct(in_chs, mid_chs, act=act, **norm) if mid_chs != in_chs else nn.Identity()
+        self.conv_dw = ConvNormAct(mid_chs, mid_chs, kernel, stride, groups=mid_chs, act=act, **norm)
+        self.se = make_se(mid_chs, se_chs, se_act or act, se_gate)
+        self.conv_pwl = ConvNormAct(mid_chs, out_chs, act="none", **norm)
+        self.drop_path = DropPath(drop_path) if skip else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = x

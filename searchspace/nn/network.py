@@ -1,4 +1,8 @@
-"""The network module assembled from an ArchSpec: stem, stages of blocks, head."""
+"""The network module assembled from an ArchSpec: stem, stages of blocks, head.
+
+``network_plan`` turns a spec into a ``Call`` tree of plain constructor arguments; the builder instantiates it
+and the exporter writes the same tree out as standalone source.
+"""
 
 from __future__ import annotations
 
@@ -7,107 +11,240 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from searchspace.blocks.base import BlockSpec
 from searchspace.nn.context import BuildContext
-from searchspace.nn.layers import ConvNormAct, channel_shuffle, make_act, make_norm
+from searchspace.nn.layers import ConvNormAct, channel_shuffle, make_act
+from searchspace.nn.plan import Arg, Call
 from searchspace.spec import ArchSpec, HeadSpec, StemSpec
 
 
 class SepStem(nn.Module):
     """MicroNet's stem: kx1 conv (stride s,1) + BN, 1xk grouped conv (stride 1,s) + BN, shuffle, act."""
 
-    def __init__(self, spec: StemSpec, in_chs: int, ctx: BuildContext) -> None:
+    def __init__(
+        self,
+        in_chs: int,
+        mid_chs: int,
+        out_chs: int,
+        kernel: int = 3,
+        stride: int = 2,
+        padding: int = 1,
+        act: str = "relu",
+        bn_eps: float = 1e-5,
+        bn_momentum: float = 0.1,
+    ) -> None:
         super().__init__()
-        first, mult = spec.groups
-        k, s, p = spec.kernel, spec.stride, spec.pad
-        self.conv1 = ConvNormAct(in_chs, first, (k, 1), (s, 1), act="none", ctx=ctx, padding=(p, 0))
-        self.conv2 = ConvNormAct(first, first * mult, (1, k), (1, s), groups=first, act="none", ctx=ctx, padding=(0, p))
-        self.groups = first
-        self.act = make_act(spec.act)
+        k, s, p = kernel, stride, padding
+        norm = {"act": "none", "bn_eps": bn_eps, "bn_momentum": bn_momentum}
+        self.conv1 = ConvNormAct(in_chs, mid_chs, (k, 1), (s, 1), padding=(p, 0), **norm)
+        self.conv2 = ConvNormAct(mid_chs, out_chs, (1, k), (1, s), groups=mid_chs, padding=(0, p), **norm)
+        self.groups = mid_chs
+        self.act = make_act(act)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(channel_shuffle(self.conv2(self.conv1(x)), self.groups))
 
 
-def make_stem(spec: StemSpec, in_chs: int, ctx: BuildContext) -> nn.Module:
-    layers: OrderedDict[str, nn.Module] = OrderedDict()
-    if spec.kind == "sep":
-        layers["conv"] = SepStem(spec, in_chs, ctx)
-    else:
-        layers["conv"] = ConvNormAct(
-            in_chs, spec.out_chs, spec.kernel, spec.stride, act=spec.act, ctx=ctx, norm=spec.norm,
-            bias=spec.bias, padding=spec.pad,
-        )
-    if spec.pool != "none":
-        ceil = spec.pool == "max_ceil"
-        layers["pool"] = nn.MaxPool2d(3, 2, padding=0 if ceil else 1, ceil_mode=ceil)
-    return nn.Sequential(layers)
+class Stem(nn.Sequential):
+    """The first conv, then an optional pool."""
+
+    def __init__(self, conv: nn.Module, pool: nn.Module | None = None) -> None:
+        layers: OrderedDict[str, nn.Module] = OrderedDict(conv=conv)
+        if pool is not None:
+            layers["pool"] = pool
+        super().__init__(layers)
 
 
 class Head(nn.Module):
-    """Optional 1x1 conv, global pool, optional hidden linear, dropout, classifier (see HeadSpec)."""
+    """Optional 1x1 conv + BN + act, global pool (with optional acts around it), optional hidden linear (+ BN)
+    + act, dropout, linear classifier (with optional BN and act on the logits)."""
 
-    def __init__(self, spec: HeadSpec, in_chs: int, num_classes: int, ctx: BuildContext) -> None:
+    def __init__(
+        self,
+        in_chs: int,
+        num_classes: int,
+        conv_chs: int = 0,
+        act: str = "relu",
+        hidden: int = 0,
+        hidden_norm: bool = False,
+        hidden_bias: bool = True,
+        hidden_act: str = "relu",
+        dropout: float = 0.0,
+        bias: bool = True,
+        pre_pool_act: str = "none",
+        pool_act: str = "none",
+        classifier_norm: bool = False,
+        classifier_act: str = "none",
+        bn_eps: float = 1e-5,
+        bn_momentum: float = 0.1,
+    ) -> None:
         super().__init__()
-        self.conv_classifier = spec.classifier == "conv"
-        self.conv = ConvNormAct(in_chs, spec.conv_chs, act=spec.act, ctx=ctx) if spec.conv_chs else nn.Identity()
-        chs = spec.conv_chs or in_chs
-        if spec.hidden:
-            norm = nn.BatchNorm1d(spec.hidden, eps=ctx.bn_eps, momentum=ctx.bn_momentum)
-            self.hidden: nn.Module = nn.Sequential(OrderedDict(
-                fc=nn.Linear(chs, spec.hidden, bias=spec.hidden_bias),
-                bn=norm if spec.hidden_norm else nn.Identity(),
-                act=make_act(spec.hidden_act),
-            ))
-            chs = spec.hidden
+        norm = {"bn_eps": bn_eps, "bn_momentum": bn_momentum}
+        self.conv = ConvNormAct(in_chs, conv_chs, act=act, **norm) if conv_chs else nn.Identity()
+        chs = conv_chs or in_chs
+        if hidden:
+            bn = nn.BatchNorm1d(hidden, eps=bn_eps, momentum=bn_momentum) if hidden_norm else nn.Identity()
+            fc = nn.Linear(chs, hidden, bias=hidden_bias)
+            self.hidden: nn.Module = nn.Sequential(OrderedDict(fc=fc, bn=bn, act=make_act(hidden_act)))
+            chs = hidden
         else:
             self.hidden = nn.Identity()
-        self.pre_pool_act = make_act(spec.pre_pool_act)
-        self.pool_act = make_act(spec.pool_act)
-        self.dropout = nn.Dropout(spec.dropout)
-        if self.conv_classifier:
-            self.classifier: nn.Module = nn.Conv2d(chs, num_classes, 1, bias=spec.classifier_bias)
+        self.pre_pool_act = make_act(pre_pool_act)
+        self.pool_act = make_act(pool_act)
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(chs, num_classes, bias=bias)
+        if classifier_norm:
+            self.classifier_norm: nn.Module = nn.BatchNorm1d(num_classes, eps=bn_eps, momentum=bn_momentum)
         else:
-            self.classifier = nn.Linear(chs, num_classes, bias=spec.classifier_bias)
-        self.classifier_norm = (
-            nn.BatchNorm1d(num_classes, eps=ctx.bn_eps, momentum=ctx.bn_momentum) if spec.classifier_norm
-            else nn.Identity()
-        )
-        self.classifier_act = make_act(spec.classifier_act)
+            self.classifier_norm = nn.Identity()
+        self.classifier_act = make_act(classifier_act)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv(x)
-        if self.conv_classifier:
-            x = torch.relu(self.classifier(self.dropout(x)))
-            return x.mean((2, 3))
         x = self.hidden(self.pool_act(self.pre_pool_act(x).mean((2, 3))))
         return self.classifier_act(self.classifier_norm(self.classifier(self.dropout(x))))
 
 
-class Network(nn.Module):
-    """``forward`` returns logits, or with ``features=True`` the feature maps at strides 8, 16 and 32."""
+class ConvHead(nn.Module):
+    """SqueezeNet's classifier: optional 1x1 conv + BN + act, dropout, 1x1 conv to the classes, ReLU, pool."""
 
-    def __init__(self, spec: ArchSpec, features: bool = False) -> None:
+    def __init__(
+        self,
+        in_chs: int,
+        num_classes: int,
+        conv_chs: int = 0,
+        act: str = "relu",
+        dropout: float = 0.0,
+        bias: bool = True,
+        bn_eps: float = 1e-5,
+        bn_momentum: float = 0.1,
+    ) -> None:
         super().__init__()
-        ctx = BuildContext(spec.bn_eps, spec.bn_momentum)
-        self.stem = make_stem(spec.stem, spec.in_chans, ctx)
-        self.feature_stages = spec.feature_stages() if features else []
-        last = self.feature_stages[-1] if features else len(spec.stages) - 1
-        stages: list[list[nn.Module]] = [[] for _ in spec.stages[: last + 1]]
-        total = spec.num_blocks
-        for n, layer in enumerate(spec.layers()):
-            if layer.stage <= last:
-                block_ctx = BuildContext(spec.bn_eps, spec.bn_momentum, spec.drop_path_rate * n / total)
-                stages[layer.stage].append(layer.spec.build(layer.in_chs, block_ctx))
-        self.stages = nn.Sequential(*(nn.Sequential(*blocks) for blocks in stages))
-        self.head = None if features else Head(spec.head, spec.stages[-1].block.out_chs, spec.num_classes, ctx)
+        norm = {"bn_eps": bn_eps, "bn_momentum": bn_momentum}
+        self.conv = ConvNormAct(in_chs, conv_chs, act=act, **norm) if conv_chs else nn.Identity()
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Conv2d(conv_chs or in_chs, num_classes, 1, bias=bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor | list[torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.classifier(self.dropout(self.conv(x)))
+        return torch.relu(x).mean((2, 3))
+
+
+class Network(nn.Module):
+    """Stem, stages of blocks, head: images in, logits out."""
+
+    def __init__(self, stem: nn.Module, stages: list[list[nn.Module]], head: nn.Module) -> None:
+        super().__init__()
+        self.stem = stem
+        self.stages = nn.Sequential(*(nn.Sequential(*blocks) for blocks in stages))
+        self.head = head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.stages(self.stem(x)))
+
+
+class FeatureNetwork(nn.Module):
+    """Stem and stages: images in, the outputs of the stages ``out_indices`` out (strides 8, 16 and 32)."""
+
+    def __init__(self, stem: nn.Module, stages: list[list[nn.Module]], out_indices: tuple[int, ...]) -> None:
+        super().__init__()
+        self.stem = stem
+        self.stages = nn.Sequential(*(nn.Sequential(*blocks) for blocks in stages))
+        self.out_indices = list(out_indices)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         x = self.stem(x)
-        if self.head is not None:
-            return self.head(self.stages(x))
-        maps = []
+        maps: list[torch.Tensor] = []
         for i, stage in enumerate(self.stages):
             x = stage(x)
-            if i in self.feature_stages:
+            if i in self.out_indices:
                 maps.append(x)
         return maps
+
+
+def _norm(ctx: BuildContext) -> dict[str, float]:
+    return {"bn_eps": ctx.bn_eps, "bn_momentum": ctx.bn_momentum}
+
+
+def stem_plan(spec: StemSpec, in_chs: int, ctx: BuildContext) -> Call:
+    if spec.kind == "sep":
+        first, mult = spec.groups
+        args = {
+            "in_chs": in_chs,
+            "mid_chs": first,
+            "out_chs": first * mult,
+            "kernel": spec.kernel,
+            "stride": spec.stride,
+            "padding": spec.pad,
+            "act": spec.act,
+            **_norm(ctx),
+        }
+        conv = Call(SepStem, args)
+    else:
+        args = {
+            "in_chs": in_chs,
+            "out_chs": spec.out_chs,
+            "kernel": spec.kernel,
+            "stride": spec.stride,
+            "act": spec.act,
+            "norm": spec.norm,
+            "bias": spec.bias,
+            "padding": None if spec.padding == "same" else spec.pad,
+            **_norm(ctx),
+        }
+        conv = Call(ConvNormAct, args)
+    if spec.pool == "none":
+        return Call(Stem, {"conv": conv})
+    ceil = spec.pool == "max_ceil"
+    pool = Call(nn.MaxPool2d, {"kernel_size": 3, "stride": 2, "padding": 0 if ceil else 1, "ceil_mode": ceil})
+    return Call(Stem, {"conv": conv, "pool": pool})
+
+
+def head_plan(spec: HeadSpec, in_chs: int, num_classes: int, ctx: BuildContext) -> Call:
+    args = {"in_chs": in_chs, "num_classes": Arg("num_classes", num_classes)}
+    if spec.conv_chs:
+        args.update(conv_chs=spec.conv_chs, act=spec.act)
+    if spec.classifier == "conv":
+        return Call(ConvHead, {**args, "dropout": spec.dropout, "bias": spec.classifier_bias, **_norm(ctx)})
+    if spec.hidden:
+        args.update(
+            hidden=spec.hidden,
+            hidden_norm=spec.hidden_norm,
+            hidden_bias=spec.hidden_bias,
+            hidden_act=spec.hidden_act,
+        )
+    args.update(
+        dropout=spec.dropout,
+        bias=spec.classifier_bias,
+        pre_pool_act=spec.pre_pool_act,
+        pool_act=spec.pool_act,
+        classifier_norm=spec.classifier_norm,
+        classifier_act=spec.classifier_act,
+    )
+    return Call(Head, {**args, **_norm(ctx)})
+
+
+def block_plan(block: BlockSpec, in_chs: int, ctx: BuildContext) -> Call:
+    """The block's module class with its plain arguments; kinds that cannot say so are built by their spec."""
+    try:
+        return Call(block.module_class(), block.module_args(in_chs, ctx))
+    except NotImplementedError:
+        return Call(block.build, {"in_chs": in_chs, "ctx": ctx})
+
+
+def network_plan(spec: ArchSpec, features: bool = False) -> Call:
+    """The whole network as a ``Call`` tree; ``features=True`` stops at the last stride-32 stage, no head."""
+    ctx = BuildContext(spec.bn_eps, spec.bn_momentum)
+    feature_stages = spec.feature_stages() if features else []
+    last = feature_stages[-1] if features else len(spec.stages) - 1
+    stages: list[list[Call]] = [[] for _ in spec.stages[: last + 1]]
+    total = spec.num_blocks
+    for n, layer in enumerate(spec.layers()):
+        if layer.stage <= last:
+            block_ctx = BuildContext(spec.bn_eps, spec.bn_momentum, spec.drop_path_rate * n / total)
+            stages[layer.stage].append(block_plan(layer.spec, layer.in_chs, block_ctx))
+    stem = stem_plan(spec.stem, spec.in_chans, ctx)
+    if features:
+        return Call(FeatureNetwork, {"stem": stem, "stages": stages, "out_indices": tuple(feature_stages)})
+    head = head_plan(spec.head, spec.stages[-1].block.out_chs, spec.num_classes, ctx)
+    return Call(Network, {"stem": stem, "stages": stages, "head": head})

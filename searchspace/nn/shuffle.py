@@ -5,25 +5,39 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from searchspace.blocks.shuffle import ShuffleV1Spec, ShuffleV2Spec
-from searchspace.nn.context import BuildContext
 from searchspace.nn.layers import ConvNormAct, DropPath, channel_shuffle, make_act
 
 
 class ShuffleV1(nn.Module):
-    def __init__(self, spec: ShuffleV1Spec, in_chs: int, ctx: BuildContext) -> None:
+    """Grouped 1x1, kxk depthwise, channel shuffle, grouped 1x1 to ``out_chs`` (the branch's channels);
+    stride 1 adds the input, stride 2 concatenates a 3x3 average pool of it."""
+
+    def __init__(
+        self,
+        in_chs: int,
+        mid_chs: int,
+        out_chs: int,
+        kernel: int = 3,
+        stride: int = 1,
+        groups: int = 3,
+        group_first: bool = True,
+        act: str = "relu",
+        drop_path: float = 0.0,
+        bn_eps: float = 1e-5,
+        bn_momentum: float = 0.1,
+    ) -> None:
         super().__init__()
-        mid = spec.mid_chs
-        self.has_skip = spec.stride == 1
+        norm = {"bn_eps": bn_eps, "bn_momentum": bn_momentum}
+        self.has_skip = stride == 1
         # The reference shuffles after the depthwise conv, as channel_shuffle(x, mid // groups): the inverse of
         # channel_shuffle(x, groups), an equally good interleave that keeps its checkpoints loadable.
-        self.shuffle_groups = mid // spec.groups
-        self.conv_pw = ConvNormAct(in_chs, mid, groups=spec.groups if spec.group_first else 1, act=spec.act, ctx=ctx)
-        self.conv_dw = ConvNormAct(mid, mid, spec.kernel, spec.stride, groups=mid, act="none", ctx=ctx)
-        self.conv_pwl = ConvNormAct(mid, spec.branch_chs(in_chs), groups=spec.groups, act="none", ctx=ctx)
+        self.shuffle_groups = mid_chs // groups
+        self.conv_pw = ConvNormAct(in_chs, mid_chs, groups=groups if group_first else 1, act=act, **norm)
+        self.conv_dw = ConvNormAct(mid_chs, mid_chs, kernel, stride, groups=mid_chs, act="none", **norm)
+        self.conv_pwl = ConvNormAct(mid_chs, out_chs, groups=groups, act="none", **norm)
         self.shortcut = nn.Identity() if self.has_skip else nn.AvgPool2d(3, 2, 1)
-        self.drop_path = DropPath(ctx.drop_path) if self.has_skip else nn.Identity()
-        self.act = make_act(spec.act)
+        self.drop_path = DropPath(drop_path) if self.has_skip else nn.Identity()
+        self.act = make_act(act)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = self.shortcut(x)
@@ -37,21 +51,33 @@ class ShuffleV1(nn.Module):
 
 
 class ShuffleV2(nn.Module):
-    def __init__(self, spec: ShuffleV2Spec, in_chs: int, ctx: BuildContext) -> None:
+    """Split (stride 1) or duplicate (stride 2) the input, two branches, concatenate, shuffle with 2 groups."""
+
+    def __init__(
+        self,
+        in_chs: int,
+        out_chs: int,
+        kernel: int = 3,
+        stride: int = 1,
+        act: str = "relu",
+        bn_eps: float = 1e-5,
+        bn_momentum: float = 0.1,
+    ) -> None:
         super().__init__()
-        half, k, s = spec.out_chs // 2, spec.kernel, spec.stride
+        norm = {"bn_eps": bn_eps, "bn_momentum": bn_momentum}
+        half, k, s = out_chs // 2, kernel, stride
         self.split = s == 1
         if self.split:
             self.branch1: nn.Module = nn.Identity()
         else:
             self.branch1 = nn.Sequential(
-                ConvNormAct(in_chs, in_chs, k, s, groups=in_chs, act="none", ctx=ctx),
-                ConvNormAct(in_chs, half, act=spec.act, ctx=ctx),
+                ConvNormAct(in_chs, in_chs, k, s, groups=in_chs, act="none", **norm),
+                ConvNormAct(in_chs, half, act=act, **norm),
             )
         self.branch2 = nn.Sequential(
-            ConvNormAct(half if self.split else in_chs, half, act=spec.act, ctx=ctx),
-            ConvNormAct(half, half, k, s, groups=half, act="none", ctx=ctx),
-            ConvNormAct(half, half, act=spec.act, ctx=ctx),
+            ConvNormAct(half if self.split else in_chs, half, act=act, **norm),
+            ConvNormAct(half, half, k, s, groups=half, act="none", **norm),
+            ConvNormAct(half, half, act=act, **norm),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

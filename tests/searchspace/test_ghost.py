@@ -9,7 +9,7 @@ from torch import nn
 import searchspace as ss
 from searchspace.blocks import BLOCK_KINDS, GhostBottleneckSpec
 from searchspace.nn.context import BuildContext
-from searchspace.nn.ghost import GhostBottleneck, GhostModule
+from searchspace.nn.ghost import GhostModule
 from searchspace.tally import Tally
 from tests.searchspace.fvcore_count import fvcore_macs
 
@@ -77,7 +77,7 @@ def test_ratio_and_dw_size(ratio: int, dw_size: int) -> None:
 
 
 def test_ghost_module_keeps_first_out_chs() -> None:
-    module = GhostModule(4, 7, "relu", 2, 3, BuildContext())
+    module = GhostModule(4, 7, "relu", 2, 3)
     assert module.primary_conv.conv.out_channels == 4 and module.cheap_operation.conv.out_channels == 4
     assert module(torch.randn(1, 4, 5, 5)).shape == (1, 7, 5, 5)
 
@@ -85,12 +85,12 @@ def test_ghost_module_keeps_first_out_chs() -> None:
 def test_layout_follows_ghostnet() -> None:
     """Stride-1 blocks have no depthwise conv; the shortcut is the identity only when the shapes match."""
     spec = GhostBottleneckSpec(out_chs=40, kernel=5, expansion=3, se_ratio=0.25)
-    same = GhostBottleneck(spec, 40, BuildContext())
+    same = spec.build(40, BuildContext())
     assert isinstance(same.conv_dw, nn.Identity) and isinstance(same.shortcut, nn.Identity)
     assert same.se.conv_reduce.out_channels == 32  # make_divisible(120 * 0.25, 4)
     assert isinstance(same.se.gate, nn.Hardsigmoid)
     assert spec.has_skip(40) and not spec.has_skip(24)
-    down = GhostBottleneck(GhostBottleneckSpec(out_chs=40, stride=2, kernel=5, expansion=3), 24, BuildContext())
+    down = GhostBottleneckSpec(out_chs=40, stride=2, kernel=5, expansion=3).build(24, BuildContext())
     assert down.conv_dw.conv.stride == (2, 2) and down.conv_dw.conv.groups == 72
     assert not isinstance(down.shortcut, nn.Identity)
 

@@ -26,6 +26,7 @@ from workers.trial import MedianReferee, evaluate_trial
 
 log = logging.getLogger(__name__)
 RECORD = "record"
+MAX_REJECTED_IN_A_ROW = 500
 EvaluateFn = Callable[[ArchSpec, SearchConfig, Any], dict[str, Any]]
 
 
@@ -45,20 +46,14 @@ def _directions(config: SearchConfig) -> list[str]:
     return ["maximize", "minimize"] if config.mode == "pareto" else ["maximize"]
 
 
-def _constraint(trial: FrozenTrial) -> list[float]:
-    return [float(trial.user_attrs.get(RECORD, {}).get("constraint", 0.0))]
-
-
 def make_sampler(config: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
-    constraints = _constraint if config.mode == "constraint" else None
     if config.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if config.sampler == "tpe":
         startup = min(10, max(2, config.n_trials // 4))
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=startup,
-                                          constraints_func=constraints)
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=startup)
     population = max(4, min(50, config.n_trials // 4))
-    return optuna.samplers.NSGAIISampler(seed=seed, population_size=population, constraints_func=constraints)
+    return optuna.samplers.NSGAIISampler(seed=seed, population_size=population)
 
 
 @dataclass
@@ -173,11 +168,12 @@ class SearchDriver:
             curves = [t.user_attrs[RECORD].get("epoch_accuracies", []) for t in done.values()]
             actor = ray.remote(num_cpus=0)(MedianReferee)
             referee = actor.remote(config.pruner_warmup_epochs, config.pruner_min_trials, curves)
-        remote = ray.remote(num_cpus=config.latency.threads, max_retries=0)(self.evaluate_fn)
+        remote = ray.remote(num_cpus=config.latency.threads, max_retries=0)(_call)
         inflight: dict[Any, Pending] = {}
         by_key: dict[str, Pending] = {}
         deadline = time.monotonic() + config.timeout_s if config.timeout_s else None
         stopped = "budget"
+        rejected_in_a_row = 0
         while True:
             if self.should_cancel():
                 stopped = "cancelled"
@@ -189,12 +185,16 @@ class SearchDriver:
             while len(inflight) < config.n_workers and finished + pending < config.n_trials:
                 outcome = self._propose(study, config, done, by_key)
                 if isinstance(outcome, Pending):
-                    ref = remote.remote(outcome.spec, config, referee)
+                    ref = remote.remote(self.evaluate_fn, outcome.spec, config, referee)
                     inflight[ref] = outcome
                     by_key[outcome.key] = outcome
                 pending += outcome == "duplicate" or isinstance(outcome, Pending)
                 finished += outcome == "reused"
-            if not inflight:
+                rejected_in_a_row = rejected_in_a_row + 1 if outcome == "rejected" else 0
+                if rejected_in_a_row >= MAX_REJECTED_IN_A_ROW:
+                    stopped = "limits: no candidate within max_params/max_macs"
+                    break
+            if not inflight or rejected_in_a_row >= MAX_REJECTED_IN_A_ROW:
                 break
             ready, _ = ray.wait(list(inflight), num_returns=1, timeout=self.poll_s)
             for ref in ready:
@@ -259,6 +259,7 @@ class SearchDriver:
             record = {**record, **extra}
         if config.mode == "constraint" and record.get(_cost_key(config)) is not None:
             record["constraint"] = float(record[_cost_key(config)]) - float(config.target or 0.0)
+            trial.set_constraint(_cost_key(config), record["constraint"])  # feasible when <= 0
         trial.set_user_attr(RECORD, record)
         frozen = study.tell(trial, values=values, state=state)
         self.on_trial(TrialRecord.from_trial(frozen))
@@ -273,6 +274,11 @@ class SearchDriver:
             for trial, record in [(item.trial, item.record), *item.duplicates]:
                 trial.set_user_attr(RECORD, {**record, "error": f"{why}: stopped before the evaluation ended"})
                 study.tell(trial, state=TrialState.FAIL)
+
+
+def _call(evaluate_fn: EvaluateFn, spec: ArchSpec, config: SearchConfig, referee: Any) -> dict[str, Any]:
+    """The Ray task: run the evaluation function (shipped as an argument) on one architecture."""
+    return evaluate_fn(spec, config, referee)
 
 
 def _cost_key(config: SearchConfig) -> str:

@@ -1,0 +1,35 @@
+"""Stand-in evaluations for driver tests: deterministic metrics from the analytic count, optional crash/sleep.
+
+They exercise the driver, Ray and the storage without training; real training is covered elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from searchspace.counter import count
+
+
+def fake_evaluate(spec: Any, config: Any, referee: Any = None, sleep: float = 0.0) -> dict[str, Any]:
+    c = count(spec)
+    time.sleep(sleep)
+    accuracy = 0.5 + (c.params % 997) / 2000
+    latency = c.macs / 1e6
+    return {"accuracy": accuracy, "epoch_accuracies": [accuracy], "latency_ms": latency,
+            "latency_p90_ms": latency, "train_seconds": 0.0, "eval_seconds": 0.0,
+            "device": {"device": "fake"}, "pruned": False}
+
+
+def crash_once_evaluate(spec: Any, config: Any, referee: Any = None, marker: str = "") -> dict[str, Any]:
+    """Kills its own worker process the first time it runs (the marker file remembers), then behaves."""
+    if not Path(marker).exists():
+        Path(marker).write_text("crashed")
+        os._exit(1)
+    return fake_evaluate(spec, config, referee)
+
+
+def raising_evaluate(spec: Any, config: Any, referee: Any = None) -> dict[str, Any]:
+    raise RuntimeError("boom: evaluation failed")

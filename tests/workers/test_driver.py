@@ -1,0 +1,165 @@
+"""The search driver with real Ray and real storage (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import cloudpickle
+import optuna
+import pytest
+
+import searchspace as ss
+import tests.workers.fake_eval as fake_eval
+from workers.config import SearchConfig
+from workers.data import DatasetConfig
+from workers.driver import SearchDriver, load_result
+from workers.training import TrainBudget
+
+cloudpickle.register_pickle_by_value(fake_eval)
+pytestmark = pytest.mark.usefixtures("ray_session")
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+TINY = SearchConfig(
+    dataset=DatasetConfig(subset=0.3),
+    budget=TrainBudget(epochs=1, batch_size=32),
+    n_trials=6,
+    n_workers=2,
+    sampler="random",
+    pruner="none",
+    seed=3,
+)
+
+
+def _trained(result) -> list:  # noqa: ANN001
+    return [t for t in result.trials if t.state in ("COMPLETE", "PRUNED") and not t.rejected]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_search_end_to_end(backend: str, request: pytest.FixtureRequest) -> None:
+    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url")
+    result = SearchDriver(TINY, url, f"e2e-{backend}").run()
+    trained = _trained(result)
+    assert len(trained) == 6
+    assert result.stopped == "budget"
+    for t in trained:
+        spec = ss.ArchSpec.from_dict(t.spec)
+        assert spec.num_classes == 10 and spec.in_chans == 1
+        assert (t.params, t.macs) == (ss.count(spec).params, ss.count(spec).macs)
+        assert 0.0 <= t.accuracy <= 1.0 and t.latency_ms > 0 and t.latency_p90_ms >= t.latency_ms
+        assert t.device["torch"] and t.device["cpu"] and len(t.epoch_accuracies) == 1
+    assert result.pareto and result.best in trained
+    again = load_result(url, f"e2e-{backend}", TINY)
+    assert [t.number for t in again.pareto] == [t.number for t in result.pareto]
+
+
+def test_same_seed_same_architectures(sqlite_url: str) -> None:
+    config = replace(TINY, n_workers=1, n_trials=5)
+    keys = []
+    for name in ("seed-a", "seed-b"):
+        result = SearchDriver(config, sqlite_url, name, evaluate_fn=fake_eval.fake_evaluate).run()
+        keys.append([t.spec_key for t in result.trials])
+    assert keys[0] == keys[1] and len(set(keys[0])) > 1
+
+
+def test_trial_that_kills_its_worker_is_failed_and_search_goes_on(sqlite_url: str, tmp_path: Path) -> None:
+    crash = functools.partial(fake_eval.crash_once_evaluate, marker=str(tmp_path / "crashed"))
+    result = SearchDriver(replace(TINY, n_trials=4), sqlite_url, "crash", evaluate_fn=crash).run()
+    failed = [t for t in result.trials if t.state == "FAIL"]
+    assert len(failed) == 1 and "worker process died" in failed[0].error
+    assert len(_trained(result)) == 4
+
+
+def test_raising_evaluation_is_recorded(sqlite_url: str) -> None:
+    config = replace(TINY, n_trials=2, timeout_s=60.0)
+    calls = {"n": 0}
+
+    def cancel() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 20
+
+    result = SearchDriver(config, sqlite_url, "raising", evaluate_fn=fake_eval.raising_evaluate,
+                          should_cancel=cancel, poll_s=0.05).run()
+    assert result.trials and all(t.state == "FAIL" for t in result.trials)
+    assert "RuntimeError: boom" in result.trials[0].error
+
+
+def test_limits_reject_before_training(sqlite_url: str) -> None:
+    config = replace(TINY, n_trials=3, max_macs=3_000_000)
+    result = SearchDriver(config, sqlite_url, "limits", evaluate_fn=fake_eval.fake_evaluate).run()
+    rejected = [t for t in result.trials if t.rejected]
+    assert all(t.state == "PRUNED" and t.macs > 3_000_000 for t in rejected)
+    assert all(t.macs <= 3_000_000 for t in _trained(result)) and len(_trained(result)) == 3
+
+
+@pytest.mark.parametrize("mode", ["reward", "constraint"])
+def test_scalarised_modes(sqlite_url: str, mode: str) -> None:
+    config = replace(TINY, mode=mode, target=6.0, n_trials=6, n_workers=1, sampler="tpe")
+    result = SearchDriver(config, sqlite_url, f"mode-{mode}", evaluate_fn=fake_eval.fake_evaluate).run()
+    trained = _trained(result)
+    if mode == "reward":
+        assert all(t.reward == pytest.approx(t.accuracy * (t.latency_ms / 6.0) ** -0.07) for t in trained)
+        assert result.best.reward == max(t.reward for t in trained)
+    else:
+        feasible = [t for t in trained if t.latency_ms <= 6.0]
+        assert (result.best is None) if not feasible else result.best.accuracy == max(t.accuracy for t in feasible)
+
+
+def test_cancellation_stops_and_fails_running_trials(sqlite_url: str) -> None:
+    slow = functools.partial(fake_eval.fake_evaluate, sleep=30.0)
+    started = time.monotonic()
+    result = SearchDriver(replace(TINY, n_trials=4), sqlite_url, "cancel", evaluate_fn=slow,
+                          should_cancel=lambda: time.monotonic() - started > 3, poll_s=0.1).run()
+    assert result.stopped == "cancelled" and time.monotonic() - started < 25
+    assert [t.state for t in result.trials] == ["FAIL", "FAIL"]
+    assert all("cancelled" in t.error for t in result.trials)
+
+
+RESUME_SCRIPT = """
+import functools, sys, cloudpickle, tests.workers.fake_eval as fe
+from dataclasses import replace
+from tests.workers.test_driver import TINY
+from workers.driver import SearchDriver
+cloudpickle.register_pickle_by_value(fe)
+SearchDriver(replace(TINY, n_trials=6), sys.argv[1], "resume",
+             evaluate_fn=functools.partial(fe.fake_evaluate, sleep=1.5)).run()
+"""
+
+
+def test_interrupted_driver_resumes_to_exact_budget(sqlite_url: str) -> None:
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-c", RESUME_SCRIPT, sqlite_url], cwd=root,
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    storage = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        try:
+            study = optuna.load_study(study_name="resume", storage=sqlite_url)
+        except KeyError:
+            continue
+        states = [t.state for t in study.get_trials(deepcopy=False)]
+        if states.count(optuna.trial.TrialState.COMPLETE) >= 2 and optuna.trial.TrialState.RUNNING in states:
+            storage = study
+            break
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert storage is not None, "the driver never got going"
+    before = {t.number: t.values for t in storage.get_trials(deepcopy=False)
+              if t.state == optuna.trial.TrialState.COMPLETE}
+    result = SearchDriver(replace(TINY, n_trials=6), sqlite_url, "resume",
+                          evaluate_fn=fake_eval.fake_evaluate).run()
+    assert len(_trained(result)) == 6
+    after = {t.number: t for t in result.trials}
+    for number in before:
+        assert after[number].state == "COMPLETE"
+    stale = [t for t in result.trials if t.error and "interrupted" in t.error]
+    assert stale, "the trials the killed driver left running are failed"
+    evaluated = [t.spec_key for t in _trained(result) if t.reused_from is None]
+    assert len(evaluated) == len(set(evaluated))

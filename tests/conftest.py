@@ -23,7 +23,7 @@ def ray_session() -> Iterator[None]:
     ray.shutdown()
 
 
-def _pg_connect(url: str):  # noqa: ANN202 - psycopg connection
+def _pg_connect(url: str):
     import psycopg
 
     return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True, connect_timeout=5)

@@ -16,7 +16,7 @@ import optuna
 import pytest
 
 import searchspace as ss
-import tests.workers.fake_eval as fake_eval
+from tests.workers import fake_eval
 from workers.config import SearchConfig
 from workers.data import DatasetConfig
 from workers.driver import SearchDriver, load_result
@@ -37,7 +37,7 @@ TINY = SearchConfig(
 )
 
 
-def _trained(result) -> list:  # noqa: ANN001
+def _trained(result) -> list:
     return [t for t in result.trials if t.state in ("COMPLETE", "PRUNED") and not t.rejected]
 
 

@@ -6,7 +6,9 @@ from collections.abc import Callable
 
 from hypothesis import strategies as st
 
-from searchspace.blocks import BLOCK_KINDS, DepthwiseSeparableSpec, MBConvSpec
+from searchspace.blocks import BLOCK_KINDS, DepthwiseSeparableSpec, FireSpec, GhostBottleneckSpec, MBConvSpec
+from searchspace.blocks.micro import MicroBlockSpec
+from searchspace.blocks.shuffle import ShuffleV1Spec, ShuffleV2Spec
 from searchspace.spec import ArchSpec, HeadSpec, StageSpec, StemSpec
 
 ACTS = st.sampled_from(["relu", "relu6", "swish", "hswish"])
@@ -32,6 +34,23 @@ BLOCK_STRATEGIES: dict[str, Callable[[], st.SearchStrategy]] = {
         DepthwiseSeparableSpec, out_chs=CHANNELS, stride=st.sampled_from([1, 2]), kernel=st.sampled_from([3, 5]),
         act=ACTS, pw_act=st.booleans(), skip=st.booleans(), **_se_fields(),
     ),
+    "ghost": lambda: st.builds(
+        GhostBottleneckSpec, out_chs=CHANNELS, stride=st.sampled_from([1, 2]), kernel=st.sampled_from([3, 5, 7]),
+        act=ACTS, expansion=st.sampled_from([1.0, 3.0, 4.0, 6.0]), se_ratio=SE,
+    ),
+    "micro": lambda: st.builds(
+        MicroBlockSpec, out_chs=CHANNELS, stride=st.sampled_from([1, 2]), kernel=st.sampled_from([3, 5, 7]),
+        act=ACTS, expansion=st.sampled_from([1.0, 3.0, 4.0, 6.0]), se_ratio=SE,
+    ),
+    # Shuffle and Fire units constrain their input channels; arch_specs() rejects draws that do not fit.
+    "shuffle_v2": lambda: st.builds(
+        ShuffleV2Spec, out_chs=st.integers(1, 12).map(lambda n: 16 * n), stride=st.sampled_from([1, 2]),
+    ),
+    "shuffle_v1": lambda: st.builds(
+        ShuffleV1Spec, out_chs=st.integers(2, 8).map(lambda n: 48 * n), stride=st.sampled_from([1, 2]),
+        groups=st.sampled_from([1, 2, 3]), group_first=st.booleans(),
+    ),
+    "fire": lambda: st.builds(FireSpec, out_chs=CHANNELS.map(lambda c: 2 * c), stride=st.sampled_from([1, 2])),
 }
 
 

@@ -1,0 +1,223 @@
+"""Keyword-only data functions over a Session. They raise domain errors (NotFoundError, ConflictError,
+CapacityError, SpecError), never HTTP errors, and never commit: the caller's session scope does."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.db import utcnow
+from api.errors import CapacityError, ConflictError, NotFoundError
+from api.models import ACTIVE_STATES, Architecture, Driver, ScalingSearch, Search
+from searchspace.spec import ArchSpec
+from workers.config import SearchConfig
+from workers.results import TrialRecord, pareto_front
+
+SORTABLE = ("number", "accuracy", "latency_ms", "macs", "params")
+_SORT_COLUMNS = {"number": Architecture.trial_number, "accuracy": Architecture.accuracy,
+                 "latency_ms": Architecture.latency_ms, "macs": Architecture.macs, "params": Architecture.params}
+_DETAILS = ("epoch_accuracies", "train_seconds", "eval_seconds", "device", "reused_from", "started_at",
+            "finished_at")
+
+
+# --- searches -----------------------------------------------------------------------------------------------
+
+
+def create_search(session: Session, *, config: SearchConfig, name: str | None, max_active: int) -> Search:
+    """Queue a search; CapacityError when ``max_active`` searches are already queued or running."""
+    active = session.scalar(select(func.count()).select_from(Search).where(Search.state.in_(ACTIVE_STATES)))
+    if active is not None and active >= max_active:
+        raise CapacityError("max_concurrent_searches",
+                            f"{active} searches are queued or running, the limit is {max_active}; retry later")
+    search = Search(name=name, config=config.to_dict(), state="queued")
+    session.add(search)
+    session.flush()
+    return search
+
+
+def get_search(session: Session, *, search_id: uuid.UUID, for_update: bool = False) -> Search:
+    query = select(Search).where(Search.id == search_id)
+    search = session.scalar(query.with_for_update() if for_update else query)
+    if search is None:
+        raise NotFoundError("search", search_id)
+    return search
+
+
+def list_searches(session: Session, *, skip: int, limit: int, state: str | None = None) -> tuple[list[Search], int]:
+    """A page of searches, newest first, and how many there are."""
+    where = [Search.state == state] if state else []
+    total = session.scalar(select(func.count()).select_from(Search).where(*where)) or 0
+    rows = session.scalars(select(Search).where(*where).order_by(Search.created_at.desc(), Search.id)
+                           .offset(skip).limit(limit))
+    return list(rows), total
+
+
+def cancel_search(session: Session, *, search_id: uuid.UUID) -> Search:
+    """Queued: cancelled at once. Running: the driver stops at its next check. Finished: ConflictError."""
+    search = get_search(session, search_id=search_id, for_update=True)
+    if search.state == "queued":
+        search.state, search.finished_at, search.stopped = "cancelled", utcnow(), "cancelled"
+    elif search.state == "running":
+        search.cancel_requested = True
+    else:
+        raise ConflictError(f"search {search_id} is already {search.state}")
+    return search
+
+
+def delete_search(session: Session, *, search_id: uuid.UUID) -> str:
+    """Delete a search that is not running, with its trials; returns its Optuna study name."""
+    search = get_search(session, search_id=search_id, for_update=True)
+    if search.state == "running":
+        raise ConflictError(f"search {search_id} is running; cancel it first (POST /v1/searches/{search_id}/cancel)")
+    study = search.study_name
+    session.delete(search)
+    return study
+
+
+def delete_study(url: str, study_name: str) -> None:
+    """Drop a search's Optuna study from the database, if it was ever created."""
+    import optuna
+
+    from workers.driver import open_storage
+
+    try:
+        optuna.delete_study(study_name=study_name, storage=open_storage(url))
+    except KeyError:
+        pass
+
+
+def progress(session: Session, *, search: Search) -> dict[str, int]:
+    """Trials per state (rejected ones apart from pruned) against the budget."""
+    rows = session.execute(
+        select(Architecture.state, Architecture.rejected.is_not(None), func.count())
+        .where(Architecture.search_id == search.id)
+        .group_by(Architecture.state, Architecture.rejected.is_not(None))
+    )
+    out = {"budget": int(search.config.get("n_trials", 0)), "complete": 0, "pruned": 0, "failed": 0, "rejected": 0}
+    for state, rejected, n in rows:
+        key = "rejected" if rejected else {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed"}.get(state)
+        if key:
+            out[key] += n
+    return out
+
+
+def best_architecture(session: Session, *, search: Search) -> Architecture | None:
+    """Best completed trial for the mode: highest reward, most accurate under the target, or most accurate."""
+    config = search.config
+    cost = Architecture.latency_ms if config.get("objective") == "latency" else Architecture.macs
+    query = select(Architecture).where(Architecture.search_id == search.id, Architecture.state == "COMPLETE",
+                                       Architecture.accuracy.is_not(None))
+    if config.get("mode") == "reward":
+        query = query.where(Architecture.reward.is_not(None)).order_by(Architecture.reward.desc())
+    else:
+        if config.get("mode") == "constraint":
+            query = query.where(cost <= (config.get("target") or math.inf))
+        query = query.order_by(Architecture.accuracy.desc(), cost.asc().nulls_last())
+    return session.scalar(query.order_by(Architecture.trial_number).limit(1))
+
+
+def list_trials(session: Session, *, search_id: uuid.UUID, skip: int, limit: int, sort: str = "number",
+                order: str = "asc", state: str | None = None) -> tuple[list[Architecture], int]:
+    get_search(session, search_id=search_id)
+    where = [Architecture.search_id == search_id] + ([Architecture.state == state] if state else [])
+    column = _SORT_COLUMNS[sort]
+    key = column.desc().nulls_last() if order == "desc" else column.asc().nulls_last()
+    total = session.scalar(select(func.count()).select_from(Architecture).where(*where)) or 0
+    rows = session.scalars(select(Architecture).where(*where).order_by(key, Architecture.trial_number)
+                           .offset(skip).limit(limit))
+    return list(rows), total
+
+
+def pareto(session: Session, *, search_id: uuid.UUID) -> list[Architecture]:
+    """The search's non-dominated completed trials (accuracy up, latency or MACs down), by increasing cost."""
+    search = get_search(session, search_id=search_id)
+    rows = {a.trial_number: a for a in session.scalars(
+        select(Architecture).where(Architecture.search_id == search_id, Architecture.state == "COMPLETE"))}
+    records = [TrialRecord(number=n, state=a.state or "", accuracy=a.accuracy, latency_ms=a.latency_ms,
+                           macs=a.macs) for n, a in rows.items()]
+    return [rows[r.number] for r in pareto_front(records, search.config.get("objective", "latency"))]
+
+
+def record_trial(session: Session, *, search_id: uuid.UUID, record: TrialRecord) -> Architecture:
+    """Insert or update the architecture row mirroring one trial of a search's study."""
+    row = session.scalar(select(Architecture).where(Architecture.search_id == search_id,
+                                                    Architecture.trial_number == record.number))
+    if row is None:
+        row = Architecture(search_id=search_id, trial_number=record.number,
+                           origin={"kind": "search", "search_id": str(search_id), "trial": record.number})
+        session.add(row)
+    spec = _spec_or_none(record.spec)
+    row.state = record.state if record.state in ("COMPLETE", "PRUNED", "FAIL") else None
+    row.spec = record.spec
+    row.spec_string = record.spec_key or (spec.to_string() if spec else None)
+    row.name = spec.name if spec and spec.name else None
+    row.resolution = spec.resolution if spec else None
+    row.params, row.macs = record.params, record.macs
+    row.accuracy, row.latency_ms, row.latency_p90_ms = record.accuracy, record.latency_ms, record.latency_p90_ms
+    row.reward, row.error, row.rejected = record.reward, record.error, record.rejected
+    row.details = {k: getattr(record, k) for k in _DETAILS if getattr(record, k) not in (None, [])}
+    session.flush()
+    return row
+
+
+def _spec_or_none(data: dict[str, Any] | None) -> ArchSpec | None:
+    return None if data is None else ArchSpec.from_dict(data)
+
+
+# --- architectures ------------------------------------------------------------------------------------------
+
+
+def get_architecture(session: Session, *, architecture_id: uuid.UUID) -> Architecture:
+    row = session.get(Architecture, architecture_id)
+    if row is None:
+        raise NotFoundError("architecture", architecture_id)
+    return row
+
+
+def add_architecture(session: Session, *, spec: ArchSpec, params: int, macs: int, origin: dict[str, Any]) -> Architecture:
+    """Store a network that did not come from a search trial (a scaled network)."""
+    row = Architecture(name=spec.name or None, spec=spec.to_dict(), spec_string=spec.to_string(),
+                       resolution=spec.resolution, params=params, macs=macs, origin=origin, details={})
+    session.add(row)
+    session.flush()
+    return row
+
+
+# --- scaling searches ---------------------------------------------------------------------------------------
+
+
+def create_scaling_search(session: Session, *, config: dict[str, Any], name: str | None) -> ScalingSearch:
+    job = ScalingSearch(name=name, config=config, state="queued")
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get_scaling_search(session: Session, *, job_id: uuid.UUID) -> ScalingSearch:
+    job = session.get(ScalingSearch, job_id)
+    if job is None:
+        raise NotFoundError("scaling search", job_id)
+    return job
+
+
+# --- health -------------------------------------------------------------------------------------------------
+
+
+def queue_counts(session: Session) -> dict[str, int]:
+    out = {"queued": 0, "running": 0}
+    for model in (Search, ScalingSearch):
+        for state, n in session.execute(select(model.state, func.count()).where(model.state.in_(ACTIVE_STATES))
+                                        .group_by(model.state)):
+            out[state] += n
+    return out
+
+
+def live_drivers(session: Session, *, stale_after_s: float) -> int:
+    cutoff = utcnow() - timedelta(seconds=stale_after_s)
+    return session.scalar(select(func.count()).select_from(Driver).where(Driver.heartbeat_at >= cutoff)) or 0
+

@@ -1,0 +1,43 @@
+"""The service's caps applied to what a request asks for; violations are SpecErrors naming the field."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from api.settings import Settings
+from searchspace.counter import Count, count
+from searchspace.errors import SpecError
+from searchspace.spec import ArchSpec
+from workers.config import SearchConfig
+
+
+def _cap(field: str, value: float, limit: float, setting: str) -> None:
+    if value > limit:
+        raise SpecError(field, f"{value:,} is above this service's limit {limit:,} (NAS_{setting.upper()})")
+
+
+def check_search(config: SearchConfig, settings: Settings) -> SearchConfig:
+    """``config`` within the caps; the service's params/MACs caps become the search's rejection limits."""
+    _cap("n_trials", config.n_trials, settings.max_trials, "max_trials")
+    _cap("n_workers", config.n_workers, settings.max_workers, "max_workers")
+    _cap("training.epochs", config.budget.epochs, settings.max_epochs, "max_epochs")
+    for i, resolution in enumerate(config.space.resolutions):
+        _cap(f"space.resolutions[{i}]", resolution, settings.max_resolution, "max_resolution")
+    max_params = min(config.max_params or settings.max_params, settings.max_params)
+    max_macs = min(config.max_macs or settings.max_macs, settings.max_macs)
+    return replace(config, max_params=max_params, max_macs=max_macs)
+
+
+def check_spec(spec: ArchSpec, settings: Settings, field: str) -> Count:
+    """The analytic count of ``spec``; SpecError on ``field`` when its resolution, parameters or MACs are above
+    the service's caps."""
+    label = spec.name or "the network"
+    if spec.resolution > settings.max_resolution:
+        raise SpecError(field, f"{label}: resolution {spec.resolution} is above this service's limit "
+                               f"{settings.max_resolution} (NAS_MAX_RESOLUTION)")
+    cost = count(spec)
+    for what, value, limit in (("params", cost.params, settings.max_params), ("MACs", cost.macs, settings.max_macs)):
+        if value > limit:
+            raise SpecError(field, f"{label}: {value:,} {what} is above this service's limit {limit:,} "
+                                   f"(NAS_MAX_{what.upper()})")
+    return cost

@@ -1,0 +1,149 @@
+"""The FastAPI application: routers, domain-error handlers, the body-size cap, migrations at startup and, for
+the embedded default, a driver thread in the same process."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.db import migrate
+from api.errors import CapacityError, ConflictError, NotFoundError
+from api.routes import router
+from api.settings import Settings
+from searchspace.errors import SpecError
+from workers.data import DatasetError
+
+log = logging.getLogger(__name__)
+_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+DESCRIPTION = """Neural-architecture search and compound scaling.
+
+Queue a search (`POST /v1/searches`), follow it (`GET /v1/searches/{id}`), read its Pareto front, download any
+architecture as a standalone PyTorch file (`GET /v1/architectures/{id}/code`) or ONNX; scale a network with
+EfficientNet's compound coefficients (`POST /v1/scalings`) or grid-search them (`POST /v1/scaling-searches`).
+Jobs run in driver processes (`python -m workers serve`, or `python -m api --with-driver`), never in a request.
+"""
+
+
+def field_loc(field: str) -> list[str | int]:
+    """``stages[2].block.kernel`` -> ["body", "stages", 2, "block", "kernel"] (FastAPI's error location)."""
+    return ["body", *[int(i) if i else name for name, i in _PART.findall(field)]]
+
+
+def _error(status_code: int, field: str, message: str, kind: str) -> JSONResponse:
+    detail = [{"loc": field_loc(field), "field": field, "msg": message, "type": kind}]
+    return JSONResponse({"detail": detail}, status_code=status_code)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Domain errors -> 4xx naming the field; never a 500 for bad input."""
+
+    @app.exception_handler(SpecError)
+    async def spec_error(_: Request, err: SpecError) -> JSONResponse:
+        return _error(status.HTTP_422_UNPROCESSABLE_CONTENT, err.field or "body", err.message, "spec_error")
+
+    @app.exception_handler(DatasetError)
+    async def dataset_error(_: Request, err: DatasetError) -> JSONResponse:
+        return _error(status.HTTP_422_UNPROCESSABLE_CONTENT, "dataset.source", f"{err.path}: {err.message}",
+                      "dataset_error")
+
+    @app.exception_handler(CapacityError)
+    async def capacity_error(_: Request, err: CapacityError) -> JSONResponse:
+        return JSONResponse({"detail": err.message, "limit": err.field}, status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+                            headers={"Retry-After": "30"})
+
+    @app.exception_handler(NotFoundError)
+    async def not_found(_: Request, err: NotFoundError) -> JSONResponse:
+        return JSONResponse({"detail": str(err)}, status_code=status.HTTP_404_NOT_FOUND)
+
+    @app.exception_handler(ConflictError)
+    async def conflict(_: Request, err: ConflictError) -> JSONResponse:
+        return JSONResponse({"detail": str(err)}, status_code=status.HTTP_409_CONFLICT)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware: 413 for a request body above ``max_bytes`` (declared or streamed)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._reject(send)
+            return
+        seen = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await self._reject(send)
+
+    async def _reject(self, send: Send) -> None:
+        response = JSONResponse({"detail": f"request body above {self.max_bytes} bytes (NAS_MAX_BODY_BYTES)"},
+                                status_code=status.HTTP_413_CONTENT_TOO_LARGE)
+        await response({"type": "http"}, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def create_app(settings: Settings | None = None, *, with_driver: bool = False) -> FastAPI:
+    """The service. Migrates the database at startup; ``with_driver`` also runs a driver in a thread."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        migrate(settings.database_url)
+        stop = threading.Event()
+        thread = None
+        if with_driver:
+            from workers.service import Service
+
+            service = Service(settings)
+            thread = threading.Thread(target=service.serve, args=(stop,), name="nas-driver", daemon=True)
+            thread.start()
+        yield
+        stop.set()
+        if thread is not None:
+            thread.join(timeout=60)
+
+    app = FastAPI(title="nas-scaler", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.include_router(router)
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+

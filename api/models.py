@@ -1,0 +1,110 @@
+"""SQLAlchemy models: searches and scaling searches (queued jobs), architectures (trials and scaled networks),
+drivers. Table names avoid Optuna's (``studies``, ``trials``, ...), which live in the same database."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from api.db import UTCDateTime, utcnow
+
+JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
+ACTIVE_STATES = ("queued", "running")
+TRIAL_STATES = ("COMPLETE", "PRUNED", "FAIL")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, datetime: UTCDateTime, int: BigInteger}
+
+
+class JobMixin:
+    """Columns of a job that a driver claims, heartbeats and finishes."""
+
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    error: Mapped[str | None] = mapped_column(Text)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    heartbeat_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    @property
+    def elapsed_s(self) -> float | None:
+        if self.started_at is None:
+            return None
+        return ((self.finished_at or utcnow()) - self.started_at).total_seconds()
+
+
+class Search(JobMixin, Base):
+    __tablename__ = "searches"
+    __table_args__ = (Index("ix_searches_state_created", "state", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str | None] = mapped_column(String(100))
+    config: Mapped[dict[str, Any]]
+    stopped: Mapped[str | None] = mapped_column(String(200))
+    architectures: Mapped[list[Architecture]] = relationship(
+        back_populates="search", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def study_name(self) -> str:
+        return f"search-{self.id.hex}"
+
+
+class Architecture(Base):
+    """One network: a search trial (with its measurements) or a scaled network (``origin`` says which)."""
+
+    __tablename__ = "architectures"
+    __table_args__ = (UniqueConstraint("search_id", "trial_number", name="uq_architectures_trial"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    search_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("searches.id", ondelete="CASCADE"), index=True)
+    trial_number: Mapped[int | None]
+    state: Mapped[str | None] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(100))
+    spec: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    spec_string: Mapped[str | None] = mapped_column(Text)
+    params: Mapped[int | None]
+    macs: Mapped[int | None]
+    resolution: Mapped[int | None]
+    accuracy: Mapped[float | None] = mapped_column(Float)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    latency_p90_ms: Mapped[float | None] = mapped_column(Float)
+    reward: Mapped[float | None] = mapped_column(Float)
+    rejected: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    search: Mapped[Search | None] = relationship(back_populates="architectures")
+
+
+class ScalingSearch(JobMixin, Base):
+    """A compound-coefficient grid search (alpha, beta, gamma) as a queued job."""
+
+    __tablename__ = "scaling_searches"
+    __table_args__ = (Index("ix_scaling_searches_state_created", "state", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str | None] = mapped_column(String(100))
+    config: Mapped[dict[str, Any]]
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Driver(Base):
+    """A running driver process, so that /healthz can say whether anyone executes the queue."""
+
+    __tablename__ = "drivers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)

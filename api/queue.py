@@ -1,0 +1,109 @@
+"""The job queue over the ``searches`` and ``scaling_searches`` tables: claim, heartbeat, check, finish.
+
+A driver claims the oldest claimable job: queued, or running with a heartbeat older than ``stale_after_s``
+(its driver died; the job resumes from what the database holds). PostgreSQL claims with
+``SELECT ... FOR UPDATE SKIP LOCKED``; SQLite with one conditional ``UPDATE ... RETURNING`` (atomic, since
+SQLite serialises writers). Every later write is conditional on ``claimed_by``, so a driver that lost its
+claim cannot overwrite the new owner's work.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, func, literal, or_, select, update
+
+from api.db import UTCDateTime, get_engine, utcnow
+from api.models import Driver, ScalingSearch, Search
+
+JobModel = type[Search] | type[ScalingSearch]
+JOB_MODELS: tuple[JobModel, ...] = (Search, ScalingSearch)
+
+
+@dataclass(frozen=True)
+class Claim:
+    model: JobModel
+    id: uuid.UUID
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Status:
+    owned: bool  # still claimed by this driver and running
+    exists: bool
+    cancel_requested: bool
+
+
+def new_driver_id() -> str:
+    return f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def claim(url: str, model: JobModel, *, driver_id: str, stale_after_s: float) -> Claim | None:
+    """Claim the oldest queued (or stale running) job of ``model`` for ``driver_id``; None when there is none."""
+    engine = get_engine(url)
+    now = utcnow()
+    cutoff = now - timedelta(seconds=stale_after_s)
+    claimable = or_(model.state == "queued",
+                    and_(model.state == "running", or_(model.heartbeat_at.is_(None), model.heartbeat_at < cutoff)))
+    values: dict[str, Any] = {
+        "state": "running", "claimed_by": driver_id, "heartbeat_at": now, "attempts": model.attempts + 1,
+        "started_at": func.coalesce(model.started_at, literal(now, UTCDateTime())),
+    }
+    oldest = select(model.id).where(claimable).order_by(model.created_at, model.id).limit(1)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            job_id = conn.scalar(oldest.with_for_update(skip_locked=True))
+            if job_id is None:
+                return None
+            row = conn.execute(update(model).where(model.id == job_id).values(**values)
+                               .returning(model.id, model.attempts)).one()
+        else:
+            row = conn.execute(update(model).where(model.id == oldest.scalar_subquery(), claimable).values(**values)
+                               .returning(model.id, model.attempts)).one_or_none()
+            if row is None:
+                return None
+    return Claim(model, row[0], row[1])
+
+
+def heartbeat(url: str, *, driver_id: str, host: str, pid: int) -> None:
+    """Mark this driver and every job it runs alive."""
+    now = utcnow()
+    with get_engine(url).begin() as conn:
+        for model in JOB_MODELS:
+            conn.execute(update(model).where(model.claimed_by == driver_id, model.state == "running")
+                         .values(heartbeat_at=now))
+        if conn.execute(update(Driver).where(Driver.id == driver_id).values(heartbeat_at=now)).rowcount == 0:
+            conn.execute(Driver.__table__.insert().values(id=driver_id, host=host[:255], pid=pid, started_at=now,
+                                                          heartbeat_at=now))
+
+
+def unregister(url: str, *, driver_id: str) -> None:
+    with get_engine(url).begin() as conn:
+        conn.execute(delete(Driver).where(Driver.id == driver_id))
+
+
+def status(url: str, model: JobModel, job_id: uuid.UUID, *, driver_id: str) -> Status:
+    with get_engine(url).connect() as conn:
+        row = conn.execute(select(model.claimed_by, model.state, model.cancel_requested)
+                           .where(model.id == job_id)).one_or_none()
+    if row is None:
+        return Status(owned=False, exists=False, cancel_requested=False)
+    return Status(owned=row[0] == driver_id and row[1] == "running", exists=True, cancel_requested=bool(row[2]))
+
+
+def finish(url: str, model: JobModel, job_id: uuid.UUID, *, driver_id: str, state: str, **fields: Any) -> bool:
+    """Set a claimed job's final state (or ``queued`` to hand it back); False if this driver no longer owns it."""
+    values = {"state": state, **fields}
+    if state == "queued":
+        values.update(claimed_by=None, heartbeat_at=None)
+    else:
+        values["finished_at"] = utcnow()
+    with get_engine(url).begin() as conn:
+        result = conn.execute(update(model).where(model.id == job_id, model.claimed_by == driver_id,
+                                                  model.state == "running").values(**values))
+    return result.rowcount == 1

@@ -1,0 +1,61 @@
+"""/v1/architectures/{id}: a stored network, and its download as standalone PyTorch code or ONNX."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from fastapi import APIRouter, Response
+
+from api import crud
+from api.deps import SessionDep
+from api.errors import ConflictError
+from api.models import Architecture
+from api.schemas import ArchitecturePublic
+from searchspace.spec import ArchSpec
+
+router = APIRouter(prefix="/architectures", tags=["architectures"])
+_NOT_FOUND = {404: {"description": "no such architecture"}, 409: {"description": "the trial recorded no spec"}}
+
+
+def _spec(row: Architecture) -> ArchSpec:
+    if row.spec is None:
+        raise ConflictError(f"architecture {row.id} has no spec (its trial failed before sampling one)")
+    return ArchSpec.from_dict(row.spec)
+
+
+def _filename(row: Architecture, suffix: str) -> str:
+    """A safe download name: the spec's name (letters, digits, _ and - only) and the id's first 8 digits."""
+    stem = re.sub(r"[^A-Za-z0-9_]+", "_", row.name or "architecture").strip("_")[:48] or "architecture"
+    return f"{stem}_{row.id.hex[:8]}{suffix}"
+
+
+@router.get("/{architecture_id}", responses=_NOT_FOUND)
+def get_architecture(architecture_id: uuid.UUID, session: SessionDep) -> ArchitecturePublic:
+    """Spec, parameters, MACs, measured latency and accuracy, and where it came from (``origin``)."""
+    return ArchitecturePublic.model_validate(crud.get_architecture(session, architecture_id=architecture_id))
+
+
+@router.get("/{architecture_id}/code", response_class=Response, responses={
+    200: {"content": {"text/x-python": {}}, "description": "a self-contained .py file (imports only torch)"},
+    **_NOT_FOUND})
+def get_code(architecture_id: uuid.UUID, session: SessionDep) -> Response:
+    """The network as one standalone PyTorch file with ``build_model(num_classes=...)`` and ``INPUT_SIZE``."""
+    from searchspace.export import to_python
+
+    row = crud.get_architecture(session, architecture_id=architecture_id)
+    code = to_python(_spec(row))
+    return Response(code, media_type="text/x-python; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{_filename(row, ".py")}"'})
+
+
+@router.get("/{architecture_id}/onnx", response_class=Response, responses={
+    200: {"content": {"application/octet-stream": {}}, "description": "the network as ONNX"}, **_NOT_FOUND})
+def get_onnx(architecture_id: uuid.UUID, session: SessionDep) -> Response:
+    """The network exported to ONNX (random weights: the architecture, for deployment tooling)."""
+    from searchspace.export import to_onnx
+
+    row = crud.get_architecture(session, architecture_id=architecture_id)
+    data = to_onnx(_spec(row))
+    return Response(data, media_type="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{_filename(row, ".onnx")}"'})

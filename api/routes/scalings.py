@@ -1,0 +1,96 @@
+"""/v1/scalings: compound scaling of a base network (stored, zoo or spec); the scaled networks are stored."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from fastapi import APIRouter, status
+from sqlalchemy.orm import Session
+
+from api import crud, limits
+from api.deps import ApiKeyDep, SessionDep, SettingsDep
+from api.schemas import ArchitecturePublic, BaseRef, ScalingCreate, ScalingsPublic
+from api.settings import Settings
+from scaler.family import official
+from scaler.scaling import ScaledSpec, derive
+from searchspace import zoo
+from searchspace.errors import SpecError
+from searchspace.spec import ArchSpec
+
+router = APIRouter(prefix="/scalings", tags=["scaling"])
+
+
+def resolve_base(session: Session, ref: BaseRef, settings: Settings) -> tuple[ArchSpec, dict[str, Any]]:
+    """The base ArchSpec and how the request named it; SpecError on ``base.<field>``."""
+    if ref.architecture_id is not None:
+        row = crud.get_architecture(session, architecture_id=ref.architecture_id)
+        if row.spec is None:
+            raise SpecError("base.architecture_id", f"architecture {row.id} has no spec")
+        spec, named = ArchSpec.from_dict(row.spec), {"architecture_id": str(row.id)}
+    elif ref.zoo is not None:
+        if ref.zoo not in zoo.names():
+            raise SpecError("base.zoo", f"unknown zoo network {ref.zoo!r:.80}; see GET /v1/zoo")
+        spec, named = zoo.get(ref.zoo), {"zoo": ref.zoo}
+    else:
+        try:
+            spec = ArchSpec.from_dict(ref.spec)
+        except SpecError as err:
+            raise err.within("base.spec") from None
+        named = {"spec": spec.name or spec.to_string()[:200]}
+    limits.check_spec(spec, settings, "base")
+    return spec, named
+
+
+def phis(body: ScalingCreate, settings: Settings) -> tuple[list[float], str]:
+    """The requested phi values and the field they came from."""
+    if body.phi_range is None:
+        return [1.0 if body.phi is None else body.phi], "phi"
+    r = body.phi_range
+    if r.step <= 0:
+        raise SpecError("phi_range.step", f"must be positive, got {r.step}")
+    if r.stop < r.start:
+        raise SpecError("phi_range.stop", f"must be at least start ({r.start}), got {r.stop}")
+    n = math.floor((r.stop - r.start) / r.step + 1e-9) + 1
+    if n > settings.max_phis:
+        raise SpecError("phi_range", f"gives {n} networks, above this service's limit {settings.max_phis} "
+                                     "(NAS_MAX_PHIS)")
+    return [round(r.start + i * r.step, 10) for i in range(n)], "phi_range"
+
+
+def scale_one(base: ArchSpec, body: ScalingCreate, phi: float, field: str) -> ScaledSpec:
+    try:
+        if body.official:
+            if not float(phi).is_integer():
+                raise SpecError("phi", f"must be an integer 0..7 with official, got {phi:g}")
+            return official(base, int(phi))
+        return derive(base, body.alpha, body.beta, body.gamma, phi)
+    except SpecError as err:
+        if err.field == "phi" and field != "phi":
+            raise SpecError(field, f"phi {phi:g}: {err.message}") from None
+        raise
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[ApiKeyDep],
+             responses={401: {"description": "API key missing or wrong"},
+                        404: {"description": "base.architecture_id not found"}})
+def create_scaling(body: ScalingCreate, session: SessionDep, settings: SettingsDep) -> ScalingsPublic:
+    """Scale the base to each phi (depth alpha^phi, width beta^phi, resolution gamma^phi, or the published
+    B0..B7 table); every scaled network is stored, so that its code can be downloaded."""
+    base, named = resolve_base(session, body.base, settings)
+    values, field = phis(body, settings)
+    members = [scale_one(base, body, phi, field) for phi in values]
+    rows = []
+    for phi, member in zip(values, members, strict=True):
+        cost = limits.check_spec(member.spec, settings, field)
+        origin = {"kind": "scaling", "base": named, **{k: v for k, v in member.to_dict().items() if k != "spec"}}
+        origin["phi"] = phi
+        rows.append(crud.add_architecture(session, spec=member.spec, params=cost.params, macs=cost.macs,
+                                          origin=origin))
+    base_cost = members[0].base_count
+    return ScalingsPublic(
+        base={"name": base.name, "resolution": base.resolution, "params": base_cost.params, "macs": base_cost.macs,
+              **named},
+        data=[ArchitecturePublic.model_validate(r) for r in rows],
+        count=len(rows),
+    )

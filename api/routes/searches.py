@@ -1,0 +1,130 @@
+"""/v1/searches: queue, follow, cancel and delete architecture searches; their trials and Pareto front."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response, status
+from sqlalchemy.orm import Session
+
+from api import crud, limits
+from api.deps import ApiKeyDep, SessionDep, SettingsDep
+from api.models import Search
+from api.schemas import (
+    ArchitecturePublic,
+    ArchitecturesPublic,
+    JobState,
+    SearchCreate,
+    SearchesPublic,
+    SearchPublic,
+    TrialState,
+)
+from api.settings import Settings
+from searchspace.errors import SpecError
+from workers.config import SearchConfig
+from workers.data import DatasetConfig
+
+router = APIRouter(prefix="/searches", tags=["searches"])
+Skip = Annotated[int, Query(ge=0, le=10**9, description="rows to skip")]
+Limit = Annotated[int, Query(ge=1, le=100, description="rows to return")]
+
+
+def resolve_dataset(dataset: DatasetConfig, settings: Settings) -> DatasetConfig:
+    """The dataset with its directory made absolute under NAS_DATA_ROOT, checked at submission.
+
+    Without a data root only the built-in 'digits' is accepted, so that requests cannot probe the server's disk.
+    """
+    if dataset.source == "digits":
+        dataset.validate()
+        return dataset
+    if settings.data_root is None:
+        raise SpecError("dataset.source", "only 'digits' is allowed: this service has no NAS_DATA_ROOT")
+    root = settings.data_root.resolve()
+    path = (root / dataset.source).resolve()
+    if not path.is_relative_to(root):
+        raise SpecError("dataset.source", "must be a directory under the service's data root (NAS_DATA_ROOT)")
+    resolved = replace(dataset, source=str(path))
+    resolved.validate()
+    return resolved
+
+
+def prepare(body: SearchCreate, settings: Settings) -> SearchConfig:
+    """The request as a validated SearchConfig within the service's limits, its data checked."""
+    config = limits.check_search(body.to_config(), settings)
+    return replace(config, dataset=resolve_dataset(config.dataset, settings))
+
+
+def to_public(session: Session, search: Search) -> SearchPublic:
+    best = crud.best_architecture(session, search=search)
+    return SearchPublic(
+        id=search.id, name=search.name, state=search.state, stopped=search.stopped, error=search.error,
+        created_at=search.created_at, started_at=search.started_at, finished_at=search.finished_at,
+        elapsed_s=search.elapsed_s, attempts=search.attempts, config=search.config,
+        progress=crud.progress(session, search=search),
+        best=ArchitecturePublic.model_validate(best) if best else None,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[ApiKeyDep],
+             responses={401: {"description": "API key missing or wrong"},
+                        429: {"description": "too many searches queued or running"}})
+def create_search(body: SearchCreate, session: SessionDep, settings: SettingsDep, response: Response) -> SearchPublic:
+    """Queue a search; it returns at once and a driver runs it (follow it with GET /v1/searches/{id})."""
+    config = prepare(body, settings)
+    search = crud.create_search(session, config=config, name=body.name, max_active=settings.max_concurrent_searches)
+    response.headers["Location"] = f"/v1/searches/{search.id}"
+    return to_public(session, search)
+
+
+@router.get("")
+def list_searches(session: SessionDep, skip: Skip = 0, limit: Limit = 20, state: JobState | None = None) -> SearchesPublic:
+    """Searches, newest first."""
+    rows, count = crud.list_searches(session, skip=skip, limit=limit, state=state)
+    return SearchesPublic(data=[to_public(session, s) for s in rows], count=count)
+
+
+@router.get("/{search_id}", responses={404: {"description": "no such search"}})
+def get_search(search_id: uuid.UUID, session: SessionDep) -> SearchPublic:
+    """State, trials complete/pruned/failed of the budget, elapsed time and the best architecture so far."""
+    return to_public(session, crud.get_search(session, search_id=search_id))
+
+
+@router.get("/{search_id}/trials", responses={404: {"description": "no such search"}})
+def list_trials(
+    search_id: uuid.UUID,
+    session: SessionDep,
+    skip: Skip = 0,
+    limit: Limit = 50,
+    sort: Literal[crud.SORTABLE] = "number",  # type: ignore[valid-type]
+    order: Literal["asc", "desc"] = "asc",
+    state: TrialState | None = None,
+) -> ArchitecturesPublic:
+    """The search's trials (each an architecture with its measurements), sorted; missing values sort last."""
+    rows, count = crud.list_trials(session, search_id=search_id, skip=skip, limit=limit, sort=sort, order=order,
+                                   state=state)
+    return ArchitecturesPublic(data=[ArchitecturePublic.model_validate(r) for r in rows], count=count)
+
+
+@router.get("/{search_id}/pareto", responses={404: {"description": "no such search"}})
+def get_pareto(search_id: uuid.UUID, session: SessionDep) -> ArchitecturesPublic:
+    """Non-dominated completed trials: accuracy against latency (or MACs), by increasing cost."""
+    rows = crud.pareto(session, search_id=search_id)
+    return ArchitecturesPublic(data=[ArchitecturePublic.model_validate(r) for r in rows], count=len(rows))
+
+
+@router.post("/{search_id}/cancel", dependencies=[ApiKeyDep],
+             responses={404: {"description": "no such search"}, 409: {"description": "already finished"}})
+def cancel_search(search_id: uuid.UUID, session: SessionDep) -> SearchPublic:
+    """A queued search is cancelled at once; a running one stops within seconds, keeping its finished trials."""
+    return to_public(session, crud.cancel_search(session, search_id=search_id))
+
+
+@router.delete("/{search_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[ApiKeyDep],
+               responses={404: {"description": "no such search"}, 409: {"description": "still running"}})
+def delete_search(search_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> Response:
+    """Delete a search that is not running, its trials' architectures and its Optuna study."""
+    study = crud.delete_search(session, search_id=search_id)  # the row goes at commit, after the study
+    crud.delete_study(settings.database_url, study)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,58 @@
+"""Service settings from the environment (``NAS_*``, plus ``DATABASE_URL``), validated by pydantic-settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///nas.db"
+
+
+class Settings(BaseSettings):
+    """Every knob of the API and the driver; each field is read from ``NAS_<FIELD>`` (case-insensitive)."""
+
+    model_config = SettingsConfigDict(env_prefix="NAS_", frozen=True, extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        validation_alias=AliasChoices("DATABASE_URL", "NAS_DATABASE_URL"),
+        description="SQLAlchemy URL of the service database (Optuna studies live there too)",
+    )
+    api_key: SecretStr | None = Field(None, description="when set, mutating endpoints need header X-API-Key")
+    data_root: Path | None = Field(
+        None, description="datasets may be directories under this path; unset: only the built-in 'digits'"
+    )
+    # limits on what a request may ask for
+    max_trials: int = Field(500, ge=1, description="trials per search")
+    max_workers: int = Field(64, ge=1, description="parallel evaluations per search")
+    max_epochs: int = Field(100, ge=1, description="training epochs per trial")
+    max_resolution: int = Field(1024, ge=8, description="input resolution of any spec or search space")
+    max_params: int = Field(200_000_000, ge=1, description="parameters of any spec")
+    max_macs: int = Field(100_000_000_000, ge=1, description="multiply-adds of any spec")
+    max_concurrent_searches: int = Field(8, ge=1, description="searches queued or running at once")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="request body size")
+    max_phis: int = Field(16, ge=1, description="scaled networks per POST /v1/scalings")
+    # the driver
+    driver_jobs: int = Field(1, ge=1, le=64, description="jobs one driver process runs at once")
+    ray_cpus: int | None = Field(None, ge=1, description="CPUs of the local Ray (default: all); RAY_ADDRESS joins a cluster")
+    poll_s: float = Field(1.0, gt=0, le=60, description="how often an idle driver looks for queued jobs")
+    heartbeat_s: float = Field(5.0, gt=0, le=600, description="how often a driver marks its jobs alive")
+    stale_after_s: float = Field(30.0, gt=0, description="a running job without heartbeat this long is re-claimed")
+    max_attempts: int = Field(5, ge=1, description="claims of one job before it is failed for good")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, url: str) -> str:
+        if url.startswith(("postgresql://", "postgres://")):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        if not url.startswith(("sqlite:///", "postgresql+psycopg://")):
+            raise ValueError("must be a sqlite:///FILE or postgresql+psycopg://... URL")
+        if ":memory:" in url or url == "sqlite:///":
+            raise ValueError("an in-memory SQLite database cannot be shared by the API, the driver and Optuna")
+        return url
+
+    @property
+    def backend(self) -> str:
+        return "sqlite" if self.database_url.startswith("sqlite") else "postgresql"

@@ -1,0 +1,215 @@
+"""``python -m workers serve``: the driver process of the service. It claims queued jobs from the service
+database (searches and scaling searches), runs them on Ray and records every finished trial as it lands.
+
+One ``Service`` runs up to ``NAS_DRIVER_JOBS`` jobs at once, each in its own thread, and heartbeats them; a
+job whose driver died (stale heartbeat) is claimed again by any driver and resumes from its Optuna study, so
+nothing completed is lost. Stopping the service (SIGTERM, Ctrl-C, or the API shutting down in embedded mode)
+hands its running jobs back to the queue instead of cancelling them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+
+from api import crud, queue
+from api.db import migrate, session_scope
+from api.models import ScalingSearch, Search
+from api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class JobControl:
+    """The stop check a running job polls: cancelled by a user, claim lost, or the service stopping."""
+
+    def __init__(self, service: Service, claim: queue.Claim, check_every_s: float = 1.0) -> None:
+        self.service = service
+        self.claim = claim
+        self.check_every_s = check_every_s
+        self.cancelled = self.lost = self.gone = False
+        self._next_check = 0.0
+
+    @property
+    def interrupted(self) -> bool:
+        return self.service.stopping.is_set() and not (self.cancelled or self.lost)
+
+    def should_stop(self) -> bool:
+        if self.service.stopping.is_set() or self.cancelled or self.lost:
+            return True
+        now = time.monotonic()
+        if now < self._next_check:
+            return False
+        self._next_check = now + self.check_every_s
+        try:
+            status = queue.status(self.service.url, self.claim.model, self.claim.id, driver_id=self.service.driver_id)
+        except OperationalError as err:  # the database is briefly unreachable: keep going, check again later
+            log.warning("job %s: status check failed: %s", self.claim.id, err)
+            return False
+        self.cancelled = status.owned and status.cancel_requested
+        self.lost = not status.owned
+        self.gone = not status.exists
+        return self.cancelled or self.lost
+
+
+class Service:
+    """A driver: claims jobs, runs them in threads, heartbeats, hands jobs back when stopped."""
+
+    def __init__(self, settings: Settings | None = None, driver_id: str | None = None) -> None:
+        self.settings = settings or Settings()
+        self.url = self.settings.database_url
+        self.driver_id = driver_id or queue.new_driver_id()
+        self.stopping = threading.Event()
+        self.threads: dict[uuid.UUID, threading.Thread] = {}
+
+    # --- the loop -------------------------------------------------------------------------------------------
+
+    def serve(self, stop: threading.Event | None = None) -> None:
+        """Run until ``stop`` is set (or forever); then stop the running jobs and hand them back."""
+        stop = stop or threading.Event()
+        migrate(self.url)
+        self._beat()
+        beat = threading.Thread(target=self._heartbeat_loop, args=(stop,), name="nas-heartbeat", daemon=True)
+        beat.start()
+        log.info("driver %s serving %s", self.driver_id, self.settings.backend)
+        try:
+            while not stop.is_set():
+                self.threads = {k: t for k, t in self.threads.items() if t.is_alive()}
+                claimed = None
+                if len(self.threads) < self.settings.driver_jobs:
+                    try:
+                        claimed = self.claim_next()
+                    except OperationalError as err:
+                        log.warning("driver %s: cannot claim (database unreachable?): %s", self.driver_id, err)
+                if claimed is None:
+                    stop.wait(self.settings.poll_s)
+                    continue
+                thread = threading.Thread(target=self.run_job, args=(claimed,), name=f"nas-job-{claimed.id}",
+                                          daemon=True)
+                self.threads[claimed.id] = thread
+                thread.start()
+        finally:
+            self.stopping.set()
+            for thread in self.threads.values():
+                thread.join(timeout=60)
+            beat.join(timeout=5)
+            try:
+                queue.unregister(self.url, driver_id=self.driver_id)
+            except OperationalError as err:
+                log.warning("driver %s: cannot unregister: %s", self.driver_id, err)
+
+    def claim_next(self) -> queue.Claim | None:
+        for model in queue.JOB_MODELS:
+            claimed = queue.claim(self.url, model, driver_id=self.driver_id,
+                                  stale_after_s=self.settings.stale_after_s)
+            if claimed is not None:
+                return claimed
+        return None
+
+    def _beat(self) -> None:
+        queue.heartbeat(self.url, driver_id=self.driver_id, host=socket.gethostname(), pid=os.getpid())
+
+    def _heartbeat_loop(self, stop: threading.Event) -> None:
+        while not stop.wait(self.settings.heartbeat_s):
+            try:
+                self._beat()
+            except OperationalError as err:
+                log.warning("driver %s: heartbeat failed: %s", self.driver_id, err)
+
+    # --- one job --------------------------------------------------------------------------------------------
+
+    def run_job(self, claimed: queue.Claim) -> None:
+        """Run a claimed job to its end; a job that raises is recorded failed with its error."""
+        log.info("driver %s: %s %s (attempt %d)", self.driver_id, claimed.model.__tablename__, claimed.id,
+                 claimed.attempts)
+        if claimed.attempts > self.settings.max_attempts:
+            self._finish(claimed, "failed", error=f"abandoned after {claimed.attempts - 1} attempts: its driver "
+                                                  "stopped each time (NAS_MAX_ATTEMPTS)")
+            return
+        control = JobControl(self, claimed)
+        try:
+            if claimed.model is Search:
+                fields = self.run_search(claimed, control)
+            else:
+                fields = self.run_scaling_search(claimed, control)
+        except Exception as err:  # recorded on the job (state failed, error), then the driver goes on
+            log.exception("job %s failed", claimed.id)
+            if control.interrupted:
+                self._finish(claimed, "queued")
+            else:
+                self._finish(claimed, "failed", error=f"{type(err).__name__}: {err}"[:4000])
+            return
+        if control.gone:
+            self._drop_study(claimed)
+        elif control.lost:
+            log.warning("job %s: claimed by another driver; leaving it", claimed.id)
+        elif control.interrupted:
+            self._finish(claimed, "queued")
+        else:
+            self._finish(claimed, "cancelled" if control.cancelled else "succeeded", **fields)
+
+    def _finish(self, claimed: queue.Claim, state: str, **fields: Any) -> None:
+        if not queue.finish(self.url, claimed.model, claimed.id, driver_id=self.driver_id, state=state, **fields):
+            log.warning("job %s: no longer ours, state %s not recorded", claimed.id, state)
+
+    def _drop_study(self, claimed: queue.Claim) -> None:
+        """The job was deleted while it ran: its Optuna study goes too."""
+        if claimed.model is Search:
+            crud.delete_study(self.url, f"search-{claimed.id.hex}")
+
+    def _ensure_ray(self) -> None:
+        from workers.cluster import ensure_ray
+
+        ensure_ray(self.settings.ray_cpus or os.cpu_count() or 1)
+
+    def run_search(self, claimed: queue.Claim, control: JobControl) -> dict[str, Any]:
+        """Run (or resume) a search's Optuna study, mirroring every told trial into ``architectures``."""
+        from workers.config import SearchConfig
+        from workers.driver import SearchDriver
+        from workers.results import TrialRecord
+
+        with session_scope(self.url) as session:
+            search = crud.get_search(session, search_id=claimed.id)
+            config, study = SearchConfig.from_dict(search.config), search.study_name
+
+        def mirror(record: TrialRecord) -> None:
+            with session_scope(self.url) as session:
+                crud.record_trial(session, search_id=claimed.id, record=record)
+
+        self._ensure_ray()
+        driver = SearchDriver(config, self.url, study, should_cancel=control.should_stop, on_trial=mirror)
+        result = driver.run()
+        if not control.gone:  # every trial, including those a dead driver left and this run failed
+            with session_scope(self.url) as session:
+                for record in result.trials:
+                    crud.record_trial(session, search_id=claimed.id, record=record)
+        if result.stopped.startswith("limits"):
+            raise RuntimeError(result.stopped)
+        return {"stopped": result.stopped[:200]}
+
+    def run_scaling_search(self, claimed: queue.Claim, control: JobControl) -> dict[str, Any]:
+        with session_scope(self.url) as session:
+            job = session.get(ScalingSearch, claimed.id)
+            if job is None:
+                control.gone = True
+                return {}
+            config = dict(job.config)
+        raise NotImplementedError(f"scaling search {claimed.id}: grid search not available ({len(config)} fields)")
+
+
+def main(settings: Settings | None = None) -> int:
+    """Serve until SIGTERM or Ctrl-C; running jobs go back to the queue for the next driver."""
+    import signal
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    Service(settings).serve(stop)
+    return 0

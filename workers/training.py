@@ -32,7 +32,8 @@ class TrainBudget:
     """How much to train: epochs, batch, optimizer and learning rate (cosine-annealed to 0 per step).
 
     ``subset`` trains on that (stratified, seeded) fraction of the training split; ``max_seconds`` stops
-    training once that much training time has passed (the run is then evaluated and marked stopped).
+    training once that many seconds have passed since it started (the model is then validated and the run
+    marked stopped).
     Weight decay applies to weights only, not to norm parameters and biases. Before each validation pass the
     batch-norm running statistics are re-estimated on ``bn_calibration`` training images (0: off): after a few
     hundred steps the running averages still lag far behind the weights (with the momentum of 0.01 that
@@ -49,7 +50,7 @@ class TrainBudget:
     label_smoothing: float = 0.0
     max_seconds: float | None = None
     eval_batch_size: int = 512
-    bn_calibration: int = 2048
+    bn_calibration: int = 512
 
     def __post_init__(self) -> None:
         check_int("epochs", self.epochs, 1, 10_000)
@@ -73,7 +74,9 @@ class TrainResult:
 
     ``stopped`` is ``""`` (all epochs ran), ``"callback"`` (``on_epoch`` returned False), ``"time"``
     (``max_seconds`` reached) or ``"diverged"`` (the training loss became NaN or infinite).
-    ``train_seconds`` counts the training steps only; validation passes are ``eval_seconds``.
+    ``train_seconds`` counts the training steps only (wall clock; ``train_cpu_seconds`` is the process's CPU
+    time over the same steps: far below ``train_seconds * threads`` means the CPUs were oversubscribed);
+    validation passes are ``eval_seconds``.
     """
 
     accuracy: float
@@ -81,6 +84,7 @@ class TrainResult:
     epoch_losses: tuple[float, ...]
     epochs_run: int
     train_seconds: float
+    train_cpu_seconds: float
     eval_seconds: float
     images_per_second: float
     images_seen: int
@@ -221,7 +225,7 @@ def _train(model: nn.Module, data: SplitData, budget: TrainBudget, seed: int,
 
     accuracies: list[float] = []
     losses: list[float] = []
-    train_seconds = eval_seconds = 0.0
+    train_seconds = train_cpu_seconds = eval_seconds = 0.0
     images = 0
     stopped = ""
     for epoch in range(budget.epochs):
@@ -230,7 +234,7 @@ def _train(model: nn.Module, data: SplitData, budget: TrainBudget, seed: int,
         loss_sum = torch.zeros(())
         lr_iter = iter(lrs[epoch * steps:(epoch + 1) * steps])
         done = 0
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         for idx in order:
             lr = next(lr_iter)
             for group in groups:
@@ -245,6 +249,7 @@ def _train(model: nn.Module, data: SplitData, budget: TrainBudget, seed: int,
                 stopped = "time"
                 break
         train_seconds += time.perf_counter() - start
+        train_cpu_seconds += time.process_time() - cpu_start
         images += done * batch
         mean_loss = float(loss_sum) / max(1, done)
         losses.append(mean_loss)
@@ -261,7 +266,8 @@ def _train(model: nn.Module, data: SplitData, budget: TrainBudget, seed: int,
             break
     return TrainResult(
         accuracy=accuracies[-1], epoch_accuracies=tuple(accuracies), epoch_losses=tuple(losses),
-        epochs_run=len(accuracies), train_seconds=train_seconds, eval_seconds=eval_seconds,
+        epochs_run=len(accuracies), train_seconds=train_seconds, train_cpu_seconds=train_cpu_seconds,
+        eval_seconds=eval_seconds,
         images_per_second=images / train_seconds if train_seconds > 0 else 0.0, images_seen=images,
         train_size=n, val_size=len(data.y_val), stopped=stopped,
     )

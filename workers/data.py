@@ -46,6 +46,7 @@ class DatasetConfig:
 
     ``source`` is ``"digits"`` (built in) or a directory: ImageFolder (one sub-directory of images per class)
     or CIFAR-10's python layout (``data_batch_1..5``, ``test_batch``); ``format='auto'`` tells them apart.
+    A directory path is made absolute on construction.
     ``subset`` keeps that fraction of every class before the split; ``val_fraction`` of what is kept goes to
     validation. For CIFAR-10 both come from the training batches: ``test_batch`` stays untouched for a final
     test. ``max_gib`` bounds the memory of the resized float tensors.
@@ -68,6 +69,8 @@ class DatasetConfig:
         object.__setattr__(self, "max_gib", float(check_float("max_gib", self.max_gib, 0.001, 1024.0)))
         if self.format == "digits" and self.source != "digits":
             raise DatasetError(self.source, "format 'digits' takes source 'digits'")
+        if self.source != "digits":  # workers may run in another directory than the one submitting
+            object.__setattr__(self, "source", os.path.abspath(os.path.expanduser(self.source)))
 
     @property
     def kind(self) -> str:
@@ -82,7 +85,10 @@ class DatasetConfig:
         return "imagefolder"
 
     def validate(self) -> DatasetInfo:
-        """Check that the data exists and is well formed (fast: headers only); its metadata."""
+        """Check that the data exists and is well formed; its metadata.
+
+        ImageFolder: every file's image header is read; CIFAR-10: every batch is unpickled (and cached).
+        """
         return _info(self, _scan(self))
 
     def load(self, resolution: int, in_chans: int) -> SplitData:

@@ -230,3 +230,11 @@ def test_channel_mismatch_is_a_dataset_error(tmp_path: Path) -> None:
     cfg = DatasetConfig(source=str(_cifar_dir(tmp_path / "cifar")))
     with pytest.raises(DatasetError, match="3-channel images; the network takes 2"):
         cfg.load(32, 2)
+
+
+def test_relative_directory_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _image_folder(tmp_path / "imgs")
+    monkeypatch.chdir(tmp_path)
+    cfg = DatasetConfig(source="imgs")
+    assert cfg.source == str(tmp_path / "imgs") and cfg.validate().num_classes == 3
+    assert DatasetConfig(source="digits").source == "digits"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from dataclasses import replace
 
 import pytest
@@ -97,6 +98,7 @@ def test_evaluate_combines_count_training_and_latency() -> None:
     assert result.accuracy > 0.5
     assert result.latency is not None and result.latency_ms == result.latency.median_ms > 0
     assert result.durations.total >= result.durations.train + result.durations.latency
+    assert pickle.loads(pickle.dumps(result)) == result  # what a Ray worker sends back
     data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
     assert searchspace.ArchSpec.from_dict(data["spec"]) == result.spec
     assert data["train"]["epoch_accuracies"] == list(result.train.epoch_accuracies)

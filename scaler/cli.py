@@ -2,7 +2,7 @@
 
 ``python -m scaler derive --phi 3`` scales the zoo's EfficientNet-B0 with the paper's alpha 1.2, beta 1.1,
 gamma 1.15. Bad input exits with status 2 and an argparse-style message naming the argument. Each
-subcommand registers itself like ``add_derive`` (the grid search will live in ``scaler/grid.py``).
+subcommand registers itself like ``add_derive`` (the grid search: ``scaler/grid_cli.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from scaler.family import OFFICIAL_TABLE, family
+from scaler.grid_cli import add_grid
 from scaler.scaling import ALPHA, BETA, GAMMA, ScaledSpec, check_limits
 from searchspace import zoo
 from searchspace.errors import SpecError
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m scaler", description="EfficientNet compound scaling.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_derive(commands)
+    add_grid(commands)
     return parser
 
 

@@ -1,0 +1,207 @@
+"""``python -m scaler grid``: grid-search alpha, beta, gamma on a base network by proxy training.
+
+This module stays light (no optuna, torch or numpy at import) so that ``python -m scaler derive`` starts fast:
+the options default to None and ``scaler.grid.GridConfig`` supplies the defaults (the help text quotes them;
+a test keeps both in step).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from searchspace.errors import SpecError
+from searchspace.table import format_table
+
+if TYPE_CHECKING:
+    from scaler.grid import CandidateResult, GridConfig, GridResult
+
+DEFAULT_STORAGE = "sqlite:///nas-search.db"  # the service database (as ``python -m workers search``)
+# SpecError.field -> the option the user typed.
+_OPTIONS = {
+    "step": "--step",
+    "tolerance": "--tolerance",
+    "max_candidates": "--max-candidates",
+    "resolution": "--resolution",
+    "proxy_width": "--proxy-width",
+    "proxy_depth": "--proxy-depth",
+    "workers": "--workers",
+    "threads": "--threads",
+    "seed": "--seed",
+    "epochs": "--epochs",
+    "subset": "--subset",
+    "source": "--dataset",
+    "dataset.source": "--dataset",
+    "max_gib": "--dataset",
+}
+_HEADERS = ("rank", "alpha", "beta", "gamma", "ratio", "MACs ratio", "proxy px", "accuracy", "latency ms",
+            "seconds", "status")
+
+
+def _resolution(text: str) -> int | None:
+    """An input size in pixels, or ``base`` for the base network's own resolution."""
+    if text.strip().lower() == "base":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a size in pixels or 'base', got {text!r:.40}") from None
+
+
+def add_grid(commands: argparse._SubParsersAction) -> None:
+    """The ``grid`` subcommand (see ``scaler.cli.add_derive`` for the pattern)."""
+    grid = commands.add_parser(
+        "grid",
+        help="grid-search alpha, beta, gamma by proxy training",
+        description="Enumerate alpha, beta, gamma >= 1 on a grid with alpha*beta^2*gamma^2 within a tolerance "
+        "of 2, proxy-train the phi = 1 network of each in parallel on Ray, and rank them by validation "
+        "accuracy (ties: fewer MACs). Results go to the service database: rerunning the same command resumes. "
+        "The proxy: each candidate trains the phi = 1 member of the base scaled by --proxy-width and "
+        "--proxy-depth at --resolution px (defaults 0.5, 0.5, 32: about 10-15 s a candidate on one CPU).",
+    )
+    base = grid.add_mutually_exclusive_group()
+    base.add_argument("--base", metavar="FILE.json", help="base ArchSpec JSON file")
+    base.add_argument("--zoo", metavar="NAME", help="base network from the zoo (default efficientnet_b0)")
+    grid.add_argument("--dataset", metavar="SOURCE", help="digits (default), an ImageFolder or CIFAR-10 directory")
+    grid.add_argument("--subset", type=float, metavar="F", help="fraction of each class used (default 1.0)")
+    grid.add_argument("--step", type=float, help="grid step of alpha, beta and gamma (default 0.05)")
+    grid.add_argument("--tolerance", type=float, help="allowed |alpha*beta^2*gamma^2 - 2| (default 0.1)")
+    grid.add_argument("--max-candidates", type=int, metavar="N",
+                      help="evaluate only the N candidates whose ratio is closest to 2 (default: all)")
+    grid.add_argument("--epochs", type=int, metavar="E", help="proxy training epochs (default 1)")
+    grid.add_argument("--resolution", type=_resolution, default=argparse.SUPPRESS, metavar="PX|base",
+                      help="proxy input size of the base; 'base' keeps the base's (default 32)")
+    grid.add_argument("--proxy-width", type=float, metavar="W", help="proxy base width multiplier (default 0.5)")
+    grid.add_argument("--proxy-depth", type=float, metavar="D", help="proxy base depth multiplier (default 0.5)")
+    grid.add_argument("--workers", type=int, help="candidates trained at once (default 2)")
+    grid.add_argument("--threads", type=int, help="torch threads, i.e. Ray CPUs, per candidate (default 1)")
+    grid.add_argument("--seed", type=int, help="data split, initialisation and batch order seed (default 0)")
+    grid.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
+    grid.add_argument("--retry-failed", action="store_true", help="re-evaluate candidates that failed before")
+    grid.add_argument("--storage", default=DEFAULT_STORAGE, metavar="URL",
+                      help=f"SQLAlchemy URL of the service database (default {DEFAULT_STORAGE})")
+    grid.add_argument("--study", metavar="NAME", help="study name (default: derived from base and settings)")
+    grid.add_argument("--json", action="store_true", help="print the ranked list and the choice as JSON")
+    grid.set_defaults(handler=run_grid_command, parser=grid)
+
+
+def build_config(args: argparse.Namespace) -> GridConfig:
+    """A GridConfig from the options given (GridConfig's defaults for the others)."""
+    from dataclasses import replace
+
+    from scaler.grid import GridConfig
+    from workers.data import DatasetConfig
+
+    default = GridConfig()
+    dataset: dict[str, Any] = {k: v for k, v in (("source", args.dataset), ("subset", args.subset)) if v is not None}
+    fields: dict[str, Any] = {
+        "dataset": DatasetConfig(**dataset),
+        "budget": replace(default.budget, epochs=args.epochs) if args.epochs is not None else default.budget,
+        "retry_failed": args.retry_failed,
+    }
+    if hasattr(args, "resolution"):  # absent unless given ('base' gives None)
+        fields["resolution"] = args.resolution
+    for name in ("step", "tolerance", "max_candidates", "proxy_width", "proxy_depth", "workers", "threads", "seed"):
+        if getattr(args, name) is not None:
+            fields[name] = getattr(args, name)
+    if args.no_latency:
+        fields["latency"] = None
+    elif default.latency is not None and args.threads is not None:
+        fields["latency"] = replace(default.latency, threads=args.threads)
+    return GridConfig(**fields)
+
+
+def run_grid_command(args: argparse.Namespace) -> int:
+    import optuna
+    import sqlalchemy.exc
+
+    from scaler.cli import load_base
+    from scaler.grid import run_grid
+    from workers.data import DatasetError
+
+    parser: argparse.ArgumentParser = args.parser
+    base = load_base(args)
+    try:
+        config = build_config(args)
+    except SpecError as err:
+        parser.error(f"{_OPTIONS.get(err.field, '--' + err.field.replace('_', '-'))}: {err.message}")
+    except DatasetError as err:
+        parser.error(f"--dataset: {err}")
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    def progress(result: CandidateResult, done: int, total: int) -> None:
+        if not args.json:
+            print(f"[{done}/{total}] {_coefficients(result)}: {_outcome(result)}", file=sys.stderr, flush=True)
+
+    try:
+        result = run_grid(base, config, args.storage, study_name=args.study, on_candidate=progress)
+    except SpecError as err:
+        option = _OPTIONS.get(err.field)
+        parser.error(f"{option}: {err.message}" if option else f"--base: the proxy network is invalid: {err}")
+    except DatasetError as err:
+        parser.error(f"--dataset: {err}")
+    except sqlalchemy.exc.SQLAlchemyError as err:
+        parser.error(f"--storage: {args.storage!r}: {str(err).splitlines()[0]}")
+
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(report(result, args))
+    return 0 if result.chosen is not None else 1
+
+
+def _coefficients(r: CandidateResult) -> str:
+    return f"alpha {r.alpha:g}, beta {r.beta:g}, gamma {r.gamma:g}"
+
+
+def _outcome(r: CandidateResult) -> str:
+    if r.status == "complete":
+        return f"accuracy {r.accuracy:.4f} in {r.seconds or 0:.1f} s" + (" (reused)" if r.reused else "")
+    return f"{r.status}: {r.error}" if r.error else r.status
+
+
+def report(result: GridResult, args: argparse.Namespace) -> str:
+    """The ranked table, the failures and the chosen coefficients with the command that scales the base."""
+    config = result.config
+    counts = ", ".join(f"{v} {k}" for k, v in result.counts().items() if v)
+    reused = sum(r.reused for r in result.candidates)
+    lines = [
+        f"grid {result.study_name} ({args.storage}): {len(result.candidates)} candidates, {counts}"
+        + (f" ({reused} from an earlier run)" if reused else ""),
+        (
+            f"proxy: base x width {config.proxy_width:g}, depth {config.proxy_depth:g} at "
+            f"{config.resolution or 'the base'} px, {config.budget.epochs} epoch(s) on {config.dataset.source}; "
+            "MACs ratio: counted, phi = 1 network of the base over the base"
+        ),
+        "",
+        format_table(_HEADERS, [_row(r) for r in result.candidates]),
+    ]
+    failed = [r for r in result.candidates if r.status == "failed"]
+    if failed:
+        lines += ["", "failed:"] + [f"  {_coefficients(r)}: {r.error}" for r in failed]
+    chosen = result.chosen
+    lines.append("")
+    if chosen is None:
+        lines.append("no candidate completed: nothing to choose")
+        return "\n".join(lines)
+    which = f" --base {args.base}" if args.base else (f" --zoo {args.zoo}" if args.zoo else "")
+    lines += [
+        (
+            f"chosen: {_coefficients(chosen)} (alpha*beta^2*gamma^2 = {chosen.ratio:.3f}, accuracy "
+            f"{chosen.accuracy:.4f}, phi = 1 MACs ratio {chosen.macs_ratio:.3f})"
+        ),
+        (
+            f"scale with: python -m scaler derive --phi 1{which} --alpha {chosen.alpha:g} --beta {chosen.beta:g} "
+            f"--gamma {chosen.gamma:g}"
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def _row(r: CandidateResult) -> list[Any]:
+    status = r.status + (" (reused)" if r.reused and r.status == "complete" else "")
+    return [r.rank, r.alpha, r.beta, r.gamma, r.ratio, r.macs_ratio, r.proxy_resolution, r.accuracy, r.latency_ms,
+            r.seconds, status]

@@ -1,0 +1,323 @@
+"""The compound-coefficient grid search: the grid, ranking, settings, and runs on real Ray and real storage."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+import uuid
+from pathlib import Path
+
+import cloudpickle
+import optuna
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from optuna.trial import TrialState
+
+from scaler import derive
+from scaler import grid as g
+from scaler.cli import build_parser, main
+from scaler.grid import Candidate, CandidateResult, GridConfig, enumerate_candidates, rank, run_grid
+from searchspace import zoo
+from searchspace.errors import SpecError
+from tests.scaler import fake_grid_eval as fake
+from workers.data import DatasetConfig
+from workers.training import TrainBudget
+
+cloudpickle.register_pickle_by_value(fake)
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+B0 = zoo.get("efficientnet_b0")
+# The smallest sensible proxy: B0 at width and depth 0.25 (one block a stage) at 16 px on 30% of digits.
+TINY = GridConfig(max_candidates=2, resolution=16, proxy_width=0.25, proxy_depth=0.25,
+                  dataset=DatasetConfig(subset=0.3))
+TINY_ARGS = ["--max-candidates", "2", "--resolution", "16", "--proxy-width", "0.25", "--proxy-depth", "0.25",
+             "--subset", "0.3"]
+# Three candidates for the stand-in evaluations: (2, 1, 1), (1.25, 1.1, 1.15), (1.25, 1.15, 1.1).
+FAST = GridConfig(max_candidates=3, dataset=DatasetConfig(subset=0.3), latency=None)
+
+
+# --- the grid -----------------------------------------------------------------------------------------------
+
+
+def _brute_force(step: float, tolerance: float) -> set[Candidate]:
+    values = [round(1 + k * step, 10) for k in range(int(2.0 / step) + 2)]
+    small = [v for v in values if v * v <= 2 + tolerance + 1e-9]
+    return {
+        Candidate(a, b, c)
+        for a in values
+        for b in small
+        for c in small
+        if abs(a * b * b * c * c - 2.0) <= tolerance + 1e-9
+    }
+
+
+@given(step=st.floats(0.04, 0.5), tolerance=st.floats(0.0, 1.0))
+@settings(max_examples=40, deadline=None)
+def test_grid_respects_the_constraint(step: float, tolerance: float) -> None:
+    try:
+        found = enumerate_candidates(step, tolerance)
+    except SpecError as err:
+        assert err.field == "tolerance"
+        found = []
+    assert len(set(found)) == len(found)
+    assert set(found) == _brute_force(step, tolerance)  # every grid point within the tolerance, no other
+    for c in found:
+        assert min(c.alpha, c.beta, c.gamma) >= 1.0
+        assert abs(c.ratio - 2.0) <= tolerance + 1e-9
+        for v in (c.alpha, c.beta, c.gamma):
+            k = (v - 1.0) / step
+            assert abs(k - round(k)) < 1e-6
+    distances = [abs(c.ratio - 2.0) for c in found]
+    assert all(a <= b + 1e-9 for a, b in itertools.pairwise(distances))
+
+
+def test_grid_hand_cases() -> None:
+    full = enumerate_candidates(0.05, 0.1)
+    assert Candidate(1.2, 1.1, 1.15) in full  # the paper's choice: 1.92
+    assert Candidate(1.2, 1.1, 1.15) not in enumerate_candidates(0.05, 0.05)
+    assert enumerate_candidates(0.05, 0.1, max_candidates=2) == [Candidate(2.0, 1.0, 1.0), Candidate(1.25, 1.1, 1.15)]
+    assert enumerate_candidates(0.5, 0.0) == [Candidate(2.0, 1.0, 1.0)]
+    assert len(full) == 111 and full[:2] == enumerate_candidates(0.05, 0.1, 2)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"step": 0.0}, "step"),
+        ({"step": 0.7}, "step"),
+        ({"tolerance": -0.1}, "tolerance"),
+        ({"max_candidates": 0}, "max_candidates"),
+        ({"step": 0.3, "tolerance": 0.0}, "tolerance"),  # no grid point has a ratio of exactly 2
+    ],
+)
+def test_grid_bad_arguments(kwargs: dict, field: str) -> None:
+    with pytest.raises(SpecError) as err:
+        enumerate_candidates(**kwargs)
+    assert err.value.field == field
+
+
+# --- settings, proxy, ranking -------------------------------------------------------------------------------
+
+
+def test_config_round_trip_and_errors() -> None:
+    config = GridConfig(step=0.1, max_candidates=5, resolution=None, budget=TrainBudget(epochs=2), latency=None)
+    assert GridConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    assert GridConfig.from_dict({}) == GridConfig()
+    for data, field in (({"workers": 0}, "workers"), ({"budget": {"epochs": 0}}, "budget.epochs"),
+                        ({"resolution": 4}, "resolution"), ({"proxy_width": 0}, "proxy_width"),
+                        ({"colour": 1}, "colour"), ({"dataset": {"subset": 2}}, "dataset.subset")):
+        with pytest.raises(SpecError) as err:
+            GridConfig.from_dict(data)
+        assert err.value.field == field
+
+
+def test_study_name_follows_the_evaluation_settings_only() -> None:
+    name = g.grid_study_name(B0, TINY)
+    assert name.startswith("grid-efficientnet_b0-")
+    same = GridConfig(**{**TINY.__dict__, "step": 0.1, "tolerance": 0.2, "max_candidates": 7, "workers": 1})
+    assert g.grid_study_name(B0, same) == name  # a finer or larger grid reuses the shared candidates
+    for changed in (GridConfig(**{**TINY.__dict__, "budget": TrainBudget(epochs=2)}),
+                    GridConfig(**{**TINY.__dict__, "resolution": 24}),
+                    GridConfig(**{**TINY.__dict__, "seed": 1})):
+        assert g.grid_study_name(B0, changed) != name
+    assert g.grid_study_name(zoo.get("efficientnet_b1"), TINY) != name
+
+
+def test_proxy_member() -> None:
+    proxy = g.proxy_base(B0, GridConfig(), num_classes=10, in_chans=1)
+    assert (proxy.resolution, proxy.num_classes, proxy.in_chans) == (32, 10, 1)
+    assert proxy.stem.out_chs == 16 and [s.repeats for s in proxy.stages] == [1, 1, 1, 2, 2, 2, 1]
+    member = g.proxy_member(proxy, Candidate(1.2, 1.1, 1.15))
+    assert member.resolution == 37  # round(32 * 1.15), to the pixel
+    assert [s.repeats for s in member.stages] == [2, 2, 2, 3, 3, 3, 2]
+    assert g.proxy_base(B0, GridConfig(resolution=None)).resolution == 224
+
+
+def _result(alpha: float, status: str = "complete", accuracy: float | None = None, macs: int = 0) -> CandidateResult:
+    return CandidateResult(alpha=alpha, beta=1.0, gamma=1.0, status=status, accuracy=accuracy, macs=macs)
+
+
+def test_rank_by_accuracy_then_fewer_macs() -> None:
+    results = [_result(1.0, "pending"), _result(1.1, accuracy=0.8, macs=300), _result(1.2, "failed"),
+               _result(1.3, accuracy=0.9, macs=500), _result(1.4, accuracy=0.8, macs=200)]
+    ranked = rank(results)
+    assert [r.alpha for r in ranked] == [1.3, 1.4, 1.1, 1.2, 1.0]
+    assert [r.rank for r in ranked] == [1, 2, 3, None, None]
+
+
+# --- command line without Ray -------------------------------------------------------------------------------
+
+
+def test_cli_defaults_are_the_config_defaults() -> None:
+    args = build_parser().parse_args(["grid"])
+    from scaler.grid_cli import build_config
+
+    assert build_config(args) == GridConfig()
+    help_text = " ".join(build_parser()._subparsers._group_actions[0].choices["grid"].format_help().split())
+    default = GridConfig()
+    for option, value in (("--step", default.step), ("--tolerance", default.tolerance),
+                          ("--epochs", default.budget.epochs), ("--resolution", default.resolution),
+                          ("--proxy-width", default.proxy_width), ("--proxy-depth", default.proxy_depth),
+                          ("--workers", default.workers), ("--threads", default.threads),
+                          ("--seed", default.seed), ("--subset", default.dataset.subset)):
+        match = re.search(re.escape(option) + r" [^(]*\(default (\S+?)\)", help_text)
+        assert match and float(match.group(1)) == value, option
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["--step", "0"], "--step"),
+        (["--tolerance", "5"], "--tolerance"),
+        (["--max-candidates", "0"], "--max-candidates"),
+        (["--epochs", "0"], "--epochs"),
+        (["--subset", "0"], "--subset"),
+        (["--resolution", "big"], "--resolution"),
+        (["--proxy-width", "0"], "--proxy-width"),
+        (["--base", "/nonexistent/base.json"], "--base"),
+        (["--zoo", "no_such_net"], "--zoo"),
+        (["--dataset", "/nonexistent/images"], "--dataset"),
+    ],
+)
+def test_cli_bad_input_names_the_option(argv: list[str], option: str, capsys: pytest.CaptureFixture,
+                                        tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["grid", *argv, "--storage", f"sqlite:///{tmp_path / 'g.db'}"])
+    assert exit_.value.code == 2
+    assert option in capsys.readouterr().err
+
+
+# --- runs on Ray ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_run(ray_session: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, g.GridResult, list]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('grid') / 'grid.db'}"
+    calls: list[tuple[float, int, int]] = []
+    result = run_grid(B0, TINY, url, on_candidate=lambda r, done, total: calls.append((r.gamma, done, total)))
+    return url, result, calls
+
+
+def test_two_candidate_grid_end_to_end(tiny_run: tuple[str, g.GridResult, list]) -> None:
+    url, result, calls = tiny_run
+    assert result.stopped == "" and result.counts() == {"complete": 2, "failed": 0, "pending": 0}
+    assert [r.rank for r in result.candidates] == [1, 2]
+    assert result.chosen is result.candidates[0]
+    assert result.chosen.accuracy == max(r.accuracy for r in result.candidates)
+    assert {r.candidate for r in result.candidates} == set(TINY.candidates())
+    for r in result.candidates:
+        member = derive(B0, r.alpha, r.beta, r.gamma, 1)
+        assert r.ratio == pytest.approx(r.alpha * r.beta**2 * r.gamma**2) and abs(r.ratio - 2) <= 0.1
+        assert (r.macs, r.params, r.resolution) == (member.count.macs, member.count.params, member.resolution)
+        assert r.macs_ratio == pytest.approx(member.macs_ratio)
+        assert r.proxy_resolution == round(16 * r.gamma) and r.proxy_macs_ratio > 1
+        assert 0.0 <= r.accuracy <= 1.0 and len(r.epoch_accuracies) == 1 and r.latency_ms > 0
+        assert r.status == "complete" and not r.reused and r.error is None
+    assert sorted(done for _, done, _ in calls) == [1, 2] and {total for *_, total in calls} == {2}
+
+    study = optuna.load_study(study_name=result.study_name, storage=url)
+    trials = study.get_trials()
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 2
+    by_key = {r.candidate.key: r for r in result.candidates}
+    for t in trials:
+        r = by_key[Candidate(t.params["alpha"], t.params["beta"], t.params["gamma"]).key]
+        assert t.value == r.accuracy and t.user_attrs["grid"]["status"] == "complete"
+    loaded = g.load_grid(url, result.study_name)
+    assert [(r.candidate, r.accuracy, r.rank) for r in loaded.candidates] == [
+        (r.candidate, r.accuracy, r.rank) for r in result.candidates
+    ]
+
+
+def test_rerun_resumes_without_evaluating_again(tiny_run: tuple[str, g.GridResult, list]) -> None:
+    url, first, _ = tiny_run
+    again = run_grid(B0, TINY, url, evaluate_fn=fake.forbidden_evaluate)
+    assert [(r.candidate, r.accuracy, r.status) for r in again.candidates] == [
+        (r.candidate, r.accuracy, r.status) for r in first.candidates
+    ]
+    assert all(r.reused for r in again.candidates)
+    study = optuna.load_study(study_name=first.study_name, storage=url)
+    assert len(study.get_trials()) == 2
+    # A larger grid with the same evaluation settings evaluates only the new candidate.
+    larger = run_grid(B0, GridConfig(**{**TINY.__dict__, "max_candidates": 3}), url, evaluate_fn=fake.fake_evaluate)
+    assert larger.study_name == first.study_name
+    assert sorted(r.reused for r in larger.candidates) == [False, True, True]
+    assert len(study.get_trials()) == 3
+
+
+def test_cli_resumes_and_prints_the_choice(tiny_run: tuple[str, g.GridResult, list],
+                                           capsys: pytest.CaptureFixture) -> None:
+    url, first, _ = tiny_run
+    assert main(["grid", *TINY_ARGS, "--storage", url, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["study_name"] == first.study_name
+    assert (out["chosen"]["alpha"], out["chosen"]["beta"], out["chosen"]["gamma"]) == (
+        first.chosen.alpha, first.chosen.beta, first.chosen.gamma)
+    assert [r["rank"] for r in out["ranked"]] == [1, 2] and all(r["reused"] for r in out["ranked"])
+    assert main(["grid", *TINY_ARGS, "--storage", url]) == 0
+    text = capsys.readouterr().out
+    assert "MACs ratio" in text and f"chosen: alpha {first.chosen.alpha:g}, beta {first.chosen.beta:g}" in text
+    assert f"derive --phi 1 --alpha {first.chosen.alpha:g}" in text
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_failed_evaluations_are_recorded_and_the_grid_goes_on(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'grid.db'}"
+    result = run_grid(B0, FAST, url, evaluate_fn=fake.failing_evaluate)
+    status = {r.candidate.key: r for r in result.candidates}
+    assert status[fake.RAISES].status == "failed" and "ValueError: boom" in status[fake.RAISES].error
+    assert status[fake.CRASHES].status == "failed" and "worker died" in status[fake.CRASHES].error
+    assert result.counts() == {"complete": 1, "failed": 2, "pending": 0}
+    assert result.chosen is not None and result.chosen.candidate == Candidate(1.25, 1.15, 1.1)
+    assert [r.status for r in result.candidates] == ["complete", "failed", "failed"]
+    study = optuna.load_study(study_name=result.study_name, storage=url)
+    assert sorted(t.state.name for t in study.get_trials()) == ["COMPLETE", "FAIL", "FAIL"]
+    # Failures count as finished on a rerun, unless asked to retry them.
+    assert run_grid(B0, FAST, url, evaluate_fn=fake.fake_evaluate).counts()["failed"] == 2
+    retried = run_grid(B0, GridConfig(**{**FAST.__dict__, "retry_failed": True}), url,
+                       evaluate_fn=fake.fake_evaluate)
+    assert retried.counts()["complete"] == 3
+    assert sorted(r.reused for r in retried.candidates) == [False, False, True]
+
+
+@pytest.mark.usefixtures("ray_session")
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_trials_left_running_by_a_dead_process_are_redone(backend: str, request: pytest.FixtureRequest,
+                                                          tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'grid.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    name = f"grid-test-{uuid.uuid4().hex[:8]}"
+    study = g._open_study(url, name, B0, FAST)
+    first = FAST.candidates()[0]
+    g._ask(study, CandidateResult(alpha=first.alpha, beta=first.beta, gamma=first.gamma))  # never told: RUNNING
+    study.enqueue_trial(FAST.candidates()[1].params())  # enqueued, never asked: WAITING
+    assert g.load_grid(url, name).counts() == {"complete": 0, "failed": 0, "pending": 2, "running": 1}
+
+    result = run_grid(B0, FAST, url, study_name=name, evaluate_fn=fake.fake_evaluate)
+    assert result.counts()["complete"] == 3 and not any(r.reused for r in result.candidates)
+    states = [t.state for t in optuna.load_study(study_name=name, storage=url).get_trials()]
+    assert states[:2] == [TrialState.FAIL, TrialState.FAIL] and states[2:] == [TrialState.COMPLETE] * 3
+    assert g.load_grid(url, name).counts()["complete"] == 3
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_cancel_stops_running_evaluations_and_a_rerun_finishes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'grid.db'}"
+    polls = []
+
+    def cancel() -> bool:
+        polls.append(1)
+        return len(polls) > 3
+
+    result = run_grid(B0, FAST, url, should_cancel=cancel, evaluate_fn=fake.slow_evaluate, poll_s=0.2)
+    assert result.stopped == "cancelled" and result.chosen is None
+    assert result.counts() == {"complete": 0, "failed": 0, "pending": 3}
+    study = optuna.load_study(study_name=result.study_name, storage=url)
+    trials = study.get_trials()
+    assert len(trials) == FAST.workers and all(t.state == TrialState.FAIL for t in trials)
+    assert all(t.user_attrs["grid"]["status"] == "running" for t in trials)  # not finished: redone
+
+    again = run_grid(B0, FAST, url, evaluate_fn=fake.fake_evaluate)
+    assert again.stopped == "" and again.counts()["complete"] == 3
+    assert not any(r.reused for r in again.candidates) and math.isfinite(again.chosen.accuracy)

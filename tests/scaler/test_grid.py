@@ -321,3 +321,22 @@ def test_cancel_stops_running_evaluations_and_a_rerun_finishes(tmp_path: Path) -
     again = run_grid(B0, FAST, url, evaluate_fn=fake.fake_evaluate)
     assert again.stopped == "" and again.counts()["complete"] == 3
     assert not any(r.reused for r in again.candidates) and math.isfinite(again.chosen.accuracy)
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_candidate_without_a_valid_network_is_failed_without_evaluation(tmp_path: Path) -> None:
+    # MicroNet-M0's explicit group counts refuse width scaling, and depth 2 breaks them in repeated blocks.
+    micronet = zoo.get("micronet_m0")
+    config = GridConfig(**{**FAST.__dict__, "proxy_width": 1.0})
+    result = run_grid(micronet, config, f"sqlite:///{tmp_path / 'grid.db'}", evaluate_fn=fake.forbidden_evaluate)
+    assert result.chosen is None and result.counts()["failed"] == 3
+    errors = [r.error for r in result.candidates]
+    assert errors[0].startswith("SpecError: alpha:") and "groups" in errors[0]
+    assert all(e.startswith("SpecError: beta:") for e in errors[1:])
+    assert all(r.proxy_macs is None and r.accuracy is None for r in result.candidates)
+
+
+def test_cli_invalid_proxy_names_the_option(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["grid", "--zoo", "micronet_m0", "--storage", f"sqlite:///{tmp_path / 'g.db'}"])
+    assert exit_.value.code == 2 and "--proxy-width" in capsys.readouterr().err

@@ -150,10 +150,11 @@ class SearchCreate(Input):
     max_macs: int | None = Field(None, description="candidates above are rejected before training")
     pruner: Literal[PRUNERS] = _SEARCH.pruner  # type: ignore[valid-type]
 
-    def to_config(self) -> SearchConfig:
+    def to_config(self, dataset: DatasetConfig | None = None) -> SearchConfig:
+        """The SearchConfig (``dataset`` replaces the request's, e.g. with its path resolved)."""
         fields = self.model_dump(exclude={"name", "dataset", "space", "training", "latency"})
         return SearchConfig(
-            dataset=self.dataset.to_config(),
+            dataset=dataset or self.dataset.to_config(),
             space=self.space.to_space(),
             budget=self.training.to_config(),
             latency=self.latency.to_config(),

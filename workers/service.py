@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
@@ -25,6 +26,7 @@ from api.models import ScalingSearch, Search
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
+EvaluateFn = Callable[..., dict[str, Any]]
 
 
 class JobControl:
@@ -62,8 +64,10 @@ class JobControl:
 class Service:
     """A driver: claims jobs, runs them in threads, heartbeats, hands jobs back when stopped."""
 
-    def __init__(self, settings: Settings | None = None, driver_id: str | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, driver_id: str | None = None,
+                 evaluate_fn: EvaluateFn | None = None) -> None:
         self.settings = settings or Settings()
+        self.evaluate_fn = evaluate_fn  # None: the real proxy training (tests pass a stand-in)
         self.url = self.settings.database_url
         self.driver_id = driver_id or queue.new_driver_id()
         self.stopping = threading.Event()
@@ -184,7 +188,8 @@ class Service:
                 crud.record_trial(session, search_id=claimed.id, record=record)
 
         self._ensure_ray()
-        driver = SearchDriver(config, self.url, study, should_cancel=control.should_stop, on_trial=mirror)
+        extra = {} if self.evaluate_fn is None else {"evaluate_fn": self.evaluate_fn}
+        driver = SearchDriver(config, self.url, study, should_cancel=control.should_stop, on_trial=mirror, **extra)
         result = driver.run()
         if not control.gone:  # every trial, including those a dead driver left and this run failed
             with session_scope(self.url) as session:

@@ -10,7 +10,7 @@ from api import crud
 from api.deps import ApiKeyDep, SessionDep, SettingsDep
 from api.models import ScalingSearch
 from api.routes.scalings import resolve_base
-from api.routes.searches import resolve_dataset
+from api.routes.searches import checked_dataset
 from api.schemas import ScalingSearchCreate, ScalingSearchPublic
 from searchspace.checks import check_float, check_int
 from searchspace.errors import SpecError
@@ -44,7 +44,7 @@ def create_scaling_search(body: ScalingSearchCreate, session: SessionDep, settin
     budget = body.training.to_config()
     if budget.epochs > settings.max_epochs:
         raise SpecError("training.epochs", f"{budget.epochs} is above this service's limit {settings.max_epochs}")
-    dataset = resolve_dataset(body.dataset.to_config(), settings)
+    dataset = checked_dataset(body.dataset, settings)
     config = {
         "base": base.to_dict(), "base_ref": named, "dataset": dataset.to_dict(),
         "training": budget.to_dict(), "step": body.step, "tolerance": body.tolerance,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
@@ -15,6 +14,7 @@ from api.models import Search
 from api.schemas import (
     ArchitecturePublic,
     ArchitecturesPublic,
+    DatasetIn,
     JobState,
     SearchCreate,
     SearchesPublic,
@@ -31,29 +31,27 @@ Skip = Annotated[int, Query(ge=0, le=10**9, description="rows to skip")]
 Limit = Annotated[int, Query(ge=1, le=100, description="rows to return")]
 
 
-def resolve_dataset(dataset: DatasetConfig, settings: Settings) -> DatasetConfig:
-    """The dataset with its directory made absolute under NAS_DATA_ROOT, checked at submission.
+def checked_dataset(body: DatasetIn, settings: Settings) -> DatasetConfig:
+    """The request's dataset, its directory resolved under NAS_DATA_ROOT and its data checked (fast).
 
     Without a data root only the built-in 'digits' is accepted, so that requests cannot probe the server's disk.
     """
-    if dataset.source == "digits":
-        dataset.validate()
-        return dataset
-    if settings.data_root is None:
-        raise SpecError("dataset.source", "only 'digits' is allowed: this service has no NAS_DATA_ROOT")
-    root = settings.data_root.resolve()
-    path = (root / dataset.source).resolve()
-    if not path.is_relative_to(root):
-        raise SpecError("dataset.source", "must be a directory under the service's data root (NAS_DATA_ROOT)")
-    resolved = replace(dataset, source=str(path))
-    resolved.validate()
-    return resolved
+    if body.source != "digits":
+        if settings.data_root is None:
+            raise SpecError("dataset.source", "only 'digits' is allowed: this service has no NAS_DATA_ROOT")
+        root = settings.data_root.resolve()
+        path = (root / body.source).resolve()
+        if not path.is_relative_to(root):
+            raise SpecError("dataset.source", "must be a directory under the service's data root (NAS_DATA_ROOT)")
+        body = body.model_copy(update={"source": str(path)})
+    dataset = body.to_config()
+    dataset.validate()
+    return dataset
 
 
 def prepare(body: SearchCreate, settings: Settings) -> SearchConfig:
     """The request as a validated SearchConfig within the service's limits, its data checked."""
-    config = limits.check_search(body.to_config(), settings)
-    return replace(config, dataset=resolve_dataset(config.dataset, settings))
+    return limits.check_search(body.to_config(dataset=checked_dataset(body.dataset, settings)), settings)
 
 
 def to_public(session: Session, search: Search) -> SearchPublic:

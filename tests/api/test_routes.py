@@ -1,0 +1,282 @@
+"""Route tests against a real database (a SQLite file and PostgreSQL): status codes, bodies, field errors."""
+
+from __future__ import annotations
+
+import ast
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api import crud
+from api.db import session_scope
+from api.main import create_app
+from api.settings import Settings
+from searchspace import zoo
+from workers.results import TrialRecord
+
+TINY = {"n_trials": 3, "n_workers": 1, "training": {"epochs": 1}, "dataset": {"subset": 0.3}}
+
+
+def _field(response) -> str:
+    assert response.status_code == 422, response.text
+    return response.json()["detail"][0]["loc"]
+
+
+def _create(client: TestClient, **overrides) -> dict:
+    response = client.post("/v1/searches", json={**TINY, **overrides})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _add_trials(url: str, search_id: str, metrics: list[tuple[str, float | None, float | None]]) -> None:
+    """Mirror trials into the search as the driver does: (state, accuracy, latency_ms), specs from the zoo."""
+    spec = zoo.get("mobilenet_v3_small").to_dict()
+    with session_scope(url) as session:
+        for number, (state, accuracy, latency) in enumerate(metrics):
+            record = TrialRecord(number=number, state=state, accuracy=accuracy, latency_ms=latency, macs=1000 + number,
+                                 params=10 + number, spec=spec, epoch_accuracies=[accuracy] if accuracy else [],
+                                 error="boom" if state == "FAIL" else None)
+            crud.record_trial(session, search_id=uuid.UUID(search_id), record=record)
+
+
+def test_create_returns_the_queued_search_at_once(client: TestClient) -> None:
+    response = client.post("/v1/searches", json={**TINY, "name": "first"})
+    assert response.status_code == 201
+    body = response.json()
+    assert response.headers["location"] == f"/v1/searches/{body['id']}"
+    assert body["state"] == "queued" and body["name"] == "first" and body["best"] is None
+    assert body["progress"] == {"budget": 3, "complete": 0, "pruned": 0, "failed": 0, "rejected": 0}
+    assert body["config"]["n_trials"] == 3 and body["config"]["budget"]["epochs"] == 1
+    assert body["config"]["max_params"] == 200_000_000  # the service cap becomes the search's rejection limit
+    assert client.get(f"/v1/searches/{body['id']}").json()["id"] == body["id"]
+
+
+def test_defaults_fill_an_empty_body(client: TestClient) -> None:
+    body = client.post("/v1/searches", json={}).json()
+    assert body["config"]["mode"] == "pareto" and body["config"]["dataset"]["source"] == "digits"
+
+
+@pytest.mark.parametrize(("payload", "loc"), [
+    ({"mode": "reward"}, ["body", "target"]),
+    ({"mode": "bogus"}, ["body", "mode"]),
+    ({"n_trials": 0}, ["body", "n_trials"]),
+    ({"n_trials": 51}, ["body", "n_trials"]),  # above the service's cap
+    ({"n_workers": 10**6}, ["body", "n_workers"]),
+    ({"training": {"epochs": 0}}, ["body", "training", "epochs"]),
+    ({"training": {"lr": -1}}, ["body", "training", "lr"]),
+    ({"latency": {"threads": 0}}, ["body", "latency", "threads"]),
+    ({"space": {"kernels": [4]}}, ["body", "space", "kernels", 0]),
+    ({"space": {"kinds": ["conv"]}}, ["body", "space", "kinds", 0]),
+    ({"space": {"resolutions": [4096]}}, ["body", "space", "resolutions", 0]),
+    ({"space": {"skeleton": "resnet"}}, ["body", "space", "skeleton"]),
+    ({"dataset": {"source": "/etc"}}, ["body", "dataset", "source"]),
+    ({"dataset": {"subset": 2.0}}, ["body", "dataset", "subset"]),
+    ({"seed": -1}, ["body", "seed"]),
+    ({"timeout_s": 0.1}, ["body", "timeout_s"]),
+    ({"unknown": 1}, ["body", "unknown"]),
+    ({"n_trials": "many"}, ["body", "n_trials"]),
+])
+def test_bad_search_input_is_422_naming_the_field(client: TestClient, payload: dict, loc: list) -> None:
+    assert _field(client.post("/v1/searches", json={**TINY, **payload})) == loc
+
+
+def test_malformed_json_is_422(client: TestClient) -> None:
+    response = client.post("/v1/searches", content=b"{not json", headers={"content-type": "application/json"})
+    assert response.status_code == 422
+
+
+def test_data_root_confines_dataset_directories(settings: Settings, tmp_path) -> None:
+    root = tmp_path / "data"
+    (root / "empty").mkdir(parents=True)
+    with TestClient(create_app(Settings(database_url=settings.database_url, data_root=root))) as c:
+        outside = c.post("/v1/searches", json={**TINY, "dataset": {"source": "../"}})
+        assert _field(outside) == ["body", "dataset", "source"] and "data root" in outside.text
+        missing = c.post("/v1/searches", json={**TINY, "dataset": {"source": "nothing-here"}})
+        assert _field(missing) == ["body", "dataset", "source"]
+        empty = c.post("/v1/searches", json={**TINY, "dataset": {"source": "empty"}})
+        assert _field(empty) == ["body", "dataset", "source"] and "empty" in empty.json()["detail"][0]["msg"]
+
+
+def test_list_pages_newest_first(client: TestClient) -> None:
+    ids = [_create(client, name=f"page-{i}")["id"] for i in range(3)]
+    page = client.get("/v1/searches", params={"limit": 2}).json()
+    assert page["count"] >= 3 and len(page["data"]) == 2
+    assert [s["id"] for s in page["data"]] == ids[::-1][:2]
+    second = client.get("/v1/searches", params={"limit": 2, "skip": 2}).json()
+    assert second["data"][0]["id"] == ids[0]
+    assert all(s["state"] == "queued" for s in client.get("/v1/searches", params={"state": "queued"}).json()["data"])
+    assert client.get("/v1/searches", params={"limit": 1000}).status_code == 422
+    assert client.get("/v1/searches", params={"state": "nope"}).status_code == 422
+
+
+def test_unknown_and_malformed_ids(client: TestClient) -> None:
+    missing = uuid.uuid4()
+    for path in (f"/v1/searches/{missing}", f"/v1/searches/{missing}/trials", f"/v1/searches/{missing}/pareto",
+                 f"/v1/architectures/{missing}", f"/v1/architectures/{missing}/code",
+                 f"/v1/scaling-searches/{missing}"):
+        assert client.get(path).status_code == 404, path
+    assert client.post(f"/v1/searches/{missing}/cancel").status_code == 404
+    assert client.delete(f"/v1/searches/{missing}").status_code == 404
+    assert client.get("/v1/searches/not-a-uuid").status_code == 422
+
+
+def test_trials_pareto_and_best_from_mirrored_trials(client: TestClient, settings: Settings) -> None:
+    search = _create(client)
+    _add_trials(settings.database_url, search["id"], [
+        ("COMPLETE", 0.80, 5.0), ("COMPLETE", 0.90, 9.0), ("COMPLETE", 0.70, 7.0),  # 2 is dominated by 0
+        ("PRUNED", 0.10, None), ("FAIL", None, None), ("COMPLETE", 0.90, 12.0),  # 5 is dominated by 1
+    ])
+    body = client.get(f"/v1/searches/{search['id']}").json()
+    assert body["progress"] == {"budget": 3, "complete": 4, "pruned": 1, "failed": 1, "rejected": 0}
+    assert body["best"]["trial_number"] == 1 and body["best"]["accuracy"] == 0.9
+
+    pareto = client.get(f"/v1/searches/{search['id']}/pareto").json()
+    assert [a["trial_number"] for a in pareto["data"]] == [0, 1] and pareto["count"] == 2
+
+    trials = client.get(f"/v1/searches/{search['id']}/trials", params={"sort": "accuracy", "order": "desc"}).json()
+    assert trials["count"] == 6
+    assert [t["trial_number"] for t in trials["data"]] == [1, 5, 0, 2, 3, 4]  # missing accuracy last
+    failed = client.get(f"/v1/searches/{search['id']}/trials", params={"state": "FAIL"}).json()
+    assert [t["error"] for t in failed["data"]] == ["boom"]
+    page = client.get(f"/v1/searches/{search['id']}/trials", params={"limit": 2, "skip": 1}).json()
+    assert [t["trial_number"] for t in page["data"]] == [1, 2]
+    assert client.get(f"/v1/searches/{search['id']}/trials", params={"sort": "evil;drop"}).status_code == 422
+
+    arch = client.get(pareto["data"][0]["links"]["self"]).json()
+    assert arch["origin"] == {"kind": "search", "search_id": search["id"], "trial": 0}
+    assert arch["spec"]["name"] == "mobilenet_v3_small" and arch["details"]["epoch_accuracies"] == [0.8]
+
+
+def test_cancel_then_delete(client: TestClient, settings: Settings) -> None:
+    search = _create(client)
+    cancelled = client.post(f"/v1/searches/{search['id']}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
+    assert client.post(f"/v1/searches/{search['id']}/cancel").status_code == 409
+    _add_trials(settings.database_url, search["id"], [("COMPLETE", 0.5, 1.0)])
+    arch_id = client.get(f"/v1/searches/{search['id']}/trials").json()["data"][0]["id"]
+    assert client.delete(f"/v1/searches/{search['id']}").status_code == 204
+    assert client.get(f"/v1/searches/{search['id']}").status_code == 404
+    assert client.get(f"/v1/architectures/{arch_id}").status_code == 404  # the trials went with it
+
+
+def test_running_search_cancel_is_a_request_and_delete_conflicts(client: TestClient, settings: Settings) -> None:
+    from api import queue
+    from api.models import Search
+
+    search = _create(client)
+    while (claim := queue.claim(settings.database_url, Search, driver_id="test", stale_after_s=3600)) is not None:
+        if str(claim.id) == search["id"]:
+            break
+    body = client.post(f"/v1/searches/{search['id']}/cancel").json()
+    assert body["state"] == "running"  # the driver stops it at its next check
+    assert client.delete(f"/v1/searches/{search['id']}").status_code == 409
+    assert queue.status(settings.database_url, Search, claim.id, driver_id="test").cancel_requested
+
+
+def test_code_download_is_a_standalone_module(client: TestClient) -> None:
+    created = client.post("/v1/scalings", json={"base": {"zoo": "mobilenet_v3_small"}, "phi": 0}).json()
+    arch = created["data"][0]
+    response = client.get(arch["links"]["code"])
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/x-python")
+    disposition = response.headers["content-disposition"]
+    assert disposition == f'attachment; filename="mobilenet_v3_small_{uuid.UUID(arch["id"]).hex[:8]}.py"'
+    tree = ast.parse(response.text)
+    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert "torch" in imported and not imported & {"searchspace", "workers", "api", "scaler"}
+    assert "def build_model" in response.text and "INPUT_SIZE = (3, 224, 224)" in response.text
+
+
+def test_scalings_derive_phi_range_and_store_each_network(client: TestClient) -> None:
+    response = client.post("/v1/scalings", json={"base": {"zoo": "efficientnet_b0"},
+                                                 "phi_range": {"start": 0, "stop": 2}})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["count"] == 3 and body["base"]["zoo"] == "efficientnet_b0"
+    assert body["base"]["params"] == zoo.published()["efficientnet_b0"]["reference_params"]
+    phi0, phi1, phi2 = body["data"]
+    assert phi0["params"] == body["base"]["params"] and phi0["spec"]["resolution"] == 224
+    assert phi1["origin"]["alpha"] == 1.2 and phi1["origin"]["phi"] == 1 and phi1["spec"]["resolution"] == 256
+    assert phi0["macs"] < phi1["macs"] < phi2["macs"]
+    assert 1.5 < phi1["origin"]["macs_ratio"] < 2.5
+    stored = client.get(phi2["links"]["self"]).json()
+    assert stored["spec"] == phi2["spec"] and stored["origin"]["kind"] == "scaling"
+
+    # scaling a stored architecture, and a spec given inline
+    again = client.post("/v1/scalings", json={"base": {"architecture_id": phi1["id"]}, "phi": 1}).json()
+    assert again["base"]["architecture_id"] == phi1["id"] and again["data"][0]["macs"] > phi1["macs"]
+    inline = client.post("/v1/scalings", json={"base": {"spec": phi0["spec"]}, "official": True, "phi": 3}).json()
+    assert inline["data"][0]["params"] == zoo.published()["efficientnet_b3"]["reference_params"]
+
+
+@pytest.mark.parametrize(("payload", "loc"), [
+    ({"base": {}}, ["body", "base"]),
+    ({"base": {"zoo": "efficientnet_b0", "spec": {}}}, ["body", "base"]),
+    ({"base": {"zoo": "no_such_net"}}, ["body", "base", "zoo"]),
+    ({"base": {"spec": {**zoo.get("mobilenet_v2").to_dict(), "stages": "x"}}}, ["body", "base", "spec", "stages"]),
+    ({"base": {"zoo": "efficientnet_b0"}, "alpha": 0.9}, ["body", "alpha"]),
+    ({"base": {"zoo": "efficientnet_b0"}, "gamma": 5}, ["body", "gamma"]),
+    ({"base": {"zoo": "efficientnet_b0"}, "phi": -1}, ["body", "phi"]),
+    ({"base": {"zoo": "efficientnet_b0"}, "phi": 13}, ["body", "phi"]),
+    ({"base": {"zoo": "efficientnet_b0"}, "phi": 1.5, "official": True}, ["body", "phi"]),
+    ({"base": {"zoo": "efficientnet_b0"}, "phi": 10}, ["body", "phi"]),  # above the MACs cap
+    ({"base": {"zoo": "efficientnet_b0"}, "phi_range": {"start": 0, "stop": 20}}, ["body", "phi_range"]),
+    ({"base": {"zoo": "efficientnet_b0"}, "phi_range": {"step": 0}}, ["body", "phi_range", "step"]),
+    ({"base": {"zoo": "efficientnet_b0"}, "phi": 1, "phi_range": {}}, ["body"]),
+])
+def test_bad_scaling_input_is_422_naming_the_field(client: TestClient, payload: dict, loc: list) -> None:
+    assert _field(client.post("/v1/scalings", json=payload)) == loc
+
+
+def test_scaling_a_missing_architecture_is_404(client: TestClient) -> None:
+    response = client.post("/v1/scalings", json={"base": {"architecture_id": str(uuid.uuid4())}})
+    assert response.status_code == 404
+
+
+def test_scaling_search_is_queued_with_its_config(client: TestClient) -> None:
+    response = client.post("/v1/scaling-searches", json={"base": {"zoo": "efficientnet_b0"}, "step": 0.1,
+                                                         "max_candidates": 2, "training": {"epochs": 1}})
+    assert response.status_code == 201, response.text
+    job = response.json()
+    assert job["state"] == "queued" and job["result"] is None
+    assert job["config"]["base"]["name"] == "efficientnet_b0" and job["config"]["max_candidates"] == 2
+    assert client.get(f"/v1/scaling-searches/{job['id']}").json()["id"] == job["id"]
+    bad = client.post("/v1/scaling-searches", json={"base": {"zoo": "efficientnet_b0"}, "step": 0})
+    assert _field(bad) == ["body", "step"]
+
+
+def test_zoo_and_health(client: TestClient, settings: Settings) -> None:
+    rows = client.get("/v1/zoo").json()
+    assert rows["count"] == len(zoo.names()) and rows["data"][0]["name"] == zoo.names()[0]
+    health = client.get("/v1/healthz").json()
+    assert health["status"] == "ok" and health["database"] == settings.backend and health["queued"] >= 1
+
+
+def test_body_size_cap(client: TestClient) -> None:
+    big = b'{"name": "' + b"x" * 70_000 + b'"}'
+    assert client.post("/v1/searches", content=big, headers={"content-type": "application/json"}).status_code == 413
+
+
+def test_api_key_guards_every_mutating_endpoint(settings: Settings) -> None:
+    with TestClient(create_app(Settings(database_url=settings.database_url, api_key="s3cret"))) as c:
+        mutating = [("post", "/v1/searches", TINY), ("post", f"/v1/searches/{uuid.uuid4()}/cancel", None),
+                    ("delete", f"/v1/searches/{uuid.uuid4()}", None),
+                    ("post", "/v1/scalings", {"base": {"zoo": "efficientnet_b0"}}),
+                    ("post", "/v1/scaling-searches", {"base": {"zoo": "efficientnet_b0"}})]
+        for method, path, body in mutating:
+            kwargs = {"json": body} if body is not None else {}
+            assert c.request(method, path, **kwargs).status_code == 401, path
+            assert c.request(method, path, headers={"X-API-Key": "wrong"}, **kwargs).status_code == 401, path
+            assert c.request(method, path, headers={"X-API-Key": "s3cret"}, **kwargs).status_code != 401, path
+        assert c.post("/v1/searches", headers={"X-API-Key": "s3crët".encode()}, json=TINY).status_code == 401
+        assert c.get("/v1/searches").status_code == 200  # reads stay open
+        assert c.get("/v1/healthz").status_code == 200
+
+
+def test_concurrent_search_cap_is_429(settings: Settings, tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'cap.db'}"
+    with TestClient(create_app(Settings(database_url=url, max_concurrent_searches=2))) as c:
+        assert [c.post("/v1/searches", json=TINY).status_code for _ in range(3)] == [201, 201, 429]
+        refused = c.post("/v1/searches", json=TINY)
+        assert refused.json()["limit"] == "max_concurrent_searches" and refused.headers["retry-after"]

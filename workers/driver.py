@@ -27,6 +27,7 @@ from workers.trial import MedianReferee, evaluate_trial
 log = logging.getLogger(__name__)
 RECORD = "record"
 MAX_REJECTED_IN_A_ROW = 500
+MAX_FAILED_IN_A_ROW = 10
 EvaluateFn = Callable[[ArchSpec, SearchConfig, Any], dict[str, Any]]
 
 
@@ -35,11 +36,22 @@ class SearchCancelled(Exception):
 
 
 def open_storage(url: str) -> optuna.storages.RDBStorage:
-    """Optuna RDB storage; PostgreSQL connections are pre-pinged, SQLite waits on locks."""
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
-    if url.startswith("sqlite"):
-        kwargs = {"connect_args": {"timeout": 60}}
-    return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+    """Optuna RDB storage; PostgreSQL connections are pre-pinged; SQLite runs in WAL mode (readers never block
+    the driver, commits skip the per-transaction fsync) and waits on locks."""
+    if not url.startswith("sqlite"):
+        return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+    storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+    from sqlalchemy import event
+
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    event.listen(storage.engine, "connect", _pragmas)
+    storage.engine.dispose()
+    return storage
 
 
 def _directions(config: SearchConfig) -> list[str]:
@@ -173,7 +185,7 @@ class SearchDriver:
         by_key: dict[str, Pending] = {}
         deadline = time.monotonic() + config.timeout_s if config.timeout_s else None
         stopped = "budget"
-        rejected_in_a_row = 0
+        rejected_in_a_row = failed_in_a_row = 0
         while True:
             if self.should_cancel():
                 stopped = "cancelled"
@@ -200,7 +212,12 @@ class SearchDriver:
             for ref in ready:
                 item = inflight.pop(ref)
                 by_key.pop(item.key, None)
-                finished += self._finish(study, config, item, ref, done, referee)
+                count_done = self._finish(study, config, item, ref, done, referee)
+                finished += count_done
+                failed_in_a_row = 0 if count_done else failed_in_a_row + 1
+            if failed_in_a_row >= MAX_FAILED_IN_A_ROW:
+                stopped = f"failing: {failed_in_a_row} evaluations in a row failed (see the trials' errors)"
+                break
         if inflight:
             self._abandon(study, inflight, stopped)
         return load_result(self.storage_url, self.study_name, config, stopped)

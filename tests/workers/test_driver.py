@@ -11,9 +11,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import cloudpickle
 import optuna
 import pytest
+from ray import cloudpickle
 
 import searchspace as ss
 from tests.workers import fake_eval
@@ -122,7 +122,8 @@ def test_cancellation_stops_and_fails_running_trials(sqlite_url: str) -> None:
 
 
 RESUME_SCRIPT = """
-import functools, sys, cloudpickle, tests.workers.fake_eval as fe
+import functools, sys, tests.workers.fake_eval as fe
+from ray import cloudpickle
 from dataclasses import replace
 from tests.workers.test_driver import TINY
 from workers.driver import SearchDriver

@@ -11,6 +11,7 @@ from typing import Any
 from searchspace import zoo
 from searchspace.counter import count
 from searchspace.errors import SpecError
+from searchspace.export.base import ExportError
 from searchspace.spec import ArchSpec
 from searchspace.table import format_table
 
@@ -76,6 +77,26 @@ def _show(args: argparse.Namespace) -> None:
     print(format_table(["part", "blocks", "out chs", "out size", "params", "MACs"], rows))
 
 
+def _export(args: argparse.Namespace) -> None:
+    from searchspace import export
+
+    if args.zoo:
+        spec: ArchSpec | bytes = zoo.get(args.zoo)
+    else:
+        try:
+            spec = Path(args.spec).read_bytes()
+        except OSError as err:
+            raise SpecError("spec", f"cannot read {args.spec!r}: {err.strerror}") from None
+    if args.format == "py":
+        data = export.to_python(spec, features=args.features).encode()
+    elif args.format == "onnx":
+        data = export.to_onnx(spec, features=args.features, opset=args.opset)
+    else:
+        data = export.to_torchscript(spec, features=args.features)
+    Path(args.out).write_bytes(data)
+    print(f"wrote {args.out} ({len(data):,} bytes)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m searchspace", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -86,11 +107,22 @@ def main(argv: list[str] | None = None) -> int:
     p_show.add_argument("spec", help="zoo name, spec JSON file, or one-line spec")
     p_show.add_argument("--json", action="store_true")
     p_show.set_defaults(func=_show)
+    p_export = sub.add_parser("export", help="a spec as standalone PyTorch code, ONNX or TorchScript")
+    source = p_export.add_mutually_exclusive_group(required=True)
+    source.add_argument("spec", nargs="?", help="spec JSON file")
+    source.add_argument("--zoo", metavar="NAME", choices=zoo.names(), help="a zoo network instead of a file")
+    p_export.add_argument("--format", choices=("py", "onnx", "torchscript"), default="py")
+    p_export.add_argument("--out", required=True, help="output file")
+    p_export.add_argument("--features", action="store_true", help="the stride 8/16/32 feature maps, no head")
+    p_export.add_argument("--opset", type=int, default=17, help="ONNX opset (17 or newer)")
+    p_export.set_defaults(func=_export)
     args = parser.parse_args(argv)
     try:
         args.func(args)
     except SpecError as err:
         parser.exit(2, f"error: {err}\n")
+    except ExportError as err:  # a valid spec that the format cannot express
+        parser.exit(1, f"error: {err}\n")
     return 0
 
 

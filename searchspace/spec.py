@@ -24,7 +24,7 @@ MAX_STAGES = 64
 MAX_REPEATS = 64
 MAX_CHANNELS = 8192
 MAX_RESOLUTION = 2048
-_NAME = re.compile(r"[A-Za-z0-9_.-]{0,64}")
+_NAME = re.compile(r"(?!__)[A-Za-z0-9_.-]{0,64}")  # no dunder names
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -248,7 +248,7 @@ class ArchSpec:
         for name, lo, hi in (("bn_eps", 1e-12, 0.1), ("bn_momentum", 0.0, 1.0), ("drop_path_rate", 0.0, 0.9)):
             object.__setattr__(self, name, float(check_float(name, getattr(self, name), lo, hi)))
         if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):
-            raise SpecError("name", "must be at most 64 letters, digits, '_', '.' or '-'")
+            raise SpecError("name", "must be at most 64 letters, digits, '_', '.' or '-', not starting with '__'")
         if self.stem.padding == "valid" and self.resolution < self.stem.kernel:
             raise SpecError("resolution", f"must be at least the stem kernel ({self.stem.kernel}) with valid padding")
         for layer in self.layers():
@@ -329,7 +329,7 @@ class ArchSpec:
     def from_json(cls, text: str | bytes) -> ArchSpec:
         try:
             data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
+        except (ValueError, RecursionError) as err:  # also integers too long to convert
             raise SpecError("spec", f"is not valid JSON: {err}") from None
         return cls.from_dict(data)
 

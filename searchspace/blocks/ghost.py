@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def ghost_chs(out_chs: int, ratio: int) -> tuple[int, int]:
-    """(primary, cheap) channels of a Ghost module making ``out_chs`` maps; their sum may exceed ``out_chs``."""
+    """(primary, cheap) channels of a Ghost module making ``out_chs`` maps; the sum may exceed ``out_chs``."""
     init = math.ceil(out_chs / ratio)
     return init, init * (ratio - 1)
 

@@ -36,7 +36,7 @@ class GhostModule(nn.Module):
 
 
 class GhostBottleneck(nn.Module):
-    """Ghost module, depthwise conv at stride 2, optional SE, linear Ghost module; identity or conv shortcut."""
+    """Ghost module, depthwise conv at stride 2, optional SE, linear Ghost module; identity or conv skip."""
 
     def __init__(
         self,

@@ -241,7 +241,7 @@ def network_plan(spec: ArchSpec, features: bool = False) -> Call:
     total = spec.num_blocks
     for n, layer in enumerate(spec.layers()):
         if layer.stage <= last:
-            block_ctx = BuildContext(spec.bn_eps, spec.bn_momentum, spec.drop_path_rate * n / total)
+            block_ctx = BuildContext(spec.bn_eps, spec.bn_momentum, round(spec.drop_path_rate * n / total, 6))
             stages[layer.stage].append(block_plan(layer.spec, layer.in_chs, block_ctx))
     stem = stem_plan(spec.stem, spec.in_chans, ctx)
     if features:

@@ -29,8 +29,8 @@ class ShuffleV1(nn.Module):
         super().__init__()
         norm = {"bn_eps": bn_eps, "bn_momentum": bn_momentum}
         self.has_skip = stride == 1
-        # The reference shuffles after the depthwise conv, as channel_shuffle(x, mid // groups): the inverse of
-        # channel_shuffle(x, groups), an equally good interleave that keeps its checkpoints loadable.
+        # The reference shuffles after the depthwise conv, as channel_shuffle(x, mid // groups): the inverse
+        # of channel_shuffle(x, groups), an equally good interleave that keeps its checkpoints loadable.
         self.shuffle_groups = mid_chs // groups
         self.conv_pw = ConvNormAct(in_chs, mid_chs, groups=groups if group_first else 1, act=act, **norm)
         self.conv_dw = ConvNormAct(mid_chs, mid_chs, kernel, stride, groups=mid_chs, act="none", **norm)
@@ -51,7 +51,7 @@ class ShuffleV1(nn.Module):
 
 
 class ShuffleV2(nn.Module):
-    """Split (stride 1) or duplicate (stride 2) the input, two branches, concatenate, shuffle with 2 groups."""
+    """Split (stride 1) or copy (stride 2) the input, two branches, concatenate, shuffle with 2 groups."""
 
     def __init__(
         self,
@@ -81,6 +81,9 @@ class ShuffleV2(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x1, x2 = x.chunk(2, dim=1) if self.split else (x, x)
+        if self.split:
+            x1, x2 = x.chunk(2, dim=1)
+        else:
+            x1, x2 = x, x
         x = torch.cat((self.branch1(x1), self.branch2(x2)), 1)
         return channel_shuffle(x, 2)

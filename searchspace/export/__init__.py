@@ -1,0 +1,62 @@
+"""Export an ArchSpec as a standalone PyTorch file, ONNX or TorchScript.
+
+Every entry point first rebuilds the spec from plain data (``validated``), so hostile input is refused with
+the same field-level SpecError as the builder, before anything is rendered or built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from searchspace.export.base import ExportError, validated
+from searchspace.spec import ArchSpec
+
+SpecLike = ArchSpec | Mapping[str, Any] | str | bytes
+
+__all__ = ["ExportError", "to_onnx", "to_python", "to_torchscript", "validated"]
+
+
+def to_python(spec: SpecLike, features: bool = False) -> str:
+    """One self-contained ``.py`` file (imports only torch and the standard library) that builds the network.
+
+    ``features=True`` exports the multi-scale feature extractor (``build(spec, features=True)``) instead.
+    """
+    from searchspace.export.python import render_python
+    from searchspace.nn.network import network_plan
+
+    arch = validated(spec)
+    return render_python(arch, network_plan(arch, features=features), features=features)
+
+
+def to_onnx(
+    spec: SpecLike, features: bool = False, opset: int = 17, state_dict: Mapping[str, Any] | None = None
+) -> bytes:
+    """The network as an ONNX model (batch axis dynamic); ExportError names the block that cannot export.
+
+    ``state_dict`` (for example trained weights) is loaded strictly; without it the weights are freshly
+    initialised.
+    """
+    from searchspace.export.onnx import export_onnx
+
+    arch = validated(spec)
+    return export_onnx(_model(arch, features, state_dict), arch, features, opset)
+
+
+def to_torchscript(
+    spec: SpecLike, features: bool = False, state_dict: Mapping[str, Any] | None = None
+) -> bytes:
+    """The network as a saved TorchScript module (``torch.jit.load`` reads it); ExportError names the block."""
+    from searchspace.export.torchscript import export_torchscript
+
+    arch = validated(spec)
+    return export_torchscript(_model(arch, features, state_dict), arch)
+
+
+def _model(spec: ArchSpec, features: bool, state_dict: Mapping[str, Any] | None) -> Any:
+    from searchspace.builder import build
+
+    model = build(spec, features=features)
+    if state_dict is not None:
+        model.load_state_dict(state_dict, strict=True)
+    return model.eval()

@@ -8,10 +8,14 @@ The proxy. Training the phi = 1 EfficientNet-B0 at 224 px is far too slow on a C
 the phi = 1 member of a *proxy base*: the base scaled by ``proxy_width`` and ``proxy_depth`` (default 0.5 and
 0.5, the usual scaling rules) at ``resolution`` px (default 32; ``None`` keeps the base's). The candidate's
 resolution is ``round(resolution * gamma)`` to the pixel (a multiple-of-8 rounding would merge gamma 1.0 to
-1.1 at 32 px). With the defaults (1 epoch, batch 64, all of digits), one candidate trains in about 10-15 s on
-one CPU thread, so a two-candidate grid on 2 CPUs ends in about half a minute, Ray's start included. Each
-candidate also reports the real thing: the formula ratio alpha*beta^2*gamma^2 and the counted MACs ratio of
-the phi = 1 network of the base itself (``scaler.derive``).
+1.1 at 32 px). With the defaults (1 epoch, batch 64, all of digits, B0 as base) one candidate costs about
+16 s of CPU time on one thread, imports and data loading included, so a two-candidate grid on 2 idle CPUs
+ends in about half a minute, Ray's start included (``--epochs``, ``--subset``, ``--resolution`` and the proxy
+multipliers trade time for fidelity). Each candidate reports the formula ratio alpha*beta^2*gamma^2, the
+counted MACs ratio of the base's own phi = 1 network (``scaler.derive``: rounding, ceil'd repeats and the
+head make it differ from the formula), and the proxy network's counted MACs ratio, which at a few pixels
+shows how far ceil'd feature maps take the proxy from the formula. Latency is measured while the other
+workers train: use ``workers=1`` for latencies worth comparing.
 
 Persistence. Every candidate is one trial of an Optuna study in the service database (``open_storage``),
 with the coefficients as fixed params (``enqueue_trial`` + ``ask``), the accuracy as the objective value and

@@ -1,0 +1,132 @@
+"""The driver service (``python -m workers serve``'s loop) with real Ray, both backends, stand-in evaluations:
+runs queued searches, mirrors trials, honours cancel, hands jobs back when stopped, resumes stale ones."""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import cloudpickle
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from api import queue
+from api.db import get_engine, session_scope, utcnow
+from api.models import Driver, Search
+from api.settings import Settings
+from tests.workers import fake_eval
+from workers.service import Service
+
+cloudpickle.register_pickle_by_value(fake_eval)
+pytestmark = pytest.mark.usefixtures("ray_session")
+SEARCH = {"n_trials": 4, "n_workers": 2, "sampler": "random", "pruner": "none", "seed": 7,
+          "training": {"epochs": 1}, "dataset": {"subset": 0.3}}
+SLOW = functools.partial(fake_eval.fake_evaluate, sleep=0.8)
+
+
+@contextmanager
+def running(settings: Settings, evaluate: Callable = fake_eval.fake_evaluate, name: str = "svc") -> Iterator[Service]:
+    service = Service(settings, driver_id=f"{name}-{time.monotonic_ns()}", evaluate_fn=evaluate)
+    stop = threading.Event()
+    thread = threading.Thread(target=service.serve, args=(stop,), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not _registered(settings, service.driver_id) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield service
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+        assert not thread.is_alive()
+
+
+def _registered(settings: Settings, driver_id: str) -> bool:
+    with session_scope(settings.database_url) as session:
+        return session.get(Driver, driver_id) is not None
+
+
+def wait_for(client: TestClient, search_id: str, done: Callable[[dict], bool], timeout_s: float = 90) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        body = client.get(f"/v1/searches/{search_id}").json()
+        if done(body):
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"timed out; last state {body['state']} {body['progress']}")
+
+
+def _create(client: TestClient, **overrides) -> str:
+    response = client.post("/v1/searches", json={**SEARCH, **overrides})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def _trials(client: TestClient, search_id: str) -> list[dict]:
+    return client.get(f"/v1/searches/{search_id}/trials", params={"limit": 100}).json()["data"]
+
+
+def test_a_queued_search_runs_to_success_with_every_trial_mirrored(client: TestClient, settings: Settings) -> None:
+    search_id = _create(client)
+    with running(settings):
+        assert client.get("/v1/healthz").json()["drivers"] >= 1
+        body = wait_for(client, search_id, lambda b: b["state"] not in ("queued", "running"))
+    assert body["state"] == "succeeded" and body["stopped"] == "budget" and body["attempts"] == 1
+    assert body["progress"]["complete"] + body["progress"]["pruned"] == 4
+    trials = _trials(client, search_id)
+    assert [t["trial_number"] for t in trials] == list(range(len(trials)))
+    assert all(t["spec"]["num_classes"] == 10 and t["spec"]["in_chans"] == 1 for t in trials)
+    best = body["best"]
+    assert best["accuracy"] == max(t["accuracy"] for t in trials if t["state"] == "COMPLETE")
+    pareto = client.get(f"/v1/searches/{search_id}/pareto").json()["data"]
+    assert best["id"] in {a["id"] for a in pareto}
+    assert client.get(best["links"]["code"]).status_code == 200
+
+
+def test_cancel_stops_a_running_search_and_keeps_its_trials(client: TestClient, settings: Settings) -> None:
+    search_id = _create(client, n_trials=20)
+    with running(settings, SLOW):
+        wait_for(client, search_id, lambda b: b["progress"]["complete"] >= 2)
+        assert client.post(f"/v1/searches/{search_id}/cancel").json()["state"] == "running"
+        body = wait_for(client, search_id, lambda b: b["state"] != "running", timeout_s=30)
+    assert body["state"] == "cancelled" and body["stopped"] == "cancelled"
+    assert 2 <= body["progress"]["complete"] < 20
+    assert client.delete(f"/v1/searches/{search_id}").status_code == 204
+
+
+def test_a_stopped_driver_hands_its_search_back_and_the_next_one_resumes(client: TestClient,
+                                                                         settings: Settings) -> None:
+    search_id = _create(client, n_trials=6)
+    with running(settings, SLOW, name="first"):
+        wait_for(client, search_id, lambda b: b["progress"]["complete"] >= 2)
+    body = client.get(f"/v1/searches/{search_id}").json()
+    assert body["state"] == "queued"  # handed back, not cancelled
+    before = {t["trial_number"]: t for t in _trials(client, search_id) if t["state"] == "COMPLETE"}
+    assert len(before) >= 2
+    with running(settings, name="second"):
+        body = wait_for(client, search_id, lambda b: b["state"] not in ("queued", "running"))
+    assert body["state"] == "succeeded" and body["attempts"] == 2
+    after = {t["trial_number"]: t for t in _trials(client, search_id)}
+    for number, trial in before.items():  # nothing completed was lost or re-evaluated
+        assert after[number]["state"] == "COMPLETE" and after[number]["accuracy"] == trial["accuracy"]
+        assert after[number]["id"] == trial["id"]
+    assert body["progress"]["complete"] + body["progress"]["pruned"] == 6
+
+
+def test_a_search_whose_driver_died_is_reclaimed_after_the_stale_timeout(client: TestClient,
+                                                                         settings: Settings) -> None:
+    search_id = _create(client)
+    dead = queue.claim(settings.database_url, Search, driver_id="dead-driver", stale_after_s=3600)
+    while str(dead.id) != search_id:  # skip anything older left by other tests
+        dead = queue.claim(settings.database_url, Search, driver_id="dead-driver", stale_after_s=3600)
+    with get_engine(settings.database_url).begin() as conn:
+        conn.execute(update(Search).where(Search.id == dead.id)
+                     .values(heartbeat_at=utcnow() - timedelta(seconds=10)))
+    with running(settings):
+        body = wait_for(client, search_id, lambda b: b["state"] not in ("queued", "running"))
+    assert body["state"] == "succeeded" and body["attempts"] == 2

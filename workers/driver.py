@@ -21,11 +21,11 @@ from searchspace.space import sample
 from searchspace.spec import ArchSpec
 from workers.cluster import ensure_ray
 from workers.config import SearchConfig
+from workers.ledger import RECORD, Ledger, Stored, open_storage
 from workers.results import TrialRecord, best_trial, mnasnet_reward, pareto_front
 from workers.trial import MedianReferee, evaluate_trial
 
 log = logging.getLogger(__name__)
-RECORD = "record"
 MAX_REJECTED_IN_A_ROW = 500
 MAX_FAILED_IN_A_ROW = 10
 EvaluateFn = Callable[[ArchSpec, SearchConfig, Any], dict[str, Any]]
@@ -33,25 +33,6 @@ EvaluateFn = Callable[[ArchSpec, SearchConfig, Any], dict[str, Any]]
 
 class SearchCancelled(Exception):
     """Raised inside the loop when the caller's cancel check says stop."""
-
-
-def open_storage(url: str) -> optuna.storages.RDBStorage:
-    """Optuna RDB storage; PostgreSQL connections are pre-pinged; SQLite runs in WAL mode (readers never block
-    the driver, commits skip the per-transaction fsync) and waits on locks."""
-    if not url.startswith("sqlite"):
-        return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
-    storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
-    from sqlalchemy import event
-
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    event.listen(storage.engine, "connect", _pragmas)
-    storage.engine.dispose()
-    return storage
 
 
 def _directions(config: SearchConfig) -> list[str]:
@@ -71,10 +52,11 @@ def make_sampler(config: SearchConfig, seed: int) -> optuna.samplers.BaseSampler
 @dataclass
 class Pending:
     trial: Trial
+    stored: Stored
     spec: ArchSpec
     key: str
     record: dict[str, Any]
-    duplicates: list[tuple[Trial, dict[str, Any]]] = field(default_factory=list)
+    duplicates: list[tuple[Trial, Stored, dict[str, Any]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -146,30 +128,15 @@ class SearchDriver:
 
     # --- setup ----------------------------------------------------------------------------------------------
 
-    def _open_study(self, config: SearchConfig) -> optuna.Study:
-        storage = open_storage(self.storage_url)
-        existing = optuna.create_study(storage=storage, study_name=self.study_name, load_if_exists=True,
-                                       directions=_directions(config))
-        done = len(existing.get_trials(deepcopy=False))
-        sampler = make_sampler(config, config.seed + done)  # a resumed study does not replay the same draws
-        return optuna.load_study(study_name=self.study_name, storage=storage, sampler=sampler)
-
-    def _recover(self, study: optuna.Study) -> None:
-        """Fail trials a dead driver left RUNNING and queue their architectures again."""
-        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            study._storage.set_trial_user_attr(t._trial_id, RECORD, {"error": "interrupted: the driver stopped"})
-            study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
-            study.enqueue_trial(t.params, skip_if_exists=False)
-
     # --- main loop ------------------------------------------------------------------------------------------
 
     def run(self) -> SearchResult:
         info = self.config.dataset.validate()
         config = self.config.with_data_shape(info.num_classes, info.in_chans)
-        study = self._open_study(config)
-        self._recover(study)
-        history = study.get_trials(deepcopy=False)
-        done = {t.user_attrs[RECORD]["spec_key"]: t for t in history
+        ledger = Ledger(self.storage_url, self.study_name, _directions(config),
+                        lambda stored: make_sampler(config, config.seed + stored))  # resumed: fresh draws
+        history = ledger.recover()
+        done = {t.user_attrs[RECORD]["spec_key"]: (t.number, t.user_attrs[RECORD]) for t in history
                 if t.state == TrialState.COMPLETE and "spec_key" in t.user_attrs.get(RECORD, {})}
         finished = sum(trained(t) for t in history)
         ensure_ray(config.n_workers * config.latency.threads)
@@ -177,7 +144,7 @@ class SearchDriver:
 
         referee = None
         if config.pruner == "median":
-            curves = [t.user_attrs[RECORD].get("epoch_accuracies", []) for t in done.values()]
+            curves = [record.get("epoch_accuracies", []) for _, record in done.values()]
             actor = ray.remote(num_cpus=0)(MedianReferee)
             referee = actor.remote(config.pruner_warmup_epochs, config.pruner_min_trials, curves)
         remote = ray.remote(num_cpus=config.latency.threads, max_retries=0)(_call)
@@ -195,7 +162,7 @@ class SearchDriver:
                 break
             pending = sum(1 + len(p.duplicates) for p in inflight.values())
             while len(inflight) < config.n_workers and finished + pending < config.n_trials:
-                outcome = self._propose(study, config, done, by_key)
+                outcome = self._propose(ledger, config, done, by_key)
                 if isinstance(outcome, Pending):
                     ref = remote.remote(self.evaluate_fn, outcome.spec, config, referee)
                     inflight[ref] = outcome
@@ -212,40 +179,41 @@ class SearchDriver:
             for ref in ready:
                 item = inflight.pop(ref)
                 by_key.pop(item.key, None)
-                count_done = self._finish(study, config, item, ref, done, referee)
+                count_done = self._finish(ledger, config, item, ref, done, referee)
                 finished += count_done
                 failed_in_a_row = 0 if count_done else failed_in_a_row + 1
             if failed_in_a_row >= MAX_FAILED_IN_A_ROW:
                 stopped = f"failing: {failed_in_a_row} evaluations in a row failed (see the trials' errors)"
                 break
         if inflight:
-            self._abandon(study, inflight, stopped)
+            self._abandon(ledger, inflight, stopped)
         return load_result(self.storage_url, self.study_name, config, stopped)
 
-    def _propose(self, study: optuna.Study, config: SearchConfig, done: dict[str, FrozenTrial],
+    def _propose(self, ledger: Ledger, config: SearchConfig, done: dict[str, tuple[int, dict[str, Any]]],
                  by_key: dict[str, Pending]) -> Pending | str:
         """Ask for one architecture: rejected, reused, attached to an identical running one, or to evaluate."""
-        trial = study.ask()
+        trial = ledger.ask()
         spec = sample(trial, config.space)
         key = spec.to_string()
         cost = count(spec)
         record: dict[str, Any] = {"spec": spec.to_dict(), "spec_key": key, "params": cost.params, "macs": cost.macs}
+        stored = ledger.persist(trial, record)
         limit = _limit_exceeded(config, cost.params, cost.macs)
         if limit:
-            self._tell(study, config, trial, {**record, "rejected": limit}, TrialState.PRUNED)
+            self._tell(ledger, config, trial, stored, {**record, "rejected": limit}, TrialState.PRUNED)
             return "rejected"
         if key in done:
-            previous = done[key].user_attrs[RECORD]
-            reused = {**previous, "reused_from": done[key].number, "spec": record["spec"]}
-            self._tell(study, config, trial, reused, TrialState.COMPLETE)
+            number, previous = done[key]
+            reused = {**previous, "reused_from": number, "spec": record["spec"]}
+            self._tell(ledger, config, trial, stored, reused, TrialState.COMPLETE)
             return "reused"
         if key in by_key:
-            by_key[key].duplicates.append((trial, record))
+            by_key[key].duplicates.append((trial, stored, record))
             return "duplicate"
-        return Pending(trial, spec, key, record)
+        return Pending(trial, stored, spec, key, record)
 
-    def _finish(self, study: optuna.Study, config: SearchConfig, item: Pending, ref: Any,
-                done: dict[str, FrozenTrial], referee: Any) -> int:
+    def _finish(self, ledger: Ledger, config: SearchConfig, item: Pending, ref: Any,
+                done: dict[str, tuple[int, dict[str, Any]]], referee: Any) -> int:
         """Record one evaluation (and its identical twins); returns how many trials it finished."""
         import ray
 
@@ -258,39 +226,41 @@ class SearchDriver:
             state, record = TrialState.FAIL, {**item.record, "error": f"{type(cause).__name__}: {cause}"}
         except (ray.exceptions.WorkerCrashedError, ray.exceptions.RayActorError) as err:
             state, record = TrialState.FAIL, {**item.record, "error": f"worker process died: {err}"[:2000]}
-        frozen = self._tell(study, config, item.trial, record, state)
+        told = self._tell(ledger, config, item.trial, item.stored, record, state)
         if state == TrialState.COMPLETE:
-            done[item.key] = frozen
+            done[item.key] = (item.stored.number, told)
             if referee is not None:
                 referee.add_curve.remote(record.get("epoch_accuracies", []))
-        for twin, twin_record in item.duplicates:
-            extra = {"reused_from": item.trial.number} if state != TrialState.FAIL else {}
-            self._tell(study, config, twin, {**record, **extra, "spec": twin_record["spec"]}, state)
+        for twin, twin_stored, twin_record in item.duplicates:
+            extra = {"reused_from": item.stored.number} if state != TrialState.FAIL else {}
+            self._tell(ledger, config, twin, twin_stored, {**record, **extra, "spec": twin_record["spec"]}, state)
         return (1 + len(item.duplicates)) if state != TrialState.FAIL else 0
 
-    def _tell(self, study: optuna.Study, config: SearchConfig, trial: Trial, record: dict[str, Any],
-              state: TrialState) -> FrozenTrial:
+    def _tell(self, ledger: Ledger, config: SearchConfig, trial: Trial, stored: Stored, record: dict[str, Any],
+              state: TrialState) -> dict[str, Any]:
+        """Finish a trial in memory and in the storage; returns the record as stored."""
         values = None
         if state == TrialState.COMPLETE:
             values, extra = _objective_values(config, record)
             record = {**record, **extra}
-        if config.mode == "constraint" and record.get(_cost_key(config)) is not None:
-            record["constraint"] = float(record[_cost_key(config)]) - float(config.target or 0.0)
-            trial.set_constraint(_cost_key(config), record["constraint"])  # feasible when <= 0
-        trial.set_user_attr(RECORD, record)
-        frozen = study.tell(trial, values=values, state=state)
-        self.on_trial(TrialRecord.from_trial(frozen))
-        return frozen
+        constraint = None
+        cost_key = _cost_key(config)
+        if config.mode == "constraint" and record.get(cost_key) is not None:
+            record["constraint"] = float(record[cost_key]) - float(config.target or 0.0)
+            constraint = (cost_key, record["constraint"])  # feasible when <= 0
+        ledger.finish(trial, stored, record, state, values, constraint)
+        self.on_trial(TrialRecord.from_record(stored.number, state.name, record))
+        return record
 
-    def _abandon(self, study: optuna.Study, inflight: dict[Any, Pending], why: str) -> None:
+    def _abandon(self, ledger: Ledger, inflight: dict[Any, Pending], why: str) -> None:
         """Cancel running evaluations and record them as failed with the reason."""
         import ray
 
         for ref, item in inflight.items():
             ray.cancel(ref, force=True)
-            for trial, record in [(item.trial, item.record), *item.duplicates]:
-                trial.set_user_attr(RECORD, {**record, "error": f"{why}: stopped before the evaluation ended"})
-                study.tell(trial, state=TrialState.FAIL)
+            for trial, stored, record in [(item.trial, item.stored, item.record), *item.duplicates]:
+                failed = {**record, "error": f"{why}: stopped before the evaluation ended"}
+                ledger.finish(trial, stored, failed, TrialState.FAIL, None)
 
 
 def _call(evaluate_fn: EvaluateFn, spec: ArchSpec, config: SearchConfig, referee: Any) -> dict[str, Any]:

@@ -49,6 +49,11 @@ class TrialRecord:
             **{k: v for k, v in known.items() if k not in ("started_at", "finished_at")},
         )
 
+    @classmethod
+    def from_record(cls, number: int, state: str, record: dict[str, Any]) -> TrialRecord:
+        known = {k: record[k] for k in cls.__dataclass_fields__ if k in record and k not in ("number", "state")}
+        return cls(number=number, state=state, **known)
+
     def metric(self, objective: str) -> float | None:
         return self.latency_ms if objective == "latency" else self.macs
 

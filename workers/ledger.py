@@ -1,0 +1,120 @@
+"""Where trials live: proposals come from an in-memory Optuna study, every trial is persisted in the RDB study.
+
+Optuna writes one transaction per suggested parameter (57 per architecture in the default space), which made
+the RDB the driver's bottleneck. The ledger samples in memory and persists each trial in one transaction when
+it is proposed (state RUNNING, all parameters, the spec key) and in one transaction when it ends (state, values,
+record, constraint). On start it replays the stored history into the in-memory study, so samplers see every
+earlier trial, and fails trials a dead driver left RUNNING, returning their parameters to be proposed again.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, Trial, TrialState
+
+RECORD = "record"
+INTERRUPTED = "interrupted: the driver stopped while this trial ran"
+_CONSTRAINT_PREFIX = "constraints:"
+
+
+def open_storage(url: str) -> optuna.storages.RDBStorage:
+    """Optuna RDB storage; PostgreSQL connections are pre-pinged; SQLite runs in WAL mode (readers never block
+    the driver, commits skip the per-transaction fsync) and waits on locks."""
+    if not url.startswith("sqlite"):
+        return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+    storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+    from sqlalchemy import event
+
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    event.listen(storage.engine, "connect", _pragmas)
+    storage.engine.dispose()
+    return storage
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A trial's row in the RDB study."""
+
+    trial_id: int
+    number: int
+
+
+class Ledger:
+    """See the module docstring."""
+
+    def __init__(self, storage_url: str, study_name: str, directions: list[str],
+                 make_sampler: Callable[[int], optuna.samplers.BaseSampler]) -> None:
+        """``make_sampler(n)`` gets the number of trials already stored (to offset a resumed sampler's seed)."""
+        self.storage = open_storage(storage_url)
+        optuna.create_study(storage=self.storage, study_name=study_name, load_if_exists=True,
+                            directions=directions)
+        self.study_id = self.storage.get_study_id_from_name(study_name)
+        stored = self.storage.get_n_trials(self.study_id)
+        self.memory = optuna.create_study(directions=directions, sampler=make_sampler(stored))
+
+    def history(self) -> list[FrozenTrial]:
+        return self.storage.get_all_trials(self.study_id, deepcopy=False)
+
+    def recover(self) -> list[FrozenTrial]:
+        """Fail the trials left RUNNING (keeping their record) and replay the history into memory.
+
+        Returns the finished history. Interrupted architectures that never finished since are queued again.
+        """
+        for t in self.history():
+            if t.state == TrialState.RUNNING:
+                record = {**t.user_attrs.get(RECORD, {}), "error": INTERRUPTED}
+                self.storage.set_trial_user_attr(t._trial_id, RECORD, record)
+                self.storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+        history = [t for t in self.history() if t.state.is_finished()]
+        self.memory.add_trials(history)
+        settled = {_key(t) for t in history if t.state != TrialState.FAIL or _error(t) != INTERRUPTED}
+        queued: set[str] = set()
+        for t in history:
+            key = _key(t)
+            if _error(t) == INTERRUPTED and key and key not in settled and key not in queued:
+                self.memory.enqueue_trial(t.params)
+                queued.add(key)
+        return history
+
+    def ask(self) -> Trial:
+        return self.memory.ask()
+
+    def persist(self, trial: Trial, record: dict[str, Any]) -> Stored:
+        """Store a freshly sampled trial as RUNNING with all its parameters, in one transaction."""
+        template = FrozenTrial(
+            number=0, state=TrialState.RUNNING, value=None, values=None,
+            datetime_start=datetime.datetime.now(), datetime_complete=None,
+            params=trial.params, distributions=trial.distributions,
+            user_attrs={RECORD: {"spec_key": record.get("spec_key")}}, system_attrs={},
+            intermediate_values={}, trial_id=0,
+        )
+        trial_id = self.storage.create_new_trial(self.study_id, template_trial=template)
+        return Stored(trial_id, self.storage.get_trial_number_from_id(trial_id))
+
+    def finish(self, trial: Trial, stored: Stored, record: dict[str, Any], state: TrialState,
+               values: list[float] | None, constraint: tuple[str, float] | None = None) -> None:
+        """Tell the in-memory study and persist the outcome (record, constraint, state and values)."""
+        if constraint is not None:
+            trial.set_constraint(*constraint)
+            self.storage.set_trial_system_attr(stored.trial_id, _CONSTRAINT_PREFIX + constraint[0], constraint[1])
+        self.memory.tell(trial, values=values, state=state)
+        self.storage.set_trial_user_attr(stored.trial_id, RECORD, record)
+        self.storage.set_trial_state_values(stored.trial_id, state, values)
+
+
+def _key(trial: FrozenTrial) -> str | None:
+    return trial.user_attrs.get(RECORD, {}).get("spec_key")
+
+
+def _error(trial: FrozenTrial) -> str | None:
+    return trial.user_attrs.get(RECORD, {}).get("error")

@@ -20,6 +20,7 @@ from tests.workers import fake_eval
 from workers.config import SearchConfig
 from workers.data import DatasetConfig
 from workers.driver import SearchDriver, load_result
+from workers.evaluation import LatencyConfig
 from workers.training import TrainBudget
 
 cloudpickle.register_pickle_by_value(fake_eval)
@@ -29,6 +30,7 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 TINY = SearchConfig(
     dataset=DatasetConfig(subset=0.3),
     budget=TrainBudget(epochs=1, batch_size=32),
+    latency=LatencyConfig(warmup=2, repeats=5),
     n_trials=6,
     n_workers=2,
     sampler="random",

@@ -62,8 +62,12 @@ def _search(args: argparse.Namespace) -> int:
     from workers.driver import SearchDriver
 
     config = build_config(args)
-    config.dataset.validate()
+    info = config.dataset.validate()
     study = args.study or default_study_name(config)
+    size = config.space.size()
+    if not args.json:
+        print(f"dataset {info.source}: {info.num_classes} classes, {info.train_size} train / {info.val_size} val; "
+              f"search space: {size:.3e} architectures ({len(config.space.stages)} stages)", file=sys.stderr)
     bar = tqdm(total=config.n_trials, desc=study, unit="trial", disable=args.json, file=sys.stderr)
 
     def progress(record: TrialRecord) -> None:
@@ -74,7 +78,7 @@ def _search(args: argparse.Namespace) -> int:
     result = SearchDriver(config, args.storage, study, on_trial=progress).run()
     bar.close()
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json.dumps({**result.to_dict(), "space_size": size}, indent=2))
         return 0
     counts = ", ".join(f"{v} {k.lower()}" for k, v in sorted(result.counts().items()))
     print(f"study {study} ({args.storage}): {counts}; stopped: {result.stopped}")

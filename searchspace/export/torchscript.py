@@ -16,7 +16,9 @@ from searchspace.spec import ArchSpec
 def export_torchscript(model: nn.Module, spec: ArchSpec) -> bytes:
     """``model`` (built from ``spec``) scripted and saved; ExportError names the first part that fails."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is deprecated in favour of torch.export
+        warnings.simplefilter(
+            "ignore", DeprecationWarning
+        )  # TorchScript is deprecated in favour of torch.export
         try:
             scripted = torch.jit.script(model)
         except (RuntimeError, TypeError, ValueError, NotImplementedError, AttributeError) as err:

@@ -37,8 +37,7 @@ from searchspace.spec import ArchSpec
 LINE_LENGTH = 110
 INDENT = "    "
 MAX_INT = 2**31 - 1
-_ENUM = re.compile(r"[a-z][a-z0-9_]{0,31}")
-_KEY = re.compile(r"[a-z][a-z0-9_]{0,31}")
+_WORD = re.compile(r"[a-z][a-z0-9_]{0,31}")  # the only strings written: enum values, keys, parameter names
 _HEADER = re.compile(r"[A-Za-z0-9 _.,:;=+*\-()/'\n]*")
 
 # Names the copied sources may take from outside searchspace, and the import line each needs.
@@ -77,16 +76,14 @@ def render_python(spec: ArchSpec, plan: Call, features: bool = False) -> str:
         imports.pop(0)
     if imports and not imports[-1]:
         imports.pop()
-    top = "\n\n".join(
-        [_header(spec, features), "\n".join(imports), f"INPUT_SIZE = {_flat(_tuple_node(spec))}"]
-    )
+    header = _header(spec, features)
+    size = ", ".join(_int(v, "input size") for v in (spec.in_chans, spec.resolution, spec.resolution))
+    top = "\n\n".join([f'"""{header}\n"""', "\n".join(imports), f"INPUT_SIZE = ({size})"])
     text = "\n\n\n".join([top, *sources.texts, body]) + "\n"
-    check_source(text)
+    tree = check_source(text)
+    if ast.get_docstring(tree, clean=False) != header + "\n":
+        raise ExportError("header", "does not survive as the module docstring")
     return text
-
-
-def _tuple_node(spec: ArchSpec) -> Group:
-    return Group("(", [("", str(v)) for v in (spec.in_chans, spec.resolution, spec.resolution)], ")")
 
 
 def _header(spec: ArchSpec, features: bool) -> str:
@@ -120,13 +117,12 @@ def _header(spec: ArchSpec, features: bool) -> str:
     )
     if not _HEADER.fullmatch(text) or not re.fullmatch(r"[0-9.a-z+]*", version):
         raise ExportError("header", "holds characters outside the allowed set")
-    return f'"""{text}\n"""'
+    return text
 
 
 def _build_model(spec: ArchSpec, call: Node, writer: _Writer, features: bool) -> str:
     params = [f"{arg.name}: int = {_int(arg.value, arg.name)}" for arg in writer.args.values()]
-    ret = "FeatureNetwork" if features else "Network"
-    lines = [f"def build_model({', '.join(params)}) -> {ret}:"]
+    lines = [f"def build_model({', '.join(params)}) -> {writer.root}:"]
     if features:
         lines.append(f'{INDENT}"""The network, returning the feature maps at strides 8, 16 and 32."""')
     else:
@@ -200,6 +196,7 @@ class _Writer:
 
     def __init__(self, shared: dict[str, float]) -> None:
         self.shared = shared
+        self.root = ""
         self.classes: list[type] = []
         self.args: dict[str, Arg] = {}
 
@@ -207,7 +204,7 @@ class _Writer:
         if isinstance(value, Call):
             return self._call(value, hint, where)
         if isinstance(value, Arg):
-            if not _KEY.fullmatch(value.name) or (
+            if not _WORD.fullmatch(value.name) or (
                 value.name in self.args and self.args[value.name] is not value
             ):
                 raise ExportError(where, f"bad build_model parameter {value.name[:40]!r}")
@@ -219,6 +216,7 @@ class _Writer:
     def _call(self, call: Call, hint: Any, where: str) -> Node:
         fn = call.fn
         name = self._class_name(fn, where)
+        self.root = self.root or name
         if not self._accepts_class(hint, fn):
             raise ExportError(where, f"{name} where {hint} is expected")
         sig, hints = _signature(fn)
@@ -226,6 +224,7 @@ class _Writer:
         if unknown:
             raise ExportError(where, f"{name} takes no argument {min(unknown)!r}")
         items: list[tuple[str, Node]] = []
+        keywords = False
         use_shared = bool(self.shared) and all(
             k in call.kwargs and call.kwargs[k] == v and type(call.kwargs[k]) is type(v)
             for k, v in self.shared.items()
@@ -241,9 +240,11 @@ class _Writer:
             if use_shared and pname in self.shared:
                 continue
             node = self.node(value, hints.get(pname, Any), f"{where}.{pname}")
-            if param.default is param.empty:
-                items.append(("", node) if isinstance(node, str) else (f"{pname}=", node))
-            elif not (type(value) is type(param.default) and value == param.default):
+            required = param.default is param.empty
+            if required and isinstance(node, str) and not keywords:
+                items.append(("", node))  # leading required numbers go positionally: MBConv(32, 192, 48, ...)
+            elif required or not (type(value) is type(param.default) and value == param.default):
+                keywords = True
                 items.append((f"{pname}=", node))
         if use_shared:
             items.append(("", "**bn"))
@@ -327,7 +328,7 @@ def _container_ok(value: tuple | list | dict, hint: Any) -> bool:
             continue
         if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis) and len(args) != len(value):
             continue
-        if origin is dict and not all(isinstance(k, str) and _KEY.fullmatch(k) for k in value):
+        if origin is dict and not all(isinstance(k, str) and _WORD.fullmatch(k) for k in value):
             continue
         return True
     return False
@@ -349,7 +350,7 @@ def _matches(value: Any, hint: Any) -> bool:
     if hint is float:
         return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     if hint is str:
-        return isinstance(value, str) and bool(_ENUM.fullmatch(value))
+        return isinstance(value, str) and bool(_WORD.fullmatch(value))
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is tuple:
         if not isinstance(value, tuple):
@@ -361,7 +362,7 @@ def _matches(value: Any, hint: Any) -> bool:
         return isinstance(value, list) and all(_matches(v, args[0]) for v in value)
     if origin is dict:
         return isinstance(value, dict) and all(
-            isinstance(k, str) and _KEY.fullmatch(k) and _matches(v, args[1]) for k, v in value.items()
+            isinstance(k, str) and _WORD.fullmatch(k) and _matches(v, args[1]) for k, v in value.items()
         )
     return False
 
@@ -375,7 +376,7 @@ def _plain_ok(value: Any) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)
     if isinstance(value, str):
-        return bool(_ENUM.fullmatch(value))
+        return bool(_WORD.fullmatch(value))
     if isinstance(value, tuple):
         return all(_plain_ok(v) for v in value)
     return False

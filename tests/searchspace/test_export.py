@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 
@@ -24,10 +24,14 @@ from hypothesis import HealthCheck, given, settings
 
 import searchspace as ss
 from searchspace import zoo
+from searchspace.blocks import DepthwiseSeparableSpec
 from searchspace.cli import main as cli_main
 from searchspace.export import ExportError, to_onnx, to_python, to_torchscript, validated
 from searchspace.export.blame import blame
+from searchspace.export.python import render_python
 from searchspace.export.safety import check_source
+from searchspace.nn.context import BuildContext
+from searchspace.nn.network import network_plan
 from tests.searchspace.hostile_specs import BASE, CASES
 from tests.searchspace.strategies import arch_specs
 
@@ -333,6 +337,26 @@ def test_export_error_names_the_block_and_why() -> None:
     err = blame(model, spec, "TorchScript", lambda part, _x: torch.jit.script(part), original.value)
     assert err.part == "stages[3][0] (micro)"
     assert "cannot be exported to TorchScript" in str(err) and "stages[3][0] (micro)" in str(err)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _OpaqueSpec(DepthwiseSeparableSpec):
+    """A block kind that builds its module itself instead of describing it as plain arguments."""
+
+    def module_class(self) -> type[torch.nn.Module]:
+        raise NotImplementedError
+
+    def build(self, in_chs: int, ctx: BuildContext) -> torch.nn.Module:
+        return DepthwiseSeparableSpec(out_chs=self.out_chs).build(in_chs, ctx)
+
+
+def test_block_without_plain_arguments_is_refused_by_name() -> None:
+    spec = ss.ArchSpec(
+        stem=ss.StemSpec(out_chs=8), stages=(ss.StageSpec(block=_OpaqueSpec(out_chs=8)),), head=ss.HeadSpec()
+    )
+    assert ss.build(spec)(torch.randn(1, 3, 32, 32)).shape == (1, 1000)  # the builder still builds it
+    with pytest.raises(ExportError, match=r"stages\[0\]\[0\]: cannot be exported"):
+        render_python(spec, network_plan(spec))
 
 
 def test_onnx_opset_is_checked() -> None:

@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     heartbeat_s: float = Field(5.0, gt=0, le=600, description="how often a driver marks its jobs alive")
     stale_after_s: float = Field(30.0, gt=0, description="a running job without heartbeat this long is re-claimed")
     max_attempts: int = Field(5, ge=1, description="claims of one job before it is failed for good")
+    heartbeat_file: Path | None = Field(None, description="a driver touches this file at every heartbeat "
+                                                          "(container healthchecks read its age)")
+
+    @field_validator("api_key", "data_root", "heartbeat_file", "ray_cpus", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("database_url")
     @classmethod

@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--subset", type=float, default=0.5, help="fraction of digits used")
+    parser.add_argument("--resolution", type=int, default=16, help="input size (digits are 8x8 images)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("out"))
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the search")
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             body = {
                 "name": "readme-digits",
                 "dataset": {"source": "digits", "subset": args.subset},
-                "space": {"skeleton": "proxy"},
+                "space": {"skeleton": "proxy", "resolutions": [args.resolution]},
                 "objective": "latency", "mode": "pareto", "sampler": "nsga2",
                 "n_trials": args.trials, "n_workers": args.workers, "seed": args.seed,
                 "training": {"epochs": args.epochs, "batch_size": 32},

@@ -119,6 +119,8 @@ class Service:
 
     def _beat(self) -> None:
         queue.heartbeat(self.url, driver_id=self.driver_id, host=socket.gethostname(), pid=os.getpid())
+        if self.settings.heartbeat_file is not None:
+            self.settings.heartbeat_file.touch()
 
     def _heartbeat_loop(self, stop: threading.Event) -> None:
         while not stop.wait(self.settings.heartbeat_s):

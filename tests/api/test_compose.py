@@ -1,0 +1,83 @@
+"""docker-compose.yml and the Dockerfile: the services, their healthchecks and environment, and that they run
+the entry points the end-to-end test runs. (``docker compose config`` also checks it where Compose exists.)"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from api.settings import Settings
+from tests.api.test_e2e import API, DRIVER
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+
+
+def _command(service: str) -> str:
+    command = SERVICES[service]["command"]
+    return command if isinstance(command, str) else " ".join(command)
+
+
+def _entry(argv: list[str]) -> str:
+    return " ".join(["python", *argv[1:]])  # the test runs them with this interpreter, compose with `python`
+
+
+def test_services_and_healthchecks() -> None:
+    assert set(SERVICES) == {"postgres", "ray-head", "ray-worker", "driver", "api"}
+    for name, service in SERVICES.items():
+        assert service["healthcheck"]["test"], name
+    assert "pgdata" in COMPOSE["volumes"]
+
+
+def test_services_run_the_end_to_end_tests_entry_points() -> None:
+    assert _command("api").startswith(_entry(API).replace("127.0.0.1", "0.0.0.0"))
+    assert _command("driver").endswith(f"exec {_entry(DRIVER)}")
+    assert "ray start --head" in _command("ray-head") and "ray start --address=ray-head:6379" in _command("ray-worker")
+    assert SERVICES["driver"]["environment"]["RAY_ADDRESS"] == "auto"
+
+
+def test_ray_workers_scale() -> None:
+    """``--scale ray-worker=N`` needs no fixed name and no host port on the worker."""
+    worker = SERVICES["ray-worker"]
+    assert "container_name" not in worker and "ports" not in worker
+    assert worker["depends_on"]["ray-head"]["condition"] == "service_healthy"
+
+
+def test_environment_is_shared_valid_and_documented() -> None:
+    api_env, driver_env = SERVICES["api"]["environment"], SERVICES["driver"]["environment"]
+    assert api_env["DATABASE_URL"] == driver_env["DATABASE_URL"]
+    assert api_env["DATABASE_URL"].startswith("postgresql+psycopg://") and "@postgres:5432/" in api_env["DATABASE_URL"]
+    fields = set(Settings.model_fields)
+    for env in (api_env, driver_env):
+        for key in env:
+            if key.startswith("NAS_"):
+                assert key[4:].lower() in fields, key
+    assert SERVICES["api"]["ports"] == ["127.0.0.1:8000:8000"]  # published on the host's loopback only
+    text = (ROOT / "docker-compose.yml").read_text()
+    readme = (ROOT / "README.md").read_text()
+    for variable in set(re.findall(r"\$\{(\w+)", text)):
+        assert variable in readme, f"{variable} is not documented in the README"
+
+
+def test_dockerfile_pins_the_cpu_torch_of_pyproject() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    pin = re.search(r'"torch==([\d.]+)"', (ROOT / "pyproject.toml").read_text()).group(1)
+    assert f"torch=={pin}" in dockerfile and "download.pytorch.org/whl/cpu" in dockerfile
+    for package in ("searchspace", "scaler", "workers", "api"):
+        assert f"COPY {package} ./{package}" in dockerfile
+
+
+@pytest.mark.skipif(shutil.which("docker") is None, reason="docker is not installed")
+def test_docker_compose_config_accepts_it() -> None:
+    probe = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip("the docker compose plugin is not installed")
+    done = subprocess.run(["docker", "compose", "-f", str(ROOT / "docker-compose.yml"), "config", "--quiet"],
+                          capture_output=True, text=True, cwd=ROOT, check=False)
+    assert done.returncode == 0, done.stderr

@@ -1,0 +1,123 @@
+"""End to end, as users run it: the service as processes on 127.0.0.1 (uvicorn, real Ray, real training on
+digits), SQLite with the embedded driver, PostgreSQL with a separate driver (the docker-compose layout).
+
+Start a search, kill every service process mid-search (SIGKILL: a crash), restart: the search finishes with
+every trial completed before the crash kept. Then download the best architecture's code and run it in a
+fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# The entry points the service runs with; docker-compose.yml runs the same (tests/api/test_compose.py).
+API = [sys.executable, "-m", "api", "--host", "127.0.0.1"]
+DRIVER = [sys.executable, "-m", "workers", "serve"]
+SEARCH = {"n_trials": 4, "n_workers": 2, "sampler": "random", "pruner": "none", "seed": 1,
+          "space": {"resolutions": [16]}, "dataset": {"subset": 0.3}, "training": {"epochs": 1, "batch_size": 32},
+          "latency": {"warmup": 2, "repeats": 5}}
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def service(url: str, embedded: bool, logs: Path) -> Iterator[httpx.Client]:
+    """The API (with the driver in-process when ``embedded``, else a driver process beside it) until exit."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "NAS_HEARTBEAT_S": "0.5", "NAS_STALE_AFTER_S": "3",
+           "NAS_POLL_S": "0.3", "NAS_RAY_CPUS": "2", "RAY_USAGE_STATS_ENABLED": "0"}
+    env.pop("RAY_ADDRESS", None)
+    commands = [API + ["--port", str(port)] + (["--with-driver"] if embedded else [])]
+    if not embedded:
+        commands.append(DRIVER)
+    log = logs.open("ab")
+    procs = [subprocess.Popen(c, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+             for c in commands]
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            deadline = time.monotonic() + 120
+            while True:
+                assert all(p.poll() is None for p in procs), logs.read_text()[-3000:]
+                try:
+                    if client.get("/v1/healthz").json()["drivers"] >= 1:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "service not ready: " + logs.read_text()[-3000:]
+                time.sleep(0.3)
+            yield client
+    finally:
+        for p in procs:  # the whole process group: the API, its Ray, the driver
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait(timeout=30)
+        log.close()
+
+
+def wait_for(client: httpx.Client, search_id: str, done, timeout_s: float) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        body = client.get(f"/v1/searches/{search_id}").raise_for_status().json()
+        if done(body):
+            return body
+        time.sleep(0.5)
+    raise AssertionError(f"timed out in state {body['state']} with {body['progress']}")
+
+
+def completed(client: httpx.Client, search_id: str) -> dict[int, dict]:
+    rows = client.get(f"/v1/searches/{search_id}/trials", params={"state": "COMPLETE", "limit": 100}).json()
+    return {t["trial_number"]: t for t in rows["data"]}
+
+
+def test_search_survives_a_crash_and_its_best_architecture_runs_standalone(database_url: str, tmp_path: Path) -> None:
+    embedded = database_url.startswith("sqlite")
+    logs = tmp_path / "service.log"
+    with service(database_url, embedded, logs) as client:
+        created = client.post("/v1/searches", json=SEARCH)
+        assert created.status_code == 201, created.text
+        search_id = created.json()["id"]
+        wait_for(client, search_id, lambda b: b["progress"]["complete"] >= 2, timeout_s=240)
+        before = completed(client, search_id)
+    # every service process was killed mid-search; start again
+    with service(database_url, embedded, logs) as client:
+        body = wait_for(client, search_id, lambda b: b["state"] not in ("queued", "running"), timeout_s=300)
+        assert body["state"] == "succeeded", (body, logs.read_text()[-3000:])
+        assert body["attempts"] == 2 and body["stopped"] == "budget"
+        assert body["progress"]["complete"] + body["progress"]["pruned"] == SEARCH["n_trials"]
+        after = completed(client, search_id)
+        for number, trial in before.items():
+            assert after[number]["id"] == trial["id"] and after[number]["accuracy"] == trial["accuracy"]
+        best = body["best"]
+        assert best["trial_number"] in after and 0.0 <= best["accuracy"] <= 1.0 and best["latency_ms"] > 0
+        code = client.get(best["links"]["code"])
+        assert code.status_code == 200 and "attachment" in code.headers["content-disposition"]
+
+    path = tmp_path / "model.py"
+    path.write_text(code.text)
+    probe = ("import importlib.util, sys, torch\n"
+             "spec = importlib.util.spec_from_file_location('model', sys.argv[1])\n"
+             "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+             "assert not {'searchspace', 'workers', 'api', 'scaler'} & set(sys.modules)\n"
+             "net = m.build_model().eval()\n"
+             "print(tuple(net(torch.randn(2, *m.INPUT_SIZE)).shape))\n")
+    run = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == f"(2, {best['spec']['num_classes']})"

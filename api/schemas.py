@@ -292,7 +292,12 @@ class ScalingsPublic(BaseModel):
 
 
 class ScalingSearchCreate(Input):
-    """A grid search of alpha, beta, gamma >= 1 with alpha * beta^2 * gamma^2 near 2, run as a job."""
+    """A grid search of alpha, beta, gamma >= 1 with alpha * beta^2 * gamma^2 near 2, run as a job.
+
+    Each candidate proxy-trains the phi = 1 member of a proxy base (the base at ``proxy_width``,
+    ``proxy_depth`` and ``resolution`` px) on the dataset; null fields take ``scaler.grid.GridConfig``'s defaults
+    (step 0.05, tolerance 0.1, resolution 32, proxy width and depth 0.5, 2 workers, 1 epoch).
+    """
 
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"base": {"zoo": "efficientnet_b0"}, "dataset": {"source": "digits"},
@@ -302,12 +307,19 @@ class ScalingSearchCreate(Input):
     name: str | None = Field(None, max_length=100)
     base: BaseRef
     dataset: DatasetIn = Field(default_factory=DatasetIn)
-    training: TrainingIn = Field(default_factory=TrainingIn)
-    step: float = 0.05
-    tolerance: float = 0.1
-    max_candidates: int | None = None
-    resolution: int | None = Field(None, description="train the base at this input size (default: digits-size)")
-    seed: int = 0
+    training: TrainingIn = Field(default_factory=lambda: TrainingIn(epochs=1))
+    step: float | None = Field(None, description="grid step of each coefficient")
+    tolerance: float | None = Field(None, description="|alpha*beta^2*gamma^2 - 2| allowed")
+    max_candidates: int | None = Field(None, description="keep the candidates closest to the ratio 2")
+    resolution: int | None = Field(None, description="input size of the proxy base")
+    proxy_width: float | None = None
+    proxy_depth: float | None = None
+    workers: int | None = Field(None, description="candidates trained at once on Ray")
+    seed: int | None = None
+
+    def grid_fields(self) -> dict[str, Any]:
+        """The GridConfig fields the request sets (besides dataset and budget)."""
+        return self.model_dump(exclude={"name", "base", "dataset", "training"}, exclude_none=True)
 
 
 class ScalingSearchPublic(BaseModel):

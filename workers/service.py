@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 
 from api import crud, queue
 from api.db import migrate, session_scope
-from api.models import ScalingSearch, Search
+from api.models import Search
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -65,9 +65,11 @@ class Service:
     """A driver: claims jobs, runs them in threads, heartbeats, hands jobs back when stopped."""
 
     def __init__(self, settings: Settings | None = None, driver_id: str | None = None,
-                 evaluate_fn: EvaluateFn | None = None) -> None:
+                 evaluate_fn: EvaluateFn | None = None, grid_evaluate_fn: EvaluateFn | None = None) -> None:
         self.settings = settings or Settings()
-        self.evaluate_fn = evaluate_fn  # None: the real proxy training (tests pass a stand-in)
+        # None: the real proxy training (tests pass stand-ins for searches and grid candidates)
+        self.evaluate_fn = evaluate_fn
+        self.grid_evaluate_fn = grid_evaluate_fn
         self.url = self.settings.database_url
         self.driver_id = driver_id or queue.new_driver_id()
         self.stopping = threading.Event()
@@ -202,13 +204,38 @@ class Service:
         return {"stopped": result.stopped[:200]}
 
     def run_scaling_search(self, claimed: queue.Claim, control: JobControl) -> dict[str, Any]:
+        """Run (or resume) a grid search; its candidates land in ``result`` as they finish, and the chosen
+        coefficients' phi = 1 network is stored as an architecture."""
+        from scaler.grid import CandidateResult, GridConfig, run_grid
+        from scaler.scaling import derive
+        from searchspace.spec import ArchSpec
+
         with session_scope(self.url) as session:
-            job = session.get(ScalingSearch, claimed.id)
-            if job is None:
-                control.gone = True
-                return {}
-            config = dict(job.config)
-        raise NotImplementedError(f"scaling search {claimed.id}: grid search not available ({len(config)} fields)")
+            config = dict(crud.get_scaling_search(session, job_id=claimed.id).config)
+        base, grid = ArchSpec.from_dict(config["base"]), GridConfig.from_dict(config["grid"])
+        finished: list[dict[str, Any]] = []
+
+        def progress(result: CandidateResult, done: int, total: int) -> None:
+            finished.append(result.to_dict())
+            with session_scope(self.url) as session:
+                job = crud.get_scaling_search(session, job_id=claimed.id)
+                job.result = {"done": done, "total": total, "finished": list(finished)}
+
+        self._ensure_ray()
+        extra = {} if self.grid_evaluate_fn is None else {"evaluate_fn": self.grid_evaluate_fn}
+        result = run_grid(base, grid, self.url, study_name=f"scaling-search-{claimed.id.hex}",
+                          should_cancel=control.should_stop, on_candidate=progress, **extra)
+        data = result.to_dict()
+        with session_scope(self.url) as session:
+            chosen = result.chosen
+            if chosen is not None:
+                member = derive(base, chosen.alpha, chosen.beta, chosen.gamma, 1)
+                origin = {"kind": "scaling-search", "scaling_search_id": str(claimed.id), "base": config["base_ref"],
+                          **{k: v for k, v in member.to_dict().items() if k != "spec"}}
+                row = crud.add_architecture(session, spec=member.spec, params=member.count.params,
+                                            macs=member.count.macs, origin=origin)
+                data["chosen_architecture_id"] = str(row.id)
+        return {"result": data}
 
 
 def main(settings: Settings | None = None) -> int:

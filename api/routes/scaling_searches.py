@@ -12,7 +12,6 @@ from api.models import ScalingSearch
 from api.routes.scalings import resolve_base
 from api.routes.searches import checked_dataset
 from api.schemas import ScalingSearchCreate, ScalingSearchPublic
-from searchspace.checks import check_float, check_int
 from searchspace.errors import SpecError
 
 router = APIRouter(prefix="/scaling-searches", tags=["scaling"])
@@ -32,24 +31,25 @@ def to_public(job: ScalingSearch) -> ScalingSearchPublic:
 def create_scaling_search(body: ScalingSearchCreate, session: SessionDep, settings: SettingsDep,
                           response: Response) -> ScalingSearchPublic:
     """Queue a grid search of alpha, beta, gamma >= 1 with alpha*beta^2*gamma^2 within ``tolerance`` of 2; a
-    driver proxy-trains every phi = 1 candidate on Ray and ranks them by accuracy (ties: fewer MACs)."""
+    driver proxy-trains every candidate on Ray and ranks them by accuracy (ties: fewer MACs). The result keeps
+    every candidate's formula and counted MACs ratios and accuracy, the chosen coefficients and the stored
+    phi = 1 network they give."""
+    from scaler.grid import GridConfig
+
     base, named = resolve_base(session, body.base, settings)
-    check_float("step", body.step, 0.01, 1.0)
-    check_float("tolerance", body.tolerance, 0.0, 1.0)
-    if body.max_candidates is not None:
-        check_int("max_candidates", body.max_candidates, 1, settings.max_trials)
-    if body.resolution is not None:
-        check_int("resolution", body.resolution, 8, settings.max_resolution)
-    check_int("seed", body.seed, 0, 2**31 - 1)
     budget = body.training.to_config()
     if budget.epochs > settings.max_epochs:
         raise SpecError("training.epochs", f"{budget.epochs} is above this service's limit {settings.max_epochs}")
-    dataset = checked_dataset(body.dataset, settings)
-    config = {
-        "base": base.to_dict(), "base_ref": named, "dataset": dataset.to_dict(),
-        "training": budget.to_dict(), "step": body.step, "tolerance": body.tolerance,
-        "max_candidates": body.max_candidates, "resolution": body.resolution, "seed": body.seed,
-    }
+    grid = GridConfig(dataset=checked_dataset(body.dataset, settings), budget=budget, **body.grid_fields())
+    if grid.workers > settings.max_workers:
+        raise SpecError("workers", f"{grid.workers} is above this service's limit {settings.max_workers}")
+    if grid.resolution is not None and grid.resolution > settings.max_resolution:
+        raise SpecError("resolution", f"{grid.resolution} is above this service's limit {settings.max_resolution}")
+    n = len(grid.candidates())
+    if n > settings.max_trials:
+        raise SpecError("max_candidates", f"the grid has {n} candidates, above this service's limit "
+                                          f"{settings.max_trials} (NAS_MAX_TRIALS): set max_candidates or a coarser step")
+    config = {"base": base.to_dict(), "base_ref": named, "grid": grid.to_dict(), "candidates": n}
     job = crud.create_scaling_search(session, config=config, name=body.name)
     response.headers["Location"] = f"/v1/scaling-searches/{job.id}"
     return to_public(job)
@@ -57,5 +57,5 @@ def create_scaling_search(body: ScalingSearchCreate, session: SessionDep, settin
 
 @router.get("/{job_id}", responses={404: {"description": "no such scaling search"}})
 def get_scaling_search(job_id: uuid.UUID, session: SessionDep) -> ScalingSearchPublic:
-    """State and, once finished, every candidate's coefficients, MACs ratios and accuracy, and the choice."""
+    """State and the candidates finished so far; once succeeded, the ranking and the chosen coefficients."""
     return to_public(crud.get_scaling_search(session, job_id=job_id))

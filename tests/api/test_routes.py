@@ -239,11 +239,28 @@ def test_scaling_search_is_queued_with_its_config(client: TestClient) -> None:
                                                          "max_candidates": 2, "training": {"epochs": 1}})
     assert response.status_code == 201, response.text
     job = response.json()
-    assert job["state"] == "queued" and job["result"] is None
-    assert job["config"]["base"]["name"] == "efficientnet_b0" and job["config"]["max_candidates"] == 2
+    assert job["state"] == "queued" and job["result"] is None and job["config"]["candidates"] == 2
+    assert job["config"]["base"]["name"] == "efficientnet_b0" and job["config"]["base_ref"] == {"zoo": "efficientnet_b0"}
+    assert job["config"]["grid"]["step"] == 0.1 and job["config"]["grid"]["resolution"] == 32
     assert client.get(f"/v1/scaling-searches/{job['id']}").json()["id"] == job["id"]
-    bad = client.post("/v1/scaling-searches", json={"base": {"zoo": "efficientnet_b0"}, "step": 0})
-    assert _field(bad) == ["body", "step"]
+
+
+@pytest.mark.parametrize(("payload", "loc"), [
+    ({"step": 0}, ["body", "step"]),
+    ({"tolerance": -0.1}, ["body", "tolerance"]),
+    ({"step": 0.01}, ["body", "max_candidates"]),  # thousands of candidates, above the service's cap
+    ({"max_candidates": 0}, ["body", "max_candidates"]),
+    ({"resolution": 4}, ["body", "resolution"]),
+    ({"workers": 10**6}, ["body", "workers"]),
+    ({"training": {"epochs": 1000}}, ["body", "training", "epochs"]),
+    ({"proxy_width": 0}, ["body", "proxy_width"]),
+    ({"base": {"zoo": "nope"}}, ["body", "base", "zoo"]),
+])
+def test_bad_scaling_search_input_is_422_naming_the_field(client: TestClient, payload: dict, loc: list) -> None:
+    body = {"base": {"zoo": "efficientnet_b0"}, "max_candidates": 2, **payload}
+    if payload.get("step") == 0.01:
+        body.pop("max_candidates")
+    assert _field(client.post("/v1/scaling-searches", json=body)) == loc
 
 
 def test_zoo_and_health(client: TestClient, settings: Settings) -> None:

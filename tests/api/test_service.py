@@ -19,10 +19,12 @@ from api import queue
 from api.db import get_engine, session_scope, utcnow
 from api.models import Driver, Search
 from api.settings import Settings
+from tests.scaler import fake_grid_eval
 from tests.workers import fake_eval
 from workers.service import Service
 
 cloudpickle.register_pickle_by_value(fake_eval)
+cloudpickle.register_pickle_by_value(fake_grid_eval)
 pytestmark = pytest.mark.usefixtures("ray_session")
 SEARCH = {"n_trials": 4, "n_workers": 2, "sampler": "random", "pruner": "none", "seed": 7,
           "training": {"epochs": 1}, "dataset": {"subset": 0.3}}
@@ -31,7 +33,8 @@ SLOW = functools.partial(fake_eval.fake_evaluate, sleep=0.8)
 
 @contextmanager
 def running(settings: Settings, evaluate: Callable = fake_eval.fake_evaluate, name: str = "svc") -> Iterator[Service]:
-    service = Service(settings, driver_id=f"{name}-{time.monotonic_ns()}", evaluate_fn=evaluate)
+    service = Service(settings, driver_id=f"{name}-{time.monotonic_ns()}", evaluate_fn=evaluate,
+                      grid_evaluate_fn=fake_grid_eval.fake_evaluate)
     stop = threading.Event()
     thread = threading.Thread(target=service.serve, args=(stop,), daemon=True)
     thread.start()
@@ -130,3 +133,26 @@ def test_a_search_whose_driver_died_is_reclaimed_after_the_stale_timeout(client:
     with running(settings):
         body = wait_for(client, search_id, lambda b: b["state"] not in ("queued", "running"))
     assert body["state"] == "succeeded" and body["attempts"] == 2
+
+
+def test_a_scaling_search_job_ranks_its_candidates_and_stores_the_choice(client: TestClient,
+                                                                         settings: Settings) -> None:
+    created = client.post("/v1/scaling-searches", json={"base": {"zoo": "efficientnet_b0"}, "step": 0.1,
+                                                        "max_candidates": 3, "dataset": {"subset": 0.3}})
+    assert created.status_code == 201, created.text
+    job_id = created.json()["id"]
+    with running(settings):
+        deadline = time.monotonic() + 90
+        while (job := client.get(f"/v1/scaling-searches/{job_id}").json())["state"] in ("queued", "running"):
+            assert time.monotonic() < deadline, job
+            time.sleep(0.2)
+    assert job["state"] == "succeeded", job["error"]
+    result = job["result"]
+    assert result["counts"]["complete"] == 3 and [c["rank"] for c in result["ranked"]] == [1, 2, 3]
+    chosen = result["chosen"]
+    assert chosen == result["ranked"][0] and abs(chosen["ratio"] - 2) <= 0.1
+    arch = client.get(f"/v1/architectures/{result['chosen_architecture_id']}").json()
+    assert arch["origin"]["kind"] == "scaling-search" and arch["origin"]["scaling_search_id"] == job_id
+    assert (arch["origin"]["alpha"], arch["origin"]["beta"], arch["origin"]["gamma"]) == (
+        chosen["alpha"], chosen["beta"], chosen["gamma"])
+    assert arch["macs"] == chosen["macs"]

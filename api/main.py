@@ -18,6 +18,7 @@ from api.errors import CapacityError, ConflictError, NotFoundError
 from api.routes import router
 from api.settings import Settings
 from searchspace.errors import SpecError
+from searchspace.export import ExportError
 from workers.data import DatasetError
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def dataset_error(_: Request, err: DatasetError) -> JSONResponse:
         return _error(status.HTTP_422_UNPROCESSABLE_CONTENT, "dataset.source", f"{err.path}: {err.message}",
                       "dataset_error")
+
+    @app.exception_handler(ExportError)
+    async def export_error(_: Request, err: ExportError) -> JSONResponse:
+        return JSONResponse({"detail": f"this architecture cannot be exported to that format: {err}",
+                             "part": err.part}, status_code=status.HTTP_409_CONFLICT)
 
     @app.exception_handler(CapacityError)
     async def capacity_error(_: Request, err: CapacityError) -> JSONResponse:

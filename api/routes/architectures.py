@@ -15,7 +15,8 @@ from api.schemas import ArchitecturePublic
 from searchspace.spec import ArchSpec
 
 router = APIRouter(prefix="/architectures", tags=["architectures"])
-_NOT_FOUND = {404: {"description": "no such architecture"}, 409: {"description": "the trial recorded no spec"}}
+_NOT_FOUND = {404: {"description": "no such architecture"},
+              409: {"description": "no spec recorded (failed trial), or the format cannot express a block"}}
 
 
 def _spec(row: Architecture) -> ArchSpec:

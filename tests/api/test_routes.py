@@ -188,6 +188,17 @@ def test_code_download_is_a_standalone_module(client: TestClient) -> None:
     assert "def build_model" in response.text and "INPUT_SIZE = (3, 224, 224)" in response.text
 
 
+def test_onnx_download(client: TestClient) -> None:
+    import onnx
+
+    arch = client.post("/v1/scalings", json={"base": {"zoo": "mobilenet_v3_small"}, "phi": 0}).json()["data"][0]
+    response = client.get(arch["links"]["onnx"])
+    assert response.status_code == 200 and response.headers["content-type"] == "application/octet-stream"
+    assert response.headers["content-disposition"].endswith('.onnx"')
+    model = onnx.load_from_string(response.content)
+    assert model.graph.input[0].type.tensor_type.shape.dim[1].dim_value == 3
+
+
 def test_scalings_derive_phi_range_and_store_each_network(client: TestClient) -> None:
     response = client.post("/v1/scalings", json={"base": {"zoo": "efficientnet_b0"},
                                                  "phi_range": {"start": 0, "stop": 2}})

@@ -70,13 +70,15 @@ def claim(url: str, model: JobModel, *, driver_id: str, stale_after_s: float) ->
     return Claim(model, row[0], row[1])
 
 
-def heartbeat(url: str, *, driver_id: str, host: str, pid: int) -> None:
-    """Mark this driver and every job it runs alive."""
+def heartbeat(url: str, *, driver_id: str, host: str, pid: int, jobs: tuple[Claim, ...] = ()) -> None:
+    """Mark this driver alive, and the ``jobs`` it is running (only those: a job whose thread died goes stale)."""
     now = utcnow()
     with get_engine(url).begin() as conn:
         for model in JOB_MODELS:
-            conn.execute(update(model).where(model.claimed_by == driver_id, model.state == "running")
-                         .values(heartbeat_at=now))
+            ids = [c.id for c in jobs if c.model is model]
+            if ids:
+                conn.execute(update(model).where(model.id.in_(ids), model.claimed_by == driver_id,
+                                                 model.state == "running").values(heartbeat_at=now))
         if conn.execute(update(Driver).where(Driver.id == driver_id).values(heartbeat_at=now)).rowcount == 0:
             conn.execute(Driver.__table__.insert().values(id=driver_id, host=host[:255], pid=pid, started_at=now,
                                                           heartbeat_at=now))

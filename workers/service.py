@@ -14,7 +14,6 @@ import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -73,7 +72,7 @@ class Service:
         self.url = self.settings.database_url
         self.driver_id = driver_id or queue.new_driver_id()
         self.stopping = threading.Event()
-        self.threads: dict[uuid.UUID, threading.Thread] = {}
+        self.threads: dict[queue.Claim, threading.Thread] = {}
 
     # --- the loop -------------------------------------------------------------------------------------------
 
@@ -99,7 +98,7 @@ class Service:
                     continue
                 thread = threading.Thread(target=self.run_job, args=(claimed,), name=f"nas-job-{claimed.id}",
                                           daemon=True)
-                self.threads[claimed.id] = thread
+                self.threads[claimed] = thread
                 thread.start()
         finally:
             self.stopping.set()
@@ -120,7 +119,9 @@ class Service:
         return None
 
     def _beat(self) -> None:
-        queue.heartbeat(self.url, driver_id=self.driver_id, host=socket.gethostname(), pid=os.getpid())
+        running = tuple(c for c, t in list(self.threads.items()) if t.is_alive())
+        queue.heartbeat(self.url, driver_id=self.driver_id, host=socket.gethostname(), pid=os.getpid(),
+                        jobs=running)
         if self.settings.heartbeat_file is not None:
             self.settings.heartbeat_file.touch()
 

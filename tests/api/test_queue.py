@@ -78,12 +78,16 @@ def test_oldest_first_and_stale_running_jobs_are_reclaimed(database_url: str) ->
 def test_heartbeat_keeps_claims_alive_and_handing_back_requeues(database_url: str) -> None:
     migrate(database_url)
     _drain(database_url)
-    (job,) = _queue_jobs(database_url, 1)
-    assert queue.claim(database_url, Search, driver_id="alive", stale_after_s=0.5).id == job
+    job, orphan = _queue_jobs(database_url, 2)
+    claim = queue.claim(database_url, Search, driver_id="alive", stale_after_s=0.5)
+    assert claim.id == job
+    assert queue.claim(database_url, Search, driver_id="alive", stale_after_s=0.5).id == orphan
     for _ in range(3):
         time.sleep(0.3)
-        queue.heartbeat(database_url, driver_id="alive", host="test", pid=1)
-        assert queue.claim(database_url, Search, driver_id="other", stale_after_s=0.5) is None
+        queue.heartbeat(database_url, driver_id="alive", host="test", pid=1, jobs=(claim,))
+        stolen = queue.claim(database_url, Search, driver_id="other", stale_after_s=0.5)
+        assert stolen is None or stolen.id == orphan  # a claimed job without a running thread goes stale
+    assert queue.status(database_url, Search, orphan, driver_id="other").owned
     assert queue.finish(database_url, Search, job, driver_id="alive", state="queued")
     again = queue.claim(database_url, Search, driver_id="other", stale_after_s=0.5)
     assert (again.id, again.attempts) == (job, 2)

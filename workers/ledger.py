@@ -10,6 +10,7 @@ earlier trial, and fails trials a dead driver left RUNNING, returning their para
 from __future__ import annotations
 
 import datetime
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -90,16 +91,37 @@ class Ledger:
         return self.memory.ask()
 
     def persist(self, trial: Trial, record: dict[str, Any]) -> Stored:
-        """Store a freshly sampled trial as RUNNING with all its parameters, in one transaction."""
-        template = FrozenTrial(
-            number=0, state=TrialState.RUNNING, value=None, values=None,
-            datetime_start=datetime.datetime.now(), datetime_complete=None,
-            params=trial.params, distributions=trial.distributions,
-            user_attrs={RECORD: {"spec_key": record.get("spec_key")}}, system_attrs={},
-            intermediate_values={}, trial_id=0,
-        )
-        trial_id = self.storage.create_new_trial(self.study_id, template_trial=template)
-        return Stored(trial_id, self.storage.get_trial_number_from_id(trial_id))
+        """Store a freshly sampled trial as RUNNING with all its parameters, in one transaction.
+
+        Optuna's own ``create_new_trial`` issues two queries per parameter (one scanning every stored parameter
+        of the study); this writes the same rows of Optuna's schema in one bulk insert.
+        """
+        from optuna.distributions import distribution_to_json
+        from optuna.storages._rdb import models
+
+        session = self.storage.scoped_session()
+        try:
+            models.StudyModel.find_or_raise_by_id(self.study_id, session, for_update=True)
+            row = models.TrialModel(study_id=self.study_id, number=None, state=TrialState.RUNNING,
+                                    datetime_start=datetime.datetime.now())
+            session.add(row)
+            session.flush()
+            row.number = row.count_past_trials(session)
+            session.add_all([
+                models.TrialParamModel(trial_id=row.trial_id, param_name=name,
+                                       param_value=trial.distributions[name].to_internal_repr(value),
+                                       distribution_json=distribution_to_json(trial.distributions[name]))
+                for name, value in trial.params.items()
+            ])
+            session.add(models.TrialUserAttributeModel(
+                trial_id=row.trial_id, key=RECORD, value_json=json.dumps({"spec_key": record.get("spec_key")})))
+            session.commit()
+            return Stored(row.trial_id, row.number)
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            self.storage.scoped_session.remove()
 
     def finish(self, trial: Trial, stored: Stored, record: dict[str, Any], state: TrialState,
                values: list[float] | None, constraint: tuple[str, float] | None = None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from searchspace.spec import ArchSpec
+from searchspace.spec import ArchSpec, StageSpec
 from searchspace.tally import Tally
 
 
@@ -35,6 +35,20 @@ def _part(name: str, t: Tally, before: tuple[int, int], repeats: int = 1) -> Par
     return PartCount(name, t.params - before[0], t.macs - before[1], t.chs, (t.h, t.w), repeats)
 
 
+def _count_stage(stage: StageSpec, t: Tally) -> None:
+    """The first block, then one of the identical repeats times the number of repeats.
+
+    Repeats after the first take the stage's output shape and keep it, so each costs the same.
+    """
+    blocks = stage.blocks()
+    next(blocks).count(t)
+    if stage.repeats > 1:
+        params, macs = t.params, t.macs
+        next(blocks).count(t)
+        t.params += (t.params - params) * (stage.repeats - 2)
+        t.macs += (t.macs - macs) * (stage.repeats - 2)
+
+
 def count(spec: ArchSpec, features: bool = False) -> Count:
     """Parameters and MACs (conv + linear multiply-adds), with a per-part breakdown.
 
@@ -46,8 +60,7 @@ def count(spec: ArchSpec, features: bool = False) -> Count:
     last = spec.feature_stages()[-1] if features else len(spec.stages) - 1
     for s, stage in enumerate(spec.stages[: last + 1]):
         before = (t.params, t.macs)
-        for block in stage.blocks():
-            block.count(t)
+        _count_stage(stage, t)
         parts.append(_part(f"stage{s}/{stage.block.kind}", t, before, stage.repeats))
     if not features:
         before = (t.params, t.macs)

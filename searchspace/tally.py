@@ -10,10 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else v
-
-
 def conv_out(size: int, kernel: int, stride: int, padding: int, ceil: bool = False) -> int:
     """Output length of a convolution or pooling window along one axis (PyTorch's formula)."""
     span = size + 2 * padding - kernel
@@ -50,11 +46,14 @@ class Tally:
         bias: bool = False,
         padding: int | tuple[int, int] | None = None,
     ) -> Tally:
-        kh, kw = _pair(kernel)
-        sh, sw = _pair(stride)
-        ph, pw = (kh // 2, kw // 2) if padding is None else _pair(padding)
-        self.h = conv_out(self.h, kh, sh, ph)
-        self.w = conv_out(self.w, kw, sw, pw)
+        kh, kw = (kernel, kernel) if type(kernel) is int else kernel
+        sh, sw = (stride, stride) if type(stride) is int else stride
+        if padding is None:
+            ph, pw = kh // 2, kw // 2
+        else:
+            ph, pw = (padding, padding) if type(padding) is int else padding
+        self.h = (self.h + 2 * ph - kh) // sh + 1
+        self.w = (self.w + 2 * pw - kw) // sw + 1
         weights = out_chs * (self.chs // groups) * kh * kw
         self.params += weights + (out_chs if bias else 0)
         self.macs += weights * self.h * self.w

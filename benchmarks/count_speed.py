@@ -52,7 +52,7 @@ def main() -> None:
     for name in args.names.split(","):
         spec = zoo.get(name)
         model = ss.build(spec).eval()
-        ours = _median_seconds(lambda: ss.count(spec), args.repeats * 20)
+        ours = _median_seconds(lambda spec=spec: ss.count(spec), args.repeats * 20)
         theirs = _median_seconds(_fvcore(model, spec), args.repeats)
         ratios.append(theirs / ours)
         ours_all.append(ours)

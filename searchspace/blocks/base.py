@@ -104,4 +104,4 @@ class SqueezeExciteFields:
 
 
 def check_skip(spec: object) -> None:
-    check_bool("skip", getattr(spec, "skip"))
+    check_bool("skip", spec.skip)  # type: ignore[attr-defined]

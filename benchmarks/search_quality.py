@@ -1,7 +1,7 @@
 """Search quality: hypervolume of the accuracy/latency front after N trials, our default sampler (NSGA-II) vs
 random sampling at equal budget, on digits, over several seeds (real proxy training, measured latency).
 
-    python benchmarks/search_quality.py [--trials 40] [--seeds 0,1,2] [--epochs 2] [--subset 0.5]
+    python benchmarks/search_quality.py [--trials 40] [--seeds 0,1,2] [--epochs 2] [--subset 0.5] [--resolution 16]
 
 For each seed both searches share one reference point: 1.1 x the slowest latency either of them measured.
 """
@@ -12,6 +12,7 @@ import argparse
 import statistics
 import sys
 import tempfile
+from dataclasses import replace
 
 import optuna
 
@@ -24,7 +25,9 @@ from workers.training import TrainBudget
 
 
 def run(sampler: str, seed: int, args: argparse.Namespace, storage: str) -> list:
+    base = SearchConfig()
     config = SearchConfig(dataset=DatasetConfig(subset=args.subset), budget=TrainBudget(epochs=args.epochs),
+                          space=replace(base.space, resolutions=(args.resolution,)),
                           n_trials=args.trials, n_workers=2, sampler=sampler, seed=seed, pruner="none")
     result = SearchDriver(config, storage, f"quality-{sampler}-{seed}").run()
     return [t for t in result.trials if t.state == "COMPLETE"]
@@ -36,6 +39,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--subset", type=float, default=0.5)
+    parser.add_argument("--resolution", type=int, default=16, help="input size of the proxy search")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     rows, ratios = [], []

@@ -95,6 +95,10 @@ class SqueezeExciteFields:
         base = (in_chs if self.se_from == "in" else mid_chs) * self.se_ratio
         return max(1, int(base)) if self.se_round == 0 else make_divisible(base, self.se_round)
 
+    def se_args(self, in_chs: int, mid_chs: int) -> dict[str, Any]:
+        """The SE constructor arguments of the block's module."""
+        return {"se_chs": self.se_chs(in_chs, mid_chs), "se_act": self.se_act, "se_gate": self.se_gate}
+
     def count_se(self, t: Tally, se_chs: int) -> None:
         """SE branch: global pool, 1x1 conv down with bias, 1x1 conv up with bias (shape unchanged)."""
         if se_chs:

@@ -49,11 +49,8 @@ class DepthwiseSeparableSpec(SqueezeExciteFields, BlockSpec):
             "stride": self.stride,
             "act": self.act,
             "pw_act": self.pw_act,
-            "se_chs": self.se_chs(in_chs, in_chs),
-            "se_act": self.se_act,
-            "se_gate": self.se_gate,
+            **self.se_args(in_chs, in_chs),
             "skip": self.has_skip(in_chs),
             "drop_path": ctx.drop_path,
-            "bn_eps": ctx.bn_eps,
-            "bn_momentum": ctx.bn_momentum,
+            **ctx.norm_args(),
         }

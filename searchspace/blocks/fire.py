@@ -92,6 +92,5 @@ class FireSpec(BlockSpec):
             "pool": self.stride == 2,
             "act": self.act,
             "norm": self.norm,
-            "bn_eps": ctx.bn_eps,
-            "bn_momentum": ctx.bn_momentum,
+            **ctx.norm_args(),
         }

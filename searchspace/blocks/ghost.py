@@ -94,10 +94,7 @@ class GhostBottleneckSpec(SqueezeExciteFields, BlockSpec):
             "act": self.act,
             "ratio": self.ratio,
             "dw_size": self.dw_size,
-            "se_chs": self.se_chs(in_chs, mid),
-            "se_act": self.se_act,
-            "se_gate": self.se_gate,
+            **self.se_args(in_chs, mid),
             "drop_path": ctx.drop_path,
-            "bn_eps": ctx.bn_eps,
-            "bn_momentum": ctx.bn_momentum,
+            **ctx.norm_args(),
         }

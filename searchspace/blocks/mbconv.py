@@ -59,11 +59,8 @@ class MBConvSpec(SqueezeExciteFields, BlockSpec):
             "kernel": self.kernel,
             "stride": self.stride,
             "act": self.act,
-            "se_chs": self.se_chs(in_chs, mid),
-            "se_act": self.se_act,
-            "se_gate": self.se_gate,
+            **self.se_args(in_chs, mid),
             "skip": self.has_skip(in_chs),
             "drop_path": ctx.drop_path,
-            "bn_eps": ctx.bn_eps,
-            "bn_momentum": ctx.bn_momentum,
+            **ctx.norm_args(),
         }

@@ -320,8 +320,7 @@ class MicroBlockSpec(BlockSpec):
             "act_max": self.act_max,
             "skip": self.has_skip(in_chs),
             "drop_path": ctx.drop_path,
-            "bn_eps": ctx.bn_eps,
-            "bn_momentum": ctx.bn_momentum,
+            **ctx.norm_args(),
         }
 
 

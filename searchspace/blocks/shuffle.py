@@ -96,8 +96,7 @@ class ShuffleV1Spec(BlockSpec):
             "group_first": self.group_first,
             "act": self.act,
             "drop_path": ctx.drop_path,
-            "bn_eps": ctx.bn_eps,
-            "bn_momentum": ctx.bn_momentum,
+            **ctx.norm_args(),
         }
 
 
@@ -149,6 +148,5 @@ class ShuffleV2Spec(BlockSpec):
             "kernel": self.kernel,
             "stride": self.stride,
             "act": self.act,
-            "bn_eps": ctx.bn_eps,
-            "bn_momentum": ctx.bn_momentum,
+            **ctx.norm_args(),
         }

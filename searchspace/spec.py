@@ -7,6 +7,7 @@ the scaler and the code exporter all take it.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -161,12 +162,15 @@ class StageSpec:
             raise SpecError("block", f"must be a block spec, got {type(self.block).__name__}")
         check_int("repeats", self.repeats, 1, MAX_REPEATS)
 
+    @functools.cached_property
+    def rest(self) -> BlockSpec:
+        """The block as repeated after the first (stride 1), built once per stage."""
+        return replace(self.block, stride=1) if self.block.stride != 1 else self.block
+
     def blocks(self) -> Iterator[BlockSpec]:
         yield self.block
-        if self.repeats > 1:
-            rest = replace(self.block, stride=1)
-            for _ in range(self.repeats - 1):
-                yield rest
+        for _ in range(self.repeats - 1):
+            yield self.rest
 
     def to_dict(self) -> dict[str, Any]:
         return {"block": {"kind": self.block.kind, **to_dict(self.block)}, "repeats": self.repeats}

@@ -200,7 +200,7 @@ class Service:
             with session_scope(self.url) as session:
                 for record in result.trials:
                     crud.record_trial(session, search_id=claimed.id, record=record)
-        if result.stopped.startswith("limits"):
+        if result.stopped.startswith(("limits", "failing")):  # nothing could be (or was) evaluated
             raise RuntimeError(result.stopped)
         return {"stopped": result.stopped[:200]}
 

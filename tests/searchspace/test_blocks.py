@@ -8,6 +8,7 @@ import torch
 from searchspace import SpecError
 from searchspace.blocks import BLOCK_KINDS, BlockSpec, DepthwiseSeparableSpec, MBConvSpec
 from searchspace.nn.context import BuildContext
+from searchspace.space import SEARCHABLE_KINDS
 from searchspace.tally import Tally
 
 
@@ -17,7 +18,7 @@ def _check(block: BlockSpec, in_chs: int, size: int = 16) -> None:
         out = module(torch.randn(2, in_chs, size, size))
     t = block.count(Tally(in_chs, size, size))
     assert out.shape == (2, block.out_chs, t.h, t.w)
-    assert t.h == (size if block.stride == 1 else size // 2)
+    assert t.h == (size if block.stride == 1 else (size + 1) // 2)
     assert t.params == sum(p.numel() for p in module.parameters())
 
 
@@ -36,6 +37,35 @@ def test_depthwise_separable_shapes_and_count(stride: int, pw_act: bool) -> None
     for in_chs, out_chs in ((32, 32), (32, 64)):
         _check(DepthwiseSeparableSpec(out_chs=out_chs, stride=stride, pw_act=pw_act, se_ratio=0.25, skip=True),
                in_chs)
+
+
+SEARCH_CASES = [  # (in, out, stride, kernel, expansion, se_ratio, act): odd widths the search space can produce
+    (1, 1, 1, 3, 1.0, 0.0, "relu"),
+    (1, 1, 2, 3, 1.0, 0.25, "relu"),
+    (3, 5, 1, 5, 3.0, 0.25, "swish"),
+    (7, 7, 1, 7, 4.0, 0.25, "hswish"),
+    (12, 18, 2, 7, 6.0, 0.0, "hswish"),
+    (13, 40, 1, 3, 2.5, 0.25, "relu"),
+    (20, 20, 2, 3, 6.0, 0.25, "swish"),
+    (30, 30, 1, 5, 4.0, 0.0, "relu"),
+    (40, 13, 1, 3, 2.3, 0.25, "relu"),
+    (112, 192, 2, 5, 6.0, 0.25, "swish"),
+    (160, 160, 1, 5, 6.0, 0.25, "relu"),
+]
+
+
+@pytest.mark.parametrize("kind", SEARCHABLE_KINDS)
+@pytest.mark.parametrize(("in_chs", "out_chs", "stride", "kernel", "expansion", "se_ratio", "act"), SEARCH_CASES)
+def test_searchable_kinds_count_matches_module(kind: str, in_chs: int, out_chs: int, stride: int, kernel: int,
+                                               expansion: float, se_ratio: float, act: str) -> None:
+    """Every kind the search samples builds from the generic fields alone; count == module; it trains."""
+    spec = BLOCK_KINDS[kind](out_chs=out_chs, stride=stride, kernel=kernel, expansion=expansion,
+                             se_ratio=se_ratio, act=act)
+    _check(spec, in_chs, size=9)
+    block = spec.build(in_chs, BuildContext(drop_path=0.1)).train()
+    out = block(torch.randn(2, in_chs, 9, 9))
+    assert out.shape[1] == out_chs and torch.isfinite(out).all()
+    out.sum().backward()
 
 
 def test_residual_only_when_shapes_match() -> None:

@@ -40,34 +40,6 @@ def test_forward_shape(expansion: int, stride: int, se_ratio: float) -> None:
         assert torch.isfinite(out).all()
 
 
-@pytest.mark.parametrize(
-    ("in_chs", "out_chs", "stride", "kernel", "expansion", "se_ratio", "act"),
-    [
-        (1, 1, 1, 3, 1, 0.0, "relu"),
-        (1, 1, 2, 3, 1, 0.25, "relu"),
-        (3, 5, 1, 5, 3, 0.25, "swish"),
-        (7, 7, 1, 7, 4, 0.25, "hswish"),
-        (12, 18, 2, 7, 6, 0.0, "hswish"),
-        (20, 20, 2, 3, 6, 0.25, "swish"),
-        (30, 30, 1, 5, 4, 0.0, "relu"),
-        (40, 13, 1, 3, 2.3, 0.25, "relu"),
-        (160, 160, 1, 5, 6, 0.25, "relu"),
-    ],
-)
-def test_count_matches_built_module(
-    in_chs: int, out_chs: int, stride: int, kernel: int, expansion: float, se_ratio: float, act: str
-) -> None:
-    spec = GhostBottleneckSpec(
-        out_chs=out_chs, stride=stride, kernel=kernel, expansion=expansion, se_ratio=se_ratio, act=act
-    )
-    block = spec.build(in_chs, BuildContext(drop_path=0.1))
-    assert _count(spec, in_chs).params == _params(block)
-    block.train()
-    out = block(torch.randn(2, in_chs, 9, 9))
-    assert out.shape[1] == out_chs
-    out.sum().backward()
-
-
 @pytest.mark.parametrize(("ratio", "dw_size"), [(2, 1), (3, 3), (4, 5)])
 def test_ratio_and_dw_size(ratio: int, dw_size: int) -> None:
     spec = GhostBottleneckSpec(out_chs=10, expansion=3, ratio=ratio, dw_size=dw_size)

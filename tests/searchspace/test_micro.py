@@ -87,28 +87,6 @@ def test_forward_shape(expansion: int, stride: int, se_ratio: float) -> None:
         assert isinstance(block.act_dw, DynamicShiftMax) == (se_ratio > 0)
 
 
-@pytest.mark.parametrize(
-    ("in_chs", "out_chs", "stride", "kernel", "expansion", "se_ratio", "act"),
-    [
-        (1, 1, 1, 3, 1, 0.0, "relu"),
-        (1, 1, 2, 3, 1, 0.25, "relu"),
-        (3, 5, 1, 5, 3, 0.25, "swish"),
-        (7, 7, 1, 7, 4, 0.25, "hswish"),
-        (12, 18, 2, 7, 6, 0.0, "hswish"),
-        (13, 40, 1, 3, 2.5, 0.25, "relu"),
-        (20, 20, 2, 3, 6, 0.25, "swish"),
-        (112, 192, 2, 5, 6, 0.25, "swish"),
-    ],
-)
-def test_count_matches_built_module(
-    in_chs: int, out_chs: int, stride: int, kernel: int, expansion: float, se_ratio: float, act: str
-) -> None:
-    spec = MicroBlockSpec(
-        out_chs=out_chs, stride=stride, kernel=kernel, expansion=expansion, se_ratio=se_ratio, act=act
-    )
-    _check(spec, in_chs)
-
-
 @settings(max_examples=25, deadline=None)
 @given(
     in_chs=st.integers(1, 72),

@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from api.main import create_app
-    from api.settings import Settings
+    from store.settings import Settings
 
     overrides = {k: v for k, v in (("database_url", args.database_url), ("data_root", args.data_root)) if v}
     try:

@@ -10,8 +10,8 @@ from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
-from api.db import session_scope
-from api.settings import Settings
+from store.db import session_scope
+from store.settings import Settings
 
 API_KEY_HEADER = "X-API-Key"
 _api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False,

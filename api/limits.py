@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from api.settings import Settings
 from searchspace.counter import Count, count
 from searchspace.errors import SpecError
 from searchspace.spec import ArchSpec
+from store.settings import Settings
 from workers.config import SearchConfig
 
 

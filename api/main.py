@@ -13,12 +13,12 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.db import migrate
-from api.errors import CapacityError, ConflictError, NotFoundError
 from api.routes import router
-from api.settings import Settings
 from searchspace.errors import SpecError
 from searchspace.export import ExportError
+from store.db import migrate
+from store.errors import CapacityError, ConflictError, NotFoundError
+from store.settings import Settings
 from workers.data import DatasetError
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ DESCRIPTION = """Neural-architecture search and compound scaling.
 Queue a search (`POST /v1/searches`), follow it (`GET /v1/searches/{id}`), read its Pareto front, download any
 architecture as a standalone PyTorch file (`GET /v1/architectures/{id}/code`) or ONNX; scale a network with
 EfficientNet's compound coefficients (`POST /v1/scalings`) or grid-search them (`POST /v1/scaling-searches`).
-Jobs run in driver processes (`python -m workers serve`, or `python -m api --with-driver`), never in a request.
+Jobs run in driver processes (`python -m jobs`, or `python -m api --with-driver`), never in a request.
 """
 
 
@@ -135,7 +135,7 @@ def create_app(settings: Settings | None = None, *, with_driver: bool = False) -
         stop = threading.Event()
         thread = None
         if with_driver:
-            from workers.service import Service
+            from jobs.service import Service
 
             service = Service(settings)
             thread = threading.Thread(target=service.serve, args=(stop,), name="nas-driver", daemon=True)

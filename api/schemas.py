@@ -295,7 +295,7 @@ class ScalingSearchCreate(Input):
     """A grid search of alpha, beta, gamma >= 1 with alpha * beta^2 * gamma^2 near 2, run as a job.
 
     Each candidate proxy-trains the phi = 1 member of a proxy base (the base at ``proxy_width``,
-    ``proxy_depth`` and ``resolution`` px) on the dataset; null fields take ``scaler.grid.GridConfig``'s defaults
+    ``proxy_depth`` and ``resolution`` px) on the dataset; null fields take ``scaler.grid_config.GridConfig``'s defaults
     (step 0.05, tolerance 0.1, resolution 32, proxy width and depth 0.5, 2 workers, 1 epoch).
     """
 

@@ -28,252 +28,29 @@ process at a time may run a given grid.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import re
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, Trial, TrialState
 
-from scaler.scaling import MAX_COEFFICIENT, derive, scale
-from searchspace.checks import check_bool, check_float, check_int
-from searchspace.codec import from_dict
+from scaler.grid_config import GRID_PHI, Candidate, GridConfig, grid_study_name, proxy_base, proxy_member
+from scaler.scaling import MAX_COEFFICIENT, derive
 from searchspace.counter import count
 from searchspace.errors import SpecError
 from searchspace.spec import ArchSpec
-from workers.data import DatasetConfig, DatasetError
+from workers.data import DatasetConfig
 from workers.evaluation import LatencyConfig
 from workers.training import TrainBudget
 
-__all__ = [
-    "GRID_PHI",
-    "TARGET_RATIO",
-    "Candidate",
-    "CandidateResult",
-    "GridConfig",
-    "GridResult",
-    "enumerate_candidates",
-    "evaluate_candidate",
-    "grid_study_name",
-    "load_grid",
-    "proxy_base",
-    "rank",
-    "run_grid",
-]
-
-TARGET_RATIO = 2.0  # FLOPs double per unit of phi
-GRID_PHI = 1.0  # the paper grid-searches the phi = 1 network
-STEP_RANGE = (0.01, 0.5)
-TOLERANCE_RANGE = (0.0, 1.0)
 RECORD = "grid"  # the trial user attr holding a candidate's measurements
-_EPS = 1e-9
 _NAMES = ("alpha", "beta", "gamma")
 
 EvaluateFn = Callable[..., dict[str, Any]]
 ProgressFn = Callable[["CandidateResult", int, int], None]
-
-
-# --- the grid -----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, order=True)
-class Candidate:
-    """One point of the grid: depth (alpha), width (beta) and resolution (gamma) coefficients."""
-
-    alpha: float
-    beta: float
-    gamma: float
-
-    @property
-    def ratio(self) -> float:
-        """The MACs ratio the coefficients promise at phi = 1: alpha * beta^2 * gamma^2."""
-        return self.alpha * self.beta**2 * self.gamma**2
-
-    @property
-    def key(self) -> str:
-        return f"a{self.alpha:g}_b{self.beta:g}_g{self.gamma:g}"
-
-    def params(self) -> dict[str, float]:
-        return {"alpha": self.alpha, "beta": self.beta, "gamma": self.gamma}
-
-
-def _grid_value(k: int, step: float) -> float:
-    return round(1.0 + k * step, 10)
-
-
-def enumerate_candidates(
-    step: float = 0.05, tolerance: float = 0.1, max_candidates: int | None = None, target: float = TARGET_RATIO
-) -> list[Candidate]:
-    """Every alpha, beta, gamma in {1, 1 + step, 1 + 2 step, ...} with |alpha*beta^2*gamma^2 - target| <= tolerance.
-
-    Ordered by distance of the ratio to ``target``, then (alpha, beta, gamma); ``max_candidates`` keeps the
-    first ones. Raises SpecError naming ``step``, ``tolerance`` or ``max_candidates``.
-    """
-    step = float(check_float("step", step, *STEP_RANGE))
-    tolerance = float(check_float("tolerance", tolerance, *TOLERANCE_RANGE))
-    if max_candidates is not None:
-        check_int("max_candidates", max_candidates, 1, 1_000_000)
-    lo, hi = target - tolerance, target + tolerance
-    found: list[Candidate] = []
-    a_steps = math.floor((hi - 1.0) / step + _EPS)
-    for i in range(a_steps + 1):
-        alpha = _grid_value(i, step)
-        b_steps = math.floor((math.sqrt(hi / alpha) - 1.0) / step + _EPS)
-        for j in range(max(b_steps, -1) + 1):
-            beta = _grid_value(j, step)
-            base = alpha * beta**2
-            g_lo = math.sqrt(max(lo / base, 1.0))
-            g_hi = math.sqrt(hi / base)
-            first = max(0, math.ceil((g_lo - 1.0) / step - 1e-6))
-            last = math.floor((g_hi - 1.0) / step + 1e-6)
-            for k in range(first, last + 1):
-                candidate = Candidate(alpha, beta, _grid_value(k, step))
-                if abs(candidate.ratio - target) <= tolerance + _EPS:
-                    found.append(candidate)
-    if not found:
-        raise SpecError(
-            "tolerance",
-            f"no alpha, beta, gamma >= 1 on a {step:g} grid has alpha*beta^2*gamma^2 within {tolerance:g} of "
-            f"{target:g}; widen the tolerance or refine the step",
-        )
-    found.sort(key=lambda c: (round(abs(c.ratio - target), 9), c))
-    return found[:max_candidates] if max_candidates is not None else found
-
-
-# --- settings -----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class GridConfig:
-    """Everything a grid search needs besides the base network (the module docstring explains the proxy).
-
-    ``workers`` candidates train at once, each on ``threads`` torch threads (one Ray CPU per thread).
-    ``retry_failed`` re-evaluates candidates whose evaluation failed in an earlier run.
-    """
-
-    step: float = 0.05
-    tolerance: float = 0.1
-    max_candidates: int | None = None
-    resolution: int | None = 32
-    proxy_width: float = 0.5
-    proxy_depth: float = 0.5
-    dataset: DatasetConfig = field(default_factory=DatasetConfig)
-    budget: TrainBudget = field(default_factory=lambda: TrainBudget(epochs=1))
-    latency: LatencyConfig | None = field(default_factory=lambda: LatencyConfig(warmup=5, repeats=20))
-    workers: int = 2
-    threads: int = 1
-    seed: int = 0
-    retry_failed: bool = False
-
-    def __post_init__(self) -> None:
-        for name, cls in (("dataset", DatasetConfig), ("budget", TrainBudget)):
-            if not isinstance(getattr(self, name), cls):
-                raise SpecError(name, f"must be a {cls.__name__}")
-        if self.latency is not None and not isinstance(self.latency, LatencyConfig):
-            raise SpecError("latency", "must be a LatencyConfig or null")
-        object.__setattr__(self, "step", float(check_float("step", self.step, *STEP_RANGE)))
-        object.__setattr__(self, "tolerance", float(check_float("tolerance", self.tolerance, *TOLERANCE_RANGE)))
-        # Validates max_candidates, and refuses a grid without any candidate.
-        enumerate_candidates(self.step, self.tolerance, self.max_candidates)
-        if self.resolution is not None:
-            check_int("resolution", self.resolution, 8, 1024)
-        for name in ("proxy_width", "proxy_depth"):
-            object.__setattr__(self, name, float(check_float(name, getattr(self, name), 0.05, 4.0)))
-        check_int("workers", self.workers, 1, 256)
-        check_int("threads", self.threads, 1, 256)
-        check_int("seed", self.seed, 0, 2**31 - 1)
-        check_bool("retry_failed", self.retry_failed)
-
-    def candidates(self) -> list[Candidate]:
-        return enumerate_candidates(self.step, self.tolerance, self.max_candidates)
-
-    def evaluation_settings(self) -> dict[str, Any]:
-        """What a candidate's measurements depend on (besides the base): the study's identity."""
-        return {
-            "phi": GRID_PHI,
-            "resolution": self.resolution,
-            "proxy_width": self.proxy_width,
-            "proxy_depth": self.proxy_depth,
-            "dataset": self.dataset.to_dict(),
-            "budget": self.budget.to_dict(),
-            "latency": None if self.latency is None else self.latency.to_dict(),
-            "threads": self.threads,
-            "seed": self.seed,
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "step": self.step,
-            "tolerance": self.tolerance,
-            "max_candidates": self.max_candidates,
-            "resolution": self.resolution,
-            "proxy_width": self.proxy_width,
-            "proxy_depth": self.proxy_depth,
-            "dataset": self.dataset.to_dict(),
-            "budget": self.budget.to_dict(),
-            "latency": None if self.latency is None else self.latency.to_dict(),
-            "workers": self.workers,
-            "threads": self.threads,
-            "seed": self.seed,
-            "retry_failed": self.retry_failed,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Any) -> GridConfig:
-        """From JSON data (``to_dict``'s form; any field may be left out); errors name the field."""
-        if not isinstance(data, dict):
-            raise SpecError("config", "must be a JSON object")
-        fields = dict(data)
-        for name, sub in (("dataset", DatasetConfig), ("budget", TrainBudget), ("latency", LatencyConfig)):
-            if fields.get(name) is not None:
-                try:
-                    fields[name] = from_dict(sub, fields[name], name)
-                except DatasetError as err:
-                    raise SpecError("dataset.source", err.message) from None
-        return from_dict(cls, fields)
-
-
-def grid_study_name(base: ArchSpec, config: GridConfig) -> str:
-    """``grid-<base>-<hash>``: same base and evaluation settings, same study (so a rerun resumes)."""
-    identity = json.dumps({"base": base.to_string(), **config.evaluation_settings()}, sort_keys=True)
-    digest = hashlib.sha1(identity.encode()).hexdigest()[:12]
-    label = re.sub(r"[^A-Za-z0-9_.-]", "", base.name)[:40] or "base"
-    return f"grid-{label}-{digest}"
-
-
-def proxy_base(
-    base: ArchSpec, config: GridConfig, num_classes: int | None = None, in_chans: int | None = None
-) -> ArchSpec:
-    """The network the candidates scale: ``base`` at the proxy width, depth and resolution (and data shape)."""
-    resolution: float | int = 1.0 if config.resolution is None else config.resolution
-    try:
-        spec = scale(base, width=config.proxy_width, depth=config.proxy_depth, resolution=resolution).spec
-    except SpecError as err:
-        field_name = {"width": "proxy_width", "depth": "proxy_depth"}.get(err.field, err.field)
-        raise SpecError(field_name, err.message) from None
-    changes: dict[str, Any] = {"name": f"{base.name[:57]}-proxy" if base.name else "proxy"}
-    if num_classes is not None:
-        changes["num_classes"] = num_classes
-    if in_chans is not None:
-        changes["in_chans"] = in_chans
-    return replace(spec, **changes)
-
-
-def proxy_member(proxy: ArchSpec, candidate: Candidate) -> ArchSpec:
-    """The phi = 1 member of the proxy base, its resolution ``round(resolution * gamma)`` to the pixel."""
-    size = max(8, round(proxy.resolution * candidate.gamma**GRID_PHI))
-    return scale(
-        proxy,
-        width=candidate.beta**GRID_PHI,
-        depth=candidate.alpha**GRID_PHI,
-        resolution=size,
-        name=f"{proxy.name[:40]}-{candidate.key}"[:64],
-    ).spec
 
 
 # --- results ------------------------------------------------------------------------------------------------
@@ -426,7 +203,7 @@ def _prepare(candidate: Candidate, base: ArchSpec, proxy: ArchSpec, proxy_macs: 
 
 
 def _open_study(storage_url: str, study_name: str, base: ArchSpec, config: GridConfig) -> optuna.Study:
-    from workers.driver import open_storage
+    from workers.ledger import open_storage
 
     study = optuna.create_study(storage=open_storage(storage_url), study_name=study_name, direction="maximize",
                                 load_if_exists=True, sampler=optuna.samplers.RandomSampler(seed=config.seed))
@@ -596,7 +373,7 @@ def _outcome(ref: Any, prepared: CandidateResult) -> CandidateResult:
 
 def load_grid(storage_url: str, study_name: str) -> GridResult:
     """A grid search's current state read back from the database (for a job's status)."""
-    from workers.driver import open_storage
+    from workers.ledger import open_storage
 
     study = optuna.load_study(study_name=study_name, storage=open_storage(storage_url))
     attrs = study.user_attrs

@@ -1,7 +1,7 @@
 """``python -m scaler grid``: grid-search alpha, beta, gamma on a base network by proxy training.
 
 This module stays light (no optuna, torch or numpy at import) so that ``python -m scaler derive`` starts fast:
-the options default to None and ``scaler.grid.GridConfig`` supplies the defaults (the help text quotes them;
+the options default to None and ``scaler.grid_config.GridConfig`` supplies the defaults (the help text quotes them;
 a test keeps both in step).
 """
 
@@ -16,7 +16,8 @@ from searchspace.errors import SpecError
 from searchspace.table import format_table
 
 if TYPE_CHECKING:
-    from scaler.grid import CandidateResult, GridConfig, GridResult
+    from scaler.grid import CandidateResult, GridResult
+    from scaler.grid_config import GridConfig
 
 DEFAULT_STORAGE = "sqlite:///nas-search.db"  # the service database (as ``python -m workers search``)
 # SpecError.field -> the option the user typed.
@@ -91,7 +92,7 @@ def build_config(args: argparse.Namespace) -> GridConfig:
     """A GridConfig from the options given (GridConfig's defaults for the others)."""
     from dataclasses import replace
 
-    from scaler.grid import GridConfig
+    from scaler.grid_config import GridConfig
     from workers.data import DatasetConfig
 
     default = GridConfig()

@@ -88,23 +88,6 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(args: argparse.Namespace) -> int:
-    import logging
-
-    from pydantic import ValidationError
-
-    from api.settings import Settings
-    from workers.service import main as serve
-
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    overrides = {k: v for k, v in (("database_url", args.database_url), ("driver_jobs", args.jobs)) if v}
-    try:
-        settings = Settings(**overrides)
-    except ValidationError as err:
-        raise SpecError("--database-url" if "database_url" in str(err) else "--jobs", str(err)) from None
-    return serve(settings)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workers")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -128,11 +111,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--study", help="study name (default: derived from the config, so reruns resume)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_search)
-    s = sub.add_parser("serve", help="run a driver: claim queued jobs from the service database and run them")
-    s.add_argument("--database-url", help="SQLAlchemy URL (default: DATABASE_URL, else sqlite:///nas.db)")
-    s.add_argument("--jobs", type=int, help="jobs run at once (default: NAS_DRIVER_JOBS, else 1)")
-    s.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
-    s.set_defaults(func=_serve)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -7,12 +7,12 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from api import crud
 from api.deps import SessionDep
-from api.errors import ConflictError
-from api.models import Architecture
 from api.schemas import ArchitecturePublic
 from searchspace.spec import ArchSpec
+from store import crud
+from store.errors import ConflictError
+from store.models import Architecture
 
 router = APIRouter(prefix="/architectures", tags=["architectures"])
 _NOT_FOUND = {404: {"description": "no such architecture"},

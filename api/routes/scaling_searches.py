@@ -6,13 +6,13 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from api import crud
 from api.deps import ApiKeyDep, SessionDep, SettingsDep
-from api.models import ScalingSearch
 from api.routes.scalings import resolve_base
 from api.routes.searches import checked_dataset
 from api.schemas import ScalingSearchCreate, ScalingSearchPublic
 from searchspace.errors import SpecError
+from store import crud
+from store.models import ScalingSearch
 
 router = APIRouter(prefix="/scaling-searches", tags=["scaling"])
 
@@ -34,7 +34,7 @@ def create_scaling_search(body: ScalingSearchCreate, session: SessionDep, settin
     driver proxy-trains every candidate on Ray and ranks them by accuracy (ties: fewer MACs). The result keeps
     every candidate's formula and counted MACs ratios and accuracy, the chosen coefficients and the stored
     phi = 1 network they give."""
-    from scaler.grid import GridConfig
+    from scaler.grid_config import GridConfig
 
     base, named = resolve_base(session, body.base, settings)
     budget = body.training.to_config()

@@ -8,15 +8,16 @@ from typing import Any
 from fastapi import APIRouter, status
 from sqlalchemy.orm import Session
 
-from api import crud, limits
+from api import limits
 from api.deps import ApiKeyDep, SessionDep, SettingsDep
 from api.schemas import ArchitecturePublic, BaseRef, ScalingCreate, ScalingsPublic
-from api.settings import Settings
 from scaler.family import official
 from scaler.scaling import ScaledSpec, derive
 from searchspace import zoo
 from searchspace.errors import SpecError
 from searchspace.spec import ArchSpec
+from store import crud
+from store.settings import Settings
 
 router = APIRouter(prefix="/scalings", tags=["scaling"])
 

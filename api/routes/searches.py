@@ -8,9 +8,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, status
 from sqlalchemy.orm import Session
 
-from api import crud, limits
+from api import limits
 from api.deps import ApiKeyDep, SessionDep, SettingsDep
-from api.models import Search
 from api.schemas import (
     ArchitecturePublic,
     ArchitecturesPublic,
@@ -21,8 +20,10 @@ from api.schemas import (
     SearchPublic,
     TrialState,
 )
-from api.settings import Settings
 from searchspace.errors import SpecError
+from store import crud
+from store.models import Search
+from store.settings import Settings
 from workers.config import SearchConfig
 from workers.data import DatasetConfig
 

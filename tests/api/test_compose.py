@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from api.settings import Settings
+from store.settings import Settings
 from tests.api.test_e2e import API, DRIVER
 
 ROOT = Path(__file__).resolve().parents[2]

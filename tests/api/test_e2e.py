@@ -24,7 +24,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 # The entry points the service runs with; docker-compose.yml runs the same (tests/api/test_compose.py).
 API = [sys.executable, "-m", "api", "--host", "127.0.0.1"]
-DRIVER = [sys.executable, "-m", "workers", "serve"]
+DRIVER = [sys.executable, "-m", "jobs"]
 SEARCH = {"n_trials": 4, "n_workers": 2, "sampler": "random", "pruner": "none", "seed": 1,
           "space": {"resolutions": [16]}, "dataset": {"subset": 0.3}, "training": {"epochs": 1, "batch_size": 32},
           "latency": {"warmup": 2, "repeats": 5}}

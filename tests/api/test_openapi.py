@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
 from api.main import create_app
-from api.settings import Settings
+from store.settings import Settings
 
 _DB_DIR = Path(tempfile.mkdtemp(prefix="nas-openapi-"))
-APP = create_app(Settings(database_url=f"sqlite:///{_DB_DIR / 'api.db'}", max_concurrent_searches=10_000))
+APP = create_app(Settings(database_url=f"sqlite:///{_DB_DIR / 'store.db'}", max_concurrent_searches=10_000))
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 

@@ -8,11 +8,11 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
-from api import crud
-from api.db import session_scope
 from api.main import create_app
-from api.settings import Settings
 from searchspace import zoo
+from store import crud
+from store.db import session_scope
+from store.settings import Settings
 from workers.results import TrialRecord
 
 TINY = {"n_trials": 3, "n_workers": 1, "training": {"epochs": 1}, "dataset": {"subset": 0.3}}
@@ -161,8 +161,8 @@ def test_cancel_then_delete(client: TestClient, settings: Settings) -> None:
 
 
 def test_running_search_cancel_is_a_request_and_delete_conflicts(client: TestClient, settings: Settings) -> None:
-    from api import queue
-    from api.models import Search
+    from store import queue
+    from store.models import Search
 
     search = _create(client)
     while (claim := queue.claim(settings.database_url, Search, driver_id="test", stale_after_s=3600)) is not None:

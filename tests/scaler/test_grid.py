@@ -19,7 +19,8 @@ from optuna.trial import TrialState
 from scaler import derive
 from scaler import grid as g
 from scaler.cli import build_parser, main
-from scaler.grid import Candidate, CandidateResult, GridConfig, enumerate_candidates, rank, run_grid
+from scaler.grid import CandidateResult, rank, run_grid
+from scaler.grid_config import Candidate, GridConfig, enumerate_candidates
 from searchspace import zoo
 from searchspace.errors import SpecError
 from tests.scaler import fake_grid_eval as fake

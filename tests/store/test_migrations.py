@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from api.db import VERSION_TABLE, get_engine, migrate
-from api.models import Base
+from store.db import VERSION_TABLE, get_engine, migrate
+from store.models import Base
 
 
 def test_migrations_match_the_models_and_coexist_with_optuna(database_url: str) -> None:

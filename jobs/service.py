@@ -1,4 +1,4 @@
-"""``python -m workers serve``: the driver process of the service. It claims queued jobs from the service
+"""``python -m jobs``: the driver process of the service. It claims queued jobs from the service
 database (searches and scaling searches), runs them on Ray and records every finished trial as it lands.
 
 One ``Service`` runs up to ``NAS_DRIVER_JOBS`` jobs at once, each in its own thread, and heartbeats them; a
@@ -19,10 +19,10 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from api import crud, queue
-from api.db import migrate, session_scope
-from api.models import Search
-from api.settings import Settings
+from store import crud, queue
+from store.db import migrate, session_scope
+from store.models import Search
+from store.settings import Settings
 
 log = logging.getLogger(__name__)
 EvaluateFn = Callable[..., dict[str, Any]]
@@ -207,7 +207,8 @@ class Service:
     def run_scaling_search(self, claimed: queue.Claim, control: JobControl) -> dict[str, Any]:
         """Run (or resume) a grid search; its candidates land in ``result`` as they finish, and the chosen
         coefficients' phi = 1 network is stored as an architecture."""
-        from scaler.grid import CandidateResult, GridConfig, run_grid
+        from scaler.grid import CandidateResult, run_grid
+        from scaler.grid_config import GridConfig
         from scaler.scaling import derive
         from searchspace.spec import ArchSpec
 

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from api.db import UTCDateTime, utcnow
+from store.db import UTCDateTime, utcnow
 
 JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 ACTIVE_STATES = ("queued", "running")

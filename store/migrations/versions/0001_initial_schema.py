@@ -17,7 +17,7 @@ depends_on = None
 
 
 def _job_columns() -> list[sa.Column]:
-    """The columns every queued job has (api.models.JobMixin)."""
+    """The columns every queued job has (store.models.JobMixin)."""
     return [
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),

@@ -1,4 +1,4 @@
-"""The driver service (``python -m workers serve``'s loop) with real Ray, both backends, stand-in evaluations:
+"""The driver service (``python -m jobs``'s loop) with real Ray, both backends, stand-in evaluations:
 runs queued searches, mirrors trials, honours cancel, hands jobs back when stopped, resumes stale ones."""
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from api import queue
-from api.db import get_engine, session_scope, utcnow
-from api.models import Driver, Search
-from api.settings import Settings
+from jobs.service import Service
+from store import queue
+from store.db import get_engine, session_scope, utcnow
+from store.models import Driver, Search
+from store.settings import Settings
 from tests.scaler import fake_grid_eval
 from tests.workers import fake_eval
-from workers.service import Service
 
 cloudpickle.register_pickle_by_value(fake_eval)
 cloudpickle.register_pickle_by_value(fake_grid_eval)

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.db import utcnow
-from api.errors import CapacityError, ConflictError, NotFoundError
-from api.models import ACTIVE_STATES, Architecture, Driver, ScalingSearch, Search
 from searchspace.spec import ArchSpec
+from store.db import utcnow
+from store.errors import CapacityError, ConflictError, NotFoundError
+from store.models import ACTIVE_STATES, Architecture, Driver, ScalingSearch, Search
 from workers.config import SearchConfig
 from workers.results import TrialRecord, pareto_front
 
@@ -83,7 +83,7 @@ def delete_study(url: str, study_name: str) -> None:
     """Drop a search's Optuna study from the database, if it was ever created."""
     import optuna
 
-    from workers.driver import open_storage
+    from workers.ledger import open_storage
 
     try:
         optuna.delete_study(study_name=study_name, storage=open_storage(url))

@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, literal, or_, select, update
 
-from api.db import UTCDateTime, get_engine, utcnow
-from api.models import Driver, ScalingSearch, Search
+from store.db import UTCDateTime, get_engine, utcnow
+from store.models import Driver, ScalingSearch, Search
 
 JobModel = type[Search] | type[ScalingSearch]
 JOB_MODELS: tuple[JobModel, ...] = (Search, ScalingSearch)

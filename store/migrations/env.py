@@ -1,12 +1,12 @@
-"""Alembic environment: runs on the connection ``api.db.migrate`` passes, or on ``sqlalchemy.url``/DATABASE_URL."""
+"""Alembic environment: runs on the connection ``store.db.migrate`` passes, or on ``sqlalchemy.url``/DATABASE_URL."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from api.db import VERSION_TABLE
-from api.models import Base
+from store.db import VERSION_TABLE
+from store.models import Base
 
 config = context.config
 
@@ -28,7 +28,7 @@ def run_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    from api.settings import Settings
+    from store.settings import Settings
 
     url = config.get_main_option("sqlalchemy.url") or Settings().database_url
     with create_engine(url).connect() as connection:

@@ -10,9 +10,9 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from api import queue
-from api.db import get_engine, migrate, session_scope, utcnow
-from api.models import ScalingSearch, Search
+from store import queue
+from store.db import get_engine, migrate, session_scope, utcnow
+from store.models import ScalingSearch, Search
 
 
 def _queue_jobs(url: str, n: int) -> list[uuid.UUID]:

@@ -15,15 +15,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from scaler.bases import add_base_arguments, load_base
 from scaler.family import OFFICIAL_TABLE, family
 from scaler.grid_cli import add_grid
 from scaler.scaling import ALPHA, BETA, GAMMA, ScaledSpec, check_limits
-from searchspace import zoo
 from searchspace.errors import SpecError
 from searchspace.spec import ArchSpec
 from searchspace.table import format_table
 
-DEFAULT_BASE = "efficientnet_b0"
 # Default size limits of a scaled network: ~15x EfficientNet-B7's parameters, ~25x its MACs.
 DEFAULT_MAX_PARAMS = 1_000_000_000
 DEFAULT_MAX_MACS = 1_000_000_000_000
@@ -81,9 +80,7 @@ def add_derive(commands: argparse._SubParsersAction) -> None:
     which = derive.add_mutually_exclusive_group(required=True)
     which.add_argument("--phi", type=float, help="compound coefficient, 0 to 12")
     which.add_argument("--all", action="store_true", help="every member phi = 0..7, as a table")
-    base = derive.add_mutually_exclusive_group()
-    base.add_argument("--base", metavar="FILE.json", help="base ArchSpec JSON file")
-    base.add_argument("--zoo", metavar="NAME", help=f"base network from the zoo (default {DEFAULT_BASE})")
+    add_base_arguments(derive)
     derive.add_argument("--alpha", type=float, help=f"depth coefficient, >= 1 (default {ALPHA})")
     derive.add_argument("--beta", type=float, help=f"width coefficient, >= 1 (default {BETA})")
     derive.add_argument("--gamma", type=float, help=f"resolution coefficient, >= 1 (default {GAMMA})")
@@ -107,24 +104,6 @@ def add_derive(commands: argparse._SubParsersAction) -> None:
         help=f"refuse networks with more multiply-adds (default {DEFAULT_MAX_MACS:.0e})",
     )
     derive.set_defaults(handler=run_derive, parser=derive)
-
-
-def load_base(args: argparse.Namespace) -> ArchSpec:
-    """The base network of ``--base FILE.json`` or ``--zoo NAME`` (default: the zoo's EfficientNet-B0)."""
-    parser: argparse.ArgumentParser = args.parser
-    if args.base is not None:
-        try:
-            text = Path(args.base).read_text()
-        except (OSError, UnicodeDecodeError) as err:
-            parser.error(f"--base: cannot read {args.base!r}: {getattr(err, 'strerror', None) or err}")
-        try:
-            return ArchSpec.from_json(text)
-        except SpecError as err:
-            parser.error(f"--base: {args.base!r} is not a valid spec: {err}")
-    try:
-        return zoo.get(args.zoo or DEFAULT_BASE)
-    except zoo.UnknownNetworkError as err:
-        parser.error(f"--zoo: {err}")
 
 
 def run_derive(args: argparse.Namespace) -> int:

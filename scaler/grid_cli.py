@@ -12,6 +12,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from scaler.bases import add_base_arguments, load_base
 from searchspace.errors import SpecError
 from searchspace.table import format_table
 
@@ -62,9 +63,7 @@ def add_grid(commands: argparse._SubParsersAction) -> None:
         "The proxy: each candidate trains the phi = 1 member of the base scaled by --proxy-width and "
         "--proxy-depth at --resolution px (defaults 0.5, 0.5, 32: about 10-15 s a candidate on one CPU).",
     )
-    base = grid.add_mutually_exclusive_group()
-    base.add_argument("--base", metavar="FILE.json", help="base ArchSpec JSON file")
-    base.add_argument("--zoo", metavar="NAME", help="base network from the zoo (default efficientnet_b0)")
+    add_base_arguments(grid)
     grid.add_argument("--dataset", metavar="SOURCE", help="digits (default), an ImageFolder or CIFAR-10 directory")
     grid.add_argument("--subset", type=float, metavar="F", help="fraction of each class used (default 1.0)")
     grid.add_argument("--step", type=float, help="grid step of alpha, beta and gamma (default 0.05)")
@@ -118,7 +117,6 @@ def run_grid_command(args: argparse.Namespace) -> int:
     import optuna
     import sqlalchemy.exc
 
-    from scaler.cli import load_base
     from scaler.grid import run_grid
     from workers.data import DatasetError
 

@@ -20,6 +20,7 @@ from scaler.family import OFFICIAL_TABLE, family
 from scaler.grid_cli import add_grid
 from scaler.scaling import ALPHA, BETA, GAMMA, ScaledSpec, check_limits
 from searchspace.errors import SpecError
+from searchspace.export import to_python
 from searchspace.spec import ArchSpec
 from searchspace.table import format_table
 
@@ -189,27 +190,13 @@ def table_row(m: ScaledSpec) -> list[Any]:
 
 
 def write_member(out_dir: Path, member: ScaledSpec) -> list[Path]:
-    """``<name>.json`` (the scaled ArchSpec) and, once the export issue provides it, ``<name>.py``."""
+    """``<name>.json`` (the scaled ArchSpec) and ``<name>.py`` (standalone PyTorch source of the model)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = member.spec.name or f"phi{member.phi:g}"
-    paths = [out_dir / f"{stem}.json"]
+    paths = [out_dir / f"{stem}.json", out_dir / f"{stem}.py"]
     paths[0].write_text(member.spec.to_json() + "\n")
-    code = model_code(member.spec)
-    if code is not None:
-        paths.append(out_dir / f"{stem}.py")
-        paths[1].write_text(code)
+    paths[1].write_text(to_python(member.spec))
     return paths
-
-
-def model_code(spec: ArchSpec) -> str | None:
-    """Standalone PyTorch source from ``searchspace.export.to_python`` (export issue), else None."""
-    try:
-        from searchspace.export import to_python
-    except ModuleNotFoundError as err:
-        if err.name != "searchspace.export":
-            raise
-        return None
-    return to_python(spec)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

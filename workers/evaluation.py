@@ -6,37 +6,44 @@ plain JSON with ``to_dict()``.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from searchspace.checks import check_choice, check_int
+from searchspace.checks import check_int
 from searchspace.counter import count
+from searchspace.errors import SpecError
+from searchspace.fields import as_dict, setting
 from searchspace.spec import ArchSpec
 from workers.data import DatasetConfig, DatasetInfo
 from workers.latency import LatencyResult, measure_latency
 from workers.training import EpochCallback, TrainBudget, TrainResult, build_seeded, train_and_evaluate
 
 
+DEVICE = re.compile(r"(cpu|cuda)(:\d{1,3})?")
+
+
 @dataclass(frozen=True, kw_only=True)
 class LatencyConfig:
     """How latency is measured: batch, threads, warm-up and timed passes, device."""
 
-    batch_size: int = 1
-    threads: int = 1
-    warmup: int = 10
-    repeats: int = 50
-    device: str = "cpu"
+    batch_size: int = setting(1, "images per timed forward pass")
+    threads: int = setting(1, "torch threads while timing")
+    warmup: int = setting(10, "untimed passes first")
+    repeats: int = setting(50, "timed passes (the median and p90 are reported)")
+    device: str = setting("cpu", "cpu or cuda, optionally with an index (cuda:1)")
 
     def __post_init__(self) -> None:
         check_int("batch_size", self.batch_size, 1, 65_536)
         check_int("threads", self.threads, 1, 1024)
         check_int("warmup", self.warmup, 0, 100_000)
         check_int("repeats", self.repeats, 1, 100_000)
-        check_choice("device", self.device.split(":")[0], ("cpu", "cuda"))
+        if not isinstance(self.device, str) or not DEVICE.fullmatch(self.device):
+            raise SpecError("device", f"must be cpu or cuda, optionally with an index (cuda:1); got {self.device!r:.80}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return as_dict(self)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,6 +81,19 @@ class Evaluation:
     @property
     def latency_ms(self) -> float | None:
         return None if self.latency is None else self.latency.median_ms
+
+    def measurements(self) -> dict[str, Any]:
+        """The flat, JSON-ready measurements a trial records (the one evaluation -> record mapping)."""
+        return {
+            "accuracy": self.accuracy,
+            "epoch_accuracies": list(self.train.epoch_accuracies),
+            "stopped": self.train.stopped or None,
+            "train_seconds": self.train.train_seconds,
+            "eval_seconds": self.durations.total,
+            "latency_ms": self.latency_ms,
+            "latency_p90_ms": None if self.latency is None else self.latency.p90_ms,
+            "device": None if self.latency is None else self.latency.device_info.to_dict(),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return {

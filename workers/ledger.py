@@ -66,10 +66,11 @@ class Ledger:
     def history(self) -> list[FrozenTrial]:
         return self.storage.get_all_trials(self.study_id, deepcopy=False)
 
-    def recover(self) -> list[FrozenTrial]:
+    def recover(self, requeue: bool = True) -> list[FrozenTrial]:
         """Fail the trials left RUNNING (keeping their record) and replay the history into memory.
 
-        Returns the finished history. Interrupted architectures that never finished since are queued again.
+        Returns the finished history. With ``requeue``, interrupted parameters that never finished since are
+        proposed again first (a job that chooses its own parameters, like the grid, passes False).
         """
         for t in self.history():
             if t.state == TrialState.RUNNING:
@@ -78,6 +79,8 @@ class Ledger:
                 self.storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
         history = [t for t in self.history() if t.state.is_finished()]
         self.memory.add_trials(history)
+        if not requeue:
+            return history
         settled = {_key(t) for t in history if t.state != TrialState.FAIL or _error(t) != INTERRUPTED}
         queued: set[str] = set()
         for t in history:

@@ -44,14 +44,4 @@ def evaluate_trial(spec: ArchSpec, config: SearchConfig, referee: Any = None) ->
 
     result = evaluate(spec, config.dataset, config.budget, seed=config.seed, latency=config.latency,
                       threads=config.latency.threads, on_epoch=on_epoch)
-    return {
-        "accuracy": result.accuracy,
-        "epoch_accuracies": list(result.train.epoch_accuracies),
-        "pruned": result.train.stopped == "callback",
-        "train_seconds": result.train.train_seconds,
-        "eval_seconds": result.durations.total,
-        "latency_ms": result.latency_ms,
-        "latency_p90_ms": None if result.latency is None else result.latency.p90_ms,
-        "device": None if result.latency is None else result.latency.device_info.to_dict(),
-        "worker_pid": os.getpid(),
-    }
+    return {**result.measurements(), "worker_pid": os.getpid()}

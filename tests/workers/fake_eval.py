@@ -20,7 +20,7 @@ def fake_evaluate(spec: Any, config: Any, referee: Any = None, sleep: float = 0.
     latency = c.macs / 1e6
     return {"accuracy": accuracy, "epoch_accuracies": [accuracy], "latency_ms": latency,
             "latency_p90_ms": latency, "train_seconds": 0.0, "eval_seconds": 0.0,
-            "device": {"device": "fake"}, "pruned": False}
+            "device": {"device": "fake"}, "stopped": None}
 
 
 def crash_once_evaluate(spec: Any, config: Any, referee: Any = None, marker: str = "") -> dict[str, Any]:

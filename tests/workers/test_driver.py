@@ -20,7 +20,9 @@ from tests.workers import fake_eval
 from workers.config import SearchConfig
 from workers.data import DatasetConfig
 from workers.driver import SearchDriver, load_result
+from workers.engine import StopReason
 from workers.evaluation import LatencyConfig
+from workers.ledger import INTERRUPTED
 from workers.training import TrainBudget
 
 cloudpickle.register_pickle_by_value(fake_eval)
@@ -74,7 +76,7 @@ def test_trial_that_kills_its_worker_is_failed_and_search_goes_on(sqlite_url: st
     crash = functools.partial(fake_eval.crash_once_evaluate, marker=str(tmp_path / "crashed"))
     result = SearchDriver(replace(TINY, n_trials=4), sqlite_url, "crash", evaluate_fn=crash).run()
     failed = [t for t in result.trials if t.state == "FAIL"]
-    assert len(failed) == 1 and "worker process died" in failed[0].error
+    assert len(failed) == 1 and "worker died" in failed[0].error
     assert len(_trained(result)) == 4
 
 
@@ -82,12 +84,12 @@ def test_raising_evaluation_is_recorded(sqlite_url: str) -> None:
     config = replace(TINY, n_trials=2, timeout_s=60.0)
     calls = {"n": 0}
 
-    def cancel() -> bool:
+    def cancel() -> StopReason | None:
         calls["n"] += 1
-        return calls["n"] > 20
+        return StopReason.CANCELLED if calls["n"] > 20 else None
 
     result = SearchDriver(config, sqlite_url, "raising", evaluate_fn=fake_eval.raising_evaluate,
-                          should_cancel=cancel, poll_s=0.05).run()
+                          should_stop=cancel, poll_s=0.05).run()
     assert result.trials and all(t.state == "FAIL" for t in result.trials)
     assert "RuntimeError: boom" in result.trials[0].error
 
@@ -117,10 +119,29 @@ def test_cancellation_stops_and_fails_running_trials(sqlite_url: str) -> None:
     slow = functools.partial(fake_eval.fake_evaluate, sleep=30.0)
     started = time.monotonic()
     result = SearchDriver(replace(TINY, n_trials=4), sqlite_url, "cancel", evaluate_fn=slow,
-                          should_cancel=lambda: time.monotonic() - started > 3, poll_s=0.1).run()
+                          should_stop=_after(started, 3, StopReason.CANCELLED), poll_s=0.1).run()
     assert result.stopped == "cancelled" and time.monotonic() - started < 25
     assert [t.state for t in result.trials] == ["FAIL", "FAIL"]
     assert all("cancelled" in t.error for t in result.trials)
+
+
+def _after(started: float, seconds: float, reason: StopReason):
+    return lambda: reason if time.monotonic() - started > seconds else None
+
+
+def test_an_interrupted_search_requeues_its_running_trials_and_resumes(sqlite_url: str) -> None:
+    """A driver stopping (SIGTERM) fails in-flight trials as interrupted; the next run re-proposes them first."""
+    slow = functools.partial(fake_eval.fake_evaluate, sleep=30.0)
+    started = time.monotonic()
+    config = replace(TINY, n_trials=3)
+    first = SearchDriver(config, sqlite_url, "interrupt", evaluate_fn=slow,
+                         should_stop=_after(started, 3, StopReason.INTERRUPTED), poll_s=0.1).run()
+    assert first.stopped == "interrupted" and [t.state for t in first.trials] == ["FAIL", "FAIL"]
+    assert all(t.error == INTERRUPTED for t in first.trials)
+    second = SearchDriver(config, sqlite_url, "interrupt", evaluate_fn=fake_eval.fake_evaluate).run()
+    assert second.stopped == "budget" and len(_trained(second)) == 3
+    interrupted = {t.spec_key for t in first.trials}
+    assert interrupted <= {t.spec_key for t in _trained(second)}
 
 
 RESUME_SCRIPT = """

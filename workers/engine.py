@@ -1,0 +1,111 @@
+"""The job engine both the architecture search and the compound-scaling grid run on.
+
+A ``Source`` proposes evaluations and records their outcomes; the engine keeps ``slots`` of them running on a
+``RayExecutor``, polls the stop check, enforces the time budget, stops a job whose proposals are all rejected
+or whose evaluations keep failing, and on any stop hands the unfinished tasks back to the source to record.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from workers.executor import RayExecutor, Task
+from workers.outcome import Evaluated, Outcome
+
+
+class Proposal(enum.Enum):
+    """A proposal settled without an evaluation."""
+
+    REJECTED = "rejected"  # over a params/MACs limit: recorded pruned, does not count against the budget
+    REUSED = "reused"  # an identical architecture was evaluated before: its result is copied
+    DUPLICATE = "duplicate"  # an identical architecture is being evaluated: it will share that result
+    INVALID = "invalid"  # gives no valid network: recorded failed
+
+
+class StopReason(enum.Enum):
+    """Why a job's run ended."""
+
+    BUDGET = "budget"  # everything the budget allows was evaluated
+    CANCELLED = "cancelled"  # the user cancelled it, or another driver owns it now
+    INTERRUPTED = "interrupted"  # the driver is stopping: the job goes back to the queue and resumes
+    TIMEOUT = "timeout"  # the wall-clock budget ran out
+    LIMITS = "limits"  # every proposal was over the params/MACs limits
+    FAILING = "failing"  # evaluations kept failing
+
+
+@dataclass(frozen=True)
+class Stop:
+    reason: StopReason
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.reason.value}: {self.detail}" if self.detail else self.reason.value
+
+
+class Source(Protocol):
+    """What a job gives the engine."""
+
+    def wants_more(self, running: int) -> bool:
+        """Whether another proposal may start, with ``running`` evaluations in flight."""
+
+    def propose(self) -> Task | Proposal:
+        """The next evaluation to run, or how a proposal settled without one."""
+
+    def finished(self, task: Task, evaluated: Evaluated) -> None:
+        """Record a finished evaluation."""
+
+    def abandoned(self, task: Task, stop: Stop) -> None:
+        """Record an evaluation stopped before it ended."""
+
+
+StopCheck = Callable[[], StopReason | None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineLimits:
+    slots: int
+    timeout_s: float | None = None
+    max_rejected_in_a_row: int = 500
+    max_failed_in_a_row: int = 10
+    poll_s: float = 0.5
+
+
+def run(source: Source, executor: RayExecutor, limits: EngineLimits, should_stop: StopCheck | None = None) -> Stop:
+    """Run ``source`` until its budget, the time budget, a stop, or a run of rejections or failures."""
+    check = should_stop or (lambda: None)
+    deadline = None if limits.timeout_s is None else time.monotonic() + limits.timeout_s
+    rejected = failed = 0
+    stop: Stop | None = None
+    while stop is None:
+        reason = check()
+        if reason is not None:
+            stop = Stop(reason)
+            break
+        if deadline is not None and time.monotonic() > deadline:
+            stop = Stop(StopReason.TIMEOUT, f"{limits.timeout_s:g} s")
+            break
+        while len(executor) < limits.slots and source.wants_more(len(executor)):
+            proposal = source.propose()
+            if isinstance(proposal, Task):
+                executor.submit(proposal)
+            rejected = rejected + 1 if proposal is Proposal.REJECTED else 0
+            if rejected >= limits.max_rejected_in_a_row:
+                stop = Stop(StopReason.LIMITS, "no candidate within max_params/max_macs")
+                break
+        if stop is not None:
+            break
+        if not len(executor):
+            stop = Stop(StopReason.BUDGET)
+            break
+        for task, evaluated in executor.wait(limits.poll_s):
+            source.finished(task, evaluated)
+            failed = failed + 1 if evaluated.outcome is Outcome.FAIL else 0
+        if failed >= limits.max_failed_in_a_row:
+            stop = Stop(StopReason.FAILING, f"{failed} evaluations in a row failed (see the trials' errors)")
+    for task in executor.cancel_all():
+        source.abandoned(task, stop)
+    return stop

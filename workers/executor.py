@@ -1,0 +1,79 @@
+"""Evaluations on Ray: submit, wait, cancel, and the one mapping of Ray's errors to failed outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from workers.cluster import ensure_ray
+from workers.outcome import Evaluated
+
+EvaluateFn = Callable[..., dict[str, Any]]
+
+
+@dataclass(eq=False)
+class Task:
+    """One evaluation: ``fn(*args)`` runs in a Ray worker and returns measurements; ``item`` is the caller's."""
+
+    fn: EvaluateFn
+    args: tuple[Any, ...]
+    item: Any
+
+
+def _call(fn: EvaluateFn, *args: Any) -> dict[str, Any]:
+    """The Ray task: the evaluation function travels as an argument (so tests can pass stand-ins)."""
+    return fn(*args)
+
+
+class RayExecutor:
+    """Runs tasks as Ray tasks of ``num_cpus`` CPUs each, never retried (a failure is an outcome)."""
+
+    def __init__(self, num_cpus: float, ray_cpus: int) -> None:
+        """``ray_cpus`` bounds a local Ray if this process has to start one."""
+        ensure_ray(ray_cpus)
+        import ray
+
+        self._remote = ray.remote(num_cpus=num_cpus, max_retries=0)(_call)
+        self._inflight: dict[Any, Task] = {}
+
+    def __len__(self) -> int:
+        return len(self._inflight)
+
+    def submit(self, task: Task) -> None:
+        self._inflight[self._remote.remote(task.fn, *task.args)] = task
+
+    def wait(self, timeout_s: float) -> list[tuple[Task, Evaluated]]:
+        """The tasks that finished within ``timeout_s`` (at least one when any finished), with their outcome."""
+        import ray
+
+        if not self._inflight:
+            return []
+        ready, _ = ray.wait(list(self._inflight), num_returns=1, timeout=timeout_s)
+        return [(self._inflight.pop(ref), _outcome(ref)) for ref in ready]
+
+    def cancel_all(self) -> list[Task]:
+        """Cancel every running task (force: their workers are killed); the tasks, for the caller to record."""
+        import ray
+
+        tasks = list(self._inflight.values())
+        for ref in self._inflight:
+            ray.cancel(ref, force=True)
+        self._inflight.clear()
+        return tasks
+
+
+def _outcome(ref: Any) -> Evaluated:
+    """A finished task's outcome: its measurements, the error it raised, or its worker's death."""
+    import ray
+
+    try:
+        measured = ray.get(ref)
+    except ray.exceptions.RayTaskError as err:
+        cause = err.cause if err.cause is not None else err
+        return Evaluated.failed(f"{type(cause).__name__}: {cause}")
+    except ray.exceptions.RayError as err:  # the worker or its node died (crash, out of memory, node lost)
+        return Evaluated.failed(f"worker died: {type(err).__name__}: {err}")
+    if not isinstance(measured, dict) or not isinstance(measured.get("accuracy"), int | float):
+        return Evaluated.failed(f"the evaluation returned no accuracy: {measured!r:.200}")
+    return Evaluated.from_measured(measured)

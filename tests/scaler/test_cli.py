@@ -98,7 +98,7 @@ def test_base_file_and_out_dir(capsys, tmp_path):
     assert len(files) == 8 and "ghostnet_1_0.json" in files and "ghostnet_1_0-phi7.json" in files
     phi3 = ArchSpec.from_json((tmp_path / "fam" / "ghostnet_1_0-phi3.json").read_text())
     assert phi3 == ArchSpec.from_dict(rows[3]["spec"])
-    assert sorted(p.stem for p in (tmp_path / "fam").glob("*.py")) == [name.removesuffix(".json") for name in files]
+    assert sorted(p.stem for p in (tmp_path / "fam").glob("*.py")) == sorted(name.removesuffix(".json") for name in files)
     assert (tmp_path / "fam" / "ghostnet_1_0-phi3.py").read_text() == to_python(phi3)
 
 

@@ -23,6 +23,7 @@ from store import crud, queue
 from store.db import migrate, session_scope
 from store.models import Search
 from store.settings import Settings
+from workers.engine import StopReason
 
 log = logging.getLogger(__name__)
 EvaluateFn = Callable[..., dict[str, Any]]
@@ -42,22 +43,25 @@ class JobControl:
     def interrupted(self) -> bool:
         return self.service.stopping.is_set() and not (self.cancelled or self.lost)
 
-    def should_stop(self) -> bool:
-        if self.service.stopping.is_set() or self.cancelled or self.lost:
-            return True
+    def should_stop(self) -> StopReason | None:
+        """The engine's stop check: interrupted when the service stops, cancelled when cancelled or lost."""
+        if self.cancelled or self.lost:
+            return StopReason.CANCELLED
+        if self.service.stopping.is_set():
+            return StopReason.INTERRUPTED
         now = time.monotonic()
         if now < self._next_check:
-            return False
+            return None
         self._next_check = now + self.check_every_s
         try:
             status = queue.status(self.service.url, self.claim.model, self.claim.id, driver_id=self.service.driver_id)
         except OperationalError as err:  # the database is briefly unreachable: keep going, check again later
             log.warning("job %s: status check failed: %s", self.claim.id, err)
-            return False
+            return None
         self.cancelled = status.owned and status.cancel_requested
         self.lost = not status.owned
         self.gone = not status.exists
-        return self.cancelled or self.lost
+        return StopReason.CANCELLED if self.cancelled or self.lost else None
 
 
 class Service:
@@ -194,21 +198,22 @@ class Service:
 
         self._ensure_ray()
         extra = {} if self.evaluate_fn is None else {"evaluate_fn": self.evaluate_fn}
-        driver = SearchDriver(config, self.url, study, should_cancel=control.should_stop, on_trial=mirror, **extra)
+        driver = SearchDriver(config, self.url, study, should_stop=control.should_stop, on_trial=mirror, **extra)
         result = driver.run()
         if not control.gone:  # every trial, including those a dead driver left and this run failed
             with session_scope(self.url) as session:
                 for record in result.trials:
                     crud.record_trial(session, search_id=claimed.id, record=record)
-        if result.stopped.startswith(("limits", "failing")):  # nothing could be (or was) evaluated
+        if result.stopped.startswith((StopReason.LIMITS.value, StopReason.FAILING.value)):  # nothing (good) ran
             raise RuntimeError(result.stopped)
         return {"stopped": result.stopped[:200]}
 
     def run_scaling_search(self, claimed: queue.Claim, control: JobControl) -> dict[str, Any]:
         """Run (or resume) a grid search; its candidates land in ``result`` as they finish, and the chosen
         coefficients' phi = 1 network is stored as an architecture."""
-        from scaler.grid import CandidateResult, run_grid
+        from scaler.grid import run_grid
         from scaler.grid_config import GridConfig
+        from scaler.grid_results import CandidateResult
         from scaler.scaling import derive
         from searchspace.spec import ArchSpec
 
@@ -226,7 +231,7 @@ class Service:
         self._ensure_ray()
         extra = {} if self.grid_evaluate_fn is None else {"evaluate_fn": self.grid_evaluate_fn}
         result = run_grid(base, grid, self.url, study_name=f"scaling-search-{claimed.id.hex}",
-                          should_cancel=control.should_stop, on_candidate=progress, **extra)
+                          should_stop=control.should_stop, on_candidate=progress, **extra)
         data = result.to_dict()
         with session_scope(self.url) as session:
             chosen = result.chosen

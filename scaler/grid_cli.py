@@ -17,8 +17,8 @@ from searchspace.errors import SpecError
 from searchspace.table import format_table
 
 if TYPE_CHECKING:
-    from scaler.grid import CandidateResult, GridResult
     from scaler.grid_config import GridConfig
+    from scaler.grid_results import CandidateResult, GridResult
 
 DEFAULT_STORAGE = "sqlite:///nas-search.db"  # the service database (as ``python -m workers search``)
 # SpecError.field -> the option the user typed.
@@ -158,7 +158,7 @@ def _coefficients(r: CandidateResult) -> str:
 
 def _outcome(r: CandidateResult) -> str:
     if r.status == "complete":
-        return f"accuracy {r.accuracy:.4f} in {r.seconds or 0:.1f} s" + (" (reused)" if r.reused else "")
+        return f"accuracy {r.accuracy:.4f} in {r.eval_seconds or 0:.1f} s" + (" (reused)" if r.reused else "")
     return f"{r.status}: {r.error}" if r.error else r.status
 
 
@@ -203,4 +203,4 @@ def report(result: GridResult, args: argparse.Namespace) -> str:
 def _row(r: CandidateResult) -> list[Any]:
     status = r.status + (" (reused)" if r.reused and r.status == "complete" else "")
     return [r.rank, r.alpha, r.beta, r.gamma, r.ratio, r.macs_ratio, r.proxy_resolution, r.accuracy, r.latency_ms,
-            r.seconds, status]
+            r.eval_seconds, status]

@@ -19,7 +19,7 @@ def fake_evaluate(spec: Any, data: Any, budget: Any, seed: int, latency: Any, th
     c = count(spec)
     accuracy = 0.5 + (c.params % 997) / 2000
     return {"accuracy": accuracy, "epoch_accuracies": [accuracy], "latency_ms": c.macs / 1e6,
-            "train_seconds": 0.0, "seconds": 0.0, "stopped": ""}
+            "train_seconds": 0.0, "eval_seconds": 0.0, "stopped": None}
 
 
 def failing_evaluate(spec: Any, data: Any, budget: Any, seed: int, latency: Any, threads: int) -> dict[str, Any]:

@@ -18,13 +18,16 @@ from optuna.trial import TrialState
 
 from scaler import derive
 from scaler import grid as g
+from scaler import grid_config as gc
 from scaler.cli import build_parser, main
-from scaler.grid import CandidateResult, rank, run_grid
+from scaler.grid import run_grid
 from scaler.grid_config import Candidate, GridConfig, enumerate_candidates
+from scaler.grid_results import CandidateResult, GridResult, rank
 from searchspace import zoo
 from searchspace.errors import SpecError
 from tests.scaler import fake_grid_eval as fake
 from workers.data import DatasetConfig
+from workers.engine import StopReason
 from workers.training import TrainBudget
 
 cloudpickle.register_pickle_by_value(fake)
@@ -116,25 +119,25 @@ def test_config_round_trip_and_errors() -> None:
 
 
 def test_study_name_follows_the_evaluation_settings_only() -> None:
-    name = g.grid_study_name(B0, TINY)
+    name = gc.grid_study_name(B0, TINY)
     assert name.startswith("grid-efficientnet_b0-")
     same = GridConfig(**{**TINY.__dict__, "step": 0.1, "tolerance": 0.2, "max_candidates": 7, "workers": 1})
-    assert g.grid_study_name(B0, same) == name  # a finer or larger grid reuses the shared candidates
+    assert gc.grid_study_name(B0, same) == name  # a finer or larger grid reuses the shared candidates
     for changed in (GridConfig(**{**TINY.__dict__, "budget": TrainBudget(epochs=2)}),
                     GridConfig(**{**TINY.__dict__, "resolution": 24}),
                     GridConfig(**{**TINY.__dict__, "seed": 1})):
-        assert g.grid_study_name(B0, changed) != name
-    assert g.grid_study_name(zoo.get("efficientnet_b1"), TINY) != name
+        assert gc.grid_study_name(B0, changed) != name
+    assert gc.grid_study_name(zoo.get("efficientnet_b1"), TINY) != name
 
 
 def test_proxy_member() -> None:
-    proxy = g.proxy_base(B0, GridConfig(), num_classes=10, in_chans=1)
+    proxy = gc.proxy_base(B0, GridConfig(), num_classes=10, in_chans=1)
     assert (proxy.resolution, proxy.num_classes, proxy.in_chans) == (32, 10, 1)
     assert proxy.stem.out_chs == 16 and [s.repeats for s in proxy.stages] == [1, 1, 1, 2, 2, 2, 1]
-    member = g.proxy_member(proxy, Candidate(1.2, 1.1, 1.15))
+    member = gc.proxy_member(proxy, Candidate(1.2, 1.1, 1.15))
     assert member.resolution == 37  # round(32 * 1.15), to the pixel
     assert [s.repeats for s in member.stages] == [2, 2, 2, 3, 3, 3, 2]
-    assert g.proxy_base(B0, GridConfig(resolution=None)).resolution == 224
+    assert gc.proxy_base(B0, GridConfig(resolution=None)).resolution == 224
 
 
 def _result(alpha: float, status: str = "complete", accuracy: float | None = None, macs: int = 0) -> CandidateResult:
@@ -195,16 +198,16 @@ def test_cli_bad_input_names_the_option(argv: list[str], option: str, capsys: py
 
 
 @pytest.fixture(scope="module")
-def tiny_run(ray_session: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, g.GridResult, list]:
+def tiny_run(ray_session: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, GridResult, list]:
     url = f"sqlite:///{tmp_path_factory.mktemp('grid') / 'grid.db'}"
     calls: list[tuple[float, int, int]] = []
     result = run_grid(B0, TINY, url, on_candidate=lambda r, done, total: calls.append((r.gamma, done, total)))
     return url, result, calls
 
 
-def test_two_candidate_grid_end_to_end(tiny_run: tuple[str, g.GridResult, list]) -> None:
+def test_two_candidate_grid_end_to_end(tiny_run: tuple[str, GridResult, list]) -> None:
     url, result, calls = tiny_run
-    assert result.stopped == "" and result.counts() == {"complete": 2, "failed": 0, "pending": 0}
+    assert result.stopped == "budget" and result.counts() == {"complete": 2, "failed": 0, "pending": 0}
     assert [r.rank for r in result.candidates] == [1, 2]
     assert result.chosen is result.candidates[0]
     assert result.chosen.accuracy == max(r.accuracy for r in result.candidates)
@@ -225,14 +228,14 @@ def test_two_candidate_grid_end_to_end(tiny_run: tuple[str, g.GridResult, list])
     by_key = {r.candidate.key: r for r in result.candidates}
     for t in trials:
         r = by_key[Candidate(t.params["alpha"], t.params["beta"], t.params["gamma"]).key]
-        assert t.value == r.accuracy and t.user_attrs["grid"]["status"] == "complete"
+        assert t.value == r.accuracy and t.user_attrs["record"]["status"] == "complete"
     loaded = g.load_grid(url, result.study_name)
     assert [(r.candidate, r.accuracy, r.rank) for r in loaded.candidates] == [
         (r.candidate, r.accuracy, r.rank) for r in result.candidates
     ]
 
 
-def test_rerun_resumes_without_evaluating_again(tiny_run: tuple[str, g.GridResult, list]) -> None:
+def test_rerun_resumes_without_evaluating_again(tiny_run: tuple[str, GridResult, list]) -> None:
     url, first, _ = tiny_run
     again = run_grid(B0, TINY, url, evaluate_fn=fake.forbidden_evaluate)
     assert [(r.candidate, r.accuracy, r.status) for r in again.candidates] == [
@@ -248,7 +251,7 @@ def test_rerun_resumes_without_evaluating_again(tiny_run: tuple[str, g.GridResul
     assert len(study.get_trials()) == 3
 
 
-def test_cli_resumes_and_prints_the_choice(tiny_run: tuple[str, g.GridResult, list],
+def test_cli_resumes_and_prints_the_choice(tiny_run: tuple[str, GridResult, list],
                                            capsys: pytest.CaptureFixture) -> None:
     url, first, _ = tiny_run
     assert main(["grid", *TINY_ARGS, "--storage", url, "--json"]) == 0
@@ -289,16 +292,19 @@ def test_trials_left_running_by_a_dead_process_are_redone(backend: str, request:
                                                           tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'grid.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
     name = f"grid-test-{uuid.uuid4().hex[:8]}"
-    study = g._open_study(url, name, B0, FAST)
+    ledger = g._open_ledger(url, name, B0, FAST)
     first = FAST.candidates()[0]
-    g._ask(study, CandidateResult(alpha=first.alpha, beta=first.beta, gamma=first.gamma))  # never told: RUNNING
-    study.enqueue_trial(FAST.candidates()[1].params())  # enqueued, never asked: WAITING
+    ledger.memory.enqueue_trial(first.params())
+    trial = ledger.ask()
+    for n in ("alpha", "beta", "gamma"):
+        trial.suggest_float(n, 1.0, 4.0)
+    ledger.persist(trial, {"spec_key": first.key})  # persisted RUNNING, never told: its process died
     assert g.load_grid(url, name).counts() == {"complete": 0, "failed": 0, "pending": 2, "running": 1}
 
     result = run_grid(B0, FAST, url, study_name=name, evaluate_fn=fake.fake_evaluate)
     assert result.counts()["complete"] == 3 and not any(r.reused for r in result.candidates)
     states = [t.state for t in optuna.load_study(study_name=name, storage=url).get_trials()]
-    assert states[:2] == [TrialState.FAIL, TrialState.FAIL] and states[2:] == [TrialState.COMPLETE] * 3
+    assert states[:1] == [TrialState.FAIL] and states[1:] == [TrialState.COMPLETE] * 3
     assert g.load_grid(url, name).counts()["complete"] == 3
 
 
@@ -307,20 +313,20 @@ def test_cancel_stops_running_evaluations_and_a_rerun_finishes(tmp_path: Path) -
     url = f"sqlite:///{tmp_path / 'grid.db'}"
     polls = []
 
-    def cancel() -> bool:
+    def cancel() -> StopReason | None:
         polls.append(1)
-        return len(polls) > 3
+        return StopReason.CANCELLED if len(polls) > 3 else None
 
-    result = run_grid(B0, FAST, url, should_cancel=cancel, evaluate_fn=fake.slow_evaluate, poll_s=0.2)
+    result = run_grid(B0, FAST, url, should_stop=cancel, evaluate_fn=fake.slow_evaluate, poll_s=0.2)
     assert result.stopped == "cancelled" and result.chosen is None
     assert result.counts() == {"complete": 0, "failed": 0, "pending": 3}
     study = optuna.load_study(study_name=result.study_name, storage=url)
     trials = study.get_trials()
     assert len(trials) == FAST.workers and all(t.state == TrialState.FAIL for t in trials)
-    assert all(t.user_attrs["grid"]["status"] == "running" for t in trials)  # not finished: redone
+    assert all(t.user_attrs["record"]["status"] == "pending" for t in trials)  # not finished: redone
 
     again = run_grid(B0, FAST, url, evaluate_fn=fake.fake_evaluate)
-    assert again.stopped == "" and again.counts()["complete"] == 3
+    assert again.stopped == "budget" and again.counts()["complete"] == 3
     assert not any(r.reused for r in again.candidates) and math.isfinite(again.chosen.accuracy)
 
 

@@ -5,7 +5,7 @@ the built-in digits data with ``POST /v1/searches``, follows it with ``GET /v1/s
 Pareto front (accuracy against measured latency), downloads the best architecture's standalone PyTorch code to
 ./out/ and checks it in a fresh interpreter (build_model(), one forward pass). Stops the service at the end.
 
-    .venv/bin/python scripts/main_job.py [--trials 10] [--epochs 2] [--out out] [--keep-running]
+    .venv/bin/python scripts/main_job.py [--trials 10] [--epochs 2] [--out out]
 """
 
 from __future__ import annotations

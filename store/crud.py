@@ -3,7 +3,6 @@ CapacityError, SpecError), never HTTP errors, and never commit: the caller's ses
 
 from __future__ import annotations
 
-import math
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -16,12 +15,12 @@ from store.db import utcnow
 from store.errors import CapacityError, ConflictError, NotFoundError
 from store.models import ACTIVE_STATES, Architecture, Driver, ScalingSearch, Search
 from workers.config import SearchConfig
-from workers.results import TrialRecord, pareto_front
+from workers.results import TrialRecord, best_trial, pareto_front
 
 SORTABLE = ("number", "accuracy", "latency_ms", "macs", "params")
 _SORT_COLUMNS = {"number": Architecture.trial_number, "accuracy": Architecture.accuracy,
                  "latency_ms": Architecture.latency_ms, "macs": Architecture.macs, "params": Architecture.params}
-_DETAILS = ("epoch_accuracies", "train_seconds", "eval_seconds", "device", "reused_from", "started_at",
+_DETAILS = ("epoch_accuracies", "stopped", "train_seconds", "eval_seconds", "device", "reused_from", "started_at",
             "finished_at")
 
 
@@ -107,18 +106,20 @@ def progress(session: Session, *, search: Search) -> dict[str, int]:
 
 
 def best_architecture(session: Session, *, search: Search) -> Architecture | None:
-    """Best completed trial for the mode: highest reward, most accurate under the target, or most accurate."""
-    config = search.config
-    cost = Architecture.latency_ms if config.get("objective") == "latency" else Architecture.macs
-    query = select(Architecture).where(Architecture.search_id == search.id, Architecture.state == "COMPLETE",
-                                       Architecture.accuracy.is_not(None))
-    if config.get("mode") == "reward":
-        query = query.where(Architecture.reward.is_not(None)).order_by(Architecture.reward.desc())
-    else:
-        if config.get("mode") == "constraint":
-            query = query.where(cost <= (config.get("target") or math.inf))
-        query = query.order_by(Architecture.accuracy.desc(), cost.asc().nulls_last())
-    return session.scalar(query.order_by(Architecture.trial_number).limit(1))
+    """The search's best completed trial, by the one rule ``workers.results.best_trial`` states per mode."""
+    rows = {a.trial_number: a for a in _completed(session, search.id)}
+    best = best_trial([_as_record(n, a) for n, a in rows.items()], SearchConfig.from_dict(search.config))
+    return None if best is None else rows[best.number]
+
+
+def _completed(session: Session, search_id: uuid.UUID) -> list[Architecture]:
+    return list(session.scalars(select(Architecture).where(Architecture.search_id == search_id,
+                                                           Architecture.state == "COMPLETE")))
+
+
+def _as_record(number: int, row: Architecture) -> TrialRecord:
+    return TrialRecord(number=number, state=row.state or "", accuracy=row.accuracy, latency_ms=row.latency_ms,
+                       macs=row.macs, reward=row.reward)
 
 
 def list_trials(session: Session, *, search_id: uuid.UUID, skip: int, limit: int, sort: str = "number",
@@ -136,11 +137,9 @@ def list_trials(session: Session, *, search_id: uuid.UUID, skip: int, limit: int
 def pareto(session: Session, *, search_id: uuid.UUID) -> list[Architecture]:
     """The search's non-dominated completed trials (accuracy up, latency or MACs down), by increasing cost."""
     search = get_search(session, search_id=search_id)
-    rows = {a.trial_number: a for a in session.scalars(
-        select(Architecture).where(Architecture.search_id == search_id, Architecture.state == "COMPLETE"))}
-    records = [TrialRecord(number=n, state=a.state or "", accuracy=a.accuracy, latency_ms=a.latency_ms,
-                           macs=a.macs) for n, a in rows.items()]
-    return [rows[r.number] for r in pareto_front(records, search.config.get("objective", "latency"))]
+    rows = {a.trial_number: a for a in _completed(session, search_id)}
+    front = pareto_front([_as_record(n, a) for n, a in rows.items()], search.config.get("objective", "latency"))
+    return [rows[r.number] for r in front]
 
 
 def record_trial(session: Session, *, search_id: uuid.UUID, record: TrialRecord) -> Architecture:

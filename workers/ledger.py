@@ -1,5 +1,8 @@
 """Where trials live: proposals come from an in-memory Optuna study, every trial is persisted in the RDB study.
 
+This module is the one adapter that goes below Optuna's public storage API (its RDB models and a trial's
+``_trial_id``); ``tests/workers/test_ledger.py`` fails loudly when a new Optuna changes what it relies on.
+
 Optuna writes one transaction per suggested parameter (57 per architecture in the default space), which made
 the RDB the driver's bottleneck. The ledger samples in memory and persists each trial in one transaction when
 it is proposed (state RUNNING, all parameters, the spec key) and in one transaction when it ends (state, values,
@@ -75,8 +78,8 @@ class Ledger:
         for t in self.history():
             if t.state == TrialState.RUNNING:
                 record = {**t.user_attrs.get(RECORD, {}), "error": INTERRUPTED}
-                self.storage.set_trial_user_attr(t._trial_id, RECORD, record)
-                self.storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+                self.storage.set_trial_user_attr(trial_id(t), RECORD, record)
+                self.storage.set_trial_state_values(trial_id(t), TrialState.FAIL)
         history = [t for t in self.history() if t.state.is_finished()]
         self.memory.add_trials(history)
         if not requeue:
@@ -135,6 +138,11 @@ class Ledger:
         self.memory.tell(trial, values=values, state=state)
         self.storage.set_trial_user_attr(stored.trial_id, RECORD, record)
         self.storage.set_trial_state_values(stored.trial_id, state, values)
+
+
+def trial_id(trial: FrozenTrial) -> int:
+    """The storage's id of a trial (Optuna keeps it private; its storage API needs it)."""
+    return trial._trial_id
 
 
 def _key(trial: FrozenTrial) -> str | None:

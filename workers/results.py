@@ -32,6 +32,7 @@ class TrialRecord:
     eval_seconds: float | None = None
     device: dict[str, Any] | None = None
     error: str | None = None
+    stopped: str | None = None  # why training ended early ("callback", "time", "diverged"), None if it ran out
     reused_from: int | None = None
     rejected: str | None = None
     started_at: str | None = None

@@ -1,0 +1,83 @@
+"""The ledger is the one adapter below Optuna's public API: these tests fail loudly on a new Optuna schema.
+
+A trial the ledger persists in bulk must read back through Optuna's public storage API exactly like one that
+Optuna created itself (number, state, params, distributions, values, user attrs), on both backends.
+"""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.storages._rdb import models
+from optuna.trial import TrialState
+
+from workers.ledger import INTERRUPTED, RECORD, Ledger, trial_id
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def _suggest(trial: optuna.trial.BaseTrial) -> None:
+    trial.suggest_float("stage0/width", 0.5, 1.5)
+    trial.suggest_int("stage0/kernel", 3, 7, step=2)
+    trial.suggest_categorical("stage0/kind", ["mbconv", "ghost"])
+
+
+def test_the_rdb_models_keep_the_columns_the_ledger_writes() -> None:
+    expected = {
+        models.TrialModel: {"trial_id", "number", "study_id", "state", "datetime_start"},
+        models.TrialParamModel: {"trial_id", "param_name", "param_value", "distribution_json"},
+        models.TrialUserAttributeModel: {"trial_id", "key", "value_json"},
+    }
+    for model, columns in expected.items():
+        missing = columns - set(model.__table__.columns.keys())
+        assert not missing, f"Optuna {optuna.__version__} changed {model.__name__}: {missing} gone (workers/ledger.py)"
+    assert callable(models.StudyModel.find_or_raise_by_id) and callable(models.TrialModel.count_past_trials)
+
+
+def test_a_persisted_trial_reads_back_like_one_optuna_wrote(database_url: str) -> None:
+    ledger = Ledger(database_url, "ledger-contract", ["maximize", "minimize"],
+                    lambda _: optuna.samplers.RandomSampler(seed=1))
+    reference = optuna.create_study(storage=ledger.storage, study_name="ledger-reference",
+                                    directions=["maximize", "minimize"])
+    theirs = reference.ask()
+    _suggest(theirs)
+    mine = ledger.ask()
+    _suggest(mine)
+    stored = ledger.persist(mine, {"spec_key": "key-0"})
+    [read] = ledger.history()
+    assert (read.number, read.state, trial_id(read)) == (stored.number, TrialState.RUNNING, stored.trial_id)
+    assert read.params == mine.params and read.distributions == mine.distributions
+    [ref] = reference.get_trials(deepcopy=False)
+    assert {k: type(v) for k, v in read.distributions.items()} == {k: type(v) for k, v in ref.distributions.items()}
+    assert set(read.distributions.values()) <= {FloatDistribution(0.5, 1.5), IntDistribution(3, 7, step=2),
+                                                CategoricalDistribution(["mbconv", "ghost"])}
+    assert read.user_attrs[RECORD] == {"spec_key": "key-0"}
+
+    ledger.finish(mine, stored, {"spec_key": "key-0", "accuracy": 0.9}, TrialState.COMPLETE, [0.9, 3.0])
+    [done] = ledger.history()
+    assert done.state == TrialState.COMPLETE and done.values == [0.9, 3.0]
+    assert done.user_attrs[RECORD]["accuracy"] == 0.9
+
+
+def test_recover_fails_running_trials_and_requeues_their_parameters(database_url: str) -> None:
+    first = Ledger(database_url, "ledger-recover", ["maximize"], lambda _: optuna.samplers.RandomSampler(seed=2))
+    trial = first.ask()
+    _suggest(trial)
+    first.persist(trial, {"spec_key": "interrupted"})  # its process dies here: RUNNING forever
+    again = Ledger(database_url, "ledger-recover", ["maximize"], lambda _: optuna.samplers.RandomSampler(seed=3))
+    [failed] = again.recover()
+    assert failed.state == TrialState.FAIL and failed.user_attrs[RECORD]["error"] == INTERRUPTED
+    retried = again.ask()
+    _suggest(retried)
+    assert retried.params == trial.params  # the interrupted architecture is proposed again first
+
+
+@pytest.fixture(autouse=True)
+def _fresh_studies(database_url: str) -> None:
+    storage = optuna.storages.RDBStorage(database_url)
+    for name in ("ledger-contract", "ledger-reference", "ledger-recover"):
+        try:
+            optuna.delete_study(study_name=name, storage=storage)
+        except KeyError:
+            pass

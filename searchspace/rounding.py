@@ -1,6 +1,8 @@
-"""Channel rounding rules shared by the blocks, the zoo and the scaler."""
+"""Channel arithmetic shared by the blocks, their modules, the zoo and the scaler (no torch)."""
 
 from __future__ import annotations
+
+import math
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None, round_limit: float = 0.9) -> int:
@@ -10,3 +12,9 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None,
     if rounded < round_limit * value:
         rounded += divisor
     return rounded
+
+
+def ghost_chs(out_chs: int, ratio: int) -> tuple[int, int]:
+    """(primary, cheap) channels of a Ghost module making ``out_chs`` maps; the sum may exceed ``out_chs``."""
+    init = math.ceil(out_chs / ratio)
+    return init, init * (ratio - 1)

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from searchspace.blocks.base import BlockSpec, SqueezeExciteFields
 from searchspace.checks import check_choice, check_int
-from searchspace.rounding import make_divisible
+from searchspace.rounding import ghost_chs, make_divisible
 from searchspace.tally import Tally
 
 if TYPE_CHECKING:
     from torch import nn
 
     from searchspace.nn.context import BuildContext
-
-
-def ghost_chs(out_chs: int, ratio: int) -> tuple[int, int]:
-    """(primary, cheap) channels of a Ghost module making ``out_chs`` maps; the sum may exceed ``out_chs``."""
-    init = math.ceil(out_chs / ratio)
-    return init, init * (ratio - 1)
 
 
 def count_ghost(t: Tally, out_chs: int, ratio: int, dw_size: int) -> Tally:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from searchspace.blocks.ghost import ghost_chs
 from searchspace.nn.layers import ConvNormAct, DropPath, make_se
+from searchspace.rounding import ghost_chs
 
 
 class GhostModule(nn.Module):

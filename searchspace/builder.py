@@ -12,6 +12,6 @@ if TYPE_CHECKING:
 
 def build(spec: ArchSpec, features: bool = False) -> nn.Module:
     """The network for ``spec``: logits out, or with ``features=True`` the maps at strides 8, 16 and 32."""
-    from searchspace.nn.network import network_plan
+    from searchspace.assembly import network_plan
 
     return network_plan(spec, features=features).build()

@@ -22,8 +22,8 @@ def to_python(spec: SpecLike, features: bool = False) -> str:
 
     ``features=True`` exports the multi-scale feature extractor (``build(spec, features=True)``) instead.
     """
+    from searchspace.assembly import network_plan
     from searchspace.export.python import render_python
-    from searchspace.nn.network import network_plan
 
     arch = validated(spec)
     return render_python(arch, network_plan(arch, features=features), features=features)

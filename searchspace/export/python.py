@@ -2,7 +2,7 @@
 
 The file holds the source of exactly the module classes and helpers the network uses (read with ``inspect``
 from ``searchspace.nn``, dependencies first), ``INPUT_SIZE`` and a ``build_model`` function that constructs the
-network from the same ``Call`` tree the builder instantiates (``searchspace.nn.network.network_plan``). Every
+network from the same ``Call`` tree the builder instantiates (``searchspace.assembly.network_plan``). Every
 value written into ``build_model`` is checked against the constructor's type hints and written as the ``repr``
 of a number or of a short lower-case enum string, so nothing from the spec reaches the source in any other way.
 """

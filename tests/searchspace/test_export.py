@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 
 import searchspace as ss
 from searchspace import zoo
+from searchspace.assembly import network_plan
 from searchspace.blocks import DepthwiseSeparableSpec
 from searchspace.cli import main as cli_main
 from searchspace.export import ExportError, to_onnx, to_python, to_torchscript, validated
@@ -31,7 +32,6 @@ from searchspace.export.blame import blame
 from searchspace.export.python import render_python
 from searchspace.export.safety import check_source
 from searchspace.nn.context import BuildContext
-from searchspace.nn.network import network_plan
 from tests.searchspace.hostile_specs import BASE, CASES
 from tests.searchspace.strategies import arch_specs
 

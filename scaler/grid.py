@@ -43,7 +43,7 @@ from searchspace.spec import ArchSpec
 from workers import engine
 from workers.cluster import cluster_cpus
 from workers.data import DatasetConfig
-from workers.engine import EngineLimits, Proposal, Stop, StopCheck
+from workers.engine import EngineLimits, Proposal, Stop, StopCheck, StopReason
 from workers.evaluation import LatencyConfig
 from workers.executor import EvaluateFn, RayExecutor, Task
 from workers.ledger import RECORD, Ledger, open_storage
@@ -189,29 +189,32 @@ def run_grid(
         raise SpecError("base", f"must be an ArchSpec, got {type(base).__name__}")
     candidates = config.candidates()
     name = study_name or grid_study_name(base, config)
-    ledger = _open_ledger(storage_url, name, base, config)
-    previous = _finished(ledger.recover(requeue=False))
     results: dict[str, CandidateResult] = {}
-    todo: deque[Candidate] = deque()
-    for candidate in candidates:
-        old = previous.get(candidate.key)
-        if old is not None and (old.status is CandidateStatus.COMPLETE or not config.retry_failed):
-            results[candidate.key] = replace(old, reused=True)
-        else:
-            todo.append(candidate)
 
     def finished(result: CandidateResult) -> None:
         results[result.candidate.key] = result
         if on_candidate is not None:
             on_candidate(result, len(results), len(candidates))
 
-    source = _GridSource(ledger, todo, base, config, evaluate_fn, finished)
-    stop = Stop(engine.StopReason.BUDGET)
-    if todo:
+    def attempt() -> Stop:  # resumes the study: run again as a whole after Ray was restarted
+        ledger = _open_ledger(storage_url, name, base, config)
+        previous = _finished(ledger.recover(requeue=False))
+        todo: deque[Candidate] = deque()
+        for candidate in candidates:
+            old = previous.get(candidate.key)
+            if old is not None and (old.status is CandidateStatus.COMPLETE or not config.retry_failed):
+                results.setdefault(candidate.key, replace(old, reused=True))
+            else:
+                todo.append(candidate)
+        source = _GridSource(ledger, todo, base, config, evaluate_fn, finished)
+        if not todo:
+            return Stop(StopReason.BUDGET)
         executor = RayExecutor(config.threads, config.workers * config.threads)
         if config.threads > cluster_cpus():
             raise SpecError("threads", f"{config.threads} threads per candidate, but Ray has {cluster_cpus()} CPUs")
-        stop = engine.run(source, executor, EngineLimits(slots=config.workers, poll_s=poll_s), should_stop)
+        return engine.run(source, executor, EngineLimits(slots=config.workers, poll_s=poll_s), should_stop)
+
+    stop = engine.with_restarts(attempt)
     ordered = [results.get(c.key) or CandidateResult(alpha=c.alpha, beta=c.beta, gamma=c.gamma, ratio=c.ratio)
                for c in candidates]
     return GridResult(study_name=name, base_name=base.name, config=config, candidates=rank(ordered),

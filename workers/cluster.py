@@ -40,6 +40,7 @@ class RayOwner:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.starts = 0  # how many times this process started or joined Ray
+        self.num_cpus = 1  # the bound of the local instance, kept for restarts
 
     def _run(self) -> None:
         while True:
@@ -66,9 +67,9 @@ class RayOwner:
             return
         self._call(lambda: self._start(num_cpus))
 
-    def restart(self, num_cpus: int) -> None:
-        """Shut a broken Ray down and start (or rejoin) it again."""
-        self._call(lambda: self._start(num_cpus, force=True))
+    def restart(self) -> None:
+        """Shut a broken Ray down and start (or rejoin) it again, with the same CPU bound."""
+        self._call(lambda: self._start(self.num_cpus, force=True))
 
     def healthy(self) -> bool:
         """Ray answers: the GCS lists a live node (a killed raylet or GCS makes this False)."""
@@ -91,6 +92,7 @@ class RayOwner:
             log.warning("Ray is not answering; restarting it")
             ray.shutdown()
         address = os.environ.get("RAY_ADDRESS")
+        self.num_cpus = num_cpus
         try:
             if address:
                 ray.init(address=address, log_to_driver=False, configure_logging=False)

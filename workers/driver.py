@@ -126,12 +126,15 @@ class SearchDriver:
     def run(self) -> SearchResult:
         info = self.config.dataset.validate()
         config = self.config.with_data_shape(info.num_classes, info.in_chans)
-        ledger = Ledger(self.storage_url, self.study_name, _directions(config),
-                        lambda stored: make_sampler(config, config.seed + stored))  # resumed: fresh draws
-        executor = RayExecutor(config.latency.threads, config.n_workers * config.latency.threads)
-        source = _SearchSource(self, config, ledger)
         limits = EngineLimits(slots=config.n_workers, timeout_s=config.timeout_s, poll_s=self.poll_s)
-        stop = engine.run(source, executor, limits, self.should_stop)
+
+        def attempt() -> Stop:  # resumes the study: run again as a whole after Ray was restarted
+            ledger = Ledger(self.storage_url, self.study_name, _directions(config),
+                            lambda stored: make_sampler(config, config.seed + stored))  # resumed: fresh draws
+            executor = RayExecutor(config.latency.threads, config.n_workers * config.latency.threads)
+            return engine.run(_SearchSource(self, config, ledger), executor, limits, self.should_stop)
+
+        stop = engine.with_restarts(attempt)
         return load_result(self.storage_url, self.study_name, config, str(stop))
 
 

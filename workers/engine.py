@@ -8,13 +8,17 @@ or whose evaluations keep failing, and on any stop hands the unfinished tasks ba
 from __future__ import annotations
 
 import enum
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from workers.cluster import RayUnavailable, ray_owner
 from workers.executor import RayExecutor, Task
 from workers.outcome import Evaluated, Outcome
+
+log = logging.getLogger(__name__)
 
 
 class Proposal(enum.Enum):
@@ -75,8 +79,38 @@ class EngineLimits:
 
 
 def run(source: Source, executor: RayExecutor, limits: EngineLimits, should_stop: StopCheck | None = None) -> Stop:
-    """Run ``source`` until its budget, the time budget, a stop, or a run of rejections or failures."""
-    check = should_stop or (lambda: None)
+    """Run ``source`` until its budget, the time budget, a stop, or a run of rejections or failures.
+
+    When Ray itself fails (RayUnavailable), the running evaluations are recorded as interrupted (so a resumed
+    run proposes them again) and the error propagates: see ``with_restarts``.
+    """
+    try:
+        stop = _loop(source, executor, limits, should_stop or (lambda: None))
+    except RayUnavailable as err:
+        interrupted = Stop(StopReason.INTERRUPTED, str(err))
+        for task in executor.cancel_all():
+            source.abandoned(task, interrupted)
+        raise
+    for task in executor.cancel_all():
+        source.abandoned(task, stop)
+    return stop
+
+
+def with_restarts(attempt: Callable[[], Stop], restarts: int = 3) -> Stop:
+    """``attempt()`` (a whole resumable run: open the study, build the source, ``run``), again after restarting
+    Ray when Ray failed under it, up to ``restarts`` times."""
+    for done in range(restarts + 1):
+        try:
+            return attempt()
+        except RayUnavailable as err:
+            if done == restarts:
+                raise
+            log.warning("Ray failed (%s); restarting it and resuming (%d/%d)", err, done + 1, restarts)
+            ray_owner().restart()
+    raise AssertionError("unreachable")
+
+
+def _loop(source: Source, executor: RayExecutor, limits: EngineLimits, check: StopCheck) -> Stop:
     deadline = None if limits.timeout_s is None else time.monotonic() + limits.timeout_s
     rejected = failed = 0
     stop: Stop | None = None
@@ -106,6 +140,4 @@ def run(source: Source, executor: RayExecutor, limits: EngineLimits, should_stop
             failed = failed + 1 if evaluated.outcome is Outcome.FAIL else 0
         if failed >= limits.max_failed_in_a_row:
             stop = Stop(StopReason.FAILING, f"{failed} evaluations in a row failed (see the trials' errors)")
-    for task in executor.cancel_all():
-        source.abandoned(task, stop)
     return stop

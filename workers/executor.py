@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from workers.cluster import ensure_ray
+from workers.cluster import RayUnavailable, ensure_ray, ray_owner
 from workers.outcome import Evaluated
 
 EvaluateFn = Callable[..., dict[str, Any]]
@@ -41,24 +41,37 @@ class RayExecutor:
         return len(self._inflight)
 
     def submit(self, task: Task) -> None:
-        self._inflight[self._remote.remote(task.fn, *task.args)] = task
+        import ray
+
+        try:
+            self._inflight[self._remote.remote(task.fn, *task.args)] = task
+        except ray.exceptions.RayError as err:
+            raise RayUnavailable(f"cannot submit to Ray: {err}") from err
 
     def wait(self, timeout_s: float) -> list[tuple[Task, Evaluated]]:
-        """The tasks that finished within ``timeout_s`` (at least one when any finished), with their outcome."""
+        """The tasks that finished within ``timeout_s`` (at least one when any finished), with their outcome.
+
+        Raises RayUnavailable (keeping the tasks in flight, for ``cancel_all``) when a task died with Ray itself
+        (a killed raylet): that is not the candidate's failure, and the job resumes once Ray is back.
+        """
         import ray
 
         if not self._inflight:
             return []
         ready, _ = ray.wait(list(self._inflight), num_returns=1, timeout=timeout_s)
-        return [(self._inflight.pop(ref), _outcome(ref)) for ref in ready]
+        done = [(ref, _outcome(ref)) for ref in ready]
+        if any(evaluated.system for _, evaluated in done) and not ray_owner().healthy():
+            raise RayUnavailable("Ray stopped answering while evaluations ran (raylet or GCS died)")
+        return [(self._inflight.pop(ref), evaluated) for ref, evaluated in done]
 
     def cancel_all(self) -> list[Task]:
         """Cancel every running task (force: their workers are killed); the tasks, for the caller to record."""
         import ray
 
         tasks = list(self._inflight.values())
-        for ref in self._inflight:
-            ray.cancel(ref, force=True)
+        if ray_owner().healthy():
+            for ref in self._inflight:
+                ray.cancel(ref, force=True)
         self._inflight.clear()
         return tasks
 
@@ -73,7 +86,7 @@ def _outcome(ref: Any) -> Evaluated:
         cause = err.cause if err.cause is not None else err
         return Evaluated.failed(f"{type(cause).__name__}: {cause}")
     except ray.exceptions.RayError as err:  # the worker or its node died (crash, out of memory, node lost)
-        return Evaluated.failed(f"worker died: {type(err).__name__}: {err}")
+        return Evaluated.failed(f"worker died: {type(err).__name__}: {err}", system=True)
     if not isinstance(measured, dict) or not isinstance(measured.get("accuracy"), int | float):
         return Evaluated.failed(f"the evaluation returned no accuracy: {measured!r:.200}")
     return Evaluated.from_measured(measured)

@@ -45,6 +45,7 @@ class Evaluated:
     outcome: Outcome
     measured: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    system: bool = False  # failed by Ray (its worker or node died), not by the evaluation itself
 
     @property
     def stopped(self) -> str | None:
@@ -55,8 +56,8 @@ class Evaluated:
         return {**self.measured, "error": self.error, "stopped": self.stopped}
 
     @classmethod
-    def failed(cls, error: str) -> Evaluated:
-        return cls(Outcome.FAIL, {}, error[:4000])
+    def failed(cls, error: str, system: bool = False) -> Evaluated:
+        return cls(Outcome.FAIL, {}, error[:4000], system)
 
     @classmethod
     def from_measured(cls, measured: dict[str, Any]) -> Evaluated:

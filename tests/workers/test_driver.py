@@ -187,3 +187,30 @@ def test_interrupted_driver_resumes_to_exact_budget(sqlite_url: str) -> None:
     assert stale, "the trials the killed driver left running are failed"
     evaluated = [t.spec_key for t in _trained(result) if t.reused_from is None]
     assert len(evaluated) == len(set(evaluated))
+
+
+def _raylet_pid() -> int:
+    import ray
+
+    return ray._private.worker._global_node.all_processes["raylet"][0].process.pid
+
+
+def test_a_killed_raylet_is_restarted_and_the_search_completes(sqlite_url: str) -> None:
+    """Ray dying under a search is not the candidates' fault: Ray restarts and the study resumes."""
+    from workers.cluster import ray_owner
+
+    starts = ray_owner().starts
+    victim = _raylet_pid()
+    done: list[int] = []
+
+    def on_trial(record) -> None:
+        done.append(record.number)
+        if len(done) == 1:
+            os.kill(victim, signal.SIGKILL)
+
+    slow = functools.partial(fake_eval.fake_evaluate, sleep=1.0)
+    result = SearchDriver(replace(TINY, n_trials=5), sqlite_url, "raylet", evaluate_fn=slow, on_trial=on_trial,
+                          poll_s=0.1).run()
+    assert ray_owner().starts == starts + 1 and _raylet_pid() != victim
+    assert result.stopped == "budget" and len(_trained(result)) == 5
+    assert not [t for t in result.trials if t.state == "FAIL" and t.error != INTERRUPTED]

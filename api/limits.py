@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from searchspace.counter import Count, count
 from searchspace.errors import SpecError
 from searchspace.spec import ArchSpec
 from store.settings import Settings
 from workers.config import SearchConfig
+
+if TYPE_CHECKING:
+    from scaler.grid_config import GridConfig
 
 
 def _cap(field: str, value: float, limit: float, setting: str) -> None:
@@ -26,6 +30,19 @@ def check_search(config: SearchConfig, settings: Settings) -> SearchConfig:
     max_params = min(config.max_params or settings.max_params, settings.max_params)
     max_macs = min(config.max_macs or settings.max_macs, settings.max_macs)
     return replace(config, max_params=max_params, max_macs=max_macs)
+
+
+def check_grid(config: GridConfig, settings: Settings) -> GridConfig:
+    """``config`` within the caps (its candidates count as trials)."""
+    _cap("training.epochs", config.budget.epochs, settings.max_epochs, "max_epochs")
+    _cap("workers", config.workers, settings.max_workers, "max_workers")
+    if config.resolution is not None:
+        _cap("resolution", config.resolution, settings.max_resolution, "max_resolution")
+    n = len(config.candidates())
+    if n > settings.max_trials:
+        raise SpecError("max_candidates", f"the grid has {n:,} candidates, above this service's limit "
+                                          f"{settings.max_trials:,} (NAS_MAX_TRIALS): set max_candidates or a coarser step")
+    return config
 
 
 def check_spec(spec: ArchSpec, settings: Settings, field: str) -> Count:

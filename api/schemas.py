@@ -1,8 +1,9 @@
 """Request and response schemas (``XCreate`` / ``XPublic`` / ``XsPublic(data, count)``).
 
-Request models check types and shapes; the domain dataclasses (SearchConfig, DatasetConfig, TrainBudget, ...)
-check ranges when a request model is converted with ``to_config()``, raising SpecError/DatasetError with the
-field's path in the request body. Defaults shown in the schema are the domain dataclasses' own.
+The request models are derived from the domain dataclasses (``api.derive``): SearchConfig, DatasetConfig,
+TrainBudget, LatencyConfig and GridConfig declare every field, its default and its description once. Request
+models check types and shapes; ``to_config()`` builds the dataclass, which checks ranges and raises
+SpecError/DatasetError with the field's path in the request body.
 """
 
 from __future__ import annotations
@@ -10,114 +11,62 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from api.derive import Input, config_model, request_fields
+from scaler.grid_config import GridConfig
 from scaler.scaling import ALPHA, BETA, GAMMA
-from searchspace.errors import SpecError
-from searchspace.space import SearchSpace
-from workers.config import MODES, OBJECTIVES, PROXY_SPACE, PRUNERS, SAMPLERS, SearchConfig
-from workers.data import FORMATS, DatasetConfig
+from searchspace.space import SearchSpace, StageSpace
+from workers.config import PROXY_SPACE, SearchConfig
+from workers.data import DatasetConfig
 from workers.evaluation import LatencyConfig
-from workers.training import OPTIMIZERS, TrainBudget
+from workers.training import TrainBudget
 
-_SEARCH, _DATA, _TRAIN, _LAT = SearchConfig(), DatasetConfig(), TrainBudget(), LatencyConfig()
 SKELETONS = {"proxy": PROXY_SPACE, "efficientnet_b0": SearchSpace()}
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 TrialState = Literal["COMPLETE", "PRUNED", "FAIL"]
-
-
-class Input(BaseModel):
-    """Request bodies: unknown fields and non-finite numbers are refused."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-
-def _build(prefix: str, fn: Any, **fields: Any) -> Any:
-    """``fn(**fields)`` with any SpecError re-pointed under ``prefix``."""
-    try:
-        return fn(**fields)
-    except SpecError as err:
-        raise err.within(prefix) from None
+RENAMED = {"budget": "training"}  # dataclass field -> request field
 
 
 # --- searches -----------------------------------------------------------------------------------------------
 
+DatasetIn = config_model(DatasetConfig, "DatasetIn", docs={
+    "source": "'digits' (built in) or a directory under the service's NAS_DATA_ROOT"})
+TrainingIn = config_model(TrainBudget, "TrainingIn")
+LatencyIn = config_model(LatencyConfig, "LatencyIn")
 
-class DatasetIn(Input):
-    source: str = Field(_DATA.source, max_length=4096,
-                        description="'digits' (built in) or a directory under the service's NAS_DATA_ROOT")
-    format: Literal[FORMATS] = _DATA.format  # type: ignore[valid-type]
-    val_fraction: float = _DATA.val_fraction
-    subset: float = Field(_DATA.subset, description="fraction of every class kept")
-    seed: int = _DATA.seed
-
-    def to_config(self) -> DatasetConfig:
-        return _build("dataset", DatasetConfig, **self.model_dump())
+_STAGE_CHOICES = ("kinds", "kernels", "expansions", "se_ratios", "acts", "repeat_deltas", "width_factors")
+_SPACE_FIELDS = ("resolutions", "stem_chs", "head_chs", "stem_stride", "dropout")
 
 
-class TrainingIn(Input):
-    epochs: int = _TRAIN.epochs
-    batch_size: int = _TRAIN.batch_size
-    lr: float = _TRAIN.lr
-    optimizer: Literal[OPTIMIZERS] = _TRAIN.optimizer  # type: ignore[valid-type]
-    momentum: float = _TRAIN.momentum
-    weight_decay: float = _TRAIN.weight_decay
-    subset: float = Field(_TRAIN.subset, description="fraction of the training split used per epoch")
-    label_smoothing: float = _TRAIN.label_smoothing
-    max_seconds: float | None = Field(_TRAIN.max_seconds, description="training time cap per trial")
-
-    def to_config(self) -> TrainBudget:
-        return _build("training", TrainBudget, **self.model_dump())
-
-
-class LatencyIn(Input):
-    batch_size: int = _LAT.batch_size
-    threads: int = _LAT.threads
-    warmup: int = _LAT.warmup
-    repeats: int = _LAT.repeats
-
-    def to_config(self) -> LatencyConfig:
-        return _build("latency", LatencyConfig, **self.model_dump())
-
-
-_Choices = Field(None, min_length=1, max_length=16)
-
-
-class SpaceIn(Input):
+class _Space(Input):
     """A skeleton and choice lists that replace the defaults in every stage (null: keep the skeleton's)."""
 
+    config_class: ClassVar[type] = SearchSpace
     skeleton: Literal[tuple(SKELETONS)] = "proxy"  # type: ignore[valid-type]
-    resolutions: list[int] | None = _Choices
-    kinds: list[str] | None = _Choices
-    kernels: list[int] | None = _Choices
-    expansions: list[float] | None = _Choices
-    se_ratios: list[float] | None = _Choices
-    acts: list[str] | None = _Choices
-    repeat_deltas: list[int] | None = _Choices
-    width_factors: list[float] | None = _Choices
-    stem_chs: int | None = None
-    head_chs: int | None = None
-    dropout: float | None = None
 
-    def to_space(self) -> SearchSpace:
+    def to_config(self) -> SearchSpace:
+        given = {k: tuple(v) if isinstance(v, list) else v
+                 for k, v in self.model_dump(exclude={"skeleton"}, exclude_none=True).items()}
         space = SKELETONS[self.skeleton]
-        choices = {k: tuple(v) for k, v in self.model_dump(include=_STAGE_CHOICES).items() if v is not None}
-        globals_ = {k: v for k, v in self.model_dump(include=_SPACE_FIELDS).items() if v is not None}
-        if "resolutions" in globals_:
-            globals_["resolutions"] = tuple(globals_["resolutions"])
-        try:
-            return replace(space.with_choices(**choices) if choices else space, **globals_)
-        except SpecError as err:
-            raise err.within("space") from None
+        lists = {k: v for k, v in given.items() if k in _STAGE_CHOICES}
+        return replace(space.with_choices(**lists) if lists else space,
+                       **{k: v for k, v in given.items() if k not in _STAGE_CHOICES})
+
+    @classmethod
+    def from_config(cls, space: SearchSpace) -> _Space:
+        return cls(skeleton=next(name for name, skeleton in SKELETONS.items() if skeleton == space))
 
 
-_STAGE_CHOICES = {"kinds", "kernels", "expansions", "se_ratios", "acts", "repeat_deltas", "width_factors"}
-_SPACE_FIELDS = {"resolutions", "stem_chs", "head_chs", "dropout"}
+SpaceIn = create_model("SpaceIn", __base__=_Space, __doc__=_Space.__doc__,
+                       **request_fields(SearchSpace, include=_SPACE_FIELDS, optional=True),
+                       **request_fields(StageSpace, include=_STAGE_CHOICES, optional=True))
 
 
-class SearchCreate(Input):
+class SearchCreate(config_model(SearchConfig, "SearchFields", rename=RENAMED,
+                                nested=(DatasetIn, SpaceIn, TrainingIn, LatencyIn))):  # type: ignore[misc]
     """A search to queue. Everything has a default: ``{}`` is a valid search on digits."""
 
     model_config = ConfigDict(
@@ -133,33 +82,6 @@ class SearchCreate(Input):
     )
 
     name: str | None = Field(None, max_length=100)
-    dataset: DatasetIn = Field(default_factory=DatasetIn)
-    space: SpaceIn = Field(default_factory=SpaceIn)
-    objective: Literal[OBJECTIVES] = _SEARCH.objective  # type: ignore[valid-type]
-    mode: Literal[MODES] = _SEARCH.mode  # type: ignore[valid-type]
-    target: float | None = Field(None, description="latency in ms or MACs; needed by modes reward, constraint")
-    reward: Literal["soft", "hard"] = _SEARCH.reward
-    sampler: Literal[SAMPLERS] = _SEARCH.sampler  # type: ignore[valid-type]
-    n_trials: int = Field(_SEARCH.n_trials, description="trials trained (completed or pruned) before it stops")
-    n_workers: int = Field(_SEARCH.n_workers, description="evaluations in parallel on Ray")
-    timeout_s: float | None = Field(None, description="wall-clock budget in seconds")
-    seed: int = _SEARCH.seed
-    training: TrainingIn = Field(default_factory=TrainingIn)
-    latency: LatencyIn = Field(default_factory=LatencyIn)
-    max_params: int | None = Field(None, description="candidates above are rejected before training")
-    max_macs: int | None = Field(None, description="candidates above are rejected before training")
-    pruner: Literal[PRUNERS] = _SEARCH.pruner  # type: ignore[valid-type]
-
-    def to_config(self, dataset: DatasetConfig | None = None) -> SearchConfig:
-        """The SearchConfig (``dataset`` replaces the request's, e.g. with its path resolved)."""
-        fields = self.model_dump(exclude={"name", "dataset", "space", "training", "latency"})
-        return SearchConfig(
-            dataset=dataset or self.dataset.to_config(),
-            space=self.space.to_space(),
-            budget=self.training.to_config(),
-            latency=self.latency.to_config(),
-            **fields,
-        )
 
 
 class Progress(BaseModel):
@@ -291,12 +213,12 @@ class ScalingsPublic(BaseModel):
     count: int
 
 
-class ScalingSearchCreate(Input):
+class ScalingSearchCreate(config_model(GridConfig, "GridFields", rename=RENAMED,
+                                       nested=(DatasetIn, TrainingIn, LatencyIn))):  # type: ignore[misc]
     """A grid search of alpha, beta, gamma >= 1 with alpha * beta^2 * gamma^2 near 2, run as a job.
 
     Each candidate proxy-trains the phi = 1 member of a proxy base (the base at ``proxy_width``,
-    ``proxy_depth`` and ``resolution`` px) on the dataset; null fields take ``scaler.grid_config.GridConfig``'s defaults
-    (step 0.05, tolerance 0.1, resolution 32, proxy width and depth 0.5, 2 workers, 1 epoch).
+    ``proxy_depth`` and ``resolution`` px) on the dataset.
     """
 
     model_config = ConfigDict(
@@ -306,20 +228,6 @@ class ScalingSearchCreate(Input):
 
     name: str | None = Field(None, max_length=100)
     base: BaseRef
-    dataset: DatasetIn = Field(default_factory=DatasetIn)
-    training: TrainingIn = Field(default_factory=lambda: TrainingIn(epochs=1))
-    step: float | None = Field(None, description="grid step of each coefficient")
-    tolerance: float | None = Field(None, description="|alpha*beta^2*gamma^2 - 2| allowed")
-    max_candidates: int | None = Field(None, description="keep the candidates closest to the ratio 2")
-    resolution: int | None = Field(None, description="input size of the proxy base")
-    proxy_width: float | None = None
-    proxy_depth: float | None = None
-    workers: int | None = Field(None, description="candidates trained at once on Ray")
-    seed: int | None = None
-
-    def grid_fields(self) -> dict[str, Any]:
-        """The GridConfig fields the request sets (besides dataset and budget)."""
-        return self.model_dump(exclude={"name", "base", "dataset", "training"}, exclude_none=True)
 
 
 class ScalingSearchPublic(BaseModel):

@@ -18,6 +18,7 @@ from scaler.scaling import scale
 from searchspace.checks import check_bool, check_float, check_int
 from searchspace.codec import from_dict
 from searchspace.errors import SpecError
+from searchspace.fields import as_dict, doc
 from searchspace.spec import ArchSpec
 from workers.data import DatasetConfig, DatasetError
 from workers.evaluation import LatencyConfig
@@ -103,25 +104,27 @@ def enumerate_candidates(
 
 @dataclass(frozen=True, kw_only=True)
 class GridConfig:
-    """Everything a grid search needs besides the base network (the module docstring explains the proxy).
+    """Everything a grid search needs besides the base network (the module docstring explains the proxy)."""
 
-    ``workers`` candidates train at once, each on ``threads`` torch threads (one Ray CPU per thread).
-    ``retry_failed`` re-evaluates candidates whose evaluation failed in an earlier run.
-    """
-
-    step: float = 0.05
-    tolerance: float = 0.1
-    max_candidates: int | None = None
-    resolution: int | None = 32
-    proxy_width: float = 0.5
-    proxy_depth: float = 0.5
-    dataset: DatasetConfig = field(default_factory=DatasetConfig)
-    budget: TrainBudget = field(default_factory=lambda: TrainBudget(epochs=1))
-    latency: LatencyConfig | None = field(default_factory=lambda: LatencyConfig(warmup=5, repeats=20))
-    workers: int = 2
-    threads: int = 1
-    seed: int = 0
-    retry_failed: bool = False
+    step: float = field(default=0.05, metadata=doc("grid step of each coefficient"))
+    tolerance: float = field(default=0.1, metadata=doc("|alpha*beta^2*gamma^2 - 2| allowed"))
+    max_candidates: int | None = field(default=None,
+                                       metadata=doc("keep the candidates closest to the ratio 2 (null: all)"))
+    resolution: int | None = field(default=32,
+                                   metadata=doc("input size of the proxy base (null: the base's own)"))
+    proxy_width: float = field(default=0.5, metadata=doc("width multiplier of the proxy base"))
+    proxy_depth: float = field(default=0.5, metadata=doc("depth multiplier of the proxy base"))
+    dataset: DatasetConfig = field(default_factory=DatasetConfig,
+                                   metadata=doc("the data candidates train and validate on"))
+    budget: TrainBudget = field(default_factory=lambda: TrainBudget(epochs=1),
+                                metadata=doc("proxy training of every candidate"))
+    latency: LatencyConfig | None = field(default_factory=lambda: LatencyConfig(warmup=5, repeats=20),
+                                          metadata=doc("how every candidate's latency is measured (null: not)"))
+    workers: int = field(default=2, metadata=doc("candidates trained at once on Ray"))
+    threads: int = field(default=1, metadata=doc("torch threads, i.e. Ray CPUs, per candidate"))
+    seed: int = field(default=0, metadata=doc("data split, initialisation and batch order seed"))
+    retry_failed: bool = field(default=False,
+                               metadata=doc("re-evaluate candidates whose evaluation failed in an earlier run"))
 
     def __post_init__(self) -> None:
         for name, cls in (("dataset", DatasetConfig), ("budget", TrainBudget)):
@@ -160,21 +163,10 @@ class GridConfig:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "step": self.step,
-            "tolerance": self.tolerance,
-            "max_candidates": self.max_candidates,
-            "resolution": self.resolution,
-            "proxy_width": self.proxy_width,
-            "proxy_depth": self.proxy_depth,
-            "dataset": self.dataset.to_dict(),
-            "budget": self.budget.to_dict(),
-            "latency": None if self.latency is None else self.latency.to_dict(),
-            "workers": self.workers,
-            "threads": self.threads,
-            "seed": self.seed,
-            "retry_failed": self.retry_failed,
-        }
+        data = as_dict(self)
+        data.update(dataset=self.dataset.to_dict(), budget=self.budget.to_dict(),
+                    latency=None if self.latency is None else self.latency.to_dict())
+        return data
 
     @classmethod
     def from_dict(cls, data: Any) -> GridConfig:

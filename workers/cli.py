@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import enum
 import hashlib
 import json
 import sys
-from dataclasses import replace
+import typing
 from pathlib import Path
 from typing import Any
 
+from searchspace.codec import field_types
 from searchspace.errors import SpecError
+from searchspace.fields import choices, description, plain
 from searchspace.table import format_table
 from workers.config import SearchConfig
 from workers.data import DatasetError
@@ -19,31 +23,74 @@ from workers.results import TrialRecord
 DEFAULT_STORAGE = "sqlite:///nas-search.db"
 
 
+# The flags that set a SearchConfig field (a dotted path into a nested config); the field gives the type,
+# the choices, the default and the help text.
+FLAGS = {
+    "--dataset": "dataset.source",
+    "--subset": "dataset.subset",
+    "--trials": "n_trials",
+    "--workers": "n_workers",
+    "--epochs": "budget.epochs",
+    "--objective": "objective",
+    "--mode": "mode",
+    "--target": "target",
+    "--sampler": "sampler",
+    "--pruner": "pruner",
+    "--seed": "seed",
+    "--timeout": "timeout_s",
+    "--max-params": "max_params",
+    "--max-macs": "max_macs",
+}
+
+
+def config_field(path: str) -> tuple[dataclasses.Field[Any], Any, Any]:
+    """The SearchConfig field at a dotted ``path``, its type (None stripped) and its default value."""
+    cls, value = SearchConfig, SearchConfig()
+    for name in path.split("."):
+        field = next(f for f in dataclasses.fields(cls) if f.name == name)
+        cls, value = field_types(cls)[name], getattr(value, name)
+    kinds = [t for t in typing.get_args(cls) if t is not type(None)] or [cls]
+    return field, kinds[0], value
+
+
+def _dest(flag: str) -> str:
+    return flag[2:].replace("-", "_")
+
+
+def add_field_flag(parser: argparse.ArgumentParser, flag: str, path: str) -> None:
+    field, kind, default = config_field(path)
+    shown = "none" if default is None else plain(default)
+    help_text = f"{description(field)} (default {shown})".replace("%", "%%")  # argparse formats help with %
+    options: dict[str, Any] = {"dest": _dest(flag), "help": help_text}
+    if isinstance(kind, type) and issubclass(kind, enum.StrEnum):
+        options["choices"] = choices(kind)
+    else:
+        options["type"] = kind
+    parser.add_argument(flag, **options)
+
+
 def build_config(args: argparse.Namespace) -> SearchConfig:
     """The config file (if any) with the flags given on the command line on top."""
-    data: dict[str, Any] = {}
+    data: Any = {}
     if args.config:
         try:
             data = json.loads(Path(args.config).read_text())
         except (OSError, json.JSONDecodeError) as err:
             raise SpecError("--config", f"cannot read {args.config!r}: {err}") from None
-    config = SearchConfig.from_dict(data)
-    updates: dict[str, Any] = {}
-    for flag, name in (("trials", "n_trials"), ("workers", "n_workers"), ("objective", "objective"),
-                       ("mode", "mode"), ("target", "target"), ("sampler", "sampler"), ("seed", "seed"),
-                       ("timeout", "timeout_s"), ("max_params", "max_params"), ("max_macs", "max_macs"),
-                       ("pruner", "pruner")):
-        if getattr(args, flag) is not None:
-            updates[name] = getattr(args, flag)
-    if args.dataset is not None:
-        updates["dataset"] = replace(config.dataset, source=args.dataset)
-    if args.epochs is not None:
-        updates["budget"] = replace(config.budget, epochs=args.epochs)
-    if args.subset is not None:
-        updates["dataset"] = replace(updates.get("dataset", config.dataset), subset=args.subset)
-    merged = {**config.to_dict(), **{k: v for k, v in updates.items() if k not in ("dataset", "budget")}}
-    result = SearchConfig.from_dict(merged)
-    return replace(result, **{k: v for k, v in updates.items() if k in ("dataset", "budget")})
+        if not isinstance(data, dict):
+            raise SpecError("--config", f"{args.config!r} must hold a JSON object")
+    for flag, path in FLAGS.items():
+        value = getattr(args, _dest(flag))
+        if value is None:
+            continue
+        *parents, name = path.split(".")
+        node = data
+        for parent in parents:
+            node = node.setdefault(parent, {})
+            if not isinstance(node, dict):
+                raise SpecError(parent, "must be a JSON object")
+        node[name] = value
+    return SearchConfig.from_dict(data)
 
 
 def default_study_name(config: SearchConfig) -> str:
@@ -88,29 +135,22 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m workers")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("search", help="run (or resume) a search and print its Pareto front")
     p.add_argument("--config", help="search config JSON (workers.config.SearchConfig fields)")
-    p.add_argument("--dataset", help="digits, an ImageFolder directory or a CIFAR-10 pickle directory")
-    p.add_argument("--subset", type=float, help="fraction of the dataset used (per class)")
-    p.add_argument("--trials", type=int)
-    p.add_argument("--workers", type=int)
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--objective", choices=("latency", "macs"))
-    p.add_argument("--mode", choices=("pareto", "reward", "constraint"))
-    p.add_argument("--target", type=float, help="latency in ms or MACs, for modes reward and constraint")
-    p.add_argument("--sampler", choices=("nsga2", "tpe", "random"))
-    p.add_argument("--pruner", choices=("none", "median"))
-    p.add_argument("--seed", type=int)
-    p.add_argument("--timeout", type=float, help="wall-clock budget in seconds")
-    p.add_argument("--max-params", dest="max_params", type=int)
-    p.add_argument("--max-macs", dest="max_macs", type=int)
+    for flag, path in FLAGS.items():
+        add_field_flag(p, flag, path)
     p.add_argument("--storage", default=DEFAULT_STORAGE, help="SQLAlchemy URL of the study storage")
     p.add_argument("--study", help="study name (default: derived from the config, so reruns resume)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_search)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -2,23 +2,59 @@
 
 from __future__ import annotations
 
+import enum
 import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from searchspace.checks import check_choice, check_float, check_int
-from searchspace.codec import from_dict, to_dict
+from searchspace.checks import check_float, check_int
+from searchspace.codec import from_dict
 from searchspace.errors import SpecError
+from searchspace.fields import as_dict, check_enum, doc
 from searchspace.space import SearchSpace, StageSpace
 from workers.data import DatasetConfig, DatasetError
 from workers.evaluation import LatencyConfig
 from workers.training import TrainBudget
 
-OBJECTIVES = ("latency", "macs")
-MODES = ("pareto", "reward", "constraint")
-SAMPLERS = ("nsga2", "tpe", "random")
-PRUNERS = ("none", "median")
 MAX_TRIALS = 100_000
+
+
+class Objective(enum.StrEnum):
+    """The cost traded against accuracy: measured latency (ms) or counted multiply-adds."""
+
+    LATENCY = "latency"
+    MACS = "macs"
+
+
+class Mode(enum.StrEnum):
+    """Pareto front of accuracy and cost; MnasNet's reward ACC x (COST/T)^w; accuracy subject to COST <= T."""
+
+    PARETO = "pareto"
+    REWARD = "reward"
+    CONSTRAINT = "constraint"
+
+
+class Reward(enum.StrEnum):
+    """MnasNet's reward exponent w: soft -0.07 on both sides of the target, hard -1 above it (0 below)."""
+
+    SOFT = "soft"
+    HARD = "hard"
+
+
+class Sampler(enum.StrEnum):
+    NSGA2 = "nsga2"
+    TPE = "tpe"
+    RANDOM = "random"
+
+
+class Pruner(enum.StrEnum):
+    """``median``: stop a trial whose accuracy is below the median of the finished trials' at the same epoch."""
+
+    NONE = "none"
+    MEDIAN = "median"
+
+
+_ENUMS = {"objective": Objective, "mode": Mode, "reward": Reward, "sampler": Sampler, "pruner": Pruner}
 
 # A small proxy skeleton for CPU searches on small images (stride 1 stem; 32x32 input -> 4x4 features).
 PROXY_SPACE = SearchSpace(
@@ -35,38 +71,46 @@ PROXY_SPACE = SearchSpace(
 class SearchConfig:
     """Everything a search needs. ``target`` is in ms (objective latency) or MACs (objective macs)."""
 
-    dataset: DatasetConfig = field(default_factory=DatasetConfig)
-    space: SearchSpace = PROXY_SPACE
-    budget: TrainBudget = field(default_factory=TrainBudget)
-    latency: LatencyConfig = field(default_factory=LatencyConfig)
-    objective: str = "latency"
-    mode: str = "pareto"
-    target: float | None = None
-    reward: str = "soft"
-    sampler: str = "nsga2"
-    n_trials: int = 20
-    n_workers: int = 2
-    timeout_s: float | None = None
-    seed: int = 0
-    max_params: int | None = None
-    max_macs: int | None = None
-    pruner: str = "median"
-    pruner_warmup_epochs: int = 1
-    pruner_min_trials: int = 3
+    dataset: DatasetConfig = field(default_factory=DatasetConfig,
+                                   metadata=doc("the data candidates train and validate on"))
+    space: SearchSpace = field(default=PROXY_SPACE, metadata=doc("the architectures searched"))
+    budget: TrainBudget = field(default_factory=TrainBudget,
+                                metadata=doc("proxy training of every candidate"))
+    latency: LatencyConfig = field(default_factory=LatencyConfig,
+                                   metadata=doc("how every candidate's latency is measured"))
+    objective: Objective = field(default=Objective.LATENCY, metadata=doc("the cost: latency (ms) or MACs"))
+    mode: Mode = field(default=Mode.PARETO,
+                       metadata=doc("pareto front, MnasNet reward, or accuracy under a cost constraint"))
+    target: float | None = field(default=None,
+                                 metadata=doc("latency in ms or MACs; needed by modes reward, constraint"))
+    reward: Reward = field(default=Reward.SOFT,
+                           metadata=doc("MnasNet reward: soft (w = -0.07) or hard (w = -1 above the target)"))
+    sampler: Sampler = field(default=Sampler.NSGA2,
+                             metadata=doc("Optuna sampler (tpe: multi-objective TPE in mode pareto)"))
+    n_trials: int = field(default=20, metadata=doc("trials trained (completed or pruned) before it stops"))
+    n_workers: int = field(default=2, metadata=doc("evaluations in parallel on Ray"))
+    timeout_s: float | None = field(default=None, metadata=doc("wall-clock budget in seconds"))
+    seed: int = field(default=0, metadata=doc("sampler and training seed"))
+    max_params: int | None = field(default=None,
+                                   metadata=doc("candidates above are rejected before training"))
+    max_macs: int | None = field(default=None, metadata=doc("candidates above are rejected before training"))
+    pruner: Pruner = field(default=Pruner.MEDIAN,
+                           metadata=doc("median: stop trials below the median learning curve; none: off"))
+    pruner_warmup_epochs: int = field(default=1,
+                                      metadata=doc("epochs a trial runs before the pruner may stop it"))
+    pruner_min_trials: int = field(default=3,
+                                   metadata=doc("finished trials needed before the pruner stops any"))
 
     def __post_init__(self) -> None:
         for name, cls in (("dataset", DatasetConfig), ("space", SearchSpace), ("budget", TrainBudget),
                           ("latency", LatencyConfig)):
             if not isinstance(getattr(self, name), cls):
                 raise SpecError(name, f"must be a {cls.__name__}")
-        check_choice("objective", self.objective, OBJECTIVES)
-        check_choice("mode", self.mode, MODES)
-        check_choice("reward", self.reward, ("soft", "hard"))
-        check_choice("sampler", self.sampler, SAMPLERS)
+        for name, kind in _ENUMS.items():
+            object.__setattr__(self, name, check_enum(name, getattr(self, name), kind))
         check_int("n_trials", self.n_trials, 1, MAX_TRIALS)
         check_int("n_workers", self.n_workers, 1, 256)
         check_int("seed", self.seed, 0, 2**31 - 1)
-        check_choice("pruner", self.pruner, PRUNERS)
         check_int("pruner_warmup_epochs", self.pruner_warmup_epochs, 0, 1000)
         check_int("pruner_min_trials", self.pruner_min_trials, 1, 1000)
         if self.timeout_s is not None:
@@ -76,23 +120,22 @@ class SearchConfig:
                 check_int(name, getattr(self, name), 1, 10**15)
         if self.target is not None:
             object.__setattr__(self, "target", float(check_float("target", self.target, 1e-6, 1e15)))
-        elif self.mode != "pareto":
-            raise SpecError("target", f"mode {self.mode!r} needs a target ({self.target_unit})")
+        elif self.mode != Mode.PARETO:
+            raise SpecError("target", f"mode {self.mode.value!r} needs a target ({self.target_unit})")
 
     @property
     def target_unit(self) -> str:
-        return "ms" if self.objective == "latency" else "MACs"
+        return "ms" if self.objective == Objective.LATENCY else "MACs"
 
     def with_data_shape(self, num_classes: int, in_chans: int) -> SearchConfig:
         """The same search with the space sized for the dataset's classes and channels."""
         return replace(self, space=replace(self.space, num_classes=num_classes, in_chans=in_chans))
 
     def to_dict(self) -> dict[str, Any]:
-        data = to_dict(self)
-        data["dataset"] = self.dataset.to_dict()
-        data["space"] = self.space.to_dict()
-        data["budget"] = to_dict(self.budget)
-        data["latency"] = to_dict(self.latency)
+        """Plain JSON data (stored, and hashed into study names: keep it byte-stable)."""
+        data = as_dict(self)
+        data.update(dataset=self.dataset.to_dict(), space=self.space.to_dict(), budget=self.budget.to_dict(),
+                    latency=self.latency.to_dict())
         return data
 
     def to_json(self) -> str:

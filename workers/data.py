@@ -9,6 +9,7 @@ worker cost nothing. Problems with the data raise ``DatasetError`` naming the pa
 
 from __future__ import annotations
 
+import enum
 import io
 import os
 import pickle
@@ -20,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from searchspace.checks import check_choice, check_float, check_int
+from searchspace.checks import check_float, check_int
+from searchspace.fields import as_dict, check_enum, doc
 
-FORMATS = ("auto", "digits", "imagefolder", "cifar10")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".pbm", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 CIFAR_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
 CIFAR_TEST = "test_batch"
@@ -40,6 +41,18 @@ class DatasetError(ValueError):
         super().__init__(f"{self.path}: {message}")
 
 
+class Format(enum.StrEnum):
+    """How a dataset directory is laid out (``auto``: told apart by its files)."""
+
+    AUTO = "auto"
+    DIGITS = "digits"
+    IMAGEFOLDER = "imagefolder"
+    CIFAR10 = "cifar10"
+
+
+MAX_SOURCE_CHARS = 4096
+
+
 @dataclass(frozen=True, kw_only=True)
 class DatasetConfig:
     """Which data, and how it is split.
@@ -49,25 +62,29 @@ class DatasetConfig:
     A directory path is made absolute on construction.
     ``subset`` keeps that fraction of every class before the split; ``val_fraction`` of what is kept goes to
     validation. For CIFAR-10 both come from the training batches: ``test_batch`` stays untouched for a final
-    test. ``max_gib`` bounds the memory of the resized float tensors.
+    test.
     """
 
-    source: str = "digits"
-    format: str = "auto"
-    val_fraction: float = 0.2
-    subset: float = 1.0
-    seed: int = 0
-    max_gib: float = 4.0
+    source: str = field(default="digits",
+                        metadata=doc("'digits' (built in), an ImageFolder or a CIFAR-10 pickle directory"))
+    format: Format = field(default=Format.AUTO,
+                           metadata=doc("directory layout; auto tells ImageFolder and CIFAR-10 apart"))
+    val_fraction: float = field(default=0.2,
+                                metadata=doc("fraction of the kept images held out for validation"))
+    subset: float = field(default=1.0, metadata=doc("fraction of every class kept"))
+    seed: int = field(default=0, metadata=doc("seed of the subset and the train/validation split"))
+    max_gib: float = field(default=4.0, metadata=doc("memory bound (GiB) of the resized float tensors"))
 
     def __post_init__(self) -> None:
-        if not isinstance(self.source, str) or not self.source:
-            raise DatasetError(str(self.source), "source must be 'digits' or a directory path")
-        check_choice("format", self.format, FORMATS)
+        if not isinstance(self.source, str) or not self.source or len(self.source) > MAX_SOURCE_CHARS:
+            raise DatasetError(str(self.source)[:200], "source must be 'digits' or a directory path "
+                                                       f"(at most {MAX_SOURCE_CHARS} characters)")
+        object.__setattr__(self, "format", check_enum("format", self.format, Format))
         object.__setattr__(self, "val_fraction", float(check_float("val_fraction", self.val_fraction, 0.01, 0.9)))
         object.__setattr__(self, "subset", float(check_float("subset", self.subset, 1e-4, 1.0)))
         check_int("seed", self.seed, 0, 2**32 - 1)
         object.__setattr__(self, "max_gib", float(check_float("max_gib", self.max_gib, 0.001, 1024.0)))
-        if self.format == "digits" and self.source != "digits":
+        if self.format == Format.DIGITS and self.source != "digits":
             raise DatasetError(self.source, "format 'digits' takes source 'digits'")
         if self.source != "digits":  # workers may run in another directory than the one submitting
             object.__setattr__(self, "source", os.path.abspath(os.path.expanduser(self.source)))
@@ -75,8 +92,8 @@ class DatasetConfig:
     @property
     def kind(self) -> str:
         """The resolved format: digits, imagefolder or cifar10."""
-        if self.format != "auto":
-            return self.format
+        if self.format != Format.AUTO:
+            return self.format.value
         if self.source == "digits":
             return "digits"
         root = Path(self.source)
@@ -98,7 +115,7 @@ class DatasetConfig:
         return _load(self, resolution, in_chans, _signature(self))
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return as_dict(self)
 
 
 @dataclass(frozen=True, kw_only=True)

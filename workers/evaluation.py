@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from searchspace.checks import check_int
 from searchspace.counter import count
 from searchspace.errors import SpecError
-from searchspace.fields import as_dict, setting
+from searchspace.fields import as_dict, doc
 from searchspace.spec import ArchSpec
 from workers.data import DatasetConfig, DatasetInfo
 from workers.latency import LatencyResult, measure_latency
 from workers.training import EpochCallback, TrainBudget, TrainResult, build_seeded, train_and_evaluate
-
 
 DEVICE = re.compile(r"(cpu|cuda)(:\d{1,3})?")
 
@@ -28,11 +27,11 @@ DEVICE = re.compile(r"(cpu|cuda)(:\d{1,3})?")
 class LatencyConfig:
     """How latency is measured: batch, threads, warm-up and timed passes, device."""
 
-    batch_size: int = setting(1, "images per timed forward pass")
-    threads: int = setting(1, "torch threads while timing")
-    warmup: int = setting(10, "untimed passes first")
-    repeats: int = setting(50, "timed passes (the median and p90 are reported)")
-    device: str = setting("cpu", "cpu or cuda, optionally with an index (cuda:1)")
+    batch_size: int = field(default=1, metadata=doc("images per timed forward pass"))
+    threads: int = field(default=1, metadata=doc("torch threads while timing"))
+    warmup: int = field(default=10, metadata=doc("untimed passes first"))
+    repeats: int = field(default=50, metadata=doc("timed passes (the median and p90 are reported)"))
+    device: str = field(default="cpu", metadata=doc("cpu or cuda, optionally with an index (cuda:1)"))
 
     def __post_init__(self) -> None:
         check_int("batch_size", self.batch_size, 1, 65_536)

@@ -7,15 +7,17 @@ PyTorch loop on the same model and data (``benchmarks/train_throughput.py`` meas
 
 from __future__ import annotations
 
+import enum
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from searchspace.builder import build
-from searchspace.checks import check_choice, check_float, check_int
+from searchspace.checks import check_float, check_int
 from searchspace.errors import SpecError
+from searchspace.fields import as_dict, check_enum, doc
 from searchspace.spec import ArchSpec
 from workers.data import DatasetConfig, SplitData, stratified_subset
 
@@ -23,8 +25,13 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-OPTIMIZERS = ("sgd", "adam", "adamw")
 EpochCallback = Callable[[int, float], bool | None]
+
+
+class Optimizer(enum.StrEnum):
+    SGD = "sgd"
+    ADAM = "adam"
+    ADAMW = "adamw"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,8 +40,7 @@ class TrainBudget:
 
     ``subset`` trains on that (stratified, seeded) fraction of the training split; ``max_seconds`` stops
     training once that many seconds have passed since it started (the model is then validated and the run
-    marked stopped). Weight decay applies to weights only, not to norm parameters and biases. The default
-    learning rate suits SGD; Adam(W) wants about 3e-3.
+    marked stopped).
 
     Before each validation pass the batch-norm running statistics are re-estimated on ``bn_calibration``
     training images (0: off): after a few hundred steps the running averages still lag far behind the weights
@@ -42,17 +48,22 @@ class TrainBudget:
     make proxy accuracy meaningless (on digits: 0.18 instead of 0.52 after one epoch).
     """
 
-    epochs: int = 3
-    batch_size: int = 64
-    lr: float = 0.1
-    optimizer: str = "sgd"
-    momentum: float = 0.9
-    weight_decay: float = 5e-5
-    subset: float = 1.0
-    label_smoothing: float = 0.0
-    max_seconds: float | None = None
-    eval_batch_size: int = 512
-    bn_calibration: int = 512
+    epochs: int = field(default=3, metadata=doc("training epochs per trial"))
+    batch_size: int = field(default=64, metadata=doc("training batch size"))
+    lr: float = field(default=0.1,
+                      metadata=doc("peak learning rate, cosine-annealed to 0 (SGD; Adam(W) wants about 3e-3)"))
+    optimizer: Optimizer = field(default=Optimizer.SGD,
+                                 metadata=doc("sgd (Nesterov momentum), adam or adamw"))
+    momentum: float = field(default=0.9, metadata=doc("SGD momentum"))
+    weight_decay: float = field(default=5e-5,
+                                metadata=doc("on weights only, not on norm parameters and biases"))
+    subset: float = field(default=1.0, metadata=doc("fraction of the training split used per epoch"))
+    label_smoothing: float = field(default=0.0, metadata=doc("label smoothing of the cross-entropy loss"))
+    max_seconds: float | None = field(default=None,
+                                      metadata=doc("training time cap per trial (seconds; null: none)"))
+    eval_batch_size: int = field(default=512, metadata=doc("validation batch size"))
+    bn_calibration: int = field(default=512, metadata=doc("training images that re-estimate batch-norm "
+                                                          "statistics before each validation (0: off)"))
 
     def __post_init__(self) -> None:
         check_int("epochs", self.epochs, 1, 10_000)
@@ -60,14 +71,14 @@ class TrainBudget:
         for name, lo, hi in (("lr", 1e-8, 10.0), ("momentum", 0.0, 0.999), ("weight_decay", 0.0, 1.0),
                              ("subset", 1e-4, 1.0), ("label_smoothing", 0.0, 0.5)):
             object.__setattr__(self, name, float(check_float(name, getattr(self, name), lo, hi)))
-        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        object.__setattr__(self, "optimizer", check_enum("optimizer", self.optimizer, Optimizer))
         if self.max_seconds is not None:
             object.__setattr__(self, "max_seconds", float(check_float("max_seconds", self.max_seconds, 0.0, 1e7)))
         check_int("eval_batch_size", self.eval_batch_size, 1, 65_536)
         check_int("bn_calibration", self.bn_calibration, 0, 10_000_000)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return as_dict(self)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,11 +6,11 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
+from api import limits
 from api.deps import ApiKeyDep, SessionDep, SettingsDep
 from api.routes.scalings import resolve_base
 from api.routes.searches import checked_dataset
 from api.schemas import ScalingSearchCreate, ScalingSearchPublic
-from searchspace.errors import SpecError
 from store import crud
 from store.models import ScalingSearch
 
@@ -34,22 +34,9 @@ def create_scaling_search(body: ScalingSearchCreate, session: SessionDep, settin
     driver proxy-trains every candidate on Ray and ranks them by accuracy (ties: fewer MACs). The result keeps
     every candidate's formula and counted MACs ratios and accuracy, the chosen coefficients and the stored
     phi = 1 network they give."""
-    from scaler.grid_config import GridConfig
-
     base, named = resolve_base(session, body.base, settings)
-    budget = body.training.to_config()
-    if budget.epochs > settings.max_epochs:
-        raise SpecError("training.epochs", f"{budget.epochs} is above this service's limit {settings.max_epochs}")
-    grid = GridConfig(dataset=checked_dataset(body.dataset, settings), budget=budget, **body.grid_fields())
-    if grid.workers > settings.max_workers:
-        raise SpecError("workers", f"{grid.workers} is above this service's limit {settings.max_workers}")
-    if grid.resolution is not None and grid.resolution > settings.max_resolution:
-        raise SpecError("resolution", f"{grid.resolution} is above this service's limit {settings.max_resolution}")
-    n = len(grid.candidates())
-    if n > settings.max_trials:
-        raise SpecError("max_candidates", f"the grid has {n} candidates, above this service's limit "
-                                          f"{settings.max_trials} (NAS_MAX_TRIALS): set max_candidates or a coarser step")
-    config = {"base": base.to_dict(), "base_ref": named, "grid": grid.to_dict(), "candidates": n}
+    grid = limits.check_grid(body.to_config(dataset=checked_dataset(body.dataset, settings)), settings)
+    config = {"base": base.to_dict(), "base_ref": named, "grid": grid.to_dict(), "candidates": len(grid.candidates())}
     job = crud.create_scaling_search(session, config=config, name=body.name)
     response.headers["Location"] = f"/v1/scaling-searches/{job.id}"
     return to_public(job)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from api import limits
 from api.deps import ApiKeyDep, SessionDep, SettingsDep
+from api.derive import within
 from api.schemas import (
     ArchitecturePublic,
     ArchitecturesPublic,
@@ -37,15 +39,15 @@ def checked_dataset(body: DatasetIn, settings: Settings) -> DatasetConfig:
 
     Without a data root only the built-in 'digits' is accepted, so that requests cannot probe the server's disk.
     """
-    if body.source != "digits":
+    dataset = within("dataset", body.to_config)  # ranges first (the directory is resolved below)
+    if dataset.source != "digits":
         if settings.data_root is None:
             raise SpecError("dataset.source", "only 'digits' is allowed: this service has no NAS_DATA_ROOT")
         root = settings.data_root.resolve()
         path = (root / body.source).resolve()
         if not path.is_relative_to(root):
             raise SpecError("dataset.source", "must be a directory under the service's data root (NAS_DATA_ROOT)")
-        body = body.model_copy(update={"source": str(path)})
-    dataset = body.to_config()
+        dataset = replace(dataset, source=str(path))
     dataset.validate()
     return dataset
 

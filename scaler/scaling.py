@@ -8,9 +8,10 @@ Rules (TF EfficientNet / timm / torchvision):
 
 - width: every absolute channel count becomes ``make_divisible(c * width, 8)`` (nearest multiple of 8, at
   least 8, never below 90% of ``c * width``): the stem, each stage's block ``out_chs`` and any other absolute
-  channel field of the block kind (see ``CHANNEL_HOOKS``), the head's ``conv_chs`` and its ``hidden`` width
-  (torchvision scales MobileNetV3's last hidden layer the same way; EfficientNet has none). Relative widths
-  (expansion, SE ratio) stay as they are. A width of exactly 1.0 leaves every channel count untouched.
+  channel field of the block kind (the kind's own ``BlockSpec.scale_width`` says which), the head's
+  ``conv_chs`` and its ``hidden`` width (torchvision scales MobileNetV3's last hidden layer the same way;
+  EfficientNet has none). Relative widths (expansion, SE ratio) stay as they are. A width of exactly 1.0
+  leaves every channel count untouched.
 - depth: each stage's repeats become ``ceil(depth * repeats)`` (a product within 1e-9 of an integer counts as
   that integer, so that 1.1 * 10 gives 11, not 12).
 - resolution: a float is a multiplier of the base resolution, rounded to a multiple of 8 (1.0 leaves it
@@ -19,25 +20,20 @@ Rules (TF EfficientNet / timm / torchvision):
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 import numbers
-import types
-import typing
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from searchspace.blocks import BlockSpec
-from searchspace.blocks.base import SqueezeExciteFields
 from searchspace.checks import check_float
 from searchspace.counter import Count, count
 from searchspace.errors import SpecError
-from searchspace.rounding import make_divisible
+from searchspace.rounding import CHANNEL_DIVISOR, make_divisible, round_channels
 from searchspace.spec import ArchSpec, HeadSpec, StemSpec
 
-CHANNEL_DIVISOR = 8
 RESOLUTION_DIVISOR = 8
 MAX_PHI = 12.0
 MAX_COEFFICIENT = 4.0
@@ -53,11 +49,6 @@ ChannelHook = Callable[[BlockSpec, float], BlockSpec]
 # --- rounding rules -----------------------------------------------------------------------------------------
 
 
-def round_channels(chs: int, width: float, divisor: int = CHANNEL_DIVISOR) -> int:
-    """``chs`` * ``width`` to the nearest multiple of ``divisor``, never below 90%; width 1.0: unchanged."""
-    return chs if width == 1.0 else make_divisible(chs * width, divisor)
-
-
 def round_repeats(repeats: int, depth: float) -> int:
     """``ceil(depth * repeats)``, at least 1; depth 1.0 is the identity."""
     return max(1, math.ceil(depth * repeats - _DEPTH_EPS))
@@ -68,87 +59,28 @@ def round_resolution(resolution: int, multiplier: float, divisor: int = RESOLUTI
     return resolution if multiplier == 1.0 else make_divisible(resolution * multiplier, divisor)
 
 
-# --- per-kind channel scaling -------------------------------------------------------------------------------
+# --- block channels -----------------------------------------------------------------------------------------
 
-# Integer fields every block kind shares that are not channel counts (out_chs is scaled for every kind).
-_SHARED_INT_FIELDS = frozenset(f.name for f in dataclasses.fields(BlockSpec)) | frozenset(
-    f.name for f in dataclasses.fields(SqueezeExciteFields)
-)
-
-
-def scale_fields(*names: str, divisor: Callable[[BlockSpec], int] | None = None) -> ChannelHook:
-    """A hook scaling ``out_chs`` and the named absolute channel fields (ints or tuples of ints; 0 stays 0).
-
-    ``divisor(block)`` gives the multiple that ``out_chs`` rounds to (default 8), for kinds whose channels
-    must also divide by a group count.
-    """
-
-    def hook(block: BlockSpec, width: float) -> BlockSpec:
-        def fn(chs: int) -> int:
-            return round_channels(chs, width) if chs else chs
-
-        step = CHANNEL_DIVISOR if divisor is None else divisor(block)
-        changes: dict[str, Any] = {"out_chs": round_channels(block.out_chs, width, step)}
-        for name in names:
-            value = getattr(block, name)
-            changes[name] = tuple(map(fn, value)) if isinstance(value, tuple) else fn(value)
-        return replace(block, **changes)
-
-    return hook
-
-
-def _shuffle_v1_divisor(block: BlockSpec) -> int:
-    """ShuffleNetV1: the bottleneck (out_chs // 4) must be a multiple of the groups."""
-    return math.lcm(CHANNEL_DIVISOR, 4 * block.groups)
-
-
-def _scale_micro(block: BlockSpec, width: float) -> BlockSpec:
-    """MicroNet: blocks with automatic groups scale; explicit (g1, g2, g3, g4) are tied to the base widths."""
-    if block.groups:
-        raise SpecError(
-            "width",
-            f"a micro-block with explicit groups {block.groups} cannot be width-scaled (its group counts "
-            "must divide the base widths); give the base groups=[] so that they follow the channels",
-        )
-    return replace(block, out_chs=round_channels(block.out_chs, width))
-
-
-# How each block kind scales its channels: ``hook(block, width) -> block``. A kind not listed is scaled on
-# ``out_chs`` alone when its only integer fields are the shared ones (out_chs, stride, kernel, se_round);
-# otherwise it is refused, since an unknown integer field may be an absolute channel count. Kinds listed here
-# have extra integer fields that are not channel counts (ratios, group counts, kernel sizes); a group count
-# makes ``out_chs`` round to a multiple it divides. A scaled network that still breaks a channel constraint
-# (e.g. a ShuffleNetV1 stem that the groups do not divide) is refused by spec validation, naming the stage.
-CHANNEL_HOOKS: dict[str, ChannelHook] = {
-    "ghost": scale_fields(),  # ratio, dw_size
-    "shuffle_v1": scale_fields(divisor=_shuffle_v1_divisor),  # groups
-    "micro": _scale_micro,  # dw_mult, groups, dsm, reduction
-}
+# Each block kind scales its own channels (``BlockSpec.scale_width``). A hook registered here for a kind
+# replaces that kind's rule; ``scaler/__init__`` re-exports this older API.
+CHANNEL_HOOKS: dict[str, ChannelHook] = {}
 
 
 def register_channel_hook(kind: str, hook: ChannelHook) -> None:
-    """Declare how block kind ``kind`` scales its channels (see ``scale_fields``)."""
+    """Replace block kind ``kind``'s own width rule by ``hook(block, width) -> block`` (see ``scale_fields``)."""
     CHANNEL_HOOKS[kind] = hook
 
 
-@functools.cache
-def _extra_int_fields(cls: type[BlockSpec]) -> tuple[str, ...]:
-    """Integer-valued fields of a block kind beyond the shared ones: possibly absolute channel counts."""
-    hints = typing.get_type_hints(cls)
-    return tuple(
-        f.name
-        for f in dataclasses.fields(cls)
-        if f.init and f.name not in _SHARED_INT_FIELDS and _holds_int(hints[f.name])
-    )
+def scale_fields(*names: str, divisor: Callable[[BlockSpec], int] | None = None) -> ChannelHook:
+    """A hook scaling ``out_chs`` and the named channel fields (``BlockSpec.scale_channels``).
 
+    ``divisor(block)`` gives the multiple that ``out_chs`` rounds to (default 8).
+    """
 
-def _holds_int(tp: Any) -> bool:
-    if tp is int:
-        return True
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType, tuple, list):
-        return any(_holds_int(arg) for arg in typing.get_args(tp) if arg is not Ellipsis)
-    return False
+    def hook(block: BlockSpec, width: float) -> BlockSpec:
+        return block.scale_channels(width, *names, divisor=CHANNEL_DIVISOR if divisor is None else divisor(block))
+
+    return hook
 
 
 def scale_block(block: BlockSpec, width: float) -> BlockSpec:
@@ -156,16 +88,7 @@ def scale_block(block: BlockSpec, width: float) -> BlockSpec:
     if width == 1.0:
         return block
     hook = CHANNEL_HOOKS.get(block.kind)
-    if hook is not None:
-        return hook(block, width)
-    extra = _extra_int_fields(type(block))
-    if extra:
-        raise SpecError(
-            "width",
-            f"block kind {block.kind!r} has integer fields ({', '.join(extra)}) that may be channel counts "
-            "and no width-scaling rule; register one with scaler.scaling.register_channel_hook",
-        )
-    return replace(block, out_chs=round_channels(block.out_chs, width))
+    return hook(block, width) if hook is not None else block.scale_width(width)
 
 
 def _scale_stem(stem: StemSpec, width: float) -> StemSpec:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+CHANNEL_DIVISOR = 8
+
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None, round_limit: float = 0.9) -> int:
     """Round ``value`` to the nearest multiple of ``divisor``, never below ``round_limit`` of it (TF/timm rule)."""
@@ -12,6 +14,11 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None,
     if rounded < round_limit * value:
         rounded += divisor
     return rounded
+
+
+def round_channels(chs: int, width: float, divisor: int = CHANNEL_DIVISOR) -> int:
+    """``chs`` * ``width`` to the nearest multiple of ``divisor``, never below 90%; width 1.0: unchanged."""
+    return chs if width == 1.0 else make_divisible(chs * width, divisor)
 
 
 def ghost_chs(out_chs: int, ratio: int) -> tuple[int, int]:

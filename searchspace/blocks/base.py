@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+import dataclasses
+import functools
+import types
+import typing
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from searchspace.checks import check_bool, check_choice, check_float, check_int
-from searchspace.rounding import make_divisible
+from searchspace.errors import SpecError
+from searchspace.rounding import CHANNEL_DIVISOR, make_divisible, round_channels
 from searchspace.tally import Tally
 
 if TYPE_CHECKING:
@@ -26,6 +31,9 @@ class BlockSpec(abc.ABC):
 
     kind: ClassVar[str] = ""
     kernels: ClassVar[tuple[int, ...]] = (1, 3, 5, 7, 9)
+    # Integer fields of the kind, beyond the shared ones, that are not channel counts (ratios, group counts,
+    # kernel sizes): width scaling leaves them as they are.
+    fixed_int_fields: ClassVar[tuple[str, ...]] = ()
 
     out_chs: int
     stride: int = 1
@@ -63,6 +71,39 @@ class BlockSpec(abc.ABC):
 
     def has_skip(self, in_chs: int) -> bool:
         return getattr(self, "skip", False) and self.stride == 1 and in_chs == self.out_chs
+
+    def scale_width(self, width: float) -> BlockSpec:
+        """This block with every absolute channel count scaled by ``width`` (compound scaling).
+
+        Default: ``out_chs`` alone (``scale_channels``). A kind with channel fields of its own, or with a
+        constraint that its channels must meet, overrides this; a scaled block that still breaks a constraint
+        is refused by its validation.
+        """
+        return self.scale_channels(width)
+
+    def scale_channels(self, width: float, *fields: str, divisor: int = CHANNEL_DIVISOR) -> BlockSpec:
+        """``out_chs`` scaled by ``width`` to a multiple of ``divisor``, the channel ``fields`` (ints or tuples
+        of ints; 0 stays 0) to multiples of 8, both with ``round_channels``.
+
+        Raises SpecError('width') when the kind has an integer field that is neither shared (out_chs, stride,
+        kernel, se_round), nor in ``fields``, nor declared in ``fixed_int_fields``: it may be a channel count.
+        """
+        unknown = [f for f in _extra_int_fields(type(self)) if f not in fields and f not in self.fixed_int_fields]
+        if unknown:
+            raise SpecError(
+                "width",
+                f"block kind {self.kind!r} has integer fields ({', '.join(unknown)}) that may be channel counts "
+                "and no width-scaling rule; declare them in fixed_int_fields or override scale_width",
+            )
+
+        def scaled(chs: int) -> int:
+            return round_channels(chs, width) if chs else chs
+
+        changes: dict[str, Any] = {"out_chs": round_channels(self.out_chs, width, divisor)}
+        for name in fields:
+            value = getattr(self, name)
+            changes[name] = tuple(map(scaled, value)) if isinstance(value, tuple) else scaled(value)
+        return replace(self, **changes)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,6 +146,25 @@ class SqueezeExciteFields:
             branch = t.fork().global_pool()
             branch.conv(se_chs, bias=True).conv(t.chs, bias=True)
             t.merge(branch)
+
+
+@functools.cache
+def _extra_int_fields(cls: type[BlockSpec]) -> tuple[str, ...]:
+    """Integer-valued fields of a block kind beyond those every kind shares: possibly channel counts."""
+    shared = {f.name for f in dataclasses.fields(BlockSpec)} | {f.name for f in dataclasses.fields(SqueezeExciteFields)}
+    hints = typing.get_type_hints(cls)
+    return tuple(
+        f.name for f in dataclasses.fields(cls) if f.init and f.name not in shared and _holds_int(hints[f.name])
+    )
+
+
+def _holds_int(tp: Any) -> bool:
+    if tp is int:
+        return True
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType, tuple, list):
+        return any(_holds_int(arg) for arg in typing.get_args(tp) if arg is not Ellipsis)
+    return False
 
 
 def check_skip(spec: object) -> None:

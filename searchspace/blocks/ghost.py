@@ -36,6 +36,7 @@ class GhostBottleneckSpec(SqueezeExciteFields, BlockSpec):
     """
 
     kind = "ghost"
+    fixed_int_fields = ("ratio", "dw_size")
 
     expansion: float = 1.0
     ratio: int = 2

@@ -121,6 +121,7 @@ class MicroBlockSpec(BlockSpec):
     """MicroNet micro-block A, B/C or pointwise-only; see the module docstring for the field mapping."""
 
     kind = "micro"
+    fixed_int_fields = ("dw_mult", "groups", "dsm", "reduction")
 
     expansion: float = 1.0
     dw_mult: tuple[int, ...] = ()
@@ -280,6 +281,16 @@ class MicroBlockSpec(BlockSpec):
 
     def check_input(self, in_chs: int) -> None:
         self.resolve(in_chs)
+
+    def scale_width(self, width: float) -> MicroBlockSpec:
+        """Automatic groups follow the channels; explicit (g1, g2, g3, g4) are tied to the base widths: refused."""
+        if self.groups:
+            raise SpecError(
+                "width",
+                f"a micro-block with explicit groups {self.groups} cannot be width-scaled (its group counts "
+                "must divide the base widths); give the base groups=[] so that they follow the channels",
+            )
+        return self.scale_channels(width)
 
     # --- cost and module --------------------------------------------------------------------------------
 

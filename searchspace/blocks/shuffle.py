@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from searchspace.blocks.base import BlockSpec
 from searchspace.checks import check_bool, check_int
 from searchspace.errors import SpecError
+from searchspace.rounding import CHANNEL_DIVISOR
 from searchspace.tally import Tally
 
 if TYPE_CHECKING:
@@ -34,6 +36,7 @@ class ShuffleV1Spec(BlockSpec):
 
     kind = "shuffle_v1"
     kernels = (3, 5, 7)
+    fixed_int_fields = ("groups",)
 
     groups: int = 3
     group_first: bool = True
@@ -68,6 +71,10 @@ class ShuffleV1Spec(BlockSpec):
             )
         if self.group_first and in_chs % self.groups:
             raise SpecError("groups", f"must divide the input channels ({in_chs}); allowed: {_divisors(in_chs)}")
+
+    def scale_width(self, width: float) -> ShuffleV1Spec:
+        """The bottleneck (out_chs // 4) must stay a multiple of the groups: out_chs rounds to lcm(8, 4 * groups)."""
+        return self.scale_channels(width, divisor=math.lcm(CHANNEL_DIVISOR, 4 * self.groups))
 
     def count(self, t: Tally) -> Tally:
         branch = t.fork()

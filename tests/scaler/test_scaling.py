@@ -10,7 +10,7 @@ import pytest
 from scaler import derive, family, official, round_channels, round_repeats, round_resolution, scale
 from scaler.scaling import ScaledSpec, check_limits, scale_block, scale_fields
 from searchspace import zoo
-from searchspace.blocks import DepthwiseSeparableSpec, MBConvSpec
+from searchspace.blocks import DepthwiseSeparableSpec, GhostBottleneckSpec, MBConvSpec
 from searchspace.counter import count
 from searchspace.errors import SpecError
 from searchspace.spec import ArchSpec, HeadSpec, StageSpec, StemSpec
@@ -236,12 +236,13 @@ def test_check_limits(b0):
 
 
 def test_every_registered_kind_has_a_width_rule():
-    """Each block kind of the registry either scales on out_chs alone or has a hook; none raises."""
-    from scaler.scaling import CHANNEL_HOOKS, _extra_int_fields
+    """Each block kind of the registry scales its channels (its integer fields are all accounted for)."""
     from searchspace.blocks import BLOCK_KINDS
 
     for kind, cls in BLOCK_KINDS.items():
-        assert kind in CHANNEL_HOOKS or not _extra_int_fields(cls), f"{kind}: no width-scaling rule"
+        block = cls(out_chs=48)
+        scaled = scale_block(block, 1.3)
+        assert type(scaled) is cls and scaled.out_chs > block.out_chs, kind
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -251,14 +252,48 @@ class _TwoWidthSpec(MBConvSpec):
     pair: tuple[int, ...] = (8, 0)
 
 
-def test_kind_with_extra_channel_fields_needs_a_hook():
+@dataclass(frozen=True, kw_only=True)
+class _ScaledTwoWidthSpec(_TwoWidthSpec):
+    kind = "two_width_scaled_test"
+
+    def scale_width(self, width: float) -> _ScaledTwoWidthSpec:
+        return self.scale_channels(width, "side_chs", "pair")
+
+
+@dataclass(frozen=True, kw_only=True)
+class _GhostWithSideSpec(GhostBottleneckSpec):
+    kind = "ghost_side_test"
+    side_chs: int = 16
+
+
+def test_kind_with_extra_channel_fields_needs_a_rule():
     block = _TwoWidthSpec(out_chs=40)
     with pytest.raises(SpecError, match="two_width_test.*side_chs, pair") as err:
         scale_block(block, 2.0)
     assert err.value.field == "width"
     assert scale_block(block, 1.0) is block
+    scaled = scale_block(_ScaledTwoWidthSpec(out_chs=40), 2.0)
+    assert (scaled.out_chs, scaled.side_chs, scaled.pair) == (80, 32, (16, 0))
     scaled = scale_fields("side_chs", "pair")(block, 2.0)
     assert (scaled.out_chs, scaled.side_chs, scaled.pair) == (80, 32, (16, 0))
+    # A kind inheriting a width rule still declares its own integer fields: ratio and dw_size are not enough.
+    with pytest.raises(SpecError, match=r"ghost_side_test.*\(side_chs\)") as err:
+        scale_block(_GhostWithSideSpec(out_chs=40), 2.0)
+    assert err.value.field == "width"
+
+
+def test_registered_hook_replaces_the_kind_rule():
+    from scaler.scaling import CHANNEL_HOOKS, register_channel_hook
+
+    register_channel_hook("two_width_test", scale_fields("side_chs"))
+    try:
+        with pytest.raises(SpecError, match=r"two_width_test.*\(pair\)"):
+            scale_block(_TwoWidthSpec(out_chs=40), 2.0)
+        register_channel_hook("two_width_test", scale_fields("side_chs", "pair", divisor=lambda b: 32))
+        scaled = scale_block(_TwoWidthSpec(out_chs=40), 2.0)
+        assert (scaled.out_chs, scaled.side_chs, scaled.pair) == (96, 32, (16, 0))
+    finally:
+        del CHANNEL_HOOKS["two_width_test"]
 
 
 def test_shuffle_v1_rounds_to_its_groups():

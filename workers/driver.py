@@ -132,7 +132,11 @@ class SearchDriver:
             ledger = Ledger(self.storage_url, self.study_name, _directions(config),
                             lambda stored: make_sampler(config, config.seed + stored))  # resumed: fresh draws
             executor = RayExecutor(config.latency.threads, config.n_workers * config.latency.threads)
-            return engine.run(_SearchSource(self, config, ledger), executor, limits, self.should_stop)
+            source = _SearchSource(self, config, ledger)
+            try:
+                return engine.run(source, executor, limits, self.should_stop)
+            finally:
+                source.close()
 
         stop = engine.with_restarts(attempt)
         return load_result(self.storage_url, self.study_name, config, str(stop))
@@ -148,13 +152,23 @@ class _SearchSource:
                      if t.state == TrialState.COMPLETE and "spec_key" in t.user_attrs.get(RECORD, {})}
         self.counted = sum(trained(t) for t in history)  # trials against the budget
         self.by_key: dict[str, Pending] = {}
+        self.curves = [record.get("epoch_accuracies", []) for _, record in self.done.values()]
         self.referee = None
         if config.pruner == "median":
             import ray
 
-            curves = [record.get("epoch_accuracies", []) for _, record in self.done.values()]
-            actor = ray.remote(num_cpus=0)(MedianReferee)
-            self.referee = actor.remote(config.pruner_warmup_epochs, config.pruner_min_trials, curves)
+            actor = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1)(MedianReferee)
+            self.referee = actor.remote(config.pruner_warmup_epochs, config.pruner_min_trials, self.curves)
+        for number, record in ledger.recovered:  # failed by recovery: visible now, not when the job ends
+            driver.on_trial(TrialRecord.from_record(number, TrialState.FAIL.name, record))
+
+    def close(self) -> None:
+        """No actor outlives its search."""
+        if self.referee is not None:
+            import ray
+
+            ray.kill(self.referee)
+            self.referee = None
 
     def wants_more(self, running: int) -> bool:
         pending = sum(1 + len(p.twins) for p in self.by_key.values())
@@ -192,8 +206,9 @@ class _SearchSource:
         told = self._tell(pending.trial, pending.stored, record, evaluated.outcome)
         if evaluated.outcome is Outcome.COMPLETE:
             self.done[pending.key] = (pending.stored.number, told)
+            self.curves.append(record.get("epoch_accuracies", []))
             if self.referee is not None:
-                self.referee.add_curve.remote(record.get("epoch_accuracies", []))
+                self.referee.set_curves.remote(self.curves)
         for twin, twin_stored, twin_record in pending.twins:
             extra = {"reused_from": pending.stored.number} if evaluated.outcome is not Outcome.FAIL else {}
             self._tell(twin, twin_stored, {**record, **extra, "spec": twin_record["spec"]}, evaluated.outcome)

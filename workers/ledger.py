@@ -65,6 +65,7 @@ class Ledger:
         self.study_id = self.storage.get_study_id_from_name(study_name)
         stored = self.storage.get_n_trials(self.study_id)
         self.memory = optuna.create_study(directions=directions, sampler=make_sampler(stored))
+        self.recovered: list[tuple[int, dict[str, Any]]] = []  # (number, record) of trials ``recover`` failed
 
     def history(self) -> list[FrozenTrial]:
         return self.storage.get_all_trials(self.study_id, deepcopy=False)
@@ -80,6 +81,7 @@ class Ledger:
                 record = {**t.user_attrs.get(RECORD, {}), "error": INTERRUPTED}
                 self.storage.set_trial_user_attr(trial_id(t), RECORD, record)
                 self.storage.set_trial_state_values(trial_id(t), TrialState.FAIL)
+                self.recovered.append((t.number, record))
         history = [t for t in self.history() if t.state.is_finished()]
         self.memory.add_trials(history)
         if not requeue:

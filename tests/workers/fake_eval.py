@@ -33,3 +33,16 @@ def crash_once_evaluate(spec: Any, config: Any, referee: Any = None, marker: str
 
 def raising_evaluate(spec: Any, config: Any, referee: Any = None) -> dict[str, Any]:
     raise RuntimeError("boom: evaluation failed")
+
+
+def refereed_evaluate(spec: Any, config: Any, referee: Any = None, sleep: float = 0.0) -> dict[str, Any]:
+    """Reports three epochs to the referee, as real training does, and stops when it says so."""
+    from workers.trial import epoch_check
+
+    measured = fake_evaluate(spec, config, referee)
+    on_epoch = epoch_check(referee)
+    for epoch in range(3):
+        time.sleep(sleep / 3)
+        if not on_epoch(epoch, measured["accuracy"] - 0.01 * (2 - epoch)):
+            return {**measured, "stopped": "callback"}
+    return measured

@@ -214,3 +214,32 @@ def test_a_killed_raylet_is_restarted_and_the_search_completes(sqlite_url: str) 
     assert ray_owner().starts == starts + 1 and _raylet_pid() != victim
     assert result.stopped == "budget" and len(_trained(result)) == 5
     assert not [t for t in result.trials if t.state == "FAIL" and t.error != INTERRUPTED]
+
+
+def _alive_referees() -> int:
+    import ray
+
+    return sum(1 for a in ray._private.state.actors().values()
+               if a["State"] == "ALIVE" and a["ActorClassName"].endswith("MedianReferee"))
+
+
+def test_a_dead_referee_fails_no_trial_and_leaves_no_actor_behind(sqlite_url: str) -> None:
+    """The median rule's actor is restarted by Ray and resynced by the driver; a worker never fails for it."""
+    import ray
+
+    killed: list[int] = []
+
+    def on_trial(record) -> None:
+        if not killed:
+            [actor] = [a for a in ray._private.state.actors().values()
+                       if a["State"] == "ALIVE" and a["ActorClassName"].endswith("MedianReferee")]
+            killed.append(actor["Pid"])
+            os.kill(actor["Pid"], signal.SIGKILL)
+
+    slow = functools.partial(fake_eval.refereed_evaluate, sleep=1.0)
+    config = replace(TINY, n_trials=6, pruner="median", pruner_min_trials=1, pruner_warmup_epochs=0)
+    result = SearchDriver(config, sqlite_url, "referee", evaluate_fn=slow, on_trial=on_trial, poll_s=0.1).run()
+    assert killed and result.stopped == "budget" and len(_trained(result)) == 6
+    assert not [t for t in result.trials if t.state == "FAIL"]
+    assert any(t.state == "PRUNED" for t in result.trials)  # the rule still ran after its actor died
+    assert _alive_referees() == 0

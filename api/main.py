@@ -16,12 +16,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.routes import router
 from searchspace.errors import SpecError
 from searchspace.export import ExportError
-from store.db import migrate
-from store.errors import CapacityError, ConflictError, NotFoundError
+from store.db import UNAVAILABLE, migrate
+from store.errors import CapacityError, ConflictError, DatabaseUnavailable, NotFoundError
 from store.settings import Settings
 from workers.data import DatasetError
 
 log = logging.getLogger(__name__)
+RETRY_AFTER_S = 5
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 DESCRIPTION = """Neural-architecture search and compound scaling.
 
@@ -71,6 +72,22 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ConflictError)
     async def conflict(_: Request, err: ConflictError) -> JSONResponse:
         return JSONResponse({"detail": str(err)}, status_code=status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def database_unavailable(_: Request, err: DatabaseUnavailable) -> JSONResponse:
+        return _unavailable(f"the service database is unavailable ({err}); stored work is safe, retry shortly")
+
+    for infrastructure in UNAVAILABLE:  # raised outside a session scope (e.g. while connecting)
+        app.add_exception_handler(infrastructure, _database_error)
+
+
+def _unavailable(message: str) -> JSONResponse:
+    return JSONResponse({"detail": message}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+                        headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
+async def _database_error(_: Request, err: Exception) -> JSONResponse:
+    return _unavailable(f"the service database is unavailable ({type(err).__name__}); retry shortly")
 
 
 class BodyTooLarge(Exception):

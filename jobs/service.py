@@ -15,17 +15,21 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from store import crud, queue
 from store.db import migrate, session_scope
+from store.errors import DatabaseUnavailable
 from store.models import Search
 from store.settings import Settings
 from workers.engine import StopReason
+from workers.outage import TRANSIENT, until_available
 
 log = logging.getLogger(__name__)
+OUTAGE = (*TRANSIENT, DatabaseUnavailable)
+T = TypeVar("T")
 EvaluateFn = Callable[..., dict[str, Any]]
 
 
@@ -55,7 +59,7 @@ class JobControl:
         self._next_check = now + self.check_every_s
         try:
             status = queue.status(self.service.url, self.claim.model, self.claim.id, driver_id=self.service.driver_id)
-        except OperationalError as err:  # the database is briefly unreachable: keep going, check again later
+        except DatabaseUnavailable as err:  # the database is briefly unreachable: keep going, check again later
             log.warning("job %s: status check failed: %s", self.claim.id, err)
             return None
         self.cancelled = status.owned and status.cancel_requested
@@ -84,7 +88,7 @@ class Service:
         """Run until ``stop`` is set (or forever); then stop the running jobs and hand them back."""
         stop = stop or threading.Event()
         migrate(self.url)
-        self._beat()
+        self._beat_once()
         beat = threading.Thread(target=self._heartbeat_loop, args=(stop,), name="nas-heartbeat", daemon=True)
         beat.start()
         log.info("driver %s serving %s", self.driver_id, self.settings.backend)
@@ -95,7 +99,7 @@ class Service:
                 if len(self.threads) < self.settings.driver_jobs:
                     try:
                         claimed = self.claim_next()
-                    except OperationalError as err:
+                    except DatabaseUnavailable as err:
                         log.warning("driver %s: cannot claim (database unreachable?): %s", self.driver_id, err)
                 if claimed is None:
                     stop.wait(self.settings.poll_s)
@@ -111,7 +115,7 @@ class Service:
             beat.join(timeout=5)
             try:
                 queue.unregister(self.url, driver_id=self.driver_id)
-            except OperationalError as err:
+            except DatabaseUnavailable as err:
                 log.warning("driver %s: cannot unregister: %s", self.driver_id, err)
 
     def claim_next(self) -> queue.Claim | None:
@@ -131,10 +135,13 @@ class Service:
 
     def _heartbeat_loop(self, stop: threading.Event) -> None:
         while not stop.wait(self.settings.heartbeat_s):
-            try:
-                self._beat()
-            except OperationalError as err:
-                log.warning("driver %s: heartbeat failed: %s", self.driver_id, err)
+            self._beat_once()
+
+    def _beat_once(self) -> None:
+        try:
+            self._beat()
+        except DatabaseUnavailable as err:  # the next beat tries again; the claims stay ours until stale
+            log.warning("driver %s: heartbeat failed: %s", self.driver_id, err)
 
     # --- one job --------------------------------------------------------------------------------------------
 
@@ -169,13 +176,18 @@ class Service:
             self._finish(claimed, "cancelled" if control.cancelled else "succeeded", **fields)
 
     def _finish(self, claimed: queue.Claim, state: str, **fields: Any) -> None:
-        if not queue.finish(self.url, claimed.model, claimed.id, driver_id=self.driver_id, state=state, **fields):
+        """Record the job's end (or hand it back), retried while the database is away."""
+        finished = until_available(lambda: queue.finish(self.url, claimed.model, claimed.id, driver_id=self.driver_id,
+                                                        state=state, **fields),
+                                   what=f"job {claimed.id}: record {state}", errors=OUTAGE)
+        if not finished:
             log.warning("job %s: no longer ours, state %s not recorded", claimed.id, state)
 
     def _drop_study(self, claimed: queue.Claim) -> None:
         """The job was deleted while it ran: its Optuna study goes too."""
         if claimed.model is Search:
-            crud.delete_study(self.url, f"search-{claimed.id.hex}")
+            until_available(lambda: crud.delete_study(self.url, f"search-{claimed.id.hex}"),
+                            what=f"search {claimed.id}: drop its study", errors=OUTAGE)
 
     def _ensure_ray(self) -> None:
         from workers.cluster import ensure_ray
@@ -188,22 +200,20 @@ class Service:
         from workers.driver import SearchDriver
         from workers.results import TrialRecord
 
-        with session_scope(self.url) as session:
-            search = crud.get_search(session, search_id=claimed.id)
-            config, study = SearchConfig.from_dict(search.config), search.study_name
+        search = self._in_session(f"search {claimed.id}: read", lambda s: crud.get_search(s, search_id=claimed.id))
+        config, study = SearchConfig.from_dict(search.config), search.study_name
 
         def mirror(record: TrialRecord) -> None:
-            with session_scope(self.url) as session:
-                crud.record_trial(session, search_id=claimed.id, record=record)
+            self._in_session(f"search {claimed.id}: mirror trial {record.number}",
+                             lambda s: crud.record_trial(s, search_id=claimed.id, record=record))
 
         self._ensure_ray()
         extra = {} if self.evaluate_fn is None else {"evaluate_fn": self.evaluate_fn}
         driver = SearchDriver(config, self.url, study, should_stop=control.should_stop, on_trial=mirror, **extra)
         result = driver.run()
         if not control.gone:  # every trial, including those a dead driver left and this run failed
-            with session_scope(self.url) as session:
-                for record in result.trials:
-                    crud.record_trial(session, search_id=claimed.id, record=record)
+            self._in_session(f"search {claimed.id}: mirror its trials", lambda s: [
+                crud.record_trial(s, search_id=claimed.id, record=record) for record in result.trials])
         if result.stopped.startswith((StopReason.LIMITS.value, StopReason.FAILING.value)):  # nothing (good) ran
             raise RuntimeError(result.stopped)
         return {"stopped": result.stopped[:200]}
@@ -217,32 +227,39 @@ class Service:
         from scaler.scaling import derive
         from searchspace.spec import ArchSpec
 
-        with session_scope(self.url) as session:
-            config = dict(crud.get_scaling_search(session, job_id=claimed.id).config)
+        config = dict(self._in_session(f"scaling search {claimed.id}: read",
+                                       lambda s: crud.get_scaling_search(s, job_id=claimed.id)).config)
         base, grid = ArchSpec.from_dict(config["base"]), GridConfig.from_dict(config["grid"])
         finished: list[dict[str, Any]] = []
 
         def progress(result: CandidateResult, done: int, total: int) -> None:
             finished.append(result.to_dict())
-            with session_scope(self.url) as session:
-                job = crud.get_scaling_search(session, job_id=claimed.id)
-                job.result = {"done": done, "total": total, "finished": list(finished)}
+            self._in_session(f"scaling search {claimed.id}: progress", lambda s: crud.set_scaling_progress(
+                s, job_id=claimed.id, result={"done": done, "total": total, "finished": list(finished)}))
 
         self._ensure_ray()
         extra = {} if self.grid_evaluate_fn is None else {"evaluate_fn": self.grid_evaluate_fn}
         result = run_grid(base, grid, self.url, study_name=f"scaling-search-{claimed.id.hex}",
                           should_stop=control.should_stop, on_candidate=progress, **extra)
         data = result.to_dict()
-        with session_scope(self.url) as session:
-            chosen = result.chosen
-            if chosen is not None:
-                member = derive(base, chosen.alpha, chosen.beta, chosen.gamma, 1)
-                origin = {"kind": "scaling-search", "scaling_search_id": str(claimed.id), "base": config["base_ref"],
-                          **{k: v for k, v in member.to_dict().items() if k != "spec"}}
-                row = crud.add_architecture(session, spec=member.spec, params=member.count.params,
-                                            macs=member.count.macs, origin=origin)
-                data["chosen_architecture_id"] = str(row.id)
+        chosen = result.chosen
+        if chosen is not None:
+            member = derive(base, chosen.alpha, chosen.beta, chosen.gamma, 1)
+            origin = {"kind": "scaling-search", "scaling_search_id": str(claimed.id), "base": config["base_ref"],
+                      **{k: v for k, v in member.to_dict().items() if k != "spec"}}
+            row = self._in_session(f"scaling search {claimed.id}: store the chosen network", lambda s: crud.add_architecture(
+                s, spec=member.spec, params=member.count.params, macs=member.count.macs, origin=origin))
+            data["chosen_architecture_id"] = str(row.id)
         return {"result": data}
+
+    def _in_session(self, what: str, fn: Callable[[Session], T]) -> T:
+        """``fn(session)`` in one committed session, retried while the database is away."""
+
+        def attempt() -> T:
+            with session_scope(self.url) as session:
+                return fn(session)
+
+        return until_available(attempt, what=what, errors=OUTAGE)
 
 
 def main(settings: Settings | None = None) -> int:

@@ -197,6 +197,10 @@ def create_scaling_search(session: Session, *, config: dict[str, Any], name: str
     return job
 
 
+def set_scaling_progress(session: Session, *, job_id: uuid.UUID, result: dict[str, Any]) -> None:
+    get_scaling_search(session, job_id=job_id).result = result
+
+
 def get_scaling_search(session: Session, *, job_id: uuid.UUID) -> ScalingSearch:
     job = session.get(ScalingSearch, job_id)
     if job is None:

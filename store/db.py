@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,8 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, create_engine, event, text
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from store.errors import DatabaseUnavailable
 
 VERSION_TABLE = "nas_alembic_version"  # Optuna keeps its own revision in ``alembic_version``
 _MIGRATION_LOCK = 0x6E61735F  # PostgreSQL advisory lock key held while migrating
@@ -38,39 +43,73 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait on the driver's writes
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=60000")
-    cursor.close()
+class Role(enum.Enum):
+    """Who uses an engine: each role has its own pool and timeouts, so readers never starve the driver."""
+
+    API = "api"  # request handlers: fail fast (503) rather than hang while the database is away
+    DRIVER = "driver"  # queue, heartbeats and trial writes: waits longer on locks, retries outages
+
+
+# role -> (pool size, overflow, pool wait s, connect timeout s, statement timeout ms, lock/busy timeout ms)
+_LIMITS = {Role.API: (20, 30, 2.0, 2, 5_000, 1_500), Role.DRIVER: (4, 4, 30.0, 5, 60_000, 20_000)}
+UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)  # the database is away, not the request wrong
+
+
+def _sqlite_pragmas(busy_ms: int) -> Any:
+    def pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait on the driver's writes
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.close()
+
+    return pragmas
 
 
 @functools.cache
-def get_engine(url: str) -> Engine:
-    """One engine per URL and process: SQLite waits on locks (WAL), PostgreSQL connections are pre-pinged."""
+def get_engine(url: str, role: Role = Role.DRIVER) -> Engine:
+    """One engine per URL, role and process. SQLite waits on locks for the role's busy timeout (WAL);
+    PostgreSQL connections are pre-pinged and every statement and lock wait is bounded by the role's timeouts."""
+    pool, overflow, wait_s, connect_s, statement_ms, lock_ms = _LIMITS[role]
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(url, connect_args={"timeout": lock_ms / 1000, "check_same_thread": False},
+                               pool_size=pool, max_overflow=overflow, pool_timeout=wait_s)
+        event.listen(engine, "connect", _sqlite_pragmas(lock_ms))
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    options = f"-c statement_timeout={statement_ms} -c lock_timeout={lock_ms}"
+    return create_engine(url, pool_pre_ping=True, pool_size=pool, max_overflow=overflow, pool_timeout=wait_s,
+                         connect_args={"connect_timeout": connect_s, "options": options})
 
 
 @functools.cache
-def session_factory(url: str) -> sessionmaker[Session]:
-    return sessionmaker(get_engine(url), expire_on_commit=False)
+def session_factory(url: str, role: Role = Role.DRIVER) -> sessionmaker[Session]:
+    return sessionmaker(get_engine(url, role), expire_on_commit=False)
 
 
 @contextmanager
-def session_scope(url: str) -> Iterator[Session]:
-    """A session that commits on success and rolls back on any error (the one place that does)."""
-    with session_factory(url)() as session:
+def session_scope(url: str, role: Role = Role.DRIVER) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error (the one place that does); the database
+    being away (refused, timed out, locked, read-only, pool exhausted) becomes DatabaseUnavailable."""
+    with unavailable_as_domain_error(), session_factory(url, role)() as session:
         try:
             yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def unavailable_as_domain_error() -> Iterator[None]:
+    try:
+        yield
+    except UNAVAILABLE as err:
+        raise DatabaseUnavailable(_reason(err)) from err
+
+
+def _reason(err: Exception) -> str:
+    text = str(getattr(err, "orig", None) or err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}"[:300]
 
 
 def migrate(url: str) -> None:

@@ -23,3 +23,8 @@ class CapacityError(RuntimeError):
         self.field = field
         self.message = message
         super().__init__(message)
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The service database cannot be reached or written right now (down, refusing, locked, read-only, pool
+    exhausted); the request may be retried. The API answers 503 with Retry-After."""

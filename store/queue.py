@@ -4,7 +4,7 @@ A driver claims the oldest claimable job: queued, or running with a heartbeat ol
 (its driver died; the job resumes from what the database holds). PostgreSQL claims with
 ``SELECT ... FOR UPDATE SKIP LOCKED``; SQLite with one conditional ``UPDATE ... RETURNING`` (atomic, since
 SQLite serialises writers). Every later write is conditional on ``claimed_by``, so a driver that lost its
-claim cannot overwrite the new owner's work.
+claim cannot overwrite the new owner's work. The database being away raises DatabaseUnavailable.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, literal, or_, select, update
 
-from store.db import UTCDateTime, get_engine, utcnow
+from store.db import UTCDateTime, get_engine, unavailable_as_domain_error, utcnow
 from store.models import Driver, ScalingSearch, Search
 
 JobModel = type[Search] | type[ScalingSearch]
@@ -55,7 +55,7 @@ def claim(url: str, model: JobModel, *, driver_id: str, stale_after_s: float) ->
         "started_at": func.coalesce(model.started_at, literal(now, UTCDateTime())),
     }
     oldest = select(model.id).where(claimable).order_by(model.created_at, model.id).limit(1)
-    with engine.begin() as conn:
+    with unavailable_as_domain_error(), engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             job_id = conn.scalar(oldest.with_for_update(skip_locked=True))
             if job_id is None:
@@ -73,7 +73,7 @@ def claim(url: str, model: JobModel, *, driver_id: str, stale_after_s: float) ->
 def heartbeat(url: str, *, driver_id: str, host: str, pid: int, jobs: tuple[Claim, ...] = ()) -> None:
     """Mark this driver alive, and the ``jobs`` it is running (only those: a job whose thread died goes stale)."""
     now = utcnow()
-    with get_engine(url).begin() as conn:
+    with unavailable_as_domain_error(), get_engine(url).begin() as conn:
         for model in JOB_MODELS:
             ids = [c.id for c in jobs if c.model is model]
             if ids:
@@ -85,12 +85,12 @@ def heartbeat(url: str, *, driver_id: str, host: str, pid: int, jobs: tuple[Clai
 
 
 def unregister(url: str, *, driver_id: str) -> None:
-    with get_engine(url).begin() as conn:
+    with unavailable_as_domain_error(), get_engine(url).begin() as conn:
         conn.execute(delete(Driver).where(Driver.id == driver_id))
 
 
 def status(url: str, model: JobModel, job_id: uuid.UUID, *, driver_id: str) -> Status:
-    with get_engine(url).connect() as conn:
+    with unavailable_as_domain_error(), get_engine(url).connect() as conn:
         row = conn.execute(select(model.claimed_by, model.state, model.cancel_requested)
                            .where(model.id == job_id)).one_or_none()
     if row is None:
@@ -105,7 +105,7 @@ def finish(url: str, model: JobModel, job_id: uuid.UUID, *, driver_id: str, stat
         values.update(claimed_by=None, heartbeat_at=None)
     else:
         values["finished_at"] = utcnow()
-    with get_engine(url).begin() as conn:
+    with unavailable_as_domain_error(), get_engine(url).begin() as conn:
         result = conn.execute(update(model).where(model.id == job_id, model.claimed_by == driver_id,
                                                   model.state == "running").values(**values))
     return result.rowcount == 1

@@ -19,7 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import optuna
+from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, Trial, TrialState
+
+from workers.outage import until_available
 
 RECORD = "record"
 INTERRUPTED = "interrupted: the driver stopped while this trial ran"
@@ -30,7 +33,7 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
     """Optuna RDB storage; PostgreSQL connections are pre-pinged; SQLite runs in WAL mode (readers never block
     the driver, commits skip the per-transaction fsync) and waits on locks."""
     if not url.startswith("sqlite"):
-        return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+        return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}})
     storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
     from sqlalchemy import event
 
@@ -60,15 +63,16 @@ class Ledger:
                  make_sampler: Callable[[int], optuna.samplers.BaseSampler]) -> None:
         """``make_sampler(n)`` gets the number of trials already stored (to offset a resumed sampler's seed)."""
         self.storage = open_storage(storage_url)
-        optuna.create_study(storage=self.storage, study_name=study_name, load_if_exists=True,
-                            directions=directions)
+        until_available(lambda: optuna.create_study(storage=self.storage, study_name=study_name, load_if_exists=True,
+                                                    directions=directions), what=f"study {study_name}: open")
         self.study_id = self.storage.get_study_id_from_name(study_name)
         stored = self.storage.get_n_trials(self.study_id)
         self.memory = optuna.create_study(directions=directions, sampler=make_sampler(stored))
         self.recovered: list[tuple[int, dict[str, Any]]] = []  # (number, record) of trials ``recover`` failed
 
     def history(self) -> list[FrozenTrial]:
-        return self.storage.get_all_trials(self.study_id, deepcopy=False)
+        return until_available(lambda: self.storage.get_all_trials(self.study_id, deepcopy=False),
+                               what="read the study's trials")
 
     def recover(self, requeue: bool = True) -> list[FrozenTrial]:
         """Fail the trials left RUNNING (keeping their record) and replay the history into memory.
@@ -102,8 +106,12 @@ class Ledger:
         """Store a freshly sampled trial as RUNNING with all its parameters, in one transaction.
 
         Optuna's own ``create_new_trial`` issues two queries per parameter (one scanning every stored parameter
-        of the study); this writes the same rows of Optuna's schema in one bulk insert.
+        of the study); this writes the same rows of Optuna's schema in one bulk insert. Retried while the
+        database is away.
         """
+        return until_available(lambda: self._persist(trial, record), what=f"trial {trial.number}: persist")
+
+    def _persist(self, trial: Trial, record: dict[str, Any]) -> Stored:
         from optuna.distributions import distribution_to_json
         from optuna.storages._rdb import models
 
@@ -133,13 +141,22 @@ class Ledger:
 
     def finish(self, trial: Trial, stored: Stored, record: dict[str, Any], state: TrialState,
                values: list[float] | None, constraint: tuple[str, float] | None = None) -> None:
-        """Tell the in-memory study and persist the outcome (record, constraint, state and values)."""
+        """Tell the in-memory study and persist the outcome (record, constraint, state and values); the writes
+        are retried while the database is away, so an outcome reached during an outage is written after it."""
+        what = f"trial {stored.number}: record its outcome"
         if constraint is not None:
             trial.set_constraint(*constraint)
-            self.storage.set_trial_system_attr(stored.trial_id, _CONSTRAINT_PREFIX + constraint[0], constraint[1])
+            until_available(lambda: self.storage.set_trial_system_attr(
+                stored.trial_id, _CONSTRAINT_PREFIX + constraint[0], constraint[1]), what=what)
         self.memory.tell(trial, values=values, state=state)
-        self.storage.set_trial_user_attr(stored.trial_id, RECORD, record)
-        self.storage.set_trial_state_values(stored.trial_id, state, values)
+        until_available(lambda: self.storage.set_trial_user_attr(stored.trial_id, RECORD, record), what=what)
+        until_available(lambda: self._set_state(stored.trial_id, state, values), what=what)
+
+    def _set_state(self, trial_id: int, state: TrialState, values: list[float] | None) -> None:
+        try:
+            self.storage.set_trial_state_values(trial_id, state, values)
+        except UpdateFinishedTrialError:  # an earlier try was committed before its connection broke
+            pass
 
 
 def trial_id(trial: FrozenTrial) -> int:

@@ -55,6 +55,7 @@ class ConfigIn(Input):
 
     config_class: ClassVar[type]
     renamed: ClassVar[dict[str, str]] = {}
+    nested: ClassVar[dict[type, type[BaseModel]]] = {}  # nested config class -> its request model
 
     def to_config(self, **given: Any) -> Any:
         """The dataclass; ``given`` values (by dataclass field name) are used instead of the request's."""
@@ -72,11 +73,8 @@ class ConfigIn(Input):
     @classmethod
     def from_config(cls, config: Any) -> ConfigIn:
         """The request that builds ``config`` (the defaults the schema shows)."""
-        values = {}
-        for name in field_types(cls.config_class):
-            key = cls.renamed.get(name, name)
-            values[key] = request_value(cls.model_fields[key], getattr(config, name))
-        return cls(**values)
+        return cls(**{cls.renamed.get(name, name): request_value(getattr(config, name), cls.nested)
+                      for name in field_types(cls.config_class)})
 
 
 def _spell_non_finite(data: Any) -> Any:
@@ -100,17 +98,11 @@ def within(prefix: str, build: Any) -> Any:
         raise err.within(prefix) from None
 
 
-def request_value(field: Any, value: Any) -> Any:
-    """A dataclass value as the request gives it (a nested config as its request model)."""
+def request_value(value: Any, nested: dict[type, type[BaseModel]]) -> Any:
+    """A dataclass field's value as a request gives it (a nested config as its request model)."""
     if dataclasses.is_dataclass(value):
-        model = next(t for t in _members(field.annotation) if isinstance(t, type) and issubclass(t, BaseModel))
-        return model.from_config(value)
+        return nested[type(value)].from_config(value)  # type: ignore[attr-defined]
     return list(value) if isinstance(value, tuple) else plain(value)
-
-
-def _members(annotation: Any) -> tuple[Any, ...]:
-    return typing.get_args(annotation) if typing.get_origin(annotation) in (types.UnionType, typing.Union) else (
-        annotation,)
 
 
 def annotation(hint: Any, nested: dict[type, type[BaseModel]]) -> Any:
@@ -151,12 +143,8 @@ def request_fields(cls: type, *, include: tuple[str, ...] | None = None, rename:
             out[f.name] = (kind | None, Field(None, **extra))
             continue
         default = default_of(f)
-        if dataclasses.is_dataclass(default):
-            default = by_class[type(default)].from_config(default)  # type: ignore[attr-defined]
-        elif default is not dataclasses.MISSING:
-            default = list(default) if isinstance(default, tuple) else plain(default)
-        out[(rename or {}).get(f.name, f.name)] = (kind, Field(... if default is dataclasses.MISSING else default,
-                                                               **extra))
+        default = ... if default is dataclasses.MISSING else request_value(default, by_class)
+        out[(rename or {}).get(f.name, f.name)] = (kind, Field(default, **extra))
     return out
 
 
@@ -167,4 +155,5 @@ def config_model(cls: type, name: str, *, rename: dict[str, str] | None = None,
                          **request_fields(cls, rename=rename, nested=nested, docs=docs))
     model.config_class = cls
     model.renamed = dict(rename or {})
+    model.nested = {m.config_class: m for m in nested}  # type: ignore[attr-defined]
     return model

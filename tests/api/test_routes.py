@@ -76,9 +76,44 @@ def test_defaults_fill_an_empty_body(client: TestClient) -> None:
     ({"timeout_s": 0.1}, ["body", "timeout_s"]),
     ({"unknown": 1}, ["body", "unknown"]),
     ({"n_trials": "many"}, ["body", "n_trials"]),
+    ({"n_trials": True}, ["body", "n_trials"]),  # a boolean is not an integer
+    ({"n_trials": 2.5}, ["body", "n_trials"]),
+    ({"training": {"epochs": True}}, ["body", "training", "epochs"]),
+    ({"training": {"lr": False}}, ["body", "training", "lr"]),
+    ({"training": {"optimizer": "lion"}}, ["body", "training", "optimizer"]),
+    ({"training": {"bn_calibration": -1}}, ["body", "training", "bn_calibration"]),
+    ({"latency": {"device": "tpu"}}, ["body", "latency", "device"]),
+    ({"pruner_min_trials": 0}, ["body", "pruner_min_trials"]),
+    ({"dataset": {"max_gib": 0}}, ["body", "dataset", "max_gib"]),
+    ({"space": {"kernels": []}}, ["body", "space", "kernels"]),
+    ({"space": {"stem_stride": 3}}, ["body", "space", "stem_stride"]),
 ])
 def test_bad_search_input_is_422_naming_the_field(client: TestClient, payload: dict, loc: list) -> None:
     assert _field(client.post("/v1/searches", json={**TINY, **payload})) == loc
+
+
+@pytest.mark.parametrize(("path", "body", "loc"), [
+    ("/v1/searches", '{"mode": "reward", "target": NaN}', ["body", "target"]),
+    ("/v1/searches", '{"training": {"lr": Infinity}}', ["body", "training", "lr"]),
+    ("/v1/searches", '{"space": {"expansions": [-Infinity]}}', ["body", "space", "expansions", 0]),
+    ("/v1/searches", '{"unknown": NaN}', ["body", "unknown"]),
+    ("/v1/scalings", '{"base": {"zoo": "efficientnet_b0"}, "alpha": NaN}', ["body", "alpha"]),
+    ("/v1/scaling-searches", '{"base": {"zoo": "efficientnet_b0"}, "step": Infinity}', ["body", "step"]),
+])
+def test_non_finite_numbers_are_422_naming_the_field(client: TestClient, path: str, body: str, loc: list) -> None:
+    assert _field(client.post(path, content=body.encode(), headers={"content-type": "application/json"})) == loc
+
+
+def test_every_config_field_is_settable(client: TestClient) -> None:
+    body = _create(client, pruner_warmup_epochs=2, pruner_min_trials=5, reward="hard", mode="reward", target=5.0,
+                   training={"epochs": 1, "eval_batch_size": 128, "bn_calibration": 0, "optimizer": "adamw"},
+                   latency={"device": "cuda:0", "threads": 2}, dataset={"subset": 0.3, "max_gib": 1.5},
+                   space={"stem_stride": 2})
+    config = body["config"]
+    assert config["pruner_warmup_epochs"] == 2 and config["pruner_min_trials"] == 5 and config["reward"] == "hard"
+    assert config["budget"] == {**config["budget"], "eval_batch_size": 128, "bn_calibration": 0, "optimizer": "adamw"}
+    assert config["latency"]["device"] == "cuda:0" and config["dataset"]["max_gib"] == 1.5
+    assert config["space"]["stem_stride"] == 2
 
 
 def test_malformed_json_is_422(client: TestClient) -> None:
@@ -253,7 +288,14 @@ def test_scaling_search_is_queued_with_its_config(client: TestClient) -> None:
     assert job["state"] == "queued" and job["result"] is None and job["config"]["candidates"] == 2
     assert job["config"]["base"]["name"] == "efficientnet_b0" and job["config"]["base_ref"] == {"zoo": "efficientnet_b0"}
     assert job["config"]["grid"]["step"] == 0.1 and job["config"]["grid"]["resolution"] == 32
+    assert job["config"]["grid"]["latency"]["repeats"] == 20 and job["config"]["grid"]["budget"]["epochs"] == 1
     assert client.get(f"/v1/scaling-searches/{job['id']}").json()["id"] == job["id"]
+
+    response = client.post("/v1/scaling-searches", json={"base": {"zoo": "efficientnet_b0"}, "max_candidates": 2,
+                                                         "latency": None, "threads": 2, "retry_failed": True,
+                                                         "resolution": None})
+    grid = response.json()["config"]["grid"]
+    assert grid["latency"] is None and grid["threads"] == 2 and grid["retry_failed"] and grid["resolution"] is None
 
 
 @pytest.mark.parametrize(("payload", "loc"), [
@@ -265,6 +307,10 @@ def test_scaling_search_is_queued_with_its_config(client: TestClient) -> None:
     ({"workers": 10**6}, ["body", "workers"]),
     ({"training": {"epochs": 1000}}, ["body", "training", "epochs"]),
     ({"proxy_width": 0}, ["body", "proxy_width"]),
+    ({"max_candidates": True}, ["body", "max_candidates"]),
+    ({"retry_failed": 1}, ["body", "retry_failed"]),
+    ({"threads": 0}, ["body", "threads"]),
+    ({"latency": {"repeats": 0}}, ["body", "latency", "repeats"]),
     ({"base": {"zoo": "nope"}}, ["body", "base", "zoo"]),
 ])
 def test_bad_scaling_search_input_is_422_naming_the_field(client: TestClient, payload: dict, loc: list) -> None:

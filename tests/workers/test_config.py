@@ -1,0 +1,103 @@
+"""SearchConfig: choice enums that stay plain strings, a JSON form (and study name) pinned byte for byte, and
+the ``search`` command line read from the dataclass fields."""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+
+import pytest
+
+from scaler.grid_config import GridConfig, grid_study_name
+from searchspace import zoo
+from searchspace.errors import SpecError
+from searchspace.fields import choices
+from workers.cli import FLAGS, build_config, build_parser, config_field, default_study_name
+from workers.config import Mode, Objective, Pruner, Reward, Sampler, SearchConfig
+from workers.data import DatasetConfig
+from workers.evaluation import LatencyConfig
+from workers.training import Optimizer, TrainBudget
+
+ODD = SearchConfig(dataset=DatasetConfig(format="digits", subset=0.5, seed=3),
+                   budget=TrainBudget(optimizer="adamw", lr=3e-3, epochs=2), latency=LatencyConfig(threads=2),
+                   objective="macs", mode="reward", target=3e6, reward="hard", sampler="tpe", pruner="none",
+                   n_trials=7, seed=5, pruner_min_trials=4)
+
+
+def test_study_names_are_pinned() -> None:
+    """Stored configs and resumed studies depend on these bytes: a change here orphans every running study."""
+    assert default_study_name(SearchConfig()) == "search-7d0e5fc6e881"
+    assert default_study_name(ODD) == "search-dd00447f90ad"
+    b0 = zoo.get("efficientnet_b0")
+    assert grid_study_name(b0, GridConfig()) == "grid-efficientnet_b0-22842ffed82e"
+    odd_grid = GridConfig(budget=TrainBudget(optimizer="adam"), dataset=DatasetConfig(format="digits"), latency=None)
+    assert grid_study_name(b0, odd_grid) == "grid-efficientnet_b0-32566adc1546"
+
+
+def test_choices_are_plain_strings_in_json_and_members_in_the_config() -> None:
+    data = ODD.to_dict()
+    for value in (data["objective"], data["mode"], data["reward"], data["sampler"], data["pruner"],
+                  data["budget"]["optimizer"], data["dataset"]["format"]):
+        assert type(value) is str
+    assert SearchConfig.from_dict(json.loads(ODD.to_json())) == ODD
+    assert ODD.mode is Mode.REWARD and ODD.mode == "reward" and ODD.budget.optimizer is Optimizer.ADAMW
+    assert SearchConfig(mode=Mode.CONSTRAINT, target=1.0) == SearchConfig(mode="constraint", target=1.0)
+    assert json.dumps({"mode": Mode.PARETO}) == '{"mode": "pareto"}'
+
+
+@pytest.mark.parametrize(("make", "field"), [
+    (lambda: SearchConfig(mode="bogus"), "mode"),
+    (lambda: SearchConfig(sampler=1), "sampler"),
+    (lambda: SearchConfig(pruner=None), "pruner"),
+    (lambda: TrainBudget(optimizer="lion"), "optimizer"),
+    (lambda: DatasetConfig(format="zip"), "format"),
+    (lambda: LatencyConfig(device="cuda:x"), "device"),
+    (lambda: LatencyConfig(device=0), "device"),
+    (lambda: SearchConfig.from_dict({"budget": {"optimizer": "Adam"}}), "budget.optimizer"),
+])
+def test_a_bad_choice_names_the_field(make, field: str) -> None:
+    with pytest.raises(SpecError) as info:
+        make()
+    assert info.value.field == field
+
+
+def _search_actions() -> dict[str, object]:
+    search = build_parser()._subparsers._group_actions[0].choices["search"]
+    return {action.option_strings[0]: action for action in search._actions if action.option_strings}
+
+
+def test_cli_choices_are_the_enums() -> None:
+    actions = _search_actions()
+    enums = {}
+    for flag, path in FLAGS.items():
+        _, kind, _ = config_field(path)
+        if isinstance(kind, type) and issubclass(kind, enum.StrEnum):
+            enums[flag] = kind
+            assert tuple(actions[flag].choices) == choices(kind), flag
+        else:
+            assert actions[flag].choices is None and actions[flag].type is kind, flag
+    assert enums == {"--objective": Objective, "--mode": Mode, "--sampler": Sampler, "--pruner": Pruner}
+
+
+def test_cli_help_quotes_the_dataclass_defaults_and_descriptions() -> None:
+    actions = _search_actions()
+    for flag, path in FLAGS.items():
+        field, _, default = config_field(path)
+        assert actions[flag].default is None  # not given: the config file's (or the dataclass's) value
+        assert actions[flag].help == f"{field.metadata['doc']} (default {'none' if default is None else default})"
+    assert re.search(r"\(default 20\)", actions["--trials"].help)
+
+
+def test_cli_flags_override_the_config_file(tmp_path) -> None:
+    path = tmp_path / "search.json"
+    path.write_text(json.dumps({"mode": "reward", "reward": "hard", "budget": {"lr": 0.05}}))
+    args = build_parser().parse_args(["search", "--config", str(path), "--target", "5", "--epochs", "2",
+                                      "--subset", "0.5", "--mode", "reward", "--pruner", "none"])
+    config = build_config(args)
+    assert config.mode is Mode.REWARD and config.target == 5.0 and config.reward is Reward.HARD
+    assert config.budget == TrainBudget(lr=0.05, epochs=2) and config.dataset.subset == 0.5
+    assert config.pruner is Pruner.NONE
+    assert build_config(build_parser().parse_args(["search"])) == SearchConfig()
+    with pytest.raises(SpecError, match="n_trials"):
+        build_config(build_parser().parse_args(["search", "--trials", "0"]))

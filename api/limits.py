@@ -41,7 +41,8 @@ def check_grid(config: GridConfig, settings: Settings) -> GridConfig:
     n = len(config.candidates())
     if n > settings.max_trials:
         raise SpecError("max_candidates", f"the grid has {n:,} candidates, above this service's limit "
-                                          f"{settings.max_trials:,} (NAS_MAX_TRIALS): set max_candidates or a coarser step")
+                                          f"{settings.max_trials:,} (NAS_MAX_TRIALS): set max_candidates or a "
+                                          "coarser step")
     return config
 
 

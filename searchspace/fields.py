@@ -1,8 +1,8 @@
 """Declaring a config dataclass's fields once, for every reader (the API's request models, the command line).
 
-``field(default=..., metadata=doc("..."))`` keeps a field's description in its ``metadata``; choice fields are ``enum.StrEnum``
-members, which compare equal to (and JSON-encode as) their plain strings. ``check_enum`` turns a plain string
-into its member; ``as_dict`` gives the plain JSON form, enum members as ``str``.
+``field(default=..., metadata=doc("..."))`` keeps a field's description in its ``metadata``; choice fields are
+``enum.StrEnum`` members, which compare equal to (and JSON-encode as) their plain strings. ``check_enum`` turns
+a plain string into its member; ``as_dict`` gives the plain JSON form, enum members as ``str``.
 """
 
 from __future__ import annotations

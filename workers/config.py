@@ -98,8 +98,8 @@ class SearchConfig:
                            metadata=doc("median: stop trials below the median learning curve; none: off"))
     pruner_warmup_epochs: int = field(default=1,
                                       metadata=doc("epochs a trial runs before the pruner may stop it"))
-    pruner_min_trials: int = field(default=3,
-                                   metadata=doc("finished trials needed before the pruner stops any"))
+    pruner_min_trials: int = field(default=3, metadata=doc("finished trials that must have reached an epoch "
+                                                           "before the pruner judges a trial at it"))
 
     def __post_init__(self) -> None:
         for name, cls in (("dataset", DatasetConfig), ("space", SearchSpace), ("budget", TrainBudget),

@@ -39,7 +39,8 @@ class LatencyConfig:
         check_int("warmup", self.warmup, 0, 100_000)
         check_int("repeats", self.repeats, 1, 100_000)
         if not isinstance(self.device, str) or not DEVICE.fullmatch(self.device):
-            raise SpecError("device", f"must be cpu or cuda, optionally with an index (cuda:1); got {self.device!r:.80}")
+            raise SpecError("device", f"must be cpu or cuda, optionally with an index (cuda:1); "
+                                      f"got {self.device!r:.80}")
 
     def to_dict(self) -> dict[str, Any]:
         return as_dict(self)

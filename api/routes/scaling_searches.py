@@ -36,7 +36,8 @@ def create_scaling_search(body: ScalingSearchCreate, session: SessionDep, settin
     phi = 1 network they give."""
     base, named = resolve_base(session, body.base, settings)
     grid = limits.check_grid(body.to_config(dataset=checked_dataset(body.dataset, settings)), settings)
-    config = {"base": base.to_dict(), "base_ref": named, "grid": grid.to_dict(), "candidates": len(grid.candidates())}
+    config = {"base": base.to_dict(), "base_ref": named, "grid": grid.to_dict(),
+              "candidates": len(grid.candidates())}
     job = crud.create_scaling_search(session, config=config, name=body.name)
     response.headers["Location"] = f"/v1/scaling-searches/{job.id}"
     return to_public(job)

@@ -100,7 +100,8 @@ def _without(name: str, field: str) -> dict[str, Any]:
 
 def test_the_walk_notices_a_missing_field(monkeypatch: pytest.MonkeyPatch) -> None:
     top = _without("SearchCreate", "pruner_warmup_epochs")
-    assert _walk(SearchConfig, top, "SearchConfig") == ["SearchConfig.pruner_warmup_epochs: not in the request model"]
+    missing = ["SearchConfig.pruner_warmup_epochs: not in the request model"]
+    assert _walk(SearchConfig, top, "SearchConfig") == missing
     monkeypatch.setitem(SCHEMAS, "TrainingIn", _without("TrainingIn", "bn_calibration"))
     monkeypatch.setitem(SCHEMAS, "SpaceIn", _without("SpaceIn", "kernels"))
     assert _walk(SearchConfig, SCHEMAS["SearchCreate"], "SearchConfig") == [

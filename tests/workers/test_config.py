@@ -31,7 +31,8 @@ def test_study_names_are_pinned() -> None:
     assert default_study_name(ODD) == "search-dd00447f90ad"
     b0 = zoo.get("efficientnet_b0")
     assert grid_study_name(b0, GridConfig()) == "grid-efficientnet_b0-22842ffed82e"
-    odd_grid = GridConfig(budget=TrainBudget(optimizer="adam"), dataset=DatasetConfig(format="digits"), latency=None)
+    odd_grid = GridConfig(budget=TrainBudget(optimizer="adam"), dataset=DatasetConfig(format="digits"),
+                          latency=None)
     assert grid_study_name(b0, odd_grid) == "grid-efficientnet_b0-32566adc1546"
 
 

@@ -10,7 +10,7 @@ from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
-from store.db import session_scope
+from store.db import Role, session_scope
 from store.settings import Settings
 
 API_KEY_HEADER = "X-API-Key"
@@ -27,7 +27,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 def get_session(settings: SettingsDep) -> Iterator[Session]:
     """One session per request: committed when the route returns, rolled back when it raises."""
-    with session_scope(settings.database_url) as session:
+    with session_scope(settings.database_url, Role.API) as session:
         yield session
 
 

@@ -21,11 +21,13 @@ from concurrent.futures import Future
 from typing import Any
 
 log = logging.getLogger(__name__)
-LOCAL_ENV = {
+PROCESS_ENV = {
     "RAY_USAGE_STATS_ENABLED": "0",
     "RAY_DISABLE_DOCKER_CPU_WARNING": "1",
-    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",  # keep 127.0.0.1 as the node address: loopback listeners only
+    # Ray's C++ failure handler would turn SIGTERM into a stack dump and exit -15: the service handles SIGTERM
+    "RAY_DISABLE_FAILURE_SIGNAL_HANDLER": "1",
 }
+LOCAL_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}  # keep 127.0.0.1 as the node address: loopback only
 
 
 class RayUnavailable(RuntimeError):
@@ -93,11 +95,12 @@ class RayOwner:
             ray.shutdown()
         address = os.environ.get("RAY_ADDRESS")
         self.num_cpus = num_cpus
+        _settings(PROCESS_ENV, RAY_DISABLE_FAILURE_SIGNAL_HANDLER=True)
         try:
             if address:
                 ray.init(address=address, log_to_driver=False, configure_logging=False)
             else:
-                _local_settings()
+                _settings(LOCAL_ENV, ENABLE_RAY_CLUSTER=False)
                 ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address="127.0.0.1",
                          log_to_driver=False, configure_logging=False)
         except (ConnectionError, RuntimeError, ValueError) as err:
@@ -106,12 +109,13 @@ class RayOwner:
         self.starts += 1
 
 
-def _local_settings() -> None:
-    """Environment (and Ray's constant, if ray was imported before it) for a loopback-only local instance."""
-    os.environ.update(LOCAL_ENV)
+def _settings(env: dict[str, str], **constants: bool) -> None:
+    """Environment for Ray, and the same in Ray's constants where ray was imported before it was set."""
+    os.environ.update(env)
     from ray._private import ray_constants
 
-    ray_constants.ENABLE_RAY_CLUSTER = False
+    for name, value in constants.items():
+        setattr(ray_constants, name, value)
 
 
 _OWNER = RayOwner()

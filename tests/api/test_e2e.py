@@ -9,6 +9,7 @@ fresh interpreter.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,6 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -37,8 +39,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass
+class Running:
+    client: httpx.Client
+    procs: list[subprocess.Popen]
+
+    @property
+    def driver(self) -> subprocess.Popen:
+        """The process that runs the jobs: the API itself when embedded, else the separate driver."""
+        return self.procs[-1]
+
+
 @contextmanager
-def service(url: str, embedded: bool, logs: Path) -> Iterator[httpx.Client]:
+def running_service(url: str, embedded: bool, logs: Path) -> Iterator[Running]:
     """The API (with the driver in-process when ``embedded``, else a driver process beside it) until exit."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "NAS_HEARTBEAT_S": "0.5", "NAS_STALE_AFTER_S": "3",
@@ -62,13 +75,19 @@ def service(url: str, embedded: bool, logs: Path) -> Iterator[httpx.Client]:
                     pass
                 assert time.monotonic() < deadline, "service not ready: " + logs.read_text()[-3000:]
                 time.sleep(0.3)
-            yield client
+            yield Running(client, procs)
     finally:
         for p in procs:  # the whole process group: the API, its Ray, the driver
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGKILL)
             p.wait(timeout=30)
         log.close()
+
+
+@contextmanager
+def service(url: str, embedded: bool, logs: Path) -> Iterator[httpx.Client]:
+    with running_service(url, embedded, logs) as run:
+        yield run.client
 
 
 def wait_for(client: httpx.Client, search_id: str, done, timeout_s: float) -> dict:
@@ -121,3 +140,84 @@ def test_search_survives_a_crash_and_its_best_architecture_runs_standalone(datab
                          cwd=tmp_path, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, check=False)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == f"(2, {best['spec']['num_classes']})"
+
+
+SMALL = {**SEARCH, "n_trials": 2}
+LOOPBACK = ("127.0.0.1:", "[::ffff:127.0.0.1]:", "[::1]:")
+
+
+def _group_pids(procs: list[subprocess.Popen]) -> set[int]:
+    groups = {p.pid for p in procs}
+    rows = subprocess.run(["ps", "-e", "-o", "pid=,pgid="], capture_output=True, text=True, check=True).stdout
+    return {int(pid) for pid, pgid in (line.split() for line in rows.splitlines()) if int(pgid) in groups}
+
+
+def _listeners(pids: set[int]) -> list[tuple[str, int, str]]:
+    """(local address, pid, process name) of every TCP listener the service's processes hold."""
+    out = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
+    found = []
+    for line in out.splitlines():
+        fields = line.split()
+        for name, pid in re.findall(r'\("([^"]+)",pid=(\d+)', line):
+            if int(pid) in pids:
+                found.append((fields[3], int(pid), name))
+    return found
+
+
+def _raylets(pids: set[int]) -> set[int]:
+    return {pid for pid in pids if "raylet/raylet" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")}
+
+
+def test_one_service_runs_search_after_search_on_one_loopback_ray_and_survives_its_raylet(
+        database_url: str, tmp_path: Path) -> None:
+    """Three searches in a row on one process (Ray started once, every listener on loopback); a raylet killed
+    mid-search is restarted and that search completes; the service process never exits."""
+    embedded = database_url.startswith("sqlite")
+    logs = tmp_path / "service.log"
+    with running_service(database_url, embedded, logs) as run:
+        raylets: set[int] = set()
+        for _ in range(3):
+            created = run.client.post("/v1/searches", json=SMALL)
+            assert created.status_code == 201, created.text
+            body = wait_for(run.client, created.json()["id"], lambda b: b["state"] not in ("queued", "running"),
+                            timeout_s=240)
+            assert body["state"] == "succeeded", (body, logs.read_text()[-3000:])
+            pids = _group_pids(run.procs)
+            raylets |= _raylets(pids)
+            listeners = _listeners(pids)
+            assert listeners and all(addr.startswith(LOOPBACK) for addr, _, _ in listeners), listeners
+        assert len(raylets) == 1, raylets  # one Ray for the process's lifetime
+
+        created = run.client.post("/v1/searches", json={**SEARCH, "n_trials": 4}).json()
+        wait_for(run.client, created["id"], lambda b: b["progress"]["complete"] >= 1, timeout_s=240)
+        os.kill(raylets.pop(), signal.SIGKILL)
+        body = wait_for(run.client, created["id"], lambda b: b["state"] not in ("queued", "running"), timeout_s=300)
+        assert body["state"] == "succeeded" and body["progress"]["complete"] == 4, (body, logs.read_text()[-3000:])
+        assert all(p.poll() is None for p in run.procs), logs.read_text()[-3000:]
+        new = _raylets(_group_pids(run.procs))
+        assert len(new) == 1, new
+
+
+def test_sigterm_hands_the_search_back_and_exits_zero(database_url: str, tmp_path: Path) -> None:
+    """SIGTERM to the process running jobs: exit code 0 at once, the search queued again with its running
+    trials failed as interrupted, and the next start finishes it re-running those trials."""
+    embedded = database_url.startswith("sqlite")
+    logs = tmp_path / "service.log"
+    with running_service(database_url, embedded, logs) as run:
+        created = run.client.post("/v1/searches", json={**SEARCH, "n_trials": 6}).json()
+        wait_for(run.client, created["id"], lambda b: b["progress"]["complete"] >= 1, timeout_s=240)
+        started = time.monotonic()
+        run.driver.send_signal(signal.SIGTERM)
+        assert run.driver.wait(timeout=60) == 0, logs.read_text()[-3000:]
+        assert time.monotonic() - started < 30
+        if not embedded:
+            body = run.client.get(f"/v1/searches/{created['id']}").json()
+            assert body["state"] == "queued", body
+    with service(database_url, embedded, logs) as client:
+        body = wait_for(client, created["id"], lambda b: b["state"] not in ("queued", "running"), timeout_s=300)
+        assert body["state"] == "succeeded" and body["attempts"] == 2, (body, logs.read_text()[-3000:])
+        trials = client.get(f"/v1/searches/{created['id']}/trials", params={"limit": 100}).json()["data"]
+        interrupted = [t for t in trials if t["state"] == "FAIL"]
+        assert all("interrupted" in t["error"] for t in interrupted), interrupted
+        rerun = {t["spec_string"] for t in trials if t["state"] == "COMPLETE"}
+        assert {t["spec_string"] for t in interrupted} <= rerun

@@ -10,9 +10,11 @@ from searchspace.blocks import BLOCK_KINDS, BlockSpec, DepthwiseSeparableSpec, M
 from searchspace.nn.context import BuildContext
 from searchspace.space import SEARCHABLE_KINDS
 from searchspace.tally import Tally
+from tests.searchspace.fvcore_count import fvcore_macs
 
 
 def _check(block: BlockSpec, in_chs: int, size: int = 16) -> None:
+    """Output shape, parameters and MACs (fvcore, the papers' convention) of the built module equal the count."""
     module = block.build(in_chs, BuildContext()).eval()
     with torch.no_grad():
         out = module(torch.randn(2, in_chs, size, size))
@@ -20,6 +22,7 @@ def _check(block: BlockSpec, in_chs: int, size: int = 16) -> None:
     assert out.shape == (2, block.out_chs, t.h, t.w)
     assert t.h == (size if block.stride == 1 else (size + 1) // 2)
     assert t.params == sum(p.numel() for p in module.parameters())
+    assert t.macs == fvcore_macs(module, size, in_chs)
 
 
 @pytest.mark.parametrize("stride", [1, 2])
@@ -58,7 +61,8 @@ SEARCH_CASES = [  # (in, out, stride, kernel, expansion, se_ratio, act): odd wid
 @pytest.mark.parametrize(("in_chs", "out_chs", "stride", "kernel", "expansion", "se_ratio", "act"), SEARCH_CASES)
 def test_searchable_kinds_count_matches_module(kind: str, in_chs: int, out_chs: int, stride: int, kernel: int,
                                                expansion: float, se_ratio: float, act: str) -> None:
-    """Every kind the search samples builds from the generic fields alone; count == module; it trains."""
+    """Every kind the search samples builds from the generic fields alone; count == module (parameters and
+    MACs); it trains."""
     spec = BLOCK_KINDS[kind](out_chs=out_chs, stride=stride, kernel=kernel, expansion=expansion,
                              se_ratio=se_ratio, act=act)
     _check(spec, in_chs, size=9)

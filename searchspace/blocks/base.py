@@ -8,7 +8,7 @@ import functools
 import types
 import typing
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from searchspace.checks import check_bool, check_choice, check_float, check_int
 from searchspace.errors import SpecError
@@ -72,7 +72,7 @@ class BlockSpec(abc.ABC):
     def has_skip(self, in_chs: int) -> bool:
         return getattr(self, "skip", False) and self.stride == 1 and in_chs == self.out_chs
 
-    def scale_width(self, width: float) -> BlockSpec:
+    def scale_width(self, width: float) -> Self:
         """This block with every absolute channel count scaled by ``width`` (compound scaling).
 
         Default: ``out_chs`` alone (``scale_channels``). A kind with channel fields of its own, or with a
@@ -81,7 +81,7 @@ class BlockSpec(abc.ABC):
         """
         return self.scale_channels(width)
 
-    def scale_channels(self, width: float, *fields: str, divisor: int = CHANNEL_DIVISOR) -> BlockSpec:
+    def scale_channels(self, width: float, *fields: str, divisor: int = CHANNEL_DIVISOR) -> Self:
         """``out_chs`` scaled by ``width`` to a multiple of ``divisor``, the channel ``fields`` (ints or tuples
         of ints; 0 stays 0) to multiples of 8, both with ``round_channels``.
 

@@ -35,7 +35,7 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from searchspace.blocks.base import BlockSpec, check_skip
 from searchspace.checks import check_choice, check_float, check_int
@@ -282,7 +282,7 @@ class MicroBlockSpec(BlockSpec):
     def check_input(self, in_chs: int) -> None:
         self.resolve(in_chs)
 
-    def scale_width(self, width: float) -> MicroBlockSpec:
+    def scale_width(self, width: float) -> Self:
         """Automatic groups follow the channels; explicit (g1, g2, g3, g4) are tied to the base widths: refused."""
         if self.groups:
             raise SpecError(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from searchspace.blocks.base import BlockSpec
 from searchspace.checks import check_bool, check_int
@@ -72,7 +72,7 @@ class ShuffleV1Spec(BlockSpec):
         if self.group_first and in_chs % self.groups:
             raise SpecError("groups", f"must divide the input channels ({in_chs}); allowed: {_divisors(in_chs)}")
 
-    def scale_width(self, width: float) -> ShuffleV1Spec:
+    def scale_width(self, width: float) -> Self:
         """The bottleneck (out_chs // 4) must stay a multiple of the groups: out_chs rounds to lcm(8, 4 * groups)."""
         return self.scale_channels(width, divisor=math.lcm(CHANNEL_DIVISOR, 4 * self.groups))
 

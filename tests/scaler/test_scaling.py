@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Self
 
 import pytest
 
@@ -256,7 +257,7 @@ class _TwoWidthSpec(MBConvSpec):
 class _ScaledTwoWidthSpec(_TwoWidthSpec):
     kind = "two_width_scaled_test"
 
-    def scale_width(self, width: float) -> _ScaledTwoWidthSpec:
+    def scale_width(self, width: float) -> Self:
         return self.scale_channels(width, "side_chs", "pair")
 
 

@@ -112,6 +112,20 @@ def _reason(err: Exception) -> str:
     return f"{type(err).__name__}: {text[0] if text else ''}"[:300]
 
 
+def check_writable(session: Session) -> None:
+    """Raise DatabaseUnavailable unless the database takes writes now: SQLite's write lock can be taken and the
+    file is writable (rewrites its user_version unchanged); PostgreSQL is not read-only or in recovery."""
+    with unavailable_as_domain_error():
+        if session.get_bind().dialect.name == "sqlite":
+            version = session.execute(text("PRAGMA user_version")).scalar_one()
+            session.execute(text(f"PRAGMA user_version = {int(version)}"))
+            return
+        read_only = session.execute(text("SELECT current_setting('transaction_read_only') = 'on' "
+                                         "OR pg_is_in_recovery()")).scalar_one()
+    if read_only:
+        raise DatabaseUnavailable("the database is read-only")
+
+
 def migrate(url: str) -> None:
     """Bring the schema to the newest Alembic revision (PostgreSQL: under an advisory lock, so that an API
     and drivers starting together migrate once)."""

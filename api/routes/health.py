@@ -7,12 +7,15 @@ from fastapi import APIRouter
 from api.deps import SessionDep, SettingsDep
 from api.schemas import Health
 from store import crud
+from store.db import check_writable
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses={503: {"description": "the database cannot be read or written now"}})
 def healthz(session: SessionDep, settings: SettingsDep) -> Health:
-    """200 when the database answers. ``drivers`` = 0 means queued jobs wait for ``python -m jobs``."""
+    """200 when the database answers reads and takes writes; 503 (with Retry-After) when it does not.
+    ``drivers`` = 0 means queued jobs wait for ``python -m jobs``."""
+    check_writable(session)
     return Health(status="ok", database=settings.backend,
                   drivers=crud.live_drivers(session, stale_after_s=settings.stale_after_s), **crud.queue_counts(session))

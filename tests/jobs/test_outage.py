@@ -63,6 +63,7 @@ def test_a_search_survives_the_database_going_away(client: TestClient, settings:
         wait_for(client, search_id, lambda b: b["progress"]["complete"] >= 2)
         outage = postgres_refusing(settings.database_url) if postgres else sqlite_locked(settings.database_url)
         answers: list[tuple[float, int, str | None]] = []
+        health: list[int] = []
         with outage:
             deadline = time.monotonic() + OUTAGE_S
             while time.monotonic() < deadline:
@@ -70,12 +71,15 @@ def test_a_search_survives_the_database_going_away(client: TestClient, settings:
                              lambda: client.post("/v1/searches", json={"n_trials": 1})):
                     seconds, response = _timed(call)
                     answers.append((seconds, response.status_code, response.headers.get("retry-after")))
+                health.append(answers[-2][1])
                 time.sleep(0.5)
         body = wait_for(client, search_id, lambda b: b["state"] != "running", timeout_s=120)
     assert max(seconds for seconds, _, _ in answers) < 2.0, answers
     assert all(code != 500 for _, code, _ in answers), answers
     unavailable = [(code, retry) for _, code, retry in answers if code == 503]
     assert unavailable and all(retry for _, retry in unavailable), answers
+    assert set(health) == {503}, health  # healthz says the database is down, also when only writes fail
+    assert client.get("/v1/healthz").status_code == 200
     if postgres:  # nothing answers from a database that refuses connections
         assert {code for _, code, _ in answers} == {503}, answers
     assert body["state"] == "succeeded", body

@@ -46,7 +46,8 @@ from workers.data import DatasetConfig
 from workers.engine import EngineLimits, Proposal, Stop, StopCheck, StopReason
 from workers.evaluation import LatencyConfig
 from workers.executor import EvaluateFn, RayExecutor, Task
-from workers.ledger import RECORD, Ledger, open_storage
+from workers.ledger import RECORD, Ledger, checkpoint, open_storage
+from workers.outage import until_available
 from workers.outcome import Evaluated, Outcome
 from workers.training import TrainBudget
 
@@ -215,6 +216,7 @@ def run_grid(
         return engine.run(source, executor, EngineLimits(slots=config.workers, poll_s=poll_s), should_stop)
 
     stop = engine.with_restarts(attempt)
+    until_available(lambda: checkpoint(storage_url), what="checkpoint the database")
     ordered = [results.get(c.key) or CandidateResult(alpha=c.alpha, beta=c.beta, gamma=c.gamma, ratio=c.ratio)
                for c in candidates]
     return GridResult(study_name=name, base_name=base.name, config=config, candidates=rank(ordered),

@@ -7,8 +7,12 @@ import dataclasses
 import enum
 import hashlib
 import json
+import signal
 import sys
+import threading
 import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +22,7 @@ from searchspace.fields import choices, description, plain
 from searchspace.table import format_table
 from workers.config import SearchConfig
 from workers.data import DatasetError
+from workers.engine import StopCheck, StopReason
 from workers.results import TrialRecord
 
 DEFAULT_STORAGE = "sqlite:///nas-search.db"
@@ -103,6 +108,18 @@ def pareto_table(records: list[TrialRecord]) -> str:
     return format_table(["trial", "accuracy", "latency ms", "MACs", "params", "architecture"], rows)
 
 
+@contextmanager
+def stop_on_signals() -> Iterator[StopCheck]:
+    """While inside: SIGTERM and Ctrl-C ask the search to stop (interrupted, resumable) instead of killing it."""
+    stopping = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield lambda: StopReason.INTERRUPTED if stopping.is_set() else None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _search(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -122,8 +139,12 @@ def _search(args: argparse.Namespace) -> int:
             bar.update(1)
         bar.set_postfix_str(f"#{record.number} {record.state.lower()} acc={record.accuracy}")
 
-    result = SearchDriver(config, args.storage, study, on_trial=progress).run()
+    with stop_on_signals() as stop:
+        result = SearchDriver(config, args.storage, study, on_trial=progress, should_stop=stop).run()
     bar.close()
+    if result.stopped == StopReason.INTERRUPTED.value:
+        print(f"interrupted: running trials were handed back; rerun the same command to resume {study}",
+              file=sys.stderr)
     if args.json:
         print(json.dumps({**result.to_dict(), "space_size": size}, indent=2))
         return 0

@@ -22,7 +22,8 @@ from workers import engine
 from workers.config import SearchConfig
 from workers.engine import EngineLimits, Proposal, Stop, StopCheck, StopReason
 from workers.executor import RayExecutor, Task
-from workers.ledger import INTERRUPTED, RECORD, Ledger, Stored, open_storage
+from workers.ledger import INTERRUPTED, RECORD, Ledger, Stored, checkpoint, open_storage
+from workers.outage import until_available
 from workers.outcome import Evaluated, Outcome
 from workers.results import TrialRecord, best_trial, mnasnet_reward, pareto_front
 from workers.trial import MedianReferee, evaluate_trial
@@ -139,6 +140,7 @@ class SearchDriver:
                 source.close()
 
         stop = engine.with_restarts(attempt)
+        until_available(lambda: checkpoint(self.storage_url), what="checkpoint the database")
         return load_result(self.storage_url, self.study_name, config, str(stop))
 
 
@@ -221,7 +223,7 @@ class _SearchSource:
         self.by_key.pop(pending.key, None)
         error = INTERRUPTED if stop.reason is StopReason.INTERRUPTED else f"{stop}: stopped before the evaluation ended"
         for trial, stored, record in [(pending.trial, pending.stored, pending.record), *pending.twins]:
-            self._tell(trial, stored, {**record, "error": error}, Outcome.FAIL)
+            self._tell(trial, stored, {**record, "error": error, "stopped": stop.reason.value}, Outcome.FAIL)
 
     def _tell(self, trial: Trial, stored: Stored, record: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
         """Finish a trial in memory and in the storage; returns the record as stored."""

@@ -120,7 +120,7 @@ def _loop(source: Source, executor: RayExecutor, limits: EngineLimits, check: St
             stop = Stop(reason)
             break
         if deadline is not None and time.monotonic() > deadline:
-            stop = Stop(StopReason.TIMEOUT, f"{limits.timeout_s:g} s")
+            stop = Stop(StopReason.TIMEOUT, f"the time budget of {limits.timeout_s:g} s ran out")
             break
         while len(executor) < limits.slots and source.wants_more(len(executor)):
             proposal = source.propose()

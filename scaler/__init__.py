@@ -6,24 +6,20 @@ from scaler.family import OFFICIAL_TABLE, family, official
 from scaler.scaling import (
     ALPHA,
     BETA,
-    CHANNEL_HOOKS,
     GAMMA,
     ScaledSpec,
     check_limits,
     derive,
-    register_channel_hook,
     round_channels,
     round_repeats,
     round_resolution,
     scale,
     scale_block,
-    scale_fields,
 )
 
 __all__ = [
     "ALPHA",
     "BETA",
-    "CHANNEL_HOOKS",
     "GAMMA",
     "OFFICIAL_TABLE",
     "ScaledSpec",
@@ -31,11 +27,9 @@ __all__ = [
     "derive",
     "family",
     "official",
-    "register_channel_hook",
     "round_channels",
     "round_repeats",
     "round_resolution",
     "scale",
     "scale_block",
-    "scale_fields",
 ]

@@ -23,7 +23,6 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -31,7 +30,7 @@ from searchspace.blocks import BlockSpec
 from searchspace.checks import check_float
 from searchspace.counter import Count, count
 from searchspace.errors import SpecError
-from searchspace.rounding import CHANNEL_DIVISOR, make_divisible, round_channels
+from searchspace.rounding import make_divisible, round_channels
 from searchspace.spec import ArchSpec, HeadSpec, StemSpec
 
 RESOLUTION_DIVISOR = 8
@@ -43,7 +42,6 @@ ALPHA, BETA, GAMMA = 1.2, 1.1, 1.15
 MULTIPLIER_RANGE = (0.05, 64.0)
 _DEPTH_EPS = 1e-9
 
-ChannelHook = Callable[[BlockSpec, float], BlockSpec]
 
 
 # --- rounding rules -----------------------------------------------------------------------------------------
@@ -61,34 +59,12 @@ def round_resolution(resolution: int, multiplier: float, divisor: int = RESOLUTI
 
 # --- block channels -----------------------------------------------------------------------------------------
 
-# Each block kind scales its own channels (``BlockSpec.scale_width``). A hook registered here for a kind
-# replaces that kind's rule; ``scaler/__init__`` re-exports this older API.
-CHANNEL_HOOKS: dict[str, ChannelHook] = {}
-
-
-def register_channel_hook(kind: str, hook: ChannelHook) -> None:
-    """Replace block kind ``kind``'s own width rule by ``hook(block, width) -> block`` (see ``scale_fields``)."""
-    CHANNEL_HOOKS[kind] = hook
-
-
-def scale_fields(*names: str, divisor: Callable[[BlockSpec], int] | None = None) -> ChannelHook:
-    """A hook scaling ``out_chs`` and the named channel fields (``BlockSpec.scale_channels``).
-
-    ``divisor(block)`` gives the multiple that ``out_chs`` rounds to (default 8).
-    """
-
-    def hook(block: BlockSpec, width: float) -> BlockSpec:
-        return block.scale_channels(width, *names, divisor=CHANNEL_DIVISOR if divisor is None else divisor(block))
-
-    return hook
+# Each block kind scales its own channels (``BlockSpec.scale_width``): this module names no kind.
 
 
 def scale_block(block: BlockSpec, width: float) -> BlockSpec:
     """``block`` with every absolute channel count scaled by ``width``; SpecError if the kind has no rule."""
-    if width == 1.0:
-        return block
-    hook = CHANNEL_HOOKS.get(block.kind)
-    return hook(block, width) if hook is not None else block.scale_width(width)
+    return block if width == 1.0 else block.scale_width(width)
 
 
 def _scale_stem(stem: StemSpec, width: float) -> StemSpec:

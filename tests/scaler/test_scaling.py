@@ -9,7 +9,7 @@ from typing import Self
 import pytest
 
 from scaler import derive, family, official, round_channels, round_repeats, round_resolution, scale
-from scaler.scaling import ScaledSpec, check_limits, scale_block, scale_fields
+from scaler.scaling import ScaledSpec, check_limits, scale_block
 from searchspace import zoo
 from searchspace.blocks import DepthwiseSeparableSpec, GhostBottleneckSpec, MBConvSpec
 from searchspace.counter import count
@@ -275,26 +275,10 @@ def test_kind_with_extra_channel_fields_needs_a_rule():
     assert scale_block(block, 1.0) is block
     scaled = scale_block(_ScaledTwoWidthSpec(out_chs=40), 2.0)
     assert (scaled.out_chs, scaled.side_chs, scaled.pair) == (80, 32, (16, 0))
-    scaled = scale_fields("side_chs", "pair")(block, 2.0)
-    assert (scaled.out_chs, scaled.side_chs, scaled.pair) == (80, 32, (16, 0))
     # A kind inheriting a width rule still declares its own integer fields: ratio and dw_size are not enough.
     with pytest.raises(SpecError, match=r"ghost_side_test.*\(side_chs\)") as err:
         scale_block(_GhostWithSideSpec(out_chs=40), 2.0)
     assert err.value.field == "width"
-
-
-def test_registered_hook_replaces_the_kind_rule():
-    from scaler.scaling import CHANNEL_HOOKS, register_channel_hook
-
-    register_channel_hook("two_width_test", scale_fields("side_chs"))
-    try:
-        with pytest.raises(SpecError, match=r"two_width_test.*\(pair\)"):
-            scale_block(_TwoWidthSpec(out_chs=40), 2.0)
-        register_channel_hook("two_width_test", scale_fields("side_chs", "pair", divisor=lambda b: 32))
-        scaled = scale_block(_TwoWidthSpec(out_chs=40), 2.0)
-        assert (scaled.out_chs, scaled.side_chs, scaled.pair) == (96, 32, (16, 0))
-    finally:
-        del CHANNEL_HOOKS["two_width_test"]
 
 
 def test_shuffle_v1_rounds_to_its_groups():

@@ -30,7 +30,7 @@ from workers.driver import SearchDriver
 def trivial(spec: Any, config: Any, referee: Any = None) -> dict[str, Any]:
     """A constant-time evaluation: the benchmark measures everything around it."""
     return {"accuracy": 0.5, "epoch_accuracies": [0.5], "latency_ms": 1.0, "latency_p90_ms": 1.0,
-            "train_seconds": 0.0, "eval_seconds": 0.0, "device": {}, "pruned": False}
+            "train_seconds": 0.0, "eval_seconds": 0.0, "device": {}, "stopped": None}
 
 
 def ours(trials: int, storage: str) -> float:

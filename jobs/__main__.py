@@ -16,8 +16,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     args = parser.parse_args(argv)
 
+    from jobs.lifetime import die_with_parent
     from jobs.service import main as serve
     from store.settings import Settings
+
+    die_with_parent()
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     overrides = {k: v for k, v in (("database_url", args.database_url), ("driver_jobs", args.jobs)) if v}

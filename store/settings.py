@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     max_concurrent_searches: int = Field(8, ge=1, description="searches queued or running at once")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="request body size")
     max_phis: int = Field(16, ge=1, description="scaled networks per POST /v1/scalings")
+    dataset_check_s: float = Field(20.0, gt=0, le=3600, description="time limit of checking a dataset directory "
+                                                                    "when a job is submitted (then 422)")
+    read_cache_s: float = Field(1.0, ge=0, le=60, description="GET /v1/searches/{id} answers at most this old "
+                                                              "(one database read per search per period; 0: off)")
     # the driver
     driver_jobs: int = Field(1, ge=1, le=64, description="jobs one driver process runs at once")
     ray_cpus: int | None = Field(None, ge=1, description="CPUs of the local Ray (default: all); RAY_ADDRESS joins a cluster")
@@ -59,6 +63,17 @@ class Settings(BaseSettings):
         if ":memory:" in url or url == "sqlite:///":
             raise ValueError("an in-memory SQLite database cannot be shared by the API, the driver and Optuna")
         return url
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as the environment variables that give them (for a child process)."""
+        env = {}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            env["DATABASE_URL" if name == "database_url" else f"NAS_{name.upper()}"] = str(value)
+        return env
 
     @property
     def backend(self) -> str:

@@ -76,6 +76,7 @@ class EngineLimits:
     max_rejected_in_a_row: int = 500
     max_failed_in_a_row: int = 10
     poll_s: float = 0.5
+    health_every_s: float = 5.0  # how often Ray's own health is checked while evaluations run
 
 
 def run(source: Source, executor: RayExecutor, limits: EngineLimits, should_stop: StopCheck | None = None) -> Stop:
@@ -113,6 +114,7 @@ def with_restarts(attempt: Callable[[], Stop], restarts: int = 3) -> Stop:
 def _loop(source: Source, executor: RayExecutor, limits: EngineLimits, check: StopCheck) -> Stop:
     deadline = None if limits.timeout_s is None else time.monotonic() + limits.timeout_s
     rejected = failed = 0
+    next_health = time.monotonic() + limits.health_every_s
     stop: Stop | None = None
     while stop is None:
         reason = check()
@@ -138,6 +140,10 @@ def _loop(source: Source, executor: RayExecutor, limits: EngineLimits, check: St
         for task, evaluated in executor.wait(limits.poll_s):
             source.finished(task, evaluated)
             failed = failed + 1 if evaluated.outcome is Outcome.FAIL else 0
+        if time.monotonic() >= next_health:  # a dead raylet can leave leased workers running for a while
+            next_health = time.monotonic() + limits.health_every_s
+            if not ray_owner().healthy():
+                raise RayUnavailable("Ray's node is gone (its raylet or GCS died)")
         if failed >= limits.max_failed_in_a_row:
             stop = Stop(StopReason.FAILING, f"{failed} evaluations in a row failed (see the trials' errors)")
     return stop

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,8 +22,14 @@ class Task:
     item: Any
 
 
+WORKER_NICENESS = 10  # evaluations yield the CPU to the service (API requests, heartbeats) on shared cores
+
+
 def _call(fn: EvaluateFn, *args: Any) -> dict[str, Any]:
-    """The Ray task: the evaluation function travels as an argument (so tests can pass stand-ins)."""
+    """The Ray task: the evaluation function travels as an argument (so tests can pass stand-ins); it runs at
+    a lower CPU priority than the service's own processes."""
+    if os.getpriority(os.PRIO_PROCESS, 0) < WORKER_NICENESS:
+        os.setpriority(os.PRIO_PROCESS, 0, WORKER_NICENESS)
     return fn(*args)
 
 

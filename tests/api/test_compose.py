@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from store.settings import Settings
-from tests.api.test_e2e import API, DRIVER
+from tests.service_process import API, DRIVER
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

@@ -8,96 +8,24 @@ fresh interpreter.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-# The entry points the service runs with; docker-compose.yml runs the same (tests/api/test_compose.py).
-API = [sys.executable, "-m", "api", "--host", "127.0.0.1"]
-DRIVER = [sys.executable, "-m", "jobs"]
+from tests.service_process import ROOT, running_service, service, wait_for
+
 SEARCH = {"n_trials": 4, "n_workers": 2, "sampler": "random", "pruner": "none", "seed": 1,
           "space": {"resolutions": [16]}, "dataset": {"subset": 0.3}, "training": {"epochs": 1, "batch_size": 32},
           "latency": {"warmup": 2, "repeats": 5}}
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Running:
-    client: httpx.Client
-    procs: list[subprocess.Popen]
-
-    @property
-    def driver(self) -> subprocess.Popen:
-        """The process that runs the jobs: the API itself when embedded, else the separate driver."""
-        return self.procs[-1]
-
-
-@contextmanager
-def running_service(url: str, embedded: bool, logs: Path) -> Iterator[Running]:
-    """The API (with the driver in-process when ``embedded``, else a driver process beside it) until exit."""
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "NAS_HEARTBEAT_S": "0.5", "NAS_STALE_AFTER_S": "3",
-           "NAS_POLL_S": "0.3", "NAS_RAY_CPUS": "2", "RAY_USAGE_STATS_ENABLED": "0"}
-    env.pop("RAY_ADDRESS", None)
-    commands = [API + ["--port", str(port)] + (["--with-driver"] if embedded else [])]
-    if not embedded:
-        commands.append(DRIVER)
-    log = logs.open("ab")
-    procs = [subprocess.Popen(c, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-             for c in commands]
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            deadline = time.monotonic() + 120
-            while True:
-                assert all(p.poll() is None for p in procs), logs.read_text()[-3000:]
-                try:
-                    if client.get("/v1/healthz").json()["drivers"] >= 1:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "service not ready: " + logs.read_text()[-3000:]
-                time.sleep(0.3)
-            yield Running(client, procs)
-    finally:
-        for p in procs:  # the whole process group: the API, its Ray, the driver
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-            p.wait(timeout=30)
-        log.close()
-
-
-@contextmanager
-def service(url: str, embedded: bool, logs: Path) -> Iterator[httpx.Client]:
-    with running_service(url, embedded, logs) as run:
-        yield run.client
-
-
-def wait_for(client: httpx.Client, search_id: str, done, timeout_s: float) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        body = client.get(f"/v1/searches/{search_id}").raise_for_status().json()
-        if done(body):
-            return body
-        time.sleep(0.5)
-    raise AssertionError(f"timed out in state {body['state']} with {body['progress']}")
 
 
 def completed(client: httpx.Client, search_id: str) -> dict[int, dict]:
@@ -147,9 +75,16 @@ LOOPBACK = ("127.0.0.1:", "[::ffff:127.0.0.1]:", "[::1]:")
 
 
 def _group_pids(procs: list[subprocess.Popen]) -> set[int]:
+    """The service's processes: those in its process groups and every descendant of them."""
     groups = {p.pid for p in procs}
-    rows = subprocess.run(["ps", "-e", "-o", "pid=,pgid="], capture_output=True, text=True, check=True).stdout
-    return {int(pid) for pid, pgid in (line.split() for line in rows.splitlines()) if int(pgid) in groups}
+    rows = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,pgid="], capture_output=True, text=True, check=True).stdout
+    table = [tuple(map(int, line.split())) for line in rows.splitlines()]
+    found = {pid for pid, _, pgid in table if pgid in groups} | groups
+    while True:
+        more = {pid for pid, ppid, _ in table if ppid in found} - found
+        if not more:
+            return found
+        found |= more
 
 
 def _listeners(pids: set[int]) -> list[tuple[str, int, str]]:
@@ -188,14 +123,20 @@ def test_one_service_runs_search_after_search_on_one_loopback_ray_and_survives_i
             assert listeners and all(addr.startswith(LOOPBACK) for addr, _, _ in listeners), listeners
         assert len(raylets) == 1, raylets  # one Ray for the process's lifetime
 
-        created = run.client.post("/v1/searches", json={**SEARCH, "n_trials": 4}).json()
+        created = run.client.post("/v1/searches", json={**SEARCH, "n_trials": 8}).json()
         wait_for(run.client, created["id"], lambda b: b["progress"]["complete"] >= 1, timeout_s=240)
+        raylets_before = set(raylets)
         os.kill(raylets.pop(), signal.SIGKILL)
         body = wait_for(run.client, created["id"], lambda b: b["state"] not in ("queued", "running"), timeout_s=300)
-        assert body["state"] == "succeeded" and body["progress"]["complete"] == 4, (body, logs.read_text()[-3000:])
+        assert body["state"] == "succeeded" and body["progress"]["complete"] == 8, (body, logs.read_text()[-3000:])
+        trials = run.client.get(f"/v1/searches/{created['id']}/trials", params={"limit": 100}).json()["data"]
+        assert all("interrupted" in t["error"] for t in trials if t["state"] == "FAIL"), trials
+        again = run.client.post("/v1/searches", json=SMALL).json()  # and the next job runs on the new Ray
+        body = wait_for(run.client, again["id"], lambda b: b["state"] not in ("queued", "running"), timeout_s=240)
+        assert body["state"] == "succeeded", (body, logs.read_text()[-3000:])
         assert all(p.poll() is None for p in run.procs), logs.read_text()[-3000:]
         new = _raylets(_group_pids(run.procs))
-        assert len(new) == 1, new
+        assert len(new) == 1 and not new & raylets_before, (new, raylets_before)
 
 
 def test_sigterm_hands_the_search_back_and_exits_zero(database_url: str, tmp_path: Path) -> None:
@@ -221,3 +162,29 @@ def test_sigterm_hands_the_search_back_and_exits_zero(database_url: str, tmp_pat
         assert all("interrupted" in t["error"] for t in interrupted), interrupted
         rerun = {t["spec_string"] for t in trials if t["state"] == "COMPLETE"}
         assert {t["spec_string"] for t in interrupted} <= rerun
+
+
+def _read_load():
+    spec = importlib.util.spec_from_file_location("read_load", ROOT / "benchmarks" / "read_load.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_200_concurrent_readers_during_a_search_get_no_error(database_url: str, tmp_path: Path) -> None:
+    """200 clients polling one running search for 20 s: every request answered 200, the driver's heartbeat
+    stays fresh and the search succeeds. (Latency figures: benchmarks/read_load.py, not a timed test.)"""
+    load = _read_load()
+    embedded = database_url.startswith("sqlite")
+    logs = tmp_path / "service.log"
+    with running_service(database_url, embedded, logs) as run:
+        search_id = run.client.post("/v1/searches", json={**SEARCH, "n_trials": 6}).json()["id"]
+        wait_for(run.client, search_id, lambda b: b["state"] == "running", timeout_s=120)
+        with load.HeartbeatWatch(database_url) as beats:
+            result = load.read_load(str(run.client.base_url), f"/v1/searches/{search_id}", clients=200,
+                                    seconds=20, interval_s=1.0)
+        body = wait_for(run.client, search_id, lambda b: b["state"] not in ("queued", "running"), timeout_s=300)
+    assert result.errors == [] and len(result.latencies_ms) >= 200 * 15, (result.errors[:10], logs.read_text()[-2000:])
+    assert beats.ages and max(beats.ages) < 3.0, beats.ages  # NAS_STALE_AFTER_S here: never stale
+    assert body["state"] == "succeeded", body

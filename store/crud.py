@@ -150,10 +150,10 @@ def record_trial(session: Session, *, search_id: uuid.UUID, record: TrialRecord)
         row = Architecture(search_id=search_id, trial_number=record.number,
                            origin={"kind": "search", "search_id": str(search_id), "trial": record.number})
         session.add(row)
-    spec = _spec_or_none(record.spec)
+    spec = record.arch
     row.state = record.state if record.state in ("COMPLETE", "PRUNED", "FAIL") else None
-    row.spec = record.spec
-    row.spec_string = record.spec_key or (spec.to_string() if spec else None)
+    row.spec = None if spec is None else spec.to_dict()
+    row.spec_string = record.spec_key
     row.name = spec.name if spec and spec.name else None
     row.resolution = spec.resolution if spec else None
     row.params, row.macs = record.params, record.macs
@@ -162,10 +162,6 @@ def record_trial(session: Session, *, search_id: uuid.UUID, record: TrialRecord)
     row.details = {k: getattr(record, k) for k in _DETAILS if getattr(record, k) not in (None, [])}
     session.flush()
     return row
-
-
-def _spec_or_none(data: dict[str, Any] | None) -> ArchSpec | None:
-    return None if data is None else ArchSpec.from_dict(data)
 
 
 # --- architectures ------------------------------------------------------------------------------------------

@@ -182,7 +182,7 @@ class _SearchSource:
         spec = sample(trial, self.config.space)
         key = spec.to_string()
         cost = count(spec)
-        record: dict[str, Any] = {"spec": spec.to_dict(), "spec_key": key, "params": cost.params, "macs": cost.macs}
+        record: dict[str, Any] = {"spec_key": key, "params": cost.params, "macs": cost.macs}
         stored = self.ledger.persist(trial, record)
         limit = _limit_exceeded(self.config, cost.params, cost.macs)
         if limit:
@@ -190,7 +190,7 @@ class _SearchSource:
             return Proposal.REJECTED
         if key in self.done:
             number, previous = self.done[key]
-            self._tell(trial, stored, {**previous, "reused_from": number, "spec": record["spec"]}, Outcome.COMPLETE)
+            self._tell(trial, stored, {**previous, "reused_from": number}, Outcome.COMPLETE)
             self.counted += 1
             return Proposal.REUSED
         if key in self.by_key:
@@ -211,9 +211,9 @@ class _SearchSource:
             self.curves.append(record.get("epoch_accuracies", []))
             if self.referee is not None:
                 self.referee.set_curves.remote(self.curves)
-        for twin, twin_stored, twin_record in pending.twins:
+        for twin, twin_stored, _ in pending.twins:
             extra = {"reused_from": pending.stored.number} if evaluated.outcome is not Outcome.FAIL else {}
-            self._tell(twin, twin_stored, {**record, **extra, "spec": twin_record["spec"]}, evaluated.outcome)
+            self._tell(twin, twin_stored, {**record, **extra}, evaluated.outcome)
         if evaluated.outcome is not Outcome.FAIL:
             self.counted += 1 + len(pending.twins)
 

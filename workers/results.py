@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from searchspace.spec import ArchSpec
+
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
@@ -25,8 +27,7 @@ class TrialRecord:
     macs: int | None = None
     params: int | None = None
     reward: float | None = None
-    spec: dict[str, Any] | None = None
-    spec_key: str | None = None
+    spec_key: str | None = None  # the architecture's one-line form: the one stored copy of its spec
     epoch_accuracies: list[float] = field(default_factory=list)
     train_seconds: float | None = None
     eval_seconds: float | None = None
@@ -55,11 +56,21 @@ class TrialRecord:
         known = {k: record[k] for k in cls.__dataclass_fields__ if k in record and k not in ("number", "state")}
         return cls(number=number, state=state, **known)
 
+    @property
+    def arch(self) -> ArchSpec | None:
+        return None if self.spec_key is None else ArchSpec.from_string(self.spec_key)
+
+    @property
+    def spec(self) -> dict[str, Any] | None:
+        """The architecture as JSON, rebuilt from ``spec_key`` (the string round-trips exactly)."""
+        arch = self.arch
+        return None if arch is None else arch.to_dict()
+
     def metric(self, objective: str) -> float | None:
         return self.latency_ms if objective == "latency" else self.macs
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "spec": self.spec}
 
 
 def _dominates(a: tuple[float, float], b: tuple[float, float]) -> bool:

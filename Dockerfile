@@ -15,8 +15,10 @@ RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 
 COPY pyproject.toml README.md alembic.ini ./
 COPY searchspace ./searchspace
-COPY scaler ./scaler
 COPY workers ./workers
+COPY scaler ./scaler
+COPY store ./store
+COPY jobs ./jobs
 COPY api ./api
 RUN pip install . && useradd --create-home --uid 1000 nas
 

@@ -69,7 +69,10 @@ def test_dockerfile_pins_the_cpu_torch_of_pyproject() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     pin = re.search(r'"torch==([\d.]+)"', (ROOT / "pyproject.toml").read_text()).group(1)
     assert f"torch=={pin}" in dockerfile and "download.pytorch.org/whl/cpu" in dockerfile
-    for package in ("searchspace", "scaler", "workers", "api"):
+    include = re.search(r"include = \[(.*?)\]", (ROOT / "pyproject.toml").read_text()).group(1)
+    packages = re.findall(r'"(\w+)\*"', include)
+    assert {"searchspace", "workers", "scaler", "store", "jobs", "api"} <= set(packages)
+    for package in packages:  # every installed package is in the image
         assert f"COPY {package} ./{package}" in dockerfile
 
 

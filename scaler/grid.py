@@ -156,7 +156,8 @@ class _GridSource:
 
 
 def _open_ledger(storage_url: str, study_name: str, base: ArchSpec, config: GridConfig) -> Ledger:
-    ledger = Ledger(storage_url, study_name, ["maximize"], lambda _: optuna.samplers.RandomSampler(seed=config.seed))
+    ledger = Ledger(storage_url, study_name, ["maximize"], lambda _: optuna.samplers.RandomSampler(seed=config.seed),
+                    metric_names=["accuracy"])
     attrs = ledger.storage.get_study_user_attrs(ledger.study_id)
     settings = {"config": config.to_dict()} if "base" in attrs else {
         "kind": "scaler-grid", "base": base.to_dict(), "evaluation": config.evaluation_settings(),

@@ -36,6 +36,12 @@ def _directions(config: SearchConfig) -> list[str]:
     return ["maximize", "minimize"] if config.mode == "pareto" else ["maximize"]
 
 
+def _metric_names(config: SearchConfig) -> list[str]:
+    if config.mode == "pareto":
+        return ["accuracy", _cost_key(config)]
+    return ["reward" if config.mode == "reward" else "accuracy"]
+
+
 def make_sampler(config: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
     if config.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
@@ -131,7 +137,8 @@ class SearchDriver:
 
         def attempt() -> Stop:  # resumes the study: run again as a whole after Ray was restarted
             ledger = Ledger(self.storage_url, self.study_name, _directions(config),
-                            lambda stored: make_sampler(config, config.seed + stored))  # resumed: fresh draws
+                            lambda stored: make_sampler(config, config.seed + stored),  # resumed: fresh draws
+                            metric_names=_metric_names(config))
             executor = RayExecutor(config.latency.threads, config.n_workers * config.latency.threads)
             source = _SearchSource(self, config, ledger)
             try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,8 @@ from optuna.trial import FrozenTrial, Trial, TrialState
 from workers.outage import until_available
 
 RECORD = "record"
+# measurements also stored as user attributes of their own, so that optuna-dashboard shows them as columns
+HEADLINE = ("accuracy", "latency_ms", "macs", "params", "reward", "spec_key", "error", "stopped", "reused_from")
 INTERRUPTED = "interrupted: the driver stopped while this trial ran"
 _CONSTRAINT_PREFIX = "constraints:"
 
@@ -71,11 +74,18 @@ class Ledger:
     """See the module docstring."""
 
     def __init__(self, storage_url: str, study_name: str, directions: list[str],
-                 make_sampler: Callable[[int], optuna.samplers.BaseSampler]) -> None:
-        """``make_sampler(n)`` gets the number of trials already stored (to offset a resumed sampler's seed)."""
+                 make_sampler: Callable[[int], optuna.samplers.BaseSampler],
+                 metric_names: list[str] | None = None) -> None:
+        """``make_sampler(n)`` gets the number of trials already stored (to offset a resumed sampler's seed);
+        ``metric_names`` name the objectives (optuna-dashboard shows them)."""
         self.storage = open_storage(storage_url)
-        until_available(lambda: optuna.create_study(storage=self.storage, study_name=study_name, load_if_exists=True,
-                                                    directions=directions), what=f"study {study_name}: open")
+        study = until_available(lambda: optuna.create_study(storage=self.storage, study_name=study_name,
+                                                            load_if_exists=True, directions=directions),
+                                what=f"study {study_name}: open")
+        if metric_names is not None and study.metric_names != metric_names:
+            with warnings.catch_warnings():  # experimental since Optuna 3.2, still so in 4.x; pinned by a test
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                until_available(lambda: study.set_metric_names(metric_names), what=f"study {study_name}: names")
         self.study_id = self.storage.get_study_id_from_name(study_name)
         stored = self.storage.get_n_trials(self.study_id)
         self.memory = optuna.create_study(directions=directions, sampler=make_sampler(stored))
@@ -160,8 +170,31 @@ class Ledger:
             until_available(lambda: self.storage.set_trial_system_attr(
                 stored.trial_id, _CONSTRAINT_PREFIX + constraint[0], constraint[1]), what=what)
         self.memory.tell(trial, values=values, state=state)
-        until_available(lambda: self.storage.set_trial_user_attr(stored.trial_id, RECORD, record), what=what)
+        attrs = {RECORD: record, **{k: record[k] for k in HEADLINE if record.get(k) is not None}}
+        until_available(lambda: self._set_user_attrs(stored.trial_id, attrs), what=what)
         until_available(lambda: self._set_state(stored.trial_id, state, values), what=what)
+
+    def _set_user_attrs(self, trial_id: int, attrs: dict[str, Any]) -> None:
+        """Write (insert or replace) a trial's user attributes in one transaction (Optuna's setter takes one
+        transaction per attribute)."""
+        from optuna.storages._rdb import models
+
+        session = self.storage.scoped_session()
+        try:
+            existing = {row.key: row for row in session.query(models.TrialUserAttributeModel)
+                        .filter(models.TrialUserAttributeModel.trial_id == trial_id,
+                                models.TrialUserAttributeModel.key.in_(list(attrs)))}
+            for key, value in attrs.items():
+                if key in existing:
+                    existing[key].value_json = json.dumps(value)
+                else:
+                    session.add(models.TrialUserAttributeModel(trial_id=trial_id, key=key, value_json=json.dumps(value)))
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            self.storage.scoped_session.remove()
 
     def _set_state(self, trial_id: int, state: TrialState, values: list[float] | None) -> None:
         try:

@@ -37,7 +37,7 @@ def test_the_rdb_models_keep_the_columns_the_ledger_writes() -> None:
 
 def test_a_persisted_trial_reads_back_like_one_optuna_wrote(database_url: str) -> None:
     ledger = Ledger(database_url, "ledger-contract", ["maximize", "minimize"],
-                    lambda _: optuna.samplers.RandomSampler(seed=1))
+                    lambda _: optuna.samplers.RandomSampler(seed=1), metric_names=["accuracy", "latency_ms"])
     reference = optuna.create_study(storage=ledger.storage, study_name="ledger-reference",
                                     directions=["maximize", "minimize"])
     theirs = reference.ask()
@@ -54,10 +54,14 @@ def test_a_persisted_trial_reads_back_like_one_optuna_wrote(database_url: str) -
                                                 CategoricalDistribution(["mbconv", "ghost"])}
     assert read.user_attrs[RECORD] == {"spec_key": "key-0"}
 
-    ledger.finish(mine, stored, {"spec_key": "key-0", "accuracy": 0.9}, TrialState.COMPLETE, [0.9, 3.0])
+    record = {"spec_key": "key-0", "accuracy": 0.9, "latency_ms": 3.0, "epoch_accuracies": [0.8, 0.9]}
+    ledger.finish(mine, stored, record, TrialState.COMPLETE, [0.9, 3.0])
     [done] = ledger.history()
     assert done.state == TrialState.COMPLETE and done.values == [0.9, 3.0]
-    assert done.user_attrs[RECORD]["accuracy"] == 0.9
+    # what optuna-dashboard shows: named objectives, the headline measurements as attributes of their own
+    assert optuna.load_study(study_name="ledger-contract", storage=ledger.storage).metric_names == [
+        "accuracy", "latency_ms"]
+    assert done.user_attrs == {RECORD: record, "spec_key": "key-0", "accuracy": 0.9, "latency_ms": 3.0}
 
 
 def test_recover_fails_running_trials_and_requeues_their_parameters(database_url: str) -> None:

@@ -13,11 +13,15 @@ import enum
 import io
 import os
 import pickle
+import stat
+import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -30,6 +34,7 @@ CIFAR_TEST = "test_batch"
 CIFAR_META = "batches.meta"
 CIFAR_LABEL_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 _LUMA = (0.299, 0.587, 0.114)  # ITU-R 601-2, as PIL's convert("L")
+MAX_PICKLE_BYTES = 256 * 2**20  # a CIFAR-10 batch is 31 MB
 
 
 class DatasetError(ValueError):
@@ -79,6 +84,8 @@ class DatasetConfig:
         if not isinstance(self.source, str) or not self.source or len(self.source) > MAX_SOURCE_CHARS:
             raise DatasetError(str(self.source)[:200], "source must be 'digits' or a directory path "
                                                        f"(at most {MAX_SOURCE_CHARS} characters)")
+        if "\x00" in self.source:
+            raise DatasetError(self.source[:200], "source must not contain a NUL byte")
         object.__setattr__(self, "format", check_enum("format", self.format, Format))
         object.__setattr__(self, "val_fraction", float(check_float("val_fraction", self.val_fraction, 0.01, 0.9)))
         object.__setattr__(self, "subset", float(check_float("subset", self.subset, 1e-4, 1.0)))
@@ -97,16 +104,21 @@ class DatasetConfig:
         if self.source == "digits":
             return "digits"
         root = Path(self.source)
-        if any((root / name).exists() for name in (*CIFAR_TRAIN, CIFAR_TEST, CIFAR_META)):
+        if any(_lexists(root / name) for name in (*CIFAR_TRAIN, CIFAR_TEST, CIFAR_META)):
             return "cifar10"
         return "imagefolder"
 
-    def validate(self) -> DatasetInfo:
+    def validate(self, *, within: str | os.PathLike[str] | None = None,
+                 time_limit_s: float | None = None) -> DatasetInfo:
         """Check that the data exists and is well formed; its metadata.
 
-        ImageFolder: every file's image header is read; CIFAR-10: every batch is unpickled (and cached).
+        ImageFolder: every file's image header is read; CIFAR-10: every batch is unpickled (and cached). Only
+        regular files are read (a FIFO or device named like an image is a DatasetError, never a hang).
+        ``within``: a symlink (class directory or file) resolving outside that directory is a DatasetError;
+        ``time_limit_s``: a DatasetError once checking has taken longer.
         """
-        return _info(self, _scan(self))
+        limits = _Limits(None if within is None else os.path.realpath(within), time_limit_s)
+        return _info(self, _scan(self, limits))
 
     def load(self, resolution: int, in_chans: int) -> SplitData:
         """The train/validation tensors at ``resolution`` with ``in_chans`` channels (cached in-process)."""
@@ -220,20 +232,58 @@ def _signature(cfg: DatasetConfig) -> int:
         return -1
 
 
-def _scan(cfg: DatasetConfig) -> _Raw:
-    return _scan_cached(cfg.kind, cfg.source, _signature(cfg))
+@dataclass(frozen=True)
+class _Limits:
+    """What a scan may read: only under ``within`` (a real path) when set, for at most ``time_limit_s``."""
+
+    within: str | None = None
+    time_limit_s: float | None = None
+
+
+class _Scope:
+    """A running scan's limits: ``check(path)`` before each file or directory raises DatasetError past them."""
+
+    def __init__(self, limits: _Limits) -> None:
+        self.limits = limits
+        self.deadline = None if limits.time_limit_s is None else time.monotonic() + limits.time_limit_s
+
+    def check(self, path: str | os.PathLike[str]) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise DatasetError(path, f"checking the data took longer than {self.limits.time_limit_s:g} s "
+                                     "(stopped here); use fewer or smaller files")
+
+    def confine(self, path: str | os.PathLike[str]) -> None:
+        """DatasetError when the symlink ``path`` resolves outside ``within`` (its target is not shown)."""
+        if self.limits.within is not None and not Path(os.path.realpath(path)).is_relative_to(self.limits.within):
+            raise DatasetError(path, "is a symbolic link pointing outside the service's data root")
+
+
+def _lexists(path: Path) -> bool:
+    try:
+        return os.path.lexists(path)
+    except (OSError, ValueError):
+        return False
+
+
+def _scan(cfg: DatasetConfig, limits: _Limits = _Limits()) -> _Raw:
+    return _scan_cached(cfg.kind, cfg.source, _signature(cfg), limits)
 
 
 @lru_cache(maxsize=4)
-def _scan_cached(kind: str, source: str, signature: int) -> _Raw:
+def _scan_cached(kind: str, source: str, signature: int, limits: _Limits) -> _Raw:
     if kind == "digits":
         return _scan_digits()
     root = Path(source)
-    if not root.exists():
-        raise DatasetError(root, "does not exist")
-    if not root.is_dir():
+    try:
+        mode = os.stat(root).st_mode
+    except FileNotFoundError:
+        raise DatasetError(root, "does not exist") from None
+    except OSError as err:
+        raise DatasetError(root, f"cannot be read: {err.strerror}") from None
+    if not stat.S_ISDIR(mode):
         raise DatasetError(root, f"is not a directory (expected {'a CIFAR-10' if kind == 'cifar10' else 'an ImageFolder'} directory)")
-    return _scan_cifar10(root) if kind == "cifar10" else _scan_imagefolder(root)
+    scope = _Scope(limits)
+    return _scan_cifar10(root, scope) if kind == "cifar10" else _scan_imagefolder(root, scope)
 
 
 def _scan_digits() -> _Raw:
@@ -246,36 +296,129 @@ def _scan_digits() -> _Raw:
                 in_chans=1, image_size=(8, 8), images=images)
 
 
-def _scan_imagefolder(root: Path) -> _Raw:
-    from PIL import Image, UnidentifiedImageError
-
-    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+def _scan_imagefolder(root: Path, scope: _Scope) -> _Raw:
+    classes = [name for _, name, mode in _entries(root, scope) if mode is not None and stat.S_ISDIR(mode)]
     if len(classes) < 2:
         raise DatasetError(root, f"needs at least two class sub-directories of images, found {len(classes)}")
     files, labels = [], []
     modes: set[str] = set()
     sizes: set[tuple[int, int]] = set()
     for label, name in enumerate(classes):
-        found = []
-        for dirpath, dirnames, filenames in os.walk(root / name, followlinks=True):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            found += [os.path.join(dirpath, f) for f in sorted(filenames)
-                      if f.lower().endswith(IMAGE_EXTENSIONS) and not f.startswith(".")]
+        found = _image_files(root / name, scope)
         if not found:
             raise DatasetError(root / name, f"holds no image files ({', '.join(IMAGE_EXTENSIONS)})")
         for path in found:
-            try:
-                with Image.open(path) as img:
-                    modes.add(img.mode)
-                    sizes.add(img.size)
-            except (UnidentifiedImageError, OSError, ValueError) as err:
-                raise DatasetError(path, f"cannot be read as an image: {err}") from None
+            scope.check(path)
+            with _image(path, "cannot be read as an image") as img:
+                modes.add(img.mode)
+                sizes.add(img.size)
         files += found
         labels += [label] * len(found)
     in_chans = 1 if modes <= {"1", "L", "I", "I;16", "F"} else 3
     size = next(iter(sizes))[::-1] if len(sizes) == 1 else None
     return _Raw(kind="imagefolder", source=str(root), labels=np.asarray(labels, np.int64), class_names=tuple(classes),
                 in_chans=in_chans, image_size=size, files=tuple(files))
+
+
+def _entries(directory: str | os.PathLike[str], scope: _Scope) -> list[tuple[str, str, int | None]]:
+    """(path, name, mode or None when it cannot be followed) of the directory's entries by name, hidden ones
+    left out; symlinks are confined to the scope."""
+    scope.check(directory)
+    try:
+        with os.scandir(directory) as listing:
+            entries = sorted((e for e in listing if not e.name.startswith(".")), key=lambda e: e.name)
+    except OSError as err:
+        raise DatasetError(directory, f"cannot be listed: {err.strerror}") from None
+    out = []
+    for entry in entries:
+        if entry.is_symlink():
+            scope.confine(entry.path)
+        try:
+            mode: int | None = entry.stat().st_mode
+        except OSError:  # a dangling link or a link loop
+            mode = None
+        out.append((entry.path, entry.name, mode))
+    return out
+
+
+def _image_files(top: Path, scope: _Scope) -> list[str]:
+    """The image files under ``top`` (symlinked directories followed, each directory once), in walk order.
+
+    A non-regular file named like an image (a FIFO, a socket, a device, a dangling link) is a DatasetError."""
+    found: list[str] = []
+    seen: set[tuple[int, int]] = set()
+    stack = [str(top)]
+    while stack:
+        directory = stack.pop()
+        try:
+            st = os.stat(directory)
+        except OSError as err:
+            raise DatasetError(directory, f"cannot be read: {err.strerror}") from None
+        if (st.st_dev, st.st_ino) in seen:  # a symlink loop, or a directory linked twice
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        subdirectories = []
+        for path, name, mode in _entries(directory, scope):
+            if mode is not None and stat.S_ISDIR(mode):
+                subdirectories.append(path)
+            elif name.lower().endswith(IMAGE_EXTENSIONS):
+                if mode is None or not stat.S_ISREG(mode):
+                    raise DatasetError(path, f"is not a regular file ({_file_kind(mode)})")
+                found.append(path)
+        stack += reversed(subdirectories)
+    return found
+
+
+def _file_kind(mode: int | None) -> str:
+    if mode is None:
+        return "a dangling symbolic link or a link loop"
+    return ("a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a file")
+
+
+def _open_regular(path: str | os.PathLike[str]) -> IO[bytes]:
+    """``path`` opened for reading, only if it is a regular file: opening never blocks (a FIFO is refused)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as err:
+        raise DatasetError(path, f"cannot be opened: {err.strerror}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise DatasetError(path, f"is not a regular file ({_file_kind(mode)})")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+@contextmanager
+def _image(path: str, what: str) -> Iterator[Any]:
+    """The PIL image at ``path`` (header read, pixels not yet decoded); DatasetError ``path: what: why`` when it
+    is no image, not a regular file, or larger than PIL's decompression-bomb limit."""
+    from PIL import Image
+
+    with _open_regular(path) as fh:
+        try:
+            with Image.open(fh) as img:
+                limit = Image.MAX_IMAGE_PIXELS
+                if limit is not None and img.size[0] * img.size[1] > limit:
+                    raise Image.DecompressionBombError(f"{img.size[0]}x{img.size[1]} pixels, above the limit of "
+                                                       f"{limit:,}: a decompression bomb?")
+                yield img
+        except DatasetError:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+            raise DatasetError(path, f"{what}: too large to decode safely ({_pil_message(err)})") from None
+        except (OSError, ValueError, EOFError, SyntaxError) as err:
+            raise DatasetError(path, f"{what}: {_pil_message(err)}") from None
+
+
+def _pil_message(err: BaseException) -> str:
+    """PIL's message without the file object it may name (``<_io.BufferedReader name=...>``)."""
+    text = str(err)
+    return text.split(" <_io.", 1)[0].rstrip() or type(err).__name__
 
 
 _PICKLE_ALLOWED = frozenset({
@@ -295,22 +438,28 @@ class _ArrayUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def _unpickle(path: Path) -> dict[str, Any]:
-    if not path.is_file():
+def _unpickle(path: Path, scope: _Scope) -> dict[str, Any]:
+    scope.check(path)
+    if not _lexists(path):
         raise DatasetError(path, "is missing (a CIFAR-10 directory holds data_batch_1..5 and test_batch)")
-    try:
-        with open(path, "rb") as fh:
+    if path.is_symlink():
+        scope.confine(path)
+    with _open_regular(path) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > MAX_PICKLE_BYTES:
+            raise DatasetError(path, f"is {size:,} bytes, more than a CIFAR-10 batch ({MAX_PICKLE_BYTES:,} at most)")
+        try:
             data = _ArrayUnpickler(io.BufferedReader(fh), encoding="bytes").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError, IndexError,
-            KeyError, OSError, MemoryError) as err:
-        raise DatasetError(path, f"is not a CIFAR-10 python pickle: {err}") from None
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError, IndexError,
+                KeyError, OSError, MemoryError) as err:
+            raise DatasetError(path, f"is not a CIFAR-10 python pickle: {err}") from None
     if not isinstance(data, dict):
         raise DatasetError(path, f"must hold a dict, found {type(data).__name__}")
     return {k.decode("latin1") if isinstance(k, bytes) else str(k): v for k, v in data.items()}
 
 
-def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    batch = _unpickle(path)
+def _cifar_batch(path: Path, scope: _Scope) -> tuple[np.ndarray, np.ndarray]:
+    batch = _unpickle(path, scope)
     if "data" not in batch or "labels" not in batch:
         raise DatasetError(path, f"must hold 'data' and 'labels', found {sorted(batch)}")
     data, labels = batch["data"], batch["labels"]
@@ -329,17 +478,17 @@ def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return data.reshape(-1, 3, 32, 32), labels
 
 
-def _scan_cifar10(root: Path) -> _Raw:
-    parts = [_cifar_batch(root / name) for name in CIFAR_TRAIN]
-    test_images, _ = _cifar_batch(root / CIFAR_TEST)
+def _scan_cifar10(root: Path, scope: _Scope) -> _Raw:
+    parts = [_cifar_batch(root / name, scope) for name in CIFAR_TRAIN]
+    test_images, _ = _cifar_batch(root / CIFAR_TEST, scope)
     images = np.concatenate([p[0] for p in parts])
     labels = np.concatenate([p[1] for p in parts])
     missing = sorted(set(range(10)) - set(np.unique(labels).tolist()))
     if missing:
         raise DatasetError(root, f"the training batches hold no image of class(es) {missing}")
     names = CIFAR_LABEL_NAMES
-    if (root / CIFAR_META).is_file():
-        meta = _unpickle(root / CIFAR_META).get("label_names")
+    if _lexists(root / CIFAR_META):
+        meta = _unpickle(root / CIFAR_META, scope).get("label_names")
         if not isinstance(meta, list) or len(meta) != 10:
             raise DatasetError(root / CIFAR_META, "'label_names' must list the 10 class names")
         names = tuple(n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n) for n in meta)
@@ -412,14 +561,11 @@ def _decode(raw: _Raw, order: np.ndarray, resolution: int, in_chans: int) -> Any
     mode = "L" if in_chans == 1 or raw.in_chans == 1 else "RGB"
 
     def one(path: str) -> np.ndarray:
-        try:
-            with Image.open(path) as img:
-                img = img.convert(mode)
-                if img.size != (resolution, resolution):
-                    img = img.resize((resolution, resolution), Image.Resampling.BILINEAR)
-                return np.asarray(img, dtype=np.uint8)
-        except (OSError, ValueError) as err:
-            raise DatasetError(path, f"cannot be decoded: {err}") from None
+        with _image(path, "cannot be decoded") as img:
+            img = img.convert(mode)
+            if img.size != (resolution, resolution):
+                img = img.resize((resolution, resolution), Image.Resampling.BILINEAR)
+            return np.asarray(img, dtype=np.uint8)
 
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         arrays = list(pool.map(one, [raw.files[i] for i in order]))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -238,3 +240,76 @@ def test_relative_directory_is_made_absolute(tmp_path: Path, monkeypatch: pytest
     cfg = DatasetConfig(source="imgs")
     assert cfg.source == str(tmp_path / "imgs") and cfg.validate().num_classes == 3
     assert DatasetConfig(source="digits").source == "digits"
+
+
+# --- hostile directories ------------------------------------------------------------------------------------
+
+
+def png_bomb(path: Path, side: int = 100_000) -> None:
+    """A valid PNG header declaring ``side`` x ``side`` pixels (10^10: PIL refuses it unread), a few bytes long."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+
+
+def test_non_regular_files_are_refused_without_blocking(tmp_path: Path) -> None:
+    import os
+
+    root = _image_folder(tmp_path / "imgs")
+    os.mkfifo(root / "ant" / "pipe.png")  # opening it for reading would block until a writer came
+    with pytest.raises(DatasetError, match=r"is not a regular file \(a FIFO\)") as err:
+        DatasetConfig(source=str(root)).validate()
+    assert err.value.path == str(root / "ant" / "pipe.png")
+    (root / "ant" / "pipe.png").unlink()
+    os.symlink(root / "nowhere.png", root / "bee" / "dangling.png")
+    with pytest.raises(DatasetError, match="dangling symbolic link"):
+        DatasetConfig(source=str(root)).validate()
+    (root / "bee" / "dangling.png").unlink()
+    os.symlink(root / "cat", root / "cat" / "loop")  # a directory cycle is walked once
+    assert DatasetConfig(source=str(root)).validate().num_images == 12
+
+
+def test_a_decompression_bomb_is_a_dataset_error(tmp_path: Path) -> None:
+    root = _image_folder(tmp_path / "imgs")
+    png_bomb(root / "cat" / "bomb.png")
+    with pytest.raises(DatasetError, match="too large to decode safely") as err:
+        DatasetConfig(source=str(root)).validate()
+    assert err.value.path == str(root / "cat" / "bomb.png")
+    (root / "cat" / "bomb.png").unlink()
+    png_bomb(root / "cat" / "big.png", side=10_000)  # above PIL's warning limit, below its error limit
+    with pytest.raises(DatasetError, match="above the limit of"), pytest.warns(Image.DecompressionBombWarning):
+        DatasetConfig(source=str(root)).validate()
+
+
+def test_symlinks_out_of_the_allowed_directory_are_refused(tmp_path: Path) -> None:
+    import os
+
+    outside = _image_folder(tmp_path / "outside")
+    root = _image_folder(tmp_path / "data" / "imgs")
+    os.symlink(outside / "ant", root / "dog")
+    cfg = DatasetConfig(source=str(root))
+    assert cfg.validate().num_classes == 4  # no confinement asked for
+    with pytest.raises(DatasetError, match="pointing outside") as err:
+        cfg.validate(within=tmp_path / "data")
+    assert err.value.path == str(root / "dog") and str(outside) not in err.value.message
+    (root / "dog").unlink()
+    os.symlink(tmp_path / "outside" / "batch", tmp_path / "data" / "imgs" / "data_batch_1")
+    with pytest.raises(DatasetError, match="pointing outside"):
+        DatasetConfig(source=str(root)).validate(within=tmp_path / "data")
+
+
+def test_the_check_stops_at_its_time_limit(tmp_path: Path) -> None:
+    root = _image_folder(tmp_path / "imgs")
+    with pytest.raises(DatasetError, match="took longer than"):
+        DatasetConfig(source=str(root)).validate(time_limit_s=1e-9)
+    assert DatasetConfig(source=str(root)).validate(time_limit_s=60).num_images == 12
+
+
+def test_a_nul_byte_or_an_unreadable_name_is_a_dataset_error(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="NUL"):
+        DatasetConfig(source=f"{tmp_path}/a\x00b")
+    with pytest.raises(DatasetError, match="cannot be read"):
+        DatasetConfig(source=str(tmp_path / ("x" * 300))).validate()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,7 +29,7 @@ def check_int(field: str, value: Any, lo: int, hi: int) -> int:
 def check_float(field: str, value: Any, lo: float, hi: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise SpecError(field, f"must be a number in [{lo}, {hi}], got {_show(value)}")
-    if math.isnan(value) or not lo <= value <= hi:
+    if not lo <= value <= hi:  # False for NaN; exact for integers too large for a float
         raise SpecError(field, f"must be in [{lo}, {hi}], got {_show(value)}")
     return value
 

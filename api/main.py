@@ -4,15 +4,20 @@ the embedded default, a driver thread in the same process."""
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.datasets import hide_data_root
+from api.middleware import AllowedMethods, BodyLimit, ServerErrors
 from api.routes import router
 from searchspace.errors import SpecError
 from searchspace.export import ExportError
@@ -23,6 +28,7 @@ from workers.data import DatasetError
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = 5
+MAX_ECHO_DEPTH = 32  # nesting of a 422's echoed input
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 DESCRIPTION = """Neural-architecture search and compound scaling.
 
@@ -50,10 +56,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def spec_error(_: Request, err: SpecError) -> JSONResponse:
         return _error(status.HTTP_422_UNPROCESSABLE_CONTENT, err.field or "body", err.message, "spec_error")
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, err: RequestValidationError) -> JSONResponse:
+        """FastAPI's 422, with an echoed ``input`` that is always valid JSON (NaN, lone surrogates)."""
+        return JSONResponse({"detail": jsonable_encoder(json_safe(err.errors()))},
+                            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
     @app.exception_handler(DatasetError)
-    async def dataset_error(_: Request, err: DatasetError) -> JSONResponse:
-        return _error(status.HTTP_422_UNPROCESSABLE_CONTENT, "dataset.source", f"{err.path}: {err.message}",
-                      "dataset_error")
+    async def dataset_error(request: Request, err: DatasetError) -> JSONResponse:
+        message = hide_data_root(f"{err.path}: {err.message}", request.app.state.settings)
+        return _error(status.HTTP_422_UNPROCESSABLE_CONTENT, "dataset.source", message, "dataset_error")
 
     @app.exception_handler(ExportError)
     async def export_error(_: Request, err: ExportError) -> JSONResponse:
@@ -81,6 +93,22 @@ def install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(infrastructure, _database_error)
 
 
+def json_safe(value: Any, depth: int = 0) -> Any:
+    """``value`` with what JSON cannot carry spelt out (NaN and infinities as text, lone surrogates escaped) and
+    what lies deeper than ``MAX_ECHO_DEPTH`` cut to "...", so that echoing any input can never fail."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict | list | tuple) and depth >= MAX_ECHO_DEPTH:
+        return "..."
+    if isinstance(value, dict):
+        return {json_safe(k, depth + 1): json_safe(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v, depth + 1) for v in value]
+    return value
+
+
 def _unavailable(message: str) -> JSONResponse:
     return JSONResponse({"detail": message}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
                         headers={"Retry-After": str(RETRY_AFTER_S)})
@@ -88,58 +116,6 @@ def _unavailable(message: str) -> JSONResponse:
 
 async def _database_error(_: Request, err: Exception) -> JSONResponse:
     return _unavailable(f"the service database is unavailable ({type(err).__name__}); retry shortly")
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-class BodyLimit:
-    """ASGI middleware: 413 for a request body above ``max_bytes`` (declared or streamed)."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._reject(send)
-            return
-        seen = 0
-        started = False
-
-        async def counting_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._reject(send)
-
-    async def _reject(self, send: Send) -> None:
-        response = JSONResponse({"detail": f"request body above {self.max_bytes} bytes (NAS_MAX_BODY_BYTES)"},
-                                status_code=status.HTTP_413_CONTENT_TOO_LARGE)
-        await response({"type": "http"}, _no_body, send)
-
-
-async def _no_body() -> Message:
-    return {"type": "http.disconnect"}
 
 
 def create_app(settings: Settings | None = None, *, with_driver: bool = False) -> FastAPI:
@@ -167,6 +143,8 @@ def create_app(settings: Settings | None = None, *, with_driver: bool = False) -
     app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AllowedMethods, routes=app.router.routes)
+    app.add_middleware(ServerErrors)  # outermost: the others handle their own exceptions first
     return app
 
 

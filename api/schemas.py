@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
@@ -28,6 +28,9 @@ SKELETONS = {"proxy": PROXY_SPACE, "efficientnet_b0": SearchSpace()}
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 TrialState = Literal["COMPLETE", "PRUNED", "FAIL"]
 RENAMED = {"budget": "training"}  # dataclass field -> request field
+# a job's label: no control characters (PostgreSQL text cannot hold NUL)
+Label = Annotated[str | None, Field(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$",
+                                    description="a label (no control characters)")]
 
 
 # --- searches -----------------------------------------------------------------------------------------------
@@ -81,7 +84,7 @@ class SearchCreate(config_model(SearchConfig, "SearchFields", rename=RENAMED,
         }
     )
 
-    name: str | None = Field(None, max_length=100)
+    name: Label = None
 
 
 class Progress(BaseModel):
@@ -226,7 +229,7 @@ class ScalingSearchCreate(config_model(GridConfig, "GridFields", rename=RENAMED,
                                          "step": 0.1, "max_candidates": 4, "training": {"epochs": 1}}]}
     )
 
-    name: str | None = Field(None, max_length=100)
+    name: Label = None
     base: BaseRef
 
 

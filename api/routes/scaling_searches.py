@@ -7,21 +7,23 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from api import limits
+from api.datasets import checked_dataset, hide_data_root
 from api.deps import ApiKeyDep, SessionDep, SettingsDep
 from api.routes.scalings import resolve_base
-from api.routes.searches import checked_dataset
 from api.schemas import ScalingSearchCreate, ScalingSearchPublic
 from store import crud
 from store.models import ScalingSearch
+from store.settings import Settings
 
 router = APIRouter(prefix="/scaling-searches", tags=["scaling"])
 
 
-def to_public(job: ScalingSearch) -> ScalingSearchPublic:
+def to_public(job: ScalingSearch, settings: Settings) -> ScalingSearchPublic:
+    """The job as a response: its dataset directory (and any path in its error) relative to NAS_DATA_ROOT."""
     return ScalingSearchPublic(
-        id=job.id, name=job.name, state=job.state, error=job.error, created_at=job.created_at,
-        started_at=job.started_at, finished_at=job.finished_at, elapsed_s=job.elapsed_s, attempts=job.attempts,
-        config=job.config, result=job.result,
+        id=job.id, name=job.name, state=job.state, error=hide_data_root(job.error, settings),
+        created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at, elapsed_s=job.elapsed_s,
+        attempts=job.attempts, config=hide_data_root(job.config, settings), result=hide_data_root(job.result, settings),
     )
 
 
@@ -40,10 +42,10 @@ def create_scaling_search(body: ScalingSearchCreate, session: SessionDep, settin
               "candidates": len(grid.candidates())}
     job = crud.create_scaling_search(session, config=config, name=body.name)
     response.headers["Location"] = f"/v1/scaling-searches/{job.id}"
-    return to_public(job)
+    return to_public(job, settings)
 
 
 @router.get("/{job_id}", responses={404: {"description": "no such scaling search"}})
-def get_scaling_search(job_id: uuid.UUID, session: SessionDep) -> ScalingSearchPublic:
+def get_scaling_search(job_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> ScalingSearchPublic:
     """State and the candidates finished so far; once succeeded, the ranking and the chosen coefficients."""
-    return to_public(crud.get_scaling_search(session, job_id=job_id))
+    return to_public(crud.get_scaling_search(session, job_id=job_id), settings)

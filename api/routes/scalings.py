@@ -52,9 +52,10 @@ def phis(body: ScalingCreate, settings: Settings) -> tuple[list[float], str]:
         raise SpecError("phi_range.step", f"must be positive, got {r.step}")
     if r.stop < r.start:
         raise SpecError("phi_range.stop", f"must be at least start ({r.start}), got {r.stop}")
-    n = math.floor((r.stop - r.start) / r.step + 1e-9) + 1
+    span = (r.stop - r.start) / r.step + 1e-9  # infinite when the range overflows a float
+    n = math.floor(span) + 1 if math.isfinite(span) else math.inf
     if n > settings.max_phis:
-        raise SpecError("phi_range", f"gives {n} networks, above this service's limit {settings.max_phis} "
+        raise SpecError("phi_range", f"gives {n:,} networks, above this service's limit {settings.max_phis} "
                                      "(NAS_MAX_PHIS)")
     return [round(r.start + i * r.step, 10) for i in range(n)], "phi_range"
 

@@ -3,53 +3,30 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 from sqlalchemy.orm import Session
 
 from api import limits
+from api.datasets import checked_dataset, hide_data_root, public_architecture
 from api.deps import ApiKeyDep, SessionDep, SettingsDep
-from api.derive import within
 from api.schemas import (
-    ArchitecturePublic,
     ArchitecturesPublic,
-    DatasetIn,
     JobState,
     SearchCreate,
     SearchesPublic,
     SearchPublic,
     TrialState,
 )
-from searchspace.errors import SpecError
 from store import crud
 from store.models import Search
 from store.settings import Settings
 from workers.config import SearchConfig
-from workers.data import DatasetConfig
 
 router = APIRouter(prefix="/searches", tags=["searches"])
 Skip = Annotated[int, Query(ge=0, le=10**9, description="rows to skip")]
 Limit = Annotated[int, Query(ge=1, le=100, description="rows to return")]
-
-
-def checked_dataset(body: DatasetIn, settings: Settings) -> DatasetConfig:
-    """The request's dataset, its directory resolved under NAS_DATA_ROOT and its data checked (fast).
-
-    Without a data root only the built-in 'digits' is accepted, so that requests cannot probe the server's disk.
-    """
-    dataset = within("dataset", body.to_config)  # ranges first (the directory is resolved below)
-    if dataset.source != "digits":
-        if settings.data_root is None:
-            raise SpecError("dataset.source", "only 'digits' is allowed: this service has no NAS_DATA_ROOT")
-        root = settings.data_root.resolve()
-        path = (root / body.source).resolve()
-        if not path.is_relative_to(root):
-            raise SpecError("dataset.source", "must be a directory under the service's data root (NAS_DATA_ROOT)")
-        dataset = replace(dataset, source=str(path))
-    dataset.validate()
-    return dataset
 
 
 def prepare(body: SearchCreate, settings: Settings) -> SearchConfig:
@@ -57,14 +34,15 @@ def prepare(body: SearchCreate, settings: Settings) -> SearchConfig:
     return limits.check_search(body.to_config(dataset=checked_dataset(body.dataset, settings)), settings)
 
 
-def to_public(session: Session, search: Search) -> SearchPublic:
+def to_public(session: Session, search: Search, settings: Settings) -> SearchPublic:
+    """The search as a response: its dataset directory (and any path in an error) relative to NAS_DATA_ROOT."""
     best = crud.best_architecture(session, search=search)
     return SearchPublic(
-        id=search.id, name=search.name, state=search.state, stopped=search.stopped, error=search.error,
-        created_at=search.created_at, started_at=search.started_at, finished_at=search.finished_at,
-        elapsed_s=search.elapsed_s, attempts=search.attempts, config=search.config,
-        progress=crud.progress(session, search=search),
-        best=ArchitecturePublic.model_validate(best) if best else None,
+        id=search.id, name=search.name, state=search.state, stopped=search.stopped,
+        error=hide_data_root(search.error, settings), created_at=search.created_at, started_at=search.started_at,
+        finished_at=search.finished_at, elapsed_s=search.elapsed_s, attempts=search.attempts,
+        config=hide_data_root(search.config, settings), progress=crud.progress(session, search=search),
+        best=public_architecture(best, settings) if best else None,
     )
 
 
@@ -76,26 +54,28 @@ def create_search(body: SearchCreate, session: SessionDep, settings: SettingsDep
     config = prepare(body, settings)
     search = crud.create_search(session, config=config, name=body.name, max_active=settings.max_concurrent_searches)
     response.headers["Location"] = f"/v1/searches/{search.id}"
-    return to_public(session, search)
+    return to_public(session, search, settings)
 
 
 @router.get("")
-def list_searches(session: SessionDep, skip: Skip = 0, limit: Limit = 20, state: JobState | None = None) -> SearchesPublic:
+def list_searches(session: SessionDep, settings: SettingsDep, skip: Skip = 0, limit: Limit = 20,
+                  state: JobState | None = None) -> SearchesPublic:
     """Searches, newest first."""
     rows, count = crud.list_searches(session, skip=skip, limit=limit, state=state)
-    return SearchesPublic(data=[to_public(session, s) for s in rows], count=count)
+    return SearchesPublic(data=[to_public(session, s, settings) for s in rows], count=count)
 
 
 @router.get("/{search_id}", responses={404: {"description": "no such search"}})
-def get_search(search_id: uuid.UUID, session: SessionDep) -> SearchPublic:
+def get_search(search_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> SearchPublic:
     """State, trials complete/pruned/failed of the budget, elapsed time and the best architecture so far."""
-    return to_public(session, crud.get_search(session, search_id=search_id))
+    return to_public(session, crud.get_search(session, search_id=search_id), settings)
 
 
 @router.get("/{search_id}/trials", responses={404: {"description": "no such search"}})
 def list_trials(
     search_id: uuid.UUID,
     session: SessionDep,
+    settings: SettingsDep,
     skip: Skip = 0,
     limit: Limit = 50,
     sort: Literal[crud.SORTABLE] = "number",  # type: ignore[valid-type]
@@ -105,21 +85,21 @@ def list_trials(
     """The search's trials (each an architecture with its measurements), sorted; missing values sort last."""
     rows, count = crud.list_trials(session, search_id=search_id, skip=skip, limit=limit, sort=sort, order=order,
                                    state=state)
-    return ArchitecturesPublic(data=[ArchitecturePublic.model_validate(r) for r in rows], count=count)
+    return ArchitecturesPublic(data=[public_architecture(r, settings) for r in rows], count=count)
 
 
 @router.get("/{search_id}/pareto", responses={404: {"description": "no such search"}})
-def get_pareto(search_id: uuid.UUID, session: SessionDep) -> ArchitecturesPublic:
+def get_pareto(search_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> ArchitecturesPublic:
     """Non-dominated completed trials: accuracy against latency (or MACs), by increasing cost."""
     rows = crud.pareto(session, search_id=search_id)
-    return ArchitecturesPublic(data=[ArchitecturePublic.model_validate(r) for r in rows], count=len(rows))
+    return ArchitecturesPublic(data=[public_architecture(r, settings) for r in rows], count=len(rows))
 
 
 @router.post("/{search_id}/cancel", dependencies=[ApiKeyDep],
              responses={404: {"description": "no such search"}, 409: {"description": "already finished"}})
-def cancel_search(search_id: uuid.UUID, session: SessionDep) -> SearchPublic:
+def cancel_search(search_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> SearchPublic:
     """A queued search is cancelled at once; a running one stops within seconds, keeping its finished trials."""
-    return to_public(session, crud.cancel_search(session, search_id=search_id))
+    return to_public(session, crud.cancel_search(session, search_id=search_id), settings)
 
 
 @router.delete("/{search_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[ApiKeyDep],

@@ -45,3 +45,7 @@ def require_api_key(settings: SettingsDep, key: Annotated[str | None, Security(_
 
 
 ApiKeyDep = Depends(require_api_key)
+# documented responses: of every route behind the API key, and of every route taking a JSON body
+API_KEY_RESPONSES = {401: {"description": "API key missing or wrong"}}
+BODY_RESPONSES = {400: {"description": "the body cannot be read (not UTF-8, truncated)"},
+                  413: {"description": "the body is larger than NAS_MAX_BODY_BYTES"}}

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response, status
 
 from api import limits
 from api.datasets import checked_dataset, hide_data_root
-from api.deps import ApiKeyDep, SessionDep, SettingsDep
+from api.deps import API_KEY_RESPONSES, BODY_RESPONSES, ApiKeyDep, SessionDep, SettingsDep
 from api.routes.scalings import resolve_base
 from api.schemas import ScalingSearchCreate, ScalingSearchPublic
 from store import crud
@@ -28,7 +28,7 @@ def to_public(job: ScalingSearch, settings: Settings) -> ScalingSearchPublic:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[ApiKeyDep],
-             responses={401: {"description": "API key missing or wrong"},
+             responses={**API_KEY_RESPONSES, **BODY_RESPONSES,
                         404: {"description": "base.architecture_id not found"}})
 def create_scaling_search(body: ScalingSearchCreate, session: SessionDep, settings: SettingsDep,
                           response: Response) -> ScalingSearchPublic:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, status
 from sqlalchemy.orm import Session
 
 from api import limits
-from api.deps import ApiKeyDep, SessionDep, SettingsDep
+from api.deps import API_KEY_RESPONSES, BODY_RESPONSES, ApiKeyDep, SessionDep, SettingsDep
 from api.schemas import ArchitecturePublic, BaseRef, ScalingCreate, ScalingsPublic
 from scaler.family import official
 from scaler.scaling import ScaledSpec, derive
@@ -74,7 +74,7 @@ def scale_one(base: ArchSpec, body: ScalingCreate, phi: float, field: str) -> Sc
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[ApiKeyDep],
-             responses={401: {"description": "API key missing or wrong"},
+             responses={**API_KEY_RESPONSES, **BODY_RESPONSES,
                         404: {"description": "base.architecture_id not found"}})
 def create_scaling(body: ScalingCreate, session: SessionDep, settings: SettingsDep) -> ScalingsPublic:
     """Scale the base to each phi (depth alpha^phi, width beta^phi, resolution gamma^phi, or the published

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from api import limits
 from api.datasets import checked_dataset, hide_data_root, public_architecture
-from api.deps import ApiKeyDep, SessionDep, SettingsDep
+from api.deps import API_KEY_RESPONSES, BODY_RESPONSES, ApiKeyDep, SessionDep, SettingsDep
 from api.schemas import (
     ArchitecturesPublic,
     JobState,
@@ -47,7 +47,7 @@ def to_public(session: Session, search: Search, settings: Settings) -> SearchPub
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[ApiKeyDep],
-             responses={401: {"description": "API key missing or wrong"},
+             responses={**API_KEY_RESPONSES, **BODY_RESPONSES,
                         429: {"description": "too many searches queued or running"}})
 def create_search(body: SearchCreate, session: SessionDep, settings: SettingsDep, response: Response) -> SearchPublic:
     """Queue a search; it returns at once and a driver runs it (follow it with GET /v1/searches/{id})."""
@@ -96,14 +96,16 @@ def get_pareto(search_id: uuid.UUID, session: SessionDep, settings: SettingsDep)
 
 
 @router.post("/{search_id}/cancel", dependencies=[ApiKeyDep],
-             responses={404: {"description": "no such search"}, 409: {"description": "already finished"}})
+             responses={**API_KEY_RESPONSES, 404: {"description": "no such search"},
+                        409: {"description": "already finished"}})
 def cancel_search(search_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> SearchPublic:
     """A queued search is cancelled at once; a running one stops within seconds, keeping its finished trials."""
     return to_public(session, crud.cancel_search(session, search_id=search_id), settings)
 
 
 @router.delete("/{search_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[ApiKeyDep],
-               responses={404: {"description": "no such search"}, 409: {"description": "still running"}})
+               responses={**API_KEY_RESPONSES, 404: {"description": "no such search"},
+                          409: {"description": "still running"}})
 def delete_search(search_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> Response:
     """Delete a search that is not running, its trials' architectures and its Optuna study."""
     study = crud.delete_search(session, search_id=search_id)  # the row goes at commit, after the study

@@ -1,12 +1,11 @@
 """The FastAPI application: routers, domain-error handlers, the body-size cap, migrations at startup and, for
-the embedded default, a driver thread in the same process."""
+the embedded default, a driver process beside it (``api.embedded``)."""
 
 from __future__ import annotations
 
 import logging
 import math
 import re
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,7 +15,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from api.cache import ReadCache
 from api.datasets import hide_data_root
+from api.embedded import DriverProcess
 from api.middleware import AllowedMethods, BodyLimit, ServerErrors
 from api.routes import router
 from searchspace.errors import SpecError
@@ -119,27 +120,23 @@ async def _database_error(_: Request, err: Exception) -> JSONResponse:
 
 
 def create_app(settings: Settings | None = None, *, with_driver: bool = False) -> FastAPI:
-    """The service. Migrates the database at startup; ``with_driver`` also runs a driver in a thread."""
+    """The service. Migrates the database at startup; ``with_driver`` also runs a driver beside it
+    (``api.embedded``: a child process for the API's lifetime)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         migrate(settings.database_url)
-        stop = threading.Event()
-        thread = None
-        if with_driver:
-            from jobs.service import Service
-
-            service = Service(settings)
-            thread = threading.Thread(target=service.serve, args=(stop,), name="nas-driver", daemon=True)
-            thread.start()
+        driver = DriverProcess(settings) if with_driver else None
+        if driver is not None:
+            driver.start()
         yield
-        stop.set()
-        if thread is not None:
-            thread.join(timeout=60)
+        if driver is not None:
+            driver.stop()
 
     app = FastAPI(title="nas-scaler", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
+    app.state.read_cache = ReadCache(settings.read_cache_s)
     app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from api import limits
@@ -20,6 +20,7 @@ from api.schemas import (
     TrialState,
 )
 from store import crud
+from store.db import Role, session_scope
 from store.models import Search
 from store.settings import Settings
 from workers.config import SearchConfig
@@ -65,10 +66,19 @@ def list_searches(session: SessionDep, settings: SettingsDep, skip: Skip = 0, li
     return SearchesPublic(data=[to_public(session, s, settings) for s in rows], count=count)
 
 
-@router.get("/{search_id}", responses={404: {"description": "no such search"}})
-def get_search(search_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> SearchPublic:
-    """State, trials complete/pruned/failed of the budget, elapsed time and the best architecture so far."""
-    return to_public(session, crud.get_search(session, search_id=search_id), settings)
+@router.get("/{search_id}", response_model=SearchPublic, responses={404: {"description": "no such search"}})
+async def get_search(search_id: uuid.UUID, request: Request) -> Response:
+    """State, trials complete/pruned/failed of the budget, elapsed time and the best architecture so far
+    (at most ``NAS_READ_CACHE_S`` old: many pollers of one search cost one database read per period)."""
+    url = request.app.state.settings.database_url
+
+    def render() -> bytes:
+        with session_scope(url, Role.API) as session:
+            search = crud.get_search(session, search_id=search_id)
+            return to_public(session, search, request.app.state.settings).model_dump_json().encode()
+
+    body = await request.app.state.read_cache.get(("search", search_id), render)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/{search_id}/trials", responses={404: {"description": "no such search"}})
@@ -98,16 +108,18 @@ def get_pareto(search_id: uuid.UUID, session: SessionDep, settings: SettingsDep)
 @router.post("/{search_id}/cancel", dependencies=[ApiKeyDep],
              responses={**API_KEY_RESPONSES, 404: {"description": "no such search"},
                         409: {"description": "already finished"}})
-def cancel_search(search_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> SearchPublic:
+def cancel_search(search_id: uuid.UUID, session: SessionDep, request: Request) -> SearchPublic:
     """A queued search is cancelled at once; a running one stops within seconds, keeping its finished trials."""
-    return to_public(session, crud.cancel_search(session, search_id=search_id), settings)
+    request.app.state.read_cache.invalidate(("search", search_id))
+    return to_public(session, crud.cancel_search(session, search_id=search_id), request.app.state.settings)
 
 
 @router.delete("/{search_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[ApiKeyDep],
                responses={**API_KEY_RESPONSES, 404: {"description": "no such search"},
                           409: {"description": "still running"}})
-def delete_search(search_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> Response:
+def delete_search(search_id: uuid.UUID, session: SessionDep, settings: SettingsDep, request: Request) -> Response:
     """Delete a search that is not running, its trials' architectures and its Optuna study."""
+    request.app.state.read_cache.invalidate(("search", search_id))
     study = crud.delete_search(session, search_id=search_id)  # the row goes at commit, after the study
     crud.delete_study(settings.database_url, study)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -31,11 +31,11 @@ def _create(client: TestClient, **overrides) -> dict:
 
 def _add_trials(url: str, search_id: str, metrics: list[tuple[str, float | None, float | None]]) -> None:
     """Mirror trials into the search as the driver does: (state, accuracy, latency_ms), specs from the zoo."""
-    spec = zoo.get("mobilenet_v3_small").to_dict()
+    spec_key = zoo.get("mobilenet_v3_small").to_string()
     with session_scope(url) as session:
         for number, (state, accuracy, latency) in enumerate(metrics):
             record = TrialRecord(number=number, state=state, accuracy=accuracy, latency_ms=latency, macs=1000 + number,
-                                 params=10 + number, spec=spec, epoch_accuracies=[accuracy] if accuracy else [],
+                                 params=10 + number, spec_key=spec_key, epoch_accuracies=[accuracy] if accuracy else [],
                                  error="boom" if state == "FAIL" else None)
             crud.record_trial(session, search_id=uuid.UUID(search_id), record=record)
 

@@ -40,11 +40,13 @@ class Running:
 
 
 @contextmanager
-def running_service(url: str, embedded: bool, logs: Path) -> Iterator[Running]:
-    """The API (with the driver in-process when ``embedded``, else a driver process beside it) until exit."""
+def running_service(url: str, embedded: bool, logs: Path,
+                    extra_env: dict[str, str] | None = None) -> Iterator[Running]:
+    """The API (with the driver in-process when ``embedded``, else a driver process beside it) until exit;
+    ``extra_env`` adds to (or overrides) the processes' environment."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "NAS_HEARTBEAT_S": "0.5", "NAS_STALE_AFTER_S": "3",
-           "NAS_POLL_S": "0.3", "NAS_RAY_CPUS": "2", "RAY_USAGE_STATS_ENABLED": "0"}
+           "NAS_POLL_S": "0.3", "NAS_RAY_CPUS": "2", "RAY_USAGE_STATS_ENABLED": "0", **(extra_env or {})}
     env.pop("RAY_ADDRESS", None)
     commands = [API + ["--port", str(port)] + (["--with-driver"] if embedded else [])]
     if not embedded:

@@ -1,11 +1,14 @@
-"""One router per resource, all under /v1."""
+"""One router per resource, all under /v1; the web UI at / (``api.routes.ui``)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import architectures, health, scaling_searches, scalings, searches, zoo
+from api.routes import architectures, health, scaling_searches, scalings, searches, ui, zoo
 
-router = APIRouter(prefix="/v1")
+v1 = APIRouter(prefix="/v1")
 for module in (searches, architectures, scalings, scaling_searches, zoo, health):
-    router.include_router(module.router)
+    v1.include_router(module.router)
+router = APIRouter()
+router.include_router(v1)
+router.include_router(ui.router)

@@ -1,0 +1,41 @@
+"""The web UI: one page (``/``) and its own static modules (``/ui/...``, from ``api/ui``), no CDN. The pages
+read and write through the same REST API as any client; ``/ui/config.json`` tells them whether to ask for
+the API key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, status
+from fastapi.responses import FileResponse
+
+from api.deps import SettingsDep
+
+UI_DIR = Path(__file__).resolve().parents[1] / "ui"
+MEDIA_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+
+router = APIRouter(include_in_schema=False)
+
+
+def _asset(name: str) -> FileResponse:
+    """A file of ``api/ui`` by its bare name (no directories, known suffixes only); 404 for anything else."""
+    path = UI_DIR / name
+    if "/" in name or "\\" in name or path.suffix not in MEDIA_TYPES or not path.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no UI file {name[:80]!r}")
+    return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/")
+def index() -> FileResponse:
+    return _asset("index.html")
+
+
+@router.get("/ui/config.json")
+def ui_config(settings: SettingsDep) -> dict[str, bool]:
+    """What the pages need to know of the service: whether mutating requests need X-API-Key."""
+    return {"api_key_required": settings.api_key is not None}
+
+
+@router.get("/ui/{name}")
+def asset(name: str) -> FileResponse:
+    return _asset(name)

@@ -1,0 +1,47 @@
+// The router: #/ (searches), #/search/<id>, #/architecture/<id>, #/scaling-searches, #/scaling-search/<id>.
+
+import { askKey, storedKey, uiConfig } from "./api.js";
+import * as architecture from "./architecture.js";
+import * as scaling from "./scaling.js";
+import * as search from "./search.js";
+import * as searches from "./searches.js";
+
+const ROUTES = [
+  [/^#?\/?$/, searches.render],
+  [/^#\/search\/([0-9a-f-]+)$/, search.render],
+  [/^#\/architecture\/([0-9a-f-]+)$/, architecture.render],
+  [/^#\/scaling-searches$/, scaling.renderList],
+  [/^#\/scaling-search\/([0-9a-f-]+)$/, scaling.renderOne],
+];
+let cleanup = null;
+
+function route() {
+  if (cleanup) cleanup();
+  cleanup = null;
+  document.getElementById("tooltip").hidden = true;
+  const root = document.getElementById("app");
+  const hash = location.hash || "#/";
+  for (const [pattern, page] of ROUTES) {
+    const match = hash.match(pattern);
+    if (match) {
+      root.innerHTML = "";
+      cleanup = page(root, ...match.slice(1)) || null;
+      return;
+    }
+  }
+  root.innerHTML = `<p class="error">No such page: ${hash.replace(/</g, "&lt;")}</p>`;
+}
+
+async function start() {
+  const config = await uiConfig();
+  const button = document.getElementById("key-button");
+  if (config.api_key_required) {
+    button.hidden = false;
+    button.addEventListener("click", () => askKey());
+    if (!storedKey()) await askKey();
+  }
+  window.addEventListener("hashchange", route);
+  route();
+}
+
+start();

@@ -1,0 +1,94 @@
+// #/scaling-searches: launch an alpha/beta/gamma grid search; #/scaling-search/<id>: its candidates and scores.
+
+import { api } from "./api.js";
+import { buildForm, clearErrors, readForm, showErrors } from "./form.js";
+import { ACTIVE, esc, fmt, fmtCount, fmtSeconds, poll, stateBadge } from "./util.js";
+
+const KNOWN = "nas-scaling-searches"; // the API has no list of scaling searches: this browser remembers its own
+const FIELDS = [
+  { path: "name", kind: "text" },
+  { path: "base.zoo", label: "base: zoo network", kind: "text", value: "efficientnet_b0" },
+  { path: "base.architecture_id", label: "or base: architecture id", kind: "text" },
+  { path: "dataset.source", label: "dataset", kind: "text" },
+  { path: "dataset.subset", label: "dataset subset", kind: "number" },
+  { path: "step", kind: "number" },
+  { path: "max_candidates", label: "max candidates", kind: "int", value: 4 },
+  { path: "training.epochs", label: "epochs", kind: "int", value: 1 },
+  { path: "extra", label: "more (JSON merged into the request)", kind: "json" },
+];
+
+function known() {
+  return JSON.parse(localStorage.getItem(KNOWN) || "[]");
+}
+
+export function renderList(root) {
+  root.innerHTML = `<section class="split"><div class="list-pane"><h2>Scaling searches</h2>
+    <p class="muted">Each candidate (alpha, beta, gamma) proxy-trains the phi = 1 network of the base; the most
+    accurate is chosen (ties: fewer MACs).</p>
+    <form id="open" class="inline"><input name="id" placeholder="a scaling search id" size="38"><button>Open</button></form>
+    <table class="data" id="scaling-searches"><thead><tr><th>scaling search</th><th>state</th><th>candidates</th>
+      <th>chosen</th><th>elapsed</th></tr></thead><tbody></tbody></table></div>
+    <div class="form-pane"><h2>Launch a scaling search</h2><form id="launch-grid" class="grid-form" novalidate>
+      <p class="form-error"></p><button type="submit">Launch</button></form></div></section>`;
+  root.querySelector("#open").addEventListener("submit", (e) => {
+    e.preventDefault();
+    location.hash = `#/scaling-search/${e.target.elements.id.value.trim()}`;
+  });
+  const form = root.querySelector("#launch-grid");
+  buildForm(form, "ScalingSearchCreate", FIELDS);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    try {
+      const body = readForm(form, FIELDS);
+      if (body.base && body.base.architecture_id) delete body.base.zoo;
+      const job = await api("/v1/scaling-searches", { method: "POST", body });
+      localStorage.setItem(KNOWN, JSON.stringify([job.id, ...known()].slice(0, 50)));
+      location.hash = `#/scaling-search/${job.id}`;
+    } catch (err) {
+      showErrors(form, err);
+    }
+  });
+  const tbody = root.querySelector("#scaling-searches tbody");
+  return poll(async () => {
+    const jobs = await Promise.all(known().map((id) => api(`/v1/scaling-searches/${id}`).catch(() => null)));
+    tbody.innerHTML = jobs.filter(Boolean).map((j) => {
+      const r = j.result || {};
+      const chosen = r.chosen ? `α ${r.chosen.alpha} β ${r.chosen.beta} γ ${r.chosen.gamma}` : "—";
+      return `<tr><td><a href="#/scaling-search/${j.id}">${esc(j.name || j.id.slice(0, 8))}</a></td><td>${stateBadge(j.state)}</td>
+        <td>${r.done ?? (r.ranked ? r.ranked.length : 0)}/${j.config.candidates}</td><td>${chosen}</td>
+        <td>${fmtSeconds(j.elapsed_s)}</td></tr>`;
+    }).join("") || '<tr><td colspan="5" class="muted">none launched from this browser</td></tr>';
+  }, 3000);
+}
+
+function candidateRows(candidates, chosen) {
+  const isChosen = (c) => chosen && c.alpha === chosen.alpha && c.beta === chosen.beta && c.gamma === chosen.gamma;
+  return candidates.map((c) => `<tr class="${isChosen(c) ? "chosen" : ""}"><td>${c.rank ?? "—"}</td><td>${c.alpha}</td>
+    <td>${c.beta}</td><td>${c.gamma}</td><td>${fmt(c.ratio, 3)}</td><td>${stateBadge(c.status)}</td>
+    <td class="num">${fmt(c.accuracy)}</td><td class="num">${fmt(c.macs_ratio, 2)}</td><td class="num">${fmtCount(c.params)}</td>
+    <td class="num">${fmtCount(c.macs)}</td><td class="num">${fmt(c.latency_ms, 2)}</td>
+    <td class="error">${esc(c.error || "")}</td></tr>`).join("");
+}
+
+export function renderOne(root, id) {
+  root.innerHTML = `<h2 id="title">Scaling search</h2><div id="summary" class="summary"></div>
+    <h3>Candidates</h3><table class="data" id="candidates"><thead><tr><th>rank</th><th>alpha</th><th>beta</th>
+    <th>gamma</th><th>α·β²·γ²</th><th>status</th><th>accuracy</th><th>MACs ratio</th><th>params (φ=1)</th>
+    <th>MACs (φ=1)</th><th>latency ms</th><th>error</th></tr></thead><tbody></tbody></table>`;
+  return poll(async () => {
+    const job = await api(`/v1/scaling-searches/${id}`);
+    const r = job.result || {};
+    const base = job.config.base_ref || {};
+    root.querySelector("#title").textContent = `Scaling search ${job.name || id.slice(0, 8)}`;
+    root.querySelector("#summary").innerHTML = `<div>${stateBadge(job.state)}</div><dl>
+      <dt>base</dt><dd>${esc(base.zoo || base.architecture_id || base.spec || "")}</dd>
+      <dt>candidates</dt><dd>${r.done ?? (r.ranked ? r.ranked.length : 0)} of ${job.config.candidates}</dd>
+      <dt>elapsed</dt><dd>${fmtSeconds(job.elapsed_s)}</dd>
+      <dt>chosen</dt><dd>${r.chosen ? `alpha ${r.chosen.alpha}, beta ${r.chosen.beta}, gamma ${r.chosen.gamma}` : "—"}${
+      r.chosen_architecture_id ? ` (<a href="#/architecture/${r.chosen_architecture_id}">its phi = 1 network</a>)` : ""}</dd></dl>
+      ${job.error ? `<p class="error">${esc(job.error)}</p>` : ""}`;
+    root.querySelector("#candidates tbody").innerHTML = candidateRows(r.ranked || r.finished || [], r.chosen);
+    return ACTIVE.has(job.state);
+  }, 2000);
+}

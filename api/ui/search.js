@@ -1,0 +1,126 @@
+// #/search/<id>: live progress (polling), the Pareto scatter and the sortable trial table.
+
+import { allPages, api } from "./api.js";
+import { scatter } from "./chart.js";
+import { ACTIVE, esc, fmt, fmtCount, fmtSeconds, poll, progressBar, stateBadge } from "./util.js";
+
+const COLUMNS = [
+  ["trial_number", "#"], ["state", "state"], ["accuracy", "accuracy"], ["latency_ms", "latency ms"],
+  ["macs", "MACs"], ["params", "params"], ["resolution", "res"], ["spec_string", "architecture"],
+  ["error", "error"],
+];
+
+function cell(t, key) {
+  const v = t[key];
+  if (key === "state") return stateBadge(v);
+  if (key === "accuracy") return fmt(v);
+  if (key === "latency_ms") return fmt(v, 2);
+  if (key === "macs" || key === "params") return fmtCount(v);
+  if (key === "spec_string") return `<code title="${esc(v)}">${esc((v || "").slice(0, 90))}${(v || "").length > 90 ? "…" : ""}</code>`;
+  if (key === "error") return v ? `<span class="error" title="${esc(v)}">${esc(v.slice(0, 80))}</span>` : "";
+  return esc(v ?? "—");
+}
+
+function compare(key, dir) {
+  return (a, b) => {
+    const x = a[key];
+    const y = b[key];
+    if (x === y) return a.trial_number - b.trial_number;
+    if (x === null || x === undefined) return 1; // missing values last, either way
+    if (y === null || y === undefined) return -1;
+    return (x < y ? -1 : 1) * dir;
+  };
+}
+
+export function render(root, id) {
+  root.innerHTML = `<h2 id="title">Search</h2><div id="summary" class="summary"></div>
+    <div class="actions" id="search-actions"></div><p class="form-error" id="action-error"></p>
+    <h3 id="chart-title">Pareto front</h3><div id="pareto" class="chart-box"><p class="muted">no completed trial yet</p></div>
+    <h3>Trials <small id="trial-count" class="muted"></small></h3>
+    <table class="data sortable" id="trials"><thead><tr>${COLUMNS.map(([k, label]) => `<th data-key="${k}">${label}</th>`)
+      .join("")}</tr></thead><tbody></tbody></table>`;
+  let search = null;
+  let trials = [];
+  let front = new Set();
+  let seen = null;
+  let sort = { key: "trial_number", dir: 1 };
+  const tbody = root.querySelector("#trials tbody");
+
+  function renderTable() {
+    const rows = [...trials].sort(compare(sort.key, sort.dir));
+    tbody.innerHTML = rows.map((t) => `<tr data-id="${t.id}" class="${front.has(t.id) ? "on-front" : ""}">${
+      COLUMNS.map(([k]) => `<td class="col-${k}">${cell(t, k)}</td>`).join("")}</tr>`).join("");
+    root.querySelectorAll("#trials th").forEach((th) => {
+      th.classList.toggle("asc", th.dataset.key === sort.key && sort.dir === 1);
+      th.classList.toggle("desc", th.dataset.key === sort.key && sort.dir === -1);
+    });
+    root.querySelector("#trial-count").textContent = `${trials.length} recorded`;
+  }
+
+  function renderChart() {
+    const cost = search.config.objective === "macs" ? "macs" : "latency_ms";
+    const points = trials.filter((t) => Number.isFinite(t.accuracy) && Number.isFinite(t[cost]))
+      .map((t) => ({ x: t[cost], y: t.accuracy, id: t.id, label: `#${t.trial_number} ${t.spec_string}`, front: front.has(t.id) }));
+    root.querySelector("#chart-title").textContent = `Pareto front: accuracy against ${cost === "macs" ? "MACs" : "latency (ms)"}`
+      + ` (${front.size} on the front of ${points.length})`;
+    if (!points.length) return;
+    scatter(root.querySelector("#pareto"), points, {
+      xLabel: cost === "macs" ? "MACs" : "latency (ms)", yLabel: "accuracy", xLog: cost === "macs",
+      onClick: (archId) => { location.hash = `#/architecture/${archId}`; },
+    });
+  }
+
+  function renderSummary() {
+    const s = search;
+    root.querySelector("#title").textContent = `Search ${s.name || s.id.slice(0, 8)}`;
+    const best = s.best ? `<a href="#/architecture/${s.best.id}">trial ${s.best.trial_number}: accuracy ${fmt(s.best.accuracy)}</a>` : "—";
+    root.querySelector("#summary").innerHTML = `<div>${stateBadge(s.state)} ${s.stopped ? `<span class="muted">(${esc(s.stopped)})</span>` : ""}</div>
+      <div id="progress">${progressBar(s.progress)}</div>
+      <dl><dt>elapsed</dt><dd id="elapsed">${fmtSeconds(s.elapsed_s)}</dd><dt>best</dt><dd>${best}</dd>
+      <dt>objective</dt><dd>${esc(s.config.objective)} · ${esc(s.config.mode)}${s.config.target ? ` (target ${s.config.target})` : ""}</dd>
+      <dt>sampler</dt><dd>${esc(s.config.sampler)}, ${s.config.n_workers} workers</dd>
+      <dt>dataset</dt><dd>${esc(s.config.dataset && s.config.dataset.source)}</dd></dl>
+      ${s.error ? `<p class="error">${esc(s.error)}</p>` : ""}`;
+    root.querySelector("#search-actions").innerHTML = `${ACTIVE.has(s.state) ? '<button data-action="cancel">Cancel</button>' : ""}${
+      s.state !== "running" ? '<button data-action="delete">Delete</button>' : ""}
+      <a class="button" href="#/">All searches</a>`;
+  }
+
+  root.querySelector("#trials thead").addEventListener("click", (e) => {
+    const th = e.target.closest("th[data-key]");
+    if (!th) return;
+    sort = { key: th.dataset.key, dir: sort.key === th.dataset.key ? -sort.dir : 1 };
+    renderTable();
+  });
+  tbody.addEventListener("click", (e) => {
+    const tr = e.target.closest("tr[data-id]");
+    if (tr && !e.target.closest("a")) location.hash = `#/architecture/${tr.dataset.id}`;
+  });
+  root.querySelector("#search-actions").addEventListener("click", async (e) => {
+    const action = e.target.closest("button[data-action]")?.dataset.action;
+    if (!action) return;
+    if (action === "delete" && !confirm("Delete this search, its trials and its Optuna study?")) return;
+    try {
+      await api(`/v1/searches/${id}${action === "cancel" ? "/cancel" : ""}`, { method: action === "cancel" ? "POST" : "DELETE" });
+      if (action === "delete") location.hash = "#/";
+    } catch (err) {
+      root.querySelector("#action-error").textContent = `${action}: ${err.message}`;
+    }
+  });
+
+  return poll(async () => {
+    search = await api(`/v1/searches/${id}`);
+    renderSummary();
+    const key = `${search.state} ${JSON.stringify(search.progress)}`;
+    if (key !== seen) {
+      const [rows, pareto] = await Promise.all([allPages(`/v1/searches/${id}/trials`), api(`/v1/searches/${id}/pareto`)]);
+      trials = rows;
+      front = new Set(pareto.data.map((t) => t.id));
+      seen = key;
+      renderChart();
+      renderTable();
+      root.dataset.rendered = String(trials.length);
+    }
+    return ACTIVE.has(search.state);
+  }, 1500);
+}

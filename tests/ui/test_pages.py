@@ -1,0 +1,182 @@
+"""The web UI in headless Chromium against the real service: launch a small search from the form, follow it
+live, read its Pareto plot, open an architecture, download its code and run it, scale it; field errors beside
+their field; cancel, delete and the state filter; the scaling-search page; the API-key prompt."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.service_process import Running, wait_for
+from tests.ui.conftest import start_service
+
+pytestmark = pytest.mark.timeout(300)
+SMALL = {"n_trials": "2", "n_workers": "2", "sampler": "random", "pruner": "none", "space.resolutions": "16",
+         "dataset.subset": "0.3", "training.epochs": "1", "training.batch_size": "32", "latency.warmup": "2",
+         "latency.repeats": "5"}
+SMALL_JSON = {"n_trials": 2, "n_workers": 2, "sampler": "random", "pruner": "none", "space": {"resolutions": [16]},
+              "dataset": {"subset": 0.3}, "training": {"epochs": 1, "batch_size": 32},
+              "latency": {"warmup": 2, "repeats": 5}}
+
+
+def fill(page, values: dict[str, str], form: str = "#launch") -> None:
+    page.wait_for_selector(f"{form} [name='{next(iter(values))}']")  # the form is built from /openapi.json
+    for name, value in values.items():
+        field = page.locator(f"{form} [name='{name}']")
+        if field.evaluate("el => el.tagName") == "SELECT":
+            field.select_option(value)
+        else:
+            field.fill(value)
+
+
+def only_local(page, base_url: str) -> list[str]:
+    """Every URL the page asks for that is not the service (no CDN, no network)."""
+    foreign: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith((base_url, "blob:", "data:")) else foreign.append(r.url))
+    return foreign
+
+
+def test_launch_follow_pareto_architecture_download_and_scale(page, service: Running, screenshots: Path,
+                                                              tmp_path: Path) -> None:
+    base = str(service.client.base_url)
+    foreign = only_local(page, base)
+    page.goto("/")
+    fill(page, {"name": "ui-small", **SMALL})
+    page.screenshot(path=screenshots / "searches.png", full_page=True)
+    page.click("#launch-button")
+    page.wait_for_url(re.compile(r"#/search/[0-9a-f-]+$"))
+    search_id = page.url.rsplit("/", 1)[1]
+    page.evaluate("window.notReloaded = true")
+
+    seen = set()  # the progress bar's trial count, read while the search runs: it advances without a reload
+    for _ in range(600):
+        done = page.locator("#progress .progress").get_attribute("data-done")
+        seen.add(int(done))
+        if page.locator("#summary .state").inner_text() == "succeeded":
+            break
+        page.wait_for_timeout(200)
+    assert page.locator("#summary .state").inner_text() == "succeeded"
+    assert page.evaluate("window.notReloaded") is True
+    assert 2 in seen and len(seen) >= 2, seen
+
+    trials = service.client.get(f"/v1/searches/{search_id}/trials").json()["data"]
+    front = service.client.get(f"/v1/searches/{search_id}/pareto").json()["data"]
+    measured = [t for t in trials if t["accuracy"] is not None and t["latency_ms"] is not None]
+    page.wait_for_function(f"document.querySelector('#app').dataset.rendered === '{len(trials)}'")
+    assert page.locator("#pareto circle.pt").count() == len(measured) == 2
+    assert page.locator("#pareto circle.pt.front").count() == len(front) >= 1
+    assert page.locator("#trials tbody tr").count() == len(trials)
+    page.screenshot(path=screenshots / "search.png", full_page=True)
+
+    # sorting by accuracy, descending on the second click
+    page.click("#trials th[data-key='accuracy']")
+    page.click("#trials th[data-key='accuracy']")
+    shown = [float(x) for x in page.locator("#trials td.col-accuracy").all_inner_texts()]
+    assert shown == sorted(shown, reverse=True)
+
+    point = page.locator("#pareto circle.pt.front").first
+    point.hover()
+    best = next(t for t in front if t["id"] == point.get_attribute("data-id"))
+    assert page.locator("#tooltip").inner_text().endswith(best["spec_string"])
+    point.click()
+    page.wait_for_url(re.compile(rf"#/architecture/{best['id']}$"))
+    spec = best["spec"]
+    assert page.locator("#stages tbody tr").count() == len(spec["stages"]) + 2  # stem, stages, head
+    assert page.locator("#spec-string").inner_text() == best["spec_string"]
+    assert page.locator("#params").get_attribute("title") == str(best["params"])
+    page.screenshot(path=screenshots / "architecture.png", full_page=True)
+
+    with page.expect_download() as download:
+        page.click("#download-py")
+    code = tmp_path / "net.py"
+    download.value.save_as(code)
+    run = subprocess.run([sys.executable, "-c", (
+        "import importlib.util, torch; s = importlib.util.spec_from_file_location('net', 'net.py'); "
+        "m = importlib.util.module_from_spec(s); s.loader.exec_module(m); net = m.build_model(num_classes=10).eval(); "
+        "print(tuple(net(torch.zeros(1, *m.INPUT_SIZE)).shape))")], cwd=tmp_path, capture_output=True, text=True,
+        timeout=120, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "(1, 10)"
+    with page.expect_download() as download:
+        page.click("#download-json")
+    assert download.value.suggested_filename.endswith(".json")
+
+    fill(page, {"phi_range.stop": "2"}, form="#scale")
+    page.check("#f-official")
+    page.click("#scale-button")
+    page.wait_for_selector("#family tr.member")
+    assert page.locator("#family tr.member").count() == 6  # phi 0, 1, 2: derived and the published table
+    assert page.locator("#family-macs .series").count() == 2
+    page.screenshot(path=screenshots / "scaling.png", full_page=True)
+    assert not foreign, foreign
+
+
+def test_field_errors_show_beside_the_field_the_api_names(page, service: Running) -> None:
+    page.goto("/")
+    fill(page, {**SMALL, "n_trials": "0", "dataset.subset": "2"})
+    page.click("#launch-button")
+    error = page.locator("[data-error-for='dataset.subset']")  # the service reports its first range error
+    error.wait_for(state="visible")
+    assert "must be in" in error.inner_text()
+    assert page.locator(".field.invalid").count() >= 1
+    fill(page, {**SMALL, "n_workers": "two"})  # not a number: the type error, beside n_workers
+    page.click("#launch-button")
+    page.locator("[data-error-for='n_workers']").wait_for(state="visible")
+    assert page.locator("[data-error-for='dataset.subset']").inner_text() == ""
+    assert re.search(r"#/?$", page.url) or "#" not in page.url  # nothing launched
+
+
+def test_cancel_delete_and_filter_from_the_list(page, service: Running) -> None:
+    created = service.client.post("/v1/searches", json={**SMALL_JSON, "name": "to-cancel", "n_trials": 50}).json()
+    page.goto("/")
+    row = page.locator(f"#searches tr[data-id='{created['id']}']")
+    row.locator("button[data-action='cancel']").click()
+    wait_for(service.client, created["id"], lambda s: s["state"] == "cancelled", 60)
+    page.select_option("#state-filter", "cancelled")
+    page.wait_for_function(f"""[...document.querySelectorAll('#searches tbody tr[data-id]')]
+        .every(tr => tr.querySelector('.state').textContent === 'cancelled')
+        && document.querySelector("#searches tr[data-id='{created['id']}']")""")
+    row.locator("button[data-action='delete']").click()
+    row.wait_for(state="detached")
+    assert service.client.get(f"/v1/searches/{created['id']}").status_code == 404
+
+
+def test_scaling_search_page_shows_the_candidates(page, service: Running, screenshots: Path) -> None:
+    page.goto("/#/scaling-searches")
+    fill(page, {"name": "grid", "base.zoo": "mobilenet_v2", "dataset.subset": "0.3", "max_candidates": "2",
+                "training.epochs": "1", "extra": '{"resolution": 16, "latency": {"warmup": 2, "repeats": 5}}'},
+         form="#launch-grid")
+    page.click("#launch-grid button[type='submit']")
+    page.wait_for_url(re.compile(r"#/scaling-search/[0-9a-f-]+$"))
+    page.wait_for_function("document.querySelector('#summary .state')?.textContent === 'succeeded'", timeout=180_000)
+    page.wait_for_selector("#candidates tbody tr.chosen")
+    assert page.locator("#candidates tbody tr").count() == 2
+    page.screenshot(path=screenshots / "scaling-search.png", full_page=True)
+    page.goto("/#/scaling-searches")
+    page.wait_for_selector("#scaling-searches a")
+
+
+def test_the_ui_asks_for_the_api_key_and_sends_it(browser, tmp_path: Path, screenshots: Path) -> None:
+    with start_service(tmp_path, NAS_API_KEY="sesame") as run:
+        context = browser.new_context(base_url=str(run.client.base_url), viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        keys: list[str | None] = []
+        page.on("request", lambda r: keys.append(r.headers.get("x-api-key")) if r.method == "POST" else None)
+        page.goto("/")
+        page.locator("#key-dialog").wait_for(state="visible")
+        page.screenshot(path=screenshots / "api-key.png")
+        page.fill("#key-input", "wrong")
+        page.click("#key-ok")
+        fill(page, {**SMALL, "n_trials": "0"})
+        page.click("#launch-button")  # refused (401): asked again, and the request is sent again with the new key
+        page.locator("#key-dialog").wait_for(state="visible")
+        assert "refused" in page.locator("#key-reason").inner_text()
+        page.fill("#key-input", "sesame")
+        page.click("#key-ok")
+        page.locator("[data-error-for='n_trials']").wait_for(state="visible")  # past the key: the body's 422
+        assert keys == ["wrong", "sesame"]
+        context.close()

@@ -33,6 +33,8 @@ function route() {
 }
 
 async function start() {
+  window.addEventListener("hashchange", route);
+  route(); // reading needs no key: the page loads while the key is asked for
   const config = await uiConfig();
   const button = document.getElementById("key-button");
   if (config.api_key_required) {
@@ -40,8 +42,6 @@ async function start() {
     button.addEventListener("click", () => askKey());
     if (!storedKey()) await askKey();
   }
-  window.addEventListener("hashchange", route);
-  route();
 }
 
 start();

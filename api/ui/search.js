@@ -108,19 +108,24 @@ export function render(root, id) {
     }
   });
 
+  const load = () => Promise.all([allPages(`/v1/searches/${id}/trials`), api(`/v1/searches/${id}/pareto`)]);
+  let pending = load(); // the first load asks for the trials beside the search, not after it
   return poll(async () => {
     search = await api(`/v1/searches/${id}`);
     renderSummary();
     const key = `${search.state} ${JSON.stringify(search.progress)}`;
+    const early = pending;
+    const first = early !== null;
+    pending = null;
     if (key !== seen) {
-      const [rows, pareto] = await Promise.all([allPages(`/v1/searches/${id}/trials`), api(`/v1/searches/${id}/pareto`)]);
+      const [rows, pareto] = await (early || load());
       trials = rows;
       front = new Set(pareto.data.map((t) => t.id));
-      seen = key;
+      seen = first ? null : key; // the first trials were read beside the search, maybe older: read them again
       renderChart();
       renderTable();
       root.dataset.rendered = String(trials.length);
     }
-    return ACTIVE.has(search.state);
+    return first || ACTIVE.has(search.state);
   }, 1500);
 }

@@ -112,6 +112,9 @@ def test_launch_follow_pareto_architecture_download_and_scale(page, service: Run
     assert page.locator("#family tr.member").count() == 6  # phi 0, 1, 2: derived and the published table
     assert page.locator("#family-macs .series").count() == 2
     page.screenshot(path=screenshots / "scaling.png", full_page=True)
+    page.goto("/")
+    page.locator(f"#searches tr[data-id='{search_id}'] .state").wait_for()
+    page.screenshot(path=screenshots / "searches-list.png")
     assert not foreign, foreign
 
 

@@ -56,7 +56,8 @@ function latencyText(a) {
   if (a.latency_ms === null || a.latency_ms === undefined) return "—";
   const d = (a.details || {}).device;
   const on = d && typeof d === "object"
-    ? `${d.device_name || d.device} (${d.cpu || d.machine}, ${d.threads} thread${d.threads === 1 ? "" : "s"}, torch ${d.torch})`
+    ? `${d.device_name || d.device} (${[d.cpu !== d.device_name && d.cpu, `${d.threads} thread${d.threads === 1 ? "" : "s"}`,
+      `torch ${d.torch}`].filter(Boolean).join(", ")})`
     : d;
   return `${fmt(a.latency_ms, 2)} ms${a.latency_p90_ms ? ` (p90 ${fmt(a.latency_p90_ms, 2)})` : ""}${
     on ? ` on ${esc(on)}` : ""}`;
@@ -64,7 +65,7 @@ function latencyText(a) {
 
 function familyTable(derived, official) {
   const rows = (family, method) => family.data.map((m) => `<tr class="member"><td>${method}</td><td>${m.origin.phi}</td>
-    <td><a href="#/architecture/${m.id}">${esc(m.name)}</a></td><td>${fmt(m.origin.depth_mult, 2)}</td>
+    <td><a href="#/architecture/${m.id}">${esc(m.name || `${method} phi ${m.origin.phi}`)}</a></td><td>${fmt(m.origin.depth_mult, 2)}</td>
     <td>${fmt(m.origin.width_mult, 2)}</td><td>${m.resolution}</td><td class="num">${fmtCount(m.params)}</td>
     <td class="num">${fmtCount(m.macs)}</td></tr>`).join("");
   return `<table class="data" id="family"><thead><tr><th>method</th><th>phi</th><th>network</th><th>depth ×</th>

@@ -3,7 +3,7 @@
 import { esc, fmtCount } from "./util.js";
 
 const W = 720;
-const H = 380;
+const HEIGHT = 380;
 const M = { left: 64, right: 16, top: 16, bottom: 44 };
 
 function scale([lo, hi], [a, b], log) {
@@ -46,7 +46,7 @@ function tickLabel(v) {
   return Math.abs(v) >= 1000 ? fmtCount(v) : String(Number(v.toPrecision(3)));
 }
 
-function axes(xd, yd, sx, sy, opts) {
+function axes(xd, yd, sx, sy, opts, H) {
   const parts = [];
   for (const t of ticks(xd, opts.xLog)) {
     const x = sx(t);
@@ -84,6 +84,7 @@ function hover(container) {
 
 // points: [{x, y, id, label, front}]; the front is drawn on top and joined by a step line.
 export function scatter(container, points, opts) {
+  const H = opts.height || HEIGHT;
   const xd = extent(points.map((p) => p.x), opts.xLog);
   const yd = extent(points.map((p) => p.y), false);
   const sx = scale(xd, [M.left, W - M.right], opts.xLog);
@@ -96,7 +97,7 @@ export function scatter(container, points, opts) {
     path += i === 0 ? `M${sx(p.x)},${sy(p.y)}` : `H${sx(p.x)}V${sy(p.y)}`;
   });
   container.innerHTML = `<svg viewBox="0 0 ${W} ${H}" class="chart" role="img" aria-label="${esc(opts.yLabel)} against ${
-    esc(opts.xLabel)}">${axes(xd, yd, sx, sy, opts)}${path ? `<path class="front-line" d="${path}"/>` : ""}${
+    esc(opts.xLabel)}">${axes(xd, yd, sx, sy, opts, H)}${path ? `<path class="front-line" d="${path}"/>` : ""}${
     points.filter((p) => !p.front).map(dot).join("")}${front.map(dot).join("")}</svg>`;
   if (!container.dataset.wired) {
     container.dataset.wired = "1";
@@ -110,6 +111,7 @@ export function scatter(container, points, opts) {
 
 // series: [{name, cls, points: [{x, y, label}]}]
 export function lines(container, series, opts) {
+  const H = opts.height || HEIGHT;
   const all = series.flatMap((s) => s.points);
   const xd = extent(all.map((p) => p.x), false);
   const yd = extent(all.map((p) => p.y), opts.yLog);
@@ -122,7 +124,7 @@ export function lines(container, series, opts) {
       sy(p.y)}" r="4" data-label="${esc(`${s.name}: ${p.label}`)}"/>`).join("")}<text class="legend" x="${
       M.left + 10}" y="${M.top + 14 + 16 * i}">● ${esc(s.name)}</text></g>`;
   }).join("");
-  container.innerHTML = `<svg viewBox="0 0 ${W} ${H}" class="chart">${axes(xd, yd, sx, sy, opts)}${body}</svg>`;
+  container.innerHTML = `<svg viewBox="0 0 ${W} ${H}" class="chart">${axes(xd, yd, sx, sy, opts, H)}${body}</svg>`;
   if (!container.dataset.wired) {
     container.dataset.wired = "1";
     hover(container);

@@ -1,7 +1,7 @@
 // #/search/<id>: live progress (polling), the Pareto scatter and the sortable trial table.
 
 import { allPages, api } from "./api.js";
-import { scatter } from "./chart.js";
+import { lines, scatter } from "./chart.js";
 import { ACTIVE, esc, fmt, fmtCount, fmtSeconds, poll, progressBar, stateBadge } from "./util.js";
 
 const COLUMNS = [
@@ -21,6 +21,21 @@ function cell(t, key) {
   return esc(v ?? "—");
 }
 
+// Hypervolume after each trial (maximise accuracy, minimise cost), as a fraction of the box from (0, 0) to
+// (the largest cost seen, accuracy 1): the area the front dominates, growing as the search finds better trade-offs.
+export function hypervolumes(points) {
+  const ref = Math.max(...points.map((p) => p.x));
+  let front = [];
+  return [...points].sort((a, b) => a.n - b.n).map((p) => {
+    if (!front.some((q) => q.x <= p.x && q.y >= p.y)) {
+      front = [...front.filter((q) => !(p.x <= q.x && p.y >= q.y)), p].sort((a, b) => a.x - b.x);
+    }
+    let area = 0;
+    front.forEach((q, i) => { area += ((i + 1 < front.length ? front[i + 1].x : ref) - q.x) * q.y; });
+    return { x: p.n, y: ref > 0 ? area / ref : 0, label: `after trial ${p.n}` };
+  });
+}
+
 function compare(key, dir) {
   return (a, b) => {
     const x = a[key];
@@ -36,6 +51,7 @@ export function render(root, id) {
   root.innerHTML = `<h2 id="title">Search</h2><div id="summary" class="summary"></div>
     <div class="actions" id="search-actions"></div><p class="form-error" id="action-error"></p>
     <h3 id="chart-title">Pareto front</h3><div id="pareto" class="chart-box"><p class="muted">no completed trial yet</p></div>
+    <h3 id="hv-title">Hypervolume over trials</h3><div id="hypervolume" class="chart-box"></div>
     <h3>Trials <small id="trial-count" class="muted"></small></h3>
     <table class="data sortable" id="trials"><thead><tr>${COLUMNS.map(([k, label]) => `<th data-key="${k}">${label}</th>`)
       .join("")}</tr></thead><tbody></tbody></table>`;
@@ -60,7 +76,7 @@ export function render(root, id) {
   function renderChart() {
     const cost = search.config.objective === "macs" ? "macs" : "latency_ms";
     const points = trials.filter((t) => Number.isFinite(t.accuracy) && Number.isFinite(t[cost]))
-      .map((t) => ({ x: t[cost], y: t.accuracy, id: t.id, label: `#${t.trial_number} ${t.spec_string}`, front: front.has(t.id) }));
+      .map((t) => ({ x: t[cost], y: t.accuracy, id: t.id, n: t.trial_number, label: `#${t.trial_number} ${t.spec_string}`, front: front.has(t.id) }));
     root.querySelector("#chart-title").textContent = `Pareto front: accuracy against ${cost === "macs" ? "MACs" : "latency (ms)"}`
       + ` (${front.size} on the front of ${points.length})`;
     if (!points.length) return;
@@ -68,6 +84,10 @@ export function render(root, id) {
       xLabel: cost === "macs" ? "MACs" : "latency (ms)", yLabel: "accuracy", xLog: cost === "macs",
       onClick: (archId) => { location.hash = `#/architecture/${archId}`; },
     });
+    const hv = hypervolumes(points);
+    root.querySelector("#hv-title").textContent = `Hypervolume over trials: ${hv.at(-1).y.toFixed(3)}`;
+    lines(root.querySelector("#hypervolume"), [{ name: "hypervolume", points: hv }],
+      { xLabel: "trial", yLabel: "hypervolume (fraction)", height: 220 });
   }
 
   function renderSummary() {

@@ -70,6 +70,7 @@ def test_launch_follow_pareto_architecture_download_and_scale(page, service: Run
     assert page.locator("#pareto circle.pt").count() == len(measured) == 2
     assert page.locator("#pareto circle.pt.front").count() == len(front) >= 1
     assert page.locator("#trials tbody tr").count() == len(trials)
+    assert page.locator("#hypervolume circle").count() == len(measured)  # one value after each trial
     page.screenshot(path=screenshots / "search.png", full_page=True)
 
     # sorting by accuracy, descending on the second click
@@ -85,6 +86,7 @@ def test_launch_follow_pareto_architecture_download_and_scale(page, service: Run
     point.click()
     page.wait_for_url(re.compile(rf"#/architecture/{best['id']}$"))
     spec = best["spec"]
+    page.locator("#stages").wait_for()
     assert page.locator("#stages tbody tr").count() == len(spec["stages"]) + 2  # stem, stages, head
     assert page.locator("#spec-string").inner_text() == best["spec_string"]
     assert page.locator("#params").get_attribute("title") == str(best["params"])

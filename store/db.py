@@ -51,7 +51,7 @@ class Role(enum.Enum):
 
 
 # role -> (pool size, overflow, pool wait s, connect timeout s, statement timeout ms, lock/busy timeout ms)
-_LIMITS = {Role.API: (20, 30, 2.0, 2, 5_000, 1_500), Role.DRIVER: (4, 4, 30.0, 5, 60_000, 20_000)}
+_LIMITS = {Role.API: (20, 30, 1.5, 1, 1_800, 1_500), Role.DRIVER: (4, 4, 30.0, 5, 60_000, 20_000)}
 UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)  # the database is away, not the request wrong
 
 

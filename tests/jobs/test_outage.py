@@ -1,5 +1,6 @@
 """The database going away under a running search, on both backends: PostgreSQL refusing every connection
-(``ALLOW_CONNECTIONS false`` and its backends terminated) and SQLite locked by another writer. Every request
+(``ALLOW_CONNECTIONS false`` and its backends terminated), then its tables locked by another session, and
+SQLite locked by another writer. Every request
 answers within 2 s (503 with Retry-After while the database is away), the driver survives, and the search
 completes afterwards with no trial lost."""
 
@@ -38,6 +39,17 @@ def postgres_refusing(url: str) -> Iterator[None]:
 
 
 @contextmanager
+def postgres_locked(url: str) -> Iterator[None]:
+    """Another session holds an exclusive lock on the searches and architectures tables."""
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=5) as conn:
+        conn.execute("LOCK TABLE searches, architectures IN ACCESS EXCLUSIVE MODE")
+        try:
+            yield
+        finally:
+            conn.rollback()
+
+
+@contextmanager
 def sqlite_locked(url: str) -> Iterator[None]:
     """Another process's writer holds the database's write lock (readers go on in WAL mode)."""
     conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False)
@@ -61,18 +73,19 @@ def test_a_search_survives_the_database_going_away(client: TestClient, settings:
     slow = functools.partial(fake_eval.fake_evaluate, sleep=1.0)
     with running(settings, evaluate=slow, name="outage"):
         wait_for(client, search_id, lambda b: b["progress"]["complete"] >= 2)
-        outage = postgres_refusing(settings.database_url) if postgres else sqlite_locked(settings.database_url)
+        outages = [postgres_refusing, postgres_locked] if postgres else [sqlite_locked]
         answers: list[tuple[float, int, str | None]] = []
         health: list[int] = []
-        with outage:
-            deadline = time.monotonic() + OUTAGE_S
-            while time.monotonic() < deadline:
-                for call in (lambda: client.get(f"/v1/searches/{search_id}"), lambda: client.get("/v1/healthz"),
-                             lambda: client.post("/v1/searches", json={"n_trials": 1})):
-                    seconds, response = _timed(call)
-                    answers.append((seconds, response.status_code, response.headers.get("retry-after")))
-                health.append(answers[-2][1])
-                time.sleep(0.5)
+        for outage in outages:
+            with outage(settings.database_url):
+                deadline = time.monotonic() + OUTAGE_S
+                while time.monotonic() < deadline:
+                    for call in (lambda: client.get(f"/v1/searches/{search_id}"), lambda: client.get("/v1/healthz"),
+                                 lambda: client.post("/v1/searches", json={"n_trials": 1})):
+                        seconds, response = _timed(call)
+                        answers.append((seconds, response.status_code, response.headers.get("retry-after")))
+                    health.append(answers[-2][1])
+                    time.sleep(0.5)
         body = wait_for(client, search_id, lambda b: b["state"] != "running", timeout_s=120)
     assert max(seconds for seconds, _, _ in answers) < 2.0, answers
     assert all(code != 500 for _, code, _ in answers), answers

@@ -1,10 +1,12 @@
-// The router: #/ (searches), #/search/<id>, #/architecture/<id>, #/scaling-searches, #/scaling-search/<id>.
+// The router: #/ (searches), #/search/<id>, #/architecture/<id>, #/scaling-searches, #/scaling-search/<id>,
+// #/zoo, #/zoo/<name>.
 
 import { askKey, storedKey, uiConfig } from "./api.js";
 import * as architecture from "./architecture.js";
 import * as scaling from "./scaling.js";
 import * as search from "./search.js";
 import * as searches from "./searches.js";
+import * as zoo from "./zoo.js";
 
 const ROUTES = [
   [/^#?\/?$/, searches.render],
@@ -12,6 +14,8 @@ const ROUTES = [
   [/^#\/architecture\/([0-9a-f-]+)$/, architecture.render],
   [/^#\/scaling-searches$/, scaling.renderList],
   [/^#\/scaling-search\/([0-9a-f-]+)$/, scaling.renderOne],
+  [/^#\/zoo$/, zoo.renderList],
+  [/^#\/zoo\/([A-Za-z0-9_.-]+)$/, zoo.renderOne],
 ];
 let cleanup = null;
 

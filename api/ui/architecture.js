@@ -1,18 +1,8 @@
 // #/architecture/<id>: the network stage by stage, its measurements, downloads, and "scale this".
 
 import { api } from "./api.js";
-import { lines } from "./chart.js";
-import { buildForm, clearErrors, readForm, showErrors } from "./form.js";
+import { scalePanel } from "./scale.js";
 import { esc, fmt, fmtCount, stateBadge } from "./util.js";
-
-const SCALE_FIELDS = [
-  { path: "alpha", label: "alpha (depth)", kind: "number" },
-  { path: "beta", label: "beta (width)", kind: "number" },
-  { path: "gamma", label: "gamma (resolution)", kind: "number" },
-  { path: "phi_range.start", label: "phi from", kind: "number" },
-  { path: "phi_range.stop", label: "phi to", kind: "number", value: 3 },
-  { path: "phi_range.step", label: "phi step", kind: "number" },
-];
 
 const dash = (v) => (v === null || v === undefined ? "—" : esc(v));
 
@@ -45,9 +35,24 @@ function stageTable(spec) {
       <td>${dash(r.chs)}</td><td>${dash(r.stride)}</td><td>${r.res}×${r.res}</td></tr>`).join("")}</tbody></table>`;
 }
 
+function baseLink(base) {
+  if (!base) return "?";
+  if (base.architecture_id) return `<a href="#/architecture/${esc(base.architecture_id)}">architecture ${esc(base.architecture_id.slice(0, 8))}</a>`;
+  if (base.zoo) return `<a href="#/zoo/${esc(base.zoo)}">${esc(base.zoo)}</a>`;
+  return esc(base.spec || "a spec");
+}
+
 function originText(origin) {
   if (origin.kind === "search" || origin.search_id) {
     return `search trial (<a href="#/search/${esc(origin.search_id)}">open the search</a>)`;
+  }
+  if (origin.kind === "scaling") {
+    return `scaled from ${baseLink(origin.base)} at phi ${esc(origin.phi)} (${esc(origin.method)}: depth × ${
+      fmt(origin.depth_mult, 2)}, width × ${fmt(origin.width_mult, 2)}, resolution ${esc(origin.resolution)})`;
+  }
+  if (origin.kind === "scaling-search") {
+    return `chosen by <a href="#/scaling-search/${esc(origin.scaling_search_id)}">a scaling search</a> for ${
+      baseLink(origin.base)} (alpha ${esc(origin.alpha)}, beta ${esc(origin.beta)}, gamma ${esc(origin.gamma)})`;
   }
   return `<code>${esc(JSON.stringify(origin))}</code>`;
 }
@@ -61,28 +66,6 @@ function latencyText(a) {
     : d;
   return `${fmt(a.latency_ms, 2)} ms${a.latency_p90_ms ? ` (p90 ${fmt(a.latency_p90_ms, 2)})` : ""}${
     on ? ` on ${esc(on)}` : ""}`;
-}
-
-function familyTable(derived, official) {
-  const rows = (family, method) => family.data.map((m) => `<tr class="member"><td>${method}</td><td>${m.origin.phi}</td>
-    <td><a href="#/architecture/${m.id}">${esc(m.name || `${method} phi ${m.origin.phi}`)}</a></td><td>${fmt(m.origin.depth_mult, 2)}</td>
-    <td>${fmt(m.origin.width_mult, 2)}</td><td>${m.resolution}</td><td class="num">${fmtCount(m.params)}</td>
-    <td class="num">${fmtCount(m.macs)}</td></tr>`).join("");
-  return `<table class="data" id="family"><thead><tr><th>method</th><th>phi</th><th>network</th><th>depth ×</th>
-    <th>width ×</th><th>resolution</th><th>params</th><th>MACs</th></tr></thead><tbody>${rows(derived, "derived")}${
-    official ? rows(official, "published") : ""}</tbody></table>`;
-}
-
-function familyCharts(box, derived, official) {
-  const series = (family, name, key) => ({
-    name, points: family.data.map((m) => ({ x: m.origin.phi, y: m[key], label: `phi ${m.origin.phi}: ${fmtCount(m[key])}` })),
-  });
-  box.innerHTML = '<div class="chart-box half" id="family-params"></div><div class="chart-box half" id="family-macs"></div>';
-  for (const [key, label] of [["params", "params"], ["macs", "MACs"]]) {
-    const all = [series(derived, `derived ${label}`, key)];
-    if (official) all.push(series(official, `published table ${label}`, key));
-    lines(box.querySelector(`#family-${key}`), all, { xLabel: "phi", yLabel: label, yLog: true });
-  }
 }
 
 export function render(root, id) {
@@ -103,10 +86,7 @@ export function render(root, id) {
         <a class="button" id="download-onnx" href="${a.links.onnx}" download>Download ONNX</a>
         <button id="download-json">Download JSON</button>` : '<span class="muted">no spec: nothing to download</span>'}</div>
       ${spec ? stageTable(spec) : ""}
-      ${spec ? `<h3>Scale this</h3><form id="scale" class="grid-form inline" novalidate><div class="field">
-        <label for="f-official">also the published B0–B7 table</label><input type="checkbox" id="f-official"></div>
-        <p class="form-error"></p><button type="submit" id="scale-button">Scale</button></form>
-        <div id="family-box"></div><div id="family-charts" class="charts"></div>` : ""}`;
+      ${spec ? '<div id="scale-panel"></div>' : ""}`;
     if (!spec) return;
     root.querySelector("#download-json").addEventListener("click", () => {
       const blob = new Blob([JSON.stringify(spec, null, 2)], { type: "application/json" });
@@ -116,26 +96,7 @@ export function render(root, id) {
       link.click();
       URL.revokeObjectURL(link.href);
     });
-    const form = root.querySelector("#scale");
-    buildForm(form, "ScalingCreate", SCALE_FIELDS);
-    form.addEventListener("submit", async (e) => {
-      e.preventDefault();
-      clearErrors(form);
-      const body = { base: { architecture_id: id }, ...readForm(form, SCALE_FIELDS) };
-      try {
-        const derived = await api("/v1/scalings", { method: "POST", body });
-        let official = null;
-        if (root.querySelector("#f-official").checked) {
-          const r = body.phi_range || {};
-          official = await api("/v1/scalings", { method: "POST", body: { base: body.base, official: true,
-            phi_range: { start: Math.max(0, Math.ceil(r.start ?? 0)), stop: Math.min(7, Math.floor(r.stop ?? 7)), step: 1 } } });
-        }
-        root.querySelector("#family-box").innerHTML = familyTable(derived, official);
-        familyCharts(root.querySelector("#family-charts"), derived, official);
-      } catch (err) {
-        showErrors(form, err);
-      }
-    });
+    scalePanel(root.querySelector("#scale-panel"), { architecture_id: id });
   }).catch((err) => {
     root.innerHTML = `<p class="error">architecture ${esc(id)}: ${esc(err.message)}</p>`;
   });

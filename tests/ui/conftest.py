@@ -65,6 +65,8 @@ def page(browser, service: Running):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
+    page.on("console", lambda msg: errors.append(msg.text)
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
     page.on("dialog", lambda dialog: dialog.accept())  # confirm() before a delete
     yield page
     context.close()

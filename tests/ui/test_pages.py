@@ -185,3 +185,20 @@ def test_the_ui_asks_for_the_api_key_and_sends_it(browser, tmp_path: Path, scree
         page.locator("[data-error-for='n_trials']").wait_for(state="visible")  # past the key: the body's 422
         assert keys == ["wrong", "sesame"]
         context.close()
+
+
+def test_zoo_page_lists_the_networks_and_scales_one(page, service: Running, screenshots: Path) -> None:
+    zoo = service.client.get("/v1/zoo").json()
+    page.goto("/#/zoo")
+    page.wait_for_selector("#zoo tbody tr")
+    assert page.locator("#zoo tbody tr").count() == zoo["count"]
+    page.screenshot(path=screenshots / "zoo.png", full_page=True)
+    page.click("#zoo a:text-is('mobilenet_v2')")
+    page.wait_for_url(re.compile(r"#/zoo/mobilenet_v2$"))
+    fill(page, {"phi_range.stop": "1"}, form="#scale")
+    page.click("#scale-button")
+    page.wait_for_selector("#family tr.member")
+    assert page.locator("#family tr.member").count() == 2
+    page.click("#family tr.member >> nth=1 >> a")
+    page.locator("#origin").wait_for()
+    assert "scaled from mobilenet_v2 at phi 1" in page.locator("#origin").inner_text()

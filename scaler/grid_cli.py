@@ -1,8 +1,8 @@
 """``python -m scaler grid``: grid-search alpha, beta, gamma on a base network by proxy training.
 
-This module stays light (no optuna, torch or numpy at import) so that ``python -m scaler derive`` starts fast:
-the options default to None and ``scaler.grid_config.GridConfig`` supplies the defaults (the help text quotes them;
-a test keeps both in step).
+The options are ``GridConfig``'s fields: each flag's type, default and help come from the field
+(``searchspace.fields.add_field_flag``), so the command line cannot drift from the config. Optuna, Ray and torch
+are imported only when a grid runs.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from scaler.bases import add_base_arguments, load_base
 from searchspace.errors import SpecError
+from searchspace.fields import add_field_flag, set_flags
 from searchspace.table import format_table
 
 if TYPE_CHECKING:
@@ -21,23 +22,24 @@ if TYPE_CHECKING:
     from scaler.grid_results import CandidateResult, GridResult
 
 DEFAULT_STORAGE = "sqlite:///nas-search.db"  # the service database (as ``python -m workers search``)
-# SpecError.field -> the option the user typed.
-_OPTIONS = {
-    "step": "--step",
-    "tolerance": "--tolerance",
-    "max_candidates": "--max-candidates",
-    "resolution": "--resolution",
-    "proxy_width": "--proxy-width",
-    "proxy_depth": "--proxy-depth",
-    "workers": "--workers",
-    "threads": "--threads",
-    "seed": "--seed",
-    "epochs": "--epochs",
-    "subset": "--subset",
-    "source": "--dataset",
-    "dataset.source": "--dataset",
-    "max_gib": "--dataset",
+# The flags that set a GridConfig field (a dotted path); the field gives type, default and help.
+FLAGS = {
+    "--dataset": "dataset.source",
+    "--subset": "dataset.subset",
+    "--step": "step",
+    "--tolerance": "tolerance",
+    "--max-candidates": "max_candidates",
+    "--epochs": "budget.epochs",
+    "--proxy-width": "proxy_width",
+    "--proxy-depth": "proxy_depth",
+    "--workers": "workers",
+    "--threads": "threads",
+    "--seed": "seed",
+    "--retry-failed": "retry_failed",
 }
+# SpecError.field -> the option the user typed.
+_OPTIONS = {**{path.rsplit(".", 1)[-1]: flag for flag, path in FLAGS.items()}, "resolution": "--resolution",
+            "dataset.source": "--dataset", "max_gib": "--dataset"}
 _HEADERS = ("rank", "alpha", "beta", "gamma", "ratio", "MACs ratio", "proxy px", "accuracy", "latency ms",
             "seconds", "status")
 
@@ -63,23 +65,14 @@ def add_grid(commands: argparse._SubParsersAction) -> None:
         "The proxy: each candidate trains the phi = 1 member of the base scaled by --proxy-width and "
         "--proxy-depth at --resolution px (defaults 0.5, 0.5, 32: about 10-15 s a candidate on one CPU).",
     )
+    from scaler.grid_config import GridConfig
+
     add_base_arguments(grid)
-    grid.add_argument("--dataset", metavar="SOURCE", help="digits (default), an ImageFolder or CIFAR-10 directory")
-    grid.add_argument("--subset", type=float, metavar="F", help="fraction of each class used (default 1.0)")
-    grid.add_argument("--step", type=float, help="grid step of alpha, beta and gamma (default 0.05)")
-    grid.add_argument("--tolerance", type=float, help="allowed |alpha*beta^2*gamma^2 - 2| (default 0.1)")
-    grid.add_argument("--max-candidates", type=int, metavar="N",
-                      help="evaluate only the N candidates whose ratio is closest to 2 (default: all)")
-    grid.add_argument("--epochs", type=int, metavar="E", help="proxy training epochs (default 1)")
-    grid.add_argument("--resolution", type=_resolution, default=argparse.SUPPRESS, metavar="PX|base",
-                      help="proxy input size of the base; 'base' keeps the base's (default 32)")
-    grid.add_argument("--proxy-width", type=float, metavar="W", help="proxy base width multiplier (default 0.5)")
-    grid.add_argument("--proxy-depth", type=float, metavar="D", help="proxy base depth multiplier (default 0.5)")
-    grid.add_argument("--workers", type=int, help="candidates trained at once (default 2)")
-    grid.add_argument("--threads", type=int, help="torch threads, i.e. Ray CPUs, per candidate (default 1)")
-    grid.add_argument("--seed", type=int, help="data split, initialisation and batch order seed (default 0)")
+    for flag, path in FLAGS.items():
+        add_field_flag(grid, flag, GridConfig, path)
+    add_field_flag(grid, "--resolution", GridConfig, "resolution", type=_resolution, default=argparse.SUPPRESS,
+                   metavar="PX|base")
     grid.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
-    grid.add_argument("--retry-failed", action="store_true", help="re-evaluate candidates that failed before")
     grid.add_argument("--storage", default=DEFAULT_STORAGE, metavar="URL",
                       help=f"SQLAlchemy URL of the service database (default {DEFAULT_STORAGE})")
     grid.add_argument("--study", metavar="NAME", help="study name (default: derived from base and settings)")
@@ -89,28 +82,16 @@ def add_grid(commands: argparse._SubParsersAction) -> None:
 
 def build_config(args: argparse.Namespace) -> GridConfig:
     """A GridConfig from the options given (GridConfig's defaults for the others)."""
-    from dataclasses import replace
-
     from scaler.grid_config import GridConfig
-    from workers.data import DatasetConfig
 
-    default = GridConfig()
-    dataset: dict[str, Any] = {k: v for k, v in (("source", args.dataset), ("subset", args.subset)) if v is not None}
-    fields: dict[str, Any] = {
-        "dataset": DatasetConfig(**dataset),
-        "budget": replace(default.budget, epochs=args.epochs) if args.epochs is not None else default.budget,
-        "retry_failed": args.retry_failed,
-    }
+    data = set_flags({}, args, FLAGS)
     if hasattr(args, "resolution"):  # absent unless given ('base' gives None)
-        fields["resolution"] = args.resolution
-    for name in ("step", "tolerance", "max_candidates", "proxy_width", "proxy_depth", "workers", "threads", "seed"):
-        if getattr(args, name) is not None:
-            fields[name] = getattr(args, name)
+        data["resolution"] = args.resolution
     if args.no_latency:
-        fields["latency"] = None
-    elif default.latency is not None and args.threads is not None:
-        fields["latency"] = replace(default.latency, threads=args.threads)
-    return GridConfig(**fields)
+        data["latency"] = None
+    elif GridConfig().latency is not None and args.threads is not None:  # time on the threads it trains on
+        data["latency"] = {**GridConfig().latency.to_dict(), "threads": args.threads}
+    return GridConfig.from_dict(data)
 
 
 def run_grid_command(args: argparse.Namespace) -> int:

@@ -109,9 +109,9 @@ class GridConfig:
     step: float = field(default=0.05, metadata=doc("grid step of each coefficient"))
     tolerance: float = field(default=0.1, metadata=doc("|alpha*beta^2*gamma^2 - 2| allowed"))
     max_candidates: int | None = field(default=None,
-                                       metadata=doc("keep the candidates closest to the ratio 2 (null: all)"))
+                                       metadata=doc("keep the candidates closest to the ratio 2; null or none: all"))
     resolution: int | None = field(default=32,
-                                   metadata=doc("input size of the proxy base (null: the base's own)"))
+                                   metadata=doc("input size of the proxy base; null, or 'base' on the command line: the base's own"))
     proxy_width: float = field(default=0.5, metadata=doc("width multiplier of the proxy base"))
     proxy_depth: float = field(default=0.5, metadata=doc("depth multiplier of the proxy base"))
     dataset: DatasetConfig = field(default_factory=DatasetConfig,

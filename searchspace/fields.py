@@ -7,11 +7,14 @@ a plain string into its member; ``as_dict`` gives the plain JSON form, enum memb
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import enum
+import typing
 from typing import Any, TypeVar
 
 from searchspace.checks import _show
+from searchspace.codec import field_types
 from searchspace.errors import SpecError
 
 E = TypeVar("E", bound=enum.StrEnum)
@@ -57,3 +60,52 @@ def plain(value: Any) -> Any:
 def as_dict(obj: Any) -> dict[str, Any]:
     """A flat config dataclass as JSON-ready data, in field order (enum members as plain strings)."""
     return {f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+
+
+# --- the command line -----------------------------------------------------------------------------------------
+
+
+def field_at(cls: type, path: str) -> tuple[dataclasses.Field[Any], Any, Any]:
+    """The field of config class ``cls`` at a dotted ``path``, its type (None stripped) and its default value."""
+    kind, value = cls, cls()
+    for name in path.split("."):
+        field = next(f for f in dataclasses.fields(kind) if f.name == name)
+        kind, value = field_types(kind)[name], getattr(value, name)
+    kinds = [t for t in typing.get_args(kind) if t is not type(None)] or [kind]
+    return field, kinds[0], value
+
+
+def flag_dest(flag: str) -> str:
+    return flag[2:].replace("-", "_")
+
+
+def add_field_flag(parser: argparse.ArgumentParser, flag: str, cls: type, path: str, **overrides: Any) -> None:
+    """A command-line flag setting the field at ``path``: its type, choices, default and help from the field
+    (``overrides`` replace argparse options, e.g. a ``type`` that also accepts a word)."""
+    field, kind, default = field_at(cls, path)
+    shown = "none" if default is None else plain(default)
+    help_text = f"{description(field)} (default {shown})".replace("%", "%%")  # argparse formats help with %
+    options: dict[str, Any] = {"dest": flag_dest(flag), "help": help_text}
+    if kind is bool:
+        options["action"] = "store_true"
+    elif isinstance(kind, type) and issubclass(kind, enum.StrEnum):
+        options["choices"] = choices(kind)
+    else:
+        options["type"] = kind
+    parser.add_argument(flag, **{**options, **overrides})
+
+
+def set_flags(data: dict[str, Any], args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any]:
+    """``data`` (a config's JSON form) with the value of every flag given on the command line set at its path."""
+    for flag, path in flags.items():
+        value = getattr(args, flag_dest(flag), None)
+        if value is None or value is False:
+            continue
+        *parents, name = path.split(".")
+        node = data
+        for parent in parents:
+            node = node.setdefault(parent, {})
+            if not isinstance(node, dict):
+                raise SpecError(parent, "must be a JSON object")
+        node[name] = value
+    return data

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import enum
 import hashlib
 import json
 import signal
 import sys
 import threading
-import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from searchspace.codec import field_types
 from searchspace.errors import SpecError
-from searchspace.fields import choices, description, plain
+from searchspace.fields import add_field_flag, set_flags
 from searchspace.table import format_table
 from workers.config import SearchConfig
 from workers.data import DatasetError
@@ -48,32 +44,6 @@ FLAGS = {
 }
 
 
-def config_field(path: str) -> tuple[dataclasses.Field[Any], Any, Any]:
-    """The SearchConfig field at a dotted ``path``, its type (None stripped) and its default value."""
-    cls, value = SearchConfig, SearchConfig()
-    for name in path.split("."):
-        field = next(f for f in dataclasses.fields(cls) if f.name == name)
-        cls, value = field_types(cls)[name], getattr(value, name)
-    kinds = [t for t in typing.get_args(cls) if t is not type(None)] or [cls]
-    return field, kinds[0], value
-
-
-def _dest(flag: str) -> str:
-    return flag[2:].replace("-", "_")
-
-
-def add_field_flag(parser: argparse.ArgumentParser, flag: str, path: str) -> None:
-    field, kind, default = config_field(path)
-    shown = "none" if default is None else plain(default)
-    help_text = f"{description(field)} (default {shown})".replace("%", "%%")  # argparse formats help with %
-    options: dict[str, Any] = {"dest": _dest(flag), "help": help_text}
-    if isinstance(kind, type) and issubclass(kind, enum.StrEnum):
-        options["choices"] = choices(kind)
-    else:
-        options["type"] = kind
-    parser.add_argument(flag, **options)
-
-
 def build_config(args: argparse.Namespace) -> SearchConfig:
     """The config file (if any) with the flags given on the command line on top."""
     data: Any = {}
@@ -84,17 +54,7 @@ def build_config(args: argparse.Namespace) -> SearchConfig:
             raise SpecError("--config", f"cannot read {args.config!r}: {err}") from None
         if not isinstance(data, dict):
             raise SpecError("--config", f"{args.config!r} must hold a JSON object")
-    for flag, path in FLAGS.items():
-        value = getattr(args, _dest(flag))
-        if value is None:
-            continue
-        *parents, name = path.split(".")
-        node = data
-        for parent in parents:
-            node = node.setdefault(parent, {})
-            if not isinstance(node, dict):
-                raise SpecError(parent, "must be a JSON object")
-        node[name] = value
+    set_flags(data, args, FLAGS)
     return SearchConfig.from_dict(data)
 
 
@@ -162,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="run (or resume) a search and print its Pareto front")
     p.add_argument("--config", help="search config JSON (workers.config.SearchConfig fields)")
     for flag, path in FLAGS.items():
-        add_field_flag(p, flag, path)
+        add_field_flag(p, flag, SearchConfig, path)
     p.add_argument("--storage", default=DEFAULT_STORAGE, help="SQLAlchemy URL of the study storage")
     p.add_argument("--study", help="study name (default: derived from the config, so reruns resume)")
     p.add_argument("--json", action="store_true")

@@ -12,8 +12,8 @@ import pytest
 from scaler.grid_config import GridConfig, grid_study_name
 from searchspace import zoo
 from searchspace.errors import SpecError
-from searchspace.fields import choices
-from workers.cli import FLAGS, build_config, build_parser, config_field, default_study_name
+from searchspace.fields import choices, field_at
+from workers.cli import FLAGS, build_config, build_parser, default_study_name
 from workers.config import Mode, Objective, Pruner, Reward, Sampler, SearchConfig
 from workers.data import DatasetConfig
 from workers.evaluation import LatencyConfig
@@ -72,7 +72,7 @@ def test_cli_choices_are_the_enums() -> None:
     actions = _search_actions()
     enums = {}
     for flag, path in FLAGS.items():
-        _, kind, _ = config_field(path)
+        _, kind, _ = field_at(SearchConfig, path)
         if isinstance(kind, type) and issubclass(kind, enum.StrEnum):
             enums[flag] = kind
             assert tuple(actions[flag].choices) == choices(kind), flag
@@ -84,7 +84,7 @@ def test_cli_choices_are_the_enums() -> None:
 def test_cli_help_quotes_the_dataclass_defaults_and_descriptions() -> None:
     actions = _search_actions()
     for flag, path in FLAGS.items():
-        field, _, default = config_field(path)
+        field, _, default = field_at(SearchConfig, path)
         assert actions[flag].default is None  # not given: the config file's (or the dataclass's) value
         assert actions[flag].help == f"{field.metadata['doc']} (default {'none' if default is None else default})"
     assert re.search(r"\(default 20\)", actions["--trials"].help)

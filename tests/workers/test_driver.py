@@ -243,3 +243,29 @@ def test_a_dead_referee_fails_no_trial_and_leaves_no_actor_behind(sqlite_url: st
     assert not [t for t in result.trials if t.state == "FAIL"]
     assert any(t.state == "PRUNED" for t in result.trials)  # the rule still ran after its actor died
     assert _alive_referees() == 0
+
+
+def test_a_time_budget_stops_running_trials_and_says_so(sqlite_url: str) -> None:
+    slow = functools.partial(fake_eval.fake_evaluate, sleep=30.0)
+    started = time.monotonic()
+    result = SearchDriver(replace(TINY, n_trials=4, timeout_s=2.0), sqlite_url, "timeout", evaluate_fn=slow,
+                          poll_s=0.1).run()
+    assert result.stopped.startswith("timeout: the time budget of 2 s ran out") and time.monotonic() - started < 25
+    assert result.trials and all(t.state == "FAIL" and t.stopped == "timeout" for t in result.trials)
+    assert all("time budget" in t.error for t in result.trials)
+
+
+def test_trials_failed_by_recovery_are_reported_before_any_evaluation(sqlite_url: str) -> None:
+    """A resumed search tells its observer (the service's mirror) about the trials it failed at once."""
+    from searchspace.space import sample
+    from workers.ledger import Ledger
+
+    ledger = Ledger(sqlite_url, "recovered", ["maximize", "minimize"], lambda _: optuna.samplers.RandomSampler(seed=1))
+    trial = ledger.ask()
+    sample(trial, TINY.space)
+    ledger.persist(trial, {"spec_key": "left-running"})  # a dead driver's trial
+    seen: list[tuple[int, str, str | None]] = []
+    SearchDriver(replace(TINY, n_trials=1, n_workers=1), sqlite_url, "recovered", evaluate_fn=fake_eval.fake_evaluate,
+                 on_trial=lambda r: seen.append((r.number, r.state, r.error))).run()
+    assert seen[0] == (0, "FAIL", INTERRUPTED)
+    assert [state for _, state, _ in seen[1:]] == ["COMPLETE"]

@@ -40,7 +40,7 @@ function row(s) {
     <td>${stateBadge(s.state)}</td><td>${progressBar(s.progress)}</td>
     <td class="num">${fmt(s.best && s.best.accuracy)}</td><td class="num">${fmtSeconds(s.elapsed_s)}</td>
     <td>${esc(s.config.objective)} · ${esc(s.config.mode)} · ${esc(s.config.sampler)}</td>
-    <td>${new Date(s.created_at).toLocaleString()}</td><td class="actions">${cancel}${del}</td></tr>`;
+    <td>${new Date(s.created_at).toLocaleString([], { dateStyle: "short", timeStyle: "short" })}</td><td class="actions">${cancel}${del}</td></tr>`;
 }
 
 export function render(root) {
@@ -53,7 +53,7 @@ export function render(root) {
     </div>
     <p class="form-error" id="list-error"></p>
     <table class="data" id="searches"><thead><tr><th>search</th><th>state</th><th>progress</th><th>best accuracy</th>
-      <th>elapsed</th><th>objective · mode · sampler</th><th>created</th><th></th></tr></thead><tbody></tbody></table>
+      <th>elapsed</th><th>objective, mode, sampler</th><th>created</th><th></th></tr></thead><tbody></tbody></table>
     </div><div class="form-pane"><h2>Launch a search</h2>
     <form id="launch" class="grid-form" novalidate><p class="form-error"></p>
       <button type="submit" id="launch-button">Launch</button></form></div></section>`;

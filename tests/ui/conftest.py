@@ -64,6 +64,9 @@ def page(browser, service: Running):
     context.set_default_timeout(30_000)
     page = context.new_page()
     errors: list[str] = []
+    base = str(service.client.base_url)  # no CDN, no network: the page asks the service only
+    page.on("request", lambda r: None if r.url.startswith((base, "blob:", "data:"))
+            else errors.append(f"request to {r.url}"))
     page.on("pageerror", lambda err: errors.append(str(err)))
     page.on("console", lambda msg: errors.append(msg.text)
             if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)

@@ -27,10 +27,15 @@ WORKER_NICENESS = 10  # evaluations yield the CPU to the service (API requests, 
 
 def _call(fn: EvaluateFn, *args: Any) -> dict[str, Any]:
     """The Ray task: the evaluation function travels as an argument (so tests can pass stand-ins); it runs at
-    a lower CPU priority than the service's own processes."""
+    a lower CPU priority than the service's own processes, and its measurements say on which node it ran."""
+    import ray
+
     if os.getpriority(os.PRIO_PROCESS, 0) < WORKER_NICENESS:
         os.setpriority(os.PRIO_PROCESS, 0, WORKER_NICENESS)
-    return fn(*args)
+    measured = fn(*args)
+    if isinstance(measured, dict):  # where it ran: the Ray node and the worker process
+        measured = {**measured, "node_id": ray.get_runtime_context().get_node_id(), "worker_pid": os.getpid()}
+    return measured
 
 
 class RayExecutor:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import statistics
 from collections.abc import Callable
 from typing import Any
@@ -57,4 +56,4 @@ def evaluate_trial(spec: ArchSpec, config: SearchConfig, referee: Any = None) ->
 
     result = evaluate(spec, config.dataset, config.budget, seed=config.seed, latency=config.latency,
                       threads=config.latency.threads, on_epoch=epoch_check(referee))
-    return {**result.measurements(), "worker_pid": os.getpid()}
+    return result.measurements()

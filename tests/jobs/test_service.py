@@ -84,6 +84,10 @@ def test_a_queued_search_runs_to_success_with_every_trial_mirrored(client: TestC
     trials = _trials(client, search_id)
     assert [t["trial_number"] for t in trials] == list(range(len(trials)))
     assert all(t["spec"]["num_classes"] == 10 and t["spec"]["in_chans"] == 1 for t in trials)
+    import ray
+
+    nodes = {node["NodeID"] for node in ray.nodes()}
+    assert all(t["details"]["node_id"] in nodes for t in trials if t["state"] != "FAIL")  # where each ran
     best = body["best"]
     assert best["accuracy"] == max(t["accuracy"] for t in trials if t["state"] == "COMPLETE")
     pareto = client.get(f"/v1/searches/{search_id}/pareto").json()["data"]

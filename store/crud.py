@@ -107,19 +107,24 @@ def progress(session: Session, *, search: Search) -> dict[str, int]:
 
 def best_architecture(session: Session, *, search: Search) -> Architecture | None:
     """The search's best completed trial, by the one rule ``workers.results.best_trial`` states per mode."""
-    rows = {a.trial_number: a for a in _completed(session, search.id)}
-    best = best_trial([_as_record(n, a) for n, a in rows.items()], SearchConfig.from_dict(search.config))
-    return None if best is None else rows[best.number]
+    best = best_trial(_completed(session, search.id), SearchConfig.from_dict(search.config))
+    return None if best is None else _rows(session, search.id, [best.number])[0]
 
 
-def _completed(session: Session, search_id: uuid.UUID) -> list[Architecture]:
-    return list(session.scalars(select(Architecture).where(Architecture.search_id == search_id,
-                                                           Architecture.state == "COMPLETE")))
+def _completed(session: Session, search_id: uuid.UUID) -> list[TrialRecord]:
+    """The search's completed trials as light records: only the columns the ranking rules read."""
+    rows = session.execute(select(Architecture.trial_number, Architecture.accuracy, Architecture.latency_ms,
+                                  Architecture.macs, Architecture.reward)
+                           .where(Architecture.search_id == search_id, Architecture.state == "COMPLETE"))
+    return [TrialRecord(number=n, state="COMPLETE", accuracy=accuracy, latency_ms=latency, macs=macs, reward=reward)
+            for n, accuracy, latency, macs, reward in rows]
 
 
-def _as_record(number: int, row: Architecture) -> TrialRecord:
-    return TrialRecord(number=number, state=row.state or "", accuracy=row.accuracy, latency_ms=row.latency_ms,
-                       macs=row.macs, reward=row.reward)
+def _rows(session: Session, search_id: uuid.UUID, numbers: list[int]) -> list[Architecture]:
+    """The architecture rows of trials ``numbers``, in that order."""
+    found = {a.trial_number: a for a in session.scalars(select(Architecture).where(
+        Architecture.search_id == search_id, Architecture.trial_number.in_(numbers)))}
+    return [found[n] for n in numbers]
 
 
 def list_trials(session: Session, *, search_id: uuid.UUID, skip: int, limit: int, sort: str = "number",
@@ -137,9 +142,8 @@ def list_trials(session: Session, *, search_id: uuid.UUID, skip: int, limit: int
 def pareto(session: Session, *, search_id: uuid.UUID) -> list[Architecture]:
     """The search's non-dominated completed trials (accuracy up, latency or MACs down), by increasing cost."""
     search = get_search(session, search_id=search_id)
-    rows = {a.trial_number: a for a in _completed(session, search_id)}
-    front = pareto_front([_as_record(n, a) for n, a in rows.items()], search.config.get("objective", "latency"))
-    return [rows[r.number] for r in front]
+    front = pareto_front(_completed(session, search_id), search.config.get("objective", "latency"))
+    return _rows(session, search_id, [r.number for r in front])
 
 
 def record_trial(session: Session, *, search_id: uuid.UUID, record: TrialRecord) -> Architecture:

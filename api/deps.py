@@ -6,7 +6,7 @@ import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi import Depends, HTTPException, Query, Request, Security, status
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,8 @@ from store.db import Role, session_scope
 from store.settings import Settings
 
 API_KEY_HEADER = "X-API-Key"
+Skip = Annotated[int, Query(ge=0, le=10**9, description="rows to skip")]
+Limit = Annotated[int, Query(ge=1, le=100, description="rows to return")]
 _api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False,
                         description="needed by every mutating endpoint when the service sets NAS_API_KEY")
 

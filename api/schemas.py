@@ -247,6 +247,11 @@ class ScalingSearchPublic(BaseModel):
     result: dict[str, Any] | None = Field(description="every candidate's ratios and accuracy, and the choice")
 
 
+class ScalingSearchesPublic(BaseModel):
+    data: list[ScalingSearchPublic]
+    count: int
+
+
 # --- the rest -----------------------------------------------------------------------------------------------
 
 

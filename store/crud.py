@@ -49,9 +49,20 @@ def get_search(session: Session, *, search_id: uuid.UUID, for_update: bool = Fal
 
 def list_searches(session: Session, *, skip: int, limit: int, state: str | None = None) -> tuple[list[Search], int]:
     """A page of searches, newest first, and how many there are."""
-    where = [Search.state == state] if state else []
-    total = session.scalar(select(func.count()).select_from(Search).where(*where)) or 0
-    rows = session.scalars(select(Search).where(*where).order_by(Search.created_at.desc(), Search.id)
+    return _page(session, Search, skip=skip, limit=limit, state=state)
+
+
+def list_scaling_searches(session: Session, *, skip: int, limit: int,
+                          state: str | None = None) -> tuple[list[ScalingSearch], int]:
+    """A page of scaling searches, newest first, and how many there are."""
+    return _page(session, ScalingSearch, skip=skip, limit=limit, state=state)
+
+
+def _page(session: Session, model: type[Search | ScalingSearch], *, skip: int, limit: int,
+          state: str | None) -> tuple[list[Any], int]:
+    where = [model.state == state] if state else []
+    total = session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+    rows = session.scalars(select(model).where(*where).order_by(model.created_at.desc(), model.id)
                            .offset(skip).limit(limit))
     return list(rows), total
 

@@ -7,10 +7,10 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from api import limits
+from api.bases import resolve_base
 from api.datasets import checked_dataset, hide_data_root
-from api.deps import API_KEY_RESPONSES, BODY_RESPONSES, ApiKeyDep, SessionDep, SettingsDep
-from api.routes.scalings import resolve_base
-from api.schemas import ScalingSearchCreate, ScalingSearchPublic
+from api.deps import API_KEY_RESPONSES, BODY_RESPONSES, ApiKeyDep, Limit, SessionDep, SettingsDep, Skip
+from api.schemas import JobState, ScalingSearchCreate, ScalingSearchesPublic, ScalingSearchPublic
 from store import crud
 from store.models import ScalingSearch
 from store.settings import Settings
@@ -43,6 +43,14 @@ def create_scaling_search(body: ScalingSearchCreate, session: SessionDep, settin
     job = crud.create_scaling_search(session, config=config, name=body.name)
     response.headers["Location"] = f"/v1/scaling-searches/{job.id}"
     return to_public(job, settings)
+
+
+@router.get("")
+def list_scaling_searches(session: SessionDep, settings: SettingsDep, skip: Skip = 0, limit: Limit = 20,
+                          state: JobState | None = None) -> ScalingSearchesPublic:
+    """Scaling searches, newest first."""
+    rows, count = crud.list_scaling_searches(session, skip=skip, limit=limit, state=state)
+    return ScalingSearchesPublic(data=[to_public(job, settings) for job in rows], count=count)
 
 
 @router.get("/{job_id}", responses={404: {"description": "no such scaling search"}})

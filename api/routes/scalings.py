@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from fastapi import APIRouter, status
-from sqlalchemy.orm import Session
 
 from api import limits
+from api.bases import resolve_base
 from api.deps import API_KEY_RESPONSES, BODY_RESPONSES, ApiKeyDep, SessionDep, SettingsDep
-from api.schemas import ArchitecturePublic, BaseRef, ScalingCreate, ScalingsPublic
+from api.schemas import ArchitecturePublic, ScalingCreate, ScalingsPublic
 from scaler.family import official
 from scaler.scaling import ScaledSpec, derive
-from searchspace import zoo
 from searchspace.errors import SpecError
 from searchspace.spec import ArchSpec
 from store import crud
@@ -22,25 +20,6 @@ from store.settings import Settings
 router = APIRouter(prefix="/scalings", tags=["scaling"])
 
 
-def resolve_base(session: Session, ref: BaseRef, settings: Settings) -> tuple[ArchSpec, dict[str, Any]]:
-    """The base ArchSpec and how the request named it; SpecError on ``base.<field>``."""
-    if ref.architecture_id is not None:
-        row = crud.get_architecture(session, architecture_id=ref.architecture_id)
-        if row.spec is None:
-            raise SpecError("base.architecture_id", f"architecture {row.id} has no spec")
-        spec, named = ArchSpec.from_dict(row.spec), {"architecture_id": str(row.id)}
-    elif ref.zoo is not None:
-        if ref.zoo not in zoo.names():
-            raise SpecError("base.zoo", f"unknown zoo network {ref.zoo!r:.80}; see GET /v1/zoo")
-        spec, named = zoo.get(ref.zoo), {"zoo": ref.zoo}
-    else:
-        try:
-            spec = ArchSpec.from_dict(ref.spec)
-        except SpecError as err:
-            raise err.within("base.spec") from None
-        named = {"spec": spec.name or spec.to_string()[:200]}
-    limits.check_spec(spec, settings, "base")
-    return spec, named
 
 
 def phis(body: ScalingCreate, settings: Settings) -> tuple[list[float], str]:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 from sqlalchemy.orm import Session
 
 from api import limits
 from api.datasets import checked_dataset, hide_data_root, public_architecture
-from api.deps import API_KEY_RESPONSES, BODY_RESPONSES, ApiKeyDep, SessionDep, SettingsDep
+from api.deps import API_KEY_RESPONSES, BODY_RESPONSES, ApiKeyDep, Limit, SessionDep, SettingsDep, Skip
 from api.schemas import (
     ArchitecturesPublic,
     JobState,
@@ -26,8 +26,6 @@ from store.settings import Settings
 from workers.config import SearchConfig
 
 router = APIRouter(prefix="/searches", tags=["searches"])
-Skip = Annotated[int, Query(ge=0, le=10**9, description="rows to skip")]
-Limit = Annotated[int, Query(ge=1, le=100, description="rows to return")]
 
 
 def prepare(body: SearchCreate, settings: Settings) -> SearchConfig:

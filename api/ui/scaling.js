@@ -4,7 +4,7 @@ import { api } from "./api.js";
 import { buildForm, clearErrors, readForm, showErrors } from "./form.js";
 import { ACTIVE, esc, fmt, fmtCount, fmtSeconds, poll, stateBadge } from "./util.js";
 
-const KNOWN = "nas-scaling-searches"; // the API has no list of scaling searches: this browser remembers its own
+const PAGE = 20;
 const FIELDS = [
   { path: "name", kind: "text" },
   { path: "base.zoo", label: "base: zoo network", kind: "text", value: "efficientnet_b0" },
@@ -17,15 +17,12 @@ const FIELDS = [
   { path: "extra", label: "more (JSON merged into the request)", kind: "json" },
 ];
 
-function known() {
-  return JSON.parse(localStorage.getItem(KNOWN) || "[]");
-}
-
 export function renderList(root) {
   root.innerHTML = `<section class="split"><div class="list-pane"><h2>Scaling searches</h2>
     <p class="muted">Each candidate (alpha, beta, gamma) proxy-trains the phi = 1 network of the base; the most
     accurate is chosen (ties: fewer MACs).</p>
     <form id="open" class="inline"><input name="id" placeholder="a scaling search id" size="38"><button>Open</button></form>
+    <span class="pager"><button id="prev">‹ newer</button><span id="page-info"></span><button id="next">older ›</button></span>
     <table class="data" id="scaling-searches"><thead><tr><th>scaling search</th><th>state</th><th>candidates</th>
       <th>chosen</th><th>elapsed</th></tr></thead><tbody></tbody></table></div>
     <div class="form-pane"><h2>Launch a scaling search</h2><form id="launch-grid" class="grid-form" novalidate>
@@ -43,23 +40,29 @@ export function renderList(root) {
       const body = readForm(form, FIELDS);
       if (body.base && body.base.architecture_id) delete body.base.zoo;
       const job = await api("/v1/scaling-searches", { method: "POST", body });
-      localStorage.setItem(KNOWN, JSON.stringify([job.id, ...known()].slice(0, 50)));
       location.hash = `#/scaling-search/${job.id}`;
     } catch (err) {
       showErrors(form, err);
     }
   });
   const tbody = root.querySelector("#scaling-searches tbody");
-  return poll(async () => {
-    const jobs = await Promise.all(known().map((id) => api(`/v1/scaling-searches/${id}`).catch(() => null)));
-    tbody.innerHTML = jobs.filter(Boolean).map((j) => {
+  let skip = 0;
+  const refresh = async () => {
+    const page = await api(`/v1/scaling-searches?skip=${skip}&limit=${PAGE}`);
+    tbody.innerHTML = page.data.map((j) => {
       const r = j.result || {};
       const chosen = r.chosen ? `α ${r.chosen.alpha} β ${r.chosen.beta} γ ${r.chosen.gamma}` : "—";
       return `<tr><td><a href="#/scaling-search/${j.id}">${esc(j.name || j.id.slice(0, 8))}</a></td><td>${stateBadge(j.state)}</td>
         <td>${r.done ?? (r.ranked ? r.ranked.length : 0)}/${j.config.candidates}</td><td>${chosen}</td>
         <td>${fmtSeconds(j.elapsed_s)}</td></tr>`;
-    }).join("") || '<tr><td colspan="5" class="muted">none launched from this browser</td></tr>';
-  }, 3000);
+    }).join("") || '<tr><td colspan="5" class="muted">no scaling search yet</td></tr>';
+    root.querySelector("#page-info").textContent = page.count ? `${skip + 1}–${skip + page.data.length} of ${page.count}` : "";
+    root.querySelector("#prev").disabled = skip === 0;
+    root.querySelector("#next").disabled = skip + PAGE >= page.count;
+  };
+  root.querySelector("#prev").addEventListener("click", () => { skip = Math.max(0, skip - PAGE); refresh(); });
+  root.querySelector("#next").addEventListener("click", () => { skip += PAGE; refresh(); });
+  return poll(refresh, 3000);
 }
 
 function candidateRows(candidates, chosen) {

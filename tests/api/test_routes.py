@@ -298,6 +298,10 @@ def test_scaling_search_is_queued_with_its_config(client: TestClient) -> None:
     grid = response.json()["config"]["grid"]
     assert grid["latency"] is None and grid["threads"] == 2 and grid["retry_failed"] and grid["resolution"] is None
 
+    listed = client.get("/v1/scaling-searches", params={"state": "queued", "limit": 1}).json()
+    assert listed["count"] >= 2 and [j["id"] for j in listed["data"]] == [response.json()["id"]]  # newest first
+    assert client.get("/v1/scaling-searches", params={"state": "succeeded"}).json() == {"data": [], "count": 0}
+
 
 @pytest.mark.parametrize(("payload", "loc"), [
     ({"step": 0}, ["body", "step"]),

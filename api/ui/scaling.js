@@ -46,6 +46,7 @@ export function renderList(root) {
     }
   });
   const tbody = root.querySelector("#scaling-searches tbody");
+  const [info, prev, next] = ["#page-info", "#prev", "#next"].map((s) => root.querySelector(s));
   let skip = 0;
   const refresh = async () => {
     const page = await api(`/v1/scaling-searches?skip=${skip}&limit=${PAGE}`);
@@ -56,12 +57,12 @@ export function renderList(root) {
         <td>${r.done ?? (r.ranked ? r.ranked.length : 0)}/${j.config.candidates}</td><td>${chosen}</td>
         <td>${fmtSeconds(j.elapsed_s)}</td></tr>`;
     }).join("") || '<tr><td colspan="5" class="muted">no scaling search yet</td></tr>';
-    root.querySelector("#page-info").textContent = page.count ? `${skip + 1}–${skip + page.data.length} of ${page.count}` : "";
-    root.querySelector("#prev").disabled = skip === 0;
-    root.querySelector("#next").disabled = skip + PAGE >= page.count;
+    info.textContent = page.count ? `${skip + 1}–${skip + page.data.length} of ${page.count}` : "";
+    prev.disabled = skip === 0;
+    next.disabled = skip + PAGE >= page.count;
   };
-  root.querySelector("#prev").addEventListener("click", () => { skip = Math.max(0, skip - PAGE); refresh(); });
-  root.querySelector("#next").addEventListener("click", () => { skip += PAGE; refresh(); });
+  prev.addEventListener("click", () => { skip = Math.max(0, skip - PAGE); refresh(); });
+  next.addEventListener("click", () => { skip += PAGE; refresh(); });
   return poll(refresh, 3000);
 }
 

@@ -60,6 +60,8 @@ export function render(root) {
   const tbody = root.querySelector("#searches tbody");
   const info = root.querySelector("#page-info");
   const listError = root.querySelector("#list-error");
+  const prev = root.querySelector("#prev");
+  const next = root.querySelector("#next");
 
   async function refresh() {
     const query = `skip=${skip}&limit=${PAGE}${state ? `&state=${state}` : ""}`;
@@ -68,8 +70,8 @@ export function render(root) {
     tbody.innerHTML = page.data.map(row).join("") ||
       `<tr><td colspan="8" class="muted">no searches${state ? ` ${state}` : ""} yet</td></tr>`;
     info.textContent = page.count ? `${skip + 1}–${skip + page.data.length} of ${page.count}` : "";
-    root.querySelector("#prev").disabled = skip === 0;
-    root.querySelector("#next").disabled = skip + PAGE >= page.count;
+    prev.disabled = skip === 0;
+    next.disabled = skip + PAGE >= page.count;
     return true;
   }
 

@@ -52,7 +52,7 @@ export function poll(task, everyMs) {
       const again = await task();
       if (again === false) return;
     } catch (err) {
-      console.error(err);
+      if (!stopped) console.error(err); // a page left while its request was out has nothing to show
     }
     if (!stopped) timer = setTimeout(loop, everyMs);
   };

@@ -120,7 +120,7 @@ class _GridSource:
         self.ledger, self.todo, self.base, self.config = ledger, todo, base, config
         self.evaluate_fn, self.notify = evaluate_fn, notify
 
-    def wants_more(self, running: int) -> bool:
+    def wants_more(self) -> bool:
         return bool(self.todo)
 
     def propose(self) -> Task | Proposal:

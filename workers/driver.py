@@ -179,7 +179,7 @@ class _SearchSource:
             ray.kill(self.referee)
             self.referee = None
 
-    def wants_more(self, running: int) -> bool:
+    def wants_more(self) -> bool:
         pending = sum(1 + len(p.twins) for p in self.by_key.values())
         return self.counted + pending < self.config.n_trials
 

@@ -53,8 +53,8 @@ class Stop:
 class Source(Protocol):
     """What a job gives the engine."""
 
-    def wants_more(self, running: int) -> bool:
-        """Whether another proposal may start, with ``running`` evaluations in flight."""
+    def wants_more(self) -> bool:
+        """Whether another proposal may start (the engine keeps at most ``slots`` in flight)."""
 
     def propose(self) -> Task | Proposal:
         """The next evaluation to run, or how a proposal settled without one."""
@@ -124,7 +124,7 @@ def _loop(source: Source, executor: RayExecutor, limits: EngineLimits, check: St
         if deadline is not None and time.monotonic() > deadline:
             stop = Stop(StopReason.TIMEOUT, f"the time budget of {limits.timeout_s:g} s ran out")
             break
-        while len(executor) < limits.slots and source.wants_more(len(executor)):
+        while len(executor) < limits.slots and source.wants_more():
             proposal = source.propose()
             if isinstance(proposal, Task):
                 executor.submit(proposal)

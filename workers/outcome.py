@@ -25,10 +25,6 @@ class Outcome(enum.Enum):
         return {Outcome.COMPLETE: TrialState.COMPLETE, Outcome.PRUNED: TrialState.PRUNED,
                 Outcome.FAIL: TrialState.FAIL}[self]
 
-    @classmethod
-    def from_state(cls, state: TrialState) -> Outcome:
-        return {TrialState.COMPLETE: cls.COMPLETE, TrialState.PRUNED: cls.PRUNED}.get(state, cls.FAIL)
-
 
 class Stopped(enum.Enum):
     """Why a training run ended before its last epoch (``TrainResult.stopped``; ``""`` when all epochs ran)."""

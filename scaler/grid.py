@@ -1,27 +1,32 @@
 """Grid search of the compound coefficients (EfficientNet, arXiv:1905.11946 section 3.3, step 1), on the job
 engine the architecture search uses (``workers.engine``: one Ray executor, one Optuna ledger, one outcome type).
 
-Fix phi = 1, enumerate alpha, beta, gamma >= 1 on a grid with alpha * beta^2 * gamma^2 within a tolerance of 2
-(``scaler.grid_config``), train the phi = 1 network of each candidate by proxy training on real data
-(``workers.evaluation.evaluate``) in parallel on Ray, and rank the candidates by validation accuracy (ties:
-fewer MACs; ``scaler.grid_results``).
+Fix phi = 1, enumerate alpha, beta, gamma >= 1 on a grid with alpha * beta^2 * gamma^2 within a tolerance of 2,
+keep those whose *counted* phi = 1 MACs ratio is within ``counted_tolerance`` of 2 (``scaler.grid_config.screen``;
+the others are reported as rejected, untrained), train the phi = 1 network of each kept candidate ``seeds``
+times (seeds ``seed``, ``seed + 1``, ...) by proxy training on real data (``workers.evaluation.evaluate``) in
+parallel on Ray, rank the candidates by mean validation accuracy (ties: fewer MACs; ``scaler.grid_results``)
+and test the winner against the runner-up paired by seed (``scaler.grid_stats``).
 
 The proxy. Training the phi = 1 EfficientNet-B0 at 224 px is far too slow on a CPU, so each candidate trains
 the phi = 1 member of a *proxy base*: the base scaled by ``proxy_width`` and ``proxy_depth`` (default 0.5 and
 0.5, the usual scaling rules) at ``resolution`` px (default 32; ``None`` keeps the base's). The candidate's
 resolution is ``round(resolution * gamma)`` to the pixel (a multiple-of-8 rounding would merge gamma 1.0 to
-1.1 at 32 px). With the defaults (1 epoch, batch 64, all of digits, B0 as base) one candidate costs about
+1.1 at 32 px). With the defaults (1 epoch, batch 64, all of digits, B0 as base) one run costs about
 16 s of CPU time on one thread, imports and data loading included. Each candidate reports the formula ratio
 alpha*beta^2*gamma^2, the counted MACs ratio of the base's own phi = 1 network (``scaler.derive``: rounding,
-ceil'd repeats and the head make it differ from the formula), and the proxy network's counted MACs ratio.
-Latency is measured while the other workers train: use ``workers=1`` for latencies worth comparing.
+ceil'd repeats and the head make it differ from the formula; this is the ratio held to 2), and the proxy
+network's counted MACs ratio (reported, not held: at 32 px the stride-32 feature maps round to whole pixels,
+so B0's proxies count 2.1-7.9 for a formula ratio of 2). Latency is measured while the other workers train:
+use ``workers=1`` for latencies worth comparing.
 
-Persistence. Every candidate is one trial of an Optuna study (``workers.ledger.Ledger``) with the coefficients
-as fixed params, the accuracy as the objective value and everything measured in the trial's record. The study
-name derives from the base and the evaluation settings (not the grid's step, tolerance or size, so a finer grid
-reuses the candidates it shares with a coarser one), so re-running the same command resumes: finished
-candidates (complete, or failed by their evaluation) are read back, not redone; trials left RUNNING by a dead
-process, cancelled or interrupted are failed and redone. One process at a time may run a given grid.
+Persistence. Every run (candidate and seed) is one trial of an Optuna study (``workers.ledger.Ledger``) with
+the coefficients and the seed as fixed params, the accuracy as the objective value and everything measured in
+the trial's record. The study name derives from the base and the evaluation settings (not the grid's step,
+tolerance, size or number of seeds, so a finer grid or more seeds reuse the runs they share), so re-running
+the same command resumes: finished runs (complete, or failed by their evaluation) are read back, not redone;
+trials left RUNNING by a dead process, cancelled or interrupted are failed and redone (a trial of an older
+study without a seed param is the run of the study's ``seed``). One process at a time may run a given grid.
 """
 
 from __future__ import annotations
@@ -34,8 +39,16 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from scaler.grid_config import GRID_PHI, Candidate, GridConfig, grid_study_name, proxy_base, proxy_member
-from scaler.grid_results import CandidateResult, CandidateStatus, GridResult, rank
+from scaler.grid_config import (
+    GRID_PHI,
+    Candidate,
+    GridConfig,
+    grid_study_name,
+    proxy_base,
+    proxy_member,
+    screen,
+)
+from scaler.grid_results import CandidateResult, CandidateStatus, GridResult, aggregate, rank
 from scaler.scaling import MAX_COEFFICIENT, derive
 from searchspace.counter import count
 from searchspace.errors import SpecError
@@ -52,6 +65,8 @@ from workers.outcome import Evaluated, Outcome
 from workers.training import TrainBudget
 
 _NAMES = ("alpha", "beta", "gamma")
+_SEED_RANGE = (0, 2**31 - 1)
+Run = tuple[str, int]  # (candidate key, seed)
 ProgressFn = Callable[[CandidateResult, int, int], None]
 _MEASURED = ("accuracy", "latency_ms", "train_seconds", "eval_seconds", "stopped")
 
@@ -89,54 +104,79 @@ def _evaluated(prepared: CandidateResult, evaluated: Evaluated) -> CandidateResu
                    **{k: measured[k] for k in _MEASURED if k in measured})
 
 
-def _trial_result(trial: FrozenTrial) -> CandidateResult | None:
-    """The finished candidate a trial holds (complete, or failed by its evaluation), else None."""
+def _trial_run(trial: FrozenTrial, default_seed: int) -> Run | None:
+    """The (candidate, seed) a trial ran; ``default_seed`` for a trial of an older study without a seed."""
+    if not all(n in trial.params for n in _NAMES):
+        return None
+    return Candidate(*(trial.params[n] for n in _NAMES)).key, int(trial.params.get("seed", default_seed))
+
+
+def _trial_result(trial: FrozenTrial, default_seed: int) -> CandidateResult | None:
+    """The finished run a trial holds (complete, or failed by its evaluation), else None."""
     record = trial.user_attrs.get(RECORD)
     if not isinstance(record, dict) or trial.state not in (TrialState.COMPLETE, TrialState.FAIL):
         return None
     if record.get("status") not in (CandidateStatus.COMPLETE, CandidateStatus.FAILED):
         return None
-    return CandidateResult.from_record(record, trial=trial.number)
+    run = _trial_run(trial, default_seed)
+    return CandidateResult.from_record(record, trial=trial.number, seed=default_seed if run is None else run[1])
 
 
-def _finished(trials: list[FrozenTrial]) -> dict[str, CandidateResult]:
-    """Candidate key -> its latest finished result."""
-    out: dict[str, CandidateResult] = {}
+def _finished(trials: list[FrozenTrial], default_seed: int) -> dict[Run, CandidateResult]:
+    """(Candidate key, seed) -> its latest finished run."""
+    out: dict[Run, CandidateResult] = {}
     for trial in trials:
-        result = _trial_result(trial)
+        result = _trial_result(trial, default_seed)
         if result is not None:
-            out[result.candidate.key] = result
+            out[result.candidate.key, result.seed] = result
     return out
+
+
+def _results(candidates: list[Candidate], runs: dict[Run, CandidateResult], config: GridConfig,
+             running: frozenset[Run] = frozenset()) -> list[CandidateResult]:
+    """Each candidate aggregated over its runs, ranked."""
+    out = []
+    for c in candidates:
+        blank = CandidateResult(alpha=c.alpha, beta=c.beta, gamma=c.gamma, ratio=c.ratio)
+        mine = {seed: r for (key, seed), r in runs.items() if key == c.key}
+        out.append(aggregate(blank, mine, config.run_seeds(), frozenset(s for k, s in running if k == c.key)))
+    return rank(out)
 
 
 class _GridSource:
     """The grid as an engine source: each pending candidate becomes one trial with fixed coefficients."""
 
-    def __init__(self, ledger: Ledger, todo: deque[Candidate], base: ArchSpec, config: GridConfig,
+    def __init__(self, ledger: Ledger, todo: deque[tuple[Candidate, int]], base: ArchSpec, config: GridConfig,
                  evaluate_fn: EvaluateFn, notify: Callable[[CandidateResult], None]) -> None:
         info = config.dataset.validate()
         self.proxy = proxy_base(base, config, info.num_classes, info.in_chans)
         self.proxy_macs = count(self.proxy).macs
         self.ledger, self.todo, self.base, self.config = ledger, todo, base, config
         self.evaluate_fn, self.notify = evaluate_fn, notify
+        self.prepared: dict[str, tuple[CandidateResult, ArchSpec | None]] = {}
 
     def wants_more(self) -> bool:
         return bool(self.todo)
 
     def propose(self) -> Task | Proposal:
-        prepared, spec = _prepare(self.todo.popleft(), self.base, self.proxy, self.proxy_macs)
-        self.ledger.memory.enqueue_trial(prepared.candidate.params())
+        candidate, seed = self.todo.popleft()
+        if candidate.key not in self.prepared:  # every seed of a candidate trains the same network
+            self.prepared[candidate.key] = _prepare(candidate, self.base, self.proxy, self.proxy_macs)
+        prepared, spec = self.prepared[candidate.key]
+        prepared = replace(prepared, seed=seed)
+        self.ledger.memory.enqueue_trial({**candidate.params(), "seed": seed})
         trial = self.ledger.ask()
         for name in _NAMES:
             trial.suggest_float(name, 1.0, MAX_COEFFICIENT)
-        stored = self.ledger.persist(trial, {"spec_key": spec.to_string() if spec else prepared.candidate.key})
+        trial.suggest_int("seed", *_SEED_RANGE)
+        stored = self.ledger.persist(trial, {"spec_key": spec.to_string() if spec else candidate.key})
         item = (trial, stored, prepared)
         if spec is None:
             self._tell(item, prepared)
             return Proposal.INVALID
         config = self.config
-        return Task(self.evaluate_fn, (spec, config.dataset, config.budget, config.seed, config.latency,
-                                       config.threads), item)
+        return Task(self.evaluate_fn, (spec, config.dataset, config.budget, seed, config.latency, config.threads),
+                    item)
 
     def finished(self, task: Task, evaluated: Evaluated) -> None:
         self._tell(task.item, _evaluated(task.item[2], evaluated))
@@ -189,25 +229,27 @@ def run_grid(
     """
     if not isinstance(base, ArchSpec):
         raise SpecError("base", f"must be an ArchSpec, got {type(base).__name__}")
-    candidates = config.candidates()
+    candidates, rejected = screen(base, config)
     name = study_name or grid_study_name(base, config)
-    results: dict[str, CandidateResult] = {}
+    results: dict[Run, CandidateResult] = {}
+    total = len(candidates) * config.seeds
 
     def finished(result: CandidateResult) -> None:
-        results[result.candidate.key] = result
+        results[result.candidate.key, result.seed] = result
         if on_candidate is not None:
-            on_candidate(result, len(results), len(candidates))
+            on_candidate(result, len(results), total)
 
     def attempt() -> Stop:  # resumes the study: run again as a whole after Ray was restarted
         ledger = _open_ledger(storage_url, name, base, config)
-        previous = _finished(ledger.recover(requeue=False))
-        todo: deque[Candidate] = deque()
+        previous = _finished(ledger.recover(requeue=False), config.seed)
+        todo: deque[tuple[Candidate, int]] = deque()
         for candidate in candidates:
-            old = previous.get(candidate.key)
-            if old is not None and (old.status is CandidateStatus.COMPLETE or not config.retry_failed):
-                results.setdefault(candidate.key, replace(old, reused=True))
-            else:
-                todo.append(candidate)
+            for seed in config.run_seeds():
+                old = previous.get((candidate.key, seed))
+                if old is not None and (old.status is CandidateStatus.COMPLETE or not config.retry_failed):
+                    results.setdefault((candidate.key, seed), replace(old, reused=True))
+                else:
+                    todo.append((candidate, seed))
         source = _GridSource(ledger, todo, base, config, evaluate_fn, finished)
         if not todo:
             return Stop(StopReason.BUDGET)
@@ -218,10 +260,8 @@ def run_grid(
 
     stop = engine.with_restarts(attempt)
     until_available(lambda: checkpoint(storage_url), what="checkpoint the database")
-    ordered = [results.get(c.key) or CandidateResult(alpha=c.alpha, beta=c.beta, gamma=c.gamma, ratio=c.ratio)
-               for c in candidates]
-    return GridResult(study_name=name, base_name=base.name, config=config, candidates=rank(ordered),
-                      stopped=str(stop))
+    return GridResult(study_name=name, base_name=base.name, config=config, stopped=str(stop), rejected=rejected,
+                      candidates=_results(candidates, results, config))
 
 
 def load_grid(storage_url: str, study_name: str) -> GridResult:
@@ -229,15 +269,10 @@ def load_grid(storage_url: str, study_name: str) -> GridResult:
     study = optuna.load_study(study_name=study_name, storage=open_storage(storage_url))
     attrs = study.user_attrs
     config = GridConfig.from_dict(attrs.get("config", {}))
+    base = ArchSpec.from_dict(attrs["base"])
+    candidates, rejected = screen(base, config)
     trials = study.get_trials(deepcopy=False)
-    previous = _finished(trials)
-    running = {Candidate(*(t.params[n] for n in _NAMES)).key for t in trials
-               if t.state == TrialState.RUNNING and all(n in t.params for n in _NAMES)}
-    ordered = []
-    for c in config.candidates():
-        result = previous.get(c.key) or CandidateResult(alpha=c.alpha, beta=c.beta, gamma=c.gamma, ratio=c.ratio)
-        if c.key in running and c.key not in previous:
-            result = replace(result, status=CandidateStatus.RUNNING)
-        ordered.append(result)
-    return GridResult(study_name=study_name, base_name=str(attrs.get("base", {}).get("name", "")), config=config,
-                      candidates=rank(ordered))
+    running = frozenset(run for t in trials if t.state == TrialState.RUNNING
+                        and (run := _trial_run(t, config.seed)) is not None)
+    return GridResult(study_name=study_name, base_name=base.name, config=config, rejected=rejected,
+                      candidates=_results(candidates, _finished(trials, config.seed), config, running))

@@ -28,7 +28,10 @@ FLAGS = {
     "--subset": "dataset.subset",
     "--step": "step",
     "--tolerance": "tolerance",
+    "--counted-tolerance": "counted_tolerance",
     "--max-candidates": "max_candidates",
+    "--seeds": "seeds",
+    "--significance": "significance",
     "--epochs": "budget.epochs",
     "--proxy-width": "proxy_width",
     "--proxy-depth": "proxy_depth",
@@ -40,8 +43,9 @@ FLAGS = {
 # SpecError.field -> the option the user typed.
 _OPTIONS = {**{path.rsplit(".", 1)[-1]: flag for flag, path in FLAGS.items()}, "resolution": "--resolution",
             "dataset.source": "--dataset", "max_gib": "--dataset"}
-_HEADERS = ("rank", "alpha", "beta", "gamma", "ratio", "MACs ratio", "proxy px", "accuracy", "latency ms",
-            "seconds", "status")
+_HEADERS = ("rank", "alpha", "beta", "gamma", "ratio", "MACs ratio", "proxy ratio", "proxy px", "accuracy",
+            "+/- sd", "min", "max", "seeds", "latency ms", "seconds", "status")
+_REJECTED_SHOWN = 5
 
 
 def _resolution(text: str) -> int | None:
@@ -60,8 +64,10 @@ def add_grid(commands: argparse._SubParsersAction) -> None:
         "grid",
         help="grid-search alpha, beta, gamma by proxy training",
         description="Enumerate alpha, beta, gamma >= 1 on a grid with alpha*beta^2*gamma^2 within a tolerance "
-        "of 2, proxy-train the phi = 1 network of each in parallel on Ray, and rank them by validation "
-        "accuracy (ties: fewer MACs). Results go to the service database: rerunning the same command resumes. "
+        "of 2, keep those whose counted phi = 1 MACs ratio is within --counted-tolerance of 2, proxy-train the "
+        "phi = 1 network of each --seeds times in parallel on Ray, rank them by mean validation accuracy "
+        "(ties: fewer MACs) and test the winner against the runner-up (paired t-test over seeds). Results go "
+        "to the service database: rerunning the same command resumes. "
         "The proxy: each candidate trains the phi = 1 member of the base scaled by --proxy-width and "
         "--proxy-depth at --resolution px (defaults 0.5, 0.5, 32: about 10-15 s a candidate on one CPU).",
     )
@@ -138,6 +144,9 @@ def _coefficients(r: CandidateResult) -> str:
 
 
 def _outcome(r: CandidateResult) -> str:
+    if r.status == "complete" and r.seed is not None:
+        return f"seed {r.seed}: accuracy {r.accuracy:.4f} in {r.eval_seconds or 0:.1f} s" + (
+            " (reused)" if r.reused else "")
     if r.status == "complete":
         return f"accuracy {r.accuracy:.4f} in {r.eval_seconds or 0:.1f} s" + (" (reused)" if r.reused else "")
     return f"{r.status}: {r.error}" if r.error else r.status
@@ -153,12 +162,14 @@ def report(result: GridResult, args: argparse.Namespace) -> str:
         + (f" ({reused} from an earlier run)" if reused else ""),
         (
             f"proxy: base x width {config.proxy_width:g}, depth {config.proxy_depth:g} at "
-            f"{config.resolution or 'the base'} px, {config.budget.epochs} epoch(s) on {config.dataset.source}; "
-            "MACs ratio: counted, phi = 1 network of the base over the base"
+            f"{config.resolution or 'the base'} px, {config.budget.epochs} epoch(s) on {config.dataset.source}, "
+            f"{config.seeds} seed(s) from {config.seed}; MACs ratio: counted, phi = 1 network of the base over the "
+            f"base (held to 2 +/- {config.counted_tolerance:g}); proxy ratio: the trained network's (not held)"
         ),
         "",
         format_table(_HEADERS, [_row(r) for r in result.candidates]),
     ]
+    lines += _rejected(result)
     failed = [r for r in result.candidates if r.status == "failed"]
     if failed:
         lines += ["", "failed:"] + [f"  {_coefficients(r)}: {r.error}" for r in failed]
@@ -168,11 +179,14 @@ def report(result: GridResult, args: argparse.Namespace) -> str:
         lines.append("no candidate completed: nothing to choose")
         return "\n".join(lines)
     which = f" --base {args.base}" if args.base else (f" --zoo {args.zoo}" if args.zoo else "")
+    spread = "" if chosen.accuracy_std is None else f" +/- {chosen.accuracy_std:.4f}"
     lines += [
         (
-            f"chosen: {_coefficients(chosen)} (alpha*beta^2*gamma^2 = {chosen.ratio:.3f}, accuracy "
-            f"{chosen.accuracy:.4f}, phi = 1 MACs ratio {chosen.macs_ratio:.3f})"
+            f"chosen: {_coefficients(chosen)} (alpha*beta^2*gamma^2 = {chosen.ratio:.3f}, mean accuracy "
+            f"{chosen.accuracy:.4f}{spread} over {len(chosen.seeds)} seed(s), phi = 1 MACs ratio "
+            f"{chosen.macs_ratio:.3f})"
         ),
+        f"winner vs runner-up: {result.comparison.summary()}",
         (
             f"scale with: python -m scaler derive --phi 1{which} --alpha {chosen.alpha:g} --beta {chosen.beta:g} "
             f"--gamma {chosen.gamma:g}"
@@ -181,7 +195,19 @@ def report(result: GridResult, args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+def _rejected(result: GridResult) -> list[str]:
+    """The grid points left out untrained, the closest few by name."""
+    if not result.rejected:
+        return []
+    shown = [f"  {_coefficients(r.candidate)} (alpha*beta^2*gamma^2 = {r.candidate.ratio:.3f}): {r.reason}"
+             for r in result.rejected[:_REJECTED_SHOWN]]
+    more = len(result.rejected) - len(shown)
+    return ["", f"rejected untrained, {len(result.rejected)} grid point(s) closer to 2 by the formula:", *shown,
+            *([f"  ... and {more} more (--json lists them all)"] if more else [])]
+
+
 def _row(r: CandidateResult) -> list[Any]:
     status = r.status + (" (reused)" if r.reused and r.status == "complete" else "")
-    return [r.rank, r.alpha, r.beta, r.gamma, r.ratio, r.macs_ratio, r.proxy_resolution, r.accuracy, r.latency_ms,
-            r.eval_seconds, status]
+    low, high = (min(r.accuracies), max(r.accuracies)) if r.accuracies else (None, None)
+    return [r.rank, r.alpha, r.beta, r.gamma, r.ratio, r.macs_ratio, r.proxy_macs_ratio, r.proxy_resolution,
+            r.accuracy, r.accuracy_std, low, high, len(r.seeds), r.latency_ms, r.eval_seconds, status]

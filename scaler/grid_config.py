@@ -1,8 +1,11 @@
 """The grid of compound coefficients and its settings (EfficientNet, arXiv:1905.11946 section 3.3, step 1).
 
 ``enumerate_candidates`` lists alpha, beta, gamma >= 1 on a grid with alpha * beta^2 * gamma^2 within a
-tolerance of 2; ``GridConfig`` is everything a grid search needs besides the base; ``proxy_base`` and
-``proxy_member`` give the network each candidate trains (see ``scaler.grid`` for the proxy's rationale).
+tolerance of 2; ``screen`` holds them to the *counted* MACs ratio of the base's phi = 1 network (channel
+rounding, ceil'd repeats, the resolution's multiple of 8 and the unscaled head move it: B0's first six grid
+points promise 2.0 and count 2.03-3.25); ``GridConfig`` is everything a grid search needs besides the base;
+``proxy_base`` and ``proxy_member`` give the network each candidate trains (see ``scaler.grid`` for the proxy's
+rationale).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from scaler.scaling import scale
+from scaler.scaling import derive, scale
 from searchspace.checks import check_bool, check_float, check_int
 from searchspace.codec import from_dict
 from searchspace.errors import SpecError
@@ -28,8 +31,9 @@ TARGET_RATIO = 2.0  # FLOPs double per unit of phi
 GRID_PHI = 1.0  # the paper grid-searches the phi = 1 network
 STEP_RANGE = (0.01, 0.5)
 TOLERANCE_RANGE = (0.0, 1.0)
+COUNTED_TOLERANCE_RANGE = (0.0, 10.0)
+MAX_SEEDS = 100
 _EPS = 1e-9
-
 
 
 # --- the grid -----------------------------------------------------------------------------------------------
@@ -108,8 +112,15 @@ class GridConfig:
 
     step: float = field(default=0.05, metadata=doc("grid step of each coefficient"))
     tolerance: float = field(default=0.1, metadata=doc("|alpha*beta^2*gamma^2 - 2| allowed"))
-    max_candidates: int | None = field(default=None,
-                                       metadata=doc("keep the candidates closest to the ratio 2; null or none: all"))
+    counted_tolerance: float = field(default=0.1, metadata=doc(
+        "|counted MACs ratio of the base's phi = 1 network over the base - 2| allowed; the others are rejected "
+        "untrained"))
+    max_candidates: int | None = field(default=None, metadata=doc(
+        "keep the candidates closest to the ratio 2 that pass the counted ratio; null or none: all"))
+    seeds: int = field(default=3, metadata=doc(
+        "training runs per candidate (seeds seed, seed+1, ...): ranked by their mean accuracy"))
+    significance: float = field(default=0.05, metadata=doc(
+        "level of the paired-by-seed t-test of the winner against the runner-up"))
     resolution: int | None = field(default=32,
                                    metadata=doc("input size of the proxy base; null, or 'base' on the command line: the base's own"))
     proxy_width: float = field(default=0.5, metadata=doc("width multiplier of the proxy base"))
@@ -122,7 +133,7 @@ class GridConfig:
                                           metadata=doc("how every candidate's latency is measured (null: not)"))
     workers: int = field(default=2, metadata=doc("candidates trained at once on Ray"))
     threads: int = field(default=1, metadata=doc("torch threads, i.e. Ray CPUs, per candidate"))
-    seed: int = field(default=0, metadata=doc("data split, initialisation and batch order seed"))
+    seed: int = field(default=0, metadata=doc("data split, initialisation and batch order seed of the first run"))
     retry_failed: bool = field(default=False,
                                metadata=doc("re-evaluate candidates whose evaluation failed in an earlier run"))
 
@@ -134,6 +145,10 @@ class GridConfig:
             raise SpecError("latency", "must be a LatencyConfig or null")
         object.__setattr__(self, "step", float(check_float("step", self.step, *STEP_RANGE)))
         object.__setattr__(self, "tolerance", float(check_float("tolerance", self.tolerance, *TOLERANCE_RANGE)))
+        object.__setattr__(self, "counted_tolerance",
+                           float(check_float("counted_tolerance", self.counted_tolerance, *COUNTED_TOLERANCE_RANGE)))
+        check_int("seeds", self.seeds, 1, MAX_SEEDS)
+        object.__setattr__(self, "significance", float(check_float("significance", self.significance, 1e-6, 0.5)))
         # Validates max_candidates, and refuses a grid without any candidate.
         enumerate_candidates(self.step, self.tolerance, self.max_candidates)
         if self.resolution is not None:
@@ -142,11 +157,16 @@ class GridConfig:
             object.__setattr__(self, name, float(check_float(name, getattr(self, name), 0.05, 4.0)))
         check_int("workers", self.workers, 1, 256)
         check_int("threads", self.threads, 1, 256)
-        check_int("seed", self.seed, 0, 2**31 - 1)
+        check_int("seed", self.seed, 0, 2**31 - 1 - MAX_SEEDS)
         check_bool("retry_failed", self.retry_failed)
 
     def candidates(self) -> list[Candidate]:
+        """The grid by the formula alone (at most ``max_candidates``: an upper bound of what ``screen`` keeps)."""
         return enumerate_candidates(self.step, self.tolerance, self.max_candidates)
+
+    def run_seeds(self) -> list[int]:
+        """The seed of each training run of a candidate."""
+        return [self.seed + i for i in range(self.seeds)]
 
     def evaluation_settings(self) -> dict[str, Any]:
         """What a candidate's measurements depend on (besides the base): the study's identity."""
@@ -189,6 +209,50 @@ def grid_study_name(base: ArchSpec, config: GridConfig) -> str:
     digest = hashlib.sha1(identity.encode()).hexdigest()[:12]
     label = re.sub(r"[^A-Za-z0-9_.-]", "", base.name)[:40] or "base"
     return f"grid-{label}-{digest}"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A grid point left out untrained: its counted phi = 1 MACs ratio is outside the tolerance of 2."""
+
+    candidate: Candidate
+    macs_ratio: float
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.candidate.params(), "key": self.candidate.key, "ratio": self.candidate.ratio,
+                "macs_ratio": self.macs_ratio, "reason": self.reason}
+
+
+def screen(base: ArchSpec, config: GridConfig) -> tuple[list[Candidate], list[Rejection]]:
+    """The candidates kept (grid order, at most ``max_candidates``) and those rejected on the way.
+
+    Walks the whole formula grid in order and counts each point's phi = 1 network of ``base``
+    (``scaler.derive``, exact); a point whose counted MACs ratio is further than ``counted_tolerance`` from
+    2^phi is rejected, the others are kept until there are ``max_candidates``. A point ``derive`` refuses is
+    kept: its evaluation fails with the reason. SpecError (``counted_tolerance``) when nothing is kept.
+    """
+    target = TARGET_RATIO**GRID_PHI
+    kept: list[Candidate] = []
+    rejected: list[Rejection] = []
+    for candidate in enumerate_candidates(config.step, config.tolerance):
+        if config.max_candidates is not None and len(kept) == config.max_candidates:
+            break
+        try:
+            ratio = derive(base, candidate.alpha, candidate.beta, candidate.gamma, GRID_PHI).macs_ratio
+        except SpecError:
+            kept.append(candidate)
+            continue
+        if abs(ratio - target) <= config.counted_tolerance + _EPS:
+            kept.append(candidate)
+        else:
+            rejected.append(Rejection(candidate, ratio, f"counted MACs ratio {ratio:.3f} is outside "
+                                                        f"{target:g} +/- {config.counted_tolerance:g}"))
+    if not kept:
+        raise SpecError("counted_tolerance", f"none of the {len(rejected)} grid points counts a phi = 1 MACs "
+                                             f"ratio within {config.counted_tolerance:g} of {target:g} on "
+                                             f"{base.name or 'this base'}; widen it or the tolerance")
+    return kept, rejected
 
 
 def proxy_base(

@@ -1,13 +1,16 @@
-"""What a grid search found: each candidate's result, the ranking, the chosen coefficients."""
+"""What a grid search found: each candidate's runs over seeds and their mean, the ranking, the rejected grid
+points, the chosen coefficients and whether they beat the runner-up beyond seed noise."""
 
 from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass, replace
+import statistics
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from scaler.grid_config import Candidate, GridConfig
+from scaler.grid_config import Candidate, GridConfig, Rejection
+from scaler.grid_stats import Comparison, compare, no_comparison
 
 
 class CandidateStatus(enum.StrEnum):
@@ -24,10 +27,15 @@ class CandidateStatus(enum.StrEnum):
 class CandidateResult:
     """One candidate: its coefficients, the phi = 1 network's counts, and what its proxy training measured.
 
-    ``status`` is ``complete``, ``failed`` (``error`` says why), ``pending`` (not evaluated yet: the run was
-    cancelled or interrupted first) or, read back by ``load_grid`` while a run goes on, ``running``. ``resolution``, ``params``, ``macs`` and ``macs_ratio`` are those of the
-    base's own phi = 1 network (``scaler.derive``); the ``proxy_*`` fields those of the network trained.
-    ``rank`` is 1 for the chosen candidate; ``reused`` marks a result read back from an earlier run.
+    One training run (``seed`` set: what a trial records) or, from ``aggregate``, all the candidate's runs:
+    ``accuracy`` is then their mean, ``accuracy_std`` its sample standard deviation over ``seeds`` (one
+    ``accuracies`` entry each), ``epoch_accuracies`` the per-epoch means, ``latency_ms`` the median and the
+    seconds the totals. ``status`` is ``complete`` (every seed), ``failed`` (a seed failed; ``error`` says
+    why), ``pending`` (not every seed evaluated yet: the run was cancelled or interrupted first) or, read back
+    by ``load_grid`` while a run goes on, ``running``. ``resolution``, ``params``, ``macs`` and ``macs_ratio``
+    are those of the base's own phi = 1 network (``scaler.derive``, counted); the ``proxy_*`` fields those of
+    the network trained. ``rank`` is 1 for the chosen candidate; ``reused`` marks results read back from an
+    earlier run.
     """
 
     alpha: float
@@ -45,6 +53,10 @@ class CandidateResult:
     proxy_macs: int | None = None
     proxy_macs_ratio: float | None = None
     accuracy: float | None = None
+    accuracy_std: float | None = None
+    seed: int | None = None
+    seeds: tuple[int, ...] = ()
+    accuracies: tuple[float, ...] = ()
     epoch_accuracies: tuple[float, ...] = ()
     latency_ms: float | None = None
     train_seconds: float | None = None
@@ -64,7 +76,7 @@ class CandidateResult:
     def to_record(self) -> dict[str, Any]:
         """JSON-ready data as persisted in the trial (without the per-run ``trial``, ``reused``, ``rank``)."""
         data = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("trial", "reused", "rank")}
-        data["epoch_accuracies"] = list(self.epoch_accuracies)
+        data.update({k: list(getattr(self, k)) for k in _TUPLES})
         return data
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,12 +86,53 @@ class CandidateResult:
     @classmethod
     def from_record(cls, data: dict[str, Any], **extra: Any) -> CandidateResult:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        known["epoch_accuracies"] = tuple(known.get("epoch_accuracies") or ())
+        known.update({k: tuple(known.get(k) or ()) for k in _TUPLES})
         return cls(**{**known, **extra})
 
 
+_TUPLES = ("seeds", "accuracies", "epoch_accuracies")
+
+
+def aggregate(prepared: CandidateResult, runs: dict[int, CandidateResult], seeds: list[int],
+              running: frozenset[int] = frozenset()) -> CandidateResult:
+    """The candidate over its runs (seed -> finished run; ``running``: seeds under way) for ``seeds``."""
+    done = {s: runs[s] for s in seeds if s in runs}
+    complete = {s: r for s, r in done.items() if r.status is CandidateStatus.COMPLETE and r.accuracy is not None}
+    failed = [(s, r) for s, r in done.items() if r.status is CandidateStatus.FAILED]
+    if failed:
+        status, error = CandidateStatus.FAILED, "; ".join(f"seed {s}: {r.error}" for s, r in failed)
+    else:
+        status = CandidateStatus.COMPLETE if len(complete) == len(seeds) else (
+            CandidateStatus.RUNNING if running & set(seeds) else CandidateStatus.PENDING)
+        error = None
+    base = next(iter(done.values()), prepared)  # the counts (every run of a candidate has the same)
+    result = replace(base, status=status, error=error, seed=None, trial=min((r.trial for r in done.values()
+                     if r.trial is not None), default=None), reused=bool(done) and all(r.reused for r in done.values()),
+                     accuracy=None, accuracy_std=None, epoch_accuracies=(), latency_ms=None, train_seconds=None,
+                     eval_seconds=None, stopped=None, seeds=tuple(complete), accuracies=())
+    if not complete:
+        return result
+    accs = [r.accuracy for r in complete.values()]
+    epochs = [r.epoch_accuracies for r in complete.values()]
+    latencies = [r.latency_ms for r in complete.values() if r.latency_ms is not None]
+    return replace(
+        result, accuracies=tuple(accs), accuracy=statistics.fmean(accs),
+        accuracy_std=statistics.stdev(accs) if len(accs) > 1 else None,
+        epoch_accuracies=tuple(statistics.fmean(e) for e in zip(*epochs, strict=False)),
+        latency_ms=statistics.median(latencies) if latencies else None,
+        train_seconds=_total(r.train_seconds for r in complete.values()),
+        eval_seconds=_total(r.eval_seconds for r in complete.values()),
+        stopped=next((r.stopped for r in complete.values() if r.stopped), None))
+
+
+def _total(values: Any) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) if present else None
+
+
 def rank(results: list[CandidateResult]) -> list[CandidateResult]:
-    """Complete candidates by accuracy (ties: fewer MACs, then grid order) with ranks 1.., then the others."""
+    """Complete candidates by (mean) accuracy (ties: fewer MACs, then grid order) with ranks 1.., then the
+    others."""
 
     def done(r: CandidateResult) -> bool:
         return r.status is CandidateStatus.COMPLETE and r.accuracy is not None
@@ -98,7 +151,9 @@ class GridResult:
     """The ranked candidates of one grid search and the chosen coefficients (None if nothing completed).
 
     ``stopped`` is why the run ended (``workers.engine.Stop``: ``budget`` when every candidate finished,
-    ``cancelled``, ``interrupted``, ...); empty for a state read back while no run goes on.
+    ``cancelled``, ``interrupted``, ...); empty for a state read back while no run goes on. ``rejected`` are
+    the grid points ``scaler.grid_config.screen`` left out untrained; ``comparison`` tests the chosen
+    candidate against the runner-up (``scaler.grid_stats``).
     """
 
     study_name: str
@@ -106,11 +161,22 @@ class GridResult:
     config: GridConfig
     candidates: list[CandidateResult]
     stopped: str = ""
+    rejected: list[Rejection] = field(default_factory=list)
 
     @property
     def chosen(self) -> CandidateResult | None:
         first = self.candidates[0] if self.candidates else None
         return first if first is not None and first.rank == 1 else None
+
+    @property
+    def comparison(self) -> Comparison:
+        ranked = [r for r in self.candidates if r.rank is not None]
+        level = self.config.significance
+        if len(ranked) < 2:
+            return no_comparison(level, f"{len(ranked)} complete candidate(s): nothing to compare")
+        first, second = ranked[:2]
+        return compare(first.candidate.key, dict(zip(first.seeds, first.accuracies, strict=True)),
+                       second.candidate.key, dict(zip(second.seeds, second.accuracies, strict=True)), level)
 
     def counts(self) -> dict[str, int]:
         out = {"complete": 0, "failed": 0, "pending": 0}
@@ -126,6 +192,8 @@ class GridResult:
             "stopped": self.stopped,
             "counts": self.counts(),
             "chosen": None if chosen is None else chosen.to_dict(),
+            "comparison": self.comparison.to_dict(),
             "ranked": [r.to_dict() for r in self.candidates],
+            "rejected": [r.to_dict() for r in self.rejected],
             "config": self.config.to_dict(),
         }

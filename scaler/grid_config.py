@@ -118,7 +118,7 @@ class GridConfig:
     max_candidates: int | None = field(default=None, metadata=doc(
         "keep the candidates closest to the ratio 2 that pass the counted ratio; null or none: all"))
     seeds: int = field(default=3, metadata=doc(
-        "training runs per candidate (seeds seed, seed+1, ...): ranked by their mean accuracy"))
+        "training runs per candidate, seeded seed, seed + 1, ...: ranked by their mean accuracy"))
     significance: float = field(default=0.05, metadata=doc(
         "level of the paired-by-seed t-test of the winner against the runner-up"))
     resolution: int | None = field(default=32,
@@ -213,7 +213,8 @@ def grid_study_name(base: ArchSpec, config: GridConfig) -> str:
 
 @dataclass(frozen=True)
 class Rejection:
-    """A grid point left out untrained: its counted phi = 1 MACs ratio is outside the tolerance of 2."""
+    """A grid point left out untrained: its counted phi = 1 MACs ratio is outside the tolerance of 2, or its
+    phi = 1 network is one kept already (``reason`` says which)."""
 
     candidate: Candidate
     macs_ratio: float
@@ -229,25 +230,33 @@ def screen(base: ArchSpec, config: GridConfig) -> tuple[list[Candidate], list[Re
 
     Walks the whole formula grid in order and counts each point's phi = 1 network of ``base``
     (``scaler.derive``, exact); a point whose counted MACs ratio is further than ``counted_tolerance`` from
-    2^phi is rejected, the others are kept until there are ``max_candidates``. A point ``derive`` refuses is
-    kept: its evaluation fails with the reason. SpecError (``counted_tolerance``) when nothing is kept.
+    2^phi is rejected, and so is one giving the same phi = 1 network as a point kept before it (ceil'd repeats
+    make alpha 1.95 and 2 one network); the others are kept until there are ``max_candidates``. A point
+    ``derive`` refuses is kept: its evaluation fails with the reason. SpecError (``counted_tolerance``) when
+    nothing is kept.
     """
     target = TARGET_RATIO**GRID_PHI
     kept: list[Candidate] = []
     rejected: list[Rejection] = []
+    networks: dict[str, Candidate] = {}
     for candidate in enumerate_candidates(config.step, config.tolerance):
         if config.max_candidates is not None and len(kept) == config.max_candidates:
             break
         try:
-            ratio = derive(base, candidate.alpha, candidate.beta, candidate.gamma, GRID_PHI).macs_ratio
+            member = derive(base, candidate.alpha, candidate.beta, candidate.gamma, GRID_PHI)
         except SpecError:
             kept.append(candidate)
             continue
-        if abs(ratio - target) <= config.counted_tolerance + _EPS:
-            kept.append(candidate)
+        ratio, network = member.macs_ratio, member.spec.to_string()
+        if abs(ratio - target) > config.counted_tolerance + _EPS:
+            reason = f"counted MACs ratio {ratio:.3f} is outside {target:g} +/- {config.counted_tolerance:g}"
+        elif network in networks:
+            reason = f"the same phi = 1 network as {networks[network].key}"
         else:
-            rejected.append(Rejection(candidate, ratio, f"counted MACs ratio {ratio:.3f} is outside "
-                                                        f"{target:g} +/- {config.counted_tolerance:g}"))
+            networks[network] = candidate
+            kept.append(candidate)
+            continue
+        rejected.append(Rejection(candidate, ratio, reason))
     if not kept:
         raise SpecError("counted_tolerance", f"none of the {len(rejected)} grid points counts a phi = 1 MACs "
                                              f"ratio within {config.counted_tolerance:g} of {target:g} on "

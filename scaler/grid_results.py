@@ -100,7 +100,11 @@ def aggregate(prepared: CandidateResult, runs: dict[int, CandidateResult], seeds
     complete = {s: r for s, r in done.items() if r.status is CandidateStatus.COMPLETE and r.accuracy is not None}
     failed = [(s, r) for s, r in done.items() if r.status is CandidateStatus.FAILED]
     if failed:
-        status, error = CandidateStatus.FAILED, "; ".join(f"seed {s}: {r.error}" for s, r in failed)
+        by_error: dict[str | None, list[str]] = {}
+        for s, r in failed:
+            by_error.setdefault(r.error, []).append(str(s))
+        status = CandidateStatus.FAILED
+        error = "; ".join(f"seed{'s' * (len(s) > 1)} {', '.join(s)}: {e}" for e, s in by_error.items())
     else:
         status = CandidateStatus.COMPLETE if len(complete) == len(seeds) else (
             CandidateStatus.RUNNING if running & set(seeds) else CandidateStatus.PENDING)

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 TEST = "paired t-test over seeds, two-sided"
+_EXACT = 1e-12  # a standard error below this is zero: the same difference on every seed
 
 
 class Verdict(enum.StrEnum):
@@ -71,7 +72,7 @@ def compare(winner: str, first: dict[int, float], runner_up: str, second: dict[i
     spread = statistics.stdev(diffs) / math.sqrt(len(diffs))
     t: float | None = None  # undefined (not JSON's Infinity) when every seed gives the same difference
     reason = ""
-    if spread == 0.0:
+    if spread < _EXACT:  # float noise of equal differences
         p, half, reason = (0.0 if mean else 1.0), 0.0, "every seed gives the same difference"
     else:
         t = mean / spread

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
 import re
+import statistics
 import uuid
 from pathlib import Path
 
@@ -21,8 +23,9 @@ from scaler import grid as g
 from scaler import grid_config as gc
 from scaler.cli import build_parser, main
 from scaler.grid import run_grid
-from scaler.grid_config import Candidate, GridConfig, enumerate_candidates
-from scaler.grid_results import CandidateResult, GridResult, rank
+from scaler.grid_config import Candidate, GridConfig, enumerate_candidates, screen
+from scaler.grid_results import CandidateResult, CandidateStatus, GridResult, aggregate, rank
+from scaler.grid_stats import Verdict, compare
 from searchspace import zoo
 from searchspace.errors import SpecError
 from tests.scaler import fake_grid_eval as fake
@@ -34,13 +37,19 @@ cloudpickle.register_pickle_by_value(fake)
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 B0 = zoo.get("efficientnet_b0")
-# The smallest sensible proxy: B0 at width and depth 0.25 (one block a stage) at 16 px on 30% of digits.
+# The smallest sensible proxy: B0 at width and depth 0.25 (one block a stage) at 16 px on 30% of digits, two
+# seeds; the two candidates B0's counted phi = 1 MACs ratio keeps: (2, 1, 1) and (1, 1.05, 1.35).
 TINY = GridConfig(max_candidates=2, resolution=16, proxy_width=0.25, proxy_depth=0.25,
-                  dataset=DatasetConfig(subset=0.3))
+                  dataset=DatasetConfig(subset=0.3), seeds=2)
 TINY_ARGS = ["--max-candidates", "2", "--resolution", "16", "--proxy-width", "0.25", "--proxy-depth", "0.25",
-             "--subset", "0.3"]
-# Three candidates for the stand-in evaluations: (2, 1, 1), (1.25, 1.1, 1.15), (1.25, 1.15, 1.1).
-FAST = GridConfig(max_candidates=3, dataset=DatasetConfig(subset=0.3), latency=None)
+             "--subset", "0.3", "--seeds", "2"]
+# Three candidates for the stand-in evaluations, one seed, the counted ratio not held: (2, 1, 1),
+# (1.25, 1.1, 1.15), (1.25, 1.15, 1.1).
+FAST = GridConfig(max_candidates=3, dataset=DatasetConfig(subset=0.3), latency=None, seeds=1, counted_tolerance=10)
+# The counted ratio held (fake.LEVELS' three candidates), three seeds.
+SEEDED = GridConfig(max_candidates=3, dataset=DatasetConfig(subset=0.3), latency=None, seeds=3)
+CLEAR = functools.partial(fake.seeded_evaluate, gap=1.0, noise=0.01)
+NOISY = functools.partial(fake.seeded_evaluate, gap=0.1, noise=0.2)
 
 
 # --- the grid -----------------------------------------------------------------------------------------------
@@ -111,6 +120,8 @@ def test_config_round_trip_and_errors() -> None:
     assert GridConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     assert GridConfig.from_dict({}) == GridConfig()
     for data, field in (({"workers": 0}, "workers"), ({"budget": {"epochs": 0}}, "budget.epochs"),
+                        ({"seeds": 0}, "seeds"), ({"seeds": 1.5}, "seeds"), ({"significance": 0.9}, "significance"),
+                        ({"counted_tolerance": -1}, "counted_tolerance"),
                         ({"resolution": 4}, "resolution"), ({"proxy_width": 0}, "proxy_width"),
                         ({"colour": 1}, "colour"), ({"dataset": {"subset": 2}}, "dataset.subset")):
         with pytest.raises(SpecError) as err:
@@ -121,8 +132,9 @@ def test_config_round_trip_and_errors() -> None:
 def test_study_name_follows_the_evaluation_settings_only() -> None:
     name = gc.grid_study_name(B0, TINY)
     assert name.startswith("grid-efficientnet_b0-")
-    same = GridConfig(**{**TINY.__dict__, "step": 0.1, "tolerance": 0.2, "max_candidates": 7, "workers": 1})
-    assert gc.grid_study_name(B0, same) == name  # a finer or larger grid reuses the shared candidates
+    same = GridConfig(**{**TINY.__dict__, "step": 0.1, "tolerance": 0.2, "max_candidates": 7, "workers": 1,
+                         "seeds": 5, "counted_tolerance": 0.3, "significance": 0.01})
+    assert gc.grid_study_name(B0, same) == name  # a finer or larger grid, or more seeds, reuse the shared runs
     for changed in (GridConfig(**{**TINY.__dict__, "budget": TrainBudget(epochs=2)}),
                     GridConfig(**{**TINY.__dict__, "resolution": 24}),
                     GridConfig(**{**TINY.__dict__, "seed": 1})):
@@ -138,6 +150,73 @@ def test_proxy_member() -> None:
     assert member.resolution == 37  # round(32 * 1.15), to the pixel
     assert [s.repeats for s in member.stages] == [2, 2, 2, 3, 3, 3, 2]
     assert gc.proxy_base(B0, GridConfig(resolution=None)).resolution == 224
+
+
+def test_counted_ratio_holds_candidates_the_formula_lets_through() -> None:
+    config = GridConfig(max_candidates=3)
+    kept, rejected = screen(B0, config)
+    formula = enumerate_candidates(0.05, 0.1)
+    assert formula[1] == Candidate(1.25, 1.1, 1.15) and formula[1].ratio == pytest.approx(2.0, abs=1e-3)
+    assert [r.candidate for r in rejected][:1] == [formula[1]]  # a formula ratio of 2, counted 2.23: rejected
+    assert rejected[0].macs_ratio == pytest.approx(derive(B0, 1.25, 1.1, 1.15, 1).macs_ratio)
+    assert rejected[0].macs_ratio > 2.1 and "counted MACs ratio 2.229 is outside 2 +/- 0.1" in rejected[0].reason
+    assert [c.key for c in kept] == list(fake.LEVELS)
+    for c in kept:
+        assert abs(derive(B0, c.alpha, c.beta, c.gamma, 1).macs_ratio - 2) <= 0.1
+    walked = kept + [r.candidate for r in rejected]
+    assert sorted(walked) == sorted(formula[:len(walked)])  # the grid order, up to the last kept candidate
+    assert all(abs(r.macs_ratio - 2) > 0.1 for r in rejected)
+    everything, duplicates = screen(B0, GridConfig())
+    assert [c.key for c in everything] == [*fake.LEVELS, "a1_b1.4_g1", "a1_b1.2_g1.15"]  # of 111 grid points
+    same = {r.candidate.key: r.reason for r in duplicates if "same" in r.reason}
+    assert same == {k: "the same phi = 1 network as a2_b1_g1"  # ceil(1.9 r) = ceil(2 r) for B0's repeats
+                    for k in ("a1.95_b1_g1", "a1.9_b1_g1")}
+    loose = screen(B0, GridConfig(max_candidates=3, counted_tolerance=10))
+    assert loose == (formula[:3], [])
+    with pytest.raises(SpecError) as err:
+        screen(B0, GridConfig(step=0.5, tolerance=0.0, counted_tolerance=0.0))
+    assert err.value.field == "counted_tolerance"
+
+
+def _run(seed: int, accuracy: float | None, status: str = "complete", error: str | None = None) -> CandidateResult:
+    return CandidateResult(alpha=2.0, beta=1.0, gamma=1.0, status=status, seed=seed, accuracy=accuracy, error=error,
+                           epoch_accuracies=() if accuracy is None else (accuracy / 2, accuracy), latency_ms=1.0 + seed,
+                           eval_seconds=10.0, macs=5)
+
+
+def test_aggregate_over_seeds() -> None:
+    blank = CandidateResult(alpha=2.0, beta=1.0, gamma=1.0)
+    runs = {0: _run(0, 0.8), 1: _run(1, 0.6), 2: _run(2, 0.7)}
+    done = aggregate(blank, runs, [0, 1, 2])
+    assert done.status is CandidateStatus.COMPLETE and done.seed is None and done.macs == 5
+    assert done.seeds == (0, 1, 2) and done.accuracies == (0.8, 0.6, 0.7)
+    assert done.accuracy == pytest.approx(0.7) and done.accuracy_std == pytest.approx(statistics.stdev([.8, .6, .7]))
+    assert done.epoch_accuracies == pytest.approx((0.35, 0.7)) and done.latency_ms == 2.0 and done.eval_seconds == 30
+    partial = aggregate(blank, {0: runs[0]}, [0, 1, 2])
+    assert partial.status is CandidateStatus.PENDING and partial.accuracies == (0.8,) and partial.accuracy_std is None
+    assert aggregate(blank, {0: runs[0]}, [0, 1], frozenset({1})).status is CandidateStatus.RUNNING
+    failed = aggregate(blank, {**runs, 1: _run(1, None, "failed", "ValueError: boom")}, [0, 1, 2])
+    assert failed.status is CandidateStatus.FAILED and failed.error == "seed 1: ValueError: boom"
+    same = aggregate(blank, {s: _run(s, None, "failed", "SpecError: x") for s in (0, 1)}, [0, 1])
+    assert same.error == "seeds 0, 1: SpecError: x" and same.accuracies == ()
+    assert aggregate(blank, {}, [0]) == blank
+    assert rank([failed, done])[0].rank == 1 and rank([failed, done])[1].rank is None
+
+
+def test_comparison_of_the_winner_and_the_runner_up() -> None:
+    clear = compare("a", {0: 0.80, 1: 0.82, 2: 0.81}, "b", {0: 0.70, 1: 0.71, 2: 0.72}, 0.05)
+    assert clear.verdict is Verdict.DISTINGUISHABLE and clear.p_value < 0.01
+    assert clear.mean_difference == pytest.approx(0.1) and clear.ci_low > 0 and clear.seeds == 3
+    noisy = compare("a", {0: 0.80, 1: 0.60, 2: 0.75}, "b", {0: 0.70, 1: 0.71, 2: 0.72}, 0.05)
+    assert noisy.verdict is Verdict.NOT_DISTINGUISHABLE and noisy.p_value > 0.5 and noisy.ci_low < 0 < noisy.ci_high
+    from scipy import stats
+
+    assert noisy.p_value == pytest.approx(stats.ttest_rel([.8, .6, .75], [.7, .71, .72]).pvalue)
+    exact = compare("a", {0: 0.8, 1: 0.9}, "b", {0: 0.7, 1: 0.8}, 0.05)
+    assert exact.verdict is Verdict.DISTINGUISHABLE and exact.t is None and exact.p_value == 0.0
+    assert compare("a", {0: 0.8}, "b", {0: 0.7, 1: 0.7}, 0.05).verdict is Verdict.UNTESTED
+    assert json.loads(json.dumps(noisy.to_dict()))["verdict"] == "not_distinguishable"
+    assert "not_distinguishable at 0.05" in noisy.summary() and "p = 0.5" not in clear.summary()
 
 
 def _result(alpha: float, status: str = "complete", accuracy: float | None = None, macs: int = 0) -> CandidateResult:
@@ -166,6 +245,8 @@ def test_cli_defaults_are_the_config_defaults() -> None:
                           ("--epochs", default.budget.epochs), ("--resolution", default.resolution),
                           ("--proxy-width", default.proxy_width), ("--proxy-depth", default.proxy_depth),
                           ("--workers", default.workers), ("--threads", default.threads),
+                          ("--seeds", default.seeds), ("--counted-tolerance", default.counted_tolerance),
+                          ("--significance", default.significance),
                           ("--seed", default.seed), ("--subset", default.dataset.subset)):
         match = re.search(re.escape(option) + r" [^(]*\(default (\S+?)\)", help_text)
         assert match and float(match.group(1)) == value, option
@@ -177,6 +258,8 @@ def test_cli_defaults_are_the_config_defaults() -> None:
         (["--step", "0"], "--step"),
         (["--tolerance", "5"], "--tolerance"),
         (["--max-candidates", "0"], "--max-candidates"),
+        (["--seeds", "0"], "--seeds"),
+        (["--counted-tolerance", "-1"], "--counted-tolerance"),
         (["--epochs", "0"], "--epochs"),
         (["--subset", "0"], "--subset"),
         (["--resolution", "big"], "--resolution"),
@@ -211,44 +294,60 @@ def test_two_candidate_grid_end_to_end(tiny_run: tuple[str, GridResult, list]) -
     assert [r.rank for r in result.candidates] == [1, 2]
     assert result.chosen is result.candidates[0]
     assert result.chosen.accuracy == max(r.accuracy for r in result.candidates)
-    assert {r.candidate for r in result.candidates} == set(TINY.candidates())
+    kept, rejected = screen(B0, TINY)
+    assert {r.candidate for r in result.candidates} == set(kept) and result.rejected == rejected
     for r in result.candidates:
         member = derive(B0, r.alpha, r.beta, r.gamma, 1)
         assert r.ratio == pytest.approx(r.alpha * r.beta**2 * r.gamma**2) and abs(r.ratio - 2) <= 0.1
         assert (r.macs, r.params, r.resolution) == (member.count.macs, member.count.params, member.resolution)
-        assert r.macs_ratio == pytest.approx(member.macs_ratio)
+        assert r.macs_ratio == pytest.approx(member.macs_ratio) and abs(r.macs_ratio - 2) <= 0.1
         assert r.proxy_resolution == round(16 * r.gamma) and r.proxy_macs_ratio > 1
+        assert r.seeds == (0, 1) and len(r.accuracies) == 2 and r.accuracy == pytest.approx(statistics.fmean(r.accuracies))
+        assert r.accuracy_std == pytest.approx(statistics.stdev(r.accuracies))
         assert 0.0 <= r.accuracy <= 1.0 and len(r.epoch_accuracies) == 1 and r.latency_ms > 0
         assert r.status == "complete" and not r.reused and r.error is None
-    assert sorted(done for _, done, _ in calls) == [1, 2] and {total for *_, total in calls} == {2}
+    assert sorted(done for _, done, _ in calls) == [1, 2, 3, 4] and {total for *_, total in calls} == {4}
+    assert result.comparison.verdict in (Verdict.DISTINGUISHABLE, Verdict.NOT_DISTINGUISHABLE)
+    assert result.comparison.seeds == 2 and result.to_dict()["comparison"] == result.comparison.to_dict()
 
     study = optuna.load_study(study_name=result.study_name, storage=url)
     trials = study.get_trials()
-    assert [t.state for t in trials] == [TrialState.COMPLETE] * 2
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 4
     by_key = {r.candidate.key: r for r in result.candidates}
     for t in trials:
         r = by_key[Candidate(t.params["alpha"], t.params["beta"], t.params["gamma"]).key]
-        assert t.value == r.accuracy and t.user_attrs["record"]["status"] == "complete"
+        assert t.value == r.accuracies[r.seeds.index(t.params["seed"])]
+        assert t.user_attrs["record"]["status"] == "complete" and t.user_attrs["record"]["seed"] == t.params["seed"]
     loaded = g.load_grid(url, result.study_name)
-    assert [(r.candidate, r.accuracy, r.rank) for r in loaded.candidates] == [
-        (r.candidate, r.accuracy, r.rank) for r in result.candidates
+    assert [(r.candidate, r.accuracies, r.rank) for r in loaded.candidates] == [
+        (r.candidate, r.accuracies, r.rank) for r in result.candidates
     ]
+    assert loaded.rejected == result.rejected and loaded.comparison == result.comparison
 
 
 def test_rerun_resumes_without_evaluating_again(tiny_run: tuple[str, GridResult, list]) -> None:
     url, first, _ = tiny_run
     again = run_grid(B0, TINY, url, evaluate_fn=fake.forbidden_evaluate)
-    assert [(r.candidate, r.accuracy, r.status) for r in again.candidates] == [
-        (r.candidate, r.accuracy, r.status) for r in first.candidates
+    assert [(r.candidate, r.accuracies, r.status) for r in again.candidates] == [
+        (r.candidate, r.accuracies, r.status) for r in first.candidates
     ]
     assert all(r.reused for r in again.candidates)
     study = optuna.load_study(study_name=first.study_name, storage=url)
-    assert len(study.get_trials()) == 2
+    assert len(study.get_trials()) == 4
     # A larger grid with the same evaluation settings evaluates only the new candidate.
     larger = run_grid(B0, GridConfig(**{**TINY.__dict__, "max_candidates": 3}), url, evaluate_fn=fake.fake_evaluate)
     assert larger.study_name == first.study_name
     assert sorted(r.reused for r in larger.candidates) == [False, True, True]
-    assert len(study.get_trials()) == 3
+    assert len(study.get_trials()) == 6
+    # A third seed runs once per candidate; the first two are read back.
+    more = run_grid(B0, GridConfig(**{**TINY.__dict__, "max_candidates": 3, "seeds": 3}), url,
+                    evaluate_fn=fake.fake_evaluate)
+    assert more.study_name == first.study_name and all(r.seeds == (0, 1, 2) for r in more.candidates)
+    assert len(study.get_trials()) == 9
+    by_key = {r.candidate.key: r for r in first.candidates}
+    for r in more.candidates:
+        if r.candidate.key in by_key:
+            assert r.accuracies[:2] == by_key[r.candidate.key].accuracies
 
 
 def test_cli_resumes_and_prints_the_choice(tiny_run: tuple[str, GridResult, list],
@@ -263,6 +362,12 @@ def test_cli_resumes_and_prints_the_choice(tiny_run: tuple[str, GridResult, list
     assert main(["grid", *TINY_ARGS, "--storage", url]) == 0
     text = capsys.readouterr().out
     assert "MACs ratio" in text and f"chosen: alpha {first.chosen.alpha:g}, beta {first.chosen.beta:g}" in text
+    assert "proxy ratio" in text and "+/- sd" in text and "over 2 seed(s)" in text
+    assert f"winner vs runner-up: {first.comparison.verdict}" in text
+    assert f"rejected untrained, {len(first.rejected)} grid point(s)" in text and len(first.rejected) > 5
+    assert "alpha 1.25, beta 1.1, gamma 1.15 (alpha*beta^2*gamma^2 = 2.000): counted MACs ratio 2.229" in text
+    assert f"and {len(first.rejected) - 5} more (--json lists them all)" in text
+    assert len(out["rejected"]) == len(first.rejected) and out["comparison"]["verdict"] == first.comparison.verdict
     assert f"derive --phi 1 --alpha {first.chosen.alpha:g}" in text
 
 
@@ -284,6 +389,34 @@ def test_failed_evaluations_are_recorded_and_the_grid_goes_on(tmp_path: Path) ->
                        evaluate_fn=fake.fake_evaluate)
     assert retried.counts()["complete"] == 3
     assert sorted(r.reused for r in retried.candidates) == [False, False, True]
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_seeds_are_repeated_and_the_verdict_follows_the_noise(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'grid.db'}"
+    clear = run_grid(B0, SEEDED, url, study_name="clear", evaluate_fn=CLEAR)
+    noisy = run_grid(B0, SEEDED, url, study_name="noisy", evaluate_fn=NOISY)
+    for result in (clear, noisy):
+        assert [r.candidate.key for r in result.candidates] == list(fake.LEVELS)  # means keep LEVELS' order
+        assert result.counts()["complete"] == 3 and [r.rank for r in result.candidates] == [1, 2, 3]
+        assert [r.candidate.key for r in result.rejected][:4] == [  # the formula's next points: counted 2.2-3.3
+            "a1.25_b1.1_g1.15", "a1.25_b1.15_g1.1", "a1.05_b1.15_g1.2", "a1.05_b1.2_g1.15"]
+        trials = optuna.load_study(study_name=result.study_name, storage=url).get_trials()
+        assert sorted((Candidate(t.params["alpha"], t.params["beta"], t.params["gamma"]).key, t.params["seed"])
+                      for t in trials) == sorted((k, s) for k in fake.LEVELS for s in (0, 1, 2))
+        rejected = {r.candidate for r in result.rejected}
+        assert not any(Candidate(t.params["alpha"], t.params["beta"], t.params["gamma"]) in rejected for t in trials)
+        for r in result.candidates:
+            assert r.seeds == (0, 1, 2) and r.accuracy == pytest.approx(statistics.fmean(r.accuracies))
+            assert r.accuracy_std > 0
+    assert clear.comparison.verdict is Verdict.DISTINGUISHABLE and clear.comparison.p_value < 0.05
+    assert noisy.comparison.verdict is Verdict.NOT_DISTINGUISHABLE and noisy.comparison.p_value > 0.05
+    assert clear.comparison.winner == noisy.comparison.winner == "a2_b1_g1"
+    data = json.loads(json.dumps(noisy.to_dict()))
+    assert data["comparison"]["verdict"] == "not_distinguishable" and data["comparison"]["runner_up"] == "a1_b1.05_g1.35"
+    assert data["ranked"][0]["accuracies"] == list(noisy.chosen.accuracies) and data["ranked"][0]["seeds"] == [0, 1, 2]
+    assert data["rejected"][0]["key"] == "a1.25_b1.1_g1.15" and "counted MACs ratio" in data["rejected"][0]["reason"]
+    assert g.load_grid(url, "noisy").comparison == noisy.comparison
 
 
 @pytest.mark.usefixtures("ray_session")
@@ -338,8 +471,8 @@ def test_candidate_without_a_valid_network_is_failed_without_evaluation(tmp_path
     result = run_grid(micronet, config, f"sqlite:///{tmp_path / 'grid.db'}", evaluate_fn=fake.forbidden_evaluate)
     assert result.chosen is None and result.counts()["failed"] == 3
     errors = [r.error for r in result.candidates]
-    assert errors[0].startswith("SpecError: alpha:") and "groups" in errors[0]
-    assert all(e.startswith("SpecError: beta:") for e in errors[1:])
+    assert errors[0].startswith("seed 0: SpecError: alpha:") and "groups" in errors[0]
+    assert all(e.startswith("seed 0: SpecError: beta:") for e in errors[1:])
     assert all(r.proxy_macs is None and r.accuracy is None for r in result.candidates)
 
 

@@ -33,7 +33,7 @@ def check_search(config: SearchConfig, settings: Settings) -> SearchConfig:
 
 
 def check_grid(config: GridConfig, settings: Settings) -> GridConfig:
-    """``config`` within the caps (its candidates count as trials)."""
+    """``config`` within the caps (each candidate's runs, one a seed, count as trials)."""
     _cap("training.epochs", config.budget.epochs, settings.max_epochs, "max_epochs")
     _cap("workers", config.workers, settings.max_workers, "max_workers")
     if config.resolution is not None:
@@ -43,6 +43,9 @@ def check_grid(config: GridConfig, settings: Settings) -> GridConfig:
         raise SpecError("max_candidates", f"the grid has {n:,} candidates, above this service's limit "
                                           f"{settings.max_trials:,} (NAS_MAX_TRIALS): set max_candidates or a "
                                           "coarser step")
+    if n * config.seeds > settings.max_trials:
+        raise SpecError("seeds", f"{n:,} candidates x {config.seeds} seeds = {n * config.seeds:,} runs, above this "
+                                 f"service's limit {settings.max_trials:,} (NAS_MAX_TRIALS)")
     return config
 
 

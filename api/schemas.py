@@ -244,7 +244,10 @@ class ScalingSearchPublic(BaseModel):
     elapsed_s: float | None
     attempts: int
     config: dict[str, Any]
-    result: dict[str, Any] | None = Field(description="every candidate's ratios and accuracy, and the choice")
+    result: dict[str, Any] | None = Field(description=(
+        "every candidate's ratios and per-seed accuracies with their mean and spread, the rejected grid points, "
+        "the choice and its comparison with the runner-up (verdict distinguishable, not_distinguishable or "
+        "untested)"))
 
 
 class ScalingSearchesPublic(BaseModel):

@@ -11,6 +11,7 @@ from api.bases import resolve_base
 from api.datasets import checked_dataset, hide_data_root
 from api.deps import API_KEY_RESPONSES, BODY_RESPONSES, ApiKeyDep, Limit, SessionDep, SettingsDep, Skip
 from api.schemas import JobState, ScalingSearchCreate, ScalingSearchesPublic, ScalingSearchPublic
+from scaler.grid_config import screen
 from store import crud
 from store.models import ScalingSearch
 from store.settings import Settings
@@ -32,14 +33,18 @@ def to_public(job: ScalingSearch, settings: Settings) -> ScalingSearchPublic:
                         404: {"description": "base.architecture_id not found"}})
 def create_scaling_search(body: ScalingSearchCreate, session: SessionDep, settings: SettingsDep,
                           response: Response) -> ScalingSearchPublic:
-    """Queue a grid search of alpha, beta, gamma >= 1 with alpha*beta^2*gamma^2 within ``tolerance`` of 2; a
-    driver proxy-trains every candidate on Ray and ranks them by accuracy (ties: fewer MACs). The result keeps
-    every candidate's formula and counted MACs ratios and accuracy, the chosen coefficients and the stored
-    phi = 1 network they give."""
+    """Queue a grid search of alpha, beta, gamma >= 1 with alpha*beta^2*gamma^2 within ``tolerance`` of 2 and a
+    counted phi = 1 MACs ratio within ``counted_tolerance`` of 2 (the others are listed as rejected); a driver
+    proxy-trains every candidate ``seeds`` times on Ray and ranks them by mean accuracy (ties: fewer MACs).
+    The result keeps every candidate's formula and counted MACs ratios, per-seed accuracies, mean and standard
+    deviation, the rejected grid points and why, the chosen coefficients, the stored phi = 1 network they give
+    and ``comparison``: whether the winner beats the runner-up beyond seed noise (paired t-test, its verdict
+    and numbers)."""
     base, named = resolve_base(session, body.base, settings)
     grid = limits.check_grid(body.to_config(dataset=checked_dataset(body.dataset, settings)), settings)
-    config = {"base": base.to_dict(), "base_ref": named, "grid": grid.to_dict(),
-              "candidates": len(grid.candidates())}
+    kept, rejected = screen(base, grid)
+    config = {"base": base.to_dict(), "base_ref": named, "grid": grid.to_dict(), "candidates": len(kept),
+              "rejected": len(rejected), "runs": len(kept) * grid.seeds}
     job = crud.create_scaling_search(session, config=config, name=body.name)
     response.headers["Location"] = f"/v1/scaling-searches/{job.id}"
     return to_public(job, settings)

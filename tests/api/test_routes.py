@@ -287,6 +287,9 @@ def test_scaling_search_is_queued_with_its_config(client: TestClient) -> None:
     assert response.status_code == 201, response.text
     job = response.json()
     assert job["state"] == "queued" and job["result"] is None and job["config"]["candidates"] == 2
+    # step 0.1: of (2, 1, 1), (1.4, 1, 1.2), ... B0's counted phi = 1 MACs ratio keeps the first and a later one
+    assert job["config"]["rejected"] >= 1 and job["config"]["runs"] == 2 * 3 and job["config"]["grid"]["seeds"] == 3
+    assert job["config"]["grid"]["counted_tolerance"] == 0.1 and job["config"]["grid"]["significance"] == 0.05
     assert job["config"]["base"]["name"] == "efficientnet_b0" and job["config"]["base_ref"] == {"zoo": "efficientnet_b0"}
     assert job["config"]["grid"]["step"] == 0.1 and job["config"]["grid"]["resolution"] == 32
     assert job["config"]["grid"]["latency"]["repeats"] == 20 and job["config"]["grid"]["budget"]["epochs"] == 1
@@ -315,6 +318,10 @@ def test_scaling_search_is_queued_with_its_config(client: TestClient) -> None:
     ({"max_candidates": True}, ["body", "max_candidates"]),
     ({"retry_failed": 1}, ["body", "retry_failed"]),
     ({"threads": 0}, ["body", "threads"]),
+    ({"seeds": 0}, ["body", "seeds"]),
+    ({"seeds": 30}, ["body", "seeds"]),  # 2 candidates x 30 seeds: above the service's cap on trials
+    ({"counted_tolerance": 0.0, "step": 0.5, "tolerance": 0.0}, ["body", "counted_tolerance"]),
+    ({"significance": 0.9}, ["body", "significance"]),
     ({"latency": {"repeats": 0}}, ["body", "latency", "repeats"]),
     ({"base": {"zoo": "nope"}}, ["body", "base", "zoo"]),
 ])

@@ -154,7 +154,12 @@ def test_a_scaling_search_job_ranks_its_candidates_and_stores_the_choice(client:
     result = job["result"]
     assert result["counts"]["complete"] == 3 and [c["rank"] for c in result["ranked"]] == [1, 2, 3]
     chosen = result["chosen"]
-    assert chosen == result["ranked"][0] and abs(chosen["ratio"] - 2) <= 0.1
+    assert chosen == result["ranked"][0] and abs(chosen["ratio"] - 2) <= 0.1 and abs(chosen["macs_ratio"] - 2) <= 0.1
+    assert chosen["seeds"] == [0, 1, 2] and len(chosen["accuracies"]) == 3 and "accuracy_std" in chosen
+    assert result["comparison"]["verdict"] in ("distinguishable", "not_distinguishable")
+    assert result["comparison"]["winner"] == chosen["key"] and result["comparison"]["runner_up"] == result["ranked"][1]["key"]
+    assert result["rejected"] and all(abs(r["macs_ratio"] - 2) > 0.1 or "same" in r["reason"] for r in result["rejected"])
+    assert job["config"]["runs"] == 9
     arch = client.get(f"/v1/architectures/{result['chosen_architecture_id']}").json()
     assert arch["origin"]["kind"] == "scaling-search" and arch["origin"]["scaling_search_id"] == job_id
     assert (arch["origin"]["alpha"], arch["origin"]["beta"], arch["origin"]["gamma"]) == (

@@ -202,7 +202,8 @@ def _rejected(result: GridResult) -> list[str]:
     shown = [f"  {_coefficients(r.candidate)} (alpha*beta^2*gamma^2 = {r.candidate.ratio:.3f}): {r.reason}"
              for r in result.rejected[:_REJECTED_SHOWN]]
     more = len(result.rejected) - len(shown)
-    return ["", f"rejected untrained, {len(result.rejected)} grid point(s) closer to 2 by the formula:", *shown,
+    return ["", f"rejected untrained, {len(result.rejected)} grid point(s) the formula alone would have let through:",
+            *shown,
             *([f"  ... and {more} more (--json lists them all)"] if more else [])]
 
 

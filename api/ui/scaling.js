@@ -13,17 +13,19 @@ const FIELDS = [
   { path: "dataset.subset", label: "dataset subset", kind: "number" },
   { path: "step", kind: "number" },
   { path: "max_candidates", label: "max candidates", kind: "int", value: 4 },
+  { path: "seeds", label: "seeds per candidate", kind: "int", value: 3 },
   { path: "training.epochs", label: "epochs", kind: "int", value: 1 },
   { path: "extra", label: "more (JSON merged into the request)", kind: "json" },
 ];
 
 export function renderList(root) {
   root.innerHTML = `<section class="split"><div class="list-pane"><h2>Scaling searches</h2>
-    <p class="muted">Each candidate (alpha, beta, gamma) proxy-trains the phi = 1 network of the base; the most
-    accurate is chosen (ties: fewer MACs).</p>
+    <p class="muted">Each candidate (alpha, beta, gamma) whose counted phi = 1 MACs ratio is near 2 proxy-trains
+    the phi = 1 network of the base once per seed; the best mean accuracy is chosen (ties: fewer MACs), and a
+    paired t-test says whether it beats the runner-up beyond seed noise.</p>
     <form id="open" class="inline"><input name="id" placeholder="a scaling search id" size="38"><button>Open</button></form>
     <span class="pager"><button id="prev">‹ newer</button><span id="page-info"></span><button id="next">older ›</button></span>
-    <table class="data" id="scaling-searches"><thead><tr><th>scaling search</th><th>state</th><th>candidates</th>
+    <table class="data" id="scaling-searches"><thead><tr><th>scaling search</th><th>state</th><th>runs</th>
       <th>chosen</th><th>elapsed</th></tr></thead><tbody></tbody></table></div>
     <div class="form-pane"><h2>Launch a scaling search</h2><form id="launch-grid" class="grid-form" novalidate>
       <p class="form-error"></p><button type="submit">Launch</button></form></div></section>`;
@@ -54,7 +56,7 @@ export function renderList(root) {
       const r = j.result || {};
       const chosen = r.chosen ? `α ${r.chosen.alpha} β ${r.chosen.beta} γ ${r.chosen.gamma}` : "—";
       return `<tr><td><a href="#/scaling-search/${j.id}">${esc(j.name || j.id.slice(0, 8))}</a></td><td>${stateBadge(j.state)}</td>
-        <td>${r.done ?? (r.ranked ? r.ranked.length : 0)}/${j.config.candidates}</td><td>${chosen}</td>
+        <td>${progress(j)}</td><td>${chosen}</td>
         <td>${fmtSeconds(j.elapsed_s)}</td></tr>`;
     }).join("") || '<tr><td colspan="5" class="muted">no scaling search yet</td></tr>';
     info.textContent = page.count ? `${skip + 1}–${skip + page.data.length} of ${page.count}` : "";
@@ -66,11 +68,27 @@ export function renderList(root) {
   return poll(refresh, 3000);
 }
 
+// Runs finished of all (a run: one candidate, one seed); older jobs counted candidates.
+function progress(job) {
+  const r = job.result || {};
+  const runs = (r.ranked || []).reduce((n, c) => n + (c.seeds ? c.seeds.length : 1), 0);
+  return `${r.done ?? runs}/${job.config.runs ?? job.config.candidates}`;
+}
+
+function comparisonText(c) {
+  if (!c) return "—";
+  if (c.verdict === "untested") return `untested: ${esc(c.reason)}`;
+  return `${esc(c.verdict.replace("_", " "))} at ${c.level}: ${esc(c.winner)} − ${esc(c.runner_up)} = ${fmt(c.mean_difference, 4)}
+    (CI ${fmt(c.ci_low, 4)} to ${fmt(c.ci_high, 4)}, p = ${Number(c.p_value).toPrecision(2)}, ${c.seeds} seeds, ${esc(c.test)})`;
+}
+
 function candidateRows(candidates, chosen) {
   const isChosen = (c) => chosen && c.alpha === chosen.alpha && c.beta === chosen.beta && c.gamma === chosen.gamma;
   return candidates.map((c) => `<tr class="${isChosen(c) ? "chosen" : ""}"><td>${c.rank ?? "—"}</td><td>${c.alpha}</td>
     <td>${c.beta}</td><td>${c.gamma}</td><td>${fmt(c.ratio, 3)}</td><td>${stateBadge(c.status)}</td>
-    <td class="num">${fmt(c.accuracy)}</td><td class="num">${fmt(c.macs_ratio, 2)}</td><td class="num">${fmtCount(c.params)}</td>
+    <td class="num">${fmt(c.accuracy)}</td><td class="num">${fmt(c.accuracy_std)}</td>
+    <td class="num">${c.seed != null ? `seed ${c.seed}` : (c.seeds || []).length}</td><td class="num">${fmt(c.macs_ratio, 2)}</td>
+    <td class="num">${fmt(c.proxy_macs_ratio, 2)}</td><td class="num">${fmtCount(c.params)}</td>
     <td class="num">${fmtCount(c.macs)}</td><td class="num">${fmt(c.latency_ms, 2)}</td>
     <td class="error">${esc(c.error || "")}</td></tr>`).join("");
 }
@@ -78,7 +96,8 @@ function candidateRows(candidates, chosen) {
 export function renderOne(root, id) {
   root.innerHTML = `<h2 id="title">Scaling search</h2><div id="summary" class="summary"></div>
     <h3>Candidates</h3><table class="data" id="candidates"><thead><tr><th>rank</th><th>alpha</th><th>beta</th>
-    <th>gamma</th><th>α·β²·γ²</th><th>status</th><th>accuracy</th><th>MACs ratio</th><th>params (φ=1)</th>
+    <th>gamma</th><th>α·β²·γ²</th><th>status</th><th>accuracy (mean)</th><th>± sd</th><th>seeds</th>
+    <th>MACs ratio (counted)</th><th>proxy MACs ratio</th><th>params (φ=1)</th>
     <th>MACs (φ=1)</th><th>latency ms</th><th>error</th></tr></thead><tbody></tbody></table>`;
   return poll(async () => {
     const job = await api(`/v1/scaling-searches/${id}`);
@@ -87,10 +106,12 @@ export function renderOne(root, id) {
     root.querySelector("#title").textContent = `Scaling search ${job.name || id.slice(0, 8)}`;
     root.querySelector("#summary").innerHTML = `<div>${stateBadge(job.state)}</div><dl>
       <dt>base</dt><dd>${esc(base.zoo || base.architecture_id || base.spec || "")}</dd>
-      <dt>candidates</dt><dd>${r.done ?? (r.ranked ? r.ranked.length : 0)} of ${job.config.candidates}</dd>
+      <dt>runs</dt><dd>${progress(job)} (${job.config.candidates} candidates${
+      job.config.rejected ? `, ${job.config.rejected} grid points rejected by their counted MACs ratio` : ""})</dd>
       <dt>elapsed</dt><dd>${fmtSeconds(job.elapsed_s)}</dd>
       <dt>chosen</dt><dd>${r.chosen ? `alpha ${r.chosen.alpha}, beta ${r.chosen.beta}, gamma ${r.chosen.gamma}` : "—"}${
-      r.chosen_architecture_id ? ` (<a href="#/architecture/${r.chosen_architecture_id}">its phi = 1 network</a>)` : ""}</dd></dl>
+      r.chosen_architecture_id ? ` (<a href="#/architecture/${r.chosen_architecture_id}">its phi = 1 network</a>)` : ""}</dd>
+      <dt>winner vs runner-up</dt><dd id="comparison">${comparisonText(r.comparison)}</dd></dl>
       ${job.error ? `<p class="error">${esc(job.error)}</p>` : ""}`;
     root.querySelector("#candidates tbody").innerHTML = candidateRows(r.ranked || r.finished || [], r.chosen);
     return ACTIVE.has(job.state);

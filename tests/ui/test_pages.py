@@ -150,6 +150,8 @@ def test_scaling_search_page_shows_the_candidates(page, service: Running, screen
     page.wait_for_function("document.querySelector('#summary .state')?.textContent === 'succeeded'", timeout=180_000)
     page.wait_for_selector("#candidates tbody tr.chosen")
     assert page.locator("#candidates tbody tr").count() == 2
+    assert re.match(r"(not )?distinguishable at 0\.05: ", page.locator("#comparison").inner_text())  # 3 seeds each
+    assert page.locator("#candidates tbody tr.chosen td").nth(8).inner_text() == "3"
     page.screenshot(path=screenshots / "scaling-search.png", full_page=True)
     page.goto("/#/scaling-searches")
     page.wait_for_selector("#scaling-searches a")

@@ -97,36 +97,43 @@ def aggregate(prepared: CandidateResult, runs: dict[int, CandidateResult], seeds
               running: frozenset[int] = frozenset()) -> CandidateResult:
     """The candidate over its runs (seed -> finished run; ``running``: seeds under way) for ``seeds``."""
     done = {s: runs[s] for s in seeds if s in runs}
-    complete = {s: r for s, r in done.items() if r.status is CandidateStatus.COMPLETE and r.accuracy is not None}
-    failed = [(s, r) for s, r in done.items() if r.status is CandidateStatus.FAILED]
-    if failed:
-        by_error: dict[str | None, list[str]] = {}
-        for s, r in failed:
-            by_error.setdefault(r.error, []).append(str(s))
+    complete = [r for r in done.values() if r.status is CandidateStatus.COMPLETE and r.accuracy is not None]
+    error = _failures({s: r for s, r in done.items() if r.status is CandidateStatus.FAILED})
+    if error is not None:
         status = CandidateStatus.FAILED
-        error = "; ".join(f"seed{'s' * (len(s) > 1)} {', '.join(s)}: {e}" for e, s in by_error.items())
+    elif len(complete) == len(seeds):
+        status = CandidateStatus.COMPLETE
     else:
-        status = CandidateStatus.COMPLETE if len(complete) == len(seeds) else (
-            CandidateStatus.RUNNING if running & set(seeds) else CandidateStatus.PENDING)
-        error = None
+        status = CandidateStatus.RUNNING if running & set(seeds) else CandidateStatus.PENDING
+    trials = [r.trial for r in done.values() if r.trial is not None]
     base = next(iter(done.values()), prepared)  # the counts (every run of a candidate has the same)
-    result = replace(base, status=status, error=error, seed=None, trial=min((r.trial for r in done.values()
-                     if r.trial is not None), default=None), reused=bool(done) and all(r.reused for r in done.values()),
-                     accuracy=None, accuracy_std=None, epoch_accuracies=(), latency_ms=None, train_seconds=None,
-                     eval_seconds=None, stopped=None, seeds=tuple(complete), accuracies=())
-    if not complete:
-        return result
-    accs = [r.accuracy for r in complete.values()]
-    epochs = [r.epoch_accuracies for r in complete.values()]
-    latencies = [r.latency_ms for r in complete.values() if r.latency_ms is not None]
-    return replace(
-        result, accuracies=tuple(accs), accuracy=statistics.fmean(accs),
-        accuracy_std=statistics.stdev(accs) if len(accs) > 1 else None,
-        epoch_accuracies=tuple(statistics.fmean(e) for e in zip(*epochs, strict=False)),
-        latency_ms=statistics.median(latencies) if latencies else None,
-        train_seconds=_total(r.train_seconds for r in complete.values()),
-        eval_seconds=_total(r.eval_seconds for r in complete.values()),
-        stopped=next((r.stopped for r in complete.values() if r.stopped), None))
+    return replace(base, status=status, error=error, seed=None, trial=min(trials, default=None),
+                   reused=bool(done) and all(r.reused for r in done.values()), **_measured(complete))
+
+
+def _failures(failed: dict[int, CandidateResult]) -> str | None:
+    """``seeds 0, 1: <error>; seed 2: <other error>``, or None when no run failed."""
+    by_error: dict[str | None, list[str]] = {}
+    for seed, run in failed.items():
+        by_error.setdefault(run.error, []).append(str(seed))
+    return "; ".join(f"seed{'s' * (len(s) > 1)} {', '.join(s)}: {e}" for e, s in by_error.items()) or None
+
+
+def _measured(complete: list[CandidateResult]) -> dict[str, Any]:
+    """The measurement fields over the complete runs: mean and spread, per-epoch means, median latency, totals."""
+    accs = [r.accuracy for r in complete]
+    latencies = [r.latency_ms for r in complete if r.latency_ms is not None]
+    return {
+        "seeds": tuple(r.seed for r in complete), "accuracies": tuple(accs),
+        "accuracy": statistics.fmean(accs) if accs else None,
+        "accuracy_std": statistics.stdev(accs) if len(accs) > 1 else None,
+        "epoch_accuracies": tuple(statistics.fmean(e) for e in zip(*(r.epoch_accuracies for r in complete),
+                                                                   strict=False)),
+        "latency_ms": statistics.median(latencies) if latencies else None,
+        "train_seconds": _total(r.train_seconds for r in complete),
+        "eval_seconds": _total(r.eval_seconds for r in complete),
+        "stopped": next((r.stopped for r in complete if r.stopped), None),
+    }
 
 
 def _total(values: Any) -> float | None:

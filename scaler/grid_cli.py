@@ -69,7 +69,7 @@ def add_grid(commands: argparse._SubParsersAction) -> None:
         "(ties: fewer MACs) and test the winner against the runner-up (paired t-test over seeds). Results go "
         "to the service database: rerunning the same command resumes. "
         "The proxy: each candidate trains the phi = 1 member of the base scaled by --proxy-width and "
-        "--proxy-depth at --resolution px (defaults 0.5, 0.5, 32: about 10-15 s a candidate on one CPU).",
+        "--proxy-depth at --resolution px (defaults 0.5, 0.5, 32: about 10-15 s a run, one candidate and seed, on an idle CPU).",
     )
     from scaler.grid_config import GridConfig
 

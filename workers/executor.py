@@ -141,16 +141,9 @@ def _outcome(ref: Any) -> Evaluated:
         return Evaluated.failed(f"{type(cause).__name__}: {cause}")
     except ray.exceptions.NodeDiedError as err:  # the node went away with the task on it
         return Evaluated.failed(f"node died: the Ray node running this trial was lost ({err})", system=True)
-    except ray.exceptions.RayError as err:  # the worker died (crash, out of memory), or its node did
-        lost = "node died: " if _node_lost(err) else ""
-        return Evaluated.failed(f"{lost}worker died: {type(err).__name__}: {err}", system=True)
+    except ray.exceptions.RayError as err:  # the worker died (crash, out of memory)
+        return Evaluated.failed(f"worker died: {type(err).__name__}: {err}", system=True)
     if not isinstance(measured, dict) or not isinstance(measured.get("accuracy"), int | float):
         return Evaluated.failed(f"the evaluation returned no accuracy: {measured!r:.200}")
     return Evaluated.from_measured(measured)
 
-
-def _node_lost(err: Exception) -> bool:
-    """Whether Ray says the worker's node went away (it reports that as a worker crash in some versions)."""
-    text = str(err).lower()
-    return any(phrase in text for phrase in ("node died", "node has died", "raylet died", "node was lost",
-                                             "node is dead", "node failure", "because its node"))

@@ -25,6 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# As docker-compose.yml's ray-head and ray-worker start them (tests/api/test_compose.py checks they agree):
+HEAD_FLAGS = ("--head", "--num-cpus=0", "--include-dashboard=false", "--block")
+WORKER_FLAGS = ("--block",)
 BIN = Path(sys.executable).parent
 PG_SOCKET_DIR = "/var/run/postgresql"
 # Lose a killed node within a few seconds (Ray's defaults take about 15 s) so that tests stay short.
@@ -113,7 +116,7 @@ class LoopbackCluster:
                                     stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
     def _ray_start(self, name: str, argv: list[str], hide: Path | None, **env: str) -> Node:
-        command = [str(BIN / "ray"), "start", *argv, "--node-ip-address=127.0.0.1", "--block"]
+        command = [str(BIN / "ray"), "start", *argv, "--node-ip-address=127.0.0.1"]
         if hide is not None:  # this node's own mount namespace, where ``hide`` is an empty directory
             command = ["unshare", "--mount", "sh", "-c", 'mount -t tmpfs nas-hidden "$0" && exec "$@"',
                        str(hide), *command]
@@ -128,14 +131,14 @@ class LoopbackCluster:
         return node
 
     def start_head(self) -> Node:
-        return self._ray_start("head", ["--head", f"--port={self.port}", "--num-cpus=0", "--include-dashboard=false",
-                                        "--disable-usage-stats", f"--temp-dir={self.dir / 'ray'}"], None)
+        return self._ray_start("head", [*HEAD_FLAGS, f"--port={self.port}", "--disable-usage-stats",
+                                        f"--temp-dir={self.dir / 'ray'}"], None)
 
     def add_node(self, name: str, cpus: int = 1, hide: Path | None = None, **env: str) -> Node:
         """A worker node of ``cpus`` CPUs and a resource named after it; ``hide``: a directory it cannot see."""
         resources = json.dumps({f"node-{name}": 1})
-        return self._ray_start(name, [f"--address={self.address}", f"--num-cpus={cpus}", f"--resources={resources}"],
-                               hide, **env)
+        return self._ray_start(name, [f"--address={self.address}", f"--num-cpus={cpus}", f"--resources={resources}",
+                                      *WORKER_FLAGS], hide, **env)
 
     def kill_node(self, name: str) -> None:
         """The node dies at once, as a lost machine: SIGKILL to its ``ray start``, raylet and every Ray worker

@@ -309,9 +309,13 @@ def _train(model: nn.Module, data: SplitData, budget: TrainBudget, seed: int,
             with autocast():
                 loss = criterion(model(x[idx]), y[idx])
             optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
+            if scaler is None:
+                loss.backward()
+                optimizer.step()
+            else:  # float16 on CUDA: scaled loss, so that small gradients do not underflow
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
             loss_sum += loss.detach()
             done += 1
             if time.perf_counter() > deadline:
@@ -344,13 +348,13 @@ def _train(model: nn.Module, data: SplitData, budget: TrainBudget, seed: int,
 
 
 def _mixed_precision(amp: bool, device: str) -> tuple[Callable[[], Any], Any]:
-    """The autocast context factory and gradient scaler of a run (both no-ops without ``amp``)."""
+    """The autocast context factory of a run and its gradient scaler (None: plain backward and step)."""
     import contextlib
 
     import torch
 
-    kind = "cuda" if device.startswith("cuda") else "cpu"
     if not amp:
-        return contextlib.nullcontext, torch.amp.GradScaler(kind, enabled=False)
-    dtype = torch.float16 if kind == "cuda" else torch.bfloat16  # float16 needs loss scaling, bfloat16 not
-    return (lambda: torch.autocast(kind, dtype=dtype)), torch.amp.GradScaler(kind, enabled=kind == "cuda")
+        return contextlib.nullcontext, None
+    if device.startswith("cuda"):  # float16 needs loss scaling
+        return (lambda: torch.autocast("cuda", dtype=torch.float16)), torch.amp.GradScaler("cuda")
+    return (lambda: torch.autocast("cpu", dtype=torch.bfloat16)), None

@@ -23,6 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 ROOT = Path(__file__).resolve().parents[2]
 # As docker-compose.yml's ray-head and ray-worker start them (tests/api/test_compose.py checks they agree):
@@ -103,7 +104,7 @@ class LoopbackCluster:
         return {k: v for k, v in env.items() if v is not None}
 
     def exec_ok(self, argv: list[str], timeout: float = 60, **env: str) -> str:
-        done = subprocess.run(["ip", "netns", "exec", self.ns, *argv], capture_output=True, text=True,
+        done = subprocess.run(["ip", "netns", "exec", self.ns, *argv], check=False, capture_output=True, text=True,
                               timeout=timeout, env=self.env(**env), cwd=self.dir)
         if done.returncode != 0:
             raise RuntimeError(f"{argv[:3]} failed ({done.returncode}): {done.stderr[-2000:]}")
@@ -153,8 +154,8 @@ class LoopbackCluster:
 
     def node_ids(self) -> dict[str, str]:
         """Node name -> Ray node id, for every node the cluster has seen (dead ones too)."""
-        script = ("import json, ray; ray.init(address='%s', log_to_driver=False); "
-                  "print(json.dumps([[sorted(n['Resources']), n['NodeID']] for n in ray.nodes()]))") % self.address
+        script = (f"import json, ray; ray.init(address='{self.address}', log_to_driver=False); "
+                  "print(json.dumps([[sorted(n['Resources']), n['NodeID']] for n in ray.nodes()]))")
         rows = json.loads(self.exec_ok([sys.executable, "-c", script]).strip().splitlines()[-1])
         out = {}
         for resources, node_id in rows:  # a dead node is listed without resources
@@ -177,7 +178,8 @@ class LoopbackCluster:
                 except ProcessLookupError:
                     pass
         for _ in range(50):  # raylets and Ray workers that left their process group
-            pids = subprocess.run(["ip", "netns", "pids", self.ns], capture_output=True, text=True).stdout.split()
+            listed = subprocess.run(["ip", "netns", "pids", self.ns], check=False, capture_output=True, text=True)
+            pids = listed.stdout.split()
             if not pids:
                 break
             for pid in pids:
@@ -194,7 +196,7 @@ class LoopbackCluster:
                             ignore=shutil.ignore_patterns("sockets", "*.sock"))
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def __enter__(self) -> LoopbackCluster:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -63,19 +63,18 @@ def _search(client: TestClient, search_id: str) -> dict:
 
 
 def _assert_loopback_only(cluster: LoopbackCluster) -> None:
+    """No process of the cluster listens in this machine's own network namespace, and in theirs only on
+    loopback (the namespace has no other interface)."""
+    pids = ray_nodes.subprocess.run(["ip", "netns", "pids", cluster.ns], capture_output=True, text=True,
+                                    check=True).stdout.split()
+    host = ray_nodes.subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
+    assert pids and not [line for line in host.splitlines() if any(f"pid={pid}," in line for pid in pids)]
     listening = cluster.listeners()
     assert listening and all(a.startswith(("127.0.0.1:", "[::ffff:127.0.0.1]:", "[::1]:")) or
                              a.split(":")[0] in ("*", "0.0.0.0", "[::]") for a in listening), listening
     # "*" is every interface of a namespace whose only interface is loopback:
-    assert ray_nodes.subprocess.run(["ip", "netns", "exec", cluster.ns, "ip", "-o", "addr"], capture_output=True,
-                                    text=True).stdout.split()[1] == "lo"
-
-
-def test_a_node_without_the_token_cannot_join() -> None:
-    with LoopbackCluster() as cluster:
-        cluster.start_head()
-        with pytest.raises(RuntimeError, match="InvalidAuthToken"):  # Ray's answer, in the node's log
-            cluster.add_node("intruder", RAY_AUTH_TOKEN="0" * 64, RAY_NUM_REDIS_GET_RETRIES="2")
+    interfaces = cluster.exec_ok(["ip", "-o", "addr"]).splitlines()
+    assert interfaces and all(line.split()[1] == "lo" for line in interfaces), interfaces
 
 
 def test_trials_spread_survive_a_lost_node_and_reach_an_added_one(api: tuple[TestClient, str]) -> None:
@@ -127,12 +126,15 @@ def _image_folder(root: Path) -> None:
             Image.fromarray(pixels.astype(np.uint8)).save(root / f"class{label}" / f"{i}.png")
 
 
-def test_a_node_that_cannot_see_the_dataset_trains_on_it(api: tuple[TestClient, str], data_root: Path) -> None:
+def test_a_node_that_cannot_see_the_dataset_trains_on_it_and_one_without_the_token_cannot_join(
+        api: tuple[TestClient, str], data_root: Path) -> None:
     client, url = api
     data = data_root / "private"
     _image_folder(data)
     with LoopbackCluster() as cluster:
         cluster.start_head()
+        with pytest.raises(RuntimeError, match="InvalidAuthToken"):  # Ray's answer, in the node's log
+            cluster.add_node("intruder", RAY_AUTH_TOKEN="0" * 64, RAY_NUM_REDIS_GET_RETRIES="2")
         cluster.add_node("blind", hide=data_root)  # the data root is an empty directory there
         seen = ray_nodes.subprocess.run(["nsenter", "--mount", f"--target={cluster.nodes['blind'].proc.pid}", "ls",
                                          "-A", str(data_root)], capture_output=True, text=True)
@@ -148,6 +150,7 @@ def test_a_node_that_cannot_see_the_dataset_trains_on_it(api: tuple[TestClient, 
         _until("the search to finish", lambda: _search(client, search_id)["state"] in ("succeeded", "failed"),
                cluster, timeout_s=240)
         body, trials, ids = _search(client, search_id), _trials(client, search_id), cluster.node_ids()
+        _assert_loopback_only(cluster)
     assert body["state"] == "succeeded", body
     assert [t["state"] for t in trials] == ["COMPLETE", "COMPLETE"], [t["error"] for t in trials]
     for trial in trials:  # really trained there: measured accuracy and latency, on the blind node

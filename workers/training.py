@@ -321,6 +321,8 @@ def _train(model: nn.Module, data: SplitData, budget: TrainBudget, seed: int,
             if time.perf_counter() > deadline:
                 stopped = "time"
                 break
+        if device.startswith("cuda"):  # the clock stops when the kernels are done, not when they are queued
+            torch.cuda.synchronize()
         train_seconds += time.perf_counter() - start
         train_cpu_seconds += time.process_time() - cpu_start
         images += done * batch

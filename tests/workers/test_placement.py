@@ -119,3 +119,14 @@ def test_only_small_directories_are_shipped(tmp_path: Path) -> None:
     root = tmp_path / "images"
     _image_folder(root)
     assert shipment(DatasetConfig(source=str(root)), max_bytes=100) is None  # too large: a shared mount
+
+
+@pytest.mark.usefixtures("ray_session")
+@pytest.mark.skipif(CUDA, reason="checks the CPU-only behaviour")
+def test_the_cli_names_the_missing_gpu(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from workers.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["search", "--device", "cuda", "--trials", "1", "--storage", f"sqlite:///{tmp_path / 's.db'}"])
+    assert exited.value.code == 2
+    assert "error: training.device asks for CUDA but the Ray cluster has no GPU" in capsys.readouterr().err

@@ -84,7 +84,6 @@ class RayExecutor:
         ensure_ray(ray_cpus)
         import ray
 
-        self.num_cpus = num_cpus
         self.num_gpus = gpus_per_task(budget, latency_device, cluster_gpus())
         self._remote = ray.remote(num_cpus=num_cpus, num_gpus=self.num_gpus, max_retries=0)(_call)
         self._inflight: dict[Any, Task] = {}
@@ -146,4 +145,3 @@ def _outcome(ref: Any) -> Evaluated:
     if not isinstance(measured, dict) or not isinstance(measured.get("accuracy"), int | float):
         return Evaluated.failed(f"the evaluation returned no accuracy: {measured!r:.200}")
     return Evaluated.from_measured(measured)
-

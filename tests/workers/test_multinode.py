@@ -83,8 +83,8 @@ def test_trials_spread_survive_a_lost_node_and_reach_an_added_one(api: tuple[Tes
         cluster.start_head()
         cluster.add_node("a")
         cluster.add_node("b")
-        _driver(cluster, url, "--sleep", "2")
-        created = client.post("/v1/searches", json={**FAKE, "n_trials": 14, "n_workers": 2})
+        _driver(cluster, url, "--sleep", "3")
+        created = client.post("/v1/searches", json={**FAKE, "n_trials": 16, "n_workers": 2})
         assert created.status_code == 201, created.text
         search_id = created.json()["id"]
         ids = cluster.node_ids()
@@ -95,7 +95,7 @@ def test_trials_spread_survive_a_lost_node_and_reach_an_added_one(api: tuple[Tes
         _until("trials on both nodes", lambda: ran_on("a") >= 1 and ran_on("b") >= 1, cluster)
         done_on_b = ran_on("b")
         _until("another trial done on b", lambda: ran_on("b") > done_on_b, cluster)
-        time.sleep(1.0)  # both slots are always busy: b's only CPU took the next trial, 1 s into its 2 s
+        time.sleep(1.0)  # both slots are always busy: b's only CPU took the next trial, 1 s into its 3 s
         cluster.kill_node("b")
         cluster.add_node("c")
         ids.update(cluster.node_ids())  # a dead node is listed without its resources: keep what b was
@@ -108,7 +108,7 @@ def test_trials_spread_survive_a_lost_node_and_reach_an_added_one(api: tuple[Tes
 
     assert body["state"] == "succeeded", body
     complete = [t for t in trials if t["state"] == "COMPLETE"]
-    assert len(complete) == 14  # the budget, despite the lost trial
+    assert len(complete) == 16  # the budget, despite the lost trial
     nodes = {t["details"]["node_id"] for t in complete}
     assert {ids["a"], ids["b"], ids["c"]} <= nodes and ids["head"] not in nodes  # the head has no CPUs
     failed = [t for t in trials if t["state"] == "FAIL"]

@@ -1,6 +1,7 @@
 """Proxy-training throughput: workers.training's loop vs a bare PyTorch loop on the same model and data.
 
     python benchmarks/train_throughput.py [--arch efficientnet_b0] [--resolution 32] [--runs 5] [--threads 1]
+                                          [--device cpu|cuda]
 
 Both loops train the same seeded model (``--arch``: a zoo network or ``tiny``, adapted to digits' 10 classes
 and the given resolution) on the same digits tensors with the same batch size and SGD, and are timed over
@@ -43,20 +44,21 @@ def tiny() -> ss.ArchSpec:
     )
 
 
-def bare_loop(spec: ss.ArchSpec, data: SplitData, budget: TrainBudget, seed: int) -> tuple[float, float]:
-    """Images per wall-clock second and per CPU second of a minimal PyTorch training loop."""
-    model = build_seeded(spec, seed).train()
+def bare_loop(spec: ss.ArchSpec, data: SplitData, budget: TrainBudget, seed: int,
+              device: str = "cpu") -> tuple[float, float]:
+    """Images per wall-clock second and per CPU second of a minimal PyTorch training loop (data on ``device``)."""
+    model = build_seeded(spec, seed).train().to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=budget.lr, momentum=budget.momentum, nesterov=True,
                                 weight_decay=budget.weight_decay)
     criterion = nn.CrossEntropyLoss()
-    x, y = data.x_train, data.y_train
+    x, y = data.x_train.to(device), data.y_train.to(device)
     n, batch = len(y), budget.batch_size
     steps = n // batch
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     elapsed = cpu = 0.0
     for _ in range(budget.epochs):
-        perm = torch.randperm(n, generator=generator)
+        perm = torch.randperm(n, generator=generator).to(device)
         start, cpu_start = time.perf_counter(), time.process_time()
         for i in range(steps):
             idx = perm[i * batch:(i + 1) * batch]
@@ -64,6 +66,8 @@ def bare_loop(spec: ss.ArchSpec, data: SplitData, budget: TrainBudget, seed: int
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+        if device == "cuda":
+            torch.cuda.synchronize()
         elapsed += time.perf_counter() - start
         cpu += time.process_time() - cpu_start
     images = budget.epochs * steps * batch
@@ -80,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where both loops train")
     parser.add_argument("--json", action="store_true", help="also print the figures as one JSON object")
     args = parser.parse_args(argv)
 
@@ -87,13 +92,13 @@ def main(argv: list[str] | None = None) -> int:
     base = tiny() if args.arch == "tiny" else zoo.get(args.arch)
     spec = replace(base, resolution=args.resolution, in_chans=args.in_chans, num_classes=10)
     data = DatasetConfig(subset=args.subset).load(spec.resolution, spec.in_chans)
-    budget = TrainBudget(epochs=args.epochs, batch_size=args.batch_size, lr=0.05)
+    budget = TrainBudget(epochs=args.epochs, batch_size=args.batch_size, lr=0.05, device=args.device)
     cost = ss.count(spec)
 
     ours, bare, ours_cpu, bare_cpu, overhead = [], [], [], [], []
     for run in range(args.runs + 1):
         result = train_and_evaluate(spec, data, budget, seed=run, threads=args.threads)
-        bare_ips, bare_cpu_ips = bare_loop(spec, data, budget, seed=run)
+        bare_ips, bare_cpu_ips = bare_loop(spec, data, budget, seed=run, device=args.device)
         if run:  # run 0 warms up both (allocator, oneDNN primitives)
             ours.append(result.images_per_second)
             ours_cpu.append(result.images_seen / result.train_cpu_seconds)
@@ -110,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python benchmarks/train_throughput.py " + shlex.join(sys.argv[1:] if argv is None else argv),
         "arch": args.arch, "resolution": spec.resolution, "in_chans": spec.in_chans, "params": cost.params,
         "macs": cost.macs, "train_images": len(data.y_train), "epochs": args.epochs, "batch_size": args.batch_size,
-        "runs": args.runs, "threads": args.threads, "cpu": cpu_model(), "torch": torch.__version__,
+        "runs": args.runs, "threads": args.threads, "device": args.device, "cpu": cpu_model(),
+        "torch": torch.__version__,
         "ours_median_ips": statistics.median(ours), "bare_median_ips": statistics.median(bare), "ratio": ratio, "median_paired_ratio": paired,
         "ours_median_ips_per_cpu_second": statistics.median(ours_cpu),
         "bare_median_ips_per_cpu_second": statistics.median(bare_cpu), "cpu_ratio": cpu_ratio,

@@ -253,7 +253,9 @@ def run_grid(
         source = _GridSource(ledger, todo, base, config, evaluate_fn, finished)
         if not todo:
             return Stop(StopReason.BUDGET)
-        executor = RayExecutor(config.threads, config.workers * config.threads)
+        executor = RayExecutor(config.threads, config.workers * config.threads, budget=config.budget,
+                               latency_device=config.latency.device if config.latency else "cpu",
+                               dataset=config.dataset)
         if config.threads > cluster_cpus():
             raise SpecError("threads", f"{config.threads} threads per candidate, but Ray has {cluster_cpus()} CPUs")
         return engine.run(source, executor, EngineLimits(slots=config.workers, poll_s=poll_s), should_stop)

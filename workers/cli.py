@@ -20,6 +20,7 @@ from workers.config import SearchConfig
 from workers.data import DatasetError
 from workers.engine import StopCheck, StopReason
 from workers.results import TrialRecord
+from workers.training import DeviceUnavailable
 
 DEFAULT_STORAGE = "sqlite:///nas-search.db"
 
@@ -32,6 +33,9 @@ FLAGS = {
     "--trials": "n_trials",
     "--workers": "n_workers",
     "--epochs": "budget.epochs",
+    "--device": "budget.device",
+    "--gpus-per-trial": "budget.gpus_per_trial",
+    "--amp": "budget.amp",
     "--objective": "objective",
     "--mode": "mode",
     "--target": "target",
@@ -139,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(2, f"error: {err}\n")
     except DatasetError as err:
         parser.exit(2, f"error: dataset {err}\n")
+    except DeviceUnavailable as err:
+        parser.exit(2, f"error: {err}\n")
     return 0
 
 

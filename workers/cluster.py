@@ -130,6 +130,13 @@ def ensure_ray(num_cpus: int) -> None:
     _OWNER.ensure(num_cpus)
 
 
+def cluster_gpus() -> float:
+    """GPUs Ray can schedule on across the cluster (0 on a CPU-only machine)."""
+    import ray
+
+    return float(ray.cluster_resources().get("GPU", 0))
+
+
 def cluster_cpus() -> int:
     """CPUs Ray can schedule on (the local bound, or the whole cluster)."""
     import ray

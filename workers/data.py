@@ -5,6 +5,11 @@ and returns its ``DatasetInfo``; ``load(resolution, in_chans)`` returns a ``Spli
 normalised with the training split's per-channel mean and std, resized (bilinear) to the spec's resolution,
 split train/validation per class by seed. Results are cached in-process, so that repeated evaluations in a
 worker cost nothing. Problems with the data raise ``DatasetError`` naming the path and what is wrong.
+
+A directory only the driver can read still reaches every Ray node: ``shipment(cfg)`` packs the scanned data
+(arrays, or an ImageFolder's file bytes) once for Ray's object store, and a worker that ``adopt``s it serves
+that source from it instead of the file system. Data above ``MAX_SHIPPED_BYTES`` is not shipped: every node
+must then see the directory at the same path (a shared mount).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
@@ -35,6 +40,7 @@ CIFAR_META = "batches.meta"
 CIFAR_LABEL_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 _LUMA = (0.299, 0.587, 0.114)  # ITU-R 601-2, as PIL's convert("L")
 MAX_PICKLE_BYTES = 256 * 2**20  # a CIFAR-10 batch is 31 MB
+MAX_SHIPPED_BYTES = 512 * 2**20  # larger data is read by every node from a path they all mount
 
 
 class DatasetError(ValueError):
@@ -199,9 +205,10 @@ def stratified_subset(labels: np.ndarray, fraction: float, seed: int = 0) -> np.
 
 
 def clear_cache() -> None:
-    """Forget every cached dataset (raw and resized)."""
+    """Forget every cached dataset (raw, resized and adopted shipments)."""
     _load.cache_clear()
     _scan_cached.cache_clear()
+    _ADOPTED.clear()
 
 
 # --- scanning: what is there, read once per process -------------------------------------------------------
@@ -220,12 +227,60 @@ class _Raw:
     images: np.ndarray | None = None
     files: tuple[str, ...] = ()
     test_size: int = 0
+    blobs: tuple[bytes, ...] = ()  # the files' bytes, in ``files`` order, when the data was shipped
+
+
+@dataclass(frozen=True, eq=False)
+class Shipment:
+    """A directory's scanned data as the driver saw it, for nodes that cannot read the directory."""
+
+    source: str
+    signature: int
+    raw: _Raw
+
+    @property
+    def nbytes(self) -> int:
+        return (0 if self.raw.images is None else self.raw.images.nbytes) + sum(map(len, self.raw.blobs))
+
+
+_ADOPTED: dict[str, Shipment] = {}  # source -> the shipment this worker serves it from
+
+
+def shipment(cfg: DatasetConfig, max_bytes: int = MAX_SHIPPED_BYTES) -> Shipment | None:
+    """The data of ``cfg`` packed for Ray's object store; None for the built-in digits (every node has them) and
+    for data above ``max_bytes`` (then every node needs the directory at the same path)."""
+    if cfg.source == "digits":
+        return None
+    raw = _scan(cfg)
+    size = raw.images.nbytes if raw.images is not None else sum(os.stat(f).st_size for f in raw.files)
+    if size > max_bytes:
+        return None
+    if raw.files:
+        blobs = []
+        for path in raw.files:
+            with _open_regular(path) as fh:
+                blobs.append(fh.read())
+        raw = replace(raw, blobs=tuple(blobs))
+    return Shipment(cfg.source, _signature(cfg), raw)
+
+
+def adopted(source: str, signature: int) -> bool:
+    """Whether this process already serves ``source`` from that shipment."""
+    held = _ADOPTED.get(source)
+    return held is not None and held.signature == signature
+
+
+def adopt(shipped: Shipment) -> None:
+    """Serve ``shipped.source`` from the shipment from now on, in this process (a Ray worker)."""
+    _ADOPTED[shipped.source] = shipped
 
 
 def _signature(cfg: DatasetConfig) -> int:
     """Changes when the directory's entries change, so that the cache never serves stale data."""
     if cfg.source == "digits":
         return 0
+    if cfg.source in _ADOPTED:
+        return _ADOPTED[cfg.source].signature
     try:
         return os.stat(cfg.source).st_mtime_ns
     except OSError:
@@ -266,6 +321,9 @@ def _lexists(path: Path) -> bool:
 
 
 def _scan(cfg: DatasetConfig, limits: _Limits = _Limits()) -> _Raw:
+    shipped = _ADOPTED.get(cfg.source)
+    if shipped is not None and cfg.format in (Format.AUTO, shipped.raw.kind):
+        return shipped.raw
     return _scan_cached(cfg.kind, cfg.source, _signature(cfg), limits)
 
 
@@ -394,12 +452,13 @@ def _open_regular(path: str | os.PathLike[str]) -> IO[bytes]:
 
 
 @contextmanager
-def _image(path: str, what: str) -> Iterator[Any]:
-    """The PIL image at ``path`` (header read, pixels not yet decoded); DatasetError ``path: what: why`` when it
-    is no image, not a regular file, or larger than PIL's decompression-bomb limit."""
+def _image(path: str, what: str, blob: bytes | None = None) -> Iterator[Any]:
+    """The PIL image at ``path`` (or in ``blob``, the shipped bytes of that file: header read, pixels not yet
+    decoded); DatasetError ``path: what: why`` when it is no image, not a regular file, or larger than PIL's
+    decompression-bomb limit."""
     from PIL import Image
 
-    with _open_regular(path) as fh:
+    with (_open_regular(path) if blob is None else io.BytesIO(blob)) as fh:
         try:
             with Image.open(fh) as img:
                 limit = Image.MAX_IMAGE_PIXELS
@@ -560,15 +619,15 @@ def _decode(raw: _Raw, order: np.ndarray, resolution: int, in_chans: int) -> Any
 
     mode = "L" if in_chans == 1 or raw.in_chans == 1 else "RGB"
 
-    def one(path: str) -> np.ndarray:
-        with _image(path, "cannot be decoded") as img:
+    def one(i: int) -> np.ndarray:
+        with _image(raw.files[i], "cannot be decoded", raw.blobs[i] if raw.blobs else None) as img:
             img = img.convert(mode)
             if img.size != (resolution, resolution):
                 img = img.resize((resolution, resolution), Image.Resampling.BILINEAR)
             return np.asarray(img, dtype=np.uint8)
 
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        arrays = list(pool.map(one, [raw.files[i] for i in order]))
+        arrays = list(pool.map(one, order.tolist()))
     x = torch.from_numpy(np.stack(arrays))
     x = x[:, None] if mode == "L" else x.permute(0, 3, 1, 2)
     x = x.float().div_(255)

@@ -139,7 +139,8 @@ class SearchDriver:
             ledger = Ledger(self.storage_url, self.study_name, _directions(config),
                             lambda stored: make_sampler(config, config.seed + stored),  # resumed: fresh draws
                             metric_names=_metric_names(config))
-            executor = RayExecutor(config.latency.threads, config.n_workers * config.latency.threads)
+            executor = RayExecutor(config.latency.threads, config.n_workers * config.latency.threads,
+                                   budget=config.budget, latency_device=config.latency.device, dataset=config.dataset)
             source = _SearchSource(self, config, ledger)
             try:
                 return engine.run(source, executor, limits, self.should_stop)

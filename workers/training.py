@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from searchspace.builder import build
-from searchspace.checks import check_float, check_int
+from searchspace.checks import check_bool, check_float, check_int
 from searchspace.errors import SpecError
 from searchspace.fields import as_dict, check_enum, doc
 from searchspace.spec import ArchSpec
@@ -32,6 +32,18 @@ class Optimizer(enum.StrEnum):
     SGD = "sgd"
     ADAM = "adam"
     ADAMW = "adamw"
+
+
+class TrainDevice(enum.StrEnum):
+    """Where a trial trains: ``auto`` is CUDA when the worker was given a GPU, else the CPU."""
+
+    AUTO = "auto"
+    CPU = "cpu"
+    CUDA = "cuda"
+
+
+class DeviceUnavailable(RuntimeError):
+    """``training.device`` asks for CUDA where there is none (the message says where and what to set)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,6 +76,12 @@ class TrainBudget:
     eval_batch_size: int = field(default=512, metadata=doc("validation batch size"))
     bn_calibration: int = field(default=512, metadata=doc("training images that re-estimate batch-norm "
                                                           "statistics before each validation (0: off)"))
+    device: TrainDevice = field(default=TrainDevice.AUTO,
+                                metadata=doc("auto (CUDA when the trial's Ray worker has a GPU), cpu or cuda"))
+    gpus_per_trial: float = field(default=0.25, metadata=doc("GPUs each trial asks Ray for when it trains on "
+                                                             "CUDA (fractions pack trials: 0.25 = 4 per GPU)"))
+    amp: bool = field(default=False, metadata=doc("mixed precision: float16 autocast with loss scaling on CUDA, "
+                                                  "bfloat16 autocast on the CPU"))
 
     def __post_init__(self) -> None:
         check_int("epochs", self.epochs, 1, 10_000)
@@ -76,9 +94,22 @@ class TrainBudget:
             object.__setattr__(self, "max_seconds", float(check_float("max_seconds", self.max_seconds, 0.0, 1e7)))
         check_int("eval_batch_size", self.eval_batch_size, 1, 65_536)
         check_int("bn_calibration", self.bn_calibration, 0, 10_000_000)
+        object.__setattr__(self, "device", check_enum("device", self.device, TrainDevice))
+        object.__setattr__(self, "gpus_per_trial", float(check_float("gpus_per_trial", self.gpus_per_trial,
+                                                                     0.01, 64.0)))
+        check_bool("amp", self.amp)
 
     def to_dict(self) -> dict[str, Any]:
-        return as_dict(self)
+        """Plain JSON; the placement fields (device, gpus_per_trial, amp) only when set to other than their
+        defaults, so that configs written before they existed keep their bytes (and their study names)."""
+        data = as_dict(self)
+        for name in PLACEMENT_FIELDS:
+            if getattr(self, name) == self.__dataclass_fields__[name].default:
+                del data[name]
+        return data
+
+
+PLACEMENT_FIELDS = ("device", "gpus_per_trial", "amp")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,6 +165,23 @@ def check_data(spec: ArchSpec, data: SplitData) -> None:
 def cosine_lrs(lr: float, steps: int) -> list[float]:
     """Per-step learning rates: cosine annealing from ``lr`` to 0 over ``steps`` steps."""
     return [0.5 * lr * (1 + math.cos(math.pi * i / steps)) for i in range(steps)]
+
+
+def train_device(requested: TrainDevice | str) -> str:
+    """The torch device a trial trains on: ``cuda`` only where this process sees one (Ray hides the GPUs it did
+    not assign a task through CUDA_VISIBLE_DEVICES, so ``auto`` in a zero-GPU task is the CPU)."""
+    import torch
+
+    requested = TrainDevice(requested)
+    if requested is TrainDevice.CPU:
+        return "cpu"
+    if torch.cuda.is_available():
+        return "cuda"
+    if requested is TrainDevice.CUDA:
+        raise DeviceUnavailable("training.device is 'cuda' but this worker has no CUDA device (none installed, or "
+                                "Ray assigned the trial no GPU); set training.device to 'auto' or 'cpu', or add "
+                                "GPU nodes to the Ray cluster")
+    return "cpu"
 
 
 def make_optimizer(model: nn.Module, budget: TrainBudget) -> torch.optim.Optimizer:
@@ -196,10 +244,12 @@ def train_and_evaluate(
 
     Deterministic given ``seed`` (weights as ``build_seeded``, batch order, dropout) and the thread count. After each epoch the
     validation accuracy is passed to ``on_epoch(epoch_index, accuracy)``; returning False stops training.
-    ``threads`` sets torch's intra-op threads for the run (restored afterwards).
+    ``threads`` sets torch's intra-op threads for the run (restored afterwards). The model and the data move to
+    ``budget.device`` (see ``train_device``); the model stays there afterwards.
     """
     import torch
 
+    device = train_device(budget.device)
     if isinstance(data, DatasetConfig):
         data = data.load(spec.resolution, spec.in_chans)
     check_data(spec, data)
@@ -209,15 +259,16 @@ def train_and_evaluate(
     try:
         if model is None:
             model = build_seeded(spec, seed)
+        model.to(device)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            return _train(model, data, budget, seed, on_epoch)
+            return _train(model, data, budget, seed, on_epoch, device)
     finally:
         torch.set_num_threads(previous_threads)
 
 
 def _train(model: nn.Module, data: SplitData, budget: TrainBudget, seed: int,
-           on_epoch: EpochCallback | None) -> TrainResult:
+           on_epoch: EpochCallback | None, device: str = "cpu") -> TrainResult:
     import torch
     from torch import nn
 
@@ -225,6 +276,9 @@ def _train(model: nn.Module, data: SplitData, budget: TrainBudget, seed: int,
     if budget.subset < 1.0:
         keep = torch.from_numpy(stratified_subset(y.numpy(), budget.subset, seed))
         x, y = x[keep], y[keep]
+    x, y = x.to(device), y.to(device)  # proxy datasets fit on the device: batches are indexed there
+    x_val, y_val = data.x_val.to(device), data.y_val.to(device)
+    autocast, scaler = _mixed_precision(budget.amp, device)
     n = len(y)
     batch = min(budget.batch_size, n)
     steps = n // batch
@@ -243,8 +297,8 @@ def _train(model: nn.Module, data: SplitData, budget: TrainBudget, seed: int,
     stopped = ""
     for epoch in range(budget.epochs):
         model.train()
-        order = torch.randperm(n, generator=generator)[: steps * batch].view(steps, batch)
-        loss_sum = torch.zeros(())
+        order = torch.randperm(n, generator=generator)[: steps * batch].view(steps, batch).to(device)
+        loss_sum = torch.zeros((), device=device)
         lr_iter = iter(lrs[epoch * steps:(epoch + 1) * steps])
         done = 0
         start, cpu_start = time.perf_counter(), time.process_time()
@@ -252,15 +306,23 @@ def _train(model: nn.Module, data: SplitData, budget: TrainBudget, seed: int,
             lr = next(lr_iter)
             for group in groups:
                 group["lr"] = lr
-            loss = criterion(model(x[idx]), y[idx])
+            with autocast():
+                loss = criterion(model(x[idx]), y[idx])
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            if scaler is None:
+                loss.backward()
+                optimizer.step()
+            else:  # float16 on CUDA: scaled loss, so that small gradients do not underflow
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
             loss_sum += loss.detach()
             done += 1
             if time.perf_counter() > deadline:
                 stopped = "time"
                 break
+        if device.startswith("cuda"):  # the clock stops when the kernels are done, not when they are queued
+            torch.cuda.synchronize()
         train_seconds += time.perf_counter() - start
         train_cpu_seconds += time.process_time() - cpu_start
         images += done * batch
@@ -268,7 +330,8 @@ def _train(model: nn.Module, data: SplitData, budget: TrainBudget, seed: int,
         losses.append(mean_loss)
         start = time.perf_counter()
         calibrate_bn(model, calibration, batch)
-        accuracies.append(accuracy(model, data.x_val, data.y_val, budget.eval_batch_size))
+        with autocast():
+            accuracies.append(accuracy(model, x_val, y_val, budget.eval_batch_size))
         eval_seconds += time.perf_counter() - start
         if not math.isfinite(mean_loss):
             stopped = "diverged"
@@ -284,3 +347,16 @@ def _train(model: nn.Module, data: SplitData, budget: TrainBudget, seed: int,
         images_per_second=images / train_seconds if train_seconds > 0 else 0.0, images_seen=images,
         train_size=n, val_size=len(data.y_val), stopped=stopped,
     )
+
+
+def _mixed_precision(amp: bool, device: str) -> tuple[Callable[[], Any], Any]:
+    """The autocast context factory of a run and its gradient scaler (None: plain backward and step)."""
+    import contextlib
+
+    import torch
+
+    if not amp:
+        return contextlib.nullcontext, None
+    if device.startswith("cuda"):  # float16 needs loss scaling
+        return (lambda: torch.autocast("cuda", dtype=torch.float16)), torch.amp.GradScaler("cuda")
+    return (lambda: torch.autocast("cpu", dtype=torch.bfloat16)), None

@@ -3,6 +3,7 @@ the entry points the end-to-end test runs. (``docker compose config`` also check
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ import yaml
 
 from store.settings import Settings
 from tests.service_process import API, DRIVER
+from tests.workers import ray_nodes
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -40,6 +42,23 @@ def test_services_run_the_end_to_end_tests_entry_points() -> None:
     assert _command("driver").endswith(f"exec {_entry(DRIVER)}")
     assert "ray start --head" in _command("ray-head") and "ray start --address=ray-head:6379" in _command("ray-worker")
     assert SERVICES["driver"]["environment"]["RAY_ADDRESS"] == "auto"
+
+
+def test_every_ray_process_authenticates_with_one_shared_token() -> None:
+    """Head, workers and the driver's node run with token authentication and the same (required) token."""
+    tokens = set()
+    for name in ("ray-head", "ray-worker", "driver"):
+        env = SERVICES[name]["environment"]
+        assert env["RAY_AUTH_MODE"] == "token", name
+        tokens.add(env["RAY_AUTH_TOKEN"])
+    assert len(tokens) == 1 and tokens.pop().startswith("${RAY_AUTH_TOKEN:?")  # no default: compose refuses
+    assert "RAY_AUTH_TOKEN" not in SERVICES["api"]["environment"]  # the API never talks to Ray
+
+
+def test_the_multinode_tests_start_ray_nodes_as_compose_does() -> None:
+    head, worker = _command("ray-head").split(), _command("ray-worker").split()
+    assert set(ray_nodes.HEAD_FLAGS) == {f for f in head if f.startswith("--") and not f.startswith("--port")}
+    assert set(ray_nodes.WORKER_FLAGS) <= set(worker)
 
 
 def test_ray_workers_scale() -> None:
@@ -81,6 +100,23 @@ def test_docker_compose_config_accepts_it() -> None:
     probe = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True, check=False)
     if probe.returncode != 0:
         pytest.skip("the docker compose plugin is not installed")
+    env = {**os.environ, "RAY_AUTH_TOKEN": "0123456789abcdef"}
     done = subprocess.run(["docker", "compose", "-f", str(ROOT / "docker-compose.yml"), "config", "--quiet"],
-                          capture_output=True, text=True, cwd=ROOT, check=False)
+                          capture_output=True, text=True, cwd=ROOT, check=False, env=env)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_kuberay_manifest_authenticates_every_ray_container_and_matches_the_pin() -> None:
+    cluster, driver = yaml.safe_load_all((ROOT / "deploy" / "kuberay-raycluster.yaml").read_text())
+    spec = cluster["spec"]
+    pods = [spec["headGroupSpec"]["template"], *(g["template"] for g in spec["workerGroupSpecs"]), driver["spec"]["template"]]
+    for pod in pods:
+        for container in pod["spec"]["containers"]:
+            env = {e["name"]: e for e in container["env"]}
+            assert env["RAY_AUTH_MODE"]["value"] == "token", container["name"]
+            assert env["RAY_AUTH_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "nas-ray-auth", "key": "token"}
+    assert spec["headGroupSpec"]["rayStartParams"]["num-cpus"] == "0"
+    pin = re.search(r'"ray\[tune\]>=([\d.]+),<([\d.]+)"', (ROOT / "pyproject.toml").read_text())
+    version = tuple(map(int, spec["rayVersion"].split(".")))
+    assert tuple(map(int, pin.group(1).split("."))) <= version < tuple(map(int, pin.group(2).split(".")))
+    assert f"--address={cluster['metadata']['name']}-head-svc:6379" in driver["spec"]["template"]["spec"]["containers"][0]["command"][-1]

@@ -121,7 +121,7 @@ class SearchConfig:
         check_int("seed", self.seed, 0, 2**31 - 1)
         check_int("pruner_warmup_epochs", self.pruner_warmup_epochs, 0, 1000)
         check_int("pruner_min_trials", self.pruner_min_trials, 1, 1000)
-        _check_baselines(self.baselines)
+        object.__setattr__(self, "baselines", _check_baselines(self.baselines))
         if self.timeout_s is not None:
             object.__setattr__(self, "timeout_s", float(check_float("timeout_s", self.timeout_s, 1.0, 30 * 86400.0)))
         for name in ("max_params", "max_macs"):
@@ -170,8 +170,11 @@ class SearchConfig:
         return from_dict(cls, fields)
 
 
-def _check_baselines(baselines: object) -> None:
-    """A list of distinct zoo network names; SpecError naming ``baselines`` and the allowed names otherwise."""
+def _check_baselines(baselines: object) -> tuple[str, ...]:
+    """A list of distinct zoo network names, as a tuple; SpecError naming ``baselines`` and the allowed names
+    otherwise."""
+    if isinstance(baselines, list):
+        baselines = tuple(baselines)
     if not isinstance(baselines, tuple) or not all(isinstance(b, str) for b in baselines):
         raise SpecError("baselines", f"must be a list of zoo network names; allowed: {', '.join(zoo_names())}")
     unknown = [b for b in baselines if b not in zoo_names()]
@@ -181,3 +184,4 @@ def _check_baselines(baselines: object) -> None:
         raise SpecError("baselines", f"must not repeat a network, got {list(baselines)}")
     if len(baselines) > MAX_BASELINES:
         raise SpecError("baselines", f"at most {MAX_BASELINES} networks, got {len(baselines)}")
+    return baselines

@@ -68,8 +68,10 @@ def build_config(args: argparse.Namespace) -> SearchConfig:
 
 
 def default_study_name(config: SearchConfig) -> str:
-    """Same config, same study: re-running the same command resumes it."""
-    return "search-" + hashlib.sha1(config.to_json().encode()).hexdigest()[:12]
+    """Same config, same study: re-running the same command resumes it. The baselines are left out (they live
+    in a study of their own): rerun with other baselines, the search resumes and trains the missing ones."""
+    data = {k: v for k, v in config.to_dict().items() if k != "baselines"}
+    return "search-" + hashlib.sha1(json.dumps(data, indent=2).encode()).hexdigest()[:12]
 
 
 def pareto_table(records: list[TrialRecord]) -> str:

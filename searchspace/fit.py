@@ -158,8 +158,9 @@ def fit_width(spec: ArchSpec, lo: int, hi: int) -> tuple[ArchSpec, float, list[s
     return widened, width, changes
 
 
-def adapt_to_space(base: ArchSpec, space: SearchSpace, name: str = "") -> Adapted:
-    """``base`` fitted to ``space``'s data shape, resolution and MACs range (see the module docstring)."""
+def adapt_to_space(base: ArchSpec, space: SearchSpace, name: str = "", max_macs: int | None = None) -> Adapted:
+    """``base`` fitted to ``space``'s data shape, resolution and MACs range (see the module docstring); a search's
+    ``max_macs`` caps the range as it caps the candidates."""
     resolution = max(space.resolutions)
     changes = [f"{what} {old} -> {new}" for what, old, new in (
         ("classes", base.num_classes, space.num_classes), ("input channels", base.in_chans, space.in_chans),
@@ -169,6 +170,8 @@ def adapt_to_space(base: ArchSpec, space: SearchSpace, name: str = "") -> Adapte
         spec, more = small_input(spec)
         changes += more
     lo, hi = macs_range(space)
+    if max_macs is not None:
+        lo, hi = min(lo, max_macs), min(hi, max_macs)
     spec, width, more = fit_width(spec, lo, hi)
     cost = count(spec)
     return Adapted(name=name or base.name, spec=spec, width=width, macs=cost.macs, params=cost.params,

@@ -139,7 +139,7 @@ class BaselineSource:
         name = self.todo.pop(0)
         trial = self.ledger.ask()
         try:
-            adapted = adapt_to_space(zoo.get(name), self.config.space, name)
+            adapted = adapt_to_space(zoo.get(name), self.config.space, name, self.config.max_macs)
         except SpecError as err:
             stored = self.ledger.persist(trial, {})
             self._tell(_Running(name, trial, stored, {"baseline": name}), {"error": f"cannot fit it: {err}"},

@@ -65,6 +65,11 @@ def test_width_brings_a_large_network_into_the_range() -> None:
     assert base.width < 1.0 and lo <= base.macs <= hi and any(c.startswith("width x") for c in base.changes)
 
 
+def test_a_macs_cap_caps_the_range() -> None:
+    capped = adapt_to_space(zoo.get("efficientnet_b0"), _space(), max_macs=5_000_000)
+    assert capped.macs <= 5_000_000 and capped.macs_range[1] == 5_000_000 and capped.width < 1.0
+
+
 def test_micronet_groups_follow_the_channels_when_its_width_must_change() -> None:
     a = adapt_to_space(zoo.get("micronet_m0"), _space())
     assert a.in_range and a.width != 1.0

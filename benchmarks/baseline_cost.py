@@ -3,7 +3,7 @@ budget, latency measured) against sampled candidates of the same space, evaluate
 
     python benchmarks/baseline_cost.py [--candidates 5] [--epochs 3] [--subset 1.0] [--baselines a,b]
 
-Sequential, one thread; reports per-network seconds, the medians and their ratio, and the whole baseline set as
+Sequential, one torch thread; reports per-network CPU seconds (and wall seconds), the medians and their ratio, and the whole baseline set as
 a number of median candidate evaluations (what the set adds to a search, divided by the search's workers).
 """
 
@@ -15,6 +15,7 @@ import sys
 import time
 
 import optuna
+import torch
 
 from searchspace import zoo
 from searchspace.fit import adapt_to_space
@@ -26,10 +27,15 @@ from workers.evaluation import evaluate
 from workers.training import TrainBudget
 
 
-def _timed(spec, config: SearchConfig) -> tuple[float, float, int]:
-    start = time.perf_counter()
+def _timed(label: str, spec, config: SearchConfig) -> float:
+    """CPU seconds of one evaluation in this process (one torch thread: robust to other load on the machine)."""
+    start, wall = time.process_time(), time.perf_counter()
     result = evaluate(spec, config.dataset, config.budget, seed=config.seed, latency=config.latency, threads=1)
-    return time.perf_counter() - start, result.accuracy, result.macs
+    cpu = time.process_time() - start
+    print(format_table(["network", "CPU s", "wall s", "accuracy", "MACs"],
+                       [[label, cpu, time.perf_counter() - wall, result.accuracy, result.macs]]).splitlines()[-1],
+          flush=True)
+    return cpu
 
 
 def main() -> None:
@@ -42,21 +48,17 @@ def main() -> None:
     config = SearchConfig(dataset=DatasetConfig(subset=args.subset), budget=TrainBudget(epochs=args.epochs))
     info = config.dataset.validate()
     config = config.with_data_shape(info.num_classes, info.in_chans)
-    rows, base_s, cand_s = [], [], []
+    torch.set_num_threads(1)
+    print("network, CPU seconds, wall seconds, accuracy, MACs", flush=True)
+    base_s, cand_s = [], []
     for name in args.baselines.split(","):
-        adapted = adapt_to_space(zoo.get(name), config.space, name)
-        seconds, accuracy, macs = _timed(adapted.spec, config)
-        base_s.append(seconds)
-        rows.append([f"baseline {name}", seconds, accuracy, macs])
+        base_s.append(_timed(f"baseline {name}", adapt_to_space(zoo.get(name), config.space, name).spec, config))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))  # the random sampler's proposals
     for seed in range(args.candidates):
-        seconds, accuracy, macs = _timed(sample(study.ask(), config.space), config)
-        cand_s.append(seconds)
-        rows.append([f"candidate {seed}", seconds, accuracy, macs])
-    print(format_table(["network", "seconds", "accuracy", "MACs"], rows))
+        cand_s.append(_timed(f"candidate {seed}", sample(study.ask(), config.space), config))
     ratio = statistics.median(base_s) / statistics.median(cand_s)
-    print(f"median seconds: baseline {statistics.median(base_s):.1f}, candidate {statistics.median(cand_s):.1f} "
+    print(f"median CPU seconds: baseline {statistics.median(base_s):.1f}, candidate {statistics.median(cand_s):.1f} "
           f"(ratio {ratio:.2f}); the {len(base_s)} baselines together: {sum(base_s):.0f} s = "
           f"{sum(base_s) / statistics.median(cand_s):.1f} median candidate evaluations")
     print("command: python " + " ".join(sys.argv))

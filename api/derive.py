@@ -138,7 +138,7 @@ def request_fields(cls: type, *, include: tuple[str, ...] | None = None, rename:
         kind = annotation(hints[f.name], by_class)
         extra: dict[str, Any] = {"description": (docs or {}).get(f.name, description(f)) or None}
         if typing.get_origin(kind) is list:
-            extra.update(min_length=1, max_length=MAX_LIST)
+            extra.update(min_length=0 if f.metadata.get("may_be_empty") else 1, max_length=MAX_LIST)
         if optional:
             out[f.name] = (kind | None, Field(None, **extra))
             continue

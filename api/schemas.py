@@ -141,6 +141,24 @@ class ArchitecturesPublic(BaseModel):
     count: int
 
 
+class BaselinePublic(BaseModel):
+    """A zoo network fitted to the search and trained with its budget, judged against its front."""
+
+    name: str = Field(description="the zoo network")
+    state: Literal["RUNNING", "COMPLETE", "FAIL"]
+    dominated: bool | None = Field(description="whether a trial on the search's front dominates it (no worse in "
+                                               "accuracy and cost, better in one); null until it is measured")
+    dominated_by: int | None = Field(description="the cheapest front trial that dominates it")
+    width: float | None = Field(description="the width multiplier that put it in the space's MACs range")
+    changes: list[str] = Field(description="every change made to fit it to the data, resolution and MACs range")
+    architecture: ArchitecturePublic
+
+
+class BaselinesPublic(BaseModel):
+    data: list[BaselinePublic]
+    count: int
+
+
 class SearchPublic(BaseModel):
     id: uuid.UUID
     name: str | None
@@ -154,6 +172,8 @@ class SearchPublic(BaseModel):
     attempts: int = Field(description="times a driver claimed it (more than 1: resumed after a restart)")
     progress: Progress
     best: ArchitecturePublic | None = Field(description="best so far for the search's mode")
+    baselines: list[BaselinePublic] | None = Field(
+        None, description="the zoo baselines beside the front (null in the list of searches: GET the search)")
     config: dict[str, Any]
 
 

@@ -196,6 +196,7 @@ class Service:
 
     def run_search(self, claimed: queue.Claim, control: JobControl) -> dict[str, Any]:
         """Run (or resume) a search's Optuna study, mirroring every told trial into ``architectures``."""
+        from workers.baselines import BaselineRecord
         from workers.config import SearchConfig
         from workers.driver import SearchDriver
         from workers.results import TrialRecord
@@ -207,13 +208,19 @@ class Service:
             self._in_session(f"search {claimed.id}: mirror trial {record.number}",
                              lambda s: crud.record_trial(s, search_id=claimed.id, record=record))
 
+        def mirror_baseline(record: BaselineRecord) -> None:
+            self._in_session(f"search {claimed.id}: mirror baseline {record.name}",
+                             lambda s: crud.record_baseline(s, search_id=claimed.id, record=record))
+
         self._ensure_ray()
         extra = {} if self.evaluate_fn is None else {"evaluate_fn": self.evaluate_fn}
-        driver = SearchDriver(config, self.url, study, should_stop=control.should_stop, on_trial=mirror, **extra)
+        driver = SearchDriver(config, self.url, study, should_stop=control.should_stop, on_trial=mirror,
+                              on_baseline=mirror_baseline, **extra)
         result = driver.run()
         if not control.gone:  # every trial, including those a dead driver left and this run failed
             self._in_session(f"search {claimed.id}: mirror its trials", lambda s: [
-                crud.record_trial(s, search_id=claimed.id, record=record) for record in result.trials])
+                crud.record_trial(s, search_id=claimed.id, record=record) for record in result.trials]
+                + [crud.record_baseline(s, search_id=claimed.id, record=record) for record in result.baselines])
         if result.stopped.startswith((StopReason.LIMITS.value, StopReason.FAILING.value)):  # nothing (good) ran
             raise RuntimeError(result.stopped)
         return {"stopped": result.stopped[:200]}

@@ -26,12 +26,18 @@ import numbers
 from dataclasses import dataclass, replace
 from typing import Any
 
-from searchspace.blocks import BlockSpec
 from searchspace.checks import check_float
 from searchspace.counter import Count, count
 from searchspace.errors import SpecError
 from searchspace.rounding import make_divisible, round_channels
-from searchspace.spec import ArchSpec, HeadSpec, StemSpec
+from searchspace.spec import ArchSpec
+from searchspace.width import scale_block, scale_width
+
+__all__ = [  # round_channels and scale_block are the shared rules, re-exported for the scaler's users
+    "ALPHA", "BETA", "GAMMA", "MAX_COEFFICIENT", "MAX_PHI", "MULTIPLIER_RANGE", "RESOLUTION_DIVISOR",
+    "ScaledSpec", "check_limits", "derive", "member_name", "round_channels", "round_repeats",
+    "round_resolution", "scale", "scale_block",
+]
 
 RESOLUTION_DIVISOR = 8
 MAX_PHI = 12.0
@@ -59,28 +65,8 @@ def round_resolution(resolution: int, multiplier: float, divisor: int = RESOLUTI
 
 # --- block channels -----------------------------------------------------------------------------------------
 
-# Each block kind scales its own channels (``BlockSpec.scale_width``): this module names no kind.
-
-
-def scale_block(block: BlockSpec, width: float) -> BlockSpec:
-    """``block`` with every absolute channel count scaled by ``width``; SpecError if the kind has no rule."""
-    return block if width == 1.0 else block.scale_width(width)
-
-
-def _scale_stem(stem: StemSpec, width: float) -> StemSpec:
-    if stem.kind != "sep":
-        return replace(stem, out_chs=round_channels(stem.out_chs, width))
-    first, mult = stem.groups  # out_chs = first * mult: scale the total, keep the multiplier
-    first = max(1, round(round_channels(stem.out_chs, width) / mult))
-    return replace(stem, out_chs=first * mult, groups=(first, mult))
-
-
-def _scale_head(head: HeadSpec, width: float) -> HeadSpec:
-    return replace(
-        head,
-        conv_chs=round_channels(head.conv_chs, width) if head.conv_chs else 0,
-        hidden=round_channels(head.hidden, width) if head.hidden else 0,
-    )
+# Each block kind scales its own channels (``BlockSpec.scale_width``); ``searchspace.width`` holds the rule for
+# a whole network (shared with the baselines a search fits to its cost range): this module names no kind.
 
 
 # --- the scaled spec ----------------------------------------------------------------------------------------
@@ -193,20 +179,7 @@ def scale(
         size = round_resolution(spec.resolution, res_mult)
 
     # One step per multiplier, each validated, so that an invalid network is blamed on the right multiplier.
-    try:
-        stages = []
-        for i, stage in enumerate(spec.stages):
-            try:
-                stages.append(replace(stage, block=scale_block(stage.block, width)))
-            except SpecError as err:
-                if err.field == "width":
-                    raise SpecError("width", f"stages[{i}].block: {err.message}") from None
-                raise err.within(f"stages[{i}].block") from None
-        scaled = replace(
-            spec, stem=_scale_stem(spec.stem, width), stages=tuple(stages), head=_scale_head(spec.head, width)
-        )
-    except SpecError as err:
-        raise _blame("width", width, err) from None
+    scaled = scale_width(spec, width)
     try:
         stages = [replace(s, repeats=round_repeats(s.repeats, depth)) for s in scaled.stages]
         scaled = replace(scaled, stages=tuple(stages))

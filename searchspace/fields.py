@@ -20,9 +20,10 @@ from searchspace.errors import SpecError
 E = TypeVar("E", bound=enum.StrEnum)
 
 
-def doc(text: str) -> dict[str, str]:
-    """A field's metadata holding its description: ``field(default=1.0, metadata=doc("fraction kept"))``."""
-    return {"doc": text}
+def doc(text: str, *, may_be_empty: bool = False) -> dict[str, Any]:
+    """A field's metadata holding its description: ``field(default=1.0, metadata=doc("fraction kept"))``;
+    ``may_be_empty`` lets a list field be given as ``[]`` (request models ask for at least one item otherwise)."""
+    return {"doc": text, "may_be_empty": True} if may_be_empty else {"doc": text}
 
 
 def description(field: dataclasses.Field[Any]) -> str:

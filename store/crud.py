@@ -14,6 +14,7 @@ from searchspace.spec import ArchSpec
 from store.db import utcnow
 from store.errors import CapacityError, ConflictError, NotFoundError
 from store.models import ACTIVE_STATES, Architecture, Driver, ScalingSearch, Search
+from workers.baselines import BaselineRecord, baseline_study_name, verdict
 from workers.config import SearchConfig
 from workers.results import TrialRecord, best_trial, pareto_front
 
@@ -90,22 +91,24 @@ def delete_search(session: Session, *, search_id: uuid.UUID) -> str:
 
 
 def delete_study(url: str, study_name: str) -> None:
-    """Drop a search's Optuna study from the database, if it was ever created."""
+    """Drop a search's Optuna study and its baselines' study from the database, where they were ever created."""
     import optuna
 
     from workers.ledger import open_storage
 
-    try:
-        optuna.delete_study(study_name=study_name, storage=open_storage(url))
-    except KeyError:
-        pass
+    storage = open_storage(url)
+    for name in (study_name, baseline_study_name(study_name)):
+        try:
+            optuna.delete_study(study_name=name, storage=storage)
+        except KeyError:
+            pass
 
 
 def progress(session: Session, *, search: Search) -> dict[str, int]:
     """Trials per state (rejected ones apart from pruned) against the budget."""
     rows = session.execute(
         select(Architecture.state, Architecture.rejected.is_not(None), func.count())
-        .where(Architecture.search_id == search.id)
+        .where(*_trials_of(search.id))
         .group_by(Architecture.state, Architecture.rejected.is_not(None))
     )
     out = {"budget": int(search.config.get("n_trials", 0)), "complete": 0, "pruned": 0, "failed": 0, "rejected": 0}
@@ -122,11 +125,16 @@ def best_architecture(session: Session, *, search: Search) -> Architecture | Non
     return None if best is None else _rows(session, search.id, [best.number])[0]
 
 
+def _trials_of(search_id: uuid.UUID) -> tuple[Any, ...]:
+    """The rows of a search's trials (its baselines are rows of the search without a trial number)."""
+    return Architecture.search_id == search_id, Architecture.trial_number.is_not(None)
+
+
 def _completed(session: Session, search_id: uuid.UUID) -> list[TrialRecord]:
     """The search's completed trials as light records: only the columns the ranking rules read."""
     rows = session.execute(select(Architecture.trial_number, Architecture.accuracy, Architecture.latency_ms,
                                   Architecture.macs, Architecture.reward)
-                           .where(Architecture.search_id == search_id, Architecture.state == "COMPLETE"))
+                           .where(*_trials_of(search_id), Architecture.state == "COMPLETE"))
     return [TrialRecord(number=n, state="COMPLETE", accuracy=accuracy, latency_ms=latency, macs=macs, reward=reward)
             for n, accuracy, latency, macs, reward in rows]
 
@@ -141,7 +149,7 @@ def _rows(session: Session, search_id: uuid.UUID, numbers: list[int]) -> list[Ar
 def list_trials(session: Session, *, search_id: uuid.UUID, skip: int, limit: int, sort: str = "number",
                 order: str = "asc", state: str | None = None) -> tuple[list[Architecture], int]:
     get_search(session, search_id=search_id)
-    where = [Architecture.search_id == search_id] + ([Architecture.state == state] if state else [])
+    where = [*_trials_of(search_id)] + ([Architecture.state == state] if state else [])
     column = _SORT_COLUMNS[sort]
     key = column.desc().nulls_last() if order == "desc" else column.asc().nulls_last()
     total = session.scalar(select(func.count()).select_from(Architecture).where(*where)) or 0
@@ -177,6 +185,48 @@ def record_trial(session: Session, *, search_id: uuid.UUID, record: TrialRecord)
     row.details = {k: getattr(record, k) for k in _DETAILS if getattr(record, k) not in (None, [])}
     session.flush()
     return row
+
+
+def record_baseline(session: Session, *, search_id: uuid.UUID, record: BaselineRecord) -> Architecture:
+    """Insert or update the architecture row of one baseline of a search (state null while it trains)."""
+    row = session.scalar(select(Architecture).where(Architecture.search_id == search_id,
+                                                    Architecture.trial_number.is_(None), Architecture.name == record.name))
+    if row is None:
+        row = Architecture(search_id=search_id, name=record.name)
+        session.add(row)
+    spec = record.arch
+    row.state = record.state if record.state in ("COMPLETE", "FAIL") else None
+    row.spec = None if spec is None else spec.to_dict()
+    row.spec_string = record.spec_key
+    row.resolution = spec.resolution if spec else None
+    row.params, row.macs = record.params, record.macs
+    row.accuracy, row.latency_ms, row.latency_p90_ms = record.accuracy, record.latency_ms, record.latency_p90_ms
+    row.error = record.error
+    row.origin = {"kind": "baseline", "search_id": str(search_id), "baseline": record.name, "width": record.width,
+                  "macs_range": record.macs_range, "changes": record.changes}
+    row.details = {k: getattr(record, k) for k in ("epoch_accuracies", "stopped", "train_seconds", "eval_seconds",
+                                                    "device") if getattr(record, k) not in (None, [])}
+    session.flush()
+    return row
+
+
+def baselines(session: Session, *, search_id: uuid.UUID) -> list[tuple[Architecture, dict[str, Any]]]:
+    """A search's baselines in the order its config names them, each with its verdict against the front
+    (``dominated``, ``dominated_by``: see ``workers.baselines.verdict``)."""
+    search = get_search(session, search_id=search_id)
+    rows = {r.name: r for r in session.scalars(select(Architecture).where(
+        Architecture.search_id == search_id, Architecture.trial_number.is_(None)))}
+    objective = search.config.get("objective", "latency")
+    front = pareto_front(_completed(session, search_id), objective)
+    order = [n for n in search.config.get("baselines", []) if n in rows] + sorted(
+        set(rows) - set(search.config.get("baselines", [])))
+    out = []
+    for name in order:
+        row = rows[name]
+        record = BaselineRecord(name=name, state=row.state or "RUNNING", accuracy=row.accuracy,
+                                latency_ms=row.latency_ms, macs=row.macs)
+        out.append((row, verdict(record, front, objective)))
+    return out
 
 
 # --- architectures ------------------------------------------------------------------------------------------

@@ -45,7 +45,16 @@ FLAGS = {
     "--timeout": "timeout_s",
     "--max-params": "max_params",
     "--max-macs": "max_macs",
+    "--baselines": "baselines",
 }
+
+
+def _names(text: str) -> list[str]:
+    """A comma-separated list of names ("" for none)."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+OVERRIDES: dict[str, dict[str, Any]] = {"--baselines": {"type": _names, "metavar": "NAME,NAME"}}
 
 
 def build_config(args: argparse.Namespace) -> SearchConfig:
@@ -63,13 +72,28 @@ def build_config(args: argparse.Namespace) -> SearchConfig:
 
 
 def default_study_name(config: SearchConfig) -> str:
-    """Same config, same study: re-running the same command resumes it."""
-    return "search-" + hashlib.sha1(config.to_json().encode()).hexdigest()[:12]
+    """Same config, same study: re-running the same command resumes it. The baselines are left out (they live
+    in a study of their own): rerun with other baselines, the search resumes and trains the missing ones."""
+    data = {k: v for k, v in config.to_dict().items() if k != "baselines"}
+    return "search-" + hashlib.sha1(json.dumps(data, indent=2).encode()).hexdigest()[:12]
 
 
 def pareto_table(records: list[TrialRecord]) -> str:
     rows = [[r.number, r.accuracy, r.latency_ms, r.macs, r.params, (r.spec_key or "")[:100]] for r in records]
     return format_table(["trial", "accuracy", "latency ms", "MACs", "params", "architecture"], rows)
+
+
+def baselines_table(baselines: list[dict[str, Any]]) -> str:
+    """The baselines beside the front: measurements, fitted width, and whether (and by which trial) it is beaten."""
+    def beaten(b: dict[str, Any]) -> str:
+        if b["dominated"] is None:
+            return f"{b['state'].lower()}: {(b['error'] or '')[:60]}"
+        return f"yes (trial {b['dominated_by']})" if b["dominated"] else "no"
+
+    rows = [[b["name"], b["accuracy"], b["latency_ms"], b["macs"], b["params"], b["width"], beaten(b)]
+            for b in baselines]
+    return format_table(["baseline", "accuracy", "latency ms", "MACs", "params", "width", "dominated by the front"],
+                        rows)
 
 
 @contextmanager
@@ -115,6 +139,12 @@ def _search(args: argparse.Namespace) -> int:
     counts = ", ".join(f"{v} {k.lower()}" for k, v in sorted(result.counts().items()))
     print(f"study {study} ({args.storage}): {counts}; stopped: {result.stopped}")
     print(pareto_table(result.pareto))
+    baselines = result.to_dict()["baselines"]
+    if baselines:
+        beaten = sum(bool(b["dominated"]) for b in baselines)
+        print(f"baselines (zoo networks fitted to the data, same budget): the front dominates {beaten} of "
+              f"{len(baselines)}")
+        print(baselines_table(baselines))
     if result.best:
         print(f"best ({config.mode}): trial {result.best.number}, accuracy {result.best.accuracy:.4f}")
     return 0
@@ -126,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="run (or resume) a search and print its Pareto front")
     p.add_argument("--config", help="search config JSON (workers.config.SearchConfig fields)")
     for flag, path in FLAGS.items():
-        add_field_flag(p, flag, SearchConfig, path)
+        add_field_flag(p, flag, SearchConfig, path, **OVERRIDES.get(flag, {}))
     p.add_argument("--storage", default=DEFAULT_STORAGE, help="SQLAlchemy URL of the study storage")
     p.add_argument("--study", help="study name (default: derived from the config, so reruns resume)")
     p.add_argument("--json", action="store_true")

@@ -12,11 +12,13 @@ from searchspace.codec import from_dict
 from searchspace.errors import SpecError
 from searchspace.fields import as_dict, check_enum, doc
 from searchspace.space import SearchSpace, StageSpace
+from searchspace.zoo import names as zoo_names
 from workers.data import DatasetConfig, DatasetError
 from workers.evaluation import LatencyConfig
 from workers.training import TrainBudget
 
 MAX_TRIALS = 100_000
+MAX_BASELINES = 16
 
 
 class Objective(enum.StrEnum):
@@ -54,6 +56,8 @@ class Pruner(enum.StrEnum):
     MEDIAN = "median"
 
 
+# One network of each family in the seed chapter, the cheapest variant that is still the family's own design.
+DEFAULT_BASELINES = ("mobilenet_v2", "ghostnet_1_0", "shufflenet_v2_x1_0", "micronet_m1", "efficientnet_b0")
 _ENUMS = {"objective": Objective, "mode": Mode, "reward": Reward, "sampler": Sampler, "pruner": Pruner}
 
 # A small proxy skeleton for CPU searches on small images (stride 1 stem; 32x32 input -> 4x4 features).
@@ -94,6 +98,10 @@ class SearchConfig:
     max_params: int | None = field(default=None,
                                    metadata=doc("candidates above are rejected before training"))
     max_macs: int | None = field(default=None, metadata=doc("candidates above are rejected before training"))
+    baselines: tuple[str, ...] = field(
+        default=DEFAULT_BASELINES,
+        metadata=doc("zoo networks fitted to the data and the space's MACs range, trained with the same budget and "
+                     "reported beside the front (never shown to the sampler); [] for none", may_be_empty=True))
     pruner: Pruner = field(default=Pruner.MEDIAN,
                            metadata=doc("median: stop trials below the median learning curve; none: off"))
     pruner_warmup_epochs: int = field(default=1,
@@ -113,6 +121,7 @@ class SearchConfig:
         check_int("seed", self.seed, 0, 2**31 - 1)
         check_int("pruner_warmup_epochs", self.pruner_warmup_epochs, 0, 1000)
         check_int("pruner_min_trials", self.pruner_min_trials, 1, 1000)
+        object.__setattr__(self, "baselines", _check_baselines(self.baselines))
         if self.timeout_s is not None:
             object.__setattr__(self, "timeout_s", float(check_float("timeout_s", self.timeout_s, 1.0, 30 * 86400.0)))
         for name in ("max_params", "max_macs"):
@@ -135,7 +144,7 @@ class SearchConfig:
         """Plain JSON data (stored, and hashed into study names: keep it byte-stable)."""
         data = as_dict(self)
         data.update(dataset=self.dataset.to_dict(), space=self.space.to_dict(), budget=self.budget.to_dict(),
-                    latency=self.latency.to_dict())
+                    latency=self.latency.to_dict(), baselines=list(self.baselines))
         return data
 
     def to_json(self) -> str:
@@ -159,3 +168,20 @@ class SearchConfig:
             except SpecError as err:
                 raise err.within("space") from None
         return from_dict(cls, fields)
+
+
+def _check_baselines(baselines: object) -> tuple[str, ...]:
+    """A list of distinct zoo network names, as a tuple; SpecError naming ``baselines`` and the allowed names
+    otherwise."""
+    if isinstance(baselines, list):
+        baselines = tuple(baselines)
+    if not isinstance(baselines, tuple) or not all(isinstance(b, str) for b in baselines):
+        raise SpecError("baselines", f"must be a list of zoo network names; allowed: {', '.join(zoo_names())}")
+    unknown = [b for b in baselines if b not in zoo_names()]
+    if unknown:
+        raise SpecError("baselines", f"unknown zoo network {unknown[0]!r:.80}; allowed: {', '.join(zoo_names())}")
+    if len(set(baselines)) != len(baselines):
+        raise SpecError("baselines", f"must not repeat a network, got {list(baselines)}")
+    if len(baselines) > MAX_BASELINES:
+        raise SpecError("baselines", f"at most {MAX_BASELINES} networks, got {len(baselines)}")
+    return baselines

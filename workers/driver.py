@@ -19,6 +19,7 @@ from searchspace.counter import count
 from searchspace.space import sample
 from searchspace.spec import ArchSpec
 from workers import engine
+from workers.baselines import BaselineRecord, BaselineSource, WithBaselines, judged, load_baselines
 from workers.config import SearchConfig
 from workers.engine import EngineLimits, Proposal, Stop, StopCheck, StopReason
 from workers.executor import RayExecutor, Task
@@ -58,6 +59,7 @@ class SearchResult:
     config: SearchConfig
     trials: list[TrialRecord]
     stopped: str
+    baselines: list[BaselineRecord] = field(default_factory=list)
 
     @property
     def pareto(self) -> list[TrialRecord]:
@@ -82,6 +84,7 @@ class SearchResult:
             "pareto": [t.to_dict() for t in self.pareto],
             "best": best.to_dict() if best else None,
             "trials": [t.to_dict() for t in self.trials],
+            "baselines": judged(self.baselines, self.pareto, self.config.objective),
             "config": self.config.to_dict(),
         }
 
@@ -89,7 +92,7 @@ class SearchResult:
 def load_result(storage_url: str, study_name: str, config: SearchConfig, stopped: str = "") -> SearchResult:
     study = optuna.load_study(study_name=study_name, storage=open_storage(storage_url))
     records = [TrialRecord.from_trial(t) for t in study.get_trials(deepcopy=False)]
-    return SearchResult(study_name, config, records, stopped)
+    return SearchResult(study_name, config, records, stopped, load_baselines(storage_url, study_name))
 
 
 def trained(trial: FrozenTrial) -> bool:
@@ -121,6 +124,7 @@ class SearchDriver:
         should_stop: StopCheck | None = None,
         on_trial: Callable[[TrialRecord], None] | None = None,
         poll_s: float = 0.5,
+        on_baseline: Callable[[BaselineRecord], None] | None = None,
     ) -> None:
         self.config = config
         self.storage_url = storage_url
@@ -129,6 +133,7 @@ class SearchDriver:
         self.should_stop = should_stop
         self.on_trial = on_trial or (lambda record: None)
         self.poll_s = poll_s
+        self.on_baseline = on_baseline or (lambda record: None)
 
     def run(self) -> SearchResult:
         info = self.config.dataset.validate()
@@ -142,8 +147,9 @@ class SearchDriver:
             executor = RayExecutor(config.latency.threads, config.n_workers * config.latency.threads,
                                    budget=config.budget, latency_device=config.latency.device, dataset=config.dataset)
             source = _SearchSource(self, config, ledger)
+            baselines = BaselineSource(config, self.storage_url, self.study_name, self.evaluate_fn, self.on_baseline)
             try:
-                return engine.run(source, executor, limits, self.should_stop)
+                return engine.run(WithBaselines(source, baselines), executor, limits, self.should_stop)
             finally:
                 source.close()
 

@@ -74,7 +74,7 @@ class TrialRecord:
         return {**asdict(self), "spec": self.spec}
 
 
-def _dominates(a: tuple[float, float], b: tuple[float, float]) -> bool:
+def dominates(a: tuple[float, float], b: tuple[float, float]) -> bool:
     """a = (accuracy, cost) dominates b: no worse in both, better in one."""
     return a[0] >= b[0] and a[1] <= b[1] and (a[0] > b[0] or a[1] < b[1])
 
@@ -83,7 +83,7 @@ def pareto_front(records: Iterable[TrialRecord], objective: str) -> list[TrialRe
     """Non-dominated completed trials (maximise accuracy, minimise latency or MACs), by increasing cost."""
     done = [r for r in records if r.state == "COMPLETE" and r.accuracy is not None and r.metric(objective) is not None]
     points = {r.number: (r.accuracy, float(r.metric(objective))) for r in done}
-    front = [r for r in done if not any(_dominates(points[o.number], points[r.number]) for o in done)]
+    front = [r for r in done if not any(dominates(points[o.number], points[r.number]) for o in done)]
     unique: dict[tuple[float, float], TrialRecord] = {}
     for r in sorted(front, key=lambda r: r.number):
         unique.setdefault(points[r.number], r)

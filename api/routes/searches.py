@@ -13,6 +13,8 @@ from api.datasets import checked_dataset, hide_data_root, public_architecture
 from api.deps import API_KEY_RESPONSES, BODY_RESPONSES, ApiKeyDep, Limit, SessionDep, SettingsDep, Skip
 from api.schemas import (
     ArchitecturesPublic,
+    BaselinePublic,
+    BaselinesPublic,
     JobState,
     SearchCreate,
     SearchesPublic,
@@ -33,8 +35,15 @@ def prepare(body: SearchCreate, settings: Settings) -> SearchConfig:
     return limits.check_search(body.to_config(dataset=checked_dataset(body.dataset, settings)), settings)
 
 
-def to_public(session: Session, search: Search, settings: Settings) -> SearchPublic:
-    """The search as a response: its dataset directory (and any path in an error) relative to NAS_DATA_ROOT."""
+def public_baselines(session: Session, search_id: uuid.UUID, settings: Settings) -> list[BaselinePublic]:
+    return [BaselinePublic(name=row.name, state=row.state or "RUNNING", **judged, width=row.origin.get("width"),
+                           changes=row.origin.get("changes", []), architecture=public_architecture(row, settings))
+            for row, judged in crud.baselines(session, search_id=search_id)]
+
+
+def to_public(session: Session, search: Search, settings: Settings, baselines: bool = True) -> SearchPublic:
+    """The search as a response: its dataset directory (and any path in an error) relative to NAS_DATA_ROOT;
+    ``baselines=False`` leaves them out (lists of searches)."""
     best = crud.best_architecture(session, search=search)
     return SearchPublic(
         id=search.id, name=search.name, state=search.state, stopped=search.stopped,
@@ -42,6 +51,7 @@ def to_public(session: Session, search: Search, settings: Settings) -> SearchPub
         finished_at=search.finished_at, elapsed_s=search.elapsed_s, attempts=search.attempts,
         config=hide_data_root(search.config, settings), progress=crud.progress(session, search=search),
         best=public_architecture(best, settings) if best else None,
+        baselines=public_baselines(session, search.id, settings) if baselines else None,
     )
 
 
@@ -61,7 +71,7 @@ def list_searches(session: SessionDep, settings: SettingsDep, skip: Skip = 0, li
                   state: JobState | None = None) -> SearchesPublic:
     """Searches, newest first."""
     rows, count = crud.list_searches(session, skip=skip, limit=limit, state=state)
-    return SearchesPublic(data=[to_public(session, s, settings) for s in rows], count=count)
+    return SearchesPublic(data=[to_public(session, s, settings, baselines=False) for s in rows], count=count)
 
 
 @router.get("/{search_id}", response_model=SearchPublic, responses={404: {"description": "no such search"}})
@@ -94,6 +104,14 @@ def list_trials(
     rows, count = crud.list_trials(session, search_id=search_id, skip=skip, limit=limit, sort=sort, order=order,
                                    state=state)
     return ArchitecturesPublic(data=[public_architecture(r, settings) for r in rows], count=count)
+
+
+@router.get("/{search_id}/baselines", responses={404: {"description": "no such search"}})
+def list_baselines(search_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> BaselinesPublic:
+    """The zoo networks trained beside the search (fitted to its data and MACs range, same budget), each with
+    whether the search's front dominates it and by which trial."""
+    data = public_baselines(session, search_id, settings)
+    return BaselinesPublic(data=data, count=len(data))
 
 
 @router.get("/{search_id}/pareto", responses={404: {"description": "no such search"}})

@@ -82,11 +82,23 @@ function hover(container) {
   });
 }
 
+// A reference point: a labelled diamond (outlined grey when the front dominates it).
+function refMark(p, sx, sy) {
+  const x = sx(p.x).toFixed(1);
+  const y = sy(p.y).toFixed(1);
+  const left = x > W - M.right - 140; // near the right edge: the label goes to the left of the mark
+  return `<g class="ref${p.dominated ? " dominated" : ""}" data-id="${esc(p.id)}" data-name="${esc(p.name)}" data-label="${
+    esc(p.label)}"><rect x="${x - 5}" y="${y - 5}" width="10" height="10" transform="rotate(45 ${x} ${y})"/><text class="ref-label" x="${
+    Number(x) + (left ? -9 : 9)}" y="${Number(y) - 7}" text-anchor="${left ? "end" : "start"}">${esc(p.name)}</text></g>`;
+}
+
 // points: [{x, y, id, label, front}]; the front is drawn on top and joined by a step line.
+// opts.refs: [{x, y, id, name, label, dominated}] reference points (baselines), drawn labelled above the rest.
 export function scatter(container, points, opts) {
   const H = opts.height || HEIGHT;
-  const xd = extent(points.map((p) => p.x), opts.xLog);
-  const yd = extent(points.map((p) => p.y), false);
+  const refs = opts.refs || [];
+  const xd = extent([...points, ...refs].map((p) => p.x), opts.xLog);
+  const yd = extent([...points, ...refs].map((p) => p.y), false);
   const sx = scale(xd, [M.left, W - M.right], opts.xLog);
   const sy = scale(yd, [H - M.bottom, M.top], false);
   const dot = (p) => `<circle class="pt${p.front ? " front" : ""}" cx="${sx(p.x).toFixed(1)}" cy="${
@@ -98,12 +110,13 @@ export function scatter(container, points, opts) {
   });
   container.innerHTML = `<svg viewBox="0 0 ${W} ${H}" class="chart" role="img" aria-label="${esc(opts.yLabel)} against ${
     esc(opts.xLabel)}">${axes(xd, yd, sx, sy, opts, H)}${path ? `<path class="front-line" d="${path}"/>` : ""}${
-    points.filter((p) => !p.front).map(dot).join("")}${front.map(dot).join("")}</svg>`;
+    points.filter((p) => !p.front).map(dot).join("")}${front.map(dot).join("")}${
+    refs.map((p) => refMark(p, sx, sy)).join("")}</svg>`;
   if (!container.dataset.wired) {
     container.dataset.wired = "1";
     hover(container);
     container.addEventListener("click", (e) => {
-      const el = e.target.closest("circle[data-id]");
+      const el = e.target.closest("circle[data-id], g.ref[data-id]");
       if (el && opts.onClick) opts.onClick(el.dataset.id);
     });
   }

@@ -26,7 +26,8 @@ export async function fieldSchema(model, path) {
   return deref(all, schema);
 }
 
-// fields: [{path, label, kind: text|int|number|select|list-int|list-number|list-text|bool|json, help}]
+// fields: [{path, label, kind: text|int|number|select|list-int|list-number|list-text|bool|json, help, empty}]
+// (`empty`: the value sent when the field is left empty; otherwise an empty field is left out)
 export async function buildForm(form, model, fields) {
   const rows = await Promise.all(fields.map(async (f) => {
     const schema = f.kind === "json" ? {} : await fieldSchema(model, f.path);
@@ -85,7 +86,10 @@ export function readForm(form, fields) {
       continue;
     }
     const text = el.value.trim();
-    if (text === "") continue;
+    if (text === "") {
+      if (f.empty !== undefined) setPath(body, f.path, f.empty); // a field whose empty value means "none"
+      continue;
+    }
     if (f.kind === "json") {
       try {
         extra = JSON.parse(text);

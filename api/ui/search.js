@@ -51,6 +51,11 @@ export function render(root, id) {
   root.innerHTML = `<h2 id="title">Search</h2><div id="summary" class="summary"></div>
     <div class="actions" id="search-actions"></div><p class="form-error" id="action-error"></p>
     <h3 id="chart-title">Pareto front</h3><div id="pareto" class="chart-box"><p class="muted">no completed trial yet</p></div>
+    <div id="baselines-box" hidden><h3 id="baselines-title">Baselines</h3>
+    <p class="muted">Zoo networks fitted to this data and to the space's MACs range, trained with the same budget
+    (the diamonds in the plot; hollow when the front dominates them).</p>
+    <table class="data" id="baselines"><thead><tr><th>baseline</th><th>state</th><th>accuracy</th><th>latency ms</th>
+    <th>MACs</th><th>params</th><th>width</th><th>dominated by the front</th></tr></thead><tbody></tbody></table></div>
     <h3 id="hv-title">Hypervolume over trials</h3><div id="hypervolume" class="chart-box"></div>
     <h3>Trials <small id="trial-count" class="muted"></small></h3>
     <table class="data sortable" id="trials"><thead><tr>${COLUMNS.map(([k, label]) => `<th data-key="${k}">${label}</th>`)
@@ -73,17 +78,44 @@ export function render(root, id) {
     root.querySelector("#trial-count").textContent = `${trials.length} recorded`;
   }
 
+  function verdict(b) {
+    if (b.dominated === null) return b.state === "FAIL" ? "— (failed)" : "—";
+    return b.dominated ? `yes (trial ${b.dominated_by})` : "no";
+  }
+
+  function renderBaselines() {
+    const rows = search.baselines || [];
+    root.querySelector("#baselines-box").hidden = !rows.length && !(search.config.baselines || []).length;
+    const judged = rows.filter((b) => b.dominated !== null);
+    root.querySelector("#baselines-title").textContent = `Baselines: the front dominates ${
+      judged.filter((b) => b.dominated).length} of ${judged.length} measured`;
+    root.querySelector("#baselines tbody").innerHTML = rows.map((b) => {
+      const a = b.architecture;
+      return `<tr data-id="${a.id}" data-baseline="${esc(b.name)}"><td>${esc(b.name)}</td><td>${
+        stateBadge(b.state === "RUNNING" ? "running" : b.state)}${b.architecture.error ? ` <span class="error" title="${
+        esc(a.error)}">${esc(a.error.slice(0, 60))}</span>` : ""}</td><td>${fmt(a.accuracy)}</td><td>${fmt(a.latency_ms, 2)}</td>
+        <td title="${esc(a.macs)}">${fmtCount(a.macs)}</td><td>${fmtCount(a.params)}</td><td>${
+        b.width === null ? "—" : `<span title="${esc(b.changes.join("; "))}">×${Number(b.width.toPrecision(3))}</span>`}</td>
+        <td class="verdict">${verdict(b)}</td></tr>`;
+    }).join("");
+  }
+
   function renderChart() {
     const cost = search.config.objective === "macs" ? "macs" : "latency_ms";
     const points = trials.filter((t) => Number.isFinite(t.accuracy) && Number.isFinite(t[cost]))
       .map((t) => ({ x: t[cost], y: t.accuracy, id: t.id, n: t.trial_number, label: `#${t.trial_number} ${t.spec_string}`, front: front.has(t.id) }));
+    const refs = (search.baselines || []).map((b) => ({ b, a: b.architecture }))
+      .filter(({ a }) => Number.isFinite(a.accuracy) && Number.isFinite(a[cost]))
+      .map(({ b, a }) => ({ x: a[cost], y: a.accuracy, id: a.id, name: b.name, dominated: b.dominated,
+        label: `baseline ${b.name}: accuracy ${fmt(a.accuracy)}, dominated by the front: ${verdict(b)}` }));
     root.querySelector("#chart-title").textContent = `Pareto front: accuracy against ${cost === "macs" ? "MACs" : "latency (ms)"}`
-      + ` (${front.size} on the front of ${points.length})`;
-    if (!points.length) return;
+      + ` (${front.size} on the front of ${points.length}${refs.length ? `; ${refs.length} baselines` : ""})`;
+    if (!points.length && !refs.length) return;
     scatter(root.querySelector("#pareto"), points, {
-      xLabel: cost === "macs" ? "MACs" : "latency (ms)", yLabel: "accuracy", xLog: cost === "macs",
+      xLabel: cost === "macs" ? "MACs" : "latency (ms)", yLabel: "accuracy", xLog: cost === "macs", refs,
       onClick: (archId) => { location.hash = `#/architecture/${archId}`; },
     });
+    if (!points.length) return;
     const hv = hypervolumes(points);
     root.querySelector("#hv-title").textContent = `Hypervolume over trials: ${hv.at(-1).y.toFixed(3)}`;
     lines(root.querySelector("#hypervolume"), [{ name: "hypervolume", points: hv }],
@@ -112,6 +144,10 @@ export function render(root, id) {
     sort = { key: th.dataset.key, dir: sort.key === th.dataset.key ? -sort.dir : 1 };
     renderTable();
   });
+  root.querySelector("#baselines tbody").addEventListener("click", (e) => {
+    const tr = e.target.closest("tr[data-id]");
+    if (tr) location.hash = `#/architecture/${tr.dataset.id}`;
+  });
   tbody.addEventListener("click", (e) => {
     const tr = e.target.closest("tr[data-id]");
     if (tr && !e.target.closest("a")) location.hash = `#/architecture/${tr.dataset.id}`;
@@ -133,7 +169,9 @@ export function render(root, id) {
   return poll(async () => {
     search = await api(`/v1/searches/${id}`);
     renderSummary();
-    const key = `${search.state} ${JSON.stringify(search.progress)}`;
+    renderBaselines();
+    const measured = (search.baselines || []).map((b) => `${b.name}:${b.state}:${b.dominated_by}`).join(",");
+    const key = `${search.state} ${JSON.stringify(search.progress)} ${measured}`;
     const early = pending;
     const first = early !== null;
     pending = null;

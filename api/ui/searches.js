@@ -27,6 +27,8 @@ export const LAUNCH_FIELDS = [
   { path: "space.acts", label: "activations", kind: "list-text", placeholder: "e.g. relu, swish" },
   { path: "space.width_factors", label: "width factors", kind: "list-number", placeholder: "e.g. 0.75, 1" },
   { path: "space.resolutions", label: "resolutions", kind: "list-int", placeholder: "e.g. 16, 24" },
+  { path: "baselines", label: "baselines (zoo)", kind: "list-text", empty: [],
+    placeholder: "empty: none", help: "zoo networks fitted to the data and trained beside the search; empty: none" },
   { path: "latency.warmup", label: "latency warmup", kind: "int" },
   { path: "latency.repeats", label: "latency repeats", kind: "int" },
   { path: "extra", label: "more (JSON merged into the request)", kind: "json",

@@ -24,7 +24,7 @@ from tests.service_process import ROOT, running_service, service, wait_for
 
 SEARCH = {"n_trials": 4, "n_workers": 2, "sampler": "random", "pruner": "none", "seed": 1,
           "space": {"resolutions": [16]}, "dataset": {"subset": 0.3}, "training": {"epochs": 1, "batch_size": 32},
-          "latency": {"warmup": 2, "repeats": 5}}
+          "latency": {"warmup": 2, "repeats": 5}, "baselines": []}
 pytestmark = pytest.mark.slow
 
 
@@ -37,7 +37,7 @@ def test_search_survives_a_crash_and_its_best_architecture_runs_standalone(datab
     embedded = database_url.startswith("sqlite")
     logs = tmp_path / "service.log"
     with service(database_url, embedded, logs) as client:
-        created = client.post("/v1/searches", json=SEARCH)
+        created = client.post("/v1/searches", json={**SEARCH, "baselines": ["micronet_m1"]})
         assert created.status_code == 201, created.text
         search_id = created.json()["id"]
         wait_for(client, search_id, lambda b: b["progress"]["complete"] >= 2, timeout_s=240)
@@ -48,6 +48,9 @@ def test_search_survives_a_crash_and_its_best_architecture_runs_standalone(datab
         assert body["state"] == "succeeded", (body, logs.read_text()[-3000:])
         assert body["attempts"] == 2 and body["stopped"] == "budget"
         assert body["progress"]["complete"] + body["progress"]["pruned"] == SEARCH["n_trials"]
+        [baseline] = body["baselines"]  # trained beside the search, across the crash
+        assert baseline["name"] == "micronet_m1" and baseline["state"] == "COMPLETE", baseline
+        assert 0.0 <= baseline["architecture"]["accuracy"] <= 1.0 and baseline["dominated"] in (True, False)
         after = completed(client, search_id)
         for number, trial in before.items():
             assert after[number]["id"] == trial["id"] and after[number]["accuracy"] == trial["accuracy"]

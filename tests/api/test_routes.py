@@ -184,6 +184,47 @@ def test_trials_pareto_and_best_from_mirrored_trials(client: TestClient, setting
     assert arch["spec"]["name"] == "mobilenet_v3_small" and arch["details"]["epoch_accuracies"] == [0.8]
 
 
+def test_baselines_beside_the_front_and_apart_from_the_trials(client: TestClient, settings: Settings) -> None:
+    from workers.baselines import BaselineRecord
+
+    names = ["ghostnet_1_0", "mobilenet_v3_small", "micronet_m1"]
+    search = _create(client, baselines=names)
+    assert search["config"]["baselines"] == names and search["baselines"] == []
+    _add_trials(settings.database_url, search["id"], [("COMPLETE", 0.80, 5.0), ("COMPLETE", 0.90, 9.0)])
+    spec_key = zoo.get("mobilenet_v3_small").to_string()
+    with session_scope(settings.database_url) as session:
+        for record in (
+            BaselineRecord(name="mobilenet_v3_small", state="COMPLETE", accuracy=0.95, latency_ms=20.0, macs=50,
+                           params=5, width=1.0, changes=["stem stride 2 -> 1"], spec_key=spec_key),
+            BaselineRecord(name="ghostnet_1_0", state="COMPLETE", accuracy=0.75, latency_ms=6.0, macs=40, params=4,
+                           width=0.8, spec_key=spec_key),  # trial 0 is more accurate and faster
+            BaselineRecord(name="micronet_m1", state="RUNNING", spec_key=spec_key),
+        ):
+            crud.record_baseline(session, search_id=uuid.UUID(search["id"]), record=record)
+    body = client.get(f"/v1/searches/{search['id']}").json()
+    got = [(b["name"], b["state"], b["dominated"], b["dominated_by"]) for b in body["baselines"]]
+    assert got == [("ghostnet_1_0", "COMPLETE", True, 0), ("mobilenet_v3_small", "COMPLETE", False, None),
+                   ("micronet_m1", "RUNNING", None, None)]
+    assert body["baselines"][1]["changes"] == ["stem stride 2 -> 1"] and body["baselines"][0]["width"] == 0.8
+    arch = body["baselines"][0]["architecture"]
+    assert arch["origin"]["kind"] == "baseline" and arch["trial_number"] is None and arch["accuracy"] == 0.75
+    assert client.get(arch["links"]["self"]).json()["name"] == "ghostnet_1_0"
+    listed = client.get(f"/v1/searches/{search['id']}/baselines").json()
+    assert listed["count"] == 3 and [b["name"] for b in listed["data"]] == names
+    # the trials, their progress and their front do not include the baselines
+    assert body["progress"]["complete"] == 2 and body["best"]["trial_number"] == 1
+    assert client.get(f"/v1/searches/{search['id']}/trials").json()["count"] == 2
+    assert [a["trial_number"] for a in client.get(f"/v1/searches/{search['id']}/pareto").json()["data"]] == [0, 1]
+    assert all(s["baselines"] is None for s in client.get("/v1/searches").json()["data"])
+
+
+def test_baselines_must_be_zoo_networks(client: TestClient) -> None:
+    response = client.post("/v1/searches", json={**TINY, "baselines": ["resnet50"]})
+    assert _field(response) == ["body", "baselines"]
+    assert "allowed: efficientnet_b0" in response.json()["detail"][0]["msg"]
+    assert _create(client, baselines=[])["config"]["baselines"] == []
+
+
 def test_cancel_then_delete(client: TestClient, settings: Settings) -> None:
     search = _create(client)
     cancelled = client.post(f"/v1/searches/{search['id']}/cancel")

@@ -65,6 +65,7 @@ def _walk(cls: type, schema: dict[str, Any], path: str) -> list[str]:
         if cls in (SearchSpace, StageSpace):  # overrides: null keeps the skeleton's value
             continue
         expected = default_of(f)
+        expected = list(expected) if isinstance(expected, tuple) else expected  # a JSON list in the schema
         if props[key].get("default", None) != plain(expected):
             problems.append(f"{path}.{f.name}: default {props[key].get('default')!r}, dataclass {expected!r}")
         listed = [o.get("enum") for o in _options(props[key])]

@@ -93,6 +93,14 @@ def test_a_queued_search_runs_to_success_with_every_trial_mirrored(client: TestC
     pareto = client.get(f"/v1/searches/{search_id}/pareto").json()["data"]
     assert best["id"] in {a["id"] for a in pareto}
     assert client.get(best["links"]["code"]).status_code == 200
+    from workers.config import DEFAULT_BASELINES
+
+    baselines = body["baselines"]  # the default baselines, trained and mirrored beside the trials
+    assert [b["name"] for b in baselines] == list(DEFAULT_BASELINES)
+    assert all(b["state"] == "COMPLETE" and b["dominated"] in (True, False) for b in baselines)
+    assert all(b["architecture"]["origin"]["kind"] == "baseline" for b in baselines)
+    front = {a["trial_number"] for a in pareto}
+    assert all(b["dominated_by"] in front for b in baselines if b["dominated"])
 
 
 def test_cancel_stops_a_running_search_and_keeps_its_trials(client: TestClient, settings: Settings) -> None:

@@ -17,10 +17,10 @@ from tests.ui.conftest import start_service
 pytestmark = pytest.mark.timeout(300)
 SMALL = {"n_trials": "2", "n_workers": "2", "sampler": "random", "pruner": "none", "space.resolutions": "16",
          "dataset.subset": "0.3", "training.epochs": "1", "training.batch_size": "32", "latency.warmup": "2",
-         "latency.repeats": "5"}
+         "latency.repeats": "5", "baselines": "mobilenet_v3_small, micronet_m1"}
 SMALL_JSON = {"n_trials": 2, "n_workers": 2, "sampler": "random", "pruner": "none", "space": {"resolutions": [16]},
               "dataset": {"subset": 0.3}, "training": {"epochs": 1, "batch_size": 32},
-              "latency": {"warmup": 2, "repeats": 5}}
+              "latency": {"warmup": 2, "repeats": 5}, "baselines": []}
 
 
 def fill(page, values: dict[str, str], form: str = "#launch") -> None:
@@ -62,6 +62,19 @@ def test_launch_follow_pareto_architecture_download_and_scale(page, service: Run
     assert page.locator("#pareto circle.pt.front").count() == len(front) >= 1
     assert page.locator("#trials tbody tr").count() == len(trials)
     assert page.locator("#hypervolume circle").count() == len(measured)  # one value after each trial
+    # the baselines, trained beside the search: labelled reference points and their table with the verdict
+    baselines = service.client.get(f"/v1/searches/{search_id}/baselines").json()["data"]
+    assert [b["name"] for b in baselines] == ["mobilenet_v3_small", "micronet_m1"]
+    assert all(b["state"] == "COMPLETE" and b["dominated"] in (True, False) for b in baselines), baselines
+    page.wait_for_function("document.querySelectorAll('#pareto g.ref').length === 2")
+    assert sorted(page.locator("#pareto g.ref .ref-label").all_text_contents()) == sorted(b["name"] for b in baselines)
+    assert page.locator("#pareto g.ref.dominated").count() == sum(b["dominated"] for b in baselines)
+    assert page.locator("#pareto circle.pt").count() == 2  # the reference points are not trials
+    shown = dict(zip(page.locator("#baselines tbody td:first-child").all_inner_texts(),
+                     page.locator("#baselines tbody td.verdict").all_inner_texts(), strict=True))
+    assert shown == {b["name"]: f"yes (trial {b['dominated_by']})" if b["dominated"] else "no" for b in baselines}
+    page.locator("#pareto g.ref rect").first.hover()
+    assert page.locator("#tooltip").inner_text().startswith("baseline ")
     page.screenshot(path=screenshots / "search.png", full_page=True)
 
     # sorting by accuracy, descending on the second click

@@ -6,6 +6,7 @@ from __future__ import annotations
 import enum
 import json
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -13,7 +14,7 @@ from scaler.grid_config import GridConfig, grid_study_name
 from searchspace import zoo
 from searchspace.errors import SpecError
 from searchspace.fields import choices, field_at
-from workers.cli import FLAGS, build_config, build_parser, default_study_name
+from workers.cli import FLAGS, OVERRIDES, build_config, build_parser, default_study_name
 from workers.config import Mode, Objective, Pruner, Reward, Sampler, SearchConfig
 from workers.data import DatasetConfig
 from workers.evaluation import LatencyConfig
@@ -29,6 +30,7 @@ def test_study_names_are_pinned() -> None:
     """Stored configs and resumed studies depend on these bytes: a change here orphans every running study."""
     assert default_study_name(SearchConfig()) == "search-7d0e5fc6e881"
     assert default_study_name(ODD) == "search-dd00447f90ad"
+    assert default_study_name(replace(ODD, baselines=())) == "search-dd00447f90ad"  # they have a study of their own
     b0 = zoo.get("efficientnet_b0")
     assert grid_study_name(b0, GridConfig()) == "grid-efficientnet_b0-22842ffed82e"
     odd_grid = GridConfig(budget=TrainBudget(optimizer="adam"), dataset=DatasetConfig(format="digits"),
@@ -77,7 +79,8 @@ def test_cli_choices_are_the_enums() -> None:
             enums[flag] = kind
             assert tuple(actions[flag].choices) == choices(kind), flag
         else:
-            assert actions[flag].choices is None and actions[flag].type is kind, flag
+            expected = OVERRIDES.get(flag, {}).get("type", kind)
+            assert actions[flag].choices is None and actions[flag].type is expected, flag
     assert enums == {"--objective": Objective, "--mode": Mode, "--sampler": Sampler, "--pruner": Pruner}
 
 

@@ -38,6 +38,7 @@ TINY = SearchConfig(
     sampler="random",
     pruner="none",
     seed=3,
+    baselines=(),  # tests/workers/test_baselines.py runs them
 )
 
 

@@ -1,0 +1,191 @@
+"""Baselines beside every search: zoo networks fitted to the search (``searchspace.fit``), trained and measured
+by the same evaluation and budget as its trials, and judged against its front.
+
+They live in a study of their own, ``<search study>-baselines`` in the same storage (written through the
+``Ledger``), one trial per baseline holding its record, so the sampler never sees them. A resumed search trains
+only the baselines that have not finished (one interrupted by a stop runs again). ``WithBaselines`` runs them in
+the search's own engine slots, ahead of the search's first proposals, so they are visible while it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, Trial, TrialState
+
+from searchspace import zoo
+from searchspace.errors import SpecError
+from searchspace.fit import adapt_to_space
+from searchspace.spec import ArchSpec
+from workers.config import SearchConfig
+from workers.engine import Proposal, Source, Stop, StopReason
+from workers.executor import EvaluateFn, Task
+from workers.ledger import INTERRUPTED, RECORD, Ledger, Stored, open_storage
+from workers.outcome import Evaluated, Outcome
+from workers.results import TrialRecord, dominates
+
+SUFFIX = "-baselines"
+
+
+def baseline_study_name(study_name: str) -> str:
+    """The study beside ``study_name`` that holds its baselines."""
+    return study_name + SUFFIX
+
+
+@dataclass(frozen=True)
+class BaselineRecord:
+    """One baseline as trained and measured, with how it was fitted to the search (``changes``)."""
+
+    name: str
+    state: str
+    accuracy: float | None = None
+    latency_ms: float | None = None
+    latency_p90_ms: float | None = None
+    macs: int | None = None
+    params: int | None = None
+    width: float | None = None
+    macs_range: list[int] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+    spec_key: str | None = None
+    epoch_accuracies: list[float] = field(default_factory=list)
+    train_seconds: float | None = None
+    eval_seconds: float | None = None
+    device: dict[str, Any] | None = None
+    error: str | None = None
+    stopped: str | None = None
+
+    @classmethod
+    def from_record(cls, state: str, record: dict[str, Any]) -> BaselineRecord:
+        known = {k: record[k] for k in cls.__dataclass_fields__ if k in record and k not in ("name", "state")}
+        return cls(name=record.get("baseline", ""), state=state, **known)
+
+    @property
+    def arch(self) -> ArchSpec | None:
+        return None if self.spec_key is None else ArchSpec.from_string(self.spec_key)
+
+    def metric(self, objective: str) -> float | None:
+        return self.latency_ms if objective == "latency" else self.macs
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def verdict(baseline: BaselineRecord, front: Sequence[TrialRecord], objective: str) -> dict[str, Any]:
+    """Whether the front dominates the baseline on (accuracy, cost), and its cheapest trial that does
+    (``dominated`` is None while the baseline has no measurements)."""
+    cost = baseline.metric(objective)
+    if baseline.state != TrialState.COMPLETE.name or baseline.accuracy is None or cost is None:
+        return {"dominated": None, "dominated_by": None}
+    point = (baseline.accuracy, float(cost))
+    by = next((t.number for t in front if t.accuracy is not None and t.metric(objective) is not None
+               and dominates((t.accuracy, float(t.metric(objective))), point)), None)
+    return {"dominated": by is not None, "dominated_by": by}
+
+
+def judged(baselines: Iterable[BaselineRecord], front: Sequence[TrialRecord], objective: str) -> list[dict[str, Any]]:
+    """Every baseline as JSON data with its verdict against ``front``."""
+    return [{**b.to_dict(), **verdict(b, front, objective)} for b in baselines]
+
+
+def latest(trials: Iterable[FrozenTrial]) -> list[BaselineRecord]:
+    """The last record of each baseline in a baselines study (an interrupted one may have run again)."""
+    out: dict[str, BaselineRecord] = {}
+    for t in sorted(trials, key=lambda t: t.number):
+        record = t.user_attrs.get(RECORD, {})
+        if "baseline" in record:
+            out[record["baseline"]] = BaselineRecord.from_record(t.state.name, record)
+    return list(out.values())
+
+
+def load_baselines(storage_url: str, study_name: str) -> list[BaselineRecord]:
+    """The baselines of search ``study_name`` ([] when it has none)."""
+    try:
+        study = optuna.load_study(study_name=baseline_study_name(study_name), storage=open_storage(storage_url))
+    except KeyError:
+        return []
+    return latest(study.get_trials(deepcopy=False))
+
+
+@dataclass
+class _Running:
+    name: str
+    trial: Trial
+    stored: Stored
+    record: dict[str, Any]
+
+
+class BaselineSource:
+    """The baselines still to train, as an engine source (see the module docstring)."""
+
+    def __init__(self, config: SearchConfig, storage_url: str, study_name: str, evaluate_fn: EvaluateFn,
+                 on_baseline: Callable[[BaselineRecord], None]) -> None:
+        self.config, self.evaluate_fn, self.on_baseline = config, evaluate_fn, on_baseline
+        self.todo: list[str] = []
+        if not config.baselines:
+            return
+        self.ledger = Ledger(storage_url, baseline_study_name(study_name), ["maximize"],
+                             lambda stored: optuna.samplers.RandomSampler(seed=stored), metric_names=["accuracy"])
+        history = self.ledger.recover(requeue=False)
+        settled = {b.name for b in latest(history) if b.state == TrialState.COMPLETE.name or b.error != INTERRUPTED}
+        self.todo = [name for name in config.baselines if name not in settled]
+
+    def wants_more(self) -> bool:
+        return bool(self.todo)
+
+    def propose(self) -> Task | Proposal:
+        name = self.todo.pop(0)
+        trial = self.ledger.ask()
+        try:
+            adapted = adapt_to_space(zoo.get(name), self.config.space, name, self.config.max_macs)
+        except SpecError as err:
+            stored = self.ledger.persist(trial, {})
+            self._tell(_Running(name, trial, stored, {"baseline": name}), {"error": f"cannot fit it: {err}"},
+                       Outcome.FAIL)
+            return Proposal.INVALID
+        record = {**adapted.to_dict(), "spec_key": adapted.spec.to_string()}
+        running = _Running(name, trial, self.ledger.persist(trial, record), record)
+        self.on_baseline(BaselineRecord.from_record(TrialState.RUNNING.name, record))
+        return Task(self.evaluate_fn, (adapted.spec, self.config, None), running)
+
+    def finished(self, task: Task, evaluated: Evaluated) -> None:
+        outcome = Outcome.FAIL if evaluated.outcome is Outcome.FAIL else Outcome.COMPLETE  # no referee: no pruning
+        self._tell(task.item, evaluated.record(), outcome)
+
+    def abandoned(self, task: Task, stop: Stop) -> None:
+        error = INTERRUPTED if stop.reason is StopReason.INTERRUPTED else f"{stop}: stopped before the evaluation ended"
+        self._tell(task.item, {"error": error, "stopped": stop.reason.value}, Outcome.FAIL)
+
+    def _tell(self, running: _Running, measured: dict[str, Any], outcome: Outcome) -> None:
+        record = {"error": None, "stopped": None, **running.record, **measured}
+        values = [float(record["accuracy"])] if outcome is Outcome.COMPLETE else None
+        self.ledger.finish(running.trial, running.stored, record, outcome.state, values)
+        self.on_baseline(BaselineRecord.from_record(outcome.state.name, record))
+
+
+class WithBaselines:
+    """The search's source with its baselines proposed first; each finished task goes back to its own source.
+    Anything else the engine asks of a source is the search's."""
+
+    def __init__(self, search: Source, baselines: BaselineSource) -> None:
+        self.search, self.baselines = search, baselines
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.search, name)
+
+    def wants_more(self) -> bool:
+        return self.baselines.wants_more() or self.search.wants_more()
+
+    def propose(self) -> Task | Proposal:
+        return self.baselines.propose() if self.baselines.wants_more() else self.search.propose()
+
+    def _owner(self, task: Task) -> Source:
+        return self.baselines if isinstance(task.item, _Running) else self.search
+
+    def finished(self, task: Task, evaluated: Evaluated) -> None:
+        self._owner(task).finished(task, evaluated)
+
+    def abandoned(self, task: Task, stop: Stop) -> None:
+        self._owner(task).abandoned(task, stop)

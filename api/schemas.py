@@ -36,7 +36,7 @@ Label = Annotated[str | None, Field(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*
 # --- searches -----------------------------------------------------------------------------------------------
 
 DatasetIn = config_model(DatasetConfig, "DatasetIn", docs={
-    "source": "'digits' (built in) or a directory under the service's NAS_DATA_ROOT"})
+    "source": "'digits' or 'shapes' (built in) or a directory under the service's NAS_DATA_ROOT"})
 TrainingIn = config_model(TrainBudget, "TrainingIn")
 LatencyIn = config_model(LatencyConfig, "LatencyIn")
 

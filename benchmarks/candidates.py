@@ -43,23 +43,40 @@ def _key(dataset: DatasetConfig, spec: ArchSpec, budget: TrainBudget, seed: int)
 
 def train_all(specs: list[ArchSpec], dataset: DatasetConfig, budget: TrainBudget, seed: int = 0,
               cache: Path = CACHE, log: bool = True) -> list[dict[str, Any]]:
-    """Per spec: accuracy, train CPU/wall seconds, params and MACs (trained on one thread, cached)."""
-    cached: dict[str, Any] = json.loads(cache.read_text()) if cache.exists() else {}
+    """Per spec: accuracy, train CPU/wall seconds, params and MACs (trained on one thread, cached).
+
+    Results are written to ``cache`` and read from every ``trained_candidates*.json`` beside it (re-read before
+    each spec), so that two benchmarks running at once share their trainings without writing the same file.
+    """
+    own: dict[str, Any] = json.loads(cache.read_text()) if cache.exists() else {}
     out = []
     for i, spec in enumerate(specs):
         key = _key(dataset, spec, budget, seed)
+        cached = {**_read_all(cache.parent), **own}
         if key not in cached:
             start = time.process_time()
             result = train_and_evaluate(spec, dataset, budget, seed=seed, threads=1)
             c = count(spec)
-            cached[key] = {"spec": spec.to_string(), "accuracy": result.accuracy,
-                           "cpu_s": time.process_time() - start, "train_s": result.train_seconds,
-                           "params": c.params, "macs": c.macs}
+            cached[key] = own[key] = {"spec": spec.to_string(), "accuracy": result.accuracy,
+                                      "cpu_s": time.process_time() - start, "train_s": result.train_seconds,
+                                      "params": c.params, "macs": c.macs}
             cache.parent.mkdir(parents=True, exist_ok=True)
-            cache.write_text(json.dumps(cached))
+            partial = cache.with_name(cache.name + ".partial")
+            partial.write_text(json.dumps(own))
+            partial.replace(cache)  # atomic: the other benchmark never reads half a file
             if log:
                 row = cached[key]
                 print(f"  [{dataset.source} {i + 1}/{len(specs)}] acc {row['accuracy']:.3f}  "
                       f"{row['cpu_s']:.1f} CPU-s  {row['macs'] / 1e6:.2f} MMACs", flush=True)
         out.append(cached[key])
     return out
+
+
+def _read_all(directory: Path) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for path in sorted(directory.glob("trained_candidates*.json")):
+        try:
+            merged.update(json.loads(path.read_text()))
+        except (OSError, ValueError):  # being written by the other benchmark: read next time
+            continue
+    return merged

@@ -87,8 +87,8 @@ def add_field_flag(parser: argparse.ArgumentParser, flag: str, cls: type, path: 
     shown = "none" if default is None else plain(default)
     help_text = f"{description(field)} (default {shown})".replace("%", "%%")  # argparse formats help with %
     options: dict[str, Any] = {"dest": flag_dest(flag), "help": help_text}
-    if kind is bool:
-        options["action"] = "store_true"
+    if kind is bool:  # a switch; not given is None, so that a config file's value stands
+        options.update(action="store_true", default=None)
     elif isinstance(kind, type) and issubclass(kind, enum.StrEnum):
         options["choices"] = choices(kind)
     else:

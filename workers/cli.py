@@ -46,6 +46,8 @@ FLAGS = {
     "--max-params": "max_params",
     "--max-macs": "max_macs",
     "--baselines": "baselines",
+    "--screen": "screening.proxy",
+    "--screen-candidates": "screening.candidates",
 }
 
 

@@ -15,6 +15,7 @@ from searchspace.space import SearchSpace, StageSpace
 from searchspace.zoo import names as zoo_names
 from workers.data import DatasetConfig, DatasetError
 from workers.evaluation import LatencyConfig
+from workers.screening import ScreeningConfig
 from workers.training import TrainBudget
 
 MAX_TRIALS = 100_000
@@ -108,10 +109,12 @@ class SearchConfig:
                                       metadata=doc("epochs a trial runs before the pruner may stop it"))
     pruner_min_trials: int = field(default=3, metadata=doc("finished trials that must have reached an epoch "
                                                            "before the pruner judges a trial at it"))
+    screening: ScreeningConfig = field(default_factory=ScreeningConfig, metadata=doc(
+        "zero-cost screening of sampled candidates that warms the sampler"))
 
     def __post_init__(self) -> None:
         for name, cls in (("dataset", DatasetConfig), ("space", SearchSpace), ("budget", TrainBudget),
-                          ("latency", LatencyConfig)):
+                          ("latency", LatencyConfig), ("screening", ScreeningConfig)):
             if not isinstance(getattr(self, name), cls):
                 raise SpecError(name, f"must be a {cls.__name__}")
         for name, kind in _ENUMS.items():
@@ -141,10 +144,17 @@ class SearchConfig:
         return replace(self, space=replace(self.space, num_classes=num_classes, in_chans=in_chans))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON data (stored, and hashed into study names: keep it byte-stable)."""
+        """Plain JSON data (stored, and hashed into study names: keep it byte-stable).
+
+        ``screening`` came after study names were pinned: it is written only when it is not the default (off), so
+        that every earlier config keeps its bytes and its study name.
+        """
         data = as_dict(self)
         data.update(dataset=self.dataset.to_dict(), space=self.space.to_dict(), budget=self.budget.to_dict(),
-                    latency=self.latency.to_dict(), baselines=list(self.baselines))
+                    latency=self.latency.to_dict(), baselines=list(self.baselines),
+                    screening=self.screening.to_dict())
+        if self.screening == ScreeningConfig():
+            del data["screening"]
         return data
 
     def to_json(self) -> str:
@@ -155,7 +165,8 @@ class SearchConfig:
         if not isinstance(data, dict):
             raise SpecError("config", "must be a JSON object")
         fields = dict(data)
-        nested = {"dataset": DatasetConfig, "budget": TrainBudget, "latency": LatencyConfig}
+        nested = {"dataset": DatasetConfig, "budget": TrainBudget, "latency": LatencyConfig,
+                  "screening": ScreeningConfig}
         for name, sub in nested.items():
             if name in fields:
                 try:

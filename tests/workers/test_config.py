@@ -18,7 +18,8 @@ from workers.cli import FLAGS, OVERRIDES, build_config, build_parser, default_st
 from workers.config import Mode, Objective, Pruner, Reward, Sampler, SearchConfig
 from workers.data import DatasetConfig
 from workers.evaluation import LatencyConfig
-from workers.training import Optimizer, TrainBudget
+from workers.training import Optimizer, TrainBudget, TrainDevice
+from workers.zero_cost import Proxy
 
 ODD = SearchConfig(dataset=DatasetConfig(format="digits", subset=0.5, seed=3),
                    budget=TrainBudget(optimizer="adamw", lr=3e-3, epochs=2), latency=LatencyConfig(threads=2),
@@ -78,10 +79,13 @@ def test_cli_choices_are_the_enums() -> None:
         if isinstance(kind, type) and issubclass(kind, enum.StrEnum):
             enums[flag] = kind
             assert tuple(actions[flag].choices) == choices(kind), flag
+        elif kind is bool:  # a switch: given or not
+            assert actions[flag].nargs == 0 and actions[flag].const is True, flag
         else:
             expected = OVERRIDES.get(flag, {}).get("type", kind)
             assert actions[flag].choices is None and actions[flag].type is expected, flag
-    assert enums == {"--objective": Objective, "--mode": Mode, "--sampler": Sampler, "--pruner": Pruner}
+    assert enums == {"--objective": Objective, "--mode": Mode, "--sampler": Sampler, "--pruner": Pruner,
+                     "--screen": Proxy, "--device": TrainDevice}
 
 
 def test_cli_help_quotes_the_dataclass_defaults_and_descriptions() -> None:

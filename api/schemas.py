@@ -120,7 +120,8 @@ class ArchitecturePublic(BaseModel):
     latency_ms: float | None
     latency_p90_ms: float | None
     reward: float | None
-    details: dict[str, Any] = Field(description="per-epoch accuracies, durations, device, reuse, rejection")
+    details: dict[str, Any] = Field(description="per-epoch accuracies, durations, CPU seconds, fidelity (epochs "
+                                                "trained) and asha rung, device, reuse, rejection")
     error: str | None
     origin: dict[str, Any]
     created_at: datetime

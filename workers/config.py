@@ -14,6 +14,7 @@ from searchspace.fields import as_dict, check_enum, doc
 from searchspace.space import SearchSpace, StageSpace
 from workers.data import DatasetConfig, DatasetError
 from workers.evaluation import LatencyConfig
+from workers.rungs import RungConfig
 from workers.training import TrainBudget
 
 MAX_TRIALS = 100_000
@@ -48,10 +49,13 @@ class Sampler(enum.StrEnum):
 
 
 class Pruner(enum.StrEnum):
-    """``median``: stop a trial whose accuracy is below the median of the finished trials' at the same epoch."""
+    """``asha``: MO-ASHA rungs (workers.rungs: at each rung only the best 1/eta by non-dominated sorting over
+    accuracy so far and counted MACs go on); ``median``: stop a trial whose accuracy is below the median of the
+    finished trials' at the same epoch (accuracy only)."""
 
     NONE = "none"
     MEDIAN = "median"
+    ASHA = "asha"
 
 
 _ENUMS = {"objective": Objective, "mode": Mode, "reward": Reward, "sampler": Sampler, "pruner": Pruner}
@@ -87,15 +91,24 @@ class SearchConfig:
                            metadata=doc("MnasNet reward: soft (w = -0.07) or hard (w = -1 above the target)"))
     sampler: Sampler = field(default=Sampler.NSGA2,
                              metadata=doc("Optuna sampler (tpe: multi-objective TPE in mode pareto)"))
-    n_trials: int = field(default=20, metadata=doc("trials trained (completed or pruned) before it stops"))
+    n_trials: int = field(default=20, metadata=doc("trials trained (completed or pruned) before it stops; "
+                                                   "duplicate architectures do not count"))
     n_workers: int = field(default=2, metadata=doc("evaluations in parallel on Ray"))
     timeout_s: float | None = field(default=None, metadata=doc("wall-clock budget in seconds"))
+    cpu_budget_s: float | None = field(default=None,
+                                       metadata=doc("CPU-seconds budget: the search stops once its evaluations' "
+                                                    "measured CPU time adds up to it"))
     seed: int = field(default=0, metadata=doc("sampler and training seed"))
     max_params: int | None = field(default=None,
                                    metadata=doc("candidates above are rejected before training"))
     max_macs: int | None = field(default=None, metadata=doc("candidates above are rejected before training"))
     pruner: Pruner = field(default=Pruner.MEDIAN,
-                           metadata=doc("median: stop trials below the median learning curve; none: off"))
+                           metadata=doc("asha: multi-objective successive halving at rungs of rung_min_epochs x "
+                                        "rung_eta^k epochs; median: stop trials below the median learning curve; "
+                                        "none: off"))
+    rung_min_epochs: int = field(default=1, metadata=doc("asha: epochs at the first rung"))
+    rung_eta: int = field(default=3, metadata=doc("asha: reduction factor; 1 in rung_eta trials at a rung goes on, "
+                                                  "rungs at rung_min_epochs x rung_eta^k epochs"))
     pruner_warmup_epochs: int = field(default=1,
                                       metadata=doc("epochs a trial runs before the pruner may stop it"))
     pruner_min_trials: int = field(default=3, metadata=doc("finished trials that must have reached an epoch "
@@ -113,8 +126,11 @@ class SearchConfig:
         check_int("seed", self.seed, 0, 2**31 - 1)
         check_int("pruner_warmup_epochs", self.pruner_warmup_epochs, 0, 1000)
         check_int("pruner_min_trials", self.pruner_min_trials, 1, 1000)
-        if self.timeout_s is not None:
-            object.__setattr__(self, "timeout_s", float(check_float("timeout_s", self.timeout_s, 1.0, 30 * 86400.0)))
+        check_int("rung_min_epochs", self.rung_min_epochs, 1, 10_000)
+        check_int("rung_eta", self.rung_eta, 2, 100)
+        for name, most in (("timeout_s", 30 * 86400.0), ("cpu_budget_s", 1e9)):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, float(check_float(name, getattr(self, name), 1.0, most)))
         for name in ("max_params", "max_macs"):
             if getattr(self, name) is not None:
                 check_int(name, getattr(self, name), 1, 10**15)
@@ -122,6 +138,11 @@ class SearchConfig:
             object.__setattr__(self, "target", float(check_float("target", self.target, 1e-6, 1e15)))
         elif self.mode != Mode.PARETO:
             raise SpecError("target", f"mode {self.mode.value!r} needs a target ({self.target_unit})")
+
+    @property
+    def rungs(self) -> RungConfig:
+        """The asha pruner's rungs: below the full budget of ``budget.epochs``."""
+        return RungConfig.geometric(self.rung_min_epochs, self.rung_eta, self.budget.epochs)
 
     @property
     def target_unit(self) -> str:

@@ -62,6 +62,11 @@ class RungConfig:
         """The rung whose milestone is ``epochs`` trained, or None."""
         return self.milestones.index(epochs) if epochs in self.milestones else None
 
+    def rung_index(self, epochs: int, max_epochs: int) -> int:
+        """The highest rung a trial that trained ``epochs`` of ``max_epochs`` reached; ``len(milestones)``
+        when it trained them all (full fidelity)."""
+        return len(self.milestones) if epochs >= max_epochs else max(0, self.reached(epochs) - 1)
+
     def reached(self, epochs: int) -> int:
         """How many rungs a trial that trained ``epochs`` passed or stopped at (``len(milestones)``: all)."""
         return sum(1 for m in self.milestones if m <= epochs)

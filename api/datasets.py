@@ -18,22 +18,23 @@ from api.derive import within
 from api.schemas import ArchitecturePublic, DatasetIn
 from searchspace.errors import SpecError
 from store.settings import Settings
-from workers.data import DatasetConfig
+from workers.data import BUILT_IN, DatasetConfig
 
 
 def checked_dataset(body: DatasetIn, settings: Settings) -> DatasetConfig:
     """The request's dataset, its directory resolved under NAS_DATA_ROOT and its data checked.
 
-    Without a data root only the built-in 'digits' is accepted, so that requests cannot probe the server's disk.
+    Without a data root only the built-in 'digits' and 'shapes' are accepted, so that requests cannot probe the server's disk.
     The check reads only regular files, refuses symlinks leading out of the root and stops after
     ``NAS_DATASET_CHECK_S``; each failure is a DatasetError naming the file.
     """
     dataset = within("dataset", body.to_config)  # ranges first (the directory is resolved below)
-    if dataset.source == "digits":
+    if dataset.source in BUILT_IN:
         dataset.validate()
         return dataset
     if settings.data_root is None:
-        raise SpecError("dataset.source", "only 'digits' is allowed: this service has no NAS_DATA_ROOT")
+        raise SpecError("dataset.source", "only 'digits' and 'shapes' are allowed: this service has no "
+                                              "NAS_DATA_ROOT")
     root = Path(os.path.realpath(settings.data_root))
     path = Path(os.path.realpath(root / body.source))  # never raises (a symlink loop stays unresolved)
     if not path.is_relative_to(root):

@@ -22,6 +22,7 @@ from searchspace.space import SearchSpace, StageSpace
 from workers.config import PROXY_SPACE, SearchConfig
 from workers.data import DatasetConfig
 from workers.evaluation import LatencyConfig
+from workers.screening import ScreeningConfig
 from workers.training import TrainBudget
 
 SKELETONS = {"proxy": PROXY_SPACE, "efficientnet_b0": SearchSpace()}
@@ -36,9 +37,10 @@ Label = Annotated[str | None, Field(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*
 # --- searches -----------------------------------------------------------------------------------------------
 
 DatasetIn = config_model(DatasetConfig, "DatasetIn", docs={
-    "source": "'digits' (built in) or a directory under the service's NAS_DATA_ROOT"})
+    "source": "'digits' or 'shapes' (built in) or a directory under the service's NAS_DATA_ROOT"})
 TrainingIn = config_model(TrainBudget, "TrainingIn")
 LatencyIn = config_model(LatencyConfig, "LatencyIn")
+ScreeningIn = config_model(ScreeningConfig, "ScreeningIn")
 
 _STAGE_CHOICES = ("kinds", "kernels", "expansions", "se_ratios", "acts", "repeat_deltas", "width_factors")
 _SPACE_FIELDS = ("resolutions", "stem_chs", "head_chs", "stem_stride", "dropout")
@@ -69,7 +71,7 @@ SpaceIn = create_model("SpaceIn", __base__=_Space, __doc__=_Space.__doc__,
 
 
 class SearchCreate(config_model(SearchConfig, "SearchFields", rename=RENAMED,
-                                nested=(DatasetIn, SpaceIn, TrainingIn, LatencyIn))):  # type: ignore[misc]
+                                nested=(DatasetIn, SpaceIn, TrainingIn, LatencyIn, ScreeningIn))):  # type: ignore[misc]
     """A search to queue. Everything has a default: ``{}`` is a valid search on digits."""
 
     model_config = ConfigDict(

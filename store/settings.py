@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     )
     api_key: SecretStr | None = Field(None, description="when set, mutating endpoints need header X-API-Key")
     data_root: Path | None = Field(
-        None, description="datasets may be directories under this path; unset: only the built-in 'digits'"
+        None, description="datasets may be directories under this path; unset: only the built-in 'digits' and 'shapes'"
     )
     # limits on what a request may ask for
     max_trials: int = Field(500, ge=1, description="trials per search")

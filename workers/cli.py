@@ -41,6 +41,8 @@ FLAGS = {
     "--timeout": "timeout_s",
     "--max-params": "max_params",
     "--max-macs": "max_macs",
+    "--screen": "screening.proxy",
+    "--screen-candidates": "screening.candidates",
 }
 
 

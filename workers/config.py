@@ -15,6 +15,7 @@ from searchspace.space import SearchSpace, StageSpace
 from workers.data import DatasetConfig, DatasetError
 from workers.evaluation import LatencyConfig
 from workers.rungs import RungConfig
+from workers.screening import ScreeningConfig
 from workers.training import TrainBudget
 
 MAX_TRIALS = 100_000
@@ -113,10 +114,12 @@ class SearchConfig:
                                       metadata=doc("epochs a trial runs before the pruner may stop it"))
     pruner_min_trials: int = field(default=3, metadata=doc("finished trials that must have reached an epoch "
                                                            "before the pruner judges a trial at it"))
+    screening: ScreeningConfig = field(default_factory=ScreeningConfig, metadata=doc(
+        "zero-cost screening of sampled candidates that warms the sampler"))
 
     def __post_init__(self) -> None:
         for name, cls in (("dataset", DatasetConfig), ("space", SearchSpace), ("budget", TrainBudget),
-                          ("latency", LatencyConfig)):
+                          ("latency", LatencyConfig), ("screening", ScreeningConfig)):
             if not isinstance(getattr(self, name), cls):
                 raise SpecError(name, f"must be a {cls.__name__}")
         for name, kind in _ENUMS.items():
@@ -156,7 +159,7 @@ class SearchConfig:
         """Plain JSON data (stored, and hashed into study names: keep it byte-stable)."""
         data = as_dict(self)
         data.update(dataset=self.dataset.to_dict(), space=self.space.to_dict(), budget=self.budget.to_dict(),
-                    latency=self.latency.to_dict())
+                    latency=self.latency.to_dict(), screening=self.screening.to_dict())
         return data
 
     def to_json(self) -> str:
@@ -167,7 +170,8 @@ class SearchConfig:
         if not isinstance(data, dict):
             raise SpecError("config", "must be a JSON object")
         fields = dict(data)
-        nested = {"dataset": DatasetConfig, "budget": TrainBudget, "latency": LatencyConfig}
+        nested = {"dataset": DatasetConfig, "budget": TrainBudget, "latency": LatencyConfig,
+                  "screening": ScreeningConfig}
         for name, sub in nested.items():
             if name in fields:
                 try:

@@ -1,4 +1,5 @@
-"""Datasets for proxy training: scikit-learn's digits, an ImageFolder directory, a CIFAR-10 pickle directory.
+"""Datasets for proxy training: scikit-learn's digits, the generated shapes benchmark (workers/shapes.py), an
+ImageFolder directory, a CIFAR-10 pickle directory.
 
 A frozen ``DatasetConfig`` names the data and how to split it; ``validate()`` checks it fast (at submission)
 and returns its ``DatasetInfo``; ``load(resolution, in_chans)`` returns a ``SplitData``: float tensors,
@@ -27,6 +28,7 @@ import numpy as np
 
 from searchspace.checks import check_float, check_int
 from searchspace.fields import as_dict, check_enum, doc
+from workers import shapes
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".pbm", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 CIFAR_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -51,38 +53,41 @@ class Format(enum.StrEnum):
 
     AUTO = "auto"
     DIGITS = "digits"
+    SHAPES = "shapes"
     IMAGEFOLDER = "imagefolder"
     CIFAR10 = "cifar10"
 
 
 MAX_SOURCE_CHARS = 4096
+BUILT_IN = (Format.DIGITS.value, Format.SHAPES.value)  # sources that name no directory
 
 
 @dataclass(frozen=True, kw_only=True)
 class DatasetConfig:
     """Which data, and how it is split.
 
-    ``source`` is ``"digits"`` (built in) or a directory: ImageFolder (one sub-directory of images per class)
-    or CIFAR-10's python layout (``data_batch_1..5``, ``test_batch``); ``format='auto'`` tells them apart.
-    A directory path is made absolute on construction.
+    ``source`` is ``"digits"`` or ``"shapes"`` (built in; shapes is generated from ``seed``) or a directory:
+    ImageFolder (one sub-directory of images per class) or CIFAR-10's python layout (``data_batch_1..5``,
+    ``test_batch``); ``format='auto'`` tells them apart. A directory path is made absolute on construction.
     ``subset`` keeps that fraction of every class before the split; ``val_fraction`` of what is kept goes to
     validation. For CIFAR-10 both come from the training batches: ``test_batch`` stays untouched for a final
     test.
     """
 
     source: str = field(default="digits",
-                        metadata=doc("'digits' (built in), an ImageFolder or a CIFAR-10 pickle directory"))
+                        metadata=doc("'digits' or 'shapes' (built in), an ImageFolder or a CIFAR-10 pickle directory"))
     format: Format = field(default=Format.AUTO,
                            metadata=doc("directory layout; auto tells ImageFolder and CIFAR-10 apart"))
     val_fraction: float = field(default=0.2,
                                 metadata=doc("fraction of the kept images held out for validation"))
     subset: float = field(default=1.0, metadata=doc("fraction of every class kept"))
-    seed: int = field(default=0, metadata=doc("seed of the subset and the train/validation split"))
+    seed: int = field(default=0, metadata=doc("seed of the subset and the train/validation split (and of the "
+                                              "generated shapes images)"))
     max_gib: float = field(default=4.0, metadata=doc("memory bound (GiB) of the resized float tensors"))
 
     def __post_init__(self) -> None:
         if not isinstance(self.source, str) or not self.source or len(self.source) > MAX_SOURCE_CHARS:
-            raise DatasetError(str(self.source)[:200], "source must be 'digits' or a directory path "
+            raise DatasetError(str(self.source)[:200], "source must be 'digits', 'shapes' or a directory path "
                                                        f"(at most {MAX_SOURCE_CHARS} characters)")
         if "\x00" in self.source:
             raise DatasetError(self.source[:200], "source must not contain a NUL byte")
@@ -91,18 +96,19 @@ class DatasetConfig:
         object.__setattr__(self, "subset", float(check_float("subset", self.subset, 1e-4, 1.0)))
         check_int("seed", self.seed, 0, 2**32 - 1)
         object.__setattr__(self, "max_gib", float(check_float("max_gib", self.max_gib, 0.001, 1024.0)))
-        if self.format == Format.DIGITS and self.source != "digits":
-            raise DatasetError(self.source, "format 'digits' takes source 'digits'")
-        if self.source != "digits":  # workers may run in another directory than the one submitting
+        for name in BUILT_IN:
+            if self.format == name and self.source != name:
+                raise DatasetError(self.source, f"format {name!r} takes source {name!r}")
+        if self.source not in BUILT_IN:  # workers may run in another directory than the one submitting
             object.__setattr__(self, "source", os.path.abspath(os.path.expanduser(self.source)))
 
     @property
     def kind(self) -> str:
-        """The resolved format: digits, imagefolder or cifar10."""
+        """The resolved format: digits, shapes, imagefolder or cifar10."""
         if self.format != Format.AUTO:
             return self.format.value
-        if self.source == "digits":
-            return "digits"
+        if self.source in BUILT_IN:
+            return self.source
         root = Path(self.source)
         if any(_lexists(root / name) for name in (*CIFAR_TRAIN, CIFAR_TEST, CIFAR_META)):
             return "cifar10"
@@ -223,8 +229,11 @@ class _Raw:
 
 
 def _signature(cfg: DatasetConfig) -> int:
-    """Changes when the directory's entries change, so that the cache never serves stale data."""
-    if cfg.source == "digits":
+    """Changes when the data changes (shapes: its seed; a directory: its entries), so that the cache never serves
+    stale data."""
+    if cfg.source == Format.SHAPES:
+        return cfg.seed
+    if cfg.source == Format.DIGITS:
         return 0
     try:
         return os.stat(cfg.source).st_mtime_ns
@@ -273,6 +282,8 @@ def _scan(cfg: DatasetConfig, limits: _Limits = _Limits()) -> _Raw:
 def _scan_cached(kind: str, source: str, signature: int, limits: _Limits) -> _Raw:
     if kind == "digits":
         return _scan_digits()
+    if kind == "shapes":
+        return _scan_shapes(signature)
     root = Path(source)
     try:
         mode = os.stat(root).st_mode
@@ -294,6 +305,12 @@ def _scan_digits() -> _Raw:
     names = tuple(str(n) for n in digits.target_names)
     return _Raw(kind="digits", source="digits", labels=digits.target.astype(np.int64), class_names=names,
                 in_chans=1, image_size=(8, 8), images=images)
+
+
+def _scan_shapes(seed: int) -> _Raw:
+    images, labels = shapes.generate(seed)
+    return _Raw(kind="shapes", source="shapes", labels=labels, class_names=shapes.CLASS_NAMES, in_chans=1,
+                image_size=(shapes.SIZE, shapes.SIZE), images=images)
 
 
 def _scan_imagefolder(root: Path, scope: _Scope) -> _Raw:

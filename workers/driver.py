@@ -27,7 +27,9 @@ from workers.outage import until_available
 from workers.outcome import Evaluated, Outcome
 from workers.results import TrialRecord, best_trial, mnasnet_reward, pareto_front
 from workers.rungs import Report, reports_of
+from workers.screening import screened_mark
 from workers.trial import MedianReferee, RungReferee, Ticket, evaluate_trial
+from workers.warm_start import warm_start
 
 log = logging.getLogger(__name__)
 EvaluateFn = Callable[[ArchSpec, SearchConfig, Any], dict[str, Any]]
@@ -172,6 +174,8 @@ class _SearchSource:
     def __init__(self, driver: SearchDriver, config: SearchConfig, ledger: Ledger) -> None:
         self.driver, self.config, self.ledger = driver, config, ledger
         history = ledger.recover()
+        if not history:  # a new study: zero-cost screening (if configured) enqueues the first candidates
+            warm_start(ledger.memory, config)
         self.done = {t.user_attrs[RECORD]["spec_key"]: (t.number, t.user_attrs[RECORD]) for t in history
                      if t.state == TrialState.COMPLETE and "spec_key" in t.user_attrs.get(RECORD, {})}
         spent = [t for t in history if trained(t)]
@@ -236,7 +240,7 @@ class _SearchSource:
         spec = sample(trial, self.config.space)
         key = spec.to_string()
         cost = count(spec)
-        record: dict[str, Any] = {"spec_key": key, "params": cost.params, "macs": cost.macs}
+        record: dict[str, Any] = {"spec_key": key, "params": cost.params, "macs": cost.macs, **screened_mark(trial)}
         stored = self.ledger.persist(trial, record)
         limit = _limit_exceeded(self.config, cost.params, cost.macs)
         if limit:

@@ -39,6 +39,7 @@ class TrialRecord:
     error: str | None = None
     stopped: str | None = None  # why training ended early ("callback", "time", "diverged"), None if it ran out
     reused_from: int | None = None
+    screened: dict[str, Any] | None = None  # proxy, score and rank of a candidate the zero-cost screen enqueued
     rejected: str | None = None
     started_at: str | None = None
     finished_at: str | None = None

@@ -120,6 +120,10 @@ def test_every_config_field_is_settable(client: TestClient) -> None:
     assert config["space"]["stem_stride"] == 2
 
 
+def test_built_in_shapes_needs_no_data_root(client: TestClient) -> None:
+    assert _create(client, dataset={"source": "shapes"})["config"]["dataset"]["source"] == "shapes"
+
+
 def test_malformed_json_is_422(client: TestClient) -> None:
     response = client.post("/v1/searches", content=b"{not json", headers={"content-type": "application/json"})
     assert response.status_code == 422

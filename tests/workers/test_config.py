@@ -102,3 +102,17 @@ def test_cli_flags_override_the_config_file(tmp_path) -> None:
     assert build_config(build_parser().parse_args(["search"])) == SearchConfig()
     with pytest.raises(SpecError, match="n_trials"):
         build_config(build_parser().parse_args(["search", "--trials", "0"]))
+
+
+def test_asha_rungs_and_the_cpu_budget_from_the_cli() -> None:
+    args = build_parser().parse_args(["search", "--pruner", "asha", "--epochs", "9", "--rung-eta", "3",
+                                      "--rung-min-epochs", "1", "--cpu-budget", "1800"])
+    config = build_config(args)
+    assert config.pruner is Pruner.ASHA and config.cpu_budget_s == 1800.0
+    assert config.rungs.milestones == (1, 3) and config.rungs.eta == 3
+    assert SearchConfig.from_dict(config.to_dict()) == config
+    for bad, name in (({"rung_eta": 1}, "rung_eta"), ({"rung_min_epochs": 0}, "rung_min_epochs"),
+                      ({"cpu_budget_s": 0.5}, "cpu_budget_s")):
+        with pytest.raises(SpecError) as info:
+            SearchConfig(**bad)
+        assert info.value.field == name

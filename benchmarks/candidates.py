@@ -52,7 +52,7 @@ def train_all(specs: list[ArchSpec], dataset: DatasetConfig, budget: TrainBudget
     out = []
     for i, spec in enumerate(specs):
         key = _key(dataset, spec, budget, seed)
-        cached = {**_read_all(cache.parent), **own}
+        cached = {**read_all(cache.parent), **own}
         if key not in cached:
             start = time.process_time()
             result = train_and_evaluate(spec, dataset, budget, seed=seed, threads=1)
@@ -72,7 +72,7 @@ def train_all(specs: list[ArchSpec], dataset: DatasetConfig, budget: TrainBudget
     return out
 
 
-def _read_all(directory: Path) -> dict[str, Any]:
+def read_all(directory: Path) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for path in sorted(directory.glob("trained_candidates*.json")):
         try:

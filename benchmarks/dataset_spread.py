@@ -1,7 +1,7 @@
 """Does architecture matter on the data? Random candidates of the default proxy space trained with the proxy
 budget, on the built-in shapes benchmark and, for contrast, on digits: min / median / max accuracy and the spread.
 
-    python benchmarks/dataset_spread.py [--candidates 16] [--resolution 16] [--epochs 3] [--seed 0]
+    python benchmarks/dataset_spread.py [--candidates 16] [--contrast-candidates 8] [--resolution 16] [--epochs 3]
 
 Both datasets train the same candidates (drawn by Optuna's RandomSampler from workers.config.PROXY_SPACE at
 ``--resolution``), each on one thread with the default TrainBudget but ``--epochs``. Results are cached in
@@ -29,13 +29,16 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=TrainBudget().epochs)
     parser.add_argument("--seed", type=int, default=0, help="candidate draw, dataset and training seed")
     parser.add_argument("--datasets", default="shapes,digits")
+    parser.add_argument("--contrast-candidates", type=int, default=None,
+                        help="candidates on the datasets after the first (default: --candidates)")
     args = parser.parse_args()
     budget = TrainBudget(epochs=args.epochs)
     rows, spreads = [], {}
-    for source in args.datasets.split(","):
+    for i, source in enumerate(args.datasets.split(",")):
         dataset = DatasetConfig(source=source, seed=args.seed)
         info = dataset.validate()
-        specs = random_specs(args.candidates, args.seed, args.resolution, info.num_classes, info.in_chans)
+        n = args.candidates if i == 0 or args.contrast_candidates is None else args.contrast_candidates
+        specs = random_specs(n, args.seed, args.resolution, info.num_classes, info.in_chans)
         results = train_all(specs, dataset, budget, args.seed)
         acc = [r["accuracy"] for r in results]
         spreads[source] = max(acc) - min(acc)

@@ -17,6 +17,7 @@ import argparse
 import statistics
 import sys
 import time
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,6 +26,8 @@ from scipy.stats import spearmanr
 
 from searchspace.table import format_table
 from workers.data import DatasetConfig
+from workers.results import hypervolume
+from workers.screening import non_dominated_first
 from workers.training import TrainBudget
 from workers.zero_cost import Proxy, score
 
@@ -37,6 +40,27 @@ def proxy_batch(dataset: DatasetConfig, resolution: int, in_chans: int, size: in
     return data.x_train[order[:size]]
 
 
+def selection_table(columns: dict[str, np.ndarray], acc: np.ndarray, k: int, seed: int, draws: int = 2000) -> str:
+    """Would the screen pick well? Hypervolume (accuracy vs MACs) of the ``k`` candidates the screen enqueues
+    (non-dominated by proxy score and MACs) vs ``k`` drawn at random from the same trained candidates."""
+    macs = columns["MACs"]
+    ref = 1.1 * float(macs.max())
+
+    def hv(idx: Any) -> float:
+        return hypervolume([(float(acc[i]), float(macs[i])) for i in idx], ref)
+
+    rng = np.random.default_rng(seed)
+    random_hv = np.array([hv(rng.choice(len(acc), k, replace=False)) for _ in range(draws)])
+    rows = []
+    for p in PROXIES:
+        picked = hv(non_dominated_first(columns[p.value].tolist(), macs.astype(int).tolist(), k))
+        rows.append([p.value, picked, float(np.median(random_hv)), picked / float(np.median(random_hv)),
+                     float((random_hv < picked).mean())])
+    rows.append(["(all trained)", hv(range(len(acc))), float(np.median(random_hv)), None, None])
+    return format_table([f"pick {k} by", "HV picked", "HV random (median)", "picked / random",
+                         "random draws beaten"], rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--candidates", type=int, default=32)
@@ -44,6 +68,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=TrainBudget().epochs)
     parser.add_argument("--batch", type=int, default=64, help="images the proxies see")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pick", type=int, default=8, help="candidates the screen would enqueue")
     args = parser.parse_args()
     torch.set_num_threads(1)
     dataset = DatasetConfig(source="shapes", seed=args.seed)
@@ -71,6 +96,8 @@ def main() -> None:
     print(f"{len(specs)} candidates, accuracy {acc.min():.3f}..{acc.max():.3f} (median {np.median(acc):.3f}); "
           f"MACs tertiles up to {[int(columns['MACs'][t].max()) for t in tertiles]}")
     print(format_table(["score", "Spearman overall", "low MACs", "mid MACs", "high MACs", "mean within"], rows))
+    print()
+    print(selection_table(columns, acc, args.pick, args.seed))
     train_cpu = statistics.median(r["cpu_s"] for r in trained)
     print()
     print(format_table(["proxy", "median CPU-ms per screened", "trained / screened"],

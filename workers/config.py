@@ -156,10 +156,16 @@ class SearchConfig:
         return replace(self, space=replace(self.space, num_classes=num_classes, in_chans=in_chans))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON data (stored, and hashed into study names: keep it byte-stable)."""
+        """Plain JSON data (stored, and hashed into study names: keep it byte-stable).
+
+        ``screening`` came after study names were pinned: it is written only when it is not the default (off), so
+        that every earlier config keeps its bytes and its study name.
+        """
         data = as_dict(self)
         data.update(dataset=self.dataset.to_dict(), space=self.space.to_dict(), budget=self.budget.to_dict(),
                     latency=self.latency.to_dict(), screening=self.screening.to_dict())
+        if self.screening == ScreeningConfig():
+            del data["screening"]
         return data
 
     def to_json(self) -> str:

@@ -33,6 +33,7 @@ def test_config_is_validated_and_round_trips_in_a_search_config() -> None:
     config = SearchConfig.from_dict({"screening": {"proxy": "naswot", "candidates": 64, "enqueued": 4}})
     assert config.screening == ScreeningConfig(proxy="naswot", candidates=64, enqueued=4)
     assert SearchConfig.from_dict(config.to_dict()) == config
+    assert "screening" not in SearchConfig().to_dict()  # off: the pinned bytes (and study names) of older configs
 
 
 def test_candidates_are_distinct_within_limits_seeded_and_their_params_give_their_spec() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields as dataclass_fields, replace
 from typing import Any
 
 from searchspace.checks import check_float, check_int
@@ -158,14 +158,18 @@ class SearchConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data (stored, and hashed into study names: keep it byte-stable).
 
-        ``screening`` came after study names were pinned: it is written only when it is not the default (off), so
-        that every earlier config keeps its bytes and its study name.
+        ``screening``, ``cpu_budget_s``, ``rung_min_epochs`` and ``rung_eta`` came after study names were pinned:
+        each is written only when it is not its default, so that every earlier config keeps its bytes and its study
+        name.
         """
         data = as_dict(self)
         data.update(dataset=self.dataset.to_dict(), space=self.space.to_dict(), budget=self.budget.to_dict(),
                     latency=self.latency.to_dict(), screening=self.screening.to_dict())
         if self.screening == ScreeningConfig():
             del data["screening"]
+        for name in ("cpu_budget_s", "rung_min_epochs", "rung_eta"):
+            if getattr(self, name) == _DEFAULTS[name]:
+                del data[name]
         return data
 
     def to_json(self) -> str:
@@ -190,3 +194,6 @@ class SearchConfig:
             except SpecError as err:
                 raise err.within("space") from None
         return from_dict(cls, fields)
+
+
+_DEFAULTS = {f.name: f.default for f in dataclass_fields(SearchConfig)}

@@ -28,6 +28,7 @@ def test_geometric_rungs_stop_below_the_full_budget() -> None:
     config = RungConfig.geometric(1, 3, 10)
     assert config.milestones == (1, 3, 9) and config.rung_of(3) == 1 and config.rung_of(4) is None
     assert [config.reached(e) for e in (1, 2, 3, 10)] == [1, 1, 2, 3]
+    assert [config.rung_index(e, 27) for e in (1, 2, 3, 9, 26, 27)] == [0, 0, 1, 2, 2, 3]
 
 
 @pytest.mark.parametrize("kwargs, where", [({"milestones": (3, 1)}, "milestones"), ({"milestones": (1,), "eta": 1},

@@ -192,10 +192,10 @@ def test_trials_pareto_and_best_from_mirrored_trials(client: TestClient, setting
 
 
 def test_asha_trials_say_at_which_fidelity_they_stopped(client: TestClient, settings: Settings) -> None:
-    search = _create(client, pruner="asha", rung_min_epochs=1, rung_eta=3, cpu_budget_s=600.0,
+    search = _create(client, pruner="asha", rung_min_epochs=2, rung_eta=2, cpu_budget_s=600.0, objective="macs",
                      training={"epochs": 3})
     assert {k: search["config"][k] for k in ("pruner", "rung_min_epochs", "rung_eta", "cpu_budget_s")} == {
-        "pruner": "asha", "rung_min_epochs": 1, "rung_eta": 3, "cpu_budget_s": 600.0}
+        "pruner": "asha", "rung_min_epochs": 2, "rung_eta": 2, "cpu_budget_s": 600.0}
     spec_key = zoo.get("mobilenet_v3_small").to_string()
     with session_scope(settings.database_url) as session:
         for number, (state, curve, rung) in enumerate([("COMPLETE", [0.5, 0.6, 0.7], 1), ("PRUNED", [0.3], 0)]):

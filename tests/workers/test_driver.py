@@ -273,8 +273,8 @@ def test_trials_failed_by_recovery_are_reported_before_any_evaluation(sqlite_url
 
 def _tiny_space(kernels: tuple[int, ...]) -> ss.SearchSpace:
     """A space of ``len(kernels)`` architectures: only the first stage's kernel varies."""
-    one = dict(kinds=("mbconv",), expansions=(3.0,), se_ratios=(0.0,), acts=("relu",), repeat_deltas=(0,),
-               width_factors=(1.0,))
+    one = {"kinds": ("mbconv",), "expansions": (3.0,), "se_ratios": (0.0,), "acts": ("relu",),
+           "repeat_deltas": (0,), "width_factors": (1.0,)}
     stages = tuple(replace(s, **one, kernels=kernels if i == 0 else (3,)) for i, s in enumerate(TINY.space.stages))
     return replace(TINY.space, stages=stages, resolutions=(16,))
 

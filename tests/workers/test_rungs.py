@@ -9,7 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from searchspace.errors import SpecError
-from workers.rungs import Decision, Report, RungConfig, Rungs, crowding, dominates, fronts, priority, reports_of
+from workers.rungs import (
+    Decision,
+    Report,
+    RungConfig,
+    Rungs,
+    crowding,
+    dominates,
+    fronts,
+    priority,
+    reports_of,
+)
 
 POINT = st.tuples(st.floats(0.0, 1.0, allow_nan=False), st.floats(1.0, 1e9, allow_nan=False))
 ARRIVALS = st.lists(POINT, min_size=1, max_size=60)

@@ -327,3 +327,30 @@ def test_asha_stops_trials_at_a_rung_and_records_it(sqlite_url: str) -> None:
     for s in stopped:  # a stopped trial keeps its measurements
         assert s.accuracy is not None and s.macs is not None
     assert _alive("RungReferee") == 0
+
+
+def test_a_dead_rung_referee_is_rebuilt_from_the_records_and_a_resumed_search_keeps_its_rungs(
+        sqlite_url: str) -> None:
+    """Ray restarts the MO-ASHA actor; the driver resends every finished trial's decisions (Rungs.rebuild), and a
+    resumed search rebuilds them from the stored records."""
+    import ray
+
+    killed: list[int] = []
+
+    def on_trial(record) -> None:
+        if not killed:
+            [actor] = [a for a in ray._private.state.actors().values()
+                       if a["State"] == "ALIVE" and a["ActorClassName"].endswith("RungReferee")]
+            killed.append(actor["Pid"])
+            os.kill(actor["Pid"], signal.SIGKILL)
+
+    config = replace(TINY, n_trials=8, pruner="asha", budget=TrainBudget(epochs=3), objective="macs")
+    first = SearchDriver(config, sqlite_url, "rungs", evaluate_fn=fake_eval.rung_evaluate, on_trial=on_trial,
+                         poll_s=0.1).run()
+    assert killed and first.stopped == "budget" and not [t for t in first.trials if t.state == "FAIL"]
+    assert any(t.state == "PRUNED" and t.rung == 0 for t in first.trials)
+    more = SearchDriver(replace(config, n_trials=12), sqlite_url, "rungs", evaluate_fn=fake_eval.rung_evaluate).run()
+    assert len([t for t in _trained(more) if t.reused_from is None]) == 12
+    assert {t.number: (t.state, t.fidelity) for t in first.trials} == {
+        t.number: (t.state, t.fidelity) for t in more.trials if t.number in {f.number for f in first.trials}}
+    assert _alive("RungReferee") == 0

@@ -104,7 +104,7 @@ class SearchConfig:
     max_params: int | None = field(default=None,
                                    metadata=doc("candidates above are rejected before training"))
     max_macs: int | None = field(default=None, metadata=doc("candidates above are rejected before training"))
-    pruner: Pruner = field(default=Pruner.MEDIAN,
+    pruner: Pruner = field(default=Pruner.ASHA,
                            metadata=doc("asha: multi-objective successive halving at rungs of rung_min_epochs x "
                                         "rung_eta^k epochs; median: stop trials below the median learning curve; "
                                         "none: off"))

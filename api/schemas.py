@@ -80,7 +80,7 @@ class SearchCreate(config_model(SearchConfig, "SearchFields", rename=RENAMED,
                 "name": "digits-latency",
                 "dataset": {"source": "digits", "subset": 0.5},
                 "space": {"skeleton": "proxy", "kinds": ["mbconv", "ghost"], "kernels": [3, 5]},
-                "objective": "latency", "mode": "pareto", "sampler": "nsga2",
+                "objective": "latency", "mode": "pareto", "sampler": "tpe", "pruner": "asha",
                 "n_trials": 12, "n_workers": 2, "seed": 0, "training": {"epochs": 2},
             }]
         }

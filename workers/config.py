@@ -91,7 +91,7 @@ class SearchConfig:
                                  metadata=doc("latency in ms or MACs; needed by modes reward, constraint"))
     reward: Reward = field(default=Reward.SOFT,
                            metadata=doc("MnasNet reward: soft (w = -0.07) or hard (w = -1 above the target)"))
-    sampler: Sampler = field(default=Sampler.NSGA2,
+    sampler: Sampler = field(default=Sampler.TPE,
                              metadata=doc("Optuna sampler (tpe: multi-objective TPE in mode pareto)"))
     n_trials: int = field(default=20, metadata=doc("trials trained (completed or pruned) before it stops; "
                                                    "duplicate architectures do not count"))

@@ -28,7 +28,7 @@ ODD = SearchConfig(dataset=DatasetConfig(format="digits", subset=0.5, seed=3),
 
 def test_study_names_are_pinned() -> None:
     """Stored configs and resumed studies depend on these bytes: a change here orphans every running study."""
-    assert default_study_name(SearchConfig()) == "search-75e86b055fcc"  # pruner asha by default (issue 12)
+    assert default_study_name(SearchConfig()) == "search-eb90d54d1625"  # tpe + asha by default (issue 12)
     assert default_study_name(ODD) == "search-dd00447f90ad"
     b0 = zoo.get("efficientnet_b0")
     assert grid_study_name(b0, GridConfig()) == "grid-efficientnet_b0-22842ffed82e"

@@ -80,7 +80,7 @@ class SearchCreate(config_model(SearchConfig, "SearchFields", rename=RENAMED,
                 "name": "digits-latency",
                 "dataset": {"source": "digits", "subset": 0.5},
                 "space": {"skeleton": "proxy", "kinds": ["mbconv", "ghost"], "kernels": [3, 5]},
-                "objective": "latency", "mode": "pareto", "sampler": "nsga2",
+                "objective": "latency", "mode": "pareto", "sampler": "tpe", "pruner": "asha",
                 "n_trials": 12, "n_workers": 2, "seed": 0, "training": {"epochs": 2},
             }]
         }
@@ -122,7 +122,8 @@ class ArchitecturePublic(BaseModel):
     latency_ms: float | None
     latency_p90_ms: float | None
     reward: float | None
-    details: dict[str, Any] = Field(description="per-epoch accuracies, durations, device, reuse, rejection")
+    details: dict[str, Any] = Field(description="per-epoch accuracies, durations, CPU seconds, fidelity (epochs "
+                                                "trained) and asha rung, device, reuse, rejection")
     error: str | None
     origin: dict[str, Any]
     created_at: datetime

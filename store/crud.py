@@ -22,7 +22,7 @@ SORTABLE = ("number", "accuracy", "latency_ms", "macs", "params")
 _SORT_COLUMNS = {"number": Architecture.trial_number, "accuracy": Architecture.accuracy,
                  "latency_ms": Architecture.latency_ms, "macs": Architecture.macs, "params": Architecture.params}
 _DETAILS = ("epoch_accuracies", "stopped", "train_seconds", "eval_seconds", "device", "node_id", "reused_from",
-            "screened", "started_at", "finished_at")
+            "screened", "started_at", "finished_at", "cpu_seconds", "fidelity", "rung")
 
 
 # --- searches -----------------------------------------------------------------------------------------------

@@ -43,6 +43,9 @@ FLAGS = {
     "--pruner": "pruner",
     "--seed": "seed",
     "--timeout": "timeout_s",
+    "--cpu-budget": "cpu_budget_s",
+    "--rung-min-epochs": "rung_min_epochs",
+    "--rung-eta": "rung_eta",
     "--max-params": "max_params",
     "--max-macs": "max_macs",
     "--baselines": "baselines",
@@ -81,8 +84,9 @@ def default_study_name(config: SearchConfig) -> str:
 
 
 def pareto_table(records: list[TrialRecord]) -> str:
-    rows = [[r.number, r.accuracy, r.latency_ms, r.macs, r.params, (r.spec_key or "")[:100]] for r in records]
-    return format_table(["trial", "accuracy", "latency ms", "MACs", "params", "architecture"], rows)
+    rows = [[r.number, r.accuracy, r.latency_ms, r.macs, r.params, r.fidelity, (r.spec_key or "")[:100]]
+            for r in records]
+    return format_table(["trial", "accuracy", "latency ms", "MACs", "params", "epochs", "architecture"], rows)
 
 
 def baselines_table(baselines: list[dict[str, Any]]) -> str:
@@ -125,7 +129,7 @@ def _search(args: argparse.Namespace) -> int:
     bar = tqdm(total=config.n_trials, desc=study, unit="trial", disable=args.json, file=sys.stderr)
 
     def progress(record: TrialRecord) -> None:
-        if record.state in ("COMPLETE", "PRUNED") and not record.rejected:
+        if record.state in ("COMPLETE", "PRUNED") and not record.rejected and record.reused_from is None:
             bar.update(1)
         bar.set_postfix_str(f"#{record.number} {record.state.lower()} acc={record.accuracy}")
 
@@ -147,6 +151,9 @@ def _search(args: argparse.Namespace) -> int:
         print(f"baselines (zoo networks fitted to the data, same budget): the front dominates {beaten} of "
               f"{len(baselines)}")
         print(baselines_table(baselines))
+    if result.stopped_early:
+        stops = ", ".join(f"{n} after {epochs} epochs" for epochs, n in sorted(result.stopped_early.items()))
+        print(f"stopped early (kept, off the full-fidelity front): {stops}")
     if result.best:
         print(f"best ({config.mode}): trial {result.best.number}, accuracy {result.best.accuracy:.4f}")
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import json
 from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from searchspace.checks import check_float, check_int
@@ -15,6 +16,7 @@ from searchspace.space import SearchSpace, StageSpace
 from searchspace.zoo import names as zoo_names
 from workers.data import DatasetConfig, DatasetError
 from workers.evaluation import LatencyConfig
+from workers.rungs import RungConfig
 from workers.screening import ScreeningConfig
 from workers.training import TrainBudget
 
@@ -51,10 +53,13 @@ class Sampler(enum.StrEnum):
 
 
 class Pruner(enum.StrEnum):
-    """``median``: stop a trial whose accuracy is below the median of the finished trials' at the same epoch."""
+    """``asha``: MO-ASHA rungs (workers.rungs: at each rung only the best 1/eta by non-dominated sorting over
+    accuracy so far and counted MACs go on); ``median``: stop a trial whose accuracy is below the median of the
+    finished trials' at the same epoch (accuracy only)."""
 
     NONE = "none"
     MEDIAN = "median"
+    ASHA = "asha"
 
 
 # One network of each family in the seed chapter, the cheapest variant that is still the family's own design.
@@ -90,11 +95,15 @@ class SearchConfig:
                                  metadata=doc("latency in ms or MACs; needed by modes reward, constraint"))
     reward: Reward = field(default=Reward.SOFT,
                            metadata=doc("MnasNet reward: soft (w = -0.07) or hard (w = -1 above the target)"))
-    sampler: Sampler = field(default=Sampler.NSGA2,
+    sampler: Sampler = field(default=Sampler.TPE,
                              metadata=doc("Optuna sampler (tpe: multi-objective TPE in mode pareto)"))
-    n_trials: int = field(default=20, metadata=doc("trials trained (completed or pruned) before it stops"))
+    n_trials: int = field(default=20, metadata=doc("trials trained (completed or pruned) before it stops; "
+                                                   "duplicate architectures do not count"))
     n_workers: int = field(default=2, metadata=doc("evaluations in parallel on Ray"))
     timeout_s: float | None = field(default=None, metadata=doc("wall-clock budget in seconds"))
+    cpu_budget_s: float | None = field(default=None,
+                                       metadata=doc("CPU-seconds budget: the search stops once its evaluations' "
+                                                    "measured CPU time adds up to it"))
     seed: int = field(default=0, metadata=doc("sampler and training seed"))
     max_params: int | None = field(default=None,
                                    metadata=doc("candidates above are rejected before training"))
@@ -103,8 +112,13 @@ class SearchConfig:
         default=DEFAULT_BASELINES,
         metadata=doc("zoo networks fitted to the data and the space's MACs range, trained with the same budget and "
                      "reported beside the front (never shown to the sampler); [] for none", may_be_empty=True))
-    pruner: Pruner = field(default=Pruner.MEDIAN,
-                           metadata=doc("median: stop trials below the median learning curve; none: off"))
+    pruner: Pruner = field(default=Pruner.ASHA,
+                           metadata=doc("asha: multi-objective successive halving at rungs of rung_min_epochs x "
+                                        "rung_eta^k epochs; median: stop trials below the median learning curve; "
+                                        "none: off"))
+    rung_min_epochs: int = field(default=1, metadata=doc("asha: epochs at the first rung"))
+    rung_eta: int = field(default=3, metadata=doc("asha: reduction factor; 1 in rung_eta trials at a rung goes on, "
+                                                  "rungs at rung_min_epochs x rung_eta^k epochs"))
     pruner_warmup_epochs: int = field(default=1,
                                       metadata=doc("epochs a trial runs before the pruner may stop it"))
     pruner_min_trials: int = field(default=3, metadata=doc("finished trials that must have reached an epoch "
@@ -125,8 +139,11 @@ class SearchConfig:
         check_int("pruner_warmup_epochs", self.pruner_warmup_epochs, 0, 1000)
         check_int("pruner_min_trials", self.pruner_min_trials, 1, 1000)
         object.__setattr__(self, "baselines", _check_baselines(self.baselines))
-        if self.timeout_s is not None:
-            object.__setattr__(self, "timeout_s", float(check_float("timeout_s", self.timeout_s, 1.0, 30 * 86400.0)))
+        check_int("rung_min_epochs", self.rung_min_epochs, 1, 10_000)
+        check_int("rung_eta", self.rung_eta, 2, 100)
+        for name, most in (("timeout_s", 30 * 86400.0), ("cpu_budget_s", 1e9)):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, float(check_float(name, getattr(self, name), 1.0, most)))
         for name in ("max_params", "max_macs"):
             if getattr(self, name) is not None:
                 check_int(name, getattr(self, name), 1, 10**15)
@@ -134,6 +151,11 @@ class SearchConfig:
             object.__setattr__(self, "target", float(check_float("target", self.target, 1e-6, 1e15)))
         elif self.mode != Mode.PARETO:
             raise SpecError("target", f"mode {self.mode.value!r} needs a target ({self.target_unit})")
+
+    @property
+    def rungs(self) -> RungConfig:
+        """The asha pruner's rungs: below the full budget of ``budget.epochs``."""
+        return RungConfig.geometric(self.rung_min_epochs, self.rung_eta, self.budget.epochs)
 
     @property
     def target_unit(self) -> str:
@@ -146,8 +168,9 @@ class SearchConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data (stored, and hashed into study names: keep it byte-stable).
 
-        ``screening`` came after study names were pinned: it is written only when it is not the default (off), so
-        that every earlier config keeps its bytes and its study name.
+        ``screening``, ``cpu_budget_s``, ``rung_min_epochs`` and ``rung_eta`` came after study names were pinned:
+        each is written only when it is not its default, so that every earlier config keeps its bytes and its study
+        name.
         """
         data = as_dict(self)
         data.update(dataset=self.dataset.to_dict(), space=self.space.to_dict(), budget=self.budget.to_dict(),
@@ -155,6 +178,9 @@ class SearchConfig:
                     screening=self.screening.to_dict())
         if self.screening == ScreeningConfig():
             del data["screening"]
+        for name in ("cpu_budget_s", "rung_min_epochs", "rung_eta"):
+            if getattr(self, name) == _DEFAULTS[name]:
+                del data[name]
         return data
 
     def to_json(self) -> str:
@@ -196,3 +222,6 @@ def _check_baselines(baselines: object) -> tuple[str, ...]:
     if len(baselines) > MAX_BASELINES:
         raise SpecError("baselines", f"at most {MAX_BASELINES} networks, got {len(baselines)}")
     return baselines
+
+
+_DEFAULTS = {f.name: f.default for f in dataclass_fields(SearchConfig)}

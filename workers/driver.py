@@ -27,8 +27,9 @@ from workers.ledger import INTERRUPTED, RECORD, Ledger, Stored, checkpoint, open
 from workers.outage import until_available
 from workers.outcome import Evaluated, Outcome
 from workers.results import TrialRecord, best_trial, mnasnet_reward, pareto_front
+from workers.rungs import Report, reports_of
 from workers.screening import screened_mark
-from workers.trial import MedianReferee, evaluate_trial
+from workers.trial import MedianReferee, RungReferee, Ticket, evaluate_trial
 from workers.warm_start import warm_start
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,16 @@ class SearchResult:
     def best(self) -> TrialRecord | None:
         return best_trial(self.trials, self.config)
 
+    @property
+    def stopped_early(self) -> dict[int, int]:
+        """How many trials early stopping stopped after how many epochs (they keep their measurements; the
+        front is over trials trained to the full budget)."""
+        out: dict[int, int] = {}
+        for t in self.trials:
+            if t.state == "PRUNED" and not t.rejected and t.fidelity is not None:
+                out[t.fidelity] = out.get(t.fidelity, 0) + 1
+        return out
+
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for t in self.trials:
@@ -85,6 +96,7 @@ class SearchResult:
             "counts": self.counts(),
             "pareto": [t.to_dict() for t in self.pareto],
             "best": best.to_dict() if best else None,
+            "stopped_early": {str(epochs): n for epochs, n in sorted(self.stopped_early.items())},
             "trials": [t.to_dict() for t in self.trials],
             "baselines": judged(self.baselines, self.pareto, self.config.objective),
             "config": self.config.to_dict(),
@@ -98,8 +110,11 @@ def load_result(storage_url: str, study_name: str, config: SearchConfig, stopped
 
 
 def trained(trial: FrozenTrial) -> bool:
-    """Counts against the trial budget: completed, or pruned after training (not rejected by a limit)."""
+    """Counts against the trial budget: completed, or pruned after training (not rejected by a limit, not a
+    duplicate that copied another trial's result)."""
     record = trial.user_attrs.get(RECORD, {})
+    if record.get("reused_from") is not None:
+        return False
     return trial.state == TrialState.COMPLETE or (trial.state == TrialState.PRUNED and not record.get("rejected"))
 
 
@@ -151,7 +166,7 @@ class SearchDriver:
             source = _SearchSource(self, config, ledger)
             baselines = BaselineSource(config, self.storage_url, self.study_name, self.evaluate_fn, self.on_baseline)
             try:
-                return engine.run(WithBaselines(source, baselines), executor, limits, self.should_stop)
+                return source.explain(engine.run(WithBaselines(source, baselines), executor, limits, self.should_stop))
             finally:
                 source.close()
 
@@ -170,17 +185,46 @@ class _SearchSource:
             warm_start(ledger.memory, config)
         self.done = {t.user_attrs[RECORD]["spec_key"]: (t.number, t.user_attrs[RECORD]) for t in history
                      if t.state == TrialState.COMPLETE and "spec_key" in t.user_attrs.get(RECORD, {})}
-        self.counted = sum(trained(t) for t in history)  # trials against the budget
+        spent = [t for t in history if trained(t)]
+        self.counted = len(spent)  # trials against the budget
+        self.cpu_spent = sum(float(t.user_attrs[RECORD].get("cpu_seconds") or 0.0) for t in spent)
         self.by_key: dict[str, Pending] = {}
         self.curves = [record.get("epoch_accuracies", []) for _, record in self.done.values()]
-        self.referee = None
-        if config.pruner == "median":
-            import ray
-
-            actor = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1)(MedianReferee)
-            self.referee = actor.remote(config.pruner_warmup_epochs, config.pruner_min_trials, self.curves)
+        self.rung_history = [r for t in spent for r in self._rung_reports(t.number, t.user_attrs[RECORD])]
+        self.referee = self._start_referee()
         for number, record in ledger.recovered:  # failed by recovery: visible now, not when the job ends
             driver.on_trial(TrialRecord.from_record(number, TrialState.FAIL.name, record))
+
+    def _start_referee(self) -> Any:
+        """The early-stopping rule's Ray actor (None when off), holding what the finished trials taught it."""
+        config = self.config
+        if config.pruner == "none":
+            return None
+        import ray
+
+        if config.pruner == "median":
+            actor = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1)(MedianReferee)
+            return actor.remote(config.pruner_warmup_epochs, config.pruner_min_trials, self.curves)
+        actor = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1)(RungReferee)
+        return actor.remote(config.rungs, self.rung_history)
+
+    def _rung_cost(self, macs: int) -> float:
+        """The cost rungs rank by: counted MACs in mode pareto (latency is measured only after training, and
+        MACs order candidates the same way on one device far better than noisy timings); none otherwise."""
+        return float(macs) if self.config.mode == "pareto" else 0.0
+
+    def _rung_reports(self, number: int, record: dict[str, Any]) -> list[Report]:
+        if self.config.pruner != "asha" or record.get("macs") is None:
+            return []
+        return reports_of(self.config.rungs, number, record.get("epoch_accuracies") or [],
+                          self._rung_cost(record["macs"]), record.get("stopped") == "callback")
+
+    def explain(self, stop: Stop) -> Stop:
+        """The engine's stop, saying which budget ran out."""
+        budget = self.config.cpu_budget_s
+        if stop.reason is StopReason.BUDGET and budget is not None and self.cpu_spent >= budget:
+            return Stop(StopReason.BUDGET, f"{self.cpu_spent:.0f} CPU-seconds spent of the {budget:g} s budget")
+        return stop
 
     def close(self) -> None:
         """No actor outlives its search."""
@@ -191,8 +235,11 @@ class _SearchSource:
             self.referee = None
 
     def wants_more(self) -> bool:
-        pending = sum(1 + len(p.twins) for p in self.by_key.values())
-        return self.counted + pending < self.config.n_trials
+        """Trials and CPU-seconds left: evaluations in flight hold a trial each (their twins none)."""
+        budget = self.config.cpu_budget_s
+        if budget is not None and self.cpu_spent >= budget:
+            return False
+        return self.counted + len(self.by_key) < self.config.n_trials
 
     def propose(self) -> Task | Proposal:
         """Ask for one architecture: rejected, reused, attached to an identical running one, or to evaluate."""
@@ -208,32 +255,47 @@ class _SearchSource:
             return Proposal.REJECTED
         if key in self.done:
             number, previous = self.done[key]
-            self._tell(trial, stored, {**previous, "reused_from": number}, Outcome.COMPLETE)
-            self.counted += 1
+            self._tell(trial, stored, {**previous, "reused_from": number, "cpu_seconds": None}, Outcome.COMPLETE)
             return Proposal.REUSED
         if key in self.by_key:
             self.by_key[key].twins.append((trial, stored, record))
             return Proposal.DUPLICATE
         pending = Pending(trial, stored, key, record)
         self.by_key[key] = pending
-        return Task(self.driver.evaluate_fn, (spec, self.config, self.referee), pending)
+        ticket = None if self.referee is None else Ticket(self.referee, stored.number, self._rung_cost(cost.macs))
+        return Task(self.driver.evaluate_fn, (spec, self.config, ticket), pending)
 
     def finished(self, task: Task, evaluated: Evaluated) -> None:
         """Record one evaluation and its identical twins."""
         pending: Pending = task.item
         self.by_key.pop(pending.key, None)
-        record = {**pending.record, **evaluated.record()}
+        record = {**pending.record, **evaluated.record(), **self._fidelity(evaluated)}
         told = self._tell(pending.trial, pending.stored, record, evaluated.outcome)
+        self.cpu_spent += float(record.get("cpu_seconds") or 0.0)
         if evaluated.outcome is Outcome.COMPLETE:
             self.done[pending.key] = (pending.stored.number, told)
             self.curves.append(record.get("epoch_accuracies", []))
-            if self.referee is not None:
+            if self.config.pruner == "median":
                 self.referee.set_curves.remote(self.curves)
+        if evaluated.outcome is not Outcome.FAIL:
+            self.counted += 1
+            self.rung_history.extend(self._rung_reports(pending.stored.number, record))
+            if self.config.pruner == "asha":
+                self.referee.set_history.remote(self.rung_history)
         for twin, twin_stored, _ in pending.twins:
             extra = {"reused_from": pending.stored.number} if evaluated.outcome is not Outcome.FAIL else {}
-            self._tell(twin, twin_stored, {**record, **extra}, evaluated.outcome)
-        if evaluated.outcome is not Outcome.FAIL:
-            self.counted += 1 + len(pending.twins)
+            self._tell(twin, twin_stored, {**record, **extra, "cpu_seconds": None}, evaluated.outcome)
+
+    def _fidelity(self, evaluated: Evaluated) -> dict[str, Any]:
+        """Epochs trained, and under the asha pruner the highest rung reached (``len(milestones)``: trained to
+        the full budget)."""
+        curve = evaluated.measured.get("epoch_accuracies")
+        if not curve:
+            return {}
+        out: dict[str, Any] = {"fidelity": len(curve)}
+        if self.config.pruner == "asha":
+            out["rung"] = self.config.rungs.rung_index(len(curve), self.config.budget.epochs)
+        return out
 
     def abandoned(self, task: Task, stop: Stop) -> None:
         """Fail a stopped evaluation; when the driver is only interrupted, it is re-queued on resume."""

@@ -39,6 +39,7 @@ class StopReason(enum.Enum):
     TIMEOUT = "timeout"  # the wall-clock budget ran out
     LIMITS = "limits"  # every proposal was over the params/MACs limits
     FAILING = "failing"  # evaluations kept failing
+    EXHAUSTED = "exhausted"  # every recent proposal was an architecture evaluated or running already
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class EngineLimits:
     timeout_s: float | None = None
     max_rejected_in_a_row: int = 500
     max_failed_in_a_row: int = 10
+    max_duplicates_in_a_row: int = 200  # reused or duplicate proposals (they spend no budget) before EXHAUSTED
     poll_s: float = 0.5
     health_every_s: float = 5.0  # how often Ray's own health is checked while evaluations run
 
@@ -113,7 +115,7 @@ def with_restarts(attempt: Callable[[], Stop], restarts: int = 3) -> Stop:
 
 def _loop(source: Source, executor: RayExecutor, limits: EngineLimits, check: StopCheck) -> Stop:
     deadline = None if limits.timeout_s is None else time.monotonic() + limits.timeout_s
-    rejected = failed = 0
+    rejected = failed = duplicates = 0
     next_health = time.monotonic() + limits.health_every_s
     stop: Stop | None = None
     while stop is None:
@@ -129,8 +131,13 @@ def _loop(source: Source, executor: RayExecutor, limits: EngineLimits, check: St
             if isinstance(proposal, Task):
                 executor.submit(proposal)
             rejected = rejected + 1 if proposal is Proposal.REJECTED else 0
+            duplicates = duplicates + 1 if proposal in (Proposal.REUSED, Proposal.DUPLICATE) else 0
             if rejected >= limits.max_rejected_in_a_row:
                 stop = Stop(StopReason.LIMITS, "no candidate within max_params/max_macs")
+                break
+            if duplicates >= limits.max_duplicates_in_a_row:
+                stop = Stop(StopReason.EXHAUSTED, f"the last {duplicates} proposals were all architectures already "
+                                                  "evaluated: the search space looks exhausted")
                 break
         if stop is not None:
             break

@@ -8,6 +8,7 @@ so that nodes which cannot read it still evaluate (see ``workers.data.shipment``
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -60,16 +61,19 @@ def gpus_per_task(budget: TrainBudget | None, latency_device: str, gpus_in_clust
 def _call(fn: EvaluateFn, shipped: Shipped | None, *args: Any) -> dict[str, Any]:
     """The Ray task: the evaluation function travels as an argument (so tests can pass stand-ins); it runs at
     a lower CPU priority than the service's own processes, reads the job's shipped dataset when there is one,
-    and its measurements say on which node it ran."""
+    and its measurements say on which node it ran and the CPU time it took (``cpu_seconds``: the worker
+    process's, every thread's, what a CPU budget spends)."""
     import ray
 
     if os.getpriority(os.PRIO_PROCESS, 0) < WORKER_NICENESS:
         os.setpriority(os.PRIO_PROCESS, 0, WORKER_NICENESS)
     if shipped is not None and not adopted(shipped.source, shipped.signature):
         adopt(ray.get(shipped.ref[0]))
+    cpu_start = time.process_time()
     measured = fn(*args)
     if isinstance(measured, dict):  # where it ran: the Ray node and the worker process
-        measured = {**measured, "node_id": ray.get_runtime_context().get_node_id(), "worker_pid": os.getpid()}
+        measured = {**measured, "node_id": ray.get_runtime_context().get_node_id(), "worker_pid": os.getpid(),
+                    "cpu_seconds": time.process_time() - cpu_start}
     return measured
 
 

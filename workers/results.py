@@ -33,6 +33,9 @@ class TrialRecord:
     eval_seconds: float | None = None
     device: dict[str, Any] | None = None
     node_id: str | None = None  # the Ray node the evaluation ran on
+    cpu_seconds: float | None = None  # the evaluation's CPU time (every thread of its worker); None when copied
+    fidelity: int | None = None  # epochs trained: the full budget, or where early stopping stopped it
+    rung: int | None = None  # asha pruner: the highest rung reached (the number of rungs: full fidelity)
     error: str | None = None
     stopped: str | None = None  # why training ended early ("callback", "time", "diverged"), None if it ran out
     reused_from: int | None = None

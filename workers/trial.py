@@ -1,13 +1,31 @@
-"""What a Ray worker runs for one trial, and the median-rule referee it reports epochs to."""
+"""What a Ray worker runs for one trial, and the early-stopping referees it reports epochs to.
+
+A referee runs as a Ray actor (parallel workers share it); a worker holds a ``Ticket`` naming the actor, its
+trial and the trial's cost, and asks after every epoch whether to train on.
+"""
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from searchspace.spec import ArchSpec
 from workers.config import SearchConfig
+from workers.rungs import Decision, Report, RungConfig, Rungs
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """What a worker sends its referee: ``referee.should_continue(trial_id, epoch, accuracy, cost)``."""
+
+    referee: Any  # a Ray actor handle of MedianReferee or RungReferee
+    trial_id: int
+    cost: float
+
+    def ask(self, epoch: int, accuracy: float) -> Any:
+        return self.referee.should_continue.remote(self.trial_id, epoch, accuracy, self.cost)
 
 
 class MedianReferee:
@@ -25,7 +43,7 @@ class MedianReferee:
         self.min_trials = min_trials
         self.curves = list(curves or [])
 
-    def should_continue(self, epoch: int, accuracy: float) -> bool:
+    def should_continue(self, trial_id: int, epoch: int, accuracy: float, cost: float) -> bool:
         if epoch < self.warmup_epochs:
             return True
         reached = [curve[epoch] for curve in self.curves if len(curve) > epoch]
@@ -35,22 +53,41 @@ class MedianReferee:
         self.curves = [list(curve) for curve in curves]
 
 
-def epoch_check(referee: Any) -> Callable[[int, float], bool]:
+class RungReferee:
+    """MO-ASHA as a Ray actor: at each rung's epoch a trial goes on only when ``workers.rungs`` promotes it.
+
+    The driver sends every finished trial's decisions (``set_history``), so an actor that died and was restarted
+    by Ray decides as before from the next finished trial on (``Rungs.rebuild``).
+    """
+
+    def __init__(self, config: RungConfig, history: Sequence[Report] = ()) -> None:
+        self.rungs = Rungs.rebuild(config, history)
+
+    def should_continue(self, trial_id: int, epoch: int, accuracy: float, cost: float) -> bool:
+        rung = self.rungs.config.rung_of(epoch + 1)  # epoch is 0-based: epoch + 1 epochs trained
+        return rung is None or self.rungs.decide(trial_id, rung, accuracy, cost) is Decision.PROMOTE
+
+    def set_history(self, history: Sequence[Report]) -> None:
+        known = self.rungs.history()
+        self.rungs = Rungs.rebuild(self.rungs.config, [*history, *known])  # keeps in-flight trials' decisions
+
+
+def epoch_check(ticket: Ticket | None) -> Callable[[int, float], bool]:
     """The per-epoch callback a worker trains with: ask the referee, and train on when it cannot be reached."""
     import ray
 
     def on_epoch(epoch: int, accuracy: float) -> bool:
-        if referee is None:
+        if ticket is None:
             return True
         try:
-            return ray.get(referee.should_continue.remote(epoch, accuracy), timeout=30)
+            return ray.get(ticket.ask(epoch, accuracy), timeout=30)
         except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):  # no referee: train on
             return True
 
     return on_epoch
 
 
-def evaluate_trial(spec: ArchSpec, config: SearchConfig, referee: Any = None) -> dict[str, Any]:
+def evaluate_trial(spec: ArchSpec, config: SearchConfig, referee: Ticket | None = None) -> dict[str, Any]:
     """Train and measure ``spec``; the JSON-ready measurements the driver records. Runs in a Ray worker."""
     from workers.evaluation import evaluate
 

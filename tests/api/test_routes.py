@@ -84,6 +84,9 @@ def test_defaults_fill_an_empty_body(client: TestClient) -> None:
     ({"training": {"bn_calibration": -1}}, ["body", "training", "bn_calibration"]),
     ({"latency": {"device": "tpu"}}, ["body", "latency", "device"]),
     ({"pruner_min_trials": 0}, ["body", "pruner_min_trials"]),
+    ({"rung_eta": 1}, ["body", "rung_eta"]),
+    ({"pruner": "hyperband"}, ["body", "pruner"]),
+    ({"cpu_budget_s": 0.5}, ["body", "cpu_budget_s"]),
     ({"dataset": {"max_gib": 0}}, ["body", "dataset", "max_gib"]),
     ({"space": {"kernels": []}}, ["body", "space", "kernels"]),
     ({"space": {"stem_stride": 3}}, ["body", "space", "stem_stride"]),
@@ -227,6 +230,26 @@ def test_baselines_must_be_zoo_networks(client: TestClient) -> None:
     assert _field(response) == ["body", "baselines"]
     assert "allowed: efficientnet_b0" in response.json()["detail"][0]["msg"]
     assert _create(client, baselines=[])["config"]["baselines"] == []
+
+
+def test_asha_trials_say_at_which_fidelity_they_stopped(client: TestClient, settings: Settings) -> None:
+    search = _create(client, pruner="asha", rung_min_epochs=2, rung_eta=2, cpu_budget_s=600.0, objective="macs",
+                     training={"epochs": 3})
+    assert {k: search["config"][k] for k in ("pruner", "rung_min_epochs", "rung_eta", "cpu_budget_s")} == {
+        "pruner": "asha", "rung_min_epochs": 2, "rung_eta": 2, "cpu_budget_s": 600.0}
+    spec_key = zoo.get("mobilenet_v3_small").to_string()
+    with session_scope(settings.database_url) as session:
+        for number, (state, curve, rung) in enumerate([("COMPLETE", [0.5, 0.6, 0.7], 1), ("PRUNED", [0.3], 0)]):
+            record = TrialRecord(number=number, state=state, accuracy=curve[-1], macs=1000, params=10,
+                                 spec_key=spec_key, epoch_accuracies=curve, fidelity=len(curve), rung=rung,
+                                 cpu_seconds=2.5 * len(curve), stopped=None if rung else "callback")
+            crud.record_trial(session, search_id=uuid.UUID(search["id"]), record=record)
+    trials = client.get(f"/v1/searches/{search['id']}/trials").json()["data"]
+    assert [(t["state"], t["details"]["fidelity"], t["details"]["rung"]) for t in trials] == [
+        ("COMPLETE", 3, 1), ("PRUNED", 1, 0)]
+    assert trials[1]["details"]["cpu_seconds"] == 2.5 and trials[1]["details"]["stopped"] == "callback"
+    pareto = client.get(f"/v1/searches/{search['id']}/pareto").json()["data"]
+    assert [(a["trial_number"], a["details"]["fidelity"]) for a in pareto] == [(0, 3)]  # full fidelity only
 
 
 def test_cancel_then_delete(client: TestClient, settings: Settings) -> None:

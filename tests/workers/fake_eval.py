@@ -46,3 +46,26 @@ def refereed_evaluate(spec: Any, config: Any, referee: Any = None, sleep: float 
         if not on_epoch(epoch, measured["accuracy"] - 0.01 * (2 - epoch)):
             return {**measured, "stopped": "callback"}
     return measured
+
+
+def busy_evaluate(spec: Any, config: Any, referee: Any = None, cpu_s: float = 0.3) -> dict[str, Any]:
+    """Spends ``cpu_s`` of CPU time (a busy loop) before answering, like training does."""
+    start = time.process_time()
+    while time.process_time() - start < cpu_s:
+        pass
+    return fake_evaluate(spec, config, referee)
+
+
+def rung_evaluate(spec: Any, config: Any, referee: Any = None) -> dict[str, Any]:
+    """Trains ``config.budget.epochs`` stand-in epochs, asking the referee after each; the curve it ran."""
+    from workers.trial import epoch_check
+
+    measured = fake_evaluate(spec, config, referee)
+    on_epoch = epoch_check(referee)
+    curve: list[float] = []
+    epochs = config.budget.epochs
+    for epoch in range(epochs):
+        curve.append(measured["accuracy"] - 0.01 * (epochs - 1 - epoch))
+        if not on_epoch(epoch, curve[-1]) and epoch + 1 < epochs:
+            return {**measured, "accuracy": curve[-1], "epoch_accuracies": curve, "stopped": "callback"}
+    return {**measured, "epoch_accuracies": curve}

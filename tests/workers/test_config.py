@@ -29,7 +29,7 @@ ODD = SearchConfig(dataset=DatasetConfig(format="digits", subset=0.5, seed=3),
 
 def test_study_names_are_pinned() -> None:
     """Stored configs and resumed studies depend on these bytes: a change here orphans every running study."""
-    assert default_study_name(SearchConfig()) == "search-7d0e5fc6e881"
+    assert default_study_name(SearchConfig()) == "search-eb90d54d1625"  # tpe + asha by default (issue 12)
     assert default_study_name(ODD) == "search-dd00447f90ad"
     assert default_study_name(replace(ODD, baselines=())) == "search-dd00447f90ad"  # they have a study of their own
     b0 = zoo.get("efficientnet_b0")
@@ -109,3 +109,17 @@ def test_cli_flags_override_the_config_file(tmp_path) -> None:
     assert build_config(build_parser().parse_args(["search"])) == SearchConfig()
     with pytest.raises(SpecError, match="n_trials"):
         build_config(build_parser().parse_args(["search", "--trials", "0"]))
+
+
+def test_asha_rungs_and_the_cpu_budget_from_the_cli() -> None:
+    args = build_parser().parse_args(["search", "--pruner", "asha", "--epochs", "9", "--rung-eta", "3",
+                                      "--rung-min-epochs", "1", "--cpu-budget", "1800"])
+    config = build_config(args)
+    assert config.pruner is Pruner.ASHA and config.cpu_budget_s == 1800.0
+    assert config.rungs.milestones == (1, 3) and config.rungs.eta == 3
+    assert SearchConfig.from_dict(config.to_dict()) == config
+    for bad, name in (({"rung_eta": 1}, "rung_eta"), ({"rung_min_epochs": 0}, "rung_min_epochs"),
+                      ({"cpu_budget_s": 0.5}, "cpu_budget_s")):
+        with pytest.raises(SpecError) as info:
+            SearchConfig(**bad)
+        assert info.value.field == name

@@ -270,3 +270,88 @@ def test_trials_failed_by_recovery_are_reported_before_any_evaluation(sqlite_url
                  on_trial=lambda r: seen.append((r.number, r.state, r.error))).run()
     assert seen[0] == (0, "FAIL", INTERRUPTED)
     assert [state for _, state, _ in seen[1:]] == ["COMPLETE"]
+
+
+def _tiny_space(kernels: tuple[int, ...]) -> ss.SearchSpace:
+    """A space of ``len(kernels)`` architectures: only the first stage's kernel varies."""
+    one = {"kinds": ("mbconv",), "expansions": (3.0,), "se_ratios": (0.0,), "acts": ("relu",),
+           "repeat_deltas": (0,), "width_factors": (1.0,)}
+    stages = tuple(replace(s, **one, kernels=kernels if i == 0 else (3,)) for i, s in enumerate(TINY.space.stages))
+    return replace(TINY.space, stages=stages, resolutions=(16,))
+
+
+def test_duplicates_spend_no_budget(sqlite_url: str) -> None:
+    config = replace(TINY, space=_tiny_space((3, 5, 7)), n_trials=3, n_workers=1)
+    result = SearchDriver(config, sqlite_url, "dups", evaluate_fn=fake_eval.fake_evaluate).run()
+    evaluated = [t for t in _trained(result) if t.reused_from is None]
+    assert result.stopped == "budget" and len({t.spec_key for t in evaluated}) == len(evaluated) == 3
+    assert all(t.cpu_seconds is not None for t in evaluated)
+    assert all(t.cpu_seconds is None for t in result.trials if t.reused_from is not None)
+
+
+def test_an_exhausted_space_stops_with_its_reason(sqlite_url: str) -> None:
+    config = replace(TINY, space=_tiny_space((3, 5)), n_trials=10, n_workers=1)
+    result = SearchDriver(config, sqlite_url, "exhausted", evaluate_fn=fake_eval.fake_evaluate).run()
+    assert result.stopped.startswith("exhausted: the last 200 proposals")
+    assert len([t for t in _trained(result) if t.reused_from is None]) == 2
+
+
+def test_a_cpu_budget_stops_the_search(sqlite_url: str) -> None:
+    busy = functools.partial(fake_eval.busy_evaluate, cpu_s=0.4)
+    config = replace(TINY, n_trials=100, n_workers=2, cpu_budget_s=2.0)
+    result = SearchDriver(config, sqlite_url, "cpu", evaluate_fn=busy).run()
+    spent = sum(t.cpu_seconds for t in _trained(result))
+    assert result.stopped.startswith("budget: ") and "CPU-seconds spent of the 2 s budget" in result.stopped
+    assert 2.0 <= spent < 2.0 + 2 * 0.4 + 0.5 and all(t.cpu_seconds >= 0.4 for t in _trained(result))
+    assert 5 <= len(_trained(result)) <= 7
+
+
+def _alive(name: str) -> int:
+    import ray
+
+    return sum(1 for a in ray._private.state.actors().values()
+               if a["State"] == "ALIVE" and a["ActorClassName"].endswith(name))
+
+
+def test_asha_stops_trials_at_a_rung_and_records_it(sqlite_url: str) -> None:
+    config = replace(TINY, n_trials=12, n_workers=2, pruner="asha", budget=TrainBudget(epochs=3), mode="pareto",
+                     objective="macs")
+    result = SearchDriver(config, sqlite_url, "asha", evaluate_fn=fake_eval.rung_evaluate).run()
+    trained = [t for t in _trained(result) if t.reused_from is None]
+    stopped = [t for t in trained if t.state == "PRUNED"]
+    full = [t for t in trained if t.state == "COMPLETE"]
+    assert result.stopped == "budget" and stopped and full
+    assert all(t.fidelity == 1 and t.rung == 0 and len(t.epoch_accuracies) == 1 for t in stopped)
+    assert all(t.fidelity == 3 and t.rung == 1 for t in full)
+    assert all(t.fidelity == 3 for t in result.pareto)
+    assert result.stopped_early == {1: len(stopped)}
+    for s in stopped:  # a stopped trial keeps its measurements
+        assert s.accuracy is not None and s.macs is not None
+    assert _alive("RungReferee") == 0
+
+
+def test_a_dead_rung_referee_is_rebuilt_from_the_records_and_a_resumed_search_keeps_its_rungs(
+        sqlite_url: str) -> None:
+    """Ray restarts the MO-ASHA actor; the driver resends every finished trial's decisions (Rungs.rebuild), and a
+    resumed search rebuilds them from the stored records."""
+    import ray
+
+    killed: list[int] = []
+
+    def on_trial(record) -> None:
+        if not killed:
+            [actor] = [a for a in ray._private.state.actors().values()
+                       if a["State"] == "ALIVE" and a["ActorClassName"].endswith("RungReferee")]
+            killed.append(actor["Pid"])
+            os.kill(actor["Pid"], signal.SIGKILL)
+
+    config = replace(TINY, n_trials=8, pruner="asha", budget=TrainBudget(epochs=3), objective="macs")
+    first = SearchDriver(config, sqlite_url, "rungs", evaluate_fn=fake_eval.rung_evaluate, on_trial=on_trial,
+                         poll_s=0.1).run()
+    assert killed and first.stopped == "budget" and not [t for t in first.trials if t.state == "FAIL"]
+    assert any(t.state == "PRUNED" and t.rung == 0 for t in first.trials)
+    more = SearchDriver(replace(config, n_trials=12), sqlite_url, "rungs", evaluate_fn=fake_eval.rung_evaluate).run()
+    assert len([t for t in _trained(more) if t.reused_from is None]) == 12
+    assert {t.number: (t.state, t.fidelity) for t in first.trials} == {
+        t.number: (t.state, t.fidelity) for t in more.trials if t.number in {f.number for f in first.trials}}
+    assert _alive("RungReferee") == 0

@@ -35,7 +35,6 @@ FLAGS = {
     "--epochs": "budget.epochs",
     "--device": "budget.device",
     "--gpus-per-trial": "budget.gpus_per_trial",
-    "--amp": "budget.amp",
     "--objective": "objective",
     "--mode": "mode",
     "--target": "target",

@@ -17,7 +17,7 @@ from workers.cli import FLAGS, build_config, build_parser, default_study_name
 from workers.config import Mode, Objective, Pruner, Reward, Sampler, SearchConfig
 from workers.data import DatasetConfig
 from workers.evaluation import LatencyConfig
-from workers.training import Optimizer, TrainBudget
+from workers.training import Optimizer, TrainBudget, TrainDevice
 
 ODD = SearchConfig(dataset=DatasetConfig(format="digits", subset=0.5, seed=3),
                    budget=TrainBudget(optimizer="adamw", lr=3e-3, epochs=2), latency=LatencyConfig(threads=2),
@@ -78,7 +78,8 @@ def test_cli_choices_are_the_enums() -> None:
             assert tuple(actions[flag].choices) == choices(kind), flag
         else:
             assert actions[flag].choices is None and actions[flag].type is kind, flag
-    assert enums == {"--objective": Objective, "--mode": Mode, "--sampler": Sampler, "--pruner": Pruner}
+    assert enums == {"--objective": Objective, "--mode": Mode, "--sampler": Sampler, "--pruner": Pruner,
+                     "--device": TrainDevice}
 
 
 def test_cli_help_quotes_the_dataclass_defaults_and_descriptions() -> None:

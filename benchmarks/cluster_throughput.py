@@ -111,11 +111,14 @@ def main() -> int:
     rows = []
     try:
         for mode, trials in (("trivial", args.trivial_trials), ("real", args.real_trials)):
-            runs = [("single-node driver, local Ray of 2 CPUs", 2, local(mode, trials, url))]
-            runs += [(f"cluster: head + {n} worker node{'s' * (n > 1)} of 1 CPU", n, on_cluster(n, mode, trials, url))
-                     for n in (1, 2)]
-            for label, workers, r in runs:
-                rows.append((mode, label, workers, r))
+            for workers in (0, 1, 2):  # 0: the single-node driver (2 CPUs, n_workers 2)
+                if workers:
+                    label, r = f"cluster: head + {workers} worker node{'s' * (workers > 1)} of 1 CPU", on_cluster(
+                        workers, mode, trials, url)
+                else:
+                    label, r = "single-node driver, local Ray of 2 CPUs", local(mode, trials, url)
+                rows.append((mode, label, workers or 2, r))
+                print(mode, label, json.dumps(r), flush=True)
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

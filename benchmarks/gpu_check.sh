@@ -12,9 +12,9 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 {
   "$py" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0))"
   # 8 trials, 4 at once sharing one GPU (gpus_per_trial 0.25), mixed precision, latency timed on the GPU too
-  echo '{"latency": {"device": "cuda"}}' > "${OUT:-.}/gpu_search.json"
+  echo '{"latency": {"device": "cuda"}, "budget": {"amp": true}}' > "${OUT:-.}/gpu_search.json"
   "$py" -m workers search --config "${OUT:-.}/gpu_search.json" --trials 8 --workers 4 --epochs 2 --device cuda \
-    --gpus-per-trial 0.25 --amp --sampler random --pruner none --storage "sqlite:///${OUT:-.}/gpu_search.db"
+    --gpus-per-trial 0.25 --sampler random --pruner none --storage "sqlite:///${OUT:-.}/gpu_search.db"
   "$py" benchmarks/train_throughput.py --device cuda --arch efficientnet_b0 --resolution 32 --runs 5 --batch-size 256
   "$py" benchmarks/train_throughput.py --device cuda --arch tiny --resolution 32 --runs 5 --batch-size 256
 } 2>&1 | tee "$out"

@@ -71,7 +71,7 @@ def main() -> None:
             ratios.append(hv[0] / hv[1])
             rows.append([seed, screen_cpu, 1000 * mark["cpu_s_per_candidate"], train_cpu, extra, hv[0], hv[1],
                          ratios[-1], max(t.accuracy for t in screened), max(t.accuracy for t in plain)])
-    print(format_table(["seed", "screen CPU-s", "CPU-ms per screened", "train s per trial", "extra trials",
+    print(format_table(["seed", "screen CPU-s", "CPU-ms per screened", "train CPU-s per trial", "extra trials",
                         "HV screened", "HV plain", "screened/plain", "best acc screened", "best acc plain"], rows))
     print(f"\nmedian hypervolume ratio screened ({args.proxy}) / plain over {len(ratios)} seeds: "
           f"{statistics.median(ratios):.3f} (worst {min(ratios):.3f})")

@@ -19,7 +19,8 @@ from typing import Any
 from searchspace.checks import check_choice, check_int
 from searchspace.errors import SpecError
 from searchspace.fields import as_dict, doc
-from searchspace.latency_keys import network_parts
+from searchspace.latency_keys import network_parts, space_parts
+from searchspace.space import SearchSpace
 from searchspace.spec import ArchSpec
 
 PROFILE_SCHEMA = 1
@@ -205,3 +206,17 @@ def table_sum(spec: ArchSpec, profile: DeviceProfile, name: str = "") -> float:
 def predict(spec: ArchSpec, profile: DeviceProfile, name: str = "") -> float:
     """``spec``'s latency on the profiled device in ms: the corrected sum of its parts' entries."""
     return profile.correction.apply(table_sum(spec, profile, name))
+
+
+def uncovered(space: SearchSpace, profile: DeviceProfile) -> list[str]:
+    """The keys of parts ``space`` can produce that ``profile`` has no entry for (empty: it covers the space)."""
+    return [key for key in space_parts(space) if key not in profile.entries]
+
+
+def check_covers(space: SearchSpace, profile: DeviceProfile, name: str, field: str = "latency.device") -> None:
+    """SpecError on ``field`` unless ``profile`` has an entry for every part ``space`` can produce."""
+    missing = uncovered(space, profile)
+    if missing:
+        raise SpecError(field, f"device profile {name!r} lacks {len(missing):,} of the search space's "
+                               f"{len(space_parts(space)):,} parts (first: {missing[0]}); profile this space "
+                               "with python -m workers profile --space SPACE.json")

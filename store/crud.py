@@ -20,8 +20,8 @@ from workers.results import TrialRecord, best_trial, pareto_front
 SORTABLE = ("number", "accuracy", "latency_ms", "macs", "params")
 _SORT_COLUMNS = {"number": Architecture.trial_number, "accuracy": Architecture.accuracy,
                  "latency_ms": Architecture.latency_ms, "macs": Architecture.macs, "params": Architecture.params}
-_DETAILS = ("epoch_accuracies", "stopped", "train_seconds", "eval_seconds", "device", "node_id", "reused_from",
-            "started_at", "finished_at")
+_DETAILS = ("epoch_accuracies", "stopped", "train_seconds", "eval_seconds", "device", "latency_source", "node_id",
+            "reused_from", "started_at", "finished_at")
 
 
 # --- searches -----------------------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ import optuna
 from optuna.trial import FrozenTrial, Trial, TrialState
 
 from searchspace.counter import count
+from searchspace.errors import SpecError
+from searchspace.latency_table import DeviceProfile, MissingEntryError
 from searchspace.space import sample
 from searchspace.spec import ArchSpec
 from workers import engine
@@ -25,10 +27,12 @@ from workers.executor import RayExecutor, Task
 from workers.ledger import INTERRUPTED, RECORD, Ledger, Stored, checkpoint, open_storage
 from workers.outage import until_available
 from workers.outcome import Evaluated, Outcome
+from workers.prediction import predictor_for
 from workers.results import TrialRecord, best_trial, mnasnet_reward, pareto_front
 from workers.trial import MedianReferee, evaluate_trial
 
 log = logging.getLogger(__name__)
+MAX_MISSING_IN_A_ROW = 10  # candidates the device profile lacks before the search stops with an error
 EvaluateFn = Callable[[ArchSpec, SearchConfig, Any], dict[str, Any]]
 
 
@@ -121,8 +125,11 @@ class SearchDriver:
         should_stop: StopCheck | None = None,
         on_trial: Callable[[TrialRecord], None] | None = None,
         poll_s: float = 0.5,
+        profile: DeviceProfile | None = None,
     ) -> None:
+        """``profile``: the device profile ``config.latency.device`` names, to predict latencies from."""
         self.config = config
+        self.profile = profile
         self.storage_url = storage_url
         self.study_name = study_name
         self.evaluate_fn = evaluate_fn
@@ -142,7 +149,10 @@ class SearchDriver:
             executor = RayExecutor(config.latency.threads, config.n_workers * config.latency.threads)
             source = _SearchSource(self, config, ledger)
             try:
-                return engine.run(source, executor, limits, self.should_stop)
+                stop = engine.run(source, executor, limits, self.should_stop)
+                if source.uncovered:
+                    raise SpecError("latency.device", source.uncovered)
+                return stop
             finally:
                 source.close()
 
@@ -163,6 +173,8 @@ class _SearchSource:
         self.by_key: dict[str, Pending] = {}
         self.curves = [record.get("epoch_accuracies", []) for _, record in self.done.values()]
         self.referee = None
+        self.predict_latency = predictor_for(config.latency, driver.profile)
+        self.missing, self.uncovered = 0, ""  # candidates in a row the device profile lacks; why it gave up
         if config.pruner == "median":
             import ray
 
@@ -180,6 +192,8 @@ class _SearchSource:
             self.referee = None
 
     def wants_more(self) -> bool:
+        if self.uncovered:
+            return False
         pending = sum(1 + len(p.twins) for p in self.by_key.values())
         return self.counted + pending < self.config.n_trials
 
@@ -203,6 +217,16 @@ class _SearchSource:
         if key in self.by_key:
             self.by_key[key].twins.append((trial, stored, record))
             return Proposal.DUPLICATE
+        if self.predict_latency is not None:  # from the device profile: the worker times nothing
+            try:
+                record.update(self.predict_latency(spec))
+                self.missing = 0
+            except MissingEntryError as err:
+                self._tell(trial, stored, {**record, "error": str(err)}, Outcome.FAIL)
+                self.missing += 1
+                if self.missing >= MAX_MISSING_IN_A_ROW:  # the profile does not cover the space: wind down
+                    self.uncovered = f"{self.missing} candidates in a row are missing from the table; last: {err}"
+                return Proposal.INVALID
         pending = Pending(trial, stored, key, record)
         self.by_key[key] = pending
         return Task(self.driver.evaluate_fn, (spec, self.config, self.referee), pending)

@@ -32,6 +32,7 @@ class TrialRecord:
     train_seconds: float | None = None
     eval_seconds: float | None = None
     device: dict[str, Any] | None = None
+    latency_source: str | None = None  # "predicted from device profile X ..." or "measured on Y ..."
     node_id: str | None = None  # the Ray node the evaluation ran on
     error: str | None = None
     stopped: str | None = None  # why training ended early ("callback", "time", "diverged"), None if it ran out

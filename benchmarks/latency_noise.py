@@ -2,7 +2,8 @@
 
 A real search (``python -m workers search``, 2 Ray workers training on digits) runs in the background; the same
 5 random architectures of the default space are then timed 5 times each, the way a worker times a candidate
-(``measure_latency``: 1 thread, warm-up 10, median of 50), alternating two ways in the same run:
+(``measure_latency``: 1 thread, warm-up 10, median of 50), alternating two ways in the same run, each with
+both clocks (wall: elapsed time; cpu: the timing thread's CPU time, which leaves out other processes' turns):
 
 - before: timed beside the trainings, as every measurement was before this change;
 - after: timed holding the node's CPU lock exclusively (``workers.cpu_lock.measuring``), which waits for the
@@ -19,12 +20,15 @@ import argparse
 import contextlib
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from searchspace.latency_table import CLOCKS
+from searchspace.spec import ArchSpec
 from workers import cpu_lock
 from workers.config import PROXY_SPACE
 from workers.latency import measure_latency
@@ -63,6 +67,11 @@ def _training_started(work: Path, timeout_s: float = 180) -> None:
     raise RuntimeError(f"the search never started training; see {work / 'search.log'}")
 
 
+def _measure(spec: ArchSpec, clock: str) -> float:
+    """As a worker times a candidate: 1 thread, 10 warm-up passes, the median of 50."""
+    return measure_latency(spec, threads=1, warmup=10, repeats=50, clock=clock).median_ms
+
+
 def _spread(values: list[float]) -> float:
     return max(values) / min(values)
 
@@ -71,26 +80,28 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--archs", type=int, default=5)
     p.add_argument("--times", type=int, default=5)
-    p.add_argument("--epochs", type=int, default=3, help="epochs of the background search's trials")
+    p.add_argument("--epochs", type=int, default=1, help="epochs of the background search's trials")
     p.add_argument("--seed", type=int, default=7)
     args = p.parse_args(argv)
     specs = sample_specs(SPACE, args.archs, args.seed)
     work = Path(tempfile.mkdtemp(prefix="latency-noise-"))
     os.environ["NAS_CPU_LOCK_DIR"] = str(work / "lock")  # this search's node lock, shared with its workers
     search = _start_search(work, args.epochs)
-    before: dict[int, list[float]] = {i: [] for i in range(len(specs))}
-    after: dict[int, list[float]] = {i: [] for i in range(len(specs))}
+    ways = ("before", "after")
+    found: dict[tuple[str, str], list[list[float]]] = {(w, c): [[] for _ in specs] for w in ways for c in CLOCKS}
     waited = []
     try:
         _training_started(work)
         load_before = _load()
         for _ in range(args.times):
             for i, spec in enumerate(specs):
-                before[i].append(measure_latency(spec, threads=1, warmup=10, repeats=50).median_ms)
+                for clock in CLOCKS:
+                    found["before", clock][i].append(_measure(spec, clock))
                 start = time.perf_counter()
                 with cpu_lock.measuring():
                     waited.append(time.perf_counter() - start)
-                    after[i].append(measure_latency(spec, threads=1, warmup=10, repeats=50).median_ms)
+                    for clock in CLOCKS:
+                        found["after", clock][i].append(_measure(spec, clock))
         load_after = _load()
         alive = search.poll() is None
     finally:
@@ -100,14 +111,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"command: {' '.join(sys.argv)}")
     print(f"background: python -m workers search --workers 2 --epochs {args.epochs} (still running at the end: "
           f"{alive}); load average {load_before} -> {load_after} on {os.cpu_count()} CPUs")
-    print(f"{'arch':>4} {'before ms (median of 5)':>24} {'before max/min':>15} {'after ms':>10} {'after max/min':>14}")
-    for i in range(len(specs)):
-        b, a = sorted(before[i]), sorted(after[i])
-        print(f"{i:>4} {b[len(b) // 2]:>24.3f} {_spread(b):>15.3f} {a[len(a) // 2]:>10.3f} {_spread(a):>14.3f}")
-    worst_b = max(_spread(v) for v in before.values())
-    worst_a = max(_spread(v) for v in after.values())
-    print(f"worst spread: before {worst_b:.3f}, after {worst_a:.3f} (goal < 1.10); median wait for the lock "
-          f"{sorted(waited)[len(waited) // 2]:.2f} s")
+    for clock in CLOCKS:
+        print(f"{clock} clock:\n{'arch':>4} {'before ms (median)':>19} {'before max/min':>15} {'after ms':>10} "
+              f"{'after max/min':>14}")
+        for i in range(len(specs)):
+            b, a = found["before", clock][i], found["after", clock][i]
+            print(f"{i:>4} {statistics.median(b):>19.3f} {_spread(b):>15.3f} {statistics.median(a):>10.3f} "
+                  f"{_spread(a):>14.3f}")
+        worst_b = max(map(_spread, found["before", clock]))
+        worst_a = max(map(_spread, found["after", clock]))
+        print(f"worst spread ({clock} clock): before {worst_b:.3f}, after {worst_a:.3f} (goal < 1.10)")
+    print(f"median wait for the lock {statistics.median(waited):.2f} s, longest {max(waited):.2f} s")
     return 0
 
 

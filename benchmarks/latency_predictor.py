@@ -51,7 +51,7 @@ def _profile(runtime: str, path: str | None, calibration: list[ArchSpec], test: 
         profile = DeviceProfile.from_json(Path(path).read_text())
     else:
         parts = {p.key: p for spec in calibration + test for p in network_parts(spec)}
-        profile = profile_parts(parts.values(), timing, work / f"{runtime}.json", name=f"bench-{runtime}")
+        profile = profile_parts(parts.values(), timing, work / f"{runtime}-{timing.clock}.json", name=f"bench-{runtime}")
     if profile.correction.fitted_on == 0:
         profile = calibrate(profile, calibration, timing)
     return profile
@@ -84,7 +84,7 @@ def run(runtime: str, path: str | None, n: int, seed: int, n_calibrate: int, wor
         "measure_s": round(time.perf_counter() - profiled, 1),
         "median_measured_ms": statistics.median(r[2] for r in rows),
         "sum": _quality([(r[0], r[2]) for r in rows]), "corrected": _quality([(r[1], r[2]) for r in rows]),
-        "load_before": load_before, "load_after": _load(), "cpus": os.cpu_count(),
+        "clock": timing.clock, "load_before": load_before, "load_after": _load(), "cpus": os.cpu_count(),
     }
 
 
@@ -99,14 +99,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", default="/tmp/latency-predictor", help="where partial tables are kept (resumable)")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                   help="cpu: the timing thread's CPU time, for a machine others load (see workers.profiling)")
     p.add_argument("--json", help="also write the results here")
     args = p.parse_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    timing = Timing(repeats=args.repeats, rounds=args.rounds)
+    timing = Timing(repeats=args.repeats, rounds=args.rounds, clock=args.clock)
     paths = {"eager": args.eager_profile, "onnxruntime": args.ort_profile}
     results = [run(rt, paths[rt], args.n, args.seed, args.calibrate, work, timing) for rt in args.runtimes.split(",")]
     print(f"command: {' '.join(sys.argv)}")
+    print(f"clock: {args.clock}; {args.rounds} rounds of {args.repeats} timed runs, entry = smallest round median")
     print(f"{'runtime':12} {'n':>4} {'sum within 10%':>15} {'sum median err':>15} {'corr. within 10%':>17} "
           f"{'corr. median err':>17} {'correction':>22}  load (1/5/15 min) before -> after")
     for r in results:

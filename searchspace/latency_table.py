@@ -25,6 +25,7 @@ from searchspace.spec import ArchSpec
 
 PROFILE_SCHEMA = 1
 RUNTIMES = ("eager", "onnxruntime")
+CLOCKS = ("wall", "cpu")
 MAX_ENTRIES = 200_000
 MAX_MS = 3.6e6  # an hour per forward pass: anything above is not a measurement
 _TEXT = re.compile(r"[\x20-\x7e]{0,200}")
@@ -69,6 +70,7 @@ class DeviceDescription:
     runtime: str = field(default="eager", metadata=doc("eager (PyTorch) or onnxruntime"))
     runtime_version: str = field(default="", metadata=doc("version of the runtime"))
     batch_size: int = field(default=1, metadata=doc("images per timed forward pass"))
+    clock: str = field(default="wall", metadata=doc("wall: elapsed time; cpu: the timing thread's CPU time"))
 
     def __post_init__(self) -> None:
         for name in ("name", "cpu", "machine", "torch", "runtime_version"):
@@ -77,6 +79,7 @@ class DeviceDescription:
         check_int("threads", self.threads, 1, 65_536)
         check_choice("runtime", self.runtime, RUNTIMES)
         check_int("batch_size", self.batch_size, 1, 65_536)
+        check_choice("clock", self.clock, CLOCKS)
 
 
 @dataclass(frozen=True, kw_only=True)

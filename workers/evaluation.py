@@ -12,10 +12,11 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from searchspace.checks import check_bool, check_int
+from searchspace.checks import check_bool, check_choice, check_int
 from searchspace.counter import count
 from searchspace.errors import SpecError
 from searchspace.fields import as_dict, doc
+from searchspace.latency_table import CLOCKS
 from searchspace.spec import ArchSpec
 from workers import cpu_lock
 from workers.data import DatasetConfig, DatasetInfo
@@ -38,6 +39,8 @@ class LatencyConfig:
     device: str = field(default="cpu", metadata=doc(
         "cpu or cuda (optionally with an index, cuda:1): measured on the worker; or the id of a device profile "
         "(POST /v1/devices): predicted from its latency table"))
+    clock: str = field(default="wall", metadata=doc(
+        "wall: elapsed time; cpu: the timing thread's CPU time (leaves out other processes' turns on the core)"))
     exclusive: bool = field(default=True, metadata=doc(
         "measure with the node's CPUs to itself (waits for trainings on the node to pause); false: beside them"))
 
@@ -49,6 +52,7 @@ class LatencyConfig:
         if not isinstance(self.device, str) or not (DEVICE.fullmatch(self.device) or PROFILE_ID.fullmatch(self.device)):
             raise SpecError("device", f"must be cpu or cuda, optionally with an index (cuda:1), or a device "
                                       f"profile id (letters, digits, '_', '.', '-'); got {self.device!r:.80}")
+        check_choice("clock", self.clock, CLOCKS)
         check_bool("exclusive", self.exclusive)
 
     @property
@@ -57,7 +61,17 @@ class LatencyConfig:
         return None if DEVICE.fullmatch(self.device) else self.device
 
     def to_dict(self) -> dict[str, Any]:
-        return as_dict(self)
+        """Plain JSON; the fields added after studies were named (clock, exclusive) only when not default, so
+        that every earlier config keeps its bytes and its study name."""
+        data = as_dict(self)
+        for name in _LATER_FIELDS:
+            if data[name] == getattr(_DEFAULT, name):
+                del data[name]
+        return data
+
+
+_LATER_FIELDS = ("clock", "exclusive")
+_DEFAULT = LatencyConfig()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,9 +122,9 @@ class Evaluation:
         if self.latency is None:  # not measured here: predicted by the driver, or not asked for
             return measured
         info = self.latency.device_info
+        source = f"measured on {info.device_name} ({info.device}, {info.threads} thread(s), {self.latency.clock} clock)"
         return {**measured, "latency_ms": self.latency_ms, "latency_p90_ms": self.latency.p90_ms,
-                "device": info.to_dict(), "latency_source": f"measured on {info.device_name} ({info.device}, "
-                                                            f"{info.threads} thread(s))"}
+                "device": info.to_dict(), "latency_source": source}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -164,7 +178,7 @@ def evaluate(
         with cpu_lock.measuring() if latency.exclusive else contextlib.nullcontext():
             timing = measure_latency(spec, batch_size=latency.batch_size, threads=latency.threads,
                                      warmup=latency.warmup, repeats=latency.repeats, device=latency.device,
-                                     model=model)
+                                     model=model, clock=latency.clock)
     end = time.perf_counter()
     durations = Durations(load=loaded - start, build=built - loaded, train=result.train_seconds,
                           validate=result.eval_seconds, latency=end - trained, total=end - start)

@@ -23,6 +23,7 @@ from searchspace.errors import SpecError
 from searchspace.fields import add_field_flag, doc
 from searchspace.latency_keys import Part, space_parts
 from searchspace.latency_table import (
+    CLOCKS,
     RUNTIMES,
     Correction,
     DeviceDescription,
@@ -50,6 +51,9 @@ class Timing:
     warmup: int = field(default=5, metadata=doc("untimed runs of each part first"))
     repeats: int = field(default=10, metadata=doc("timed runs per round"))
     rounds: int = field(default=3, metadata=doc("rounds of timed runs (the entry is the smallest round median)"))
+    clock: str = field(default="wall", metadata=doc(
+        "wall: elapsed time (the latency, on a device kept for profiling); cpu: the timing thread's CPU time "
+        "(robust to other processes on a shared machine; runtimes run on the calling thread at 1 thread)"))
 
     def __post_init__(self) -> None:
         check_choice("runtime", self.runtime, RUNTIMES)
@@ -57,6 +61,7 @@ class Timing:
         check_int("warmup", self.warmup, 0, 10_000)
         check_int("repeats", self.repeats, 1, 10_000)
         check_int("rounds", self.rounds, 1, 100)
+        check_choice("clock", self.clock, CLOCKS)
 
 
 def describe(timing: Timing, name: str = "") -> DeviceDescription:
@@ -70,7 +75,7 @@ def describe(timing: Timing, name: str = "") -> DeviceDescription:
         version = onnxruntime.__version__
     return DeviceDescription(name=name, cpu=cpu_model()[:200], machine=platform.machine(), cores=os.cpu_count() or 1,
                              threads=timing.threads, torch=torch.__version__, runtime=timing.runtime,
-                             runtime_version=version)
+                             runtime_version=version, clock=timing.clock)
 
 
 def part_module(part: Part) -> nn.Module:
@@ -120,15 +125,16 @@ def time_run(run: Run, timing: Timing) -> LatencyEntry:
     """Warm-up, then ``rounds`` x ``repeats`` timed calls: the smallest round median and the overall MAD."""
     import numpy as np
 
+    now = time.perf_counter if timing.clock == "wall" else time.thread_time
     for _ in range(timing.warmup):
         run()
     medians, every = [], []
     for _ in range(timing.rounds):
         times = []
         for _ in range(timing.repeats):
-            start = time.perf_counter()
+            start = now()
             run()
-            times.append(time.perf_counter() - start)
+            times.append(now() - start)
         medians.append(float(np.median(times)))
         every.extend(times)
     ms = np.asarray(every) * 1e3
@@ -183,7 +189,7 @@ def _resume(path: Path, device: DeviceDescription) -> dict[str, LatencyEntry]:
     if not path.exists():
         return {}
     done = DeviceProfile.from_json(path.read_text())
-    for name in ("runtime", "threads", "cpu", "batch_size"):
+    for name in ("runtime", "threads", "cpu", "batch_size", "clock"):
         if getattr(done.device, name) != getattr(device, name):
             raise SpecError(name, f"{path} was measured with {name}={getattr(done.device, name)!r}, this run has "
                                   f"{getattr(device, name)!r}; remove it or profile with the same setting")
@@ -271,6 +277,7 @@ def add_profile_flags(p: Any) -> None:
     p.add_argument("--name", default="", help="a label for the device")
     p.add_argument("--classes", type=int, help="classes of the head (default: the space's; digits has 10)")
     p.add_argument("--in-chans", type=int, help="input channels of the stem (default: the space's; digits: 1)")
+    add_field_flag(p, "--clock", Timing, "clock", choices=CLOCKS, default="wall")
     for name in ("threads", "warmup", "repeats", "rounds"):
         add_field_flag(p, f"--{name}", Timing, name, default=getattr(Timing(), name))
     p.add_argument("--calibrate", type=int, default=20, help="random networks timed whole to fit the correction")
@@ -285,7 +292,7 @@ def profile_command(args: Any) -> int:
     shape = {k: v for k, v in (("num_classes", args.classes), ("in_chans", args.in_chans)) if v is not None}
     space = SearchSpace.from_dict({**space.to_dict(), **shape})
     timing = Timing(runtime=args.runtime, threads=args.threads, warmup=args.warmup, repeats=args.repeats,
-                    rounds=args.rounds)
+                    rounds=args.rounds, clock=args.clock)
     check_int("--calibrate", args.calibrate, 0, 10_000)
     start = time.perf_counter()
     profile = profile_space(space, timing, Path(args.out), args.name, args.calibrate, args.seed)

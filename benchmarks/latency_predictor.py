@@ -53,7 +53,7 @@ def _profile(runtime: str, path: str | None, calibration: list[ArchSpec], test: 
         parts = {p.key: p for spec in calibration + test for p in network_parts(spec)}
         profile = profile_parts(parts.values(), timing, work / f"{runtime}-{timing.clock}.json", name=f"bench-{runtime}")
     if profile.correction.fitted_on == 0:
-        profile = calibrate(profile, calibration, timing)
+        profile = calibrate(profile, calibration, timing)  # fitted here, on seed-0 specs none of the test uses
     return profile
 
 
@@ -76,7 +76,7 @@ def run(runtime: str, path: str | None, n: int, seed: int, n_calibrate: int, wor
     for spec in test:
         total = table_sum(spec, profile)
         measured = time_network(spec, timing).median_ms
-        rows.append((total, profile.correction.apply(total), measured))
+        rows.append((total, profile.correction.apply(total), measured, spec.num_blocks))
     c = profile.correction
     return {
         "runtime": runtime, "n": len(test), "calibrated_on": c.fitted_on, "scale": c.scale, "offset_ms": c.offset_ms,
@@ -84,6 +84,7 @@ def run(runtime: str, path: str | None, n: int, seed: int, n_calibrate: int, wor
         "measure_s": round(time.perf_counter() - profiled, 1),
         "median_measured_ms": statistics.median(r[2] for r in rows),
         "sum": _quality([(r[0], r[2]) for r in rows]), "corrected": _quality([(r[1], r[2]) for r in rows]),
+        "rows": [dict(zip(("sum_ms", "predicted_ms", "measured_ms", "blocks"), r, strict=True)) for r in rows],
         "clock": timing.clock, "load_before": load_before, "load_after": _load(), "cpus": os.cpu_count(),
     }
 

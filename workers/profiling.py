@@ -163,14 +163,18 @@ def sample_specs(space: SearchSpace, n: int, seed: int) -> list[ArchSpec]:
 
 
 def fit_correction(sums: Sequence[float], measured: Sequence[float]) -> Correction:
-    """Least squares ``measured ~ scale * sum + offset`` (identity with fewer than 3 networks)."""
+    """``measured ~ scale * sum + offset`` by Theil-Sen (median of pairwise slopes, then median intercept), so a
+    few networks slowed by other load do not pull the line; identity with fewer than 3 networks."""
     import numpy as np
 
     if len(sums) < 3:
         return Correction()
-    a = np.stack([np.asarray(sums), np.ones(len(sums))], axis=1)
-    (scale, offset), *_ = np.linalg.lstsq(a, np.asarray(measured), rcond=None)
-    return Correction(scale=float(np.clip(scale, 0.05, 20)), offset_ms=float(offset), fitted_on=len(sums))
+    x, y = np.asarray(sums, dtype=float), np.asarray(measured, dtype=float)
+    i, j = np.triu_indices(len(x), k=1)
+    apart = x[j] != x[i]
+    slopes = (y[j] - y[i])[apart] / (x[j] - x[i])[apart]
+    scale = float(np.clip(np.median(slopes), 0.05, 20)) if slopes.size else 1.0
+    return Correction(scale=scale, offset_ms=float(np.median(y - scale * x)), fitted_on=len(x))
 
 
 def _save(path: Path, profile: DeviceProfile) -> None:

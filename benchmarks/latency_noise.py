@@ -7,7 +7,8 @@ both clocks (wall: elapsed time; cpu: the timing thread's CPU time, which leaves
 
 - before: timed beside the trainings, as every measurement was before this change;
 - after: timed holding the node's CPU lock exclusively (``workers.cpu_lock.measuring``), which waits for the
-  running trainings to end and holds new ones back, as ``workers.evaluation.evaluate`` now does.
+  running trainings to end and holds new ones back, as ``workers.evaluation.evaluate`` now does (here the 5
+  architectures of a round share one hold, a measuring phase, so that the run takes minutes).
 
 It prints the spread (max/min of the 5 medians) per architecture for both, their ratio, and the load average.
 
@@ -41,8 +42,9 @@ def _load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def _start_search(work: Path, epochs: int) -> subprocess.Popen:
+def _start_search(work: Path, epochs: int, subset: float) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "workers", "search", "--trials", "500", "--workers", "2", "--epochs", str(epochs),
+           "--subset", str(subset),
            "--pruner", "none", "--sampler", "random", "--storage", f"sqlite:///{work / 'noise.db'}", "--study",
            f"noise-{os.getpid()}"]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(work / "search.log", "w"),
@@ -81,25 +83,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--archs", type=int, default=5)
     p.add_argument("--times", type=int, default=5)
     p.add_argument("--epochs", type=int, default=1, help="epochs of the background search's trials")
+    p.add_argument("--subset", type=float, default=0.25, help="share of digits the background trials train on")
     p.add_argument("--seed", type=int, default=7)
     args = p.parse_args(argv)
     specs = sample_specs(SPACE, args.archs, args.seed)
     work = Path(tempfile.mkdtemp(prefix="latency-noise-"))
     os.environ["NAS_CPU_LOCK_DIR"] = str(work / "lock")  # this search's node lock, shared with its workers
-    search = _start_search(work, args.epochs)
+    search = _start_search(work, args.epochs, args.subset)
     ways = ("before", "after")
     found: dict[tuple[str, str], list[list[float]]] = {(w, c): [[] for _ in specs] for w in ways for c in CLOCKS}
     waited = []
     try:
         _training_started(work)
         load_before = _load()
-        for _ in range(args.times):
+        for _ in range(args.times):  # a round: each architecture beside training, then all in one measuring phase
             for i, spec in enumerate(specs):
                 for clock in CLOCKS:
                     found["before", clock][i].append(_measure(spec, clock))
-                start = time.perf_counter()
-                with cpu_lock.measuring():
-                    waited.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            with cpu_lock.measuring():
+                waited.append(time.perf_counter() - start)
+                for i, spec in enumerate(specs):
                     for clock in CLOCKS:
                         found["after", clock][i].append(_measure(spec, clock))
         load_after = _load()
@@ -107,9 +111,14 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(search.pid, signal.SIGTERM)
-        search.wait(timeout=120)
+        try:
+            search.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(search.pid, signal.SIGKILL)  # its Ray too (a session of its own)
+            search.wait(timeout=30)
     print(f"command: {' '.join(sys.argv)}")
-    print(f"background: python -m workers search --workers 2 --epochs {args.epochs} (still running at the end: "
+    print(f"background: python -m workers search --workers 2 --epochs {args.epochs} --subset {args.subset} (running at the end: "
           f"{alive}); load average {load_before} -> {load_after} on {os.cpu_count()} CPUs")
     for clock in CLOCKS:
         print(f"{clock} clock:\n{'arch':>4} {'before ms (median)':>19} {'before max/min':>15} {'after ms':>10} "

@@ -89,6 +89,13 @@ def run(runtime: str, path: str | None, n: int, seed: int, n_calibrate: int, wor
     }
 
 
+def noise_floor(runtime: str, n: int, seed: int, timing: Timing) -> dict[str, float]:
+    """The same ``n`` test networks measured twice: how well the measurement agrees with itself."""
+    timing = replace(timing, runtime=runtime)
+    pairs = [(time_network(s, timing).median_ms, time_network(s, timing).median_ms) for s in sample_specs(SPACE, n, seed)]
+    return _quality(pairs)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=200, help="test specs per runtime")
@@ -102,11 +109,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                    help="cpu: the timing thread's CPU time, for a machine others load (see workers.profiling)")
+    p.add_argument("--floor", type=int, default=0,
+                   help="only measure this many test networks twice (the measurement's own agreement) and stop")
     p.add_argument("--json", help="also write the results here")
     args = p.parse_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     timing = Timing(repeats=args.repeats, rounds=args.rounds, clock=args.clock)
+    if args.floor:
+        for runtime in args.runtimes.split(","):
+            q = noise_floor(runtime, args.floor, args.seed, timing)
+            print(f"{runtime}: {args.floor} networks measured twice agree within 10%: {q['within_10pct']:.1%}, "
+                  f"median difference {q['median_abs_error']:.1%} (clock {args.clock}, load {_load()})")
+        return 0
     paths = {"eager": args.eager_profile, "onnxruntime": args.ort_profile}
     results = [run(rt, paths[rt], args.n, args.seed, args.calibrate, work, timing) for rt in args.runtimes.split(",")]
     print(f"command: {' '.join(sys.argv)}")

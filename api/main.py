@@ -139,7 +139,8 @@ def create_app(settings: Settings | None = None, *, with_driver: bool = False) -
     app.state.read_cache = ReadCache(settings.read_cache_s)
     app.include_router(router)
     install_error_handlers(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       by_path={"/v1/devices": settings.max_profile_bytes})
     app.add_middleware(AllowedMethods, routes=app.router.routes)
     app.add_middleware(ServerErrors)  # outermost: the others handle their own exceptions first
     return app

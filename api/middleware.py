@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from fastapi import status
 from fastapi.responses import JSONResponse, Response
@@ -41,17 +41,20 @@ class BodyTooLarge(Exception):
 class BodyLimit:
     """ASGI middleware: 413 for a request body above ``max_bytes`` (declared or streamed)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, by_path: Mapping[str, int] | None = None) -> None:
+        """``by_path``: other limits for some exact paths (device profiles are larger than configs)."""
         self.app = app
         self.max_bytes = max_bytes
+        self.by_path = dict(by_path or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.by_path.get(scope.get("path", ""), self.max_bytes)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._reject(send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._reject(send, limit)
             return
         seen = 0
 
@@ -60,7 +63,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     raise BodyTooLarge
             return message
 
@@ -69,10 +72,11 @@ class BodyLimit:
             await self.app(scope, counting_receive, tracked)
         except BodyTooLarge:
             if not tracked.started:
-                await self._reject(send)
+                await self._reject(send, limit)
 
-    async def _reject(self, send: Send) -> None:
-        response = JSONResponse({"detail": f"request body above {self.max_bytes} bytes (NAS_MAX_BODY_BYTES)"},
+    async def _reject(self, send: Send, limit: int) -> None:
+        setting = "NAS_MAX_BODY_BYTES" if limit == self.max_bytes else "NAS_MAX_PROFILE_BYTES"
+        response = JSONResponse({"detail": f"request body above {limit} bytes ({setting})"},
                                 status_code=status.HTTP_413_CONTENT_TOO_LARGE)
         await response({"type": "http"}, _no_body, send)
 

@@ -305,3 +305,36 @@ class Health(BaseModel):
     drivers: int = Field(description="drivers with a recent heartbeat (0: queued jobs wait)")
     queued: int
     running: int
+
+
+# --- device profiles ----------------------------------------------------------------------------------------
+
+
+class DevicePublic(BaseModel):
+    """An uploaded device profile without its table: name it as a search's ``latency.device``."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID = Field(description="the profile id a search names in latency.device")
+    name: str | None
+    device: dict[str, Any] = Field(description="CPU, cores, threads, torch and runtime it was measured with")
+    correction: dict[str, Any] = Field(description="predicted = scale * sum of entries + offset_ms")
+    num_entries: int
+    created_at: datetime
+
+
+class DeviceDetail(DevicePublic):
+    entries: dict[str, Any] = Field(description="part key -> median_ms, spread_ms, repeats")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _entries(cls, data: Any) -> Any:
+        if not isinstance(data, dict) and hasattr(data, "profile"):
+            fields = {name: getattr(data, name) for name in DevicePublic.model_fields}
+            return {**fields, "entries": data.profile.get("entries", {})}
+        return data
+
+
+class DevicesPublic(BaseModel):
+    data: list[DevicePublic]
+    count: int

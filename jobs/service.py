@@ -213,7 +213,10 @@ class Service:
                              lambda s: crud.record_baseline(s, search_id=claimed.id, record=record))
 
         self._ensure_ray()
-        extra = {} if self.evaluate_fn is None else {"evaluate_fn": self.evaluate_fn}
+        extra: dict[str, Any] = {} if self.evaluate_fn is None else {"evaluate_fn": self.evaluate_fn}
+        if config.latency.profile_id is not None:  # latencies predicted from the uploaded table
+            extra["profile"] = self._in_session(f"search {claimed.id}: load its device profile", lambda s: (
+                crud.load_device_profile(s, profile_id=config.latency.profile_id)))
         driver = SearchDriver(config, self.url, study, should_stop=control.should_stop, on_trial=mirror,
                               on_baseline=mirror_baseline, **extra)
         result = driver.run()

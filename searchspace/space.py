@@ -130,6 +130,12 @@ class SearchSpace:
         return from_dict(cls, fields)
 
 
+def stem_and_head(space: SearchSpace) -> tuple[StemSpec, HeadSpec]:
+    """The fixed stem and head every architecture of ``space`` has."""
+    return (StemSpec(out_chs=space.stem_chs, stride=space.stem_stride, act="swish"),
+            HeadSpec(conv_chs=space.head_chs, act="swish", dropout=space.dropout))
+
+
 def sample(trial: optuna.trial.BaseTrial, space: SearchSpace) -> ArchSpec:
     """Define-by-run: one ArchSpec from the trial's suggestions (cheap, no I/O)."""
     stages = []
@@ -149,10 +155,11 @@ def sample(trial: optuna.trial.BaseTrial, space: SearchSpace) -> ArchSpec:
         )
         stages.append(StageSpec(block=block, repeats=pick("repeats", st.repeat_options)))
     resolution = trial.suggest_categorical("resolution", space.resolutions)
+    stem, head = stem_and_head(space)
     return ArchSpec(
-        stem=StemSpec(out_chs=space.stem_chs, stride=space.stem_stride, act="swish"),
+        stem=stem,
         stages=tuple(stages),
-        head=HeadSpec(conv_chs=space.head_chs, act="swish", dropout=space.dropout),
+        head=head,
         resolution=resolution,
         in_chans=space.in_chans,
         num_classes=space.num_classes,

@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from searchspace.latency_table import DeviceProfile
 from searchspace.spec import ArchSpec
 from store.db import utcnow
 from store.errors import CapacityError, ConflictError, NotFoundError
-from store.models import ACTIVE_STATES, Architecture, Driver, ScalingSearch, Search
+from store.models import ACTIVE_STATES, Architecture, DeviceProfileRow, Driver, ScalingSearch, Search
 from workers.baselines import BaselineRecord, baseline_study_name, verdict
 from workers.config import SearchConfig
 from workers.results import TrialRecord, best_trial, pareto_front
@@ -21,8 +22,8 @@ from workers.results import TrialRecord, best_trial, pareto_front
 SORTABLE = ("number", "accuracy", "latency_ms", "macs", "params")
 _SORT_COLUMNS = {"number": Architecture.trial_number, "accuracy": Architecture.accuracy,
                  "latency_ms": Architecture.latency_ms, "macs": Architecture.macs, "params": Architecture.params}
-_DETAILS = ("epoch_accuracies", "stopped", "train_seconds", "eval_seconds", "device", "node_id", "reused_from",
-            "screened", "started_at", "finished_at", "cpu_seconds", "fidelity", "rung")
+_DETAILS = ("epoch_accuracies", "stopped", "train_seconds", "eval_seconds", "device", "latency_source", "node_id",
+            "reused_from", "screened", "started_at", "finished_at", "cpu_seconds", "fidelity", "rung")
 
 
 # --- searches -----------------------------------------------------------------------------------------------
@@ -267,6 +268,44 @@ def get_scaling_search(session: Session, *, job_id: uuid.UUID) -> ScalingSearch:
     if job is None:
         raise NotFoundError("scaling search", job_id)
     return job
+
+
+# --- device profiles ----------------------------------------------------------------------------------------
+
+
+def create_device_profile(session: Session, *, profile: DeviceProfile, name: str | None) -> DeviceProfileRow:
+    """Store a validated device profile."""
+    data = profile.to_dict()
+    row = DeviceProfileRow(name=name or profile.device.name or None, device=data["device"],
+                           correction=data["correction"], num_entries=len(profile.entries), profile=data)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_device_profile(session: Session, *, profile_id: uuid.UUID | str) -> DeviceProfileRow:
+    """NotFoundError for an unknown id (or one that is not a UUID)."""
+    try:
+        key = profile_id if isinstance(profile_id, uuid.UUID) else uuid.UUID(str(profile_id))
+    except ValueError:
+        raise NotFoundError("device profile", profile_id) from None
+    row = session.get(DeviceProfileRow, key)
+    if row is None:
+        raise NotFoundError("device profile", profile_id)
+    return row
+
+
+def list_device_profiles(session: Session, *, skip: int, limit: int) -> tuple[list[DeviceProfileRow], int]:
+    """A page of device profiles, newest first, and how many there are."""
+    total = session.scalar(select(func.count()).select_from(DeviceProfileRow)) or 0
+    rows = session.scalars(select(DeviceProfileRow).order_by(DeviceProfileRow.created_at.desc(), DeviceProfileRow.id)
+                           .offset(skip).limit(limit))
+    return list(rows), total
+
+
+def load_device_profile(session: Session, *, profile_id: uuid.UUID | str) -> DeviceProfile:
+    """The stored profile as the domain object searches predict from."""
+    return DeviceProfile.from_dict(get_device_profile(session, profile_id=profile_id).profile)
 
 
 # --- health -------------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """SQLAlchemy models: searches and scaling searches (queued jobs), architectures (trials and scaled networks),
-drivers. Table names avoid Optuna's (``studies``, ``trials``, ...), which live in the same database."""
+drivers, device profiles. Table names avoid Optuna's (``studies``, ``trials``, ...), which live in the same database."""
 
 from __future__ import annotations
 
@@ -108,3 +108,17 @@ class Driver(Base):
     pid: Mapped[int]
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeviceProfileRow(Base):
+    """An uploaded device profile (``searchspace.latency_table.DeviceProfile``): a latency table searches name."""
+
+    __tablename__ = "device_profiles"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str | None] = mapped_column(String(100))
+    device: Mapped[dict[str, Any]]
+    correction: Mapped[dict[str, Any]]
+    num_entries: Mapped[int]
+    profile: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

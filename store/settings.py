@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     max_macs: int = Field(100_000_000_000, ge=1, description="multiply-adds of any spec")
     max_concurrent_searches: int = Field(8, ge=1, description="searches queued or running at once")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="request body size")
+    max_profile_bytes: int = Field(16_777_216, ge=1024, description="body size of POST /v1/devices (a profile)")
     max_phis: int = Field(16, ge=1, description="scaled networks per POST /v1/scalings")
     dataset_check_s: float = Field(20.0, gt=0, le=3600, description="time limit of checking a dataset directory "
                                                                     "when a job is submitted (then 422)")

@@ -120,6 +120,11 @@ def _search(args: argparse.Namespace) -> int:
     from workers.driver import SearchDriver
 
     config = build_config(args)
+    profile = None
+    if args.profile:
+        from workers.prediction import load_profile_file
+
+        config, profile = load_profile_file(config, args.profile)
     info = config.dataset.validate()
     study = args.study or default_study_name(config)
     size = config.space.size()
@@ -134,7 +139,7 @@ def _search(args: argparse.Namespace) -> int:
         bar.set_postfix_str(f"#{record.number} {record.state.lower()} acc={record.accuracy}")
 
     with stop_on_signals() as stop:
-        result = SearchDriver(config, args.storage, study, on_trial=progress, should_stop=stop).run()
+        result = SearchDriver(config, args.storage, study, on_trial=progress, should_stop=stop, profile=profile).run()
     bar.close()
     if result.stopped == StopReason.INTERRUPTED.value:
         print(f"interrupted: running trials were handed back; rerun the same command to resume {study}",
@@ -159,6 +164,12 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _profile(args: argparse.Namespace) -> int:
+    from workers.profiling import profile_command
+
+    return profile_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m workers")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -166,10 +177,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="search config JSON (workers.config.SearchConfig fields)")
     for flag, path in FLAGS.items():
         add_field_flag(p, flag, SearchConfig, path, **OVERRIDES.get(flag, {}))
+    p.add_argument("--profile", help="device profile JSON (python -m workers profile): predict every candidate's "
+                                     "latency from its table instead of timing it on the workers")
     p.add_argument("--storage", default=DEFAULT_STORAGE, help="SQLAlchemy URL of the study storage")
     p.add_argument("--study", help="study name (default: derived from the config, so reruns resume)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_search)
+    p = sub.add_parser("profile", help="time every block a search space can produce on this machine")
+    from workers.profiling import add_profile_flags
+
+    add_profile_flags(p)
+    p.set_defaults(func=_profile)
     return parser
 
 

@@ -16,6 +16,8 @@ import optuna
 from optuna.trial import FrozenTrial, Trial, TrialState
 
 from searchspace.counter import count
+from searchspace.errors import SpecError
+from searchspace.latency_table import DeviceProfile, MissingEntryError
 from searchspace.space import sample
 from searchspace.spec import ArchSpec
 from workers import engine
@@ -26,6 +28,7 @@ from workers.executor import RayExecutor, Task
 from workers.ledger import INTERRUPTED, RECORD, Ledger, Stored, checkpoint, open_storage
 from workers.outage import until_available
 from workers.outcome import Evaluated, Outcome
+from workers.prediction import predictor_for
 from workers.results import TrialRecord, best_trial, mnasnet_reward, pareto_front
 from workers.rungs import Report, reports_of
 from workers.screening import screened_mark
@@ -33,6 +36,7 @@ from workers.trial import MedianReferee, RungReferee, Ticket, evaluate_trial
 from workers.warm_start import warm_start
 
 log = logging.getLogger(__name__)
+MAX_MISSING_IN_A_ROW = 10  # candidates the device profile lacks before the search stops with an error
 EvaluateFn = Callable[[ArchSpec, SearchConfig, Any], dict[str, Any]]
 
 
@@ -142,8 +146,11 @@ class SearchDriver:
         on_trial: Callable[[TrialRecord], None] | None = None,
         poll_s: float = 0.5,
         on_baseline: Callable[[BaselineRecord], None] | None = None,
+        profile: DeviceProfile | None = None,
     ) -> None:
+        """``profile``: the device profile ``config.latency.device`` names, to predict latencies from."""
         self.config = config
+        self.profile = profile
         self.storage_url = storage_url
         self.study_name = study_name
         self.evaluate_fn = evaluate_fn
@@ -166,7 +173,10 @@ class SearchDriver:
             source = _SearchSource(self, config, ledger)
             baselines = BaselineSource(config, self.storage_url, self.study_name, self.evaluate_fn, self.on_baseline)
             try:
-                return source.explain(engine.run(WithBaselines(source, baselines), executor, limits, self.should_stop))
+                stop = source.explain(engine.run(WithBaselines(source, baselines), executor, limits, self.should_stop))
+                if source.uncovered:
+                    raise SpecError("latency.device", source.uncovered)
+                return stop
             finally:
                 source.close()
 
@@ -192,6 +202,8 @@ class _SearchSource:
         self.curves = [record.get("epoch_accuracies", []) for _, record in self.done.values()]
         self.rung_history = [r for t in spent for r in self._rung_reports(t.number, t.user_attrs[RECORD])]
         self.referee = self._start_referee()
+        self.predict_latency = predictor_for(config.latency, driver.profile)
+        self.missing, self.uncovered = 0, ""  # candidates in a row the device profile lacks; why it gave up
         for number, record in ledger.recovered:  # failed by recovery: visible now, not when the job ends
             driver.on_trial(TrialRecord.from_record(number, TrialState.FAIL.name, record))
 
@@ -236,6 +248,8 @@ class _SearchSource:
 
     def wants_more(self) -> bool:
         """Trials and CPU-seconds left: evaluations in flight hold a trial each (their twins none)."""
+        if self.uncovered:
+            return False
         budget = self.config.cpu_budget_s
         if budget is not None and self.cpu_spent >= budget:
             return False
@@ -260,6 +274,16 @@ class _SearchSource:
         if key in self.by_key:
             self.by_key[key].twins.append((trial, stored, record))
             return Proposal.DUPLICATE
+        if self.predict_latency is not None:  # from the device profile: the worker times nothing
+            try:
+                record.update(self.predict_latency(spec))
+                self.missing = 0
+            except MissingEntryError as err:
+                self._tell(trial, stored, {**record, "error": str(err)}, Outcome.FAIL)
+                self.missing += 1
+                if self.missing >= MAX_MISSING_IN_A_ROW:  # the profile does not cover the space: wind down
+                    self.uncovered = f"{self.missing} candidates in a row are missing from the table; last: {err}"
+                return Proposal.INVALID
         pending = Pending(trial, stored, key, record)
         self.by_key[key] = pending
         ticket = None if self.referee is None else Ticket(self.referee, stored.number, self._rung_cost(cost.macs))

@@ -6,44 +6,72 @@ plain JSON with ``to_dict()``.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from searchspace.checks import check_int
+from searchspace.checks import check_bool, check_choice, check_int
 from searchspace.counter import count
 from searchspace.errors import SpecError
 from searchspace.fields import as_dict, doc
+from searchspace.latency_table import CLOCKS
 from searchspace.spec import ArchSpec
+from workers import cpu_lock
 from workers.data import DatasetConfig, DatasetInfo
 from workers.latency import LatencyResult, measure_latency
 from workers.training import EpochCallback, TrainBudget, TrainResult, build_seeded, train_and_evaluate
 
 DEVICE = re.compile(r"(cpu|cuda)(:\d{1,3})?")
+PROFILE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 @dataclass(frozen=True, kw_only=True)
 class LatencyConfig:
-    """How latency is measured: batch, threads, warm-up and timed passes, device."""
+    """How latency is obtained: measured on the worker (batch, threads, warm-up, timed passes, device), or
+    predicted from an uploaded device profile when ``device`` names one."""
 
     batch_size: int = field(default=1, metadata=doc("images per timed forward pass"))
     threads: int = field(default=1, metadata=doc("torch threads while timing"))
     warmup: int = field(default=10, metadata=doc("untimed passes first"))
     repeats: int = field(default=50, metadata=doc("timed passes (the median and p90 are reported)"))
-    device: str = field(default="cpu", metadata=doc("cpu or cuda, optionally with an index (cuda:1)"))
+    device: str = field(default="cpu", metadata=doc(
+        "cpu or cuda (optionally with an index, cuda:1): measured on the worker; or the id of a device profile "
+        "(POST /v1/devices): predicted from its latency table"))
+    clock: str = field(default="wall", metadata=doc(
+        "wall: elapsed time; cpu: the timing thread's CPU time (leaves out other processes' turns on the core)"))
+    exclusive: bool = field(default=True, metadata=doc(
+        "measure with the node's CPUs to itself (waits for trainings on the node to pause); false: beside them"))
 
     def __post_init__(self) -> None:
         check_int("batch_size", self.batch_size, 1, 65_536)
         check_int("threads", self.threads, 1, 1024)
         check_int("warmup", self.warmup, 0, 100_000)
         check_int("repeats", self.repeats, 1, 100_000)
-        if not isinstance(self.device, str) or not DEVICE.fullmatch(self.device):
-            raise SpecError("device", f"must be cpu or cuda, optionally with an index (cuda:1); "
-                                      f"got {self.device!r:.80}")
+        if not isinstance(self.device, str) or not (DEVICE.fullmatch(self.device) or PROFILE_ID.fullmatch(self.device)):
+            raise SpecError("device", f"must be cpu or cuda, optionally with an index (cuda:1), or a device "
+                                      f"profile id (letters, digits, '_', '.', '-'); got {self.device!r:.80}")
+        check_choice("clock", self.clock, CLOCKS)
+        check_bool("exclusive", self.exclusive)
+
+    @property
+    def profile_id(self) -> str | None:
+        """The device profile latency is predicted from; None when it is measured on the worker."""
+        return None if DEVICE.fullmatch(self.device) else self.device
 
     def to_dict(self) -> dict[str, Any]:
-        return as_dict(self)
+        """Plain JSON; the fields added after studies were named (clock, exclusive) only when not default, so
+        that every earlier config keeps its bytes and its study name."""
+        data = as_dict(self)
+        for name in _LATER_FIELDS:
+            if data[name] == getattr(_DEFAULT, name):
+                del data[name]
+        return data
+
+
+_LATER_FIELDS = ("clock", "exclusive")
+_DEFAULT = LatencyConfig()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,16 +112,19 @@ class Evaluation:
 
     def measurements(self) -> dict[str, Any]:
         """The flat, JSON-ready measurements a trial records (the one evaluation -> record mapping)."""
-        return {
+        measured = {
             "accuracy": self.accuracy,
             "epoch_accuracies": list(self.train.epoch_accuracies),
             "stopped": self.train.stopped or None,
             "train_seconds": self.train.train_seconds,
             "eval_seconds": self.durations.total,
-            "latency_ms": self.latency_ms,
-            "latency_p90_ms": None if self.latency is None else self.latency.p90_ms,
-            "device": None if self.latency is None else self.latency.device_info.to_dict(),
         }
+        if self.latency is None:  # not measured here: predicted by the driver, or not asked for
+            return measured
+        info = self.latency.device_info
+        source = f"measured on {info.device_name} ({info.device}, {info.threads} thread(s), {self.latency.clock} clock)"
+        return {**measured, "latency_ms": self.latency_ms, "latency_p90_ms": self.latency.p90_ms,
+                "device": info.to_dict(), "latency_source": source}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -124,10 +155,12 @@ def evaluate(
     threads: int | None = None,
     on_epoch: EpochCallback | None = None,
 ) -> Evaluation:
-    """Count, train and time ``spec`` on ``data``; ``latency=None`` skips the latency measurement.
+    """Count, train and time ``spec`` on ``data``; ``latency=None`` (or one naming a device profile) skips the
+    latency measurement.
 
     Raises DatasetError for bad data and SpecError for a spec the data cannot feed; ``threads`` is the torch
-    thread count for training (latency uses ``latency.threads``).
+    thread count for training (latency uses ``latency.threads``). Training holds the node's CPU lock shared and
+    the measurement (``latency.exclusive``) holds it alone (``workers.cpu_lock``).
     """
     start = time.perf_counter()
     info = data.validate()
@@ -137,12 +170,15 @@ def evaluate(
     loaded = time.perf_counter()
     model = build_seeded(spec, seed)
     built = time.perf_counter()
-    result = train_and_evaluate(spec, split, budget, seed, on_epoch=on_epoch, threads=threads, model=model)
+    with cpu_lock.training():
+        result = train_and_evaluate(spec, split, budget, seed, on_epoch=on_epoch, threads=threads, model=model)
     trained = time.perf_counter()
     timing = None
-    if latency is not None:
-        timing = measure_latency(spec, batch_size=latency.batch_size, threads=latency.threads,
-                                 warmup=latency.warmup, repeats=latency.repeats, device=latency.device, model=model)
+    if latency is not None and latency.profile_id is None:  # a profiled device: the driver predicts it
+        with cpu_lock.measuring() if latency.exclusive else contextlib.nullcontext():
+            timing = measure_latency(spec, batch_size=latency.batch_size, threads=latency.threads,
+                                     warmup=latency.warmup, repeats=latency.repeats, device=latency.device,
+                                     model=model, clock=latency.clock)
     end = time.perf_counter()
     durations = Durations(load=loaded - start, build=built - loaded, train=result.train_seconds,
                           validate=result.eval_seconds, latency=end - trained, total=end - start)

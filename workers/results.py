@@ -32,6 +32,7 @@ class TrialRecord:
     train_seconds: float | None = None
     eval_seconds: float | None = None
     device: dict[str, Any] | None = None
+    latency_source: str | None = None  # "predicted from device profile X ..." or "measured on Y ..."
     node_id: str | None = None  # the Ray node the evaluation ran on
     cpu_seconds: float | None = None  # the evaluation's CPU time (every thread of its worker); None when copied
     fidelity: int | None = None  # epochs trained: the full budget, or where early stopping stopped it

@@ -21,8 +21,11 @@ from api.schemas import (
     SearchPublic,
     TrialState,
 )
+from searchspace.errors import SpecError
+from searchspace.latency_table import check_covers
 from store import crud
 from store.db import Role, session_scope
+from store.errors import NotFoundError
 from store.models import Search
 from store.settings import Settings
 from workers.config import SearchConfig
@@ -33,6 +36,22 @@ router = APIRouter(prefix="/searches", tags=["searches"])
 def prepare(body: SearchCreate, settings: Settings) -> SearchConfig:
     """The request as a validated SearchConfig within the service's limits, its data checked."""
     return limits.check_search(body.to_config(dataset=checked_dataset(body.dataset, settings)), settings)
+
+
+def check_device(session: Session, config: SearchConfig, settings: Settings) -> None:
+    """A search naming a device profile: SpecError (422) unless it exists and covers the search space at the
+    dataset's classes and channels."""
+    profile_id = config.latency.profile_id
+    if profile_id is None:
+        return
+    try:
+        profile = crud.load_device_profile(session, profile_id=profile_id)
+    except NotFoundError:
+        raise SpecError("latency.device", f"no device profile {profile_id!r}: upload one (POST /v1/devices) and "
+                                          "name its id, or use cpu / cuda[:i] to measure on the workers") from None
+    info = config.dataset.validate(within=settings.data_root, time_limit_s=settings.dataset_check_s)
+    check_covers(config.with_data_shape(info.num_classes, info.in_chans).space, profile, profile_id)
+
 
 
 def public_baselines(session: Session, search_id: uuid.UUID, settings: Settings) -> list[BaselinePublic]:
@@ -61,6 +80,7 @@ def to_public(session: Session, search: Search, settings: Settings, baselines: b
 def create_search(body: SearchCreate, session: SessionDep, settings: SettingsDep, response: Response) -> SearchPublic:
     """Queue a search; it returns at once and a driver runs it (follow it with GET /v1/searches/{id})."""
     config = prepare(body, settings)
+    check_device(session, config, settings)
     search = crud.create_search(session, config=config, name=body.name, max_active=settings.max_concurrent_searches)
     response.headers["Location"] = f"/v1/searches/{search.id}"
     return to_public(session, search, settings)

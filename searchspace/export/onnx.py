@@ -33,6 +33,11 @@ def export_onnx(model: nn.Module, spec: ArchSpec, features: bool = False, opset:
         raise blame(model, spec, "ONNX", lambda part, x: _export(part, x, opset, None), err) from err
 
 
+def export_module(model: nn.Module, example: torch.Tensor, opset: int = MIN_OPSET) -> bytes:
+    """Any module (a part of a network, such as one block) traced on ``example``, fixed shapes."""
+    return _export(model, example, opset, None)
+
+
 def _export(model: nn.Module, example: torch.Tensor, opset: int, names: list[str] | None) -> bytes:
     buffer = io.BytesIO()
     axes = {name: {0: "batch"} for name in [INPUT_NAME, *(names or [])]}
@@ -51,4 +56,4 @@ def _export(model: nn.Module, example: torch.Tensor, opset: int, names: list[str
     return buffer.getvalue()
 
 
-__all__ = ["ExportError", "export_onnx", "output_names"]
+__all__ = ["ExportError", "export_module", "export_onnx", "output_names"]

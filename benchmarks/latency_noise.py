@@ -1,0 +1,138 @@
+"""Measured-latency noise during a running 2-worker search: beside training (before) vs with the CPU to itself.
+
+A real search (``python -m workers search``, 2 Ray workers training on digits) runs in the background; the same
+5 random architectures of the default space are then timed 5 times each, the way a worker times a candidate
+(``measure_latency``: 1 thread, warm-up 10, median of 50), alternating two ways in the same run, each with
+both clocks (wall: elapsed time; cpu: the timing thread's CPU time, which leaves out other processes' turns):
+
+- before: timed beside the trainings, as every measurement was before this change;
+- after: timed holding the node's CPU lock exclusively (``workers.cpu_lock.measuring``), which waits for the
+  running trainings to end and holds new ones back, as ``workers.evaluation.evaluate`` now does (here the 5
+  architectures of a round share one hold, a measuring phase, so that the run takes minutes).
+
+It prints the spread (max/min of the 5 medians) per architecture for both, their ratio, and the load average.
+
+    nice -n 10 python benchmarks/latency_noise.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from searchspace.latency_table import CLOCKS
+from searchspace.spec import ArchSpec
+from workers import cpu_lock
+from workers.config import PROXY_SPACE
+from workers.latency import measure_latency
+from workers.profiling import sample_specs
+
+SPACE = PROXY_SPACE.__class__.from_dict({**PROXY_SPACE.to_dict(), "num_classes": 10, "in_chans": 1})
+
+
+def _load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def _start_search(work: Path, epochs: int, subset: float) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "workers", "search", "--trials", "500", "--workers", "2", "--epochs", str(epochs),
+           "--subset", str(subset),
+           "--pruner", "none", "--sampler", "random", "--storage", f"sqlite:///{work / 'noise.db'}", "--study",
+           f"noise-{os.getpid()}"]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(work / "search.log", "w"),
+                            start_new_session=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+
+
+def _training_started(work: Path, timeout_s: float = 180) -> None:
+    """Wait until the search's workers hold the CPU lock (they train)."""
+    import fcntl
+
+    deadline = time.monotonic() + timeout_s
+    path = cpu_lock.lock_dir() / "cpu"
+    while time.monotonic() < deadline:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # someone holds it shared: training runs
+        finally:
+            os.close(fd)
+        time.sleep(0.5)
+    raise RuntimeError(f"the search never started training; see {work / 'search.log'}")
+
+
+def _measure(spec: ArchSpec, clock: str) -> float:
+    """As a worker times a candidate: 1 thread, 10 warm-up passes, the median of 50."""
+    return measure_latency(spec, threads=1, warmup=10, repeats=50, clock=clock).median_ms
+
+
+def _spread(values: list[float]) -> float:
+    return max(values) / min(values)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--archs", type=int, default=5)
+    p.add_argument("--times", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=1, help="epochs of the background search's trials")
+    p.add_argument("--subset", type=float, default=0.25, help="share of digits the background trials train on")
+    p.add_argument("--seed", type=int, default=7)
+    args = p.parse_args(argv)
+    specs = sample_specs(SPACE, args.archs, args.seed)
+    work = Path(tempfile.mkdtemp(prefix="latency-noise-"))
+    os.environ["NAS_CPU_LOCK_DIR"] = str(work / "lock")  # this search's node lock, shared with its workers
+    search = _start_search(work, args.epochs, args.subset)
+    ways = ("before", "after")
+    found: dict[tuple[str, str], list[list[float]]] = {(w, c): [[] for _ in specs] for w in ways for c in CLOCKS}
+    waited = []
+    try:
+        _training_started(work)
+        load_before = _load()
+        for _ in range(args.times):  # a round: each architecture beside training, then all in one measuring phase
+            for i, spec in enumerate(specs):
+                for clock in CLOCKS:
+                    found["before", clock][i].append(_measure(spec, clock))
+            start = time.perf_counter()
+            with cpu_lock.measuring():
+                waited.append(time.perf_counter() - start)
+                for i, spec in enumerate(specs):
+                    for clock in CLOCKS:
+                        found["after", clock][i].append(_measure(spec, clock))
+        load_after = _load()
+        alive = search.poll() is None
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(search.pid, signal.SIGTERM)
+        try:
+            search.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(search.pid, signal.SIGKILL)  # its Ray too (a session of its own)
+            search.wait(timeout=30)
+    print(f"command: {' '.join(sys.argv)}")
+    print(f"background: python -m workers search --workers 2 --epochs {args.epochs} --subset {args.subset} (running at the end: "
+          f"{alive}); load average {load_before} -> {load_after} on {os.cpu_count()} CPUs")
+    for clock in CLOCKS:
+        print(f"{clock} clock:\n{'arch':>4} {'before ms (median)':>19} {'before max/min':>15} {'after ms':>10} "
+              f"{'after max/min':>14}")
+        for i in range(len(specs)):
+            b, a = found["before", clock][i], found["after", clock][i]
+            print(f"{i:>4} {statistics.median(b):>19.3f} {_spread(b):>15.3f} {statistics.median(a):>10.3f} "
+                  f"{_spread(a):>14.3f}")
+        worst_b = max(map(_spread, found["before", clock]))
+        worst_a = max(map(_spread, found["after", clock]))
+        print(f"worst spread ({clock} clock): before {worst_b:.3f}, after {worst_a:.3f} (goal < 1.10)")
+    print(f"median wait for the lock {statistics.median(waited):.2f} s, longest {max(waited):.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,225 @@
+"""A device's latency lookup table and the prediction of a whole network's latency from it (no torch).
+
+A ``DeviceProfile`` holds, for one device and runtime, the measured median latency (and spread) of every part
+key (``searchspace.latency_keys``) a search space can produce, and a linear ``Correction`` fitted on whole
+networks (``measured ~ scale * sum_of_entries + offset_ms``: the per-network overhead a pure sum misses, such as
+one runtime call instead of one per block). ``predict(spec, profile)`` walks the spec's parts and sums.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from searchspace.checks import check_choice, check_int
+from searchspace.errors import SpecError
+from searchspace.fields import as_dict, doc
+from searchspace.latency_keys import network_parts, space_parts
+from searchspace.space import SearchSpace
+from searchspace.spec import ArchSpec
+
+PROFILE_SCHEMA = 1
+RUNTIMES = ("eager", "onnxruntime")
+CLOCKS = ("wall", "cpu")
+MAX_ENTRIES = 200_000
+MAX_MS = 3.6e6  # an hour per forward pass: anything above is not a measurement
+_TEXT = re.compile(r"[\x20-\x7e]{0,200}")
+_KEY = re.compile(r"[\x21-\x7e]{1,400}")
+
+
+class MissingEntryError(SpecError):
+    """The profile has no entry for a part of the network: profile a space that contains it."""
+
+    def __init__(self, profile: str, where: str, key: str) -> None:
+        self.key = key
+        super().__init__("latency.device", f"device profile {profile!r} has no entry for {where} ({key}); "
+                                           "profile a search space containing it (python -m workers profile)")
+
+
+def _positive(name: str, value: Any, allow_zero: bool = False) -> float:
+    """A finite number in (0, MAX_MS] ([0, MAX_MS] with ``allow_zero``), as a float."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise SpecError(name, f"must be a finite number, got {value!r:.40}")
+    if not (0 <= value if allow_zero else 0 < value) or value > MAX_MS:
+        low = "[0" if allow_zero else "(0"
+        raise SpecError(name, f"must be in {low}, {MAX_MS:g}] ms, got {value!r:.40}")
+    return float(value)
+
+
+def _text(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not _TEXT.fullmatch(value):
+        raise SpecError(name, "must be printable ASCII text of at most 200 characters")
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceDescription:
+    """The machine and runtime a profile was measured on."""
+
+    name: str = field(default="", metadata=doc("a label for the device (e.g. 'rpi4', 'edge-x86')"))
+    cpu: str = field(default="", metadata=doc("CPU (or accelerator) model"))
+    machine: str = field(default="", metadata=doc("architecture, e.g. x86_64 or aarch64"))
+    cores: int = field(default=1, metadata=doc("logical CPUs of the machine"))
+    threads: int = field(default=1, metadata=doc("threads the runtime was given while timing"))
+    torch: str = field(default="", metadata=doc("torch version"))
+    runtime: str = field(default="eager", metadata=doc("eager (PyTorch) or onnxruntime"))
+    runtime_version: str = field(default="", metadata=doc("version of the runtime"))
+    batch_size: int = field(default=1, metadata=doc("images per timed forward pass"))
+    clock: str = field(default="wall", metadata=doc("wall: elapsed time; cpu: the timing thread's CPU time"))
+
+    def __post_init__(self) -> None:
+        for name in ("name", "cpu", "machine", "torch", "runtime_version"):
+            _text(name, getattr(self, name))
+        check_int("cores", self.cores, 1, 65_536)
+        check_int("threads", self.threads, 1, 65_536)
+        check_choice("runtime", self.runtime, RUNTIMES)
+        check_int("batch_size", self.batch_size, 1, 65_536)
+        check_choice("clock", self.clock, CLOCKS)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LatencyEntry:
+    """One part's measured latency: median and median absolute deviation over ``repeats`` timed runs."""
+
+    median_ms: float
+    spread_ms: float = 0.0
+    repeats: int = 1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "median_ms", _positive("median_ms", self.median_ms))
+        object.__setattr__(self, "spread_ms", _positive("spread_ms", self.spread_ms, allow_zero=True))
+        check_int("repeats", self.repeats, 1, 1_000_000)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Correction:
+    """``predicted = scale * sum(entries) + offset_ms``, fitted on ``fitted_on`` whole networks (1, 0: none)."""
+
+    scale: float = 1.0
+    offset_ms: float = 0.0
+    fitted_on: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("scale", "offset_ms"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise SpecError(name, f"must be a finite number, got {value!r:.40}")
+        if not 0.05 <= self.scale <= 20:
+            raise SpecError("scale", f"must be in [0.05, 20], got {self.scale!r:.40}")
+        if not -MAX_MS <= self.offset_ms <= MAX_MS:
+            raise SpecError("offset_ms", f"must be in [{-MAX_MS:g}, {MAX_MS:g}], got {self.offset_ms!r:.40}")
+        object.__setattr__(self, "scale", float(self.scale))
+        object.__setattr__(self, "offset_ms", float(self.offset_ms))
+        check_int("fitted_on", self.fitted_on, 0, 1_000_000)
+
+    def apply(self, total_ms: float) -> float:
+        return max(self.scale * total_ms + self.offset_ms, 1e-6)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class DeviceProfile:
+    """A device's latency lookup table (see the module docstring); JSON round-trips with to/from_dict."""
+
+    device: DeviceDescription
+    entries: Mapping[str, LatencyEntry]
+    correction: Correction = Correction()
+    schema_version: int = PROFILE_SCHEMA
+
+    def __post_init__(self) -> None:
+        if self.schema_version != PROFILE_SCHEMA:
+            raise SpecError("schema_version", f"must be {PROFILE_SCHEMA}, got {self.schema_version!r:.40}")
+        if not isinstance(self.device, DeviceDescription):
+            raise SpecError("device", "must be a device description")
+        if not isinstance(self.correction, Correction):
+            raise SpecError("correction", "must be a correction")
+        if not isinstance(self.entries, Mapping) or len(self.entries) > MAX_ENTRIES:
+            raise SpecError("entries", f"must be an object of at most {MAX_ENTRIES:,} entries")
+        for key, entry in self.entries.items():
+            if not isinstance(key, str) or not _KEY.fullmatch(key):
+                raise SpecError("entries", f"keys must be 1 to 400 printable characters, got {key!r:.60}")
+            if not isinstance(entry, LatencyEntry):
+                raise SpecError(f"entries[{key}]", "must be a latency entry")
+        object.__setattr__(self, "entries", MappingProxyType(dict(self.entries)))
+
+    @property
+    def label(self) -> str:
+        return self.device.name or f"{self.device.cpu} ({self.device.runtime})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            "device": as_dict(self.device),
+            "correction": as_dict(self.correction),
+            "entries": {key: as_dict(entry) for key, entry in sorted(self.entries.items())},
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> DeviceProfile:
+        from searchspace.codec import from_dict
+
+        if not isinstance(data, dict):
+            raise SpecError("profile", "must be a JSON object")
+        unknown = sorted(set(map(str, data)) - {"schema_version", "device", "correction", "entries"})
+        if unknown:
+            raise SpecError(unknown[0][:60], "unknown field; allowed: schema_version, device, correction, entries")
+        for name in ("device", "entries"):
+            if name not in data:
+                raise SpecError(name, "is required")
+        raw = data["entries"]
+        if not isinstance(raw, dict) or len(raw) > MAX_ENTRIES:
+            raise SpecError("entries", f"must be an object of at most {MAX_ENTRIES:,} entries")
+        entries = {key: from_dict(LatencyEntry, value, f"entries[{key!s:.400}]") for key, value in raw.items()}
+        return cls(
+            schema_version=data.get("schema_version", PROFILE_SCHEMA),
+            device=from_dict(DeviceDescription, data["device"], "device"),
+            correction=from_dict(Correction, data.get("correction", {}), "correction"),
+            entries=entries,
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> DeviceProfile:
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as err:
+            raise SpecError("profile", f"is not valid JSON: {err}") from None
+        return cls.from_dict(data)
+
+
+def table_sum(spec: ArchSpec, profile: DeviceProfile, name: str = "") -> float:
+    """The sum of the table entries of ``spec``'s parts (ms); MissingEntryError names the first one absent."""
+    total = 0.0
+    entries = profile.entries
+    for part in network_parts(spec):
+        key = part.key
+        entry = entries.get(key)
+        if entry is None:
+            raise MissingEntryError(name or profile.label, part.where, key)
+        total += entry.median_ms
+    return total
+
+
+def predict(spec: ArchSpec, profile: DeviceProfile, name: str = "") -> float:
+    """``spec``'s latency on the profiled device in ms: the corrected sum of its parts' entries."""
+    return profile.correction.apply(table_sum(spec, profile, name))
+
+
+def uncovered(space: SearchSpace, profile: DeviceProfile) -> list[str]:
+    """The keys of parts ``space`` can produce that ``profile`` has no entry for (empty: it covers the space)."""
+    return [key for key in space_parts(space) if key not in profile.entries]
+
+
+def check_covers(space: SearchSpace, profile: DeviceProfile, name: str, field: str = "latency.device") -> None:
+    """SpecError on ``field`` unless ``profile`` has an entry for every part ``space`` can produce."""
+    missing = uncovered(space, profile)
+    if missing:
+        raise SpecError(field, f"device profile {name!r} lacks {len(missing):,} of the search space's "
+                               f"{len(space_parts(space)):,} parts (first: {missing[0]}); profile this space "
+                               "with python -m workers profile --space SPACE.json")

@@ -1,0 +1,130 @@
+"""Profiling a tiny space end to end (both runtimes), resuming, the correction fit, and searches that predict
+latency from the profile instead of timing on the worker."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import optuna
+import pytest
+from ray import cloudpickle
+
+from searchspace.errors import SpecError
+from searchspace.latency_keys import space_parts
+from searchspace.latency_table import DeviceProfile, LatencyEntry, predict
+from searchspace.space import SearchSpace, StageSpace
+from tests.workers import profiled_eval
+from workers import cli
+from workers.config import SearchConfig
+from workers.data import DatasetConfig
+from workers.driver import SearchDriver
+from workers.evaluation import LatencyConfig
+from workers.profiling import Timing, fit_correction, partial_path, profile_parts, profile_space, sample_specs
+from workers.training import TrainBudget
+
+cloudpickle.register_pickle_by_value(profiled_eval)
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+FAST = Timing(warmup=1, repeats=3, rounds=2)
+# digits: 10 classes, 1 channel; few choices so that the whole space profiles in seconds
+SPACE = SearchSpace(
+    stages=(StageSpace(stride=1, out_chs=8, repeats=1, kinds=("mbconv", "ghost"), kernels=(3,), expansions=(1.0, 3.0),
+                       se_ratios=(0.0,), acts=("relu",), repeat_deltas=(0, 1), width_factors=(1.0,)),
+            StageSpace(stride=2, out_chs=16, repeats=1, kinds=("mbconv",), kernels=(3,), expansions=(3.0,),
+                       se_ratios=(0.0, 0.25), acts=("relu",), repeat_deltas=(0,), width_factors=(1.0,))),
+    resolutions=(16,), stem_chs=8, head_chs=32, num_classes=10, in_chans=1,
+)
+
+
+@pytest.fixture(scope="module")
+def profile_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("profile") / "device.json"
+    profile_space(SPACE, FAST, out, name="tiny", calibration=4, progress=False)
+    return out
+
+
+def test_profile_covers_the_space_and_round_trips(profile_file: Path) -> None:
+    profile = DeviceProfile.from_json(profile_file.read_text())
+    assert set(profile.entries) == set(space_parts(SPACE))
+    assert all(e.median_ms > 0 and e.repeats == 6 for e in profile.entries.values())
+    assert profile.device.runtime == "eager" and profile.device.threads == 1 and profile.device.torch
+    assert profile.correction.fitted_on == 4
+    assert not partial_path(profile_file).exists()
+    for spec in sample_specs(SPACE, 5, seed=9):
+        assert predict(spec, profile) > 0
+
+
+def test_onnxruntime_profile(tmp_path: Path) -> None:
+    parts = list(space_parts(SPACE).values())[:3]
+    profile = profile_parts(parts, replace(FAST, runtime="onnxruntime"), tmp_path / "ort.json", progress=False)
+    assert profile.device.runtime == "onnxruntime" and profile.device.runtime_version
+    assert set(profile.entries) == {p.key for p in parts}
+
+
+def test_an_interrupted_profile_resumes_without_retiming(tmp_path: Path) -> None:
+    parts = list(space_parts(SPACE).values())[:4]
+    out = tmp_path / "device.json"
+    first = profile_parts(parts[:2], FAST, out, progress=False)
+    marked = {**first.entries, parts[0].key: LatencyEntry(median_ms=123.0, spread_ms=0.0, repeats=1)}
+    partial_path(out).write_text(replace(first, entries=marked).to_json())
+    again = profile_parts(parts, FAST, out, progress=False)
+    assert again.entries[parts[0].key].median_ms == 123.0  # kept, not timed again
+    assert set(again.entries) == {p.key for p in parts}
+    with pytest.raises(SpecError, match="runtime"):
+        profile_parts(parts, replace(FAST, runtime="onnxruntime"), out, progress=False)
+
+
+def test_fit_correction_recovers_a_line() -> None:
+    c = fit_correction([1.0, 2.0, 3.0, 4.0], [1.7, 2.9, 4.1, 5.3])
+    assert c.scale == pytest.approx(1.2) and c.offset_ms == pytest.approx(0.5) and c.fitted_on == 4
+    assert fit_correction([1.0], [2.0]).scale == 1.0
+
+
+def test_cli_profiles_a_space_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    small = SPACE.with_choices(kinds=("mbconv",), expansions=(3.0,), se_ratios=(0.0,), repeat_deltas=(0,))
+    (tmp_path / "space.json").write_text(json.dumps(small.to_dict()))
+    out = tmp_path / "d.json"
+    assert cli.main(["profile", "--space", str(tmp_path / "space.json"), "--out", str(out), "--repeats", "2",
+                     "--rounds", "1", "--warmup", "0", "--calibrate", "0"]) == 0
+    assert f"{len(space_parts(small))} entries" in capsys.readouterr().err
+    assert DeviceProfile.from_json(out.read_text()).correction.fitted_on == 0
+
+
+def _config(device: str) -> SearchConfig:
+    return SearchConfig(dataset=DatasetConfig(subset=0.2), space=SPACE, budget=TrainBudget(epochs=1, batch_size=32),
+                        latency=LatencyConfig(device=device), n_trials=4, n_workers=2, sampler="random",
+                        pruner="none", seed=1)
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_search_predicts_from_the_profile_and_never_times_on_the_worker(profile_file: Path, sqlite_url: str) -> None:
+    profile = DeviceProfile.from_json(profile_file.read_text())
+    result = SearchDriver(_config("tiny-board"), sqlite_url, "profiled", evaluate_fn=profiled_eval.untimed_evaluate,
+                          profile=profile).run()
+    trained = [t for t in result.trials if t.state == "COMPLETE"]
+    assert len(trained) == 4, [t.error for t in result.trials]
+    for t in trained:
+        assert t.latency_ms == pytest.approx(predict(t.arch, profile))
+        assert t.latency_source.startswith("predicted from device profile tiny-board")
+        assert t.accuracy is not None and t.device is None
+    assert {t.number for t in result.pareto} <= {t.number for t in trained}
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_a_missing_entry_fails_that_trial_only(profile_file: Path, sqlite_url: str) -> None:
+    profile = DeviceProfile.from_json(profile_file.read_text())
+    holed = replace(profile, entries={k: v for k, v in profile.entries.items() if not k.startswith("ghost:")})
+    result = SearchDriver(replace(_config("holed"), n_trials=3), sqlite_url, "holed",
+                          evaluate_fn=profiled_eval.untimed_evaluate, profile=holed).run()
+    failed = [t for t in result.trials if t.state == "FAIL"]
+    assert len([t for t in result.trials if t.state == "COMPLETE"]) == 3
+    assert failed and all("no entry for stages[0].blocks[0] (ghost:" in t.error for t in failed)
+
+
+def test_a_profile_must_match_the_config() -> None:
+    from workers.prediction import predictor_for
+
+    with pytest.raises(SpecError, match="not loaded"):
+        predictor_for(LatencyConfig(device="board-1"), None)
+    assert predictor_for(LatencyConfig(device="cuda:1"), None) is None

@@ -1,0 +1,307 @@
+"""Profiling a device: time every part a search space can produce, then fit the per-network correction.
+
+Each part (stem, block configuration, head; ``searchspace.latency_keys``) is built alone and timed at its input
+shape in the chosen runtime (eager PyTorch, or ONNX Runtime on its exported graph) with fixed threads: warm-up,
+then ``rounds`` rounds of ``repeats`` timed runs; the entry is the smallest round median (a burst of load on a
+shared machine spoils a round, not the entry) and the spread is the median absolute deviation of all runs.
+The partial table is written atomically every few seconds, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from searchspace.checks import check_choice, check_int
+from searchspace.errors import SpecError
+from searchspace.fields import add_field_flag, doc
+from searchspace.latency_keys import Part, space_parts
+from searchspace.latency_table import (
+    CLOCKS,
+    RUNTIMES,
+    Correction,
+    DeviceDescription,
+    DeviceProfile,
+    LatencyEntry,
+    table_sum,
+)
+from searchspace.space import SearchSpace, sample
+from searchspace.spec import ArchSpec
+from workers.latency import cpu_model
+
+if TYPE_CHECKING:
+    from torch import nn
+
+Run = Callable[[], Any]
+SAVE_EVERY_S = 5.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timing:
+    """How every part (and network) is timed."""
+
+    runtime: str = field(default="eager", metadata=doc("eager (PyTorch) or onnxruntime"))
+    threads: int = field(default=1, metadata=doc("runtime threads while timing"))
+    warmup: int = field(default=5, metadata=doc("untimed runs of each part first"))
+    repeats: int = field(default=10, metadata=doc("timed runs per round"))
+    rounds: int = field(default=3, metadata=doc("rounds of timed runs (the entry is the smallest round median)"))
+    clock: str = field(default="wall", metadata=doc(
+        "wall: elapsed time (the latency, on a device kept for profiling); cpu: the timing thread's CPU time "
+        "(robust to other processes on a shared machine; runtimes run on the calling thread at 1 thread)"))
+
+    def __post_init__(self) -> None:
+        check_choice("runtime", self.runtime, RUNTIMES)
+        check_int("threads", self.threads, 1, 1024)
+        check_int("warmup", self.warmup, 0, 10_000)
+        check_int("repeats", self.repeats, 1, 10_000)
+        check_int("rounds", self.rounds, 1, 100)
+        check_choice("clock", self.clock, CLOCKS)
+
+
+def describe(timing: Timing, name: str = "") -> DeviceDescription:
+    """This machine, its torch and the runtime, as a profile's device description."""
+    import torch
+
+    version = torch.__version__
+    if timing.runtime == "onnxruntime":
+        import onnxruntime
+
+        version = onnxruntime.__version__
+    return DeviceDescription(name=name, cpu=cpu_model()[:200], machine=platform.machine(), cores=os.cpu_count() or 1,
+                             threads=timing.threads, torch=torch.__version__, runtime=timing.runtime,
+                             runtime_version=version, clock=timing.clock)
+
+
+def part_module(part: Part) -> nn.Module:
+    """The part alone, as the network builder would build it (eval mode)."""
+    from searchspace.assembly import block_plan, head_plan, stem_plan
+    from searchspace.nn.context import BuildContext
+
+    ctx = BuildContext()
+    chs = part.shape[0]
+    if part.role == "stem":
+        plan = stem_plan(part.spec, chs, ctx)  # type: ignore[arg-type]
+    elif part.role == "head":
+        plan = head_plan(part.spec, chs, part.classes, ctx)  # type: ignore[arg-type]
+    else:
+        plan = block_plan(part.spec, chs, ctx)  # type: ignore[arg-type]
+    return plan.build().eval()
+
+
+def runner(module: nn.Module, shape: Sequence[int], timing: Timing) -> Run:
+    """One forward pass of a batch-1 ``shape`` input through ``module`` in ``timing.runtime``."""
+    import torch
+
+    torch.set_num_threads(timing.threads)
+    x = torch.randn(1, *shape, generator=torch.Generator().manual_seed(0))
+    if timing.runtime == "eager":
+        def forward() -> Any:
+            with torch.inference_mode():
+                return module(x)
+
+        return forward
+    import onnxruntime as ort
+
+    from searchspace.export.onnx import export_module
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = timing.threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3
+    session = ort.InferenceSession(export_module(module, x), options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    feed = {name: x.numpy()}
+    return lambda: session.run(None, feed)
+
+
+def time_run(run: Run, timing: Timing) -> LatencyEntry:
+    """Warm-up, then ``rounds`` x ``repeats`` timed calls: the smallest round median and the overall MAD."""
+    import numpy as np
+
+    now = time.perf_counter if timing.clock == "wall" else time.thread_time
+    for _ in range(timing.warmup):
+        run()
+    medians, every = [], []
+    for _ in range(timing.rounds):
+        times = []
+        for _ in range(timing.repeats):
+            start = now()
+            run()
+            times.append(now() - start)
+        medians.append(float(np.median(times)))
+        every.extend(times)
+    ms = np.asarray(every) * 1e3
+    spread = float(np.median(np.abs(ms - np.median(ms))))
+    return LatencyEntry(median_ms=max(min(medians) * 1e3, 1e-6), spread_ms=spread, repeats=len(every))
+
+
+def time_part(part: Part, timing: Timing) -> LatencyEntry:
+    return time_run(runner(part_module(part), part.shape, timing), timing)
+
+
+def time_network(spec: ArchSpec, timing: Timing) -> LatencyEntry:
+    """End to end: the whole built network, timed like a part."""
+    from searchspace.builder import build
+
+    return time_run(runner(build(spec).eval(), (spec.in_chans, spec.resolution, spec.resolution), timing), timing)
+
+
+def sample_specs(space: SearchSpace, n: int, seed: int) -> list[ArchSpec]:
+    """``n`` random architectures of ``space`` (Optuna's random sampler, in memory)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    return [sample(study.ask(), space) for _ in range(n)]
+
+
+def fit_correction(sums: Sequence[float], measured: Sequence[float]) -> Correction:
+    """``measured ~ scale * sum + offset`` by Theil-Sen (median of pairwise slopes, then median intercept), so a
+    few networks slowed by other load do not pull the line; identity with fewer than 3 networks."""
+    import numpy as np
+
+    if len(sums) < 3:
+        return Correction()
+    x, y = np.asarray(sums, dtype=float), np.asarray(measured, dtype=float)
+    i, j = np.triu_indices(len(x), k=1)
+    apart = x[j] != x[i]
+    slopes = (y[j] - y[i])[apart] / (x[j] - x[i])[apart]
+    scale = float(np.clip(np.median(slopes), 0.05, 20)) if slopes.size else 1.0
+    return Correction(scale=scale, offset_ms=float(np.median(y - scale * x)), fitted_on=len(x))
+
+
+def _save(path: Path, profile: DeviceProfile) -> None:
+    """Atomic: the file holds the previous or the new table, never half of one."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(profile.to_json())
+    os.replace(tmp, path)
+
+
+def partial_path(out: Path) -> Path:
+    return out.with_name(out.name + ".partial")
+
+
+def _resume(path: Path, device: DeviceDescription) -> dict[str, LatencyEntry]:
+    """Entries already measured by an interrupted run with the same runtime and threads."""
+    if not path.exists():
+        return {}
+    done = DeviceProfile.from_json(path.read_text())
+    for name in ("runtime", "threads", "cpu", "batch_size", "clock"):
+        if getattr(done.device, name) != getattr(device, name):
+            raise SpecError(name, f"{path} was measured with {name}={getattr(done.device, name)!r}, this run has "
+                                  f"{getattr(device, name)!r}; remove it or profile with the same setting")
+    return dict(done.entries)
+
+
+def profile_parts(
+    parts: Iterable[Part],
+    timing: Timing,
+    out: Path,
+    name: str = "",
+    progress: bool = True,
+) -> DeviceProfile:
+    """Time every part not already in ``out``'s partial file; the (uncorrected) profile, also left in it."""
+    from tqdm import tqdm
+
+    device = describe(timing, name)
+    partial = partial_path(out)
+    entries = _resume(partial, device)
+    todo = [part for part in parts if part.key not in entries]
+    last = time.monotonic()
+    for part in tqdm(todo, desc=f"profile {timing.runtime}", unit="part", disable=not progress):
+        entries[part.key] = time_part(part, timing)
+        if time.monotonic() - last > SAVE_EVERY_S:
+            _save(partial, DeviceProfile(device=device, entries=entries))
+            last = time.monotonic()
+    profile = DeviceProfile(device=device, entries=entries)
+    _save(partial, profile)
+    return profile
+
+
+def calibrate(profile: DeviceProfile, specs: Sequence[ArchSpec], timing: Timing) -> DeviceProfile:
+    """The profile with its correction fitted on ``specs`` measured end to end."""
+    sums = [table_sum(spec, profile) for spec in specs]
+    measured = [time_network(spec, timing).median_ms for spec in specs]
+    return replace(profile, correction=fit_correction(sums, measured))
+
+
+def profile_space(
+    space: SearchSpace,
+    timing: Timing,
+    out: Path,
+    name: str = "",
+    calibration: int = 20,
+    seed: int = 0,
+    progress: bool = True,
+) -> DeviceProfile:
+    """Profile every part of ``space``, fit the correction on ``calibration`` random networks, write ``out``."""
+    profile = profile_parts(space_parts(space).values(), timing, out, name, progress)
+    if calibration:
+        profile = calibrate(profile, sample_specs(space, calibration, seed), timing)
+    _save(out, profile)
+    partial_path(out).unlink(missing_ok=True)
+    return profile
+
+
+def load_space(path: str) -> SearchSpace:
+    """A search space from a JSON file: a SearchSpace, or a search config holding one under ``space``."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise SpecError("--space", f"cannot read {path!r}: {err}") from None
+    if isinstance(data, dict) and isinstance(data.get("space"), dict):
+        data = data["space"]
+    return SearchSpace.from_dict(data)
+
+
+SKELETONS = ("proxy", "efficientnet_b0")
+
+
+def skeleton_space(name: str) -> SearchSpace:
+    """A named skeleton's default search space: the proxy one searches run by default, or EfficientNet-B0's."""
+    from workers.config import PROXY_SPACE
+
+    return PROXY_SPACE if check_choice("--skeleton", name, SKELETONS) == "proxy" else SearchSpace()
+
+
+def add_profile_flags(p: Any) -> None:
+    """The ``python -m workers profile`` flags."""
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--space", help="search space JSON (a SearchSpace, or a search config with 'space')")
+    group.add_argument("--skeleton", choices=SKELETONS, help="a built-in search space")
+    add_field_flag(p, "--runtime", Timing, "runtime", choices=RUNTIMES, default="eager")
+    p.add_argument("--out", required=True, help="the profile JSON to write (resumes from OUT.partial)")
+    p.add_argument("--name", default="", help="a label for the device")
+    p.add_argument("--classes", type=int, help="classes of the head (default: the space's; digits has 10)")
+    p.add_argument("--in-chans", type=int, help="input channels of the stem (default: the space's; digits: 1)")
+    add_field_flag(p, "--clock", Timing, "clock", choices=CLOCKS, default="wall")
+    for name in ("threads", "warmup", "repeats", "rounds"):
+        add_field_flag(p, f"--{name}", Timing, name, default=getattr(Timing(), name))
+    p.add_argument("--calibrate", type=int, default=20, help="random networks timed whole to fit the correction")
+    p.add_argument("--seed", type=int, default=0, help="seed of the calibration networks")
+
+
+def profile_command(args: Any) -> int:
+    """Run ``python -m workers profile``: print entries, time taken and where the profile went."""
+    import sys
+
+    space = load_space(args.space) if args.space else skeleton_space(args.skeleton)
+    shape = {k: v for k, v in (("num_classes", args.classes), ("in_chans", args.in_chans)) if v is not None}
+    space = SearchSpace.from_dict({**space.to_dict(), **shape})
+    timing = Timing(runtime=args.runtime, threads=args.threads, warmup=args.warmup, repeats=args.repeats,
+                    rounds=args.rounds, clock=args.clock)
+    check_int("--calibrate", args.calibrate, 0, 10_000)
+    start = time.perf_counter()
+    profile = profile_space(space, timing, Path(args.out), args.name, args.calibrate, args.seed)
+    c = profile.correction
+    print(f"{len(profile.entries)} entries ({profile.device.runtime}, {timing.threads} thread(s)) in "
+          f"{time.perf_counter() - start:.0f} s; correction: {c.scale:.3f} x sum + {c.offset_ms:.3f} ms "
+          f"(fitted on {c.fitted_on} networks); wrote {args.out}", file=sys.stderr)
+    return 0

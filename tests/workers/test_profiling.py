@@ -94,7 +94,7 @@ def test_cli_profiles_a_space_file(tmp_path: Path, capsys: pytest.CaptureFixture
 def _config(device: str) -> SearchConfig:
     return SearchConfig(dataset=DatasetConfig(subset=0.2), space=SPACE, budget=TrainBudget(epochs=1, batch_size=32),
                         latency=LatencyConfig(device=device), n_trials=4, n_workers=2, sampler="random",
-                        pruner="none", seed=1)
+                        pruner="none", seed=1, baselines=())
 
 
 @pytest.mark.usefixtures("ray_session")
@@ -103,7 +103,7 @@ def test_search_predicts_from_the_profile_and_never_times_on_the_worker(profile_
     result = SearchDriver(_config("tiny-board"), sqlite_url, "profiled", evaluate_fn=profiled_eval.untimed_evaluate,
                           profile=profile).run()
     trained = [t for t in result.trials if t.state == "COMPLETE"]
-    assert len(trained) == 4, [t.error for t in result.trials]
+    assert len([t for t in trained if t.reused_from is None]) == 4, [t.error for t in result.trials]
     for t in trained:
         assert t.latency_ms == pytest.approx(predict(t.arch, profile))
         assert t.latency_source.startswith("predicted from device profile tiny-board")
@@ -118,7 +118,7 @@ def test_a_missing_entry_fails_that_trial_only(profile_file: Path, sqlite_url: s
     result = SearchDriver(replace(_config("holed"), n_trials=3), sqlite_url, "holed",
                           evaluate_fn=profiled_eval.untimed_evaluate, profile=holed).run()
     failed = [t for t in result.trials if t.state == "FAIL"]
-    assert len([t for t in result.trials if t.state == "COMPLETE"]) == 3
+    assert len([t for t in result.trials if t.state == "COMPLETE" and t.reused_from is None]) == 3
     assert failed and all("no entry for stages[0].blocks[0] (ghost:" in t.error for t in failed)
 
 

@@ -83,6 +83,20 @@ def pareto_table(rows: list[dict[str, Any]]) -> str:
     return format_table(["trial", "accuracy", "latency ms", "MACs", "params", "architecture"], body)
 
 
+def baselines_table(rows: list[dict[str, Any]]) -> str:
+    """The zoo baselines beside the front: measurements and whether the front dominates each."""
+    from searchspace.table import format_table
+
+    def verdict(b: dict[str, Any]) -> str:
+        if b["dominated"] is None:
+            return b["state"].lower()
+        return f"yes (trial {b['dominated_by']})" if b["dominated"] else "no"
+
+    body = [[b["name"], b["architecture"]["accuracy"], b["architecture"]["latency_ms"], b["architecture"]["macs"],
+             b["width"], verdict(b)] for b in rows]
+    return format_table(["baseline", "accuracy", "latency ms", "MACs", "width", "dominated by the front"], body)
+
+
 def check_code(path: Path) -> str:
     """Import the downloaded file in a fresh interpreter and run one forward pass."""
     probe = ("import importlib.util, sys, torch; s = importlib.util.spec_from_file_location('m', sys.argv[1]); "
@@ -101,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subset", type=float, default=0.5, help="fraction of digits used")
     parser.add_argument("--resolution", type=int, default=16, help="input size (digits are 8x8 images)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--baselines", default="micronet_m1,mobilenet_v2",
+                        help="zoo networks trained beside the search, comma-separated (empty: none)")
     parser.add_argument("--out", type=Path, default=Path("out"))
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the search")
     args = parser.parse_args(argv)
@@ -118,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
                 "name": "readme-digits",
                 "dataset": {"source": "digits", "subset": args.subset},
                 "space": {"skeleton": "proxy", "resolutions": [args.resolution]},
-                "objective": "latency", "mode": "pareto", "sampler": "nsga2",
+                "objective": "latency", "mode": "pareto",
+                "baselines": [name for name in args.baselines.split(",") if name],
                 "n_trials": args.trials, "n_workers": args.workers, "seed": args.seed,
                 "training": {"epochs": args.epochs, "batch_size": 32},
                 "latency": {"warmup": 5, "repeats": 20},
@@ -137,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nPareto front ({len(front)} of {search['progress']['complete']} completed trials; "
                   "accuracy on held-out digits, latency: batch 1, 1 thread, median):")
             print(pareto_table(front))
+            baselines = client.get(f"/v1/searches/{search_id}/baselines").raise_for_status().json()["data"]
+            if baselines:
+                print("\nbaselines (zoo networks fitted to the same data, trained with the same budget):")
+                print(baselines_table(baselines))
 
             best = search["best"]
             code = client.get(f"/v1/architectures/{best['id']}/code").raise_for_status()

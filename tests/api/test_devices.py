@@ -17,7 +17,7 @@ CHOICES = {"kinds": ["mbconv"], "kernels": [3], "expansions": [3.0], "se_ratios"
            "repeat_deltas": [0], "width_factors": [1.0], "resolutions": [16]}
 SPACE = replace(PROXY_SPACE.with_choices(**{k: tuple(v) for k, v in CHOICES.items() if k != "resolutions"}),
                 resolutions=(16,), num_classes=10, in_chans=1)  # as the API builds it for digits
-SEARCH = {"n_trials": 2, "n_workers": 1, "sampler": "random", "pruner": "none", "training": {"epochs": 1},
+SEARCH = {"n_trials": 2, "n_workers": 1, "baselines": [], "sampler": "random", "pruner": "none", "training": {"epochs": 1},
           "dataset": {"subset": 0.2}, "space": CHOICES}
 
 

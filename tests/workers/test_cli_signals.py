@@ -16,7 +16,7 @@ from optuna.trial import TrialState
 
 ROOT = Path(__file__).resolve().parents[2]
 ARGS = ["--dataset", "digits", "--subset", "0.3", "--trials", "8", "--workers", "2", "--epochs", "1",
-        "--sampler", "random", "--pruner", "none", "--study", "signals"]
+        "--sampler", "random", "--pruner", "none", "--baselines", "", "--study", "signals"]
 
 
 def _states(url: str) -> list[TrialState]:

@@ -19,7 +19,7 @@ from tests.workers import ray_nodes
 from tests.workers.ray_nodes import LoopbackCluster
 
 pytestmark = pytest.mark.skipif(bool(ray_nodes.available()), reason=ray_nodes.available() or "ok")
-FAKE = {"sampler": "random", "pruner": "none", "seed": 3, "training": {"epochs": 1}}
+FAKE = {"baselines": [], "sampler": "random", "pruner": "none", "seed": 3, "training": {"epochs": 1}}
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +142,7 @@ def test_a_node_that_cannot_see_the_dataset_trains_on_it_and_one_without_the_tok
         _driver(cluster, url)
         created = client.post("/v1/searches", json={
             "dataset": {"source": str(data), "val_fraction": 0.25}, "n_trials": 2, "n_workers": 1,
-            "sampler": "random", "pruner": "none", "seed": 1,
+            "baselines": [], "sampler": "random", "pruner": "none", "seed": 1,
             "training": {"epochs": 1, "batch_size": 8, "bn_calibration": 16},
             "latency": {"warmup": 1, "repeats": 3}})
         assert created.status_code == 201, created.text

@@ -206,7 +206,7 @@ def record_baseline(session: Session, *, search_id: uuid.UUID, record: BaselineR
     row.origin = {"kind": "baseline", "search_id": str(search_id), "baseline": record.name, "width": record.width,
                   "macs_range": record.macs_range, "changes": record.changes}
     row.details = {k: getattr(record, k) for k in ("epoch_accuracies", "stopped", "train_seconds", "eval_seconds",
-                                                    "device") if getattr(record, k) not in (None, [])}
+                                                    "device", "latency_source") if getattr(record, k) not in (None, [])}
     session.flush()
     return row
 

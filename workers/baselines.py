@@ -19,6 +19,7 @@ from optuna.trial import FrozenTrial, Trial, TrialState
 from searchspace import zoo
 from searchspace.errors import SpecError
 from searchspace.fit import adapt_to_space
+from searchspace.latency_table import MissingEntryError
 from searchspace.spec import ArchSpec
 from workers.config import SearchConfig
 from workers.engine import Proposal, Source, Stop, StopReason
@@ -54,6 +55,7 @@ class BaselineRecord:
     train_seconds: float | None = None
     eval_seconds: float | None = None
     device: dict[str, Any] | None = None
+    latency_source: str | None = None
     error: str | None = None
     stopped: str | None = None
 
@@ -121,8 +123,11 @@ class BaselineSource:
     """The baselines still to train, as an engine source (see the module docstring)."""
 
     def __init__(self, config: SearchConfig, storage_url: str, study_name: str, evaluate_fn: EvaluateFn,
-                 on_baseline: Callable[[BaselineRecord], None]) -> None:
+                 on_baseline: Callable[[BaselineRecord], None],
+                 predict_latency: Callable[[ArchSpec], dict[str, Any]] | None = None) -> None:
+        """``predict_latency``: the search's device-profile predictor, so that baselines and trials are timed alike."""
         self.config, self.evaluate_fn, self.on_baseline = config, evaluate_fn, on_baseline
+        self.predict_latency = predict_latency
         self.todo: list[str] = []
         if not config.baselines:
             return
@@ -145,10 +150,19 @@ class BaselineSource:
             self._tell(_Running(name, trial, stored, {"baseline": name}), {"error": f"cannot fit it: {err}"},
                        Outcome.FAIL)
             return Proposal.INVALID
-        record = {**adapted.to_dict(), "spec_key": adapted.spec.to_string()}
+        record = {**adapted.to_dict(), "spec_key": adapted.spec.to_string(), **self._predicted(adapted.spec)}
         running = _Running(name, trial, self.ledger.persist(trial, record), record)
         self.on_baseline(BaselineRecord.from_record(TrialState.RUNNING.name, record))
         return Task(self.evaluate_fn, (adapted.spec, self.config, None), running)
+
+    def _predicted(self, spec: ArchSpec) -> dict[str, Any]:
+        """Its latency from the search's device profile; a profile without its blocks leaves it unknown."""
+        if self.predict_latency is None:
+            return {}
+        try:
+            return self.predict_latency(spec)
+        except MissingEntryError as err:
+            return {"latency_source": f"not predicted: {err}"}
 
     def finished(self, task: Task, evaluated: Evaluated) -> None:
         outcome = Outcome.FAIL if evaluated.outcome is Outcome.FAIL else Outcome.COMPLETE  # no referee: no pruning

@@ -171,7 +171,8 @@ class SearchDriver:
             executor = RayExecutor(config.latency.threads, config.n_workers * config.latency.threads,
                                    budget=config.budget, latency_device=config.latency.device, dataset=config.dataset)
             source = _SearchSource(self, config, ledger)
-            baselines = BaselineSource(config, self.storage_url, self.study_name, self.evaluate_fn, self.on_baseline)
+            baselines = BaselineSource(config, self.storage_url, self.study_name, self.evaluate_fn, self.on_baseline,
+                                       source.predict_latency)
             try:
                 stop = source.explain(engine.run(WithBaselines(source, baselines), executor, limits, self.should_stop))
                 if source.uncovered:

@@ -12,7 +12,7 @@ import pytest
 from ray import cloudpickle
 
 from searchspace.errors import SpecError
-from searchspace.latency_keys import space_parts
+from searchspace.latency_keys import network_parts, space_parts
 from searchspace.latency_table import DeviceProfile, LatencyEntry, predict
 from searchspace.space import SearchSpace, StageSpace
 from tests.workers import profiled_eval
@@ -21,7 +21,15 @@ from workers.config import SearchConfig
 from workers.data import DatasetConfig
 from workers.driver import SearchDriver
 from workers.evaluation import LatencyConfig
-from workers.profiling import Timing, fit_correction, partial_path, profile_parts, profile_space, sample_specs
+from workers.profiling import (
+    Timing,
+    fit_correction,
+    partial_path,
+    profile_parts,
+    profile_space,
+    sample_specs,
+    time_part,
+)
 from workers.training import TrainBudget
 
 cloudpickle.register_pickle_by_value(profiled_eval)
@@ -112,6 +120,29 @@ def test_search_predicts_from_the_profile_and_never_times_on_the_worker(profile_
 
 
 @pytest.mark.usefixtures("ray_session")
+def _entries_for(spec, profile: DeviceProfile) -> dict[str, LatencyEntry]:
+    """Timed entries for the parts of ``spec`` that ``profile`` lacks."""
+    return {part.key: time_part(part, FAST) for part in network_parts(spec) if part.key not in profile.entries}
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_baselines_are_predicted_from_the_profile_too_or_say_why_not(profile_file: Path, sqlite_url: str) -> None:
+    profile = DeviceProfile.from_json(profile_file.read_text())
+    config = replace(_config("tiny-board"), n_trials=1, baselines=("micronet_m1",))
+    result = SearchDriver(config, sqlite_url, "profiled-baselines", evaluate_fn=profiled_eval.untimed_evaluate,
+                          profile=profile).run()
+    [baseline] = result.baselines  # trained, and never timed on the worker (untimed_evaluate would fail it)
+    assert baseline.state == "COMPLETE" and baseline.accuracy is not None, baseline.error
+    assert baseline.latency_ms is None and baseline.latency_source.startswith("not predicted: ")
+    assert "has no entry for stem" in baseline.latency_source
+    # a profile that has its parts predicts it like any trial
+    full = replace(profile, entries={**profile.entries, **_entries_for(baseline.arch, profile)})
+    result = SearchDriver(config, sqlite_url, "profiled-baselines-2", evaluate_fn=profiled_eval.untimed_evaluate,
+                          profile=full).run()
+    assert result.baselines[0].latency_ms == pytest.approx(predict(result.baselines[0].arch, full))
+    assert result.baselines[0].latency_source.startswith("predicted from device profile tiny-board")
+
+
 def test_a_missing_entry_fails_that_trial_only(profile_file: Path, sqlite_url: str) -> None:
     profile = DeviceProfile.from_json(profile_file.read_text())
     holed = replace(profile, entries={k: v for k, v in profile.entries.items() if not k.startswith("ghost:")})

@@ -77,6 +77,7 @@ class EngineLimits:
     max_rejected_in_a_row: int = 500
     max_failed_in_a_row: int = 10
     max_duplicates_in_a_row: int = 200  # reused or duplicate proposals (they spend no budget) before EXHAUSTED
+    duplicates_per_wait: int = 3  # with evaluations running, duplicate proposals in a row before waiting for one
     poll_s: float = 0.5
     health_every_s: float = 5.0  # how often Ray's own health is checked while evaluations run
 
@@ -116,6 +117,7 @@ def with_restarts(attempt: Callable[[], Stop], restarts: int = 3) -> Stop:
 def _loop(source: Source, executor: RayExecutor, limits: EngineLimits, check: StopCheck) -> Stop:
     deadline = None if limits.timeout_s is None else time.monotonic() + limits.timeout_s
     rejected = failed = duplicates = 0
+    asked = 0  # duplicates since the last evaluation began or ended: a few, then wait for one to end
     next_health = time.monotonic() + limits.health_every_s
     stop: Stop | None = None
     while stop is None:
@@ -127,11 +129,14 @@ def _loop(source: Source, executor: RayExecutor, limits: EngineLimits, check: St
             stop = Stop(StopReason.TIMEOUT, f"the time budget of {limits.timeout_s:g} s ran out")
             break
         while len(executor) < limits.slots and source.wants_more():
+            if asked >= limits.duplicates_per_wait and len(executor):
+                break
             proposal = source.propose()
             if isinstance(proposal, Task):
                 executor.submit(proposal)
             rejected = rejected + 1 if proposal is Proposal.REJECTED else 0
-            duplicates = duplicates + 1 if proposal in (Proposal.REUSED, Proposal.DUPLICATE) else 0
+            duplicate = proposal in (Proposal.REUSED, Proposal.DUPLICATE)
+            duplicates, asked = (duplicates + 1, asked + 1) if duplicate else (0, 0)
             if rejected >= limits.max_rejected_in_a_row:
                 stop = Stop(StopReason.LIMITS, "no candidate within max_params/max_macs")
                 break
@@ -146,6 +151,7 @@ def _loop(source: Source, executor: RayExecutor, limits: EngineLimits, check: St
             break
         for task, evaluated in executor.wait(limits.poll_s):
             source.finished(task, evaluated)
+            asked = 0
             failed = failed + 1 if evaluated.outcome is Outcome.FAIL else 0
         if time.monotonic() >= next_health:  # a dead raylet can leave leased workers running for a while
             next_health = time.monotonic() + limits.health_every_s

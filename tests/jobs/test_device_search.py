@@ -21,14 +21,14 @@ pytestmark = pytest.mark.usefixtures("ray_session")
 def test_search_reads_predicted_latencies_in_its_pareto_front(client: TestClient, settings: Settings,
                                                               profile: DeviceProfile) -> None:  # noqa: F811
     device_id = client.post("/v1/devices", content=profile.to_json(), params={"name": "tiny"}).json()["id"]
-    response = client.post("/v1/searches", json={**SEARCH, "n_trials": 3, "latency": {"device": device_id}})
+    response = client.post("/v1/searches", json={**SEARCH, "n_trials": 1, "latency": {"device": device_id}})
     assert response.status_code == 201, response.text
     search_id = response.json()["id"]
     with running(settings, evaluate=profiled_eval.untimed_evaluate, name="device"):
         body = wait_for(client, search_id, lambda b: b["state"] not in ("queued", "running"), timeout_s=300)
     assert body["state"] == "succeeded", body
-    trials = [t for t in _trials(client, search_id) if t["state"] == "COMPLETE"]
-    assert len(trials) == 3, [t["error"] for t in _trials(client, search_id)]
+    trials = [t for t in _trials(client, search_id) if t["state"] == "COMPLETE"]  # SPACE holds one architecture
+    assert len(trials) == 1, [t["error"] for t in _trials(client, search_id)]
     for t in trials:
         assert t["latency_ms"] == pytest.approx(predict(ArchSpec.from_dict(t["spec"]), profile))
         assert t["details"]["latency_source"].startswith(f"predicted from device profile {device_id}")

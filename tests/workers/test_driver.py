@@ -296,6 +296,16 @@ def test_an_exhausted_space_stops_with_its_reason(sqlite_url: str) -> None:
     assert len([t for t in _trained(result) if t.reused_from is None]) == 2
 
 
+def test_duplicates_of_a_running_evaluation_wait_for_it_instead_of_flooding_the_study(sqlite_url: str) -> None:
+    slow = functools.partial(fake_eval.fake_evaluate, sleep=3.0)
+    config = replace(TINY, space=_tiny_space((3,)), n_trials=2, n_workers=2)  # one architecture, a free slot
+    result = SearchDriver(config, sqlite_url, "flood", evaluate_fn=slow, poll_s=0.05).run()
+    [evaluated] = [t for t in result.trials if t.reused_from is None]
+    while_running = [t for t in result.trials if t.reused_from is not None and t.started_at < evaluated.finished_at]
+    assert 1 <= len(while_running) <= 3, len(while_running)  # a few, then it waits (not one per 0.05 s poll)
+    assert result.stopped.startswith("exhausted")
+
+
 def test_a_cpu_budget_stops_the_search(sqlite_url: str) -> None:
     busy = functools.partial(fake_eval.busy_evaluate, cpu_s=0.4)
     config = replace(TINY, n_trials=100, n_workers=2, cpu_budget_s=2.0)

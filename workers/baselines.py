@@ -26,7 +26,7 @@ from workers.engine import Proposal, Source, Stop, StopReason
 from workers.executor import EvaluateFn, Task
 from workers.ledger import INTERRUPTED, RECORD, Ledger, Stored, open_storage
 from workers.outcome import Evaluated, Outcome
-from workers.results import TrialRecord, dominates
+from workers.results import Measured, TrialRecord, dominates
 
 SUFFIX = "-baselines"
 
@@ -37,27 +37,14 @@ def baseline_study_name(study_name: str) -> str:
 
 
 @dataclass(frozen=True)
-class BaselineRecord:
+class BaselineRecord(Measured):
     """One baseline as trained and measured, with how it was fitted to the search (``changes``)."""
 
     name: str
     state: str
-    accuracy: float | None = None
-    latency_ms: float | None = None
-    latency_p90_ms: float | None = None
-    macs: int | None = None
-    params: int | None = None
     width: float | None = None
     macs_range: list[int] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
-    spec_key: str | None = None
-    epoch_accuracies: list[float] = field(default_factory=list)
-    train_seconds: float | None = None
-    eval_seconds: float | None = None
-    device: dict[str, Any] | None = None
-    latency_source: str | None = None
-    error: str | None = None
-    stopped: str | None = None
 
     @classmethod
     def from_record(cls, state: str, record: dict[str, Any]) -> BaselineRecord:

@@ -15,30 +15,36 @@ if TYPE_CHECKING:
     from workers.config import SearchConfig
 
 
-@dataclass(frozen=True)
-class TrialRecord:
-    """One evaluated (or failed, or pruned) architecture with every measurement kept for it."""
+@dataclass(frozen=True, kw_only=True)
+class Measured:
+    """What one evaluation of an architecture measured: the fields a search's trial and a baseline share."""
 
-    number: int
-    state: str
     accuracy: float | None = None
     latency_ms: float | None = None
     latency_p90_ms: float | None = None
     macs: int | None = None
     params: int | None = None
-    reward: float | None = None
     spec_key: str | None = None  # the architecture's one-line form: the one stored copy of its spec
     epoch_accuracies: list[float] = field(default_factory=list)
     train_seconds: float | None = None
     eval_seconds: float | None = None
     device: dict[str, Any] | None = None
     latency_source: str | None = None  # "predicted from device profile X ..." or "measured on Y ..."
+    error: str | None = None
+    stopped: str | None = None  # why training ended early ("callback", "time", "diverged"), None if it ran out
+
+
+@dataclass(frozen=True)
+class TrialRecord(Measured):
+    """One evaluated (or failed, or pruned) architecture with every measurement kept for it."""
+
+    number: int
+    state: str
+    reward: float | None = None
     node_id: str | None = None  # the Ray node the evaluation ran on
     cpu_seconds: float | None = None  # the evaluation's CPU time (every thread of its worker); None when copied
     fidelity: int | None = None  # epochs trained: the full budget, or where early stopping stopped it
     rung: int | None = None  # asha pruner: the highest rung reached (the number of rungs: full fidelity)
-    error: str | None = None
-    stopped: str | None = None  # why training ended early ("callback", "time", "diverged"), None if it ran out
     reused_from: int | None = None
     screened: dict[str, Any] | None = None  # proxy, score and rank of a candidate the zero-cost screen enqueued
     rejected: str | None = None

@@ -324,7 +324,7 @@ class DevicePublic(BaseModel):
 
 
 class DeviceDetail(DevicePublic):
-    entries: dict[str, Any] = Field(description="part key -> median_ms, spread_ms, repeats")
+    entries: dict[str, Any] = Field(description="part key -> ms (the profile's quantile of its timed runs), spread_ms, repeats")
 
     @model_validator(mode="before")
     @classmethod

@@ -5,10 +5,12 @@ A real search (``python -m workers search``, 2 Ray workers training on digits) r
 (``measure_latency``: 1 thread, warm-up 10, median of 50), alternating two ways in the same run, each with
 both clocks (wall: elapsed time; cpu: the timing thread's CPU time, which leaves out other processes' turns):
 
-- before: timed beside the trainings, as every measurement was before this change;
-- after: timed holding the node's CPU lock exclusively (``workers.cpu_lock.measuring``), which waits for the
-  running trainings to end and holds new ones back, as ``workers.evaluation.evaluate`` now does (here the 5
-  architectures of a round share one hold, a measuring phase, so that the run takes minutes).
+- before: timed beside the trainings, 50 passes back to back, as every measurement was before this change;
+- after: as ``workers.evaluation.evaluate`` now times (the ``LatencyConfig`` defaults): holding the node's CPU
+  lock exclusively (``workers.cpu_lock.measuring``), which waits for the running trainings to end and holds new
+  ones back, with the 50 passes in 10 rounds spread over ``window_s`` seconds (2) and denormals flushed (here
+  the 5 architectures of a round share one hold, a measuring phase, so that the run takes minutes).
+  ``--window`` overrides the window, to see how much a longer one buys on a shared host.
 
 It prints the spread (max/min of the 5 medians) per architecture for both, their ratio, and the load average.
 
@@ -32,6 +34,7 @@ from searchspace.latency_table import CLOCKS
 from searchspace.spec import ArchSpec
 from workers import cpu_lock
 from workers.config import PROXY_SPACE
+from workers.evaluation import LatencyConfig
 from workers.latency import measure_latency
 from workers.profiling import sample_specs
 
@@ -69,9 +72,11 @@ def _training_started(work: Path, timeout_s: float = 180) -> None:
     raise RuntimeError(f"the search never started training; see {work / 'search.log'}")
 
 
-def _measure(spec: ArchSpec, clock: str) -> float:
+def _measure(spec: ArchSpec, clock: str, window_s: float) -> float:
     """As a worker times a candidate: 1 thread, 10 warm-up passes, the median of 50."""
-    return measure_latency(spec, threads=1, warmup=10, repeats=50, clock=clock).median_ms
+    c = LatencyConfig()
+    return measure_latency(spec, threads=c.threads, warmup=c.warmup, repeats=c.repeats, clock=clock,
+                           window_s=window_s).median_ms
 
 
 def _spread(values: list[float]) -> float:
@@ -85,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, default=1, help="epochs of the background search's trials")
     p.add_argument("--subset", type=float, default=0.25, help="share of digits the background trials train on")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--window", type=float, default=LatencyConfig().window_s,
+                   help="seconds the after-measurement's timed passes are spread over")
     args = p.parse_args(argv)
     specs = sample_specs(SPACE, args.archs, args.seed)
     work = Path(tempfile.mkdtemp(prefix="latency-noise-"))
@@ -99,13 +106,13 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.times):  # a round: each architecture beside training, then all in one measuring phase
             for i, spec in enumerate(specs):
                 for clock in CLOCKS:
-                    found["before", clock][i].append(_measure(spec, clock))
+                    found["before", clock][i].append(_measure(spec, clock, 0.0))
             start = time.perf_counter()
             with cpu_lock.measuring():
                 waited.append(time.perf_counter() - start)
                 for i, spec in enumerate(specs):
                     for clock in CLOCKS:
-                        found["after", clock][i].append(_measure(spec, clock))
+                        found["after", clock][i].append(_measure(spec, clock, args.window))
         load_after = _load()
         alive = search.poll() is None
     finally:
@@ -118,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
                 os.killpg(search.pid, signal.SIGKILL)  # its Ray too (a session of its own)
             search.wait(timeout=30)
     print(f"command: {' '.join(sys.argv)}")
+    print(f"after: exclusive CPU lock, passes spread over {args.window} s")
     print(f"background: python -m workers search --workers 2 --epochs {args.epochs} --subset {args.subset} (running at the end: "
           f"{alive}); load average {load_before} -> {load_after} on {os.cpu_count()} CPUs")
     for clock in CLOCKS:

@@ -26,7 +26,7 @@ from searchspace.latency_keys import network_parts
 from searchspace.latency_table import DeviceProfile, table_sum
 from searchspace.spec import ArchSpec
 from workers.config import PROXY_SPACE
-from workers.profiling import Timing, calibrate, profile_parts, sample_specs, time_network
+from workers.profiling import Timing, calibrate, profile_parts, sample_specs, time_networks
 
 SPACE = PROXY_SPACE.__class__.from_dict({**PROXY_SPACE.to_dict(), "num_classes": 10, "in_chans": 1})  # digits
 
@@ -51,7 +51,8 @@ def _profile(runtime: str, path: str | None, calibration: list[ArchSpec], test: 
         profile = DeviceProfile.from_json(Path(path).read_text())
     else:
         parts = {p.key: p for spec in calibration + test for p in network_parts(spec)}
-        profile = profile_parts(parts.values(), timing, work / f"{runtime}-{timing.clock}.json", name=f"bench-{runtime}")
+        tag = f"{runtime}-{timing.clock}-q{timing.quantile}-{'ref' if timing.reference else 'raw'}"
+        profile = profile_parts(parts.values(), timing, work / f"{tag}.json", name=f"bench-{runtime}")
     if profile.correction.fitted_on == 0:
         profile = calibrate(profile, calibration, timing)  # fitted here, on seed-0 specs none of the test uses
     return profile
@@ -63,8 +64,8 @@ def _quality(pairs: list[tuple[float, float]]) -> dict[str, float]:
             "p90_abs_error": sorted(errors)[int(0.9 * (len(errors) - 1))]}
 
 
-def run(runtime: str, path: str | None, n: int, seed: int, n_calibrate: int, work: Path, timing: Timing
-        ) -> dict[str, Any]:
+def run(runtime: str, path: str | None, n: int, seed: int, n_calibrate: int, work: Path, timing: Timing,
+        floor: bool) -> dict[str, Any]:
     timing = replace(timing, runtime=runtime)
     calibration = sample_specs(SPACE, n_calibrate, 0)
     test = _specs(n, seed, {s.to_string() for s in calibration})
@@ -72,11 +73,13 @@ def run(runtime: str, path: str | None, n: int, seed: int, n_calibrate: int, wor
     start = time.perf_counter()
     profile = _profile(runtime, path, calibration, test, work, timing)
     profiled = time.perf_counter()
+    level = profile.reference_ms or None  # measured at the profile's reference level, as its entries are
+    measured = [e.ms for e in time_networks(test, timing, level)]
+    again = [e.ms for e in time_networks(test, timing, level)] if floor else measured
     rows = []
-    for spec in test:
+    for spec, ms, ms2 in zip(test, measured, again, strict=True):
         total = table_sum(spec, profile)
-        measured = time_network(spec, timing).median_ms
-        rows.append((total, profile.correction.apply(total), measured, spec.num_blocks))
+        rows.append((total, profile.correction.apply(total), ms, ms2, spec.num_blocks, spec.to_string()))
     c = profile.correction
     return {
         "runtime": runtime, "n": len(test), "calibrated_on": c.fitted_on, "scale": c.scale, "offset_ms": c.offset_ms,
@@ -84,16 +87,11 @@ def run(runtime: str, path: str | None, n: int, seed: int, n_calibrate: int, wor
         "measure_s": round(time.perf_counter() - profiled, 1),
         "median_measured_ms": statistics.median(r[2] for r in rows),
         "sum": _quality([(r[0], r[2]) for r in rows]), "corrected": _quality([(r[1], r[2]) for r in rows]),
-        "rows": [dict(zip(("sum_ms", "predicted_ms", "measured_ms", "blocks"), r, strict=True)) for r in rows],
+        "floor": _quality([(r[3], r[2]) for r in rows]) if floor else None,
+        "rows": [dict(zip(("sum_ms", "predicted_ms", "measured_ms", "again_ms", "blocks", "spec"), r, strict=True))
+                 for r in rows],
         "clock": timing.clock, "load_before": load_before, "load_after": _load(), "cpus": os.cpu_count(),
     }
-
-
-def noise_floor(runtime: str, n: int, seed: int, timing: Timing) -> dict[str, float]:
-    """The same ``n`` test networks measured twice: how well the measurement agrees with itself."""
-    timing = replace(timing, runtime=runtime)
-    pairs = [(time_network(s, timing).median_ms, time_network(s, timing).median_ms) for s in sample_specs(SPACE, n, seed)]
-    return _quality(pairs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,33 +103,35 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eager-profile", help="a profile written by python -m workers profile --runtime eager")
     p.add_argument("--ort-profile", help="a profile written by python -m workers profile --runtime onnxruntime")
     p.add_argument("--work", default="/tmp/latency-predictor", help="where partial tables are kept (resumable)")
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--rounds", type=int, default=Timing().rounds)
+    p.add_argument("--repeats", type=int, default=Timing().repeats)
+    p.add_argument("--quantile", type=float, default=Timing().quantile)
+    p.add_argument("--no-reference", action="store_true",
+                   help="time without the reference network (entries and networks as timed, not scaled)")
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                    help="cpu: the timing thread's CPU time, for a machine others load (see workers.profiling)")
-    p.add_argument("--floor", type=int, default=0,
-                   help="only measure this many test networks twice (the measurement's own agreement) and stop")
+    p.add_argument("--floor", action="store_true",
+                   help="measure the test networks a second time: how well the measurement agrees with itself")
     p.add_argument("--json", help="also write the results here")
     args = p.parse_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    timing = Timing(repeats=args.repeats, rounds=args.rounds, clock=args.clock)
-    if args.floor:
-        for runtime in args.runtimes.split(","):
-            q = noise_floor(runtime, args.floor, args.seed, timing)
-            print(f"{runtime}: {args.floor} networks measured twice agree within 10%: {q['within_10pct']:.1%}, "
-                  f"median difference {q['median_abs_error']:.1%} (clock {args.clock}, load {_load()})")
-        return 0
+    timing = Timing(repeats=args.repeats, rounds=args.rounds, clock=args.clock, quantile=args.quantile,
+                    reference=not args.no_reference)
     paths = {"eager": args.eager_profile, "onnxruntime": args.ort_profile}
-    results = [run(rt, paths[rt], args.n, args.seed, args.calibrate, work, timing) for rt in args.runtimes.split(",")]
+    results = [run(rt, paths[rt], args.n, args.seed, args.calibrate, work, timing, args.floor)
+               for rt in args.runtimes.split(",")]
     print(f"command: {' '.join(sys.argv)}")
-    print(f"clock: {args.clock}; {args.rounds} rounds of {args.repeats} timed runs, entry = smallest round median")
+    print(f"clock: {args.clock}; {args.rounds} interleaved rounds of {args.repeats} timed runs, "
+          f"entry = quantile {args.quantile} of the runs, "
+          f"{'raw' if args.no_reference else 'scaled by the reference network timed in each chunk'}")
     print(f"{'runtime':12} {'n':>4} {'sum within 10%':>15} {'sum median err':>15} {'corr. within 10%':>17} "
-          f"{'corr. median err':>17} {'correction':>22}  load (1/5/15 min) before -> after")
+          f"{'corr. median err':>17} {'remeasured within 10%':>22} {'correction':>22}  load (1/5/15 min) before -> after")
     for r in results:
-        s, c = r["sum"], r["corrected"]
+        s, c, f = r["sum"], r["corrected"], r["floor"]
+        again = f"{f['within_10pct']:.1%} ({f['median_abs_error']:.1%})" if f else "-"
         print(f"{r['runtime']:12} {r['n']:>4} {s['within_10pct']:>15.1%} {s['median_abs_error']:>15.1%} "
-              f"{c['within_10pct']:>17.1%} {c['median_abs_error']:>17.1%} "
+              f"{c['within_10pct']:>17.1%} {c['median_abs_error']:>17.1%} {again:>22} "
               f"{r['scale']:>8.3f}x + {r['offset_ms']:.3f} ms  {r['load_before']} -> {r['load_after']}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

@@ -1,6 +1,7 @@
 """A device's latency lookup table and the prediction of a whole network's latency from it (no torch).
 
-A ``DeviceProfile`` holds, for one device and runtime, the measured median latency (and spread) of every part
+A ``DeviceProfile`` holds, for one device and runtime, the measured latency (a quantile of timed runs, and their
+spread) of every part
 key (``searchspace.latency_keys``) a search space can produce, and a linear ``Correction`` fitted on whole
 networks (``measured ~ scale * sum_of_entries + offset_ms``: the per-network overhead a pure sum misses, such as
 one runtime call instead of one per block). ``predict(spec, profile)`` walks the spec's parts and sums.
@@ -16,14 +17,14 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from searchspace.checks import check_choice, check_int
+from searchspace.checks import check_choice, check_float, check_int
 from searchspace.errors import SpecError
 from searchspace.fields import as_dict, doc
 from searchspace.latency_keys import network_parts, space_parts
 from searchspace.space import SearchSpace
 from searchspace.spec import ArchSpec
 
-PROFILE_SCHEMA = 1
+PROFILE_SCHEMA = 2  # 1: entries named their latency median_ms (read, converted)
 RUNTIMES = ("eager", "onnxruntime")
 CLOCKS = ("wall", "cpu")
 MAX_ENTRIES = 200_000
@@ -71,6 +72,7 @@ class DeviceDescription:
     runtime_version: str = field(default="", metadata=doc("version of the runtime"))
     batch_size: int = field(default=1, metadata=doc("images per timed forward pass"))
     clock: str = field(default="wall", metadata=doc("wall: elapsed time; cpu: the timing thread's CPU time"))
+    quantile: float = field(default=0.5, metadata=doc("an entry is this quantile of the part's timed runs"))
 
     def __post_init__(self) -> None:
         for name in ("name", "cpu", "machine", "torch", "runtime_version"):
@@ -80,18 +82,20 @@ class DeviceDescription:
         check_choice("runtime", self.runtime, RUNTIMES)
         check_int("batch_size", self.batch_size, 1, 65_536)
         check_choice("clock", self.clock, CLOCKS)
+        check_float("quantile", self.quantile, 0, 1)
 
 
 @dataclass(frozen=True, kw_only=True)
 class LatencyEntry:
-    """One part's measured latency: median and median absolute deviation over ``repeats`` timed runs."""
+    """One part's measured latency: the profile's quantile of ``repeats`` timed runs, and their median
+    absolute deviation."""
 
-    median_ms: float
+    ms: float
     spread_ms: float = 0.0
     repeats: int = 1
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "median_ms", _positive("median_ms", self.median_ms))
+        object.__setattr__(self, "ms", _positive("ms", self.ms))
         object.__setattr__(self, "spread_ms", _positive("spread_ms", self.spread_ms, allow_zero=True))
         check_int("repeats", self.repeats, 1, 1_000_000)
 
@@ -128,6 +132,7 @@ class DeviceProfile:
     device: DeviceDescription
     entries: Mapping[str, LatencyEntry]
     correction: Correction = Correction()
+    reference_ms: float = 0.0  # the reference network's latency every entry is scaled to (0: entries as timed)
     schema_version: int = PROFILE_SCHEMA
 
     def __post_init__(self) -> None:
@@ -137,6 +142,7 @@ class DeviceProfile:
             raise SpecError("device", "must be a device description")
         if not isinstance(self.correction, Correction):
             raise SpecError("correction", "must be a correction")
+        object.__setattr__(self, "reference_ms", _positive("reference_ms", self.reference_ms, allow_zero=True))
         if not isinstance(self.entries, Mapping) or len(self.entries) > MAX_ENTRIES:
             raise SpecError("entries", f"must be an object of at most {MAX_ENTRIES:,} entries")
         for key, entry in self.entries.items():
@@ -155,6 +161,7 @@ class DeviceProfile:
             "schema_version": self.schema_version,
             "device": as_dict(self.device),
             "correction": as_dict(self.correction),
+            "reference_ms": self.reference_ms,
             "entries": {key: as_dict(entry) for key, entry in sorted(self.entries.items())},
         }
 
@@ -167,20 +174,26 @@ class DeviceProfile:
 
         if not isinstance(data, dict):
             raise SpecError("profile", "must be a JSON object")
-        unknown = sorted(set(map(str, data)) - {"schema_version", "device", "correction", "entries"})
+        fields = ("schema_version", "device", "correction", "reference_ms", "entries")
+        unknown = sorted(set(map(str, data)) - set(fields))
         if unknown:
-            raise SpecError(unknown[0][:60], "unknown field; allowed: schema_version, device, correction, entries")
+            raise SpecError(unknown[0][:60], f"unknown field; allowed: {', '.join(fields)}")
         for name in ("device", "entries"):
             if name not in data:
                 raise SpecError(name, "is required")
         raw = data["entries"]
         if not isinstance(raw, dict) or len(raw) > MAX_ENTRIES:
             raise SpecError("entries", f"must be an object of at most {MAX_ENTRIES:,} entries")
+        version = data.get("schema_version", PROFILE_SCHEMA)
+        if version == 1:  # its entries said median_ms
+            raw = {key: _renamed(value, "median_ms", "ms") for key, value in raw.items()}
+            version = PROFILE_SCHEMA
         entries = {key: from_dict(LatencyEntry, value, f"entries[{key!s:.400}]") for key, value in raw.items()}
         return cls(
-            schema_version=data.get("schema_version", PROFILE_SCHEMA),
+            schema_version=version,
             device=from_dict(DeviceDescription, data["device"], "device"),
             correction=from_dict(Correction, data.get("correction", {}), "correction"),
+            reference_ms=data.get("reference_ms", 0.0),
             entries=entries,
         )
 
@@ -193,6 +206,12 @@ class DeviceProfile:
         return cls.from_dict(data)
 
 
+def _renamed(value: Any, old: str, new: str) -> Any:
+    if isinstance(value, dict) and old in value and new not in value:
+        return {(new if name == old else name): v for name, v in value.items()}
+    return value
+
+
 def table_sum(spec: ArchSpec, profile: DeviceProfile, name: str = "") -> float:
     """The sum of the table entries of ``spec``'s parts (ms); MissingEntryError names the first one absent."""
     total = 0.0
@@ -202,7 +221,7 @@ def table_sum(spec: ArchSpec, profile: DeviceProfile, name: str = "") -> float:
         entry = entries.get(key)
         if entry is None:
             raise MissingEntryError(name or profile.label, part.where, key)
-        total += entry.median_ms
+        total += entry.ms
     return total
 
 

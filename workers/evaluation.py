@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from searchspace.checks import check_bool, check_choice, check_int
+from searchspace.checks import check_bool, check_choice, check_float, check_int
 from searchspace.counter import count
 from searchspace.errors import SpecError
 from searchspace.fields import as_dict, doc
@@ -43,6 +43,9 @@ class LatencyConfig:
         "wall: elapsed time; cpu: the timing thread's CPU time (leaves out other processes' turns on the core)"))
     exclusive: bool = field(default=True, metadata=doc(
         "measure with the node's CPUs to itself (waits for trainings on the node to pause); false: beside them"))
+    window_s: float = field(default=2.0, metadata=doc(
+        "seconds the timed passes are spread over, in 10 rounds (a burst of load on a shared host spoils some "
+        "rounds, not the measurement); 0: back to back"))
 
     def __post_init__(self) -> None:
         check_int("batch_size", self.batch_size, 1, 65_536)
@@ -54,6 +57,7 @@ class LatencyConfig:
                                       f"profile id (letters, digits, '_', '.', '-'); got {self.device!r:.80}")
         check_choice("clock", self.clock, CLOCKS)
         check_bool("exclusive", self.exclusive)
+        check_float("window_s", self.window_s, 0, 600)
 
     @property
     def profile_id(self) -> str | None:
@@ -70,7 +74,7 @@ class LatencyConfig:
         return data
 
 
-_LATER_FIELDS = ("clock", "exclusive")
+_LATER_FIELDS = ("clock", "exclusive", "window_s")
 _DEFAULT = LatencyConfig()
 
 
@@ -178,7 +182,7 @@ def evaluate(
         with cpu_lock.measuring() if latency.exclusive else contextlib.nullcontext():
             timing = measure_latency(spec, batch_size=latency.batch_size, threads=latency.threads,
                                      warmup=latency.warmup, repeats=latency.repeats, device=latency.device,
-                                     model=model, clock=latency.clock)
+                                     model=model, clock=latency.clock, window_s=latency.window_s)
     end = time.perf_counter()
     durations = Durations(load=loaded - start, build=built - loaded, train=result.train_seconds,
                           validate=result.eval_seconds, latency=end - trained, total=end - start)

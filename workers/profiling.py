@@ -1,10 +1,18 @@
 """Profiling a device: time every part a search space can produce, then fit the per-network correction.
 
 Each part (stem, block configuration, head; ``searchspace.latency_keys``) is built alone and timed at its input
-shape in the chosen runtime (eager PyTorch, or ONNX Runtime on its exported graph) with fixed threads: warm-up,
-then ``rounds`` rounds of ``repeats`` timed runs; the entry is the smallest round median (a burst of load on a
-shared machine spoils a round, not the entry) and the spread is the median absolute deviation of all runs.
-The partial table is written atomically every few seconds, so an interrupted run resumes where it stopped.
+shape in the chosen runtime (eager PyTorch, or ONNX Runtime on its exported graph) with fixed threads and
+denormals flushed to zero. Parts are timed a chunk at a time, interleaved: ``rounds`` passes over the chunk,
+``repeats`` timed runs of each part per pass, so a part's runs are spread over the whole chunk's time and a burst
+of load on the machine (a co-tenant of a shared host, which on a cloud VM can slow every core by 1.8x for
+seconds at a time) spoils some rounds of many parts instead of every run of a few. The entry is the
+``quantile`` of a part's runs (0.1 by default: the machine near its unloaded speed; 0.5 for the median) and the
+spread their median absolute deviation. Whole networks (the correction's calibration, benchmarks) are timed the
+same way. Every chunk also times a fixed reference network (``REFERENCE``) among its runs; the chunk's entries
+are scaled by the reference's latency in the profile's first chunk over its latency in this one, so that drift
+of the machine's speed while profiling (thermal throttling, co-tenant load) cancels: every entry reads as if
+timed while the first chunk was (``DeviceProfile.reference_ms``). The partial table is written atomically
+after every chunk, so an interrupted run resumes there, at the same reference level.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from searchspace.checks import check_choice, check_int
+from searchspace.checks import check_choice, check_float, check_int
 from searchspace.errors import SpecError
 from searchspace.fields import add_field_flag, doc
 from searchspace.latency_keys import Part, space_parts
@@ -33,13 +41,17 @@ from searchspace.latency_table import (
 )
 from searchspace.space import SearchSpace, sample
 from searchspace.spec import ArchSpec
-from workers.latency import cpu_model
+from workers.latency import cpu_model, flushed_denormals, timed_rounds
 
 if TYPE_CHECKING:
     from torch import nn
 
 Run = Callable[[], Any]
-SAVE_EVERY_S = 5.0
+CHUNK = 200  # parts timed interleaved (and built, kept alive) at once; the partial file is saved after each
+# the reference network timed in every chunk: several block kinds, about 3 ms in eager PyTorch on a 2020s x86 core
+REFERENCE = ("arch:resolution=32,in_chans=1,num_classes=10 stem:c=16,s=1,a=swish mbconv:c=24,k=7,a=swish,se=0.25,"
+             "e=4.0 mbconv:n=3,c=32,s=2,k=5,a=swish micro:n=2,c=40,s=2,k=7,a=hswish,e=3.0,se=0.25 "
+             "ghost:n=2,c=80,s=2,k=5,a=hswish head:conv_chs=256,a=swish,dropout=0.1")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,9 +60,14 @@ class Timing:
 
     runtime: str = field(default="eager", metadata=doc("eager (PyTorch) or onnxruntime"))
     threads: int = field(default=1, metadata=doc("runtime threads while timing"))
-    warmup: int = field(default=5, metadata=doc("untimed runs of each part first"))
-    repeats: int = field(default=10, metadata=doc("timed runs per round"))
-    rounds: int = field(default=3, metadata=doc("rounds of timed runs (the entry is the smallest round median)"))
+    warmup: int = field(default=3, metadata=doc("untimed runs of each part first"))
+    repeats: int = field(default=5, metadata=doc("timed runs of each part per round"))
+    rounds: int = field(default=20, metadata=doc(
+        "rounds: passes over a chunk of parts, interleaved, so a part's runs are spread over time"))
+    quantile: float = field(default=0.1, metadata=doc(
+        "the entry is this quantile of a part's timed runs (0.5: the median; 0.1 resists load from others)"))
+    reference: bool = field(default=True, metadata=doc(
+        "scale every chunk by a reference network timed in it, so drift of the machine's speed cancels"))
     clock: str = field(default="wall", metadata=doc(
         "wall: elapsed time (the latency, on a device kept for profiling); cpu: the timing thread's CPU time "
         "(robust to other processes on a shared machine; runtimes run on the calling thread at 1 thread)"))
@@ -62,6 +79,10 @@ class Timing:
         check_int("repeats", self.repeats, 1, 10_000)
         check_int("rounds", self.rounds, 1, 100)
         check_choice("clock", self.clock, CLOCKS)
+        check_float("quantile", self.quantile, 0, 1)
+
+    def clock_fn(self) -> Callable[[], float]:
+        return time.perf_counter if self.clock == "wall" else time.thread_time
 
 
 def describe(timing: Timing, name: str = "") -> DeviceDescription:
@@ -75,7 +96,7 @@ def describe(timing: Timing, name: str = "") -> DeviceDescription:
         version = onnxruntime.__version__
     return DeviceDescription(name=name, cpu=cpu_model()[:200], machine=platform.machine(), cores=os.cpu_count() or 1,
                              threads=timing.threads, torch=torch.__version__, runtime=timing.runtime,
-                             runtime_version=version, clock=timing.clock)
+                             runtime_version=version, clock=timing.clock, quantile=timing.quantile)
 
 
 def part_module(part: Part) -> nn.Module:
@@ -115,42 +136,91 @@ def runner(module: nn.Module, shape: Sequence[int], timing: Timing) -> Run:
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3
+    options.add_session_config_entry("session.set_denormal_as_zero", "1")
     session = ort.InferenceSession(export_module(module, x), options, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     feed = {name: x.numpy()}
     return lambda: session.run(None, feed)
 
 
-def time_run(run: Run, timing: Timing) -> LatencyEntry:
-    """Warm-up, then ``rounds`` x ``repeats`` timed calls: the smallest round median and the overall MAD."""
+def entry(times: Sequence[float], quantile: float) -> LatencyEntry:
+    """A part's (or network's) entry from its timed runs in seconds: the quantile and the MAD, in ms."""
     import numpy as np
 
-    now = time.perf_counter if timing.clock == "wall" else time.thread_time
-    for _ in range(timing.warmup):
-        run()
-    medians, every = [], []
-    for _ in range(timing.rounds):
-        times = []
-        for _ in range(timing.repeats):
-            start = now()
-            run()
-            times.append(now() - start)
-        medians.append(float(np.median(times)))
-        every.extend(times)
-    ms = np.asarray(every) * 1e3
+    ms = np.asarray(times) * 1e3
     spread = float(np.median(np.abs(ms - np.median(ms))))
-    return LatencyEntry(median_ms=max(min(medians) * 1e3, 1e-6), spread_ms=spread, repeats=len(every))
+    return LatencyEntry(ms=max(float(np.quantile(ms, quantile)), 1e-6), spread_ms=spread, repeats=len(ms))
+
+
+def time_runs(runs: Sequence[Run], timing: Timing) -> list[LatencyEntry]:
+    """Warm-up of each, then ``rounds`` interleaved passes of ``repeats`` timed calls: one entry per run."""
+    import torch
+
+    torch.set_num_threads(timing.threads)
+    with flushed_denormals():
+        for run in runs:
+            for _ in range(timing.warmup):
+                run()
+        times = timed_rounds(runs, timing.rounds, timing.repeats, timing.clock_fn())
+    return [entry(t, timing.quantile) for t in times]
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    return (items[i:i + size] for i in range(0, len(items), size))
+
+
+def network_runner(spec: ArchSpec, timing: Timing) -> Run:
+    from searchspace.builder import build
+
+    return runner(build(spec).eval(), (spec.in_chans, spec.resolution, spec.resolution), timing)
+
+
+@dataclass
+class Timer:
+    """Times chunks of runs with ``timing``, each scaled to ``reference_ms`` (set by the first chunk when None)
+    through the reference network timed among them; ``timing.reference=False`` leaves entries as timed."""
+
+    timing: Timing
+    reference_ms: float | None = None
+    _reference: Run | None = field(default=None, repr=False)
+
+    def time(self, runs: Sequence[Run]) -> list[LatencyEntry]:
+        if not self.timing.reference:
+            return time_runs(runs, self.timing)
+        if self._reference is None:
+            self._reference = network_runner(ArchSpec.from_string(REFERENCE), self.timing)
+        *entries, ref = time_runs([*runs, self._reference], self.timing)
+        if self.reference_ms is None:
+            self.reference_ms = ref.ms
+        k = self.reference_ms / ref.ms
+        return [LatencyEntry(ms=e.ms * k, spread_ms=e.spread_ms * k, repeats=e.repeats) for e in entries]
+
+    def parts(self, parts: Sequence[Part]) -> list[LatencyEntry]:
+        """Every part built alone and timed, a chunk of them interleaved at a time."""
+        out: list[LatencyEntry] = []
+        for chunk in _chunks(parts):
+            out += self.time([runner(part_module(p), p.shape, self.timing) for p in chunk])
+        return out
+
+    def networks(self, specs: Sequence[ArchSpec]) -> list[LatencyEntry]:
+        """End to end: each whole built network, timed like the parts (a chunk of networks interleaved)."""
+        out: list[LatencyEntry] = []
+        for chunk in _chunks(specs, CHUNK // 4):
+            out += self.time([network_runner(spec, self.timing) for spec in chunk])
+        return out
 
 
 def time_part(part: Part, timing: Timing) -> LatencyEntry:
-    return time_run(runner(part_module(part), part.shape, timing), timing)
+    return Timer(timing).parts([part])[0]
+
+
+def time_networks(specs: Sequence[ArchSpec], timing: Timing, reference_ms: float | None = None
+                  ) -> list[LatencyEntry]:
+    return Timer(timing, reference_ms).networks(specs)
 
 
 def time_network(spec: ArchSpec, timing: Timing) -> LatencyEntry:
-    """End to end: the whole built network, timed like a part."""
-    from searchspace.builder import build
-
-    return time_run(runner(build(spec).eval(), (spec.in_chans, spec.resolution, spec.resolution), timing), timing)
+    return time_networks([spec], timing)[0]
 
 
 def sample_specs(space: SearchSpace, n: int, seed: int) -> list[ArchSpec]:
@@ -188,16 +258,16 @@ def partial_path(out: Path) -> Path:
     return out.with_name(out.name + ".partial")
 
 
-def _resume(path: Path, device: DeviceDescription) -> dict[str, LatencyEntry]:
-    """Entries already measured by an interrupted run with the same runtime and threads."""
+def _resume(path: Path, device: DeviceDescription) -> DeviceProfile | None:
+    """What an interrupted run with the same runtime, threads, clock and quantile already measured."""
     if not path.exists():
-        return {}
+        return None
     done = DeviceProfile.from_json(path.read_text())
-    for name in ("runtime", "threads", "cpu", "batch_size", "clock"):
+    for name in ("runtime", "threads", "cpu", "batch_size", "clock", "quantile"):
         if getattr(done.device, name) != getattr(device, name):
             raise SpecError(name, f"{path} was measured with {name}={getattr(done.device, name)!r}, this run has "
                                   f"{getattr(device, name)!r}; remove it or profile with the same setting")
-    return dict(done.entries)
+    return done
 
 
 def profile_parts(
@@ -212,15 +282,16 @@ def profile_parts(
 
     device = describe(timing, name)
     partial = partial_path(out)
-    entries = _resume(partial, device)
+    done = _resume(partial, device)
+    entries = dict(done.entries) if done else {}
+    timer = Timer(timing, done.reference_ms or None if done else None)
     todo = [part for part in parts if part.key not in entries]
-    last = time.monotonic()
-    for part in tqdm(todo, desc=f"profile {timing.runtime}", unit="part", disable=not progress):
-        entries[part.key] = time_part(part, timing)
-        if time.monotonic() - last > SAVE_EVERY_S:
-            _save(partial, DeviceProfile(device=device, entries=entries))
-            last = time.monotonic()
-    profile = DeviceProfile(device=device, entries=entries)
+    with tqdm(total=len(todo), desc=f"profile {timing.runtime}", unit="part", disable=not progress) as bar:
+        for chunk in _chunks(todo):
+            entries.update(zip((p.key for p in chunk), timer.parts(chunk), strict=True))
+            _save(partial, DeviceProfile(device=device, entries=entries, reference_ms=timer.reference_ms or 0.0))
+            bar.update(len(chunk))
+    profile = DeviceProfile(device=device, entries=entries, reference_ms=timer.reference_ms or 0.0)
     _save(partial, profile)
     return profile
 
@@ -228,7 +299,7 @@ def profile_parts(
 def calibrate(profile: DeviceProfile, specs: Sequence[ArchSpec], timing: Timing) -> DeviceProfile:
     """The profile with its correction fitted on ``specs`` measured end to end."""
     sums = [table_sum(spec, profile) for spec in specs]
-    measured = [time_network(spec, timing).median_ms for spec in specs]
+    measured = [e.ms for e in time_networks(specs, timing, profile.reference_ms or None)]
     return replace(profile, correction=fit_correction(sums, measured))
 
 
@@ -282,7 +353,7 @@ def add_profile_flags(p: Any) -> None:
     p.add_argument("--classes", type=int, help="classes of the head (default: the space's; digits has 10)")
     p.add_argument("--in-chans", type=int, help="input channels of the stem (default: the space's; digits: 1)")
     add_field_flag(p, "--clock", Timing, "clock", choices=CLOCKS, default="wall")
-    for name in ("threads", "warmup", "repeats", "rounds"):
+    for name in ("threads", "warmup", "repeats", "rounds", "quantile"):
         add_field_flag(p, f"--{name}", Timing, name, default=getattr(Timing(), name))
     p.add_argument("--calibrate", type=int, default=20, help="random networks timed whole to fit the correction")
     p.add_argument("--seed", type=int, default=0, help="seed of the calibration networks")
@@ -296,7 +367,7 @@ def profile_command(args: Any) -> int:
     shape = {k: v for k, v in (("num_classes", args.classes), ("in_chans", args.in_chans)) if v is not None}
     space = SearchSpace.from_dict({**space.to_dict(), **shape})
     timing = Timing(runtime=args.runtime, threads=args.threads, warmup=args.warmup, repeats=args.repeats,
-                    rounds=args.rounds, clock=args.clock)
+                    rounds=args.rounds, clock=args.clock, quantile=args.quantile)
     check_int("--calibrate", args.calibrate, 0, 10_000)
     start = time.perf_counter()
     profile = profile_space(space, timing, Path(args.out), args.name, args.calibrate, args.seed)

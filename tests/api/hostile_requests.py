@@ -58,8 +58,8 @@ EXTRA_METHODS = ("PUT", "PATCH", "DELETE", "POST", "GET")
 # a valid body per operation: each mutation changes one thing in it
 VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/searches"): {"n_trials": 2, "training": {"epochs": 1}},
-    ("POST", "/v1/devices"): {"schema_version": 1, "device": {"name": "board", "runtime": "eager"},
-                              "entries": {"stem:c=8,kind=conv,s=1,a=relu|1x16x16": {"median_ms": 0.5}}},
+    ("POST", "/v1/devices"): {"schema_version": 2, "device": {"name": "board", "runtime": "eager"},
+                              "entries": {"stem:c=8,kind=conv,s=1,a=relu|1x16x16": {"ms": 0.5}}},
     ("POST", "/v1/scalings"): {"base": {"zoo": "mobilenet_v3_small"}, "phi": 0},
     ("POST", "/v1/scaling-searches"): {"base": {"zoo": "efficientnet_b0"}, "max_candidates": 2},
 }

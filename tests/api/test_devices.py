@@ -55,12 +55,12 @@ def _hostile(profile: DeviceProfile) -> list[tuple[str, str]]:
         return json.dumps({**data, "entries": {**data["entries"], key: value}})
 
     return [
-        (entry({"median_ms": float("nan"), "spread_ms": 0, "repeats": 3}), f"entries[{key}].median_ms"),
-        (entry({"median_ms": -1.0}), f"entries[{key}].median_ms"),
-        (entry({"median_ms": 1e300}), f"entries[{key}].median_ms"),
-        (entry({"median_ms": float("inf")}), f"entries[{key}].median_ms"),
-        (entry({"median_ms": 1.0, "spread_ms": float("nan")}), f"entries[{key}].spread_ms"),
-        (entry({"median_ms": 1.0, "repeats": 0}), f"entries[{key}].repeats"),
+        (entry({"ms": float("nan"), "spread_ms": 0, "repeats": 3}), f"entries[{key}].ms"),
+        (entry({"ms": -1.0}), f"entries[{key}].ms"),
+        (entry({"ms": 1e300}), f"entries[{key}].ms"),
+        (entry({"ms": float("inf")}), f"entries[{key}].ms"),
+        (entry({"ms": 1.0, "spread_ms": float("nan")}), f"entries[{key}].spread_ms"),
+        (entry({"ms": 1.0, "repeats": 0}), f"entries[{key}].repeats"),
         (entry("fast"), f"entries[{key}]"),
         (json.dumps({**data, "entries": [1, 2]}), "entries"),
         (json.dumps({k: v for k, v in data.items() if k != "device"}), "device"),

@@ -55,7 +55,7 @@ def profile_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_profile_covers_the_space_and_round_trips(profile_file: Path) -> None:
     profile = DeviceProfile.from_json(profile_file.read_text())
     assert set(profile.entries) == set(space_parts(SPACE))
-    assert all(e.median_ms > 0 and e.repeats == 6 for e in profile.entries.values())
+    assert all(e.ms > 0 and e.repeats == 6 for e in profile.entries.values())
     assert profile.device.runtime == "eager" and profile.device.threads == 1 and profile.device.torch
     assert profile.correction.fitted_on == 4
     assert not partial_path(profile_file).exists()
@@ -74,10 +74,10 @@ def test_an_interrupted_profile_resumes_without_retiming(tmp_path: Path) -> None
     parts = list(space_parts(SPACE).values())[:4]
     out = tmp_path / "device.json"
     first = profile_parts(parts[:2], FAST, out, progress=False)
-    marked = {**first.entries, parts[0].key: LatencyEntry(median_ms=123.0, spread_ms=0.0, repeats=1)}
+    marked = {**first.entries, parts[0].key: LatencyEntry(ms=123.0, spread_ms=0.0, repeats=1)}
     partial_path(out).write_text(replace(first, entries=marked).to_json())
     again = profile_parts(parts, FAST, out, progress=False)
-    assert again.entries[parts[0].key].median_ms == 123.0  # kept, not timed again
+    assert again.entries[parts[0].key].ms == 123.0  # kept, not timed again
     assert set(again.entries) == {p.key for p in parts}
     with pytest.raises(SpecError, match="runtime"):
         profile_parts(parts, replace(FAST, runtime="onnxruntime"), out, progress=False)

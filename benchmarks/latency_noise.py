@@ -10,7 +10,9 @@ both clocks (wall: elapsed time; cpu: the timing thread's CPU time, which leaves
   lock exclusively (``workers.cpu_lock.measuring``), which waits for the running trainings to end and holds new
   ones back, with the 50 passes in 10 rounds spread over ``window_s`` seconds (2) and denormals flushed (here
   the 5 architectures of a round share one hold, a measuring phase, so that the run takes minutes).
-  ``--window`` overrides the window, to see how much a longer one buys on a shared host.
+  ``--window`` overrides the window, to see how much a longer one buys on a shared host;
+- after, reference: the same, with ``latency.reference`` on: the reference network timed in the same rounds
+  and every pass scaled to the node's reference level (drift of a shared host's speed cancels).
 
 It prints the spread (max/min of the 5 medians) per architecture for both, their ratio, and the load average.
 
@@ -72,11 +74,11 @@ def _training_started(work: Path, timeout_s: float = 180) -> None:
     raise RuntimeError(f"the search never started training; see {work / 'search.log'}")
 
 
-def _measure(spec: ArchSpec, clock: str, window_s: float) -> float:
+def _measure(spec: ArchSpec, clock: str, window_s: float, reference: bool = False) -> float:
     """As a worker times a candidate: 1 thread, 10 warm-up passes, the median of 50."""
     c = LatencyConfig()
     return measure_latency(spec, threads=c.threads, warmup=c.warmup, repeats=c.repeats, clock=clock,
-                           window_s=window_s).median_ms
+                           window_s=window_s, reference=reference).median_ms
 
 
 def _spread(values: list[float]) -> float:
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="latency-noise-"))
     os.environ["NAS_CPU_LOCK_DIR"] = str(work / "lock")  # this search's node lock, shared with its workers
     search = _start_search(work, args.epochs, args.subset)
-    ways = ("before", "after")
+    ways = ("before", "after", "after, reference")
     found: dict[tuple[str, str], list[list[float]]] = {(w, c): [[] for _ in specs] for w in ways for c in CLOCKS}
     waited = []
     try:
@@ -113,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                 for i, spec in enumerate(specs):
                     for clock in CLOCKS:
                         found["after", clock][i].append(_measure(spec, clock, args.window))
+                        found["after, reference", clock][i].append(_measure(spec, clock, args.window, True))
         load_after = _load()
         alive = search.poll() is None
     finally:
@@ -129,15 +132,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"background: python -m workers search --workers 2 --epochs {args.epochs} --subset {args.subset} (running at the end: "
           f"{alive}); load average {load_before} -> {load_after} on {os.cpu_count()} CPUs")
     for clock in CLOCKS:
-        print(f"{clock} clock:\n{'arch':>4} {'before ms (median)':>19} {'before max/min':>15} {'after ms':>10} "
-              f"{'after max/min':>14}")
+        print(f"{clock} clock: median ms and spread (max/min) of {args.times} measurements per architecture")
+        print(f"{'arch':>4}" + "".join(f" {w + ' ms':>20} {'max/min':>8}" for w in ways))
         for i in range(len(specs)):
-            b, a = found["before", clock][i], found["after", clock][i]
-            print(f"{i:>4} {statistics.median(b):>19.3f} {_spread(b):>15.3f} {statistics.median(a):>10.3f} "
-                  f"{_spread(a):>14.3f}")
-        worst_b = max(map(_spread, found["before", clock]))
-        worst_a = max(map(_spread, found["after", clock]))
-        print(f"worst spread ({clock} clock): before {worst_b:.3f}, after {worst_a:.3f} (goal < 1.10)")
+            print(f"{i:>4}" + "".join(f" {statistics.median(found[w, clock][i]):>20.3f} "
+                                      f"{_spread(found[w, clock][i]):>8.3f}" for w in ways))
+        worst = ", ".join(f"{w} {max(map(_spread, found[w, clock])):.3f}" for w in ways)
+        print(f"worst spread ({clock} clock): {worst} (goal < 1.10)")
     print(f"median wait for the lock {statistics.median(waited):.2f} s, longest {max(waited):.2f} s")
     return 0
 

@@ -46,6 +46,9 @@ class LatencyConfig:
     window_s: float = field(default=2.0, metadata=doc(
         "seconds the timed passes are spread over, in 10 rounds (a burst of load on a shared host spoils some "
         "rounds, not the measurement); 0: back to back"))
+    reference: bool = field(default=False, metadata=doc(
+        "time a fixed reference network in the same rounds and scale to the node's reference level, so drift "
+        "of the machine's speed (co-tenants, throttling) cancels (CPU only)"))
 
     def __post_init__(self) -> None:
         check_int("batch_size", self.batch_size, 1, 65_536)
@@ -58,6 +61,9 @@ class LatencyConfig:
         check_choice("clock", self.clock, CLOCKS)
         check_bool("exclusive", self.exclusive)
         check_float("window_s", self.window_s, 0, 600)
+        check_bool("reference", self.reference)
+        if self.reference and self.device.startswith("cuda"):
+            raise SpecError("reference", "scales CPU measurements only; set it false for a CUDA device")
 
     @property
     def profile_id(self) -> str | None:
@@ -74,7 +80,7 @@ class LatencyConfig:
         return data
 
 
-_LATER_FIELDS = ("clock", "exclusive", "window_s")
+_LATER_FIELDS = ("clock", "exclusive", "window_s", "reference")
 _DEFAULT = LatencyConfig()
 
 
@@ -126,7 +132,10 @@ class Evaluation:
         if self.latency is None:  # not measured here: predicted by the driver, or not asked for
             return measured
         info = self.latency.device_info
-        source = f"measured on {info.device_name} ({info.device}, {info.threads} thread(s), {self.latency.clock} clock)"
+        scale = self.latency.scale
+        scaled = "" if scale is None else f", scaled to the node's reference speed by {scale:.3f}"
+        source = (f"measured on {info.device_name} ({info.device}, {info.threads} thread(s), {self.latency.clock} "
+                  f"clock{scaled})")
         return {**measured, "latency_ms": self.latency_ms, "latency_p90_ms": self.latency.p90_ms,
                 "device": info.to_dict(), "latency_source": source}
 
@@ -182,7 +191,8 @@ def evaluate(
         with cpu_lock.measuring() if latency.exclusive else contextlib.nullcontext():
             timing = measure_latency(spec, batch_size=latency.batch_size, threads=latency.threads,
                                      warmup=latency.warmup, repeats=latency.repeats, device=latency.device,
-                                     model=model, clock=latency.clock, window_s=latency.window_s)
+                                     model=model, clock=latency.clock, window_s=latency.window_s,
+                                     reference=latency.reference)
     end = time.perf_counter()
     durations = Durations(load=loaded - start, build=built - loaded, train=result.train_seconds,
                           validate=result.eval_seconds, latency=end - trained, total=end - start)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import platform
@@ -12,12 +13,28 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from searchspace.checks import check_choice, check_int, check_float
+from searchspace.checks import check_choice, check_float, check_int
 from searchspace.latency_table import CLOCKS
 from searchspace.spec import ArchSpec
 
 if TYPE_CHECKING:
     from torch import nn
+
+# reference networks, timed beside what is measured so that drift of the machine's speed cancels: several block
+# kinds, 2-6 ms each in eager PyTorch on a 2020s x86 core; REFERENCE (the first) alone scales worker measurements
+REFERENCE = ("arch:resolution=32,in_chans=1,num_classes=10 stem:c=16,s=1,a=swish mbconv:c=24,k=7,a=swish,se=0.25,"
+             "e=4.0 mbconv:n=3,c=32,s=2,k=5,a=swish micro:n=2,c=40,s=2,k=7,a=hswish,e=3.0,se=0.25 "
+             "ghost:n=2,c=80,s=2,k=5,a=hswish head:conv_chs=256,a=swish,dropout=0.1")
+REFERENCES = (
+    REFERENCE,
+    ("arch:resolution=32,in_chans=1,num_classes=10 stem:c=16,s=1,a=swish mbconv:c=16,k=5,e=4.0 mbconv:c=32,s=2,"
+    "a=swish,se=0.25,e=4.0 micro:c=48,s=2,a=swish,e=4.0 ghost:c=104,s=2,k=5,a=hswish,e=6.0 "
+    "head:conv_chs=256,a=swish,dropout=0.1"),
+    ("arch:resolution=32,in_chans=1,num_classes=10 stem:c=16,s=1,a=swish mbconv:n=2,c=16,k=7,a=swish,se=0.25,e=4.0 "
+    "ghost:n=3,c=24,s=2,k=7,se=0.25,e=4.0 micro:n=2,c=48,s=2,k=5,a=hswish,e=6.0 "
+    "ghost:n=3,c=104,s=2,k=5,a=hswish,se=0.25,e=3.0 head:conv_chs=256,a=swish,dropout=0.1"),
+)
+LEVEL_WINDOW_S = 10.0  # a node's reference level is the reference's median over this long a window
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +68,7 @@ class LatencyResult:
     device_info: DeviceInfo
     clock: str = "wall"  # wall: elapsed time; cpu: the timing thread's CPU time
     window_s: float = 0.0  # seconds the timed passes were spread over (0: back to back)
+    scale: float | None = None  # the node's reference level over the reference's median now (None: not scaled)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -123,12 +141,16 @@ def measure_latency(
     model: nn.Module | None = None,
     clock: str = "wall",
     window_s: float = 0.0,
+    reference: bool = False,
 ) -> LatencyResult:
     """Time ``repeats`` forward passes of a ``batch_size`` x ``spec``-shaped random input after ``warmup`` passes.
 
     With ``window_s`` the timed passes run in up to 10 rounds spread evenly over that many seconds, so that a
     burst of load on the machine (a co-tenant of a shared host) spoils some rounds, not the measurement.
-    Denormal floats are flushed to zero while timing (``flushed_denormals``).
+    Denormal floats are flushed to zero while timing (``flushed_denormals``). With ``reference`` (CPU only) the
+    reference network is timed in the same rounds, and every pass is scaled by the node's reference level
+    (``reference_level``) over the reference's median now: drift of the machine's speed (a co-tenant, thermal
+    throttling) cancels, and ``scale`` records the factor.
 
     ``model`` is measured instead of building ``spec`` when given (its train/eval mode and device are restored
     afterwards); torch's thread count is set to ``threads`` for the measurement and restored afterwards.
@@ -156,11 +178,18 @@ def measure_latency(
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(batch_size, spec.in_chans, spec.resolution, spec.resolution, generator=generator).to(dev)
     rounds = min(10, repeats) if window_s else 1
+    if reference and cuda:
+        from searchspace.errors import SpecError
+
+        raise SpecError("reference", "scales CPU measurements only; set it false for a CUDA device")
+    level = reference_level(threads, clock) if reference else 0.0
 
     def forward() -> None:
         model(x)
         if cuda:
             torch.cuda.synchronize(dev)
+
+    runs = [forward, _reference_run(generator)] if reference else [forward]
 
     torch.set_num_threads(threads)
     try:
@@ -170,15 +199,49 @@ def measure_latency(
                 forward()
             now = time.thread_time if clock == "cpu" and not cuda else time.perf_counter
             per_round = math.ceil(repeats / rounds)
-            [times] = timed_rounds([forward], rounds, per_round, now, window_s / rounds)
+            times, *ref = timed_rounds(runs, rounds, per_round, now, window_s / rounds)
             times = times[:repeats]
     finally:
         torch.set_num_threads(previous_threads)
         model.train(was_training).to(previous_device)
-    ms = np.asarray(times) * 1e3
+    scale = level / (float(np.median(ref[0])) * 1e3) if ref else None
+    ms = np.asarray(times) * 1e3 * (scale or 1.0)
     return LatencyResult(
         median_ms=float(np.median(ms)), p90_ms=float(np.percentile(ms, 90)), mean_ms=float(ms.mean()),
         min_ms=float(ms.min()), repeats=repeats, warmup=warmup, batch_size=batch_size, threads=threads,
         device_info=device_info(str(dev), threads), clock="wall" if cuda else clock,
-        window_s=float(window_s),
+        window_s=float(window_s), scale=scale,
     )
+
+
+def _reference_run(generator: Any) -> Callable[[], Any]:
+    """One forward pass of the reference network (built here, eval mode) on a fixed input."""
+    import torch
+
+    from searchspace.builder import build
+
+    spec = ArchSpec.from_string(REFERENCE)
+    model = build(spec).eval()
+    x = torch.randn(1, spec.in_chans, spec.resolution, spec.resolution, generator=generator)
+    return lambda: model(x)
+
+
+def reference_level(threads: int, clock: str) -> float:
+    """This node's reference level (ms): the reference network's median over a ``LEVEL_WINDOW_S`` window, timed
+    once per node, threads and clock, and kept beside the node's CPU lock so every measurement there scales to
+    the same level (remove the file to time it again)."""
+    from workers import cpu_lock
+
+    path = cpu_lock.lock_dir() / f"reference-t{threads}-{clock}.json"
+    try:
+        ms = float(json.loads(path.read_text())["ms"])
+        if math.isfinite(ms) and ms > 0:
+            return ms
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    ms = measure_latency(ArchSpec.from_string(REFERENCE), threads=threads, warmup=10, repeats=200, clock=clock,
+                         window_s=LEVEL_WINDOW_S).median_ms
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"ms": ms, "reference": REFERENCE, "cpu": cpu_model()}))
+    os.replace(tmp, path)
+    return ms

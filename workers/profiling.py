@@ -6,10 +6,11 @@ denormals flushed to zero. Parts are timed a chunk at a time, interleaved: ``rou
 ``repeats`` timed runs of each part per pass, so a part's runs are spread over the whole chunk's time and a burst
 of load on the machine (a co-tenant of a shared host, which on a cloud VM can slow every core by 1.8x for
 seconds at a time) spoils some rounds of many parts instead of every run of a few. The entry is the
-``quantile`` of a part's runs (0.1 by default: the machine near its unloaded speed; 0.5 for the median) and the
+``quantile`` of a part's runs (0.05 by default: the machine near its unloaded speed; 0.5 for the median) and the
 spread their median absolute deviation. Whole networks (the correction's calibration, benchmarks) are timed the
-same way. Every chunk also times a fixed reference network (``REFERENCE``) among its runs; the chunk's entries
-are scaled by the reference's latency in the profile's first chunk over its latency in this one, so that drift
+same way. Every chunk also times fixed reference networks (``workers.latency.REFERENCES``) among its runs; the
+chunk's entries are scaled by the references' latency (geometric mean) in the profile's first chunk over their
+latency in this one, so that drift
 of the machine's speed while profiling (thermal throttling, co-tenant load) cancels: every entry reads as if
 timed while the first chunk was (``DeviceProfile.reference_ms``). The partial table is written atomically
 after every chunk, so an interrupted run resumes there, at the same reference level.
@@ -41,17 +42,13 @@ from searchspace.latency_table import (
 )
 from searchspace.space import SearchSpace, sample
 from searchspace.spec import ArchSpec
-from workers.latency import cpu_model, flushed_denormals, timed_rounds
+from workers.latency import REFERENCES, cpu_model, flushed_denormals, timed_rounds
 
 if TYPE_CHECKING:
     from torch import nn
 
 Run = Callable[[], Any]
 CHUNK = 200  # parts timed interleaved (and built, kept alive) at once; the partial file is saved after each
-# the reference network timed in every chunk: several block kinds, about 3 ms in eager PyTorch on a 2020s x86 core
-REFERENCE = ("arch:resolution=32,in_chans=1,num_classes=10 stem:c=16,s=1,a=swish mbconv:c=24,k=7,a=swish,se=0.25,"
-             "e=4.0 mbconv:n=3,c=32,s=2,k=5,a=swish micro:n=2,c=40,s=2,k=7,a=hswish,e=3.0,se=0.25 "
-             "ghost:n=2,c=80,s=2,k=5,a=hswish head:conv_chs=256,a=swish,dropout=0.1")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,10 +59,10 @@ class Timing:
     threads: int = field(default=1, metadata=doc("runtime threads while timing"))
     warmup: int = field(default=3, metadata=doc("untimed runs of each part first"))
     repeats: int = field(default=5, metadata=doc("timed runs of each part per round"))
-    rounds: int = field(default=20, metadata=doc(
+    rounds: int = field(default=40, metadata=doc(
         "rounds: passes over a chunk of parts, interleaved, so a part's runs are spread over time"))
-    quantile: float = field(default=0.1, metadata=doc(
-        "the entry is this quantile of a part's timed runs (0.5: the median; 0.1 resists load from others)"))
+    quantile: float = field(default=0.05, metadata=doc(
+        "the entry is this quantile of a part's timed runs (0.5: the median; 0.05 resists load from others)"))
     reference: bool = field(default=True, metadata=doc(
         "scale every chunk by a reference network timed in it, so drift of the machine's speed cancels"))
     clock: str = field(default="wall", metadata=doc(
@@ -178,21 +175,25 @@ def network_runner(spec: ArchSpec, timing: Timing) -> Run:
 @dataclass
 class Timer:
     """Times chunks of runs with ``timing``, each scaled to ``reference_ms`` (set by the first chunk when None)
-    through the reference network timed among them; ``timing.reference=False`` leaves entries as timed."""
+    through the reference networks timed among them; ``timing.reference=False`` leaves entries as timed."""
 
     timing: Timing
     reference_ms: float | None = None
-    _reference: Run | None = field(default=None, repr=False)
+    _references: list[Run] = field(default_factory=list, repr=False)
 
     def time(self, runs: Sequence[Run]) -> list[LatencyEntry]:
+        import numpy as np
+
         if not self.timing.reference:
             return time_runs(runs, self.timing)
-        if self._reference is None:
-            self._reference = network_runner(ArchSpec.from_string(REFERENCE), self.timing)
-        *entries, ref = time_runs([*runs, self._reference], self.timing)
+        if not self._references:
+            self._references = [network_runner(ArchSpec.from_string(s), self.timing) for s in REFERENCES]
+        timed = time_runs([*runs, *self._references], self.timing)
+        entries, refs = timed[:len(runs)], timed[len(runs):]
+        level = float(np.exp(np.mean([np.log(r.ms) for r in refs])))  # geometric mean of the references
         if self.reference_ms is None:
-            self.reference_ms = ref.ms
-        k = self.reference_ms / ref.ms
+            self.reference_ms = level
+        k = self.reference_ms / level
         return [LatencyEntry(ms=e.ms * k, spread_ms=e.spread_ms * k, repeats=e.repeats) for e in entries]
 
     def parts(self, parts: Sequence[Part]) -> list[LatencyEntry]:

@@ -138,3 +138,13 @@ def test_prediction_imports_no_torch() -> None:
             "space_parts; from searchspace.space import SearchSpace; space_parts(SearchSpace()); "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_schema_1_profile_is_read_with_its_entries_renamed() -> None:
+    old = {"schema_version": 1, "device": {"cpu": "x"}, "entries": {"mbconv:c=8|8x8x8": {"median_ms": 0.5}}}
+    profile = DeviceProfile.from_dict(old)
+    assert profile.schema_version == 2 and profile.entries["mbconv:c=8|8x8x8"].ms == 0.5
+    assert profile.reference_ms == 0.0 and profile.device.quantile == 0.5
+    with pytest.raises(SpecError) as err:
+        DeviceProfile.from_dict({"device": {}, "entries": {}, "reference_ms": -2})
+    assert err.value.field == "reference_ms"

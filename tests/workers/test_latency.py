@@ -37,3 +37,40 @@ def test_given_model_is_measured_and_left_as_it_was() -> None:
 def test_bad_arguments_name_the_field() -> None:
     with pytest.raises(SpecError, match="repeats"):
         measure_latency(tiny_spec(), repeats=0)
+
+
+def test_a_window_spreads_the_timed_passes_and_is_recorded() -> None:
+    import time
+
+    start = time.perf_counter()
+    result = measure_latency(tiny_spec(), warmup=0, repeats=10, window_s=0.3)
+    assert time.perf_counter() - start >= 0.27  # 10 rounds, 9 gaps of 0.03 s
+    assert result.window_s == 0.3 and result.repeats == 10
+    with pytest.raises(SpecError, match="window_s"):
+        measure_latency(tiny_spec(), window_s=-1)
+
+
+def test_denormals_are_flushed_while_timing_and_not_after() -> None:
+    from workers.latency import flushed_denormals
+
+    tiny = torch.tensor([1e-39])  # a float32 denormal
+    with flushed_denormals():
+        assert (tiny * 1.0).item() == 0.0
+    assert (tiny * 1.0).item() > 0.0
+
+
+def test_reference_scaling_uses_the_nodes_level(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from workers import latency
+
+    monkeypatch.setenv("NAS_CPU_LOCK_DIR", str(tmp_path))
+    monkeypatch.setattr(latency, "LEVEL_WINDOW_S", 0.05)
+    level = latency.reference_level(1, "wall")  # timed once, then kept beside the lock
+    assert level > 0 and json.loads((tmp_path / "reference-t1-wall.json").read_text())["ms"] == level
+    (tmp_path / "reference-t1-wall.json").write_text(json.dumps({"ms": 1000.0}))
+    result = measure_latency(tiny_spec(), warmup=1, repeats=10, reference=True)
+    assert result.scale is not None and result.scale > 20  # 1000 ms over a reference of a few ms
+    assert measure_latency(tiny_spec(), warmup=1, repeats=5).scale is None
+    (tmp_path / "reference-t1-wall.json").write_text("{broken")
+    assert latency.reference_level(1, "wall") < 1000  # a corrupt level is timed again

@@ -4,6 +4,7 @@ latency from the profile instead of timing on the worker."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -81,6 +82,36 @@ def test_an_interrupted_profile_resumes_without_retiming(tmp_path: Path) -> None
     assert set(again.entries) == {p.key for p in parts}
     with pytest.raises(SpecError, match="runtime"):
         profile_parts(parts, replace(FAST, runtime="onnxruntime"), out, progress=False)
+
+
+def test_chunks_are_scaled_to_the_first_chunks_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    from workers import profiling
+
+    speeds = iter([1.0, 2.0])  # the machine runs twice as slow while the second chunk is timed
+
+    def fake(runs: list, timing: Timing) -> list[LatencyEntry]:
+        k = next(speeds)
+        return [LatencyEntry(ms=k * (i + 1), spread_ms=0.1 * k, repeats=5) for i in range(len(runs))]
+
+    monkeypatch.setattr(profiling, "time_runs", fake)
+    timer = profiling.Timer(FAST)
+    first = timer.time([lambda: None])
+    n = len(profiling.REFERENCES)  # the references ran after it: 2 .. n + 1, geometric mean
+    assert timer.reference_ms == pytest.approx(math.exp(sum(math.log(i + 2) for i in range(n)) / n))
+    assert first[0].ms == 1.0
+    second = timer.time([lambda: None])
+    assert second[0].ms == pytest.approx(1.0) and second[0].spread_ms == pytest.approx(0.1)
+    monkeypatch.setattr(profiling, "time_runs", lambda runs, timing: [LatencyEntry(ms=3.0)] * len(runs))
+    assert profiling.Timer(replace(FAST, reference=False)).time([lambda: None])[0].ms == 3.0  # as timed
+
+
+def test_a_partial_profile_with_another_quantile_is_refused(tmp_path: Path) -> None:
+    parts = list(space_parts(SPACE).values())[:1]
+    out = tmp_path / "device.json"
+    profile_parts(parts, FAST, out, progress=False)
+    assert DeviceProfile.from_json(partial_path(out).read_text()).reference_ms > 0
+    with pytest.raises(SpecError, match="quantile"):
+        profile_parts(parts, replace(FAST, quantile=0.5), out, progress=False)
 
 
 def test_fit_correction_recovers_a_line() -> None:

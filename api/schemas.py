@@ -318,13 +318,14 @@ class DevicePublic(BaseModel):
     id: uuid.UUID = Field(description="the profile id a search names in latency.device")
     name: str | None
     device: dict[str, Any] = Field(description="CPU, cores, threads, torch and runtime it was measured with")
-    correction: dict[str, Any] = Field(description="predicted = scale * sum of entries + offset_ms")
+    correction: dict[str, Any] = Field(description="predicted = scale * (sum of entries) ** exponent + offset_ms")
     num_entries: int
     created_at: datetime
 
 
 class DeviceDetail(DevicePublic):
-    entries: dict[str, Any] = Field(description="part key -> ms (the profile's quantile of its timed runs), spread_ms, repeats")
+    entries: dict[str, Any] = Field(
+        description="part key -> ms (the profile's quantile of its timed runs), spread_ms, repeats")
 
     @model_validator(mode="before")
     @classmethod

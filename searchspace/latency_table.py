@@ -3,8 +3,8 @@
 A ``DeviceProfile`` holds, for one device and runtime, the measured latency (a quantile of timed runs, and their
 spread) of every part
 key (``searchspace.latency_keys``) a search space can produce, and a linear ``Correction`` fitted on whole
-networks (``measured ~ scale * sum_of_entries + offset_ms``: the per-network overhead a pure sum misses, such as
-one runtime call instead of one per block). ``predict(spec, profile)`` walks the spec's parts and sums.
+networks (``measured ~ scale * sum_of_entries ** exponent + offset_ms``: what a pure sum misses, such as weights
+that stay in cache when a part is timed alone but not in a whole network, or fusion across blocks). ``predict(spec, profile)`` walks the spec's parts and sums.
 """
 
 from __future__ import annotations
@@ -102,14 +102,17 @@ class LatencyEntry:
 
 @dataclass(frozen=True, kw_only=True)
 class Correction:
-    """``predicted = scale * sum(entries) + offset_ms``, fitted on ``fitted_on`` whole networks (1, 0: none)."""
+    """``predicted = scale * sum(entries) ** exponent + offset_ms``, fitted on ``fitted_on`` whole networks (1, 1,
+    0, 0: none). The exponent takes what grows with the network (weights that no longer stay in cache, fusion
+    across blocks), the scale what every network pays alike."""
 
     scale: float = 1.0
     offset_ms: float = 0.0
     fitted_on: int = 0
+    exponent: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("scale", "offset_ms"):
+        for name in ("scale", "offset_ms", "exponent"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 raise SpecError(name, f"must be a finite number, got {value!r:.40}")
@@ -117,12 +120,14 @@ class Correction:
             raise SpecError("scale", f"must be in [0.05, 20], got {self.scale!r:.40}")
         if not -MAX_MS <= self.offset_ms <= MAX_MS:
             raise SpecError("offset_ms", f"must be in [{-MAX_MS:g}, {MAX_MS:g}], got {self.offset_ms!r:.40}")
-        object.__setattr__(self, "scale", float(self.scale))
-        object.__setattr__(self, "offset_ms", float(self.offset_ms))
+        if not 0.25 <= self.exponent <= 4:
+            raise SpecError("exponent", f"must be in [0.25, 4], got {self.exponent!r:.40}")
+        for name in ("scale", "offset_ms", "exponent"):
+            object.__setattr__(self, name, float(getattr(self, name)))
         check_int("fitted_on", self.fitted_on, 0, 1_000_000)
 
     def apply(self, total_ms: float) -> float:
-        return max(self.scale * total_ms + self.offset_ms, 1e-6)
+        return max(self.scale * total_ms ** self.exponent + self.offset_ms, 1e-6)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

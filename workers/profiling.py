@@ -19,6 +19,7 @@ after every chunk, so an interrupted run resumes there, at the same reference le
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import time
@@ -196,12 +197,15 @@ class Timer:
         k = self.reference_ms / level
         return [LatencyEntry(ms=e.ms * k, spread_ms=e.spread_ms * k, repeats=e.repeats) for e in entries]
 
-    def parts(self, parts: Sequence[Part]) -> list[LatencyEntry]:
-        """Every part built alone and timed, a chunk of them interleaved at a time."""
+    def parts(self, parts: Sequence[Part], networks: Sequence[ArchSpec] = ()) -> list[LatencyEntry]:
+        """Every part built alone and timed, a chunk of them interleaved at a time; then ``networks`` whole,
+        when given timed in the same rounds as the parts (one chunk of parts at most)."""
         out: list[LatencyEntry] = []
         for chunk in _chunks(parts):
-            out += self.time([runner(part_module(p), p.shape, self.timing) for p in chunk])
-        return out
+            out += self.time([runner(part_module(p), p.shape, self.timing) for p in chunk]
+                             + [network_runner(spec, self.timing) for spec in networks[:CHUNK // 4]])
+            networks = networks[CHUNK // 4:]
+        return out + (self.networks(networks) if networks else [])
 
     def networks(self, specs: Sequence[ArchSpec]) -> list[LatencyEntry]:
         """End to end: each whole built network, timed like the parts (a chunk of networks interleaved)."""
@@ -234,18 +238,20 @@ def sample_specs(space: SearchSpace, n: int, seed: int) -> list[ArchSpec]:
 
 
 def fit_correction(sums: Sequence[float], measured: Sequence[float]) -> Correction:
-    """``measured ~ scale * sum + offset`` by Theil-Sen (median of pairwise slopes, then median intercept), so a
-    few networks slowed by other load do not pull the line; identity with fewer than 3 networks."""
+    """``measured ~ scale * sum ** exponent``: a line in log-log fitted by Theil-Sen (median of pairwise slopes,
+    then median intercept), so a few networks timed in a burst of load do not pull it; relative errors weigh
+    alike for small and large networks. Identity with fewer than 3 networks."""
     import numpy as np
 
     if len(sums) < 3:
         return Correction()
-    x, y = np.asarray(sums, dtype=float), np.asarray(measured, dtype=float)
+    x, y = np.log(np.asarray(sums, dtype=float)), np.log(np.asarray(measured, dtype=float))
     i, j = np.triu_indices(len(x), k=1)
     apart = x[j] != x[i]
     slopes = (y[j] - y[i])[apart] / (x[j] - x[i])[apart]
-    scale = float(np.clip(np.median(slopes), 0.05, 20)) if slopes.size else 1.0
-    return Correction(scale=scale, offset_ms=float(np.median(y - scale * x)), fitted_on=len(x))
+    exponent = float(np.clip(np.median(slopes), 0.25, 4)) if slopes.size else 1.0
+    scale = float(np.clip(np.exp(np.median(y - exponent * x)), 0.05, 20))
+    return Correction(scale=scale, exponent=exponent, fitted_on=len(x))
 
 
 def _save(path: Path, profile: DeviceProfile) -> None:
@@ -277,8 +283,11 @@ def profile_parts(
     out: Path,
     name: str = "",
     progress: bool = True,
+    calibration: Sequence[ArchSpec] = (),
 ) -> DeviceProfile:
-    """Time every part not already in ``out``'s partial file; the (uncorrected) profile, also left in it."""
+    """Time every part not already in ``out``'s partial file (the profile, also left in it). With
+    ``calibration`` networks, a few are timed whole in every chunk, so that the correction fitted on them saw the
+    machine in the same states as the entries (a chunk's leftover error of scaling averages out over chunks)."""
     from tqdm import tqdm
 
     device = describe(timing, name)
@@ -287,12 +296,22 @@ def profile_parts(
     entries = dict(done.entries) if done else {}
     timer = Timer(timing, done.reference_ms or None if done else None)
     todo = [part for part in parts if part.key not in entries]
+    chunks = list(_chunks(todo))
+    per = math.ceil(len(calibration) / len(chunks)) if chunks else 0
+    queue, measured = list(calibration), []
     with tqdm(total=len(todo), desc=f"profile {timing.runtime}", unit="part", disable=not progress) as bar:
-        for chunk in _chunks(todo):
-            entries.update(zip((p.key for p in chunk), timer.parts(chunk), strict=True))
+        for chunk in chunks:
+            nets, queue = queue[:per], queue[per:]
+            timed = timer.parts(chunk, nets)
+            entries.update(zip((p.key for p in chunk), timed, strict=False))
+            measured += [e.ms for e in timed[len(chunk):]]
             _save(partial, DeviceProfile(device=device, entries=entries, reference_ms=timer.reference_ms or 0.0))
             bar.update(len(chunk))
+    measured += [e.ms for e in timer.networks(queue)] if queue else []
     profile = DeviceProfile(device=device, entries=entries, reference_ms=timer.reference_ms or 0.0)
+    if calibration:
+        sums = [table_sum(spec, profile) for spec in calibration]
+        profile = replace(profile, correction=fit_correction(sums, measured))
     _save(partial, profile)
     return profile
 
@@ -314,9 +333,8 @@ def profile_space(
     progress: bool = True,
 ) -> DeviceProfile:
     """Profile every part of ``space``, fit the correction on ``calibration`` random networks, write ``out``."""
-    profile = profile_parts(space_parts(space).values(), timing, out, name, progress)
-    if calibration:
-        profile = calibrate(profile, sample_specs(space, calibration, seed), timing)
+    specs = sample_specs(space, calibration, seed) if calibration else []
+    profile = profile_parts(space_parts(space).values(), timing, out, name, progress, specs)
     _save(out, profile)
     partial_path(out).unlink(missing_ok=True)
     return profile
@@ -374,6 +392,6 @@ def profile_command(args: Any) -> int:
     profile = profile_space(space, timing, Path(args.out), args.name, args.calibrate, args.seed)
     c = profile.correction
     print(f"{len(profile.entries)} entries ({profile.device.runtime}, {timing.threads} thread(s)) in "
-          f"{time.perf_counter() - start:.0f} s; correction: {c.scale:.3f} x sum + {c.offset_ms:.3f} ms "
+          f"{time.perf_counter() - start:.0f} s; correction: {c.scale:.3f} x sum ^ {c.exponent:.3f} "
           f"(fitted on {c.fitted_on} networks); wrote {args.out}", file=sys.stderr)
     return 0

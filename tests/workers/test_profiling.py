@@ -114,9 +114,13 @@ def test_a_partial_profile_with_another_quantile_is_refused(tmp_path: Path) -> N
         profile_parts(parts, replace(FAST, quantile=0.5), out, progress=False)
 
 
-def test_fit_correction_recovers_a_line() -> None:
-    c = fit_correction([1.0, 2.0, 3.0, 4.0], [1.7, 2.9, 4.1, 5.3])
-    assert c.scale == pytest.approx(1.2) and c.offset_ms == pytest.approx(0.5) and c.fitted_on == 4
+def test_fit_correction_recovers_a_power_law_despite_an_outlier() -> None:
+    sums = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    measured = [1.2 * x ** 1.1 for x in sums]
+    measured[2] *= 1.6  # timed in a burst of load
+    c = fit_correction(sums, measured)
+    assert c.scale == pytest.approx(1.2) and c.exponent == pytest.approx(1.1) and c.offset_ms == 0
+    assert c.fitted_on == 6 and c.apply(2.0) == pytest.approx(1.2 * 2.0 ** 1.1)
     assert fit_correction([1.0], [2.0]).scale == 1.0
 
 

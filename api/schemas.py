@@ -319,6 +319,7 @@ class DevicePublic(BaseModel):
     name: str | None
     device: dict[str, Any] = Field(description="CPU, cores, threads, torch and runtime it was measured with")
     correction: dict[str, Any] = Field(description="predicted = scale * (sum of entries) ** exponent + offset_ms")
+    reference_ms: float = Field(description="the reference networks' latency every entry is scaled to (0: as timed)")
     num_entries: int
     created_at: datetime
 

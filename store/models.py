@@ -122,3 +122,8 @@ class DeviceProfileRow(Base):
     num_entries: Mapped[int]
     profile: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def reference_ms(self) -> float:
+        """The reference networks' level the entries are scaled to (0: entries as timed)."""
+        return float(self.profile.get("reference_ms", 0.0))

@@ -24,7 +24,7 @@ from tests.service_process import ROOT, running_service, service, wait_for
 
 SEARCH = {"n_trials": 4, "n_workers": 2, "sampler": "random", "pruner": "none", "seed": 1,
           "space": {"resolutions": [16]}, "dataset": {"subset": 0.3}, "training": {"epochs": 1, "batch_size": 32},
-          "latency": {"warmup": 2, "repeats": 5}, "baselines": []}
+          "latency": {"warmup": 2, "repeats": 5, "window_s": 0}, "baselines": []}
 pytestmark = pytest.mark.slow
 
 

@@ -20,7 +20,7 @@ SMALL = {"n_trials": "2", "n_workers": "2", "sampler": "random", "pruner": "none
          "latency.repeats": "5", "baselines": "mobilenet_v3_small, micronet_m1"}
 SMALL_JSON = {"n_trials": 2, "n_workers": 2, "sampler": "random", "pruner": "none", "space": {"resolutions": [16]},
               "dataset": {"subset": 0.3}, "training": {"epochs": 1, "batch_size": 32},
-              "latency": {"warmup": 2, "repeats": 5}, "baselines": []}
+              "latency": {"warmup": 2, "repeats": 5, "window_s": 0}, "baselines": []}
 
 
 def fill(page, values: dict[str, str], form: str = "#launch") -> None:
@@ -156,7 +156,7 @@ def test_cancel_delete_and_filter_from_the_list(page, service: Running) -> None:
 def test_scaling_search_page_shows_the_candidates(page, service: Running, screenshots: Path) -> None:
     page.goto("/#/scaling-searches")
     fill(page, {"name": "grid", "base.zoo": "mobilenet_v2", "dataset.subset": "0.3", "max_candidates": "2",
-                "training.epochs": "1", "extra": '{"resolution": 16, "latency": {"warmup": 2, "repeats": 5}}'},
+                "training.epochs": "1", "extra": '{"resolution": 16, "latency": {"warmup": 2, "repeats": 5, "window_s": 0}}'},
          form="#launch-grid")
     page.click("#launch-grid button[type='submit']")
     page.wait_for_url(re.compile(r"#/scaling-search/[0-9a-f-]+$"))

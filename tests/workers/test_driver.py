@@ -32,7 +32,7 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 TINY = SearchConfig(
     dataset=DatasetConfig(subset=0.3),
     budget=TrainBudget(epochs=1, batch_size=32),
-    latency=LatencyConfig(warmup=2, repeats=5),
+    latency=LatencyConfig(warmup=2, repeats=5, window_s=0),
     n_trials=6,
     n_workers=2,
     sampler="random",

@@ -144,7 +144,7 @@ def test_a_node_that_cannot_see_the_dataset_trains_on_it_and_one_without_the_tok
             "dataset": {"source": str(data), "val_fraction": 0.25}, "n_trials": 2, "n_workers": 1,
             "baselines": [], "sampler": "random", "pruner": "none", "seed": 1,
             "training": {"epochs": 1, "batch_size": 8, "bn_calibration": 16},
-            "latency": {"warmup": 1, "repeats": 3}})
+            "latency": {"warmup": 1, "repeats": 3, "window_s": 0}})
         assert created.status_code == 201, created.text
         search_id = created.json()["id"]
         _until("the search to finish", lambda: _search(client, search_id)["state"] in ("succeeded", "failed"),

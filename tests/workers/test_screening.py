@@ -58,7 +58,7 @@ def test_non_dominated_fronts_in_order_thinned_along_macs() -> None:
 @pytest.mark.usefixtures("ray_session")
 def test_a_screened_search_evaluates_the_enqueued_candidates_first(sqlite_url: str) -> None:
     config = SearchConfig(dataset=DatasetConfig(source="shapes", subset=0.2), budget=TrainBudget(epochs=1),
-                          space=SPACE, latency=LatencyConfig(warmup=1, repeats=2), n_trials=4, n_workers=2,
+                          space=SPACE, latency=LatencyConfig(warmup=1, repeats=2, window_s=0), n_trials=4, n_workers=2,
                           sampler="random", pruner="none", seed=1, objective="macs",
                           screening=ScreeningConfig(proxy="naswot", candidates=12, enqueued=2, batch=16))
     result = SearchDriver(config, sqlite_url, "screened", evaluate_fn=fake_eval.fake_evaluate).run()

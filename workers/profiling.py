@@ -224,10 +224,6 @@ def time_networks(specs: Sequence[ArchSpec], timing: Timing, reference_ms: float
     return Timer(timing, reference_ms).networks(specs)
 
 
-def time_network(spec: ArchSpec, timing: Timing) -> LatencyEntry:
-    return time_networks([spec], timing)[0]
-
-
 def sample_specs(space: SearchSpace, n: int, seed: int) -> list[ArchSpec]:
     """``n`` random architectures of ``space`` (Optuna's random sampler, in memory)."""
     import optuna

@@ -8,11 +8,12 @@ both clocks (wall: elapsed time; cpu: the timing thread's CPU time, which leaves
 - before: timed beside the trainings, 50 passes back to back, as every measurement was before this change;
 - after: as ``workers.evaluation.evaluate`` now times (the ``LatencyConfig`` defaults): holding the node's CPU
   lock exclusively (``workers.cpu_lock.measuring``), which waits for the running trainings to end and holds new
-  ones back, with the 50 passes in 10 rounds spread over ``window_s`` seconds (2) and denormals flushed (here
-  the 5 architectures of a round share one hold, a measuring phase, so that the run takes minutes).
-  ``--window`` overrides the window, to see how much a longer one buys on a shared host;
-- after, reference: the same, with ``latency.reference`` on: the reference network timed in the same rounds
-  and every pass scaled to the node's reference level (drift of a shared host's speed cancels).
+  ones back; passes of the candidate and of the reference network alternating for ``window_s`` seconds (2),
+  each candidate pass scaled by the node's reference level over the reference pass beside it; denormals
+  flushed (here the 5 architectures of a round share one hold, a measuring phase, so that the run takes
+  minutes). ``--window`` overrides the window;
+- after, no reference: the same with ``latency.reference`` off (passes as timed), to show what the pass-by-pass
+  scaling buys on a shared host.
 
 It prints the spread (max/min of the 5 medians) per architecture for both, their ratio, and the load average.
 
@@ -74,8 +75,8 @@ def _training_started(work: Path, timeout_s: float = 180) -> None:
     raise RuntimeError(f"the search never started training; see {work / 'search.log'}")
 
 
-def _measure(spec: ArchSpec, clock: str, window_s: float, reference: bool = False) -> float:
-    """As a worker times a candidate: 1 thread, 10 warm-up passes, the median of 50."""
+def _measure(spec: ArchSpec, clock: str, window_s: float, reference: bool) -> float:
+    """As a worker times a candidate: 1 thread, 10 warm-up passes, the median of 50 passes or more."""
     c = LatencyConfig()
     return measure_latency(spec, threads=c.threads, warmup=c.warmup, repeats=c.repeats, clock=clock,
                            window_s=window_s, reference=reference).median_ms
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="latency-noise-"))
     os.environ["NAS_CPU_LOCK_DIR"] = str(work / "lock")  # this search's node lock, shared with its workers
     search = _start_search(work, args.epochs, args.subset)
-    ways = ("before", "after", "after, reference")
+    ways = ("before", "after", "after, no reference")
     found: dict[tuple[str, str], list[list[float]]] = {(w, c): [[] for _ in specs] for w in ways for c in CLOCKS}
     waited = []
     try:
@@ -108,14 +109,14 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.times):  # a round: each architecture beside training, then all in one measuring phase
             for i, spec in enumerate(specs):
                 for clock in CLOCKS:
-                    found["before", clock][i].append(_measure(spec, clock, 0.0))
+                    found["before", clock][i].append(_measure(spec, clock, 0.0, reference=False))
             start = time.perf_counter()
             with cpu_lock.measuring():
                 waited.append(time.perf_counter() - start)
                 for i, spec in enumerate(specs):
                     for clock in CLOCKS:
-                        found["after", clock][i].append(_measure(spec, clock, args.window))
-                        found["after, reference", clock][i].append(_measure(spec, clock, args.window, True))
+                        found["after", clock][i].append(_measure(spec, clock, args.window, LatencyConfig().reference))
+                        found["after, no reference", clock][i].append(_measure(spec, clock, args.window, False))
         load_after = _load()
         alive = search.poll() is None
     finally:
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                 os.killpg(search.pid, signal.SIGKILL)  # its Ray too (a session of its own)
             search.wait(timeout=30)
     print(f"command: {' '.join(sys.argv)}")
-    print(f"after: exclusive CPU lock, passes spread over {args.window} s")
+    print(f"after: exclusive CPU lock, passes for {args.window} s, each scaled by the reference pass beside it")
     print(f"background: python -m workers search --workers 2 --epochs {args.epochs} --subset {args.subset} (running at the end: "
           f"{alive}); load average {load_before} -> {load_after} on {os.cpu_count()} CPUs")
     for clock in CLOCKS:

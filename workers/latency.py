@@ -67,8 +67,8 @@ class LatencyResult:
     threads: int
     device_info: DeviceInfo
     clock: str = "wall"  # wall: elapsed time; cpu: the timing thread's CPU time
-    window_s: float = 0.0  # seconds the timed passes were spread over (0: back to back)
-    scale: float | None = None  # the node's reference level over the reference's median now (None: not scaled)
+    window_s: float = 0.0  # the timed passes went on for at least this many seconds (0: ``repeats`` only)
+    scale: float | None = None  # median of the passes' factors: level over the reference pass (None: not scaled)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -104,19 +104,21 @@ def flushed_denormals() -> Iterator[None]:
 
 
 def timed_rounds(runs: Sequence[Callable[[], Any]], rounds: int, repeats: int, clock: Callable[[], float],
-                 gap_s: float = 0.0) -> list[list[float]]:
+                 window_s: float = 0.0) -> list[list[float]]:
     """Seconds of every timed call of each run: ``rounds`` passes over ``runs`` in turn, ``repeats`` calls of
-    each per pass, ``gap_s`` apart. Interleaved and spread out, a burst of load on the machine (another tenant,
-    another process) spoils some rounds of many runs instead of every call of a few."""
+    each per pass, and more passes until ``window_s`` seconds have gone by. Interleaved, a burst of load on the
+    machine (another tenant, another process) spoils some rounds of many runs instead of every call of a few,
+    and the runs' calls of one round saw the machine in the same state."""
     times: list[list[float]] = [[] for _ in runs]
-    for r in range(rounds):
+    end = time.perf_counter() + window_s
+    r = 0
+    while r < rounds or time.perf_counter() < end:
         for run, out in zip(runs, times, strict=True):
             for _ in range(repeats):
                 start = clock()
                 run()
                 out.append(clock() - start)
-        if gap_s and r < rounds - 1:
-            time.sleep(gap_s)
+        r += 1
     return times
 
 
@@ -143,14 +145,13 @@ def measure_latency(
     window_s: float = 0.0,
     reference: bool = False,
 ) -> LatencyResult:
-    """Time ``repeats`` forward passes of a ``batch_size`` x ``spec``-shaped random input after ``warmup`` passes.
-
-    With ``window_s`` the timed passes run in up to 10 rounds spread evenly over that many seconds, so that a
-    burst of load on the machine (a co-tenant of a shared host) spoils some rounds, not the measurement.
-    Denormal floats are flushed to zero while timing (``flushed_denormals``). With ``reference`` (CPU only) the
-    reference network is timed in the same rounds, and every pass is scaled by the node's reference level
-    (``reference_level``) over the reference's median now: drift of the machine's speed (a co-tenant, thermal
-    throttling) cancels, and ``scale`` records the factor.
+    """Time at least ``repeats`` forward passes of a ``batch_size`` x ``spec``-shaped random input after
+    ``warmup`` passes, and more until ``window_s`` seconds have gone by (so that a burst of load on the machine,
+    a co-tenant of a shared host, spoils some passes, not the measurement; ``repeats`` records how many).
+    Denormal floats are flushed to zero while timing (``flushed_denormals``). With ``reference`` (CPU only) a
+    pass of the reference network follows every pass, and each pass is scaled by the node's reference level
+    (``reference_level``) over the reference pass beside it: drift of the machine's speed (a co-tenant,
+    thermal throttling) cancels pass by pass, and ``scale`` records the median factor.
 
     ``model`` is measured instead of building ``spec`` when given (its train/eval mode and device are restored
     afterwards); torch's thread count is set to ``threads`` for the measurement and restored afterwards.
@@ -177,7 +178,6 @@ def measure_latency(
     previous_device = next(iter(model.parameters()), torch.empty(0)).device
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(batch_size, spec.in_chans, spec.resolution, spec.resolution, generator=generator).to(dev)
-    rounds = min(10, repeats) if window_s else 1
     if reference and cuda:
         from searchspace.errors import SpecError
 
@@ -199,17 +199,16 @@ def measure_latency(
                 for _ in range(warmup):
                     run()
             now = time.thread_time if clock == "cpu" and not cuda else time.perf_counter
-            per_round = math.ceil(repeats / rounds)
-            times, *ref = timed_rounds(runs, rounds, per_round, now, window_s / rounds)
-            times = times[:repeats]
+            times, *ref = timed_rounds(runs, repeats, 1, now, window_s)
     finally:
         torch.set_num_threads(previous_threads)
         model.train(was_training).to(previous_device)
-    scale = level / (float(np.median(ref[0])) * 1e3) if ref else None
-    ms = np.asarray(times) * 1e3 * (scale or 1.0)
+    factors = level / (np.asarray(ref[0]) * 1e3) if ref else np.ones(len(times))
+    ms = np.asarray(times) * 1e3 * factors
+    scale = float(np.median(factors)) if ref else None
     return LatencyResult(
         median_ms=float(np.median(ms)), p90_ms=float(np.percentile(ms, 90)), mean_ms=float(ms.mean()),
-        min_ms=float(ms.min()), repeats=repeats, warmup=warmup, batch_size=batch_size, threads=threads,
+        min_ms=float(ms.min()), repeats=len(ms), warmup=warmup, batch_size=batch_size, threads=threads,
         device_info=device_info(str(dev), threads), clock="wall" if cuda else clock,
         window_s=float(window_s), scale=scale,
     )

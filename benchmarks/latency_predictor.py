@@ -2,12 +2,16 @@
 
 For each runtime (eager PyTorch, ONNX Runtime) it takes a profile (``--eager-profile`` / ``--ort-profile``, as
 written by ``python -m workers profile``), or builds one for just the parts the specs below need (resumable,
-in ``--work``); fits the correction on ``--calibrate`` random specs (seed 0, as the profiler does) unless the
-profile has one; then measures ``--n`` other random specs (seed ``--seed``, none of them a calibration spec)
-end to end and prints the share predicted within +-10% and the median absolute error, for the pure sum of
-entries and for the corrected sum, with the machine's load average before and after.
+in ``--work``; use a fresh one for the *during* figure), timing ``--calibrate`` random specs (seed 0) and ``--n``
+other random specs (seed ``--seed``, none of them a calibration spec) whole, a few in every chunk of parts, as
+the profiler times its calibration; fits the correction on the calibration specs alone; then measures the
+``--n`` test specs again, end to end, after the profile. It prints the share predicted within +-10% and the
+median absolute error, for the pure sum of entries and for the corrected sum, against the test networks as
+timed after the profile (minutes later: on a shared host the machine's speed has moved meanwhile) and as timed
+during it (the same minutes as the table and the calibration: what a device kept for profiling sees), with the
+machine's load average before and after.
 
-    nice -n 10 python benchmarks/latency_predictor.py --n 200 --eager-profile proxy-eager.json
+    python benchmarks/latency_predictor.py --n 200 --calibrate 40 --runtimes onnxruntime,eager
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from searchspace.latency_keys import network_parts
 from searchspace.latency_table import DeviceProfile, table_sum
 from searchspace.spec import ArchSpec
 from workers.config import PROXY_SPACE
-from workers.profiling import Timing, calibrate, profile_parts, sample_specs, time_networks
+from workers.profiling import Timing, calibrate, fit_correction, sample_specs, time_networks, time_profile
 
 SPACE = PROXY_SPACE.__class__.from_dict({**PROXY_SPACE.to_dict(), "num_classes": 10, "in_chans": 1})  # digits
 
@@ -46,17 +50,24 @@ def _specs(n: int, seed: int, exclude: set[str]) -> list[ArchSpec]:
 
 
 def _profile(runtime: str, path: str | None, calibration: list[ArchSpec], test: list[ArchSpec], work: Path,
-             timing: Timing) -> DeviceProfile:
+             timing: Timing) -> tuple[DeviceProfile, list[float] | None]:
+    """The profile with its correction, and the test networks' latency timed during its profiling (None when
+    the profile was given)."""
     if path:
         profile = DeviceProfile.from_json(Path(path).read_text())
+        during = None
     else:
         parts = {p.key: p for spec in calibration + test for p in network_parts(spec)}
         tag = f"{runtime}-{timing.clock}-q{timing.quantile}-{'ref' if timing.reference else 'raw'}"
-        profile = profile_parts(parts.values(), timing, work / f"{tag}.json", name=f"bench-{runtime}",
-                                calibration=calibration)  # timed a few per chunk of parts, as the profiler does
+        # calibration and test networks timed a few per chunk of parts, as the profiler times its calibration
+        profile, timed = time_profile(parts.values(), timing, work / f"{tag}.json", name=f"bench-{runtime}",
+                                      networks=calibration + test)
+        sums = [table_sum(spec, profile) for spec in calibration]
+        profile = replace(profile, correction=fit_correction(sums, [e.ms for e in timed[:len(calibration)]]))
+        during = [e.ms for e in timed[len(calibration):]]
     if profile.correction.fitted_on == 0:
         profile = calibrate(profile, calibration, timing)  # fitted here, on seed-0 specs none of the test uses
-    return profile
+    return profile, during
 
 
 def _quality(pairs: list[tuple[float, float]]) -> dict[str, float]:
@@ -72,15 +83,16 @@ def run(runtime: str, path: str | None, n: int, seed: int, n_calibrate: int, wor
     test = _specs(n, seed, {s.to_string() for s in calibration})
     load_before = _load()
     start = time.perf_counter()
-    profile = _profile(runtime, path, calibration, test, work, timing)
+    profile, during = _profile(runtime, path, calibration, test, work, timing)
     profiled = time.perf_counter()
     level = profile.reference_ms or None  # measured at the profile's reference level, as its entries are
     measured = [e.ms for e in time_networks(test, timing, level)]
-    again = [e.ms for e in time_networks(test, timing, level)] if floor else measured
+    again = [e.ms for e in time_networks(test, timing, level)] if floor else None
     rows = []
-    for spec, ms, ms2 in zip(test, measured, again, strict=True):
+    for i, (spec, ms) in enumerate(zip(test, measured, strict=True)):
         total = table_sum(spec, profile)
-        rows.append((total, profile.correction.apply(total), ms, ms2, spec.num_blocks, spec.to_string()))
+        rows.append((total, profile.correction.apply(total), ms, during[i] if during else None,
+                     again[i] if again else None, spec.num_blocks, spec.to_string()))
     c = profile.correction
     return {
         "runtime": runtime, "n": len(test), "calibrated_on": c.fitted_on, "scale": c.scale, "offset_ms": c.offset_ms,
@@ -89,9 +101,11 @@ def run(runtime: str, path: str | None, n: int, seed: int, n_calibrate: int, wor
         "measure_s": round(time.perf_counter() - profiled, 1),
         "median_measured_ms": statistics.median(r[2] for r in rows),
         "sum": _quality([(r[0], r[2]) for r in rows]), "corrected": _quality([(r[1], r[2]) for r in rows]),
-        "floor": _quality([(r[3], r[2]) for r in rows]) if floor else None,
-        "rows": [dict(zip(("sum_ms", "predicted_ms", "measured_ms", "again_ms", "blocks", "spec"), r, strict=True))
-                 for r in rows],
+        "corrected_during": _quality([(r[1], r[3]) for r in rows]) if during else None,
+        "during_vs_after": _quality([(r[3], r[2]) for r in rows]) if during else None,
+        "floor": _quality([(r[4], r[2]) for r in rows]) if floor else None,
+        "rows": [dict(zip(("sum_ms", "predicted_ms", "measured_ms", "during_ms", "again_ms", "blocks", "spec"), r,
+                          strict=True)) for r in rows],
         "clock": timing.clock, "load_before": load_before, "load_after": _load(), "cpus": os.cpu_count(),
     }
 
@@ -113,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                    help="cpu: the timing thread's CPU time, for a machine others load (see workers.profiling)")
     p.add_argument("--floor", action="store_true",
-                   help="measure the test networks a second time: how well the measurement agrees with itself")
+                   help="measure the test networks after the profile a second time: how well that agrees with itself")
     p.add_argument("--json", help="also write the results here")
     args = p.parse_args(argv)
     work = Path(args.work)
@@ -127,13 +141,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"clock: {args.clock}; {args.rounds} interleaved rounds of {args.repeats} timed runs, "
           f"entry = quantile {args.quantile} of the runs, "
           f"{'raw' if args.no_reference else 'scaled by the reference network timed in each chunk'}")
-    print(f"{'runtime':12} {'n':>4} {'sum within 10%':>15} {'sum median err':>15} {'corr. within 10%':>17} "
-          f"{'corr. median err':>17} {'remeasured within 10%':>22} {'correction':>22}  load (1/5/15 min) before -> after")
+    print("after: the test networks timed after the profile (minutes later); during: timed among its chunks of "
+          "parts, as the calibration was (the fit never saw them); within 10% (median abs error)")
+    print(f"{'runtime':12} {'n':>4} {'sum, after':>16} {'corrected, after':>18} {'corrected, during':>18} "
+          f"{'during vs after':>16} {'after vs again':>16} {'correction':>22}  load (1/5/15 min) before -> after")
+
+    def cell(q: dict[str, float] | None) -> str:
+        return f"{q['within_10pct']:.1%} ({q['median_abs_error']:.1%})" if q else "-"
+
     for r in results:
-        s, c, f = r["sum"], r["corrected"], r["floor"]
-        again = f"{f['within_10pct']:.1%} ({f['median_abs_error']:.1%})" if f else "-"
-        print(f"{r['runtime']:12} {r['n']:>4} {s['within_10pct']:>15.1%} {s['median_abs_error']:>15.1%} "
-              f"{c['within_10pct']:>17.1%} {c['median_abs_error']:>17.1%} {again:>22} "
+        print(f"{r['runtime']:12} {r['n']:>4} {cell(r['sum']):>16} {cell(r['corrected']):>18} "
+              f"{cell(r['corrected_during']):>18} {cell(r['during_vs_after']):>16} {cell(r['floor']):>16} "
               f"{r['scale']:>8.3f} x sum ^ {r['exponent']:.3f}  {r['load_before']} -> {r['load_after']}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

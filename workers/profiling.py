@@ -3,17 +3,16 @@
 Each part (stem, block configuration, head; ``searchspace.latency_keys``) is built alone and timed at its input
 shape in the chosen runtime (eager PyTorch, or ONNX Runtime on its exported graph) with fixed threads and
 denormals flushed to zero. Parts are timed a chunk at a time, interleaved: ``rounds`` passes over the chunk,
-``repeats`` timed runs of each part per pass, so a part's runs are spread over the whole chunk's time and a burst
-of load on the machine (a co-tenant of a shared host, which on a cloud VM can slow every core by 1.8x for
-seconds at a time) spoils some rounds of many parts instead of every run of a few. The entry is the
-``quantile`` of a part's runs (0.05 by default: the machine near its unloaded speed; 0.5 for the median) and the
-spread their median absolute deviation. Whole networks (the correction's calibration, benchmarks) are timed the
-same way. Every chunk also times fixed reference networks (``workers.latency.REFERENCES``) among its runs; the
-chunk's entries are scaled by the references' latency (geometric mean) in the profile's first chunk over their
-latency in this one, so that drift
-of the machine's speed while profiling (thermal throttling, co-tenant load) cancels: every entry reads as if
-timed while the first chunk was (``DeviceProfile.reference_ms``). The partial table is written atomically
-after every chunk, so an interrupted run resumes there, at the same reference level.
+``repeats`` timed runs of each part per pass (200 rounds of 1 by default), so a part's runs are spread over the
+whole chunk's time and a burst of load on the machine (a co-tenant of a shared host, which on a cloud VM can
+slow every core by 1.8x for seconds at a time) spoils some rounds of many parts instead of every run of a few.
+Every round also times fixed reference networks (``workers.latency.REFERENCES``), and each run is scaled by
+the profile's reference level (``DeviceProfile.reference_ms``: the references' median level in the first
+chunk) over the references' level in its own round, so that drift of the machine's speed while profiling
+(thermal throttling, co-tenant load) cancels round by round: every entry reads as if timed at that level. The
+entry is the ``quantile`` of a part's scaled runs (the median by default) and the spread their median absolute
+deviation. Whole networks (the correction's calibration, benchmarks) are timed the same way. The partial table
+is written atomically after every chunk, so an interrupted run resumes there, at the same reference level.
 """
 
 from __future__ import annotations
@@ -59,13 +58,15 @@ class Timing:
     runtime: str = field(default="eager", metadata=doc("eager (PyTorch) or onnxruntime"))
     threads: int = field(default=1, metadata=doc("runtime threads while timing"))
     warmup: int = field(default=3, metadata=doc("untimed runs of each part first"))
-    repeats: int = field(default=5, metadata=doc("timed runs of each part per round"))
-    rounds: int = field(default=40, metadata=doc(
+    repeats: int = field(default=1, metadata=doc("timed runs of each part per round"))
+    rounds: int = field(default=200, metadata=doc(
         "rounds: passes over a chunk of parts, interleaved, so a part's runs are spread over time"))
-    quantile: float = field(default=0.05, metadata=doc(
-        "the entry is this quantile of a part's timed runs (0.5: the median; 0.05 resists load from others)"))
+    quantile: float = field(default=0.5, metadata=doc(
+        "the entry is this quantile of a part's (scaled) timed runs (0.5: the median; without reference "
+        "scaling, 0.05 resists load from others)"))
     reference: bool = field(default=True, metadata=doc(
-        "scale every chunk by a reference network timed in it, so drift of the machine's speed cancels"))
+        "time reference networks in every round and scale the round's runs by them, so drift of the machine's "
+        "speed cancels"))
     clock: str = field(default="wall", metadata=doc(
         "wall: elapsed time (the latency, on a device kept for profiling); cpu: the timing thread's CPU time "
         "(robust to other processes on a shared machine; runtimes run on the calling thread at 1 thread)"))
@@ -75,7 +76,7 @@ class Timing:
         check_int("threads", self.threads, 1, 1024)
         check_int("warmup", self.warmup, 0, 10_000)
         check_int("repeats", self.repeats, 1, 10_000)
-        check_int("rounds", self.rounds, 1, 100)
+        check_int("rounds", self.rounds, 1, 100_000)
         check_choice("clock", self.clock, CLOCKS)
         check_float("quantile", self.quantile, 0, 1)
 
@@ -150,8 +151,8 @@ def entry(times: Sequence[float], quantile: float) -> LatencyEntry:
     return LatencyEntry(ms=max(float(np.quantile(ms, quantile)), 1e-6), spread_ms=spread, repeats=len(ms))
 
 
-def time_runs(runs: Sequence[Run], timing: Timing) -> list[LatencyEntry]:
-    """Warm-up of each, then ``rounds`` interleaved passes of ``repeats`` timed calls: one entry per run."""
+def timed(runs: Sequence[Run], timing: Timing) -> list[list[float]]:
+    """Warm-up of each, then ``rounds`` interleaved passes of ``repeats`` timed calls: each run's seconds."""
     import torch
 
     torch.set_num_threads(timing.threads)
@@ -159,8 +160,22 @@ def time_runs(runs: Sequence[Run], timing: Timing) -> list[LatencyEntry]:
         for run in runs:
             for _ in range(timing.warmup):
                 run()
-        times = timed_rounds(runs, timing.rounds, timing.repeats, timing.clock_fn())
-    return [entry(t, timing.quantile) for t in times]
+        return timed_rounds(runs, timing.rounds, timing.repeats, timing.clock_fn())
+
+
+def time_runs(runs: Sequence[Run], timing: Timing) -> list[LatencyEntry]:
+    """One entry per run, as timed (``timed``)."""
+    return [entry(t, timing.quantile) for t in timed(runs, timing)]
+
+
+def round_levels(references: Any, repeats: int) -> Any:
+    """The machine's level in each round (seconds, one per timed call): the geometric mean over the reference
+    networks of their median call in that round."""
+    import numpy as np
+
+    refs = np.asarray(references, dtype=float)
+    per_round = np.median(refs.reshape(len(refs), -1, repeats), axis=2)
+    return np.repeat(np.exp(np.mean(np.log(per_round), axis=0)), repeats)
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -183,19 +198,20 @@ class Timer:
     _references: list[Run] = field(default_factory=list, repr=False)
 
     def time(self, runs: Sequence[Run]) -> list[LatencyEntry]:
+        """The runs timed interleaved with the references; every call scaled by ``reference_ms`` over the level
+        of its round (``round_levels``), so the machine's speed moving from round to round cancels."""
         import numpy as np
 
         if not self.timing.reference:
             return time_runs(runs, self.timing)
         if not self._references:
             self._references = [network_runner(ArchSpec.from_string(s), self.timing) for s in REFERENCES]
-        timed = time_runs([*runs, *self._references], self.timing)
-        entries, refs = timed[:len(runs)], timed[len(runs):]
-        level = float(np.exp(np.mean([np.log(r.ms) for r in refs])))  # geometric mean of the references
+        times = np.asarray(timed([*runs, *self._references], self.timing), dtype=float)
+        level = round_levels(times[len(runs):], self.timing.repeats)
         if self.reference_ms is None:
-            self.reference_ms = level
-        k = self.reference_ms / level
-        return [LatencyEntry(ms=e.ms * k, spread_ms=e.spread_ms * k, repeats=e.repeats) for e in entries]
+            self.reference_ms = float(np.median(level)) * 1e3
+        k = self.reference_ms / (level * 1e3)
+        return [entry(t * k, self.timing.quantile) for t in times[:len(runs)]]
 
     def parts(self, parts: Sequence[Part], networks: Sequence[ArchSpec] = ()) -> list[LatencyEntry]:
         """Every part built alone and timed, a chunk of them interleaved at a time; then ``networks`` whole,
@@ -273,17 +289,17 @@ def _resume(path: Path, device: DeviceDescription) -> DeviceProfile | None:
     return done
 
 
-def profile_parts(
+def time_profile(
     parts: Iterable[Part],
     timing: Timing,
     out: Path,
     name: str = "",
     progress: bool = True,
-    calibration: Sequence[ArchSpec] = (),
-) -> DeviceProfile:
-    """Time every part not already in ``out``'s partial file (the profile, also left in it). With
-    ``calibration`` networks, a few are timed whole in every chunk, so that the correction fitted on them saw the
-    machine in the same states as the entries (a chunk's leftover error of scaling averages out over chunks)."""
+    networks: Sequence[ArchSpec] = (),
+) -> tuple[DeviceProfile, list[LatencyEntry]]:
+    """Time every part not already in ``out``'s partial file (the uncorrected profile, also left in it), and
+    ``networks`` whole, a few in every chunk, so that they saw the machine in the same states as the entries (a
+    chunk's leftover error of scaling averages out over chunks): the profile and the networks' entries."""
     from tqdm import tqdm
 
     device = describe(timing, name)
@@ -293,22 +309,34 @@ def profile_parts(
     timer = Timer(timing, done.reference_ms or None if done else None)
     todo = [part for part in parts if part.key not in entries]
     chunks = list(_chunks(todo))
-    per = math.ceil(len(calibration) / len(chunks)) if chunks else 0
-    queue, measured = list(calibration), []
+    per = math.ceil(len(networks) / len(chunks)) if chunks else 0
+    queue, measured = list(networks), []
     with tqdm(total=len(todo), desc=f"profile {timing.runtime}", unit="part", disable=not progress) as bar:
         for chunk in chunks:
             nets, queue = queue[:per], queue[per:]
             timed = timer.parts(chunk, nets)
             entries.update(zip((p.key for p in chunk), timed, strict=False))
-            measured += [e.ms for e in timed[len(chunk):]]
+            measured += timed[len(chunk):]
             _save(partial, DeviceProfile(device=device, entries=entries, reference_ms=timer.reference_ms or 0.0))
             bar.update(len(chunk))
-    measured += [e.ms for e in timer.networks(queue)] if queue else []
-    profile = DeviceProfile(device=device, entries=entries, reference_ms=timer.reference_ms or 0.0)
+    measured += timer.networks(queue) if queue else []
+    return DeviceProfile(device=device, entries=entries, reference_ms=timer.reference_ms or 0.0), measured
+
+
+def profile_parts(
+    parts: Iterable[Part],
+    timing: Timing,
+    out: Path,
+    name: str = "",
+    progress: bool = True,
+    calibration: Sequence[ArchSpec] = (),
+) -> DeviceProfile:
+    """``time_profile`` of the parts with the ``calibration`` networks, and the correction fitted on them."""
+    profile, measured = time_profile(parts, timing, out, name, progress, calibration)
     if calibration:
         sums = [table_sum(spec, profile) for spec in calibration]
-        profile = replace(profile, correction=fit_correction(sums, measured))
-    _save(partial, profile)
+        profile = replace(profile, correction=fit_correction(sums, [e.ms for e in measured]))
+    _save(partial_path(out), profile)
     return profile
 
 

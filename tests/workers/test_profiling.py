@@ -84,23 +84,25 @@ def test_an_interrupted_profile_resumes_without_retiming(tmp_path: Path) -> None
         profile_parts(parts, replace(FAST, runtime="onnxruntime"), out, progress=False)
 
 
-def test_chunks_are_scaled_to_the_first_chunks_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_round_is_scaled_to_the_first_chunks_reference(monkeypatch: pytest.MonkeyPatch) -> None:
     from workers import profiling
 
-    speeds = iter([1.0, 2.0])  # the machine runs twice as slow while the second chunk is timed
+    n = len(profiling.REFERENCES)
+    chunks = iter([[1.0, 2.0], [3.0, 3.0]])  # the machine's slowness in each round: it moves between rounds
 
-    def fake(runs: list, timing: Timing) -> list[LatencyEntry]:
-        k = next(speeds)
-        return [LatencyEntry(ms=k * (i + 1), spread_ms=0.1 * k, repeats=5) for i in range(len(runs))]
+    def fake(runs: list, timing: Timing) -> list[list[float]]:  # ms x the round's slowness: run i i + 1 ms,
+        speeds, first_ref = next(chunks), len(runs) - n                # reference j (last n runs) j + 2 ms
+        ms = [i + 1 if i < first_ref else i - first_ref + 2 for i in range(len(runs))]
+        return [[m * k / 1e3 for k in speeds for _ in range(timing.repeats)] for m in ms]
 
-    monkeypatch.setattr(profiling, "time_runs", fake)
+    monkeypatch.setattr(profiling, "timed", fake)
     timer = profiling.Timer(FAST)
     first = timer.time([lambda: None])
-    n = len(profiling.REFERENCES)  # the references ran after it: 2 .. n + 1, geometric mean
-    assert timer.reference_ms == pytest.approx(math.exp(sum(math.log(i + 2) for i in range(n)) / n))
-    assert first[0].ms == 1.0
-    second = timer.time([lambda: None])
-    assert second[0].ms == pytest.approx(1.0) and second[0].spread_ms == pytest.approx(0.1)
+    level = math.exp(sum(math.log(j + 2) for j in range(n)) / n)  # geometric mean of the references
+    assert timer.reference_ms == pytest.approx(1.5 * level)  # their median level over the first chunk's rounds
+    assert first[0].ms == pytest.approx(1.5) and first[0].spread_ms == pytest.approx(0.0)  # both rounds alike
+    second = timer.time([lambda: None, lambda: None])
+    assert [e.ms for e in second] == pytest.approx([1.5, 3.0])  # 3x slower there, scaled back
     monkeypatch.setattr(profiling, "time_runs", lambda runs, timing: [LatencyEntry(ms=3.0)] * len(runs))
     assert profiling.Timer(replace(FAST, reference=False)).time([lambda: None])[0].ms == 3.0  # as timed
 
@@ -111,7 +113,7 @@ def test_a_partial_profile_with_another_quantile_is_refused(tmp_path: Path) -> N
     profile_parts(parts, FAST, out, progress=False)
     assert DeviceProfile.from_json(partial_path(out).read_text()).reference_ms > 0
     with pytest.raises(SpecError, match="quantile"):
-        profile_parts(parts, replace(FAST, quantile=0.5), out, progress=False)
+        profile_parts(parts, replace(FAST, quantile=0.05), out, progress=False)
 
 
 def test_fit_correction_recovers_a_power_law_despite_an_outlier() -> None:

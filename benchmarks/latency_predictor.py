@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from searchspace.latency_keys import network_parts
-from searchspace.latency_table import DeviceProfile, table_sum
+from searchspace.latency_table import DeviceProfile, table_terms
 from searchspace.spec import ArchSpec
 from workers.config import PROXY_SPACE
-from workers.profiling import Timing, calibrate, fit_correction, sample_specs, time_networks, time_profile
+from workers.profiling import Timing, calibrate, fitted, sample_specs, time_networks, time_profile
 
 SPACE = PROXY_SPACE.__class__.from_dict({**PROXY_SPACE.to_dict(), "num_classes": 10, "in_chans": 1})  # digits
 
@@ -62,8 +62,7 @@ def _profile(runtime: str, path: str | None, calibration: list[ArchSpec], test: 
         # calibration and test networks timed a few per chunk of parts, as the profiler times its calibration
         profile, timed = time_profile(parts.values(), timing, work / f"{tag}.json", name=f"bench-{runtime}",
                                       networks=calibration + test)
-        sums = [table_sum(spec, profile) for spec in calibration]
-        profile = replace(profile, correction=fit_correction(sums, [e.ms for e in timed[:len(calibration)]]))
+        profile = fitted(profile, calibration, [e.ms for e in timed[:len(calibration)]])
         during = [e.ms for e in timed[len(calibration):]]
     if profile.correction.fitted_on == 0:
         profile = calibrate(profile, calibration, timing)  # fitted here, on seed-0 specs none of the test uses
@@ -90,13 +89,13 @@ def run(runtime: str, path: str | None, n: int, seed: int, n_calibrate: int, wor
     again = [e.ms for e in time_networks(test, timing, level)] if floor else None
     rows = []
     for i, (spec, ms) in enumerate(zip(test, measured, strict=True)):
-        total = table_sum(spec, profile)
-        rows.append((total, profile.correction.apply(total), ms, during[i] if during else None,
+        total, parts = table_terms(spec, profile)
+        rows.append((total, profile.correction.apply(total, parts), ms, during[i] if during else None,
                      again[i] if again else None, spec.num_blocks, spec.to_string()))
     c = profile.correction
     return {
         "runtime": runtime, "n": len(test), "calibrated_on": c.fitted_on, "scale": c.scale, "offset_ms": c.offset_ms,
-        "exponent": c.exponent,
+        "exponent": c.exponent, "per_part_ms": c.per_part_ms,
         "entries": len(profile.entries), "profile_s": round(profiled - start, 1),
         "measure_s": round(time.perf_counter() - profiled, 1),
         "median_measured_ms": statistics.median(r[2] for r in rows),
@@ -144,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     print("after: the test networks timed after the profile (minutes later); during: timed among its chunks of "
           "parts, as the calibration was (the fit never saw them); within 10% (median abs error)")
     print(f"{'runtime':12} {'n':>4} {'sum, after':>16} {'corrected, after':>18} {'corrected, during':>18} "
-          f"{'during vs after':>16} {'after vs again':>16} {'correction':>22}  load (1/5/15 min) before -> after")
+          f"{'during vs after':>16} {'after vs again':>16} {'correction':>34}  load (1/5/15 min) before -> after")
 
     def cell(q: dict[str, float] | None) -> str:
         return f"{q['within_10pct']:.1%} ({q['median_abs_error']:.1%})" if q else "-"
@@ -152,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         print(f"{r['runtime']:12} {r['n']:>4} {cell(r['sum']):>16} {cell(r['corrected']):>18} "
               f"{cell(r['corrected_during']):>18} {cell(r['during_vs_after']):>16} {cell(r['floor']):>16} "
-              f"{r['scale']:>8.3f} x sum ^ {r['exponent']:.3f}  {r['load_before']} -> {r['load_after']}")
+              f"{r['scale']:>6.3f} x (sum {r['per_part_ms']:+.4f} x parts) ^ {r['exponent']:.3f}  "
+              f"{r['load_before']} -> {r['load_after']}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     return 0

@@ -102,17 +102,20 @@ class LatencyEntry:
 
 @dataclass(frozen=True, kw_only=True)
 class Correction:
-    """``predicted = scale * sum(entries) ** exponent + offset_ms``, fitted on ``fitted_on`` whole networks (1, 1,
-    0, 0: none). The exponent takes what grows with the network (weights that no longer stay in cache, fusion
-    across blocks), the scale what every network pays alike."""
+    """``predicted = scale * (sum(entries) + per_part_ms * parts) ** exponent + offset_ms``, fitted on
+    ``fitted_on`` whole networks (1, 0, 1, 0, 0: none). ``per_part_ms`` takes what a part timed alone pays at its
+    boundaries and a whole network does not (a runtime's call, layout reorders of its input and output), the
+    exponent what grows with the network (weights that no longer stay in cache, fusion across blocks), the
+    scale what every network pays alike."""
 
     scale: float = 1.0
     offset_ms: float = 0.0
     fitted_on: int = 0
     exponent: float = 1.0
+    per_part_ms: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("scale", "offset_ms", "exponent"):
+        for name in ("scale", "offset_ms", "exponent", "per_part_ms"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 raise SpecError(name, f"must be a finite number, got {value!r:.40}")
@@ -122,12 +125,15 @@ class Correction:
             raise SpecError("offset_ms", f"must be in [{-MAX_MS:g}, {MAX_MS:g}], got {self.offset_ms!r:.40}")
         if not 0.25 <= self.exponent <= 4:
             raise SpecError("exponent", f"must be in [0.25, 4], got {self.exponent!r:.40}")
-        for name in ("scale", "offset_ms", "exponent"):
+        if not -MAX_MS <= self.per_part_ms <= MAX_MS:
+            raise SpecError("per_part_ms", f"must be in [{-MAX_MS:g}, {MAX_MS:g}], got {self.per_part_ms!r:.40}")
+        for name in ("scale", "offset_ms", "exponent", "per_part_ms"):
             object.__setattr__(self, name, float(getattr(self, name)))
         check_int("fitted_on", self.fitted_on, 0, 1_000_000)
 
-    def apply(self, total_ms: float) -> float:
-        return max(self.scale * total_ms ** self.exponent + self.offset_ms, 1e-6)
+    def apply(self, total_ms: float, parts: int = 0) -> float:
+        base = max(total_ms + self.per_part_ms * parts, 1e-6)
+        return max(self.scale * base ** self.exponent + self.offset_ms, 1e-6)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -217,22 +223,29 @@ def _renamed(value: Any, old: str, new: str) -> Any:
     return value
 
 
-def table_sum(spec: ArchSpec, profile: DeviceProfile, name: str = "") -> float:
-    """The sum of the table entries of ``spec``'s parts (ms); MissingEntryError names the first one absent."""
+def table_terms(spec: ArchSpec, profile: DeviceProfile, name: str = "") -> tuple[float, int]:
+    """The sum of the table entries of ``spec``'s parts (ms) and how many parts; MissingEntryError names the
+    first one absent."""
     total = 0.0
     entries = profile.entries
-    for part in network_parts(spec):
+    parts = network_parts(spec)
+    for part in parts:
         key = part.key
         entry = entries.get(key)
         if entry is None:
             raise MissingEntryError(name or profile.label, part.where, key)
         total += entry.ms
-    return total
+    return total, len(parts)
+
+
+def table_sum(spec: ArchSpec, profile: DeviceProfile, name: str = "") -> float:
+    """The sum of the table entries of ``spec``'s parts (ms): the prediction before the correction."""
+    return table_terms(spec, profile, name)[0]
 
 
 def predict(spec: ArchSpec, profile: DeviceProfile, name: str = "") -> float:
     """``spec``'s latency on the profiled device in ms: the corrected sum of its parts' entries."""
-    return profile.correction.apply(table_sum(spec, profile, name))
+    return profile.correction.apply(*table_terms(spec, profile, name))
 
 
 def uncovered(space: SearchSpace, profile: DeviceProfile) -> list[str]:

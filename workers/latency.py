@@ -229,15 +229,17 @@ def _reference_run(generator: Any) -> Callable[[], Any]:
 def reference_level(threads: int, clock: str) -> float:
     """This node's reference level (ms): the reference network's median over a ``LEVEL_WINDOW_S`` window, timed
     once per node, threads and clock, and kept beside the node's CPU lock so every measurement there scales to
-    the same level (remove the file to time it again)."""
+    the same level (timed again when the file is corrupt or was timed of another reference or CPU; remove it to
+    time it again)."""
     from workers import cpu_lock
 
     path = cpu_lock.lock_dir() / f"reference-t{threads}-{clock}.json"
     try:
-        ms = float(json.loads(path.read_text())["ms"])
-        if math.isfinite(ms) and ms > 0:
+        kept = json.loads(path.read_text())
+        ms = float(kept["ms"])
+        if math.isfinite(ms) and ms > 0 and (kept.get("reference"), kept.get("cpu")) == (REFERENCE, cpu_model()):
             return ms
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
     ms = measure_latency(ArchSpec.from_string(REFERENCE), threads=threads, warmup=10, repeats=200, clock=clock,
                          window_s=LEVEL_WINDOW_S).median_ms

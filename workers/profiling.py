@@ -38,7 +38,7 @@ from searchspace.latency_table import (
     DeviceDescription,
     DeviceProfile,
     LatencyEntry,
-    table_sum,
+    table_terms,
 )
 from searchspace.space import SearchSpace, sample
 from searchspace.spec import ArchSpec
@@ -249,21 +249,54 @@ def sample_specs(space: SearchSpace, n: int, seed: int) -> list[ArchSpec]:
     return [sample(study.ask(), space) for _ in range(n)]
 
 
-def fit_correction(sums: Sequence[float], measured: Sequence[float]) -> Correction:
-    """``measured ~ scale * sum ** exponent``: a line in log-log fitted by Theil-Sen (median of pairwise slopes,
-    then median intercept), so a few networks timed in a burst of load do not pull it; relative errors weigh
-    alike for small and large networks. Identity with fewer than 3 networks."""
+def _power_law(x: Any, y: Any) -> tuple[float, float]:
+    """``y ~ intercept + slope * x`` by Theil-Sen (median of pairwise slopes, then median intercept), the slope
+    kept in [0.25, 4]."""
+    import numpy as np
+
+    i, j = np.triu_indices(len(x), k=1)
+    apart = x[j] != x[i]
+    slopes = (y[j] - y[i])[apart] / (x[j] - x[i])[apart]
+    slope = float(np.clip(np.median(slopes), 0.25, 4)) if slopes.size else 1.0
+    return float(np.median(y - slope * x)), slope
+
+
+def fit_correction(sums: Sequence[float], measured: Sequence[float], parts: Sequence[int] | None = None
+                   ) -> Correction:
+    """``measured ~ scale * (sum + per_part_ms * parts) ** exponent``: for each ``per_part_ms`` on a grid of
+    -0.9 .. 0.9 times the median ms per part (0 alone without ``parts``), a line in log-log fitted by Theil-Sen,
+    so a few networks timed in a burst of load do not pull it and relative errors weigh alike for small and
+    large networks; the grid point whose fit has the smallest median absolute log error wins (ties: the one
+    nearest 0). Identity with fewer than 3 networks."""
     import numpy as np
 
     if len(sums) < 3:
         return Correction()
-    x, y = np.log(np.asarray(sums, dtype=float)), np.log(np.asarray(measured, dtype=float))
-    i, j = np.triu_indices(len(x), k=1)
-    apart = x[j] != x[i]
-    slopes = (y[j] - y[i])[apart] / (x[j] - x[i])[apart]
-    exponent = float(np.clip(np.median(slopes), 0.25, 4)) if slopes.size else 1.0
-    scale = float(np.clip(np.exp(np.median(y - exponent * x)), 0.05, 20))
-    return Correction(scale=scale, exponent=exponent, fitted_on=len(x))
+    total, y = np.asarray(sums, dtype=float), np.log(np.asarray(measured, dtype=float))
+    n = np.asarray(parts if parts is not None else np.zeros(len(total)), dtype=float)
+    unit = float(np.median(total / n)) if n.all() else 0.0
+    grid = sorted({0.0, *(np.linspace(-0.9, 0.9, 91) * unit)}, key=abs)
+    best: tuple[float, float, float, float] | None = None
+    for per_part in grid:
+        base = total + per_part * n
+        if (base <= 0).any():
+            continue
+        x = np.log(base)
+        intercept, exponent = _power_law(x, y)
+        error = float(np.median(np.abs(y - intercept - exponent * x)))
+        if best is None or error < best[0] - 1e-12:
+            best = (error, per_part, intercept, exponent)
+    assert best is not None  # per_part 0 always fits
+    _, per_part, intercept, exponent = best
+    scale = float(np.clip(np.exp(intercept), 0.05, 20))
+    return Correction(scale=scale, exponent=exponent, per_part_ms=per_part, fitted_on=len(total))
+
+
+def fitted(profile: DeviceProfile, specs: Sequence[ArchSpec], measured: Sequence[float]) -> DeviceProfile:
+    """``profile`` with its correction fitted on ``specs`` measured end to end (``measured`` ms)."""
+    terms = [table_terms(spec, profile) for spec in specs]
+    correction = fit_correction([t[0] for t in terms], measured, [t[1] for t in terms])
+    return replace(profile, correction=correction)
 
 
 def _save(path: Path, profile: DeviceProfile) -> None:
@@ -334,17 +367,14 @@ def profile_parts(
     """``time_profile`` of the parts with the ``calibration`` networks, and the correction fitted on them."""
     profile, measured = time_profile(parts, timing, out, name, progress, calibration)
     if calibration:
-        sums = [table_sum(spec, profile) for spec in calibration]
-        profile = replace(profile, correction=fit_correction(sums, [e.ms for e in measured]))
+        profile = fitted(profile, calibration, [e.ms for e in measured])
     _save(partial_path(out), profile)
     return profile
 
 
 def calibrate(profile: DeviceProfile, specs: Sequence[ArchSpec], timing: Timing) -> DeviceProfile:
     """The profile with its correction fitted on ``specs`` measured end to end."""
-    sums = [table_sum(spec, profile) for spec in specs]
-    measured = [e.ms for e in time_networks(specs, timing, profile.reference_ms or None)]
-    return replace(profile, correction=fit_correction(sums, measured))
+    return fitted(profile, specs, [e.ms for e in time_networks(specs, timing, profile.reference_ms or None)])
 
 
 def profile_space(
@@ -416,6 +446,7 @@ def profile_command(args: Any) -> int:
     profile = profile_space(space, timing, Path(args.out), args.name, args.calibrate, args.seed)
     c = profile.correction
     print(f"{len(profile.entries)} entries ({profile.device.runtime}, {timing.threads} thread(s)) in "
-          f"{time.perf_counter() - start:.0f} s; correction: {c.scale:.3f} x sum ^ {c.exponent:.3f} "
+          f"{time.perf_counter() - start:.0f} s; correction: {c.scale:.3f} x (sum {c.per_part_ms:+.4f} ms x parts) "
+          f"^ {c.exponent:.3f} "
           f"(fitted on {c.fitted_on} networks); wrote {args.out}", file=sys.stderr)
     return 0

@@ -106,6 +106,8 @@ def test_hostile_entries_name_their_field(entry: dict, field: str) -> None:
     ({"device": {}, "entries": {}, "schema_version": 9}, "schema_version"),
     ({"device": {}, "entries": {}, "correction": {"scale": float("nan")}}, "correction.scale"),
     ({"device": {}, "entries": {}, "correction": {"exponent": 9}}, "correction.exponent"),
+    ({"device": {}, "entries": {}, "correction": {"per_part_ms": float("inf")}}, "correction.per_part_ms"),
+    ({"device": {}, "entries": {}, "correction": {"per_part_ms": -1e9}}, "correction.per_part_ms"),
     ({"device": {"cpu": "\x00" * 3}, "entries": {}}, "device.cpu"),
 ])
 def test_wrong_schema_names_the_field(data: object, field: str) -> None:
@@ -119,18 +121,20 @@ positive = st.floats(min_value=1e-4, max_value=1e4, allow_nan=False)
 
 @settings(max_examples=40, deadline=None)
 @given(spec=arch_specs(), ms=st.lists(positive, min_size=1, max_size=8), scale=st.floats(0.5, 2.0),
-       offset=st.floats(-0.5, 5.0), exponent=st.floats(0.5, 1.5))
+       offset=st.floats(-0.5, 5.0), exponent=st.floats(0.5, 1.5), per_part=st.floats(-0.05, 0.05))
 def test_round_trip_keeps_prediction(spec: object, ms: list[float], scale: float, offset: float,
-                                     exponent: float) -> None:
+                                     exponent: float, per_part: float) -> None:
     parts = network_parts(spec)
     entries = {p.key: LatencyEntry(ms=ms[i % len(ms)], spread_ms=0.0, repeats=3) for i, p in enumerate(parts)}
     profile = DeviceProfile(device=DeviceDescription(cpu="x", runtime="onnxruntime"), entries=entries,
-                            correction=Correction(scale=scale, offset_ms=offset, fitted_on=3, exponent=exponent))
+                            correction=Correction(scale=scale, offset_ms=offset, fitted_on=3, exponent=exponent,
+                                                  per_part_ms=per_part))
     again = DeviceProfile.from_json(profile.to_json())
     assert again.to_dict() == profile.to_dict()
     expected = sum(entries[p.key].ms for p in parts)
     assert math.isclose(table_sum(spec, again), expected, rel_tol=1e-9)
-    assert predict(spec, again) == pytest.approx(max(scale * expected ** exponent + offset, 1e-6))
+    base = max(expected + per_part * len(parts), 1e-6)
+    assert predict(spec, again) == pytest.approx(max(scale * base ** exponent + offset, 1e-6))
 
 
 def test_prediction_imports_no_torch() -> None:

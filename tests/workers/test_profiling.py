@@ -126,6 +126,16 @@ def test_fit_correction_recovers_a_power_law_despite_an_outlier() -> None:
     assert fit_correction([1.0], [2.0]).scale == 1.0
 
 
+def test_fit_correction_finds_what_every_part_pays_alone() -> None:
+    parts = [6, 8, 10, 7, 12, 9, 11]
+    sums = [n * (1.0 + 0.05 * i) for i, n in enumerate(parts)]  # about 1 ms per part
+    measured = [0.9 * (s - 0.2 * n) for s, n in zip(sums, parts, strict=True)]  # 0.2 ms of each part is its call
+    c = fit_correction(sums, measured, parts)
+    assert c.per_part_ms == pytest.approx(-0.2, abs=0.011) and c.exponent == pytest.approx(1.0, abs=0.02)
+    assert c.apply(sums[3], parts[3]) == pytest.approx(measured[3], rel=0.02)
+    assert fit_correction(sums, measured).per_part_ms == 0.0  # no part counts: a plain power law
+
+
 def test_cli_profiles_a_space_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     small = SPACE.with_choices(kinds=("mbconv",), expansions=(3.0,), se_ratios=(0.0,), repeat_deltas=(0,))
     (tmp_path / "space.json").write_text(json.dumps(small.to_dict()))

@@ -318,7 +318,8 @@ class DevicePublic(BaseModel):
     id: uuid.UUID = Field(description="the profile id a search names in latency.device")
     name: str | None
     device: dict[str, Any] = Field(description="CPU, cores, threads, torch and runtime it was measured with")
-    correction: dict[str, Any] = Field(description="predicted = scale * (sum of entries) ** exponent + offset_ms")
+    correction: dict[str, Any] = Field(
+        description="predicted = scale * (sum of entries + per_part_ms * parts) ** exponent + offset_ms")
     reference_ms: float = Field(description="the reference networks' latency every entry is scaled to (0: as timed)")
     num_entries: int
     created_at: datetime

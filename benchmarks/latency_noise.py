@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--subset", type=float, default=0.25, help="share of digits the background trials train on")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--window", type=float, default=LatencyConfig().window_s,
-                   help="seconds the after-measurement's timed passes are spread over")
+                   help="seconds the after-measurement times for (at least 50 passes)")
     args = p.parse_args(argv)
     specs = sample_specs(SPACE, args.archs, args.seed)
     work = Path(tempfile.mkdtemp(prefix="latency-noise-"))

@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"command: {' '.join(sys.argv)}")
     print(f"clock: {args.clock}; {args.rounds} interleaved rounds of {args.repeats} timed runs, "
           f"entry = quantile {args.quantile} of the runs, "
-          f"{'raw' if args.no_reference else 'scaled by the reference network timed in each chunk'}")
+          f"{'raw' if args.no_reference else 'every round scaled by the reference networks timed in it'}")
     print("after: the test networks timed after the profile (minutes later); during: timed among its chunks of "
           "parts, as the calibration was (the fit never saw them); within 10% (median abs error)")
     print(f"{'runtime':12} {'n':>4} {'sum, after':>16} {'corrected, after':>18} {'corrected, during':>18} "

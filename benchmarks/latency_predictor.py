@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=200, help="test specs per runtime")
     p.add_argument("--seed", type=int, default=1000, help="seed of the test specs")
-    p.add_argument("--calibrate", type=int, default=20, help="calibration specs (seed 0) when a profile has none")
+    p.add_argument("--calibrate", type=int, default=40, help="calibration specs (seed 0)")
     p.add_argument("--runtimes", default="eager,onnxruntime")
     p.add_argument("--eager-profile", help="a profile written by python -m workers profile --runtime eager")
     p.add_argument("--ort-profile", help="a profile written by python -m workers profile --runtime onnxruntime")

@@ -382,7 +382,7 @@ def profile_space(
     timing: Timing,
     out: Path,
     name: str = "",
-    calibration: int = 20,
+    calibration: int = 40,
     seed: int = 0,
     progress: bool = True,
 ) -> DeviceProfile:
@@ -428,7 +428,7 @@ def add_profile_flags(p: Any) -> None:
     add_field_flag(p, "--clock", Timing, "clock", choices=CLOCKS, default="wall")
     for name in ("threads", "warmup", "repeats", "rounds", "quantile"):
         add_field_flag(p, f"--{name}", Timing, name, default=getattr(Timing(), name))
-    p.add_argument("--calibrate", type=int, default=20, help="random networks timed whole to fit the correction")
+    p.add_argument("--calibrate", type=int, default=40, help="random networks timed whole to fit the correction")
     p.add_argument("--seed", type=int, default=0, help="seed of the calibration networks")
 
 

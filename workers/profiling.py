@@ -347,9 +347,9 @@ def time_profile(
     with tqdm(total=len(todo), desc=f"profile {timing.runtime}", unit="part", disable=not progress) as bar:
         for chunk in chunks:
             nets, queue = queue[:per], queue[per:]
-            timed = timer.parts(chunk, nets)
-            entries.update(zip((p.key for p in chunk), timed, strict=False))
-            measured += timed[len(chunk):]
+            got = timer.parts(chunk, nets)
+            entries.update(zip((p.key for p in chunk), got, strict=False))
+            measured += got[len(chunk):]
             _save(partial, DeviceProfile(device=device, entries=entries, reference_ms=timer.reference_ms or 0.0))
             bar.update(len(chunk))
     measured += timer.networks(queue) if queue else []

@@ -2,7 +2,7 @@
 
 A real search (``python -m workers search``, 2 Ray workers training on digits) runs in the background; the same
 5 random architectures of the default space are then timed 5 times each, the way a worker times a candidate
-(``measure_latency``: 1 thread, warm-up 10, median of 50), alternating two ways in the same run, each with
+(``measure_latency``: 1 thread, warm-up 10, median of 50 passes or more), alternating three ways in one run, each with
 both clocks (wall: elapsed time; cpu: the timing thread's CPU time, which leaves out other processes' turns):
 
 - before: timed beside the trainings, 50 passes back to back, as every measurement was before this change;

@@ -30,7 +30,15 @@ from searchspace.latency_keys import network_parts
 from searchspace.latency_table import DeviceProfile, table_terms
 from searchspace.spec import ArchSpec
 from workers.config import PROXY_SPACE
-from workers.profiling import Timing, calibrate, fitted, sample_specs, time_networks, time_profile
+from workers.profiling import (
+    Timing,
+    calibrate,
+    fitted,
+    partial_path,
+    sample_specs,
+    time_networks,
+    time_profile,
+)
 
 SPACE = PROXY_SPACE.__class__.from_dict({**PROXY_SPACE.to_dict(), "num_classes": 10, "in_chans": 1})  # digits
 
@@ -52,18 +60,20 @@ def _specs(n: int, seed: int, exclude: set[str]) -> list[ArchSpec]:
 def _profile(runtime: str, path: str | None, calibration: list[ArchSpec], test: list[ArchSpec], work: Path,
              timing: Timing) -> tuple[DeviceProfile, list[float] | None]:
     """The profile with its correction, and the test networks' latency timed during its profiling (None when
-    the profile was given)."""
+    the profile was given or resumed from a partial one)."""
     if path:
         profile = DeviceProfile.from_json(Path(path).read_text())
         during = None
     else:
         parts = {p.key: p for spec in calibration + test for p in network_parts(spec)}
         tag = f"{runtime}-{timing.clock}-q{timing.quantile}-{'ref' if timing.reference else 'raw'}"
+        out = work / f"{tag}.json"
+        resumed = partial_path(out).exists()  # then some networks are timed after the resumed parts, not among them
         # calibration and test networks timed a few per chunk of parts, as the profiler times its calibration
-        profile, timed = time_profile(parts.values(), timing, work / f"{tag}.json", name=f"bench-{runtime}",
+        profile, timed = time_profile(parts.values(), timing, out, name=f"bench-{runtime}",
                                       networks=calibration + test)
         profile = fitted(profile, calibration, [e.ms for e in timed[:len(calibration)]])
-        during = [e.ms for e in timed[len(calibration):]]
+        during = None if resumed else [e.ms for e in timed[len(calibration):]]
     if profile.correction.fitted_on == 0:
         profile = calibrate(profile, calibration, timing)  # fitted here, on seed-0 specs none of the test uses
     return profile, during

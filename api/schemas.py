@@ -320,9 +320,7 @@ class DevicePublic(BaseModel):
     device: dict[str, Any] = Field(description="CPU, cores, threads, torch and runtime it was measured with")
     correction: dict[str, Any] = Field(
         description="predicted = scale * (sum of entries + per_part_ms * parts) ** exponent + offset_ms")
-    reference_ms: float = Field(description="the reference networks' level network entries are scaled to (0: as timed)")
-    reference_part_ms: float = Field(
-        default=0.0, description="the reference networks' parts' level part entries are scaled to (0: as timed)")
+    reference_ms: float = Field(description="the reference networks' latency every entry is scaled to (0: as timed)")
     num_entries: int
     created_at: datetime
 

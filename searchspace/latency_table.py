@@ -143,8 +143,7 @@ class DeviceProfile:
     device: DeviceDescription
     entries: Mapping[str, LatencyEntry]
     correction: Correction = Correction()
-    reference_ms: float = 0.0  # the reference networks' level every network entry is scaled to (0: as timed)
-    reference_part_ms: float = 0.0  # the reference networks' parts' level every part entry is scaled to (0: as timed)
+    reference_ms: float = 0.0  # the reference network's latency every entry is scaled to (0: entries as timed)
     schema_version: int = PROFILE_SCHEMA
 
     def __post_init__(self) -> None:
@@ -154,8 +153,7 @@ class DeviceProfile:
             raise SpecError("device", "must be a device description")
         if not isinstance(self.correction, Correction):
             raise SpecError("correction", "must be a correction")
-        for name in ("reference_ms", "reference_part_ms"):
-            object.__setattr__(self, name, _positive(name, getattr(self, name), allow_zero=True))
+        object.__setattr__(self, "reference_ms", _positive("reference_ms", self.reference_ms, allow_zero=True))
         if not isinstance(self.entries, Mapping) or len(self.entries) > MAX_ENTRIES:
             raise SpecError("entries", f"must be an object of at most {MAX_ENTRIES:,} entries")
         for key, entry in self.entries.items():
@@ -175,7 +173,6 @@ class DeviceProfile:
             "device": as_dict(self.device),
             "correction": as_dict(self.correction),
             "reference_ms": self.reference_ms,
-            "reference_part_ms": self.reference_part_ms,
             "entries": {key: as_dict(entry) for key, entry in sorted(self.entries.items())},
         }
 
@@ -188,7 +185,7 @@ class DeviceProfile:
 
         if not isinstance(data, dict):
             raise SpecError("profile", "must be a JSON object")
-        fields = ("schema_version", "device", "correction", "reference_ms", "reference_part_ms", "entries")
+        fields = ("schema_version", "device", "correction", "reference_ms", "entries")
         unknown = sorted(set(map(str, data)) - set(fields))
         if unknown:
             raise SpecError(unknown[0][:60], f"unknown field; allowed: {', '.join(fields)}")
@@ -208,7 +205,6 @@ class DeviceProfile:
             device=from_dict(DeviceDescription, data["device"], "device"),
             correction=from_dict(Correction, data.get("correction", {}), "correction"),
             reference_ms=data.get("reference_ms", 0.0),
-            reference_part_ms=data.get("reference_part_ms", 0.0),
             entries=entries,
         )
 

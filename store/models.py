@@ -127,8 +127,3 @@ class DeviceProfileRow(Base):
     def reference_ms(self) -> float:
         """The reference networks' level the entries are scaled to (0: entries as timed)."""
         return float(self.profile.get("reference_ms", 0.0))
-
-    @property
-    def reference_part_ms(self) -> float:
-        """The reference networks' parts' level the part entries are scaled to (0: entries as timed)."""
-        return float(self.profile.get("reference_part_ms", 0.0))

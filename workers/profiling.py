@@ -6,10 +6,9 @@ denormals flushed to zero. Parts are timed a chunk at a time, interleaved: ``rou
 ``repeats`` timed runs of each part per pass (200 rounds of 1 by default), so a part's runs are spread over the
 whole chunk's time and a burst of load on the machine (a co-tenant of a shared host, which on a cloud VM can
 slow every core by 1.8x for seconds at a time) spoils some rounds of many parts instead of every run of a few.
-Every round also times fixed reference networks (``workers.latency.REFERENCES``) and their parts alone, and
-each run is scaled by the profile's reference level of its kind (``DeviceProfile.reference_ms`` for networks,
-``reference_part_ms`` for parts: the references' median level in the first chunk) over that level in its own
-round, so that drift of the machine's speed while profiling
+Every round also times fixed reference networks (``workers.latency.REFERENCES``), and each run is scaled by
+the profile's reference level (``DeviceProfile.reference_ms``: the references' median level in the first
+chunk) over the references' level in its own round, so that drift of the machine's speed while profiling
 (thermal throttling, co-tenant load) cancels round by round: every entry reads as if timed at that level. The
 entry is the ``quantile`` of a part's scaled runs (the median by default) and the spread their median absolute
 deviation. Whole networks (the correction's calibration, benchmarks) are timed the same way. The partial table
@@ -31,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from searchspace.checks import check_choice, check_float, check_int
 from searchspace.errors import SpecError
 from searchspace.fields import add_field_flag, doc
-from searchspace.latency_keys import Part, network_parts, space_parts
+from searchspace.latency_keys import Part, space_parts
 from searchspace.latency_table import (
     CLOCKS,
     RUNTIMES,
@@ -191,53 +190,36 @@ def network_runner(spec: ArchSpec, timing: Timing) -> Run:
 
 @dataclass
 class Timer:
-    """Times chunks of parts and networks with ``timing``; networks are scaled to ``reference_ms`` through the
-    reference networks timed among them, parts to ``reference_part_ms`` through the reference networks' parts
-    timed alone among them (each level set by the first chunk when None): a part timed alone (a short call) and
-    a whole network slow down differently when the machine does (in ONNX Runtime, parts by about the 1.3th
-    power of what networks do), so each is scaled by references of its own kind. ``timing.reference=False``
-    leaves entries as timed."""
+    """Times chunks of runs with ``timing``, each scaled to ``reference_ms`` (set by the first chunk when None)
+    through the reference networks timed among them; ``timing.reference=False`` leaves entries as timed."""
 
     timing: Timing
     reference_ms: float | None = None
-    reference_part_ms: float | None = None
     _references: list[Run] = field(default_factory=list, repr=False)
-    _reference_parts: list[Run] = field(default_factory=list, repr=False)
 
-    def time(self, runs: Sequence[Run], networks: Sequence[Run] = ()) -> list[LatencyEntry]:
-        """``runs`` (parts) then ``networks`` timed interleaved with the references; every call scaled by the
-        level of its kind over that level in its round (``round_levels``), so the machine's speed moving from
-        round to round cancels."""
+    def time(self, runs: Sequence[Run]) -> list[LatencyEntry]:
+        """The runs timed interleaved with the references; every call scaled by ``reference_ms`` over the level
+        of its round (``round_levels``), so the machine's speed moving from round to round cancels."""
         import numpy as np
 
         if not self.timing.reference:
-            return time_runs([*runs, *networks], self.timing)
-        self._build_references()
-        refs = [*self._references, *self._reference_parts]
-        n = len(runs) + len(networks)
-        times = np.asarray(timed([*runs, *networks, *refs], self.timing), dtype=float)
-        nets = round_levels(times[n:n + len(self._references)], self.timing.repeats) * 1e3
-        parts = round_levels(times[n + len(self._references):], self.timing.repeats) * 1e3
-        self.reference_ms = self.reference_ms or float(np.median(nets))
-        self.reference_part_ms = self.reference_part_ms or float(np.median(parts))
-        k = [self.reference_part_ms / parts] * len(runs) + [self.reference_ms / nets] * len(networks)
-        return [entry(t * f, self.timing.quantile) for t, f in zip(times[:n], k, strict=True)]
-
-    def _build_references(self) -> None:
-        if self._references:
-            return
-        specs = [ArchSpec.from_string(s) for s in REFERENCES]
-        self._references = [network_runner(spec, self.timing) for spec in specs]
-        parts = {p.key: p for spec in specs for p in network_parts(spec)}.values()
-        self._reference_parts = [runner(part_module(p), p.shape, self.timing) for p in parts]
+            return time_runs(runs, self.timing)
+        if not self._references:
+            self._references = [network_runner(ArchSpec.from_string(s), self.timing) for s in REFERENCES]
+        times = np.asarray(timed([*runs, *self._references], self.timing), dtype=float)
+        level = round_levels(times[len(runs):], self.timing.repeats)
+        if self.reference_ms is None:
+            self.reference_ms = float(np.median(level)) * 1e3
+        k = self.reference_ms / (level * 1e3)
+        return [entry(t * k, self.timing.quantile) for t in times[:len(runs)]]
 
     def parts(self, parts: Sequence[Part], networks: Sequence[ArchSpec] = ()) -> list[LatencyEntry]:
         """Every part built alone and timed, a chunk of them interleaved at a time; then ``networks`` whole,
         when given timed in the same rounds as the parts (one chunk of parts at most)."""
         out: list[LatencyEntry] = []
         for chunk in _chunks(parts):
-            out += self.time([runner(part_module(p), p.shape, self.timing) for p in chunk],
-                             [network_runner(spec, self.timing) for spec in networks[:CHUNK // 4]])
+            out += self.time([runner(part_module(p), p.shape, self.timing) for p in chunk]
+                             + [network_runner(spec, self.timing) for spec in networks[:CHUNK // 4]])
             networks = networks[CHUNK // 4:]
         return out + (self.networks(networks) if networks else [])
 
@@ -245,7 +227,7 @@ class Timer:
         """End to end: each whole built network, timed like the parts (a chunk of networks interleaved)."""
         out: list[LatencyEntry] = []
         for chunk in _chunks(specs, CHUNK // 4):
-            out += self.time([], [network_runner(spec, self.timing) for spec in chunk])
+            out += self.time([network_runner(spec, self.timing) for spec in chunk])
         return out
 
 
@@ -337,9 +319,6 @@ def _resume(path: Path, device: DeviceDescription) -> DeviceProfile | None:
         if getattr(done.device, name) != getattr(device, name):
             raise SpecError(name, f"{path} was measured with {name}={getattr(done.device, name)!r}, this run has "
                                   f"{getattr(device, name)!r}; remove it or profile with the same setting")
-    if done.reference_ms and not done.reference_part_ms:
-        raise SpecError("reference_part_ms", f"{path} scaled its parts by whole reference networks (an older "
-                                             "profiler); remove it to profile afresh")
     return done
 
 
@@ -360,8 +339,7 @@ def time_profile(
     partial = partial_path(out)
     done = _resume(partial, device)
     entries = dict(done.entries) if done else {}
-    timer = Timer(timing, done.reference_ms or None if done else None,
-                  done.reference_part_ms or None if done else None)
+    timer = Timer(timing, done.reference_ms or None if done else None)
     todo = [part for part in parts if part.key not in entries]
     chunks = list(_chunks(todo))
     per = math.ceil(len(networks) / len(chunks)) if chunks else 0
@@ -372,15 +350,10 @@ def time_profile(
             got = timer.parts(chunk, nets)
             entries.update(zip((p.key for p in chunk), got, strict=False))
             measured += got[len(chunk):]
-            _save(partial, _profile(device, entries, timer))
+            _save(partial, DeviceProfile(device=device, entries=entries, reference_ms=timer.reference_ms or 0.0))
             bar.update(len(chunk))
     measured += timer.networks(queue) if queue else []
-    return _profile(device, entries, timer), measured
-
-
-def _profile(device: DeviceDescription, entries: dict[str, LatencyEntry], timer: Timer) -> DeviceProfile:
-    return DeviceProfile(device=device, entries=entries, reference_ms=timer.reference_ms or 0.0,
-                         reference_part_ms=timer.reference_part_ms or 0.0)
+    return DeviceProfile(device=device, entries=entries, reference_ms=timer.reference_ms or 0.0), measured
 
 
 def profile_parts(

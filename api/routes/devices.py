@@ -14,7 +14,7 @@ from store import crud
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 _BODY = {"requestBody": {"required": True, "description": "a device profile as written by `python -m workers "
-                         "profile` (schema_version, device, correction, reference_ms, reference_part_ms, entries)",
+                         "profile` (schema_version, device, correction, reference_ms, entries)",
                          "content": {"application/json": {"schema": {"type": "object"}}}}}
 
 

@@ -88,50 +88,23 @@ def test_every_round_is_scaled_to_the_first_chunks_reference(monkeypatch: pytest
     from workers import profiling
 
     n = len(profiling.REFERENCES)
-    chunks = iter([([1.0, 2.0], 1), ([3.0, 3.0], 2), ([2.0, 2.0], 2)])  # slowness per round; runs timed
+    chunks = iter([[1.0, 2.0], [3.0, 3.0]])  # the machine's slowness in each round: it moves between rounds
 
-    def fake(runs: list, timing: Timing) -> list[list[float]]:  # run i: i + 1 ms x its round's slowness, and
-        (speeds, timed_runs) = next(chunks)                      # reference j (the runs after them): j + 2 ms
-        ms = [i + 1 if i < timed_runs else i - timed_runs + 2 for i in range(len(runs))]
+    def fake(runs: list, timing: Timing) -> list[list[float]]:  # ms x the round's slowness: run i i + 1 ms,
+        speeds, first_ref = next(chunks), len(runs) - n                # reference j (last n runs) j + 2 ms
+        ms = [i + 1 if i < first_ref else i - first_ref + 2 for i in range(len(runs))]
         return [[m * k / 1e3 for k in speeds for _ in range(timing.repeats)] for m in ms]
 
     monkeypatch.setattr(profiling, "timed", fake)
     timer = profiling.Timer(FAST)
     first = timer.time([lambda: None])
-    refs = len(timer._references) + len(timer._reference_parts)
-    assert len(timer._references) == n and len(timer._reference_parts) > n  # the networks and their parts
-
-    def level(js: range) -> float:  # geometric mean of the references' ms
-        return math.exp(sum(math.log(j + 2) for j in js) / len(js))
-
-    assert timer.reference_ms == pytest.approx(1.5 * level(range(n)))  # median level over the first chunk
-    assert timer.reference_part_ms == pytest.approx(1.5 * level(range(n, refs)))  # the parts' own level
+    level = math.exp(sum(math.log(j + 2) for j in range(n)) / n)  # geometric mean of the references
+    assert timer.reference_ms == pytest.approx(1.5 * level)  # their median level over the first chunk's rounds
     assert first[0].ms == pytest.approx(1.5) and first[0].spread_ms == pytest.approx(0.0)  # both rounds alike
     second = timer.time([lambda: None, lambda: None])
     assert [e.ms for e in second] == pytest.approx([1.5, 3.0])  # 3x slower there, scaled back
-    part, network = timer.time([lambda: None], [lambda: None])  # a network by the reference networks' level
-    assert (part.ms, network.ms) == pytest.approx((1.5, 3.0))
     monkeypatch.setattr(profiling, "time_runs", lambda runs, timing: [LatencyEntry(ms=3.0)] * len(runs))
     assert profiling.Timer(replace(FAST, reference=False)).time([lambda: None])[0].ms == 3.0  # as timed
-
-
-def test_parts_and_networks_scale_by_references_of_their_own_kind(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Reference parts slow 4x in the second chunk, reference networks 2x: a part is scaled by the first."""
-    from workers import profiling
-
-    n = len(profiling.REFERENCES)
-    slow = iter([(1.0, 1.0), (2.0, 4.0)])
-
-    def fake(runs: list, timing: Timing) -> list[list[float]]:
-        nets, parts = next(slow)
-        k = [parts, nets] + [nets] * n + [parts] * (len(runs) - 2 - n)  # a part, a network, the references
-        return [[k[i] / 1e3] * timing.rounds * timing.repeats for i in range(len(runs))]
-
-    monkeypatch.setattr(profiling, "timed", fake)
-    timer = profiling.Timer(FAST)
-    timer.time([lambda: None], [lambda: None])
-    part, network = timer.time([lambda: None], [lambda: None])
-    assert (part.ms, network.ms) == pytest.approx((1.0, 1.0))
 
 
 def test_a_partial_profile_with_another_quantile_is_refused(tmp_path: Path) -> None:

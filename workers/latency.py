@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from searchspace.checks import check_choice, check_float, check_int
 from searchspace.latency_table import CLOCKS
 from searchspace.spec import ArchSpec
+from workers.heap import hold_freed_memory
 
 if TYPE_CHECKING:
     from torch import nn
@@ -148,7 +149,8 @@ def measure_latency(
     """Time at least ``repeats`` forward passes of a ``batch_size`` x ``spec``-shaped random input after
     ``warmup`` passes, and more until ``window_s`` seconds have gone by (so that a burst of load on the machine,
     a co-tenant of a shared host, spoils some passes, not the measurement; ``repeats`` records how many).
-    Denormal floats are flushed to zero while timing (``flushed_denormals``). With ``reference`` (CPU only) a
+    Denormal floats are flushed to zero while timing (``flushed_denormals``) and glibc keeps freed memory mapped
+    (``workers.heap``: no page faults per pass). With ``reference`` (CPU only) a
     pass of the reference network follows every pass, and each pass is scaled by the node's reference level
     (``reference_level``) over the reference pass beside it: drift of the machine's speed (a co-tenant,
     thermal throttling) cancels pass by pass, and ``scale`` records the median factor.
@@ -191,6 +193,7 @@ def measure_latency(
 
     runs = [forward, _reference_run(generator)] if reference else [forward]
 
+    hold_freed_memory()  # activations' pages stay mapped between passes (workers.heap)
     torch.set_num_threads(threads)
     try:
         model.eval().to(dev)
@@ -226,6 +229,11 @@ def _reference_run(generator: Any) -> Callable[[], Any]:
     return lambda: model(x)
 
 
+def _timed_of() -> dict[str, str]:
+    """What a kept level was timed of: the reference, the heap held (``workers.heap``), the CPU."""
+    return {"reference": REFERENCE, "heap": "held", "cpu": cpu_model()}
+
+
 def reference_level(threads: int, clock: str) -> float:
     """This node's reference level (ms): the reference network's median over a ``LEVEL_WINDOW_S`` window, timed
     once per node, threads and clock, and kept beside the node's CPU lock so every measurement there scales to
@@ -237,13 +245,13 @@ def reference_level(threads: int, clock: str) -> float:
     try:
         kept = json.loads(path.read_text())
         ms = float(kept["ms"])
-        if math.isfinite(ms) and ms > 0 and (kept.get("reference"), kept.get("cpu")) == (REFERENCE, cpu_model()):
+        if math.isfinite(ms) and ms > 0 and {k: kept.get(k) for k in _timed_of()} == _timed_of():
             return ms
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
     ms = measure_latency(ArchSpec.from_string(REFERENCE), threads=threads, warmup=10, repeats=200, clock=clock,
                          window_s=LEVEL_WINDOW_S).median_ms
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"ms": ms, "reference": REFERENCE, "cpu": cpu_model()}))
+    tmp.write_text(json.dumps({"ms": ms, **_timed_of()}))
     os.replace(tmp, path)
     return ms

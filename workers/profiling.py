@@ -42,6 +42,7 @@ from searchspace.latency_table import (
 )
 from searchspace.space import SearchSpace, sample
 from searchspace.spec import ArchSpec
+from workers.heap import hold_freed_memory
 from workers.latency import REFERENCES, cpu_model, flushed_denormals, timed_rounds
 
 if TYPE_CHECKING:
@@ -156,6 +157,7 @@ def timed(runs: Sequence[Run], timing: Timing) -> list[list[float]]:
     import torch
 
     torch.set_num_threads(timing.threads)
+    hold_freed_memory()  # as measure_latency: no page faults per pass (workers.heap)
     with flushed_denormals():
         for run in runs:
             for _ in range(timing.warmup):

@@ -69,7 +69,7 @@ def test_reference_scaling_cancels_drift_pass_by_pass(tmp_path, monkeypatch: pyt
 
     monkeypatch.setenv("NAS_CPU_LOCK_DIR", str(tmp_path))
     monkeypatch.setattr(latency, "_reference_run", lambda generator: lambda: time.sleep(0.004 * slow[0]))
-    kept = {"reference": latency.REFERENCE, "cpu": latency.cpu_model(), "ms": 4.0}
+    kept = {**latency._timed_of(), "ms": 4.0}
     (tmp_path / "reference-t1-wall.json").write_text(json.dumps(kept))
     raw = measure_latency(tiny_spec(), warmup=0, repeats=20, model=Sleeper())
     scaled = measure_latency(tiny_spec(), warmup=0, repeats=20, model=Sleeper(), reference=True)
@@ -96,12 +96,14 @@ def test_reference_scaling_uses_the_nodes_level(tmp_path, monkeypatch: pytest.Mo
     monkeypatch.setattr(latency, "LEVEL_WINDOW_S", 0.05)
     level = latency.reference_level(1, "wall")  # timed once, then kept beside the lock
     assert level > 0 and json.loads((tmp_path / "reference-t1-wall.json").read_text())["ms"] == level
-    kept = {"reference": latency.REFERENCE, "cpu": latency.cpu_model()}
+    kept = latency._timed_of()
     (tmp_path / "reference-t1-wall.json").write_text(json.dumps({**kept, "ms": 1000.0}))
     result = measure_latency(tiny_spec(), warmup=1, repeats=10, reference=True)
     assert result.scale is not None and result.scale > 20  # 1000 ms over a reference of a few ms
     assert measure_latency(tiny_spec(), warmup=1, repeats=5).scale is None
     (tmp_path / "reference-t1-wall.json").write_text(json.dumps({**kept, "cpu": "another CPU", "ms": 1000.0}))
     assert latency.reference_level(1, "wall") < 1000  # timed on another CPU: timed again
+    (tmp_path / "reference-t1-wall.json").write_text(json.dumps({**kept, "heap": None, "ms": 1000.0}))
+    assert latency.reference_level(1, "wall") < 1000  # timed before the heap was held: timed again
     (tmp_path / "reference-t1-wall.json").write_text("{broken")
     assert latency.reference_level(1, "wall") < 1000  # a corrupt level is timed again

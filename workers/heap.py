@@ -3,11 +3,11 @@
 glibc's malloc gives freed memory back to the kernel once the top of its heap holds more than its trim threshold,
 and serves large blocks by mmap above a threshold it raises as such blocks are freed (both dynamic). Eager
 PyTorch allocates every activation anew each pass, so a network whose activations cross those thresholds pays
-fresh minor page faults every pass (945 per pass for one 8-ms network of the default space, 0 for most others),
-and their cost moves with the host's state rather than with the network: its timings drifted 8% against the
-reference networks' over 90 s. Fixing both thresholds (``mallopt``, as ``MALLOC_TRIM_THRESHOLD_`` and
+fresh minor page faults every pass (618-945 per pass for one 8-ms network of the default space, 0 for most
+others: ``benchmarks/heap_faults.py``), and their cost moves with the host's state rather than with the
+network: its timings drifted 8% against the reference networks' over 90 s. Fixing both thresholds (``mallopt``, as ``MALLOC_TRIM_THRESHOLD_`` and
 ``MALLOC_MMAP_THRESHOLD_`` do at start-up) keeps the pages mapped, so a pass times the network (that network:
-25% faster, the drift 2%). A deployment gets the same speed by setting those two variables.
+10-25% faster, the drift 2%). A deployment gets the same speed by setting those two variables.
 """
 
 from __future__ import annotations

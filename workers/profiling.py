@@ -11,7 +11,10 @@ the profile's reference level (``DeviceProfile.reference_ms``: the references' m
 chunk) over the references' level in its own round, so that drift of the machine's speed while profiling
 (thermal throttling, co-tenant load) cancels round by round: every entry reads as if timed at that level. The
 entry is the ``quantile`` of a part's scaled runs (the median by default) and the spread their median absolute
-deviation. Whole networks (the correction's calibration, benchmarks) are timed the same way. The partial table
+deviation. In ONNX Runtime a part other than the stem is timed behind a 1x1 convolution (its entry: that pair
+minus the convolution alone, in the same rounds), so that it takes its input in the layout a neighbour leaves,
+as inside a network (``Timer.chunk``). Whole networks (the correction's calibration, benchmarks) are timed the
+same way. The partial table
 is written atomically after every chunk, so an interrupted run resumes there, at the same reference level.
 """
 
@@ -115,6 +118,27 @@ def part_module(part: Part) -> nn.Module:
     return plan.build().eval()
 
 
+ADAPTER_CHS = 16  # input channels of the adapter a part is timed behind in ONNX Runtime (Timer.chunk)
+
+
+def adapter_module(shape: Sequence[int]) -> nn.Module:
+    """A 1x1 convolution from ``ADAPTER_CHS`` channels to ``shape``'s, at its size: a stand-in neighbour."""
+    from torch import nn
+
+    return nn.Conv2d(ADAPTER_CHS, shape[0], 1).eval()
+
+
+def adapted(shape: Sequence[int]) -> tuple[int, ...]:
+    """The adapter's input shape for a part taking ``shape``."""
+    return (ADAPTER_CHS, *shape[1:])
+
+
+def nn_sequential(*modules: nn.Module) -> nn.Module:
+    from torch import nn
+
+    return nn.Sequential(*modules).eval()
+
+
 def runner(module: nn.Module, shape: Sequence[int], timing: Timing) -> Run:
     """One forward pass of a batch-1 ``shape`` input through ``module`` in ``timing.runtime``."""
     import torch
@@ -202,26 +226,49 @@ class Timer:
     def time(self, runs: Sequence[Run]) -> list[LatencyEntry]:
         """The runs timed interleaved with the references; every call scaled by ``reference_ms`` over the level
         of its round (``round_levels``), so the machine's speed moving from round to round cancels."""
+        if not self.timing.reference:
+            return time_runs(runs, self.timing)
+        return [entry(t, self.timing.quantile) for t in self.seconds(runs)]
+
+    def seconds(self, runs: Sequence[Run]) -> Any:
+        """Every timed call of each run (an array, one row per run), scaled as ``time`` describes."""
         import numpy as np
 
         if not self.timing.reference:
-            return time_runs(runs, self.timing)
+            return np.asarray(timed(runs, self.timing), dtype=float)
         if not self._references:
             self._references = [network_runner(ArchSpec.from_string(s), self.timing) for s in REFERENCES]
         times = np.asarray(timed([*runs, *self._references], self.timing), dtype=float)
         level = round_levels(times[len(runs):], self.timing.repeats)
         if self.reference_ms is None:
             self.reference_ms = float(np.median(level)) * 1e3
-        k = self.reference_ms / (level * 1e3)
-        return [entry(t * k, self.timing.quantile) for t in times[:len(runs)]]
+        return times[:len(runs)] * (self.reference_ms / (level * 1e3))
+
+    def chunk(self, parts: Sequence[Part], networks: Sequence[ArchSpec]) -> list[LatencyEntry]:
+        """One chunk of parts (then the networks) timed interleaved. In ONNX Runtime every part but the stem
+        runs behind an adapter (``adapter_module``) and its entry is the adapter-and-part's calls minus the
+        adapter alone's in the same rounds: a part then takes its input in the layout a neighbour leaves it
+        (NCHWc), not reordered from NCHW at its own boundary, as a part timed alone does."""
+        nets = [network_runner(spec, self.timing) for spec in networks]
+        if self.timing.runtime != "onnxruntime":
+            return self.time([*(runner(part_module(p), p.shape, self.timing) for p in parts), *nets])
+        shapes = sorted({p.shape for p in parts if p.role != "stem"})
+        bases = [runner(adapter_module(s), adapted(s), self.timing) for s in shapes]
+        runs = [runner(part_module(p), p.shape, self.timing) if p.role == "stem" else
+                runner(nn_sequential(adapter_module(p.shape), part_module(p)), adapted(p.shape), self.timing)
+                for p in parts]
+        times = self.seconds([*runs, *bases, *nets])
+        base = dict(zip(shapes, times[len(runs):len(runs) + len(bases)], strict=True))
+        q = self.timing.quantile
+        out = [entry(t if p.role == "stem" else t - base[p.shape], q) for p, t in zip(parts, times, strict=False)]
+        return out + [entry(t, q) for t in times[len(runs) + len(bases):]]
 
     def parts(self, parts: Sequence[Part], networks: Sequence[ArchSpec] = ()) -> list[LatencyEntry]:
         """Every part built alone and timed, a chunk of them interleaved at a time; then ``networks`` whole,
         when given timed in the same rounds as the parts (one chunk of parts at most)."""
         out: list[LatencyEntry] = []
         for chunk in _chunks(parts):
-            out += self.time([runner(part_module(p), p.shape, self.timing) for p in chunk]
-                             + [network_runner(spec, self.timing) for spec in networks[:CHUNK // 4]])
+            out += self.chunk(chunk, networks[:CHUNK // 4])
             networks = networks[CHUNK // 4:]
         return out + (self.networks(networks) if networks else [])
 

@@ -206,3 +206,27 @@ def test_a_profile_must_match_the_config() -> None:
     with pytest.raises(SpecError, match="not loaded"):
         predictor_for(LatencyConfig(device="board-1"), None)
     assert predictor_for(LatencyConfig(device="cuda:1"), None) is None
+
+
+def test_onnxruntime_parts_but_the_stem_are_timed_behind_an_adapter(monkeypatch: pytest.MonkeyPatch) -> None:
+    from torch import nn
+
+    from workers import profiling
+
+    class Adapter(nn.Module):
+        pass
+
+    def fake_runner(module: nn.Module, shape: tuple, timing: Timing) -> object:
+        behind = isinstance(module, nn.Sequential) and isinstance(module[0], Adapter)
+        assert shape[0] == profiling.ADAPTER_CHS or not (behind or isinstance(module, Adapter))
+        return 2.0 if isinstance(module, Adapter) else 5.0 if behind else 4.0  # ms per call
+
+    monkeypatch.setattr(profiling, "adapter_module", lambda shape: Adapter())
+    monkeypatch.setattr(profiling, "runner", fake_runner)
+    monkeypatch.setattr(profiling, "timed", lambda runs, timing: [[ms / 1e3] * 3 for ms in runs])
+    parts = network_parts(sample_specs(SPACE, 1, 0)[0])
+    timing = replace(FAST, runtime="onnxruntime", reference=False)
+    got = profiling.Timer(timing).chunk(parts, sample_specs(SPACE, 1, 1))
+    assert [e.ms for e in got] == pytest.approx([4.0] + [3.0] * (len(parts) - 1) + [4.0])  # stem, rest, network
+    eager = profiling.Timer(replace(timing, runtime="eager")).chunk(parts, [])
+    assert [e.ms for e in eager] == pytest.approx([4.0] * len(parts))  # eager: every part alone

@@ -14,8 +14,8 @@ entry is the ``quantile`` of a part's scaled runs (the median by default) and th
 deviation. In ONNX Runtime a part other than the stem is timed behind a 1x1 convolution (its entry: that pair
 minus the convolution alone, in the same rounds), so that it takes its input in the layout a neighbour leaves,
 as inside a network (``Timer.chunk``). Whole networks (the correction's calibration, benchmarks) are timed the
-same way. The partial table
-is written atomically after every chunk, so an interrupted run resumes there, at the same reference level.
+same way. The partial table is written atomically after every chunk, so an interrupted run resumes there, at
+the same reference level.
 """
 
 from __future__ import annotations
@@ -133,10 +133,11 @@ def adapted(shape: Sequence[int]) -> tuple[int, ...]:
     return (ADAPTER_CHS, *shape[1:])
 
 
-def nn_sequential(*modules: nn.Module) -> nn.Module:
+def behind_adapter(part: Part) -> nn.Module:
+    """The part after its ``adapter_module``: what ``Timer.chunk`` times in ONNX Runtime."""
     from torch import nn
 
-    return nn.Sequential(*modules).eval()
+    return nn.Sequential(adapter_module(part.shape), part_module(part)).eval()
 
 
 def runner(module: nn.Module, shape: Sequence[int], timing: Timing) -> Run:
@@ -255,7 +256,7 @@ class Timer:
         shapes = sorted({p.shape for p in parts if p.role != "stem"})
         bases = [runner(adapter_module(s), adapted(s), self.timing) for s in shapes]
         runs = [runner(part_module(p), p.shape, self.timing) if p.role == "stem" else
-                runner(nn_sequential(adapter_module(p.shape), part_module(p)), adapted(p.shape), self.timing)
+                runner(behind_adapter(p), adapted(p.shape), self.timing)
                 for p in parts]
         times = self.seconds([*runs, *bases, *nets])
         base = dict(zip(shapes, times[len(runs):len(runs) + len(bases)], strict=True))
@@ -264,7 +265,7 @@ class Timer:
         return out + [entry(t, q) for t in times[len(runs) + len(bases):]]
 
     def parts(self, parts: Sequence[Part], networks: Sequence[ArchSpec] = ()) -> list[LatencyEntry]:
-        """Every part built alone and timed, a chunk of them interleaved at a time; then ``networks`` whole,
+        """Every part built and timed (``chunk``), a chunk of them interleaved at a time; then ``networks`` whole,
         when given timed in the same rounds as the parts (one chunk of parts at most)."""
         out: list[LatencyEntry] = []
         for chunk in _chunks(parts):

@@ -66,7 +66,7 @@ def _profile(runtime: str, path: str | None, calibration: list[ArchSpec], test: 
         during = None
     else:
         parts = {p.key: p for spec in calibration + test for p in network_parts(spec)}
-        tag = f"{runtime}-{timing.clock}-q{timing.quantile}-{'ref' if timing.reference else 'raw'}"
+        tag = f"{runtime}-{timing.clock}-q{timing.quantile}-w{timing.rewarm_calls}-{'ref' if timing.reference else 'raw'}"
         out = work / f"{tag}.json"
         resumed = partial_path(out).exists()  # then some networks are timed after the resumed parts, not among them
         # calibration and test networks timed a few per chunk of parts, as the profiler times its calibration
@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", default="/tmp/latency-predictor", help="where partial tables are kept (resumable)")
     p.add_argument("--rounds", type=int, default=Timing().rounds)
     p.add_argument("--repeats", type=int, default=Timing().repeats)
+    p.add_argument("--rewarm", type=int, help="untimed runs per round before the timed ones (default: the runtime's)")
     p.add_argument("--quantile", type=float, default=Timing().quantile)
     p.add_argument("--no-reference", action="store_true",
                    help="time without the reference network (entries and networks as timed, not scaled)")
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    timing = Timing(repeats=args.repeats, rounds=args.rounds, clock=args.clock, quantile=args.quantile,
+    timing = Timing(repeats=args.repeats, rewarm=args.rewarm, rounds=args.rounds, clock=args.clock, quantile=args.quantile,
                     reference=not args.no_reference)
     paths = {"eager": args.eager_profile, "onnxruntime": args.ort_profile}
     results = [run(rt, paths[rt], args.n, args.seed, args.calibrate, work, timing, args.floor)

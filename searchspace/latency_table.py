@@ -73,6 +73,7 @@ class DeviceDescription:
     batch_size: int = field(default=1, metadata=doc("images per timed forward pass"))
     clock: str = field(default="wall", metadata=doc("wall: elapsed time; cpu: the timing thread's CPU time"))
     quantile: float = field(default=0.5, metadata=doc("an entry is this quantile of the part's timed runs"))
+    rewarm: int = field(default=0, metadata=doc("untimed runs of a part before its timed ones in every round"))
 
     def __post_init__(self) -> None:
         for name in ("name", "cpu", "machine", "torch", "runtime_version"):
@@ -83,6 +84,7 @@ class DeviceDescription:
         check_int("batch_size", self.batch_size, 1, 65_536)
         check_choice("clock", self.clock, CLOCKS)
         check_float("quantile", self.quantile, 0, 1)
+        check_int("rewarm", self.rewarm, 0, 10_000)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -105,16 +105,20 @@ def flushed_denormals() -> Iterator[None]:
 
 
 def timed_rounds(runs: Sequence[Callable[[], Any]], rounds: int, repeats: int, clock: Callable[[], float],
-                 window_s: float = 0.0) -> list[list[float]]:
-    """Seconds of every timed call of each run: ``rounds`` passes over ``runs`` in turn, ``repeats`` calls of
-    each per pass, and more passes until ``window_s`` seconds have gone by. Interleaved, a burst of load on the
-    machine (another tenant, another process) spoils some rounds of many runs instead of every call of a few,
-    and the runs' calls of one round saw the machine in the same state."""
+                 window_s: float = 0.0, rewarm: int = 0) -> list[list[float]]:
+    """Seconds of every timed call of each run: ``rounds`` passes over ``runs`` in turn, ``rewarm`` untimed then
+    ``repeats`` timed calls of each per pass, and more passes until ``window_s`` seconds have gone by.
+    Interleaved, a burst of load on the machine (another tenant, another process) spoils some rounds of many
+    runs instead of every call of a few, and the runs' calls of one round saw the machine in the same state;
+    the untimed calls bring a run's weights back into cache after the others evicted them, so a timed call does
+    not depend on which runs preceded it."""
     times: list[list[float]] = [[] for _ in runs]
     end = time.perf_counter() + window_s
     r = 0
     while r < rounds or time.perf_counter() < end:
         for run, out in zip(runs, times, strict=True):
+            for _ in range(rewarm):
+                run()
             for _ in range(repeats):
                 start = clock()
                 run()

@@ -62,6 +62,9 @@ class Timing:
     runtime: str = field(default="eager", metadata=doc("eager (PyTorch) or onnxruntime"))
     threads: int = field(default=1, metadata=doc("runtime threads while timing"))
     warmup: int = field(default=3, metadata=doc("untimed runs of each part first"))
+    rewarm: int | None = field(default=None, metadata=doc(
+        "untimed runs of each part per round before its timed ones, so its weights are back in cache "
+        "(none: 1 in onnxruntime, where it makes entries add up, 0 in eager)"))
     repeats: int = field(default=1, metadata=doc("timed runs of each part per round"))
     rounds: int = field(default=200, metadata=doc(
         "rounds: passes over a chunk of parts, interleaved, so a part's runs are spread over time"))
@@ -79,10 +82,17 @@ class Timing:
         check_choice("runtime", self.runtime, RUNTIMES)
         check_int("threads", self.threads, 1, 1024)
         check_int("warmup", self.warmup, 0, 10_000)
+        if self.rewarm is not None:
+            check_int("rewarm", self.rewarm, 0, 10_000)
         check_int("repeats", self.repeats, 1, 10_000)
         check_int("rounds", self.rounds, 1, 100_000)
         check_choice("clock", self.clock, CLOCKS)
         check_float("quantile", self.quantile, 0, 1)
+
+    @property
+    def rewarm_calls(self) -> int:
+        """``rewarm``, or the runtime's default for it."""
+        return self.rewarm if self.rewarm is not None else int(self.runtime == "onnxruntime")
 
     def clock_fn(self) -> Callable[[], float]:
         return time.perf_counter if self.clock == "wall" else time.thread_time
@@ -99,7 +109,8 @@ def describe(timing: Timing, name: str = "") -> DeviceDescription:
         version = onnxruntime.__version__
     return DeviceDescription(name=name, cpu=cpu_model()[:200], machine=platform.machine(), cores=os.cpu_count() or 1,
                              threads=timing.threads, torch=torch.__version__, runtime=timing.runtime,
-                             runtime_version=version, clock=timing.clock, quantile=timing.quantile)
+                             runtime_version=version, clock=timing.clock, quantile=timing.quantile,
+                             rewarm=timing.rewarm_calls)
 
 
 def part_module(part: Part) -> nn.Module:
@@ -187,7 +198,7 @@ def timed(runs: Sequence[Run], timing: Timing) -> list[list[float]]:
         for run in runs:
             for _ in range(timing.warmup):
                 run()
-        return timed_rounds(runs, timing.rounds, timing.repeats, timing.clock_fn())
+        return timed_rounds(runs, timing.rounds, timing.repeats, timing.clock_fn(), rewarm=timing.rewarm_calls)
 
 
 def time_runs(runs: Sequence[Run], timing: Timing) -> list[LatencyEntry]:
@@ -361,11 +372,11 @@ def partial_path(out: Path) -> Path:
 
 
 def _resume(path: Path, device: DeviceDescription) -> DeviceProfile | None:
-    """What an interrupted run with the same runtime, threads, clock and quantile already measured."""
+    """What an interrupted run with the same runtime, threads, clock, quantile and rewarm already measured."""
     if not path.exists():
         return None
     done = DeviceProfile.from_json(path.read_text())
-    for name in ("runtime", "threads", "cpu", "batch_size", "clock", "quantile"):
+    for name in ("runtime", "threads", "cpu", "batch_size", "clock", "quantile", "rewarm"):
         if getattr(done.device, name) != getattr(device, name):
             raise SpecError(name, f"{path} was measured with {name}={getattr(done.device, name)!r}, this run has "
                                   f"{getattr(device, name)!r}; remove it or profile with the same setting")
@@ -478,6 +489,7 @@ def add_profile_flags(p: Any) -> None:
     add_field_flag(p, "--clock", Timing, "clock", choices=CLOCKS, default="wall")
     for name in ("threads", "warmup", "repeats", "rounds", "quantile"):
         add_field_flag(p, f"--{name}", Timing, name, default=getattr(Timing(), name))
+    add_field_flag(p, "--rewarm", Timing, "rewarm", type=int, default=None)
     p.add_argument("--calibrate", type=int, default=40, help="random networks timed whole to fit the correction")
     p.add_argument("--seed", type=int, default=0, help="seed of the calibration networks")
 
@@ -489,8 +501,8 @@ def profile_command(args: Any) -> int:
     space = load_space(args.space) if args.space else skeleton_space(args.skeleton)
     shape = {k: v for k, v in (("num_classes", args.classes), ("in_chans", args.in_chans)) if v is not None}
     space = SearchSpace.from_dict({**space.to_dict(), **shape})
-    timing = Timing(runtime=args.runtime, threads=args.threads, warmup=args.warmup, repeats=args.repeats,
-                    rounds=args.rounds, clock=args.clock, quantile=args.quantile)
+    timing = Timing(runtime=args.runtime, threads=args.threads, warmup=args.warmup, rewarm=args.rewarm,
+                    repeats=args.repeats, rounds=args.rounds, clock=args.clock, quantile=args.quantile)
     check_int("--calibrate", args.calibrate, 0, 10_000)
     start = time.perf_counter()
     profile = profile_space(space, timing, Path(args.out), args.name, args.calibrate, args.seed)

@@ -22,6 +22,7 @@ from workers.config import SearchConfig
 from workers.data import DatasetConfig
 from workers.driver import SearchDriver
 from workers.evaluation import LatencyConfig
+from workers.latency import timed_rounds
 from workers.profiling import (
     Timing,
     fit_correction,
@@ -107,13 +108,24 @@ def test_every_round_is_scaled_to_the_first_chunks_reference(monkeypatch: pytest
     assert profiling.Timer(replace(FAST, reference=False)).time([lambda: None])[0].ms == 3.0  # as timed
 
 
-def test_a_partial_profile_with_another_quantile_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("change", [{"quantile": 0.05}, {"rewarm": 1}])
+def test_a_partial_profile_timed_otherwise_is_refused(tmp_path: Path, change: dict[str, float]) -> None:
     parts = list(space_parts(SPACE).values())[:1]
     out = tmp_path / "device.json"
     profile_parts(parts, FAST, out, progress=False)
-    assert DeviceProfile.from_json(partial_path(out).read_text()).reference_ms > 0
-    with pytest.raises(SpecError, match="quantile"):
-        profile_parts(parts, replace(FAST, quantile=0.05), out, progress=False)
+    done = DeviceProfile.from_json(partial_path(out).read_text())
+    assert done.reference_ms > 0 and done.device.rewarm == FAST.rewarm_calls
+    with pytest.raises(SpecError, match=next(iter(change))):
+        profile_parts(parts, replace(FAST, **change), out, progress=False)
+
+
+def test_rewarm_runs_each_part_untimed_before_its_timed_runs_in_every_round() -> None:
+    calls: list[str] = []
+    ticks = iter(range(1000))
+    times = timed_rounds([lambda: calls.append("a"), lambda: calls.append("b")], rounds=2, repeats=2,
+                         clock=lambda: float(next(ticks)), rewarm=1)
+    assert calls == ["a"] * 3 + ["b"] * 3 + ["a"] * 3 + ["b"] * 3  # per round: 1 untimed, then 2 timed, in turn
+    assert [len(t) for t in times] == [4, 4] and times[0] == [1.0] * 4  # only the timed calls are recorded
 
 
 def test_fit_correction_recovers_a_power_law_despite_an_outlier() -> None:

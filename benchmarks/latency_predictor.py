@@ -26,6 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from searchspace.fields import add_field_flag
 from searchspace.latency_keys import network_parts
 from searchspace.latency_table import DeviceProfile, table_terms
 from searchspace.spec import ArchSpec
@@ -66,7 +67,8 @@ def _profile(runtime: str, path: str | None, calibration: list[ArchSpec], test: 
         during = None
     else:
         parts = {p.key: p for spec in calibration + test for p in network_parts(spec)}
-        tag = f"{runtime}-{timing.clock}-q{timing.quantile}-w{timing.rewarm_calls}-{'ref' if timing.reference else 'raw'}"
+        scaled = "ref" if timing.reference else "raw"
+        tag = f"{runtime}-{timing.clock}-q{timing.quantile}-w{timing.rewarm_calls}-{scaled}"
         out = work / f"{tag}.json"
         resumed = partial_path(out).exists()  # then some networks are timed after the resumed parts, not among them
         # calibration and test networks timed a few per chunk of parts, as the profiler times its calibration
@@ -130,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", default="/tmp/latency-predictor", help="where partial tables are kept (resumable)")
     p.add_argument("--rounds", type=int, default=Timing().rounds)
     p.add_argument("--repeats", type=int, default=Timing().repeats)
-    p.add_argument("--rewarm", type=int, help="untimed runs per round before the timed ones (default: the runtime's)")
+    add_field_flag(p, "--rewarm", Timing, "rewarm", type=int, default=None)
     p.add_argument("--quantile", type=float, default=Timing().quantile)
     p.add_argument("--no-reference", action="store_true",
                    help="time without the reference network (entries and networks as timed, not scaled)")
@@ -142,8 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    timing = Timing(repeats=args.repeats, rewarm=args.rewarm, rounds=args.rounds, clock=args.clock, quantile=args.quantile,
-                    reference=not args.no_reference)
+    timing = Timing(repeats=args.repeats, rewarm=args.rewarm, rounds=args.rounds, clock=args.clock,
+                    quantile=args.quantile, reference=not args.no_reference)
     paths = {"eager": args.eager_profile, "onnxruntime": args.ort_profile}
     results = [run(rt, paths[rt], args.n, args.seed, args.calibrate, work, timing, args.floor)
                for rt in args.runtimes.split(",")]

@@ -153,9 +153,10 @@ def test_cli_profiles_a_space_file(tmp_path: Path, capsys: pytest.CaptureFixture
     (tmp_path / "space.json").write_text(json.dumps(small.to_dict()))
     out = tmp_path / "d.json"
     assert cli.main(["profile", "--space", str(tmp_path / "space.json"), "--out", str(out), "--repeats", "2",
-                     "--rounds", "1", "--warmup", "0", "--calibrate", "0"]) == 0
+                     "--rounds", "1", "--warmup", "0", "--calibrate", "0", "--rewarm", "2"]) == 0
     assert f"{len(space_parts(small))} entries" in capsys.readouterr().err
-    assert DeviceProfile.from_json(out.read_text()).correction.fitted_on == 0
+    written = DeviceProfile.from_json(out.read_text())
+    assert written.correction.fitted_on == 0 and written.device.rewarm == 2
 
 
 def _config(device: str) -> SearchConfig:

@@ -329,8 +329,9 @@ def fit_correction(sums: Sequence[float], measured: Sequence[float], parts: Sequ
     so a few networks timed in a burst of load do not pull it and relative errors weigh alike for small and
     large networks; the grid point whose fit has the smallest mean squared log error wins (ties: the one
     nearest 0). The mean, not the median: the median of 40 errors is nearly flat over the grid, so which point
-    won moved with noise of a fraction of a percent in the timings (scale 0.75-1.43, exponent 0.87-1.33 from
-    two timings of the same networks that agreed within 0.2%). Identity with fewer than 3 networks."""
+    won moved with noise of a fraction of a percent in the timings (two timings of the same networks that agreed
+    within a median 0.14%: scale 1.425 vs 0.941, exponent 0.867 vs 1.182; docs/benchmarks.md, "Fit stability").
+    Identity with fewer than 3 networks."""
     import numpy as np
 
     if len(sums) < 3:

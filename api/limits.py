@@ -9,7 +9,7 @@ from searchspace.counter import Count, count
 from searchspace.errors import SpecError
 from searchspace.spec import ArchSpec
 from store.settings import Settings
-from workers.config import SearchConfig
+from workers.search import SearchConfig
 
 if TYPE_CHECKING:
     from scaler.grid_config import GridConfig

@@ -18,14 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from api.derive import Input, config_model, request_fields
 from scaler.grid_config import GridConfig
 from scaler.scaling import ALPHA, BETA, GAMMA
-from searchspace.space import SearchSpace, StageSpace
-from workers.config import PROXY_SPACE, SearchConfig
+from searchspace.space import SKELETONS, SearchSpace, StageSpace
 from workers.data import DatasetConfig
-from workers.evaluation import LatencyConfig
+from workers.latency import LatencyConfig
 from workers.screening import ScreeningConfig
+from workers.search import SearchConfig
 from workers.training import TrainBudget
 
-SKELETONS = {"proxy": PROXY_SPACE, "efficientnet_b0": SearchSpace()}
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 TrialState = Literal["COMPLETE", "PRUNED", "FAIL"]
 RENAMED = {"budget": "training"}  # dataclass field -> request field

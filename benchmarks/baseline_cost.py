@@ -21,10 +21,9 @@ from searchspace import zoo
 from searchspace.fit import adapt_to_space
 from searchspace.space import sample
 from searchspace.table import format_table
-from workers.config import DEFAULT_BASELINES, SearchConfig
 from workers.data import DatasetConfig
-from workers.evaluation import evaluate
-from workers.training import TrainBudget
+from workers.search import DEFAULT_BASELINES, SearchConfig
+from workers.training import TrainBudget, evaluate
 
 
 def _timed(label: str, spec, config: SearchConfig) -> float:

@@ -16,9 +16,8 @@ from typing import Any
 import optuna
 
 from searchspace.counter import count
-from searchspace.space import sample
+from searchspace.space import PROXY_SPACE, sample
 from searchspace.spec import ArchSpec
-from workers.config import PROXY_SPACE
 from workers.data import DatasetConfig
 from workers.training import TrainBudget, train_and_evaluate
 

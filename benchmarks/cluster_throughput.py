@@ -40,12 +40,10 @@ def trivial(spec: Any, config: Any, referee: Any = None) -> dict[str, Any]:
 
 def inner(mode: str, trials: int, workers: int, url: str) -> dict[str, float]:
     """One timed search (after a warm-up one) in this process: seconds and the nodes its trials ran on."""
-    from workers.config import SearchConfig
     from workers.data import DatasetConfig
-    from workers.driver import SearchDriver
-    from workers.evaluation import LatencyConfig
+    from workers.latency import LatencyConfig
+    from workers.search import SearchConfig, SearchDriver, evaluate_trial
     from workers.training import TrainBudget
-    from workers.trial import evaluate_trial
 
     config = SearchConfig(dataset=DatasetConfig(subset=0.3), budget=TrainBudget(epochs=1, batch_size=32),
                           latency=LatencyConfig(warmup=2, repeats=10), n_trials=trials, n_workers=workers,

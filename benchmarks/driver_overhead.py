@@ -22,9 +22,8 @@ from typing import Any
 import optuna
 
 from searchspace.space import sample
-from workers.cluster import ensure_ray
-from workers.config import SearchConfig
-from workers.driver import SearchDriver
+from workers.runtime import ensure_ray
+from workers.search import SearchConfig, SearchDriver
 
 
 def trivial(spec: Any, config: Any, referee: Any = None) -> dict[str, Any]:

@@ -58,8 +58,7 @@ def _child(heap: str, specs: list[str], rounds: int) -> list[list[float]]:
 def main(argv: list[str] | None = None) -> int:
     from latency_noise import SPACE
 
-    from workers.latency import REFERENCES
-    from workers.profiling import sample_specs
+    from workers.latency import REFERENCES, sample_specs
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=200)

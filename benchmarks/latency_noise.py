@@ -35,12 +35,9 @@ import time
 from pathlib import Path
 
 from searchspace.latency_table import CLOCKS
+from searchspace.space import PROXY_SPACE
 from searchspace.spec import ArchSpec
-from workers import cpu_lock
-from workers.config import PROXY_SPACE
-from workers.evaluation import LatencyConfig
-from workers.latency import measure_latency
-from workers.profiling import sample_specs
+from workers.latency import LatencyConfig, cpu_lock, measure_latency, sample_specs
 
 SPACE = PROXY_SPACE.__class__.from_dict({**PROXY_SPACE.to_dict(), "num_classes": 10, "in_chans": 1})
 

@@ -29,17 +29,9 @@ from typing import Any
 from searchspace.fields import add_field_flag
 from searchspace.latency_keys import network_parts
 from searchspace.latency_table import DeviceProfile, table_terms
+from searchspace.space import PROXY_SPACE
 from searchspace.spec import ArchSpec
-from workers.config import PROXY_SPACE
-from workers.profiling import (
-    Timing,
-    calibrate,
-    fitted,
-    partial_path,
-    sample_specs,
-    time_networks,
-    time_profile,
-)
+from workers.latency import Timing, calibrate, fitted, partial_path, sample_specs, time_networks, time_profile
 
 SPACE = PROXY_SPACE.__class__.from_dict({**PROXY_SPACE.to_dict(), "num_classes": 10, "in_chans": 1})  # digits
 

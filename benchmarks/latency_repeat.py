@@ -17,8 +17,8 @@ import sys
 import time
 from dataclasses import replace
 
-from workers.config import PROXY_SPACE
-from workers.profiling import Timer, Timing, sample_specs
+from searchspace.space import PROXY_SPACE
+from workers.latency import Timer, Timing, sample_specs
 
 SPACE = PROXY_SPACE.__class__.from_dict({**PROXY_SPACE.to_dict(), "num_classes": 10, "in_chans": 1})  # digits
 PROTOCOLS = {"40 rounds x 5, quantile 0.05": Timing(rounds=40, repeats=5, quantile=0.05),

@@ -22,12 +22,11 @@ from dataclasses import replace
 import optuna
 from candidates import CACHE, read_all
 
+from searchspace.space import PROXY_SPACE
 from searchspace.table import format_table
-from workers.config import PROXY_SPACE, SearchConfig
 from workers.data import DatasetConfig
-from workers.driver import SearchDriver
-from workers.results import hypervolume, pareto_front
 from workers.screening import ScreeningConfig
+from workers.search import SearchConfig, SearchDriver, hypervolume, pareto_front
 
 
 def trained_cpu_s() -> float | None:

@@ -26,12 +26,10 @@ from dataclasses import dataclass, replace
 import optuna
 
 from searchspace.table import format_table
-from workers.config import SearchConfig
 from workers.data import DatasetConfig
-from workers.driver import SearchDriver
-from workers.evaluation import LatencyConfig
-from workers.results import TrialRecord, hypervolume, pareto_front
+from workers.latency import LatencyConfig
 from workers.screening import ScreeningConfig
+from workers.search import SearchConfig, SearchDriver, TrialRecord, hypervolume, pareto_front
 from workers.training import TrainBudget
 
 METHODS = ("random", "nsga2", "nsga2+asha", "tpe", "tpe+asha")

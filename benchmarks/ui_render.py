@@ -31,11 +31,10 @@ from tests.ui.conftest import CHROMIUM_ARGS
 def store_search(url: str, trials: int) -> str:
     import optuna
 
-    from searchspace.space import sample
+    from searchspace.space import PROXY_SPACE, sample
     from store import crud
     from store.db import migrate, session_scope
-    from workers.config import PROXY_SPACE, SearchConfig
-    from workers.results import TrialRecord
+    from workers.search import SearchConfig, TrialRecord
 
     migrate(url)
     optuna.logging.set_verbosity(optuna.logging.WARNING)

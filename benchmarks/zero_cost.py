@@ -26,10 +26,9 @@ from scipy.stats import spearmanr
 
 from searchspace.table import format_table
 from workers.data import DatasetConfig
-from workers.results import hypervolume
-from workers.screening import non_dominated_first
+from workers.screening import Proxy, non_dominated_first, score
+from workers.search import hypervolume
 from workers.training import TrainBudget
-from workers.zero_cost import Proxy, score
 
 PROXIES = [p for p in Proxy if p != Proxy.NONE]
 

@@ -24,8 +24,7 @@ from store.db import migrate, session_scope
 from store.errors import DatabaseUnavailable
 from store.models import Search
 from store.settings import Settings
-from workers.engine import StopReason
-from workers.outage import TRANSIENT, until_available
+from workers.runtime import TRANSIENT, StopReason, until_available
 
 log = logging.getLogger(__name__)
 OUTAGE = (*TRANSIENT, DatabaseUnavailable)
@@ -190,16 +189,13 @@ class Service:
                             what=f"search {claimed.id}: drop its study", errors=OUTAGE)
 
     def _ensure_ray(self) -> None:
-        from workers.cluster import ensure_ray
+        from workers.runtime import ensure_ray
 
         ensure_ray(self.settings.ray_cpus or os.cpu_count() or 1)
 
     def run_search(self, claimed: queue.Claim, control: JobControl) -> dict[str, Any]:
         """Run (or resume) a search's Optuna study, mirroring every told trial into ``architectures``."""
-        from workers.baselines import BaselineRecord
-        from workers.config import SearchConfig
-        from workers.driver import SearchDriver
-        from workers.results import TrialRecord
+        from workers.search import BaselineRecord, SearchConfig, SearchDriver, TrialRecord
 
         search = self._in_session(f"search {claimed.id}: read", lambda s: crud.get_search(s, search_id=claimed.id))
         config, study = SearchConfig.from_dict(search.config), search.study_name

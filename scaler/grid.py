@@ -53,15 +53,27 @@ from scaler.scaling import MAX_COEFFICIENT, derive
 from searchspace.counter import count
 from searchspace.errors import SpecError
 from searchspace.spec import ArchSpec
-from workers import engine
-from workers.cluster import cluster_cpus
 from workers.data import DatasetConfig
-from workers.engine import EngineLimits, Proposal, Stop, StopCheck, StopReason
-from workers.evaluation import LatencyConfig
-from workers.executor import EvaluateFn, RayExecutor, Task
-from workers.ledger import RECORD, Ledger, checkpoint, open_storage
-from workers.outage import until_available
-from workers.outcome import Evaluated, Outcome
+from workers.latency import LatencyConfig
+from workers.runtime import (
+    RECORD,
+    EngineLimits,
+    Evaluated,
+    EvaluateFn,
+    Ledger,
+    Outcome,
+    Proposal,
+    RayExecutor,
+    Stop,
+    StopCheck,
+    StopReason,
+    Task,
+    checkpoint,
+    cluster_cpus,
+    engine,
+    open_storage,
+    until_available,
+)
 from workers.training import TrainBudget
 
 _NAMES = ("alpha", "beta", "gamma")
@@ -74,7 +86,7 @@ _MEASURED = ("accuracy", "latency_ms", "train_seconds", "eval_seconds", "stopped
 def evaluate_candidate(spec: ArchSpec, data: DatasetConfig, budget: TrainBudget, seed: int,
                        latency: LatencyConfig | None, threads: int) -> dict[str, Any]:
     """Proxy-train ``spec`` (and time it); the measurements a grid records. Runs in a Ray worker."""
-    from workers.evaluation import evaluate
+    from workers.training import evaluate
 
     return evaluate(spec, data, budget, seed=seed, latency=latency, threads=threads).measurements()
 

@@ -24,7 +24,7 @@ from searchspace.errors import SpecError
 from searchspace.fields import as_dict, doc
 from searchspace.spec import ArchSpec
 from workers.data import DatasetConfig, DatasetError
-from workers.evaluation import LatencyConfig
+from workers.latency import LatencyConfig
 from workers.training import TrainBudget
 
 TARGET_RATIO = 2.0  # FLOPs double per unit of phi

@@ -136,6 +136,24 @@ def stem_and_head(space: SearchSpace) -> tuple[StemSpec, HeadSpec]:
             HeadSpec(conv_chs=space.head_chs, act="swish", dropout=space.dropout))
 
 
+# A small proxy skeleton for CPU searches on small images (stride 1 stem; 32x32 input -> 4x4 features).
+PROXY_SPACE = SearchSpace(
+    stages=tuple(StageSpace(stride=s, out_chs=c, repeats=n) for s, c, n in ((1, 16, 1), (2, 24, 2), (2, 40, 2), (2, 80, 2))),
+    resolutions=(32,),
+    stem_chs=16,
+    head_chs=256,
+    stem_stride=1,
+    dropout=0.1,
+)
+# The built-in skeletons by name: the proxy one searches run by default, and EfficientNet-B0's.
+SKELETONS = {"proxy": PROXY_SPACE, "efficientnet_b0": SearchSpace()}
+
+
+def skeleton_space(name: str) -> SearchSpace:
+    """A built-in skeleton's default search space by name (``SKELETONS``)."""
+    return SKELETONS[check_choice("skeleton", name, tuple(SKELETONS))]
+
+
 def sample(trial: optuna.trial.BaseTrial, space: SearchSpace) -> ArchSpec:
     """Define-by-run: one ArchSpec from the trial's suggestions (cheap, no I/O)."""
     stages = []

@@ -15,9 +15,15 @@ from searchspace.spec import ArchSpec
 from store.db import utcnow
 from store.errors import CapacityError, ConflictError, NotFoundError
 from store.models import ACTIVE_STATES, Architecture, DeviceProfileRow, Driver, ScalingSearch, Search
-from workers.baselines import BaselineRecord, baseline_study_name, verdict
-from workers.config import SearchConfig
-from workers.results import TrialRecord, best_trial, pareto_front
+from workers.search import (
+    BaselineRecord,
+    SearchConfig,
+    TrialRecord,
+    baseline_study_name,
+    best_trial,
+    pareto_front,
+    verdict,
+)
 
 SORTABLE = ("number", "accuracy", "latency_ms", "macs", "params")
 _SORT_COLUMNS = {"number": Architecture.trial_number, "accuracy": Architecture.accuracy,
@@ -95,7 +101,7 @@ def delete_study(url: str, study_name: str) -> None:
     """Drop a search's Optuna study and its baselines' study from the database, where they were ever created."""
     import optuna
 
-    from workers.ledger import open_storage
+    from workers.runtime import open_storage
 
     storage = open_storage(url)
     for name in (study_name, baseline_study_name(study_name)):

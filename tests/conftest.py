@@ -23,7 +23,7 @@ def ray_session() -> Iterator[None]:
     """A bounded local Ray (2 CPUs, no dashboard, loopback) shared by the whole session."""
     import ray
 
-    from workers.cluster import ensure_ray
+    from workers.runtime import ensure_ray
 
     ensure_ray(2)
     yield

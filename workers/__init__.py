@@ -1,26 +1,11 @@
-"""Workers: datasets, proxy training, latency measurement and the evaluation a search worker runs."""
+"""Workers: everything that runs a network on data, in sub-packages by concern, imported bottom up.
 
-from __future__ import annotations
+- ``workers.data``: datasets (built-in digits and shapes, ImageFolder, CIFAR-10), safe reading, Ray shipment.
+- ``workers.latency``: latency measurement, device profiling, prediction from a profile.
+- ``workers.training``: the proxy-training budget and loop, and one trial's evaluation.
+- ``workers.screening``: zero-cost proxies and screening of candidates.
+- ``workers.runtime``: Ray ownership, the executor, the job engine, the Optuna ledger, outcomes.
+- ``workers.search``: the search configuration, driver, rungs, baselines and results.
 
-from workers.data import DatasetConfig, DatasetError, DatasetInfo, SplitData, stratified_split
-from workers.evaluation import Durations, Evaluation, LatencyConfig, evaluate
-from workers.latency import DeviceInfo, LatencyResult, measure_latency
-from workers.training import TrainBudget, TrainResult, train_and_evaluate
-
-__all__ = [
-    "DatasetConfig",
-    "DatasetError",
-    "DatasetInfo",
-    "DeviceInfo",
-    "Durations",
-    "Evaluation",
-    "LatencyConfig",
-    "LatencyResult",
-    "SplitData",
-    "TrainBudget",
-    "TrainResult",
-    "evaluate",
-    "measure_latency",
-    "stratified_split",
-    "train_and_evaluate",
-]
+Each sub-package lists its public names in ``__all__``; code outside it imports only those.
+"""

@@ -16,10 +16,9 @@ from typing import Any
 from searchspace.errors import SpecError
 from searchspace.fields import add_field_flag, set_flags
 from searchspace.table import format_table
-from workers.config import SearchConfig
 from workers.data import DatasetError
-from workers.engine import StopCheck, StopReason
-from workers.results import TrialRecord
+from workers.runtime import StopCheck, StopReason
+from workers.search import SearchConfig, TrialRecord
 from workers.training import DeviceUnavailable
 
 DEFAULT_STORAGE = "sqlite:///nas-search.db"
@@ -117,12 +116,12 @@ def stop_on_signals() -> Iterator[StopCheck]:
 def _search(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from workers.driver import SearchDriver
+    from workers.search import SearchDriver
 
     config = build_config(args)
     profile = None
     if args.profile:
-        from workers.prediction import load_profile_file
+        from workers.search import load_profile_file
 
         config, profile = load_profile_file(config, args.profile)
     info = config.dataset.validate()
@@ -165,7 +164,7 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _profile(args: argparse.Namespace) -> int:
-    from workers.profiling import profile_command
+    from workers.latency import profile_command
 
     return profile_command(args)
 
@@ -184,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_search)
     p = sub.add_parser("profile", help="time every block a search space can produce on this machine")
-    from workers.profiling import add_profile_flags
+    from workers.latency import add_profile_flags
 
     add_profile_flags(p)
     p.set_defaults(func=_profile)

@@ -28,7 +28,7 @@ from store.db import Role, session_scope
 from store.errors import NotFoundError
 from store.models import Search
 from store.settings import Settings
-from workers.config import SearchConfig
+from workers.search import SearchConfig
 
 router = APIRouter(prefix="/searches", tags=["searches"])
 

@@ -10,8 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from searchspace.latency_table import DeviceProfile
-from workers.config import PROXY_SPACE
-from workers.profiling import Timing, profile_space
+from searchspace.space import PROXY_SPACE
+from workers.latency import Timing
+from workers.latency.profile import profile_space
 
 CHOICES = {"kinds": ["mbconv"], "kernels": [3], "expansions": [3.0], "se_ratios": [0.0], "acts": ["relu"],
            "repeat_deltas": [0], "width_factors": [1.0], "resolutions": [16]}

@@ -13,7 +13,7 @@ from searchspace import zoo
 from store import crud
 from store.db import session_scope
 from store.settings import Settings
-from workers.results import TrialRecord
+from workers.search import TrialRecord
 
 TINY = {"n_trials": 3, "n_workers": 1, "training": {"epochs": 1}, "dataset": {"subset": 0.3}}
 
@@ -192,7 +192,7 @@ def test_trials_pareto_and_best_from_mirrored_trials(client: TestClient, setting
 
 
 def test_baselines_beside_the_front_and_apart_from_the_trials(client: TestClient, settings: Settings) -> None:
-    from workers.baselines import BaselineRecord
+    from workers.search import BaselineRecord
 
     names = ["ghostnet_1_0", "mobilenet_v3_small", "micronet_m1"]
     search = _create(client, baselines=names)

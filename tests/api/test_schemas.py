@@ -17,7 +17,7 @@ from searchspace.codec import field_types
 from searchspace.fields import choices, default_of, plain
 from searchspace.space import SearchSpace, StageSpace
 from store.settings import Settings
-from workers.config import SearchConfig
+from workers.search import SearchConfig
 
 DOC = create_app(Settings(database_url="sqlite:///unused.db")).openapi()
 SCHEMAS = DOC["components"]["schemas"]

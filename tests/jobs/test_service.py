@@ -93,7 +93,7 @@ def test_a_queued_search_runs_to_success_with_every_trial_mirrored(client: TestC
     pareto = client.get(f"/v1/searches/{search_id}/pareto").json()["data"]
     assert best["id"] in {a["id"] for a in pareto}
     assert client.get(best["links"]["code"]).status_code == 200
-    from workers.config import DEFAULT_BASELINES
+    from workers.search import DEFAULT_BASELINES
 
     baselines = body["baselines"]  # the default baselines, trained and mirrored beside the trials
     assert [b["name"] for b in baselines] == list(DEFAULT_BASELINES)

@@ -30,7 +30,7 @@ from searchspace import zoo
 from searchspace.errors import SpecError
 from tests.scaler import fake_grid_eval as fake
 from workers.data import DatasetConfig
-from workers.engine import StopReason
+from workers.runtime import StopReason
 from workers.training import TrainBudget
 
 cloudpickle.register_pickle_by_value(fake)

@@ -14,8 +14,7 @@ from searchspace import zoo
 from searchspace.builder import build
 from searchspace.counter import count
 from searchspace.fit import MIN_FEATURE, adapt_to_space, macs_range
-from searchspace.space import B0_SKELETON, SearchSpace, StageSpace, sample
-from workers.config import PROXY_SPACE
+from searchspace.space import B0_SKELETON, PROXY_SPACE, SearchSpace, StageSpace, sample
 
 
 class _Random:

@@ -13,7 +13,7 @@ from store.models import Base
 def test_migrations_match_the_models_and_coexist_with_optuna(database_url: str) -> None:
     import optuna
 
-    from workers.driver import open_storage
+    from workers.runtime import open_storage
 
     migrate(database_url)
     migrate(database_url)  # a second start is a no-op

@@ -37,7 +37,7 @@ def raising_evaluate(spec: Any, config: Any, referee: Any = None) -> dict[str, A
 
 def refereed_evaluate(spec: Any, config: Any, referee: Any = None, sleep: float = 0.0) -> dict[str, Any]:
     """Reports three epochs to the referee, as real training does, and stops when it says so."""
-    from workers.trial import epoch_check
+    from workers.search.trial import epoch_check
 
     measured = fake_evaluate(spec, config, referee)
     on_epoch = epoch_check(referee)
@@ -58,7 +58,7 @@ def busy_evaluate(spec: Any, config: Any, referee: Any = None, cpu_s: float = 0.
 
 def rung_evaluate(spec: Any, config: Any, referee: Any = None) -> dict[str, Any]:
     """Trains ``config.budget.epochs`` stand-in epochs, asking the referee after each; the curve it ran."""
-    from workers.trial import epoch_check
+    from workers.search.trial import epoch_check
 
     measured = fake_evaluate(spec, config, referee)
     on_epoch = epoch_check(referee)

@@ -9,8 +9,9 @@ def untimed_evaluate(spec: Any, config: Any, referee: Any = None) -> dict[str, A
     """``evaluate_trial`` with every latency measurement on the worker turned into an error."""
     from unittest import mock
 
-    from workers import evaluation, latency
-    from workers.trial import evaluate_trial
+    from workers.latency import measure as latency
+    from workers.search import evaluate_trial
+    from workers.training import evaluation
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a forward pass was timed on the worker")

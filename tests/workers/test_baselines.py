@@ -16,12 +16,16 @@ from searchspace.counter import count
 from searchspace.fit import adapt_to_space
 from tests.workers import fake_eval
 from tests.workers.test_driver import TINY
-from workers.baselines import BaselineRecord, baseline_study_name, load_baselines, verdict
-from workers.config import SearchConfig
-from workers.driver import SearchDriver
-from workers.engine import StopReason
-from workers.ledger import INTERRUPTED, Ledger
-from workers.results import TrialRecord
+from workers.runtime import INTERRUPTED, Ledger, StopReason
+from workers.search import (
+    BaselineRecord,
+    SearchConfig,
+    SearchDriver,
+    TrialRecord,
+    baseline_study_name,
+    verdict,
+)
+from workers.search.baselines import load_baselines
 
 cloudpickle.register_pickle_by_value(fake_eval)
 pytestmark = pytest.mark.usefixtures("ray_session")

@@ -15,11 +15,13 @@ from searchspace import zoo
 from searchspace.errors import SpecError
 from searchspace.fields import choices, field_at
 from workers.cli import FLAGS, OVERRIDES, build_config, build_parser, default_study_name
-from workers.config import Mode, Objective, Pruner, Reward, Sampler, SearchConfig
 from workers.data import DatasetConfig
-from workers.evaluation import LatencyConfig
-from workers.training import Optimizer, TrainBudget, TrainDevice
-from workers.zero_cost import Proxy
+from workers.latency import LatencyConfig
+from workers.screening import Proxy
+from workers.search import SearchConfig
+from workers.search.config import Mode, Objective, Pruner, Reward, Sampler
+from workers.training import TrainBudget, TrainDevice
+from workers.training.budget import Optimizer
 
 ODD = SearchConfig(dataset=DatasetConfig(format="digits", subset=0.5, seed=3),
                    budget=TrainBudget(optimizer="adamw", lr=3e-3, epochs=2), latency=LatencyConfig(threads=2),

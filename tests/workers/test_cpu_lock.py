@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from workers import cpu_lock
+from workers.latency import cpu_lock
 
 
 @pytest.fixture(autouse=True)

@@ -17,12 +17,11 @@ from ray import cloudpickle
 
 import searchspace as ss
 from tests.workers import fake_eval
-from workers.config import SearchConfig
 from workers.data import DatasetConfig
-from workers.driver import SearchDriver, load_result
-from workers.engine import StopReason
-from workers.evaluation import LatencyConfig
-from workers.ledger import INTERRUPTED
+from workers.latency import LatencyConfig
+from workers.runtime import INTERRUPTED, StopReason
+from workers.search import SearchConfig, SearchDriver
+from workers.search.driver import load_result
 from workers.training import TrainBudget
 
 cloudpickle.register_pickle_by_value(fake_eval)
@@ -198,7 +197,7 @@ def _raylet_pid() -> int:
 
 def test_a_killed_raylet_is_restarted_and_the_search_completes(sqlite_url: str) -> None:
     """Ray dying under a search is not the candidates' fault: Ray restarts and the study resumes."""
-    from workers.cluster import ray_owner
+    from workers.runtime.cluster import ray_owner
 
     starts = ray_owner().starts
     victim = _raylet_pid()
@@ -259,7 +258,7 @@ def test_a_time_budget_stops_running_trials_and_says_so(sqlite_url: str) -> None
 def test_trials_failed_by_recovery_are_reported_before_any_evaluation(sqlite_url: str) -> None:
     """A resumed search tells its observer (the service's mirror) about the trials it failed at once."""
     from searchspace.space import sample
-    from workers.ledger import Ledger
+    from workers.runtime import Ledger
 
     ledger = Ledger(sqlite_url, "recovered", ["maximize", "minimize"], lambda _: optuna.samplers.RandomSampler(seed=1))
     trial = ledger.ask()

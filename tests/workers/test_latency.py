@@ -57,7 +57,7 @@ def test_reference_scaling_cancels_drift_pass_by_pass(tmp_path, monkeypatch: pyt
 
     from torch import nn
 
-    from workers import latency
+    from workers.latency import measure as latency
 
     slow = [1.0]  # the machine's speed factor: flips between passes, as a co-tenant makes it
 
@@ -79,7 +79,7 @@ def test_reference_scaling_cancels_drift_pass_by_pass(tmp_path, monkeypatch: pyt
 
 
 def test_denormals_are_flushed_while_timing_and_not_after() -> None:
-    from workers.latency import flushed_denormals
+    from workers.latency.measure import flushed_denormals
 
     tiny = torch.tensor([1e-39])  # a float32 denormal
     with flushed_denormals():
@@ -90,7 +90,7 @@ def test_denormals_are_flushed_while_timing_and_not_after() -> None:
 def test_reference_scaling_uses_the_nodes_level(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
-    from workers import latency
+    from workers.latency import measure as latency
 
     monkeypatch.setenv("NAS_CPU_LOCK_DIR", str(tmp_path))
     monkeypatch.setattr(latency, "LEVEL_WINDOW_S", 0.05)

@@ -12,7 +12,8 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.storages._rdb import models
 from optuna.trial import TrialState
 
-from workers.ledger import INTERRUPTED, RECORD, Ledger, trial_id
+from workers.runtime import INTERRUPTED, RECORD, Ledger
+from workers.runtime.ledger import trial_id
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

@@ -12,11 +12,13 @@ import torch
 
 from searchspace.errors import SpecError
 from tests.workers import tiny_spec
-from workers import data as data_module
-from workers.config import SearchConfig
 from workers.data import DatasetConfig, adopt, shipment
-from workers.executor import RayExecutor, Task, gpus_per_task
-from workers.training import DeviceUnavailable, TrainBudget, TrainDevice, train_and_evaluate, train_device
+from workers.data import dataset as data_module
+from workers.runtime import RayExecutor, Task
+from workers.runtime.executor import gpus_per_task
+from workers.search import SearchConfig
+from workers.training import DeviceUnavailable, TrainBudget, TrainDevice, train_and_evaluate
+from workers.training.loop import train_device
 
 CUDA = torch.cuda.is_available()
 

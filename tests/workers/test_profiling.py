@@ -18,20 +18,13 @@ from searchspace.latency_table import DeviceProfile, LatencyEntry, predict
 from searchspace.space import SearchSpace, StageSpace
 from tests.workers import profiled_eval
 from workers import cli
-from workers.config import SearchConfig
 from workers.data import DatasetConfig
-from workers.driver import SearchDriver
-from workers.evaluation import LatencyConfig
-from workers.latency import timed_rounds
-from workers.profiling import (
-    Timing,
-    fit_correction,
-    partial_path,
-    profile_parts,
-    profile_space,
-    sample_specs,
-    time_part,
-)
+from workers.latency import LatencyConfig, Timing, partial_path, sample_specs
+from workers.latency.correction import fit_correction
+from workers.latency.measure import timed_rounds
+from workers.latency.profile import profile_parts, profile_space
+from workers.latency.timing import time_part
+from workers.search import SearchConfig, SearchDriver
 from workers.training import TrainBudget
 
 cloudpickle.register_pickle_by_value(profiled_eval)
@@ -86,7 +79,7 @@ def test_an_interrupted_profile_resumes_without_retiming(tmp_path: Path) -> None
 
 
 def test_every_round_is_scaled_to_the_first_chunks_reference(monkeypatch: pytest.MonkeyPatch) -> None:
-    from workers import profiling
+    from workers.latency import timing as profiling
 
     n = len(profiling.REFERENCES)
     chunks = iter([[1.0, 2.0], [3.0, 3.0]])  # the machine's slowness in each round: it moves between rounds
@@ -231,7 +224,7 @@ def test_a_missing_entry_fails_that_trial_only(profile_file: Path, sqlite_url: s
 
 
 def test_a_profile_must_match_the_config() -> None:
-    from workers.prediction import predictor_for
+    from workers.latency import predictor_for
 
     with pytest.raises(SpecError, match="not loaded"):
         predictor_for(LatencyConfig(device="board-1"), None)
@@ -241,7 +234,7 @@ def test_a_profile_must_match_the_config() -> None:
 def test_onnxruntime_parts_but_the_stem_are_timed_behind_an_adapter(monkeypatch: pytest.MonkeyPatch) -> None:
     from torch import nn
 
-    from workers import profiling
+    from workers.latency import timing as profiling
 
     class Adapter(nn.Module):
         pass

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from searchspace.errors import SpecError
-from workers.rungs import (
+from workers.search.rungs import (
     Decision,
     Report,
     RungConfig,

@@ -10,13 +10,12 @@ import pytest
 from ray import cloudpickle
 
 from searchspace.errors import SpecError
-from searchspace.space import sample
+from searchspace.space import PROXY_SPACE, sample
 from tests.workers import fake_eval
-from workers.config import PROXY_SPACE, SearchConfig
 from workers.data import DatasetConfig
-from workers.driver import SearchDriver
-from workers.evaluation import LatencyConfig
+from workers.latency import LatencyConfig
 from workers.screening import ScreeningConfig, non_dominated_first, sample_candidates
+from workers.search import SearchConfig, SearchDriver
 from workers.training import TrainBudget
 
 cloudpickle.register_pickle_by_value(fake_eval)

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from workers import shapes
-from workers.config import SearchConfig
-from workers.data import BUILT_IN, DatasetConfig, DatasetError, clear_cache
+from workers.data import BUILT_IN, DatasetConfig, DatasetError, shapes
+from workers.data.dataset import clear_cache
+from workers.search import SearchConfig
 
 
 def test_generation_is_a_pure_function_of_the_seed() -> None:

@@ -13,8 +13,9 @@ import searchspace
 from searchspace.errors import SpecError
 from tests.workers import tiny_spec
 from workers.data import DatasetConfig, SplitData
-from workers.evaluation import LatencyConfig, evaluate
-from workers.training import TrainBudget, cosine_lrs, train_and_evaluate
+from workers.latency import LatencyConfig
+from workers.training import TrainBudget, evaluate, train_and_evaluate
+from workers.training.loop import cosine_lrs
 
 DIGITS = DatasetConfig(subset=0.4, seed=0)
 BUDGET = TrainBudget(epochs=3, batch_size=32, lr=0.1)

@@ -11,9 +11,9 @@ import pytest
 import torch
 from torch import nn
 
-from searchspace.space import sample
-from workers.config import PROXY_SPACE
-from workers.zero_cost import Proxy, jacob_cov, naswot, score, synflow
+from searchspace.space import PROXY_SPACE, sample
+from workers.screening import Proxy, score
+from workers.screening.zero_cost import jacob_cov, naswot, synflow
 
 PROXIES = [p for p in Proxy if p != Proxy.NONE]
 

@@ -21,12 +21,23 @@ from searchspace.errors import SpecError
 from searchspace.fit import adapt_to_space
 from searchspace.latency_table import MissingEntryError
 from searchspace.spec import ArchSpec
-from workers.config import SearchConfig
-from workers.engine import Proposal, Source, Stop, StopReason
-from workers.executor import EvaluateFn, Task
-from workers.ledger import INTERRUPTED, RECORD, Ledger, Stored, open_storage
-from workers.outcome import Evaluated, Outcome
-from workers.results import Measured, TrialRecord, dominates
+from workers.runtime import (
+    INTERRUPTED,
+    RECORD,
+    Evaluated,
+    EvaluateFn,
+    Ledger,
+    Outcome,
+    Proposal,
+    Source,
+    Stop,
+    StopReason,
+    Stored,
+    Task,
+    open_storage,
+)
+from workers.search.config import SearchConfig
+from workers.search.results import Measured, TrialRecord, dominates
 
 SUFFIX = "-baselines"
 

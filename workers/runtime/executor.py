@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from workers.cluster import RayUnavailable, cluster_gpus, ensure_ray, ray_owner
 from workers.data import DatasetConfig, Shipment, adopt, adopted, shipment
-from workers.outcome import Evaluated
+from workers.runtime.cluster import RayUnavailable, cluster_gpus, ensure_ray, ray_owner
+from workers.runtime.outcome import Evaluated
 from workers.training import DeviceUnavailable, TrainBudget, TrainDevice
 
 EvaluateFn = Callable[..., dict[str, Any]]

@@ -12,12 +12,12 @@ from searchspace.checks import check_float, check_int
 from searchspace.codec import from_dict
 from searchspace.errors import SpecError
 from searchspace.fields import as_dict, check_enum, doc
-from searchspace.space import SearchSpace, StageSpace
+from searchspace.space import PROXY_SPACE, SearchSpace
 from searchspace.zoo import names as zoo_names
 from workers.data import DatasetConfig, DatasetError
-from workers.evaluation import LatencyConfig
-from workers.rungs import RungConfig
+from workers.latency import LatencyConfig
 from workers.screening import ScreeningConfig
+from workers.search.rungs import RungConfig
 from workers.training import TrainBudget
 
 MAX_TRIALS = 100_000
@@ -65,17 +65,6 @@ class Pruner(enum.StrEnum):
 # One network of each family in the seed chapter, the cheapest variant that is still the family's own design.
 DEFAULT_BASELINES = ("mobilenet_v2", "ghostnet_1_0", "shufflenet_v2_x1_0", "micronet_m1", "efficientnet_b0")
 _ENUMS = {"objective": Objective, "mode": Mode, "reward": Reward, "sampler": Sampler, "pruner": Pruner}
-
-# A small proxy skeleton for CPU searches on small images (stride 1 stem; 32x32 input -> 4x4 features).
-PROXY_SPACE = SearchSpace(
-    stages=tuple(StageSpace(stride=s, out_chs=c, repeats=n) for s, c, n in ((1, 16, 1), (2, 24, 2), (2, 40, 2), (2, 80, 2))),
-    resolutions=(32,),
-    stem_chs=16,
-    head_chs=256,
-    stem_stride=1,
-    dropout=0.1,
-)
-
 
 @dataclass(frozen=True, kw_only=True)
 class SearchConfig:

@@ -10,9 +10,8 @@ from typing import Any
 import optuna
 
 from searchspace.spec import ArchSpec
-from workers.config import SearchConfig
-from workers.screening import SCREENED, non_dominated_first, sample_candidates
-from workers.zero_cost import Proxy
+from workers.screening import SCREENED, Proxy, non_dominated_first, sample_candidates
+from workers.search.config import SearchConfig
 
 log = logging.getLogger(__name__)
 SEED_OFFSET = 1_000_003  # the screen draws other candidates than a random sampler seeded with the search seed
@@ -55,8 +54,8 @@ def score_keys(spec_keys: list[str], config: SearchConfig, threads: int) -> dict
     """Scores of the specs (one-line forms) on the screening batch, and the CPU-seconds spent (a Ray task)."""
     import torch
 
-    from workers.executor import WORKER_NICENESS
-    from workers.zero_cost import score
+    from workers.runtime import WORKER_NICENESS
+    from workers.screening import score
 
     if os.getpriority(os.PRIO_PROCESS, 0) < WORKER_NICENESS:
         os.setpriority(os.PRIO_PROCESS, 0, WORKER_NICENESS)

@@ -12,7 +12,7 @@ from searchspace.spec import ArchSpec
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
-    from workers.config import SearchConfig
+    from workers.search.config import SearchConfig
 
 
 @dataclass(frozen=True, kw_only=True)

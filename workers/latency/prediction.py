@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from searchspace.errors import SpecError
-from searchspace.latency_table import DeviceProfile, check_covers, predict
+from searchspace.latency_table import DeviceProfile, predict
 from searchspace.spec import ArchSpec
-from workers.evaluation import LatencyConfig
-
-if TYPE_CHECKING:
-    from workers.config import SearchConfig
+from workers.latency.config import LatencyConfig
 
 
 @dataclass(frozen=True)
@@ -49,16 +45,3 @@ def predictor_for(latency: LatencyConfig, profile: DeviceProfile | None) -> Late
 def file_profile_id(profile: DeviceProfile) -> str:
     """A profile file's id: its content's hash, so the same table gives the same study name."""
     return "file-" + hashlib.sha1(profile.to_json().encode()).hexdigest()[:16]
-
-
-def load_profile_file(config: SearchConfig, path: str) -> tuple[SearchConfig, DeviceProfile]:
-    """``config`` predicting latency from the profile in ``path`` (which must cover its space), and the profile."""
-    try:
-        text = Path(path).read_text()
-    except OSError as err:
-        raise SpecError("--profile", f"cannot read {path!r}: {err}") from None
-    profile = DeviceProfile.from_json(text)
-    info = config.dataset.validate()
-    config = config.with_data_shape(info.num_classes, info.in_chans)
-    check_covers(config.space, profile, path, "--profile")
-    return replace(config, latency=replace(config.latency, device=file_profile_id(profile))), profile

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from searchspace.checks import check_choice, check_float, check_int
 from searchspace.latency_table import CLOCKS
 from searchspace.spec import ArchSpec
-from workers.heap import hold_freed_memory
+from workers.latency import cpu_lock
+from workers.latency.heap import hold_freed_memory
 
 if TYPE_CHECKING:
     from torch import nn
@@ -243,8 +244,6 @@ def reference_level(threads: int, clock: str) -> float:
     once per node, threads and clock, and kept beside the node's CPU lock so every measurement there scales to
     the same level (timed again when the file is corrupt or was timed of another reference or CPU; remove it to
     time it again)."""
-    from workers import cpu_lock
-
     path = cpu_lock.lock_dir() / f"reference-t{threads}-{clock}.json"
     try:
         kept = json.loads(path.read_text())

@@ -20,20 +20,33 @@ from searchspace.errors import SpecError
 from searchspace.latency_table import DeviceProfile, MissingEntryError
 from searchspace.space import sample
 from searchspace.spec import ArchSpec
-from workers import engine
-from workers.baselines import BaselineRecord, BaselineSource, WithBaselines, judged, load_baselines
-from workers.config import SearchConfig
-from workers.engine import EngineLimits, Proposal, Stop, StopCheck, StopReason
-from workers.executor import RayExecutor, Task
-from workers.ledger import INTERRUPTED, RECORD, Ledger, Stored, checkpoint, open_storage
-from workers.outage import until_available
-from workers.outcome import Evaluated, Outcome
-from workers.prediction import predictor_for
-from workers.results import TrialRecord, best_trial, mnasnet_reward, pareto_front
-from workers.rungs import Report, reports_of
+from workers.latency import predictor_for
+from workers.runtime import (
+    INTERRUPTED,
+    RECORD,
+    EngineLimits,
+    Evaluated,
+    Ledger,
+    Outcome,
+    Proposal,
+    RayExecutor,
+    Stop,
+    StopCheck,
+    StopReason,
+    Stored,
+    Task,
+    checkpoint,
+    engine,
+    open_storage,
+    until_available,
+)
 from workers.screening import screened_mark
-from workers.trial import MedianReferee, RungReferee, Ticket, evaluate_trial
-from workers.warm_start import warm_start
+from workers.search.baselines import BaselineRecord, BaselineSource, WithBaselines, judged, load_baselines
+from workers.search.config import SearchConfig
+from workers.search.results import TrialRecord, best_trial, mnasnet_reward, pareto_front
+from workers.search.rungs import Report, reports_of
+from workers.search.trial import MedianReferee, RungReferee, Ticket, evaluate_trial
+from workers.search.warm_start import warm_start
 
 log = logging.getLogger(__name__)
 MAX_MISSING_IN_A_ROW = 10  # candidates the device profile lacks before the search stops with an error

@@ -23,7 +23,7 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, Trial, TrialState
 
-from workers.outage import until_available
+from workers.runtime.outage import until_available
 
 RECORD = "record"
 # measurements also stored as user attributes of their own, so that optuna-dashboard shows them as columns

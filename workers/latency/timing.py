@@ -1,4 +1,4 @@
-"""Profiling a device: time every part a search space can produce, then fit the per-network correction.
+"""Timing parts and networks for a device profile: interleaved rounds scaled by reference networks.
 
 Each part (stem, block configuration, head; ``searchspace.latency_keys``) is built alone and timed at its input
 shape in the chosen runtime (eager PyTorch, or ONNX Runtime on its exported graph) with fixed threads and
@@ -20,38 +20,33 @@ the same reference level.
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import platform
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from searchspace.checks import check_choice, check_float, check_int
-from searchspace.errors import SpecError
-from searchspace.fields import add_field_flag, doc
-from searchspace.latency_keys import Part, space_parts
+from searchspace.fields import doc
+from searchspace.latency_keys import Part
 from searchspace.latency_table import (
     CLOCKS,
     RUNTIMES,
-    Correction,
     DeviceDescription,
-    DeviceProfile,
     LatencyEntry,
-    table_terms,
 )
-from searchspace.space import SearchSpace, sample
 from searchspace.spec import ArchSpec
-from workers.heap import hold_freed_memory
-from workers.latency import REFERENCES, cpu_model, flushed_denormals, timed_rounds
+from workers.latency.heap import hold_freed_memory
+from workers.latency.measure import REFERENCES, cpu_model, flushed_denormals, timed_rounds
 
 if TYPE_CHECKING:
     from torch import nn
 
+
 Run = Callable[[], Any]
+
+
 CHUNK = 200  # parts timed interleaved (and built, kept alive) at once; the partial file is saved after each
 
 
@@ -216,7 +211,7 @@ def round_levels(references: Any, repeats: int) -> Any:
     return np.repeat(np.exp(np.mean(np.log(per_round), axis=0)), repeats)
 
 
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+def in_chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     return (items[i:i + size] for i in range(0, len(items), size))
 
 
@@ -279,7 +274,7 @@ class Timer:
         """Every part built and timed (``chunk``), a chunk of them interleaved at a time; then ``networks`` whole,
         when given timed in the same rounds as the parts (one chunk of parts at most)."""
         out: list[LatencyEntry] = []
-        for chunk in _chunks(parts):
+        for chunk in in_chunks(parts):
             out += self.chunk(chunk, networks[:CHUNK // 4])
             networks = networks[CHUNK // 4:]
         return out + (self.networks(networks) if networks else [])
@@ -287,7 +282,7 @@ class Timer:
     def networks(self, specs: Sequence[ArchSpec]) -> list[LatencyEntry]:
         """End to end: each whole built network, timed like the parts (a chunk of networks interleaved)."""
         out: list[LatencyEntry] = []
-        for chunk in _chunks(specs, CHUNK // 4):
+        for chunk in in_chunks(specs, CHUNK // 4):
             out += self.time([network_runner(spec, self.timing) for spec in chunk])
         return out
 
@@ -299,219 +294,3 @@ def time_part(part: Part, timing: Timing) -> LatencyEntry:
 def time_networks(specs: Sequence[ArchSpec], timing: Timing, reference_ms: float | None = None
                   ) -> list[LatencyEntry]:
     return Timer(timing, reference_ms).networks(specs)
-
-
-def sample_specs(space: SearchSpace, n: int, seed: int) -> list[ArchSpec]:
-    """``n`` random architectures of ``space`` (Optuna's random sampler, in memory)."""
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
-    return [sample(study.ask(), space) for _ in range(n)]
-
-
-def _power_law(x: Any, y: Any) -> tuple[float, float]:
-    """``y ~ intercept + slope * x`` by Theil-Sen (median of pairwise slopes, then median intercept), the slope
-    kept in [0.25, 4]."""
-    import numpy as np
-
-    i, j = np.triu_indices(len(x), k=1)
-    apart = x[j] != x[i]
-    slopes = (y[j] - y[i])[apart] / (x[j] - x[i])[apart]
-    slope = float(np.clip(np.median(slopes), 0.25, 4)) if slopes.size else 1.0
-    return float(np.median(y - slope * x)), slope
-
-
-def fit_correction(sums: Sequence[float], measured: Sequence[float], parts: Sequence[int] | None = None
-                   ) -> Correction:
-    """``measured ~ scale * (sum + per_part_ms * parts) ** exponent``: for each ``per_part_ms`` on a grid of
-    -0.9 .. 0.9 times the median ms per part (0 alone without ``parts``), a line in log-log fitted by Theil-Sen,
-    so a few networks timed in a burst of load do not pull it and relative errors weigh alike for small and
-    large networks; the grid point whose fit has the smallest mean squared log error wins (ties: the one
-    nearest 0). The mean, not the median: the median of 40 errors is nearly flat over the grid, so which point
-    won moved with noise of a fraction of a percent in the timings (two timings of the same networks that agreed
-    within a median 0.14%: scale 1.425 vs 0.941, exponent 0.867 vs 1.182; docs/benchmarks.md, "Fit stability").
-    Identity with fewer than 3 networks."""
-    import numpy as np
-
-    if len(sums) < 3:
-        return Correction()
-    total, y = np.asarray(sums, dtype=float), np.log(np.asarray(measured, dtype=float))
-    n = np.asarray(parts if parts is not None else np.zeros(len(total)), dtype=float)
-    unit = float(np.median(total / n)) if n.all() else 0.0
-    grid = sorted({0.0, *(np.linspace(-0.9, 0.9, 91) * unit)}, key=abs)
-    best: tuple[float, float, float, float] | None = None
-    for per_part in grid:
-        base = total + per_part * n
-        if (base <= 0).any():
-            continue
-        x = np.log(base)
-        intercept, exponent = _power_law(x, y)
-        error = float(np.mean((y - intercept - exponent * x) ** 2))
-        if best is None or error < best[0] - 1e-12:
-            best = (error, per_part, intercept, exponent)
-    assert best is not None  # per_part 0 always fits
-    _, per_part, intercept, exponent = best
-    scale = float(np.clip(np.exp(intercept), 0.05, 20))
-    return Correction(scale=scale, exponent=exponent, per_part_ms=per_part, fitted_on=len(total))
-
-
-def fitted(profile: DeviceProfile, specs: Sequence[ArchSpec], measured: Sequence[float]) -> DeviceProfile:
-    """``profile`` with its correction fitted on ``specs`` measured end to end (``measured`` ms)."""
-    terms = [table_terms(spec, profile) for spec in specs]
-    correction = fit_correction([t[0] for t in terms], measured, [t[1] for t in terms])
-    return replace(profile, correction=correction)
-
-
-def _save(path: Path, profile: DeviceProfile) -> None:
-    """Atomic: the file holds the previous or the new table, never half of one."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(profile.to_json())
-    os.replace(tmp, path)
-
-
-def partial_path(out: Path) -> Path:
-    return out.with_name(out.name + ".partial")
-
-
-def _resume(path: Path, device: DeviceDescription) -> DeviceProfile | None:
-    """What an interrupted run with the same runtime, threads, clock, quantile and rewarm already measured."""
-    if not path.exists():
-        return None
-    done = DeviceProfile.from_json(path.read_text())
-    for name in ("runtime", "threads", "cpu", "batch_size", "clock", "quantile", "rewarm"):
-        if getattr(done.device, name) != getattr(device, name):
-            raise SpecError(name, f"{path} was measured with {name}={getattr(done.device, name)!r}, this run has "
-                                  f"{getattr(device, name)!r}; remove it or profile with the same setting")
-    return done
-
-
-def time_profile(
-    parts: Iterable[Part],
-    timing: Timing,
-    out: Path,
-    name: str = "",
-    progress: bool = True,
-    networks: Sequence[ArchSpec] = (),
-) -> tuple[DeviceProfile, list[LatencyEntry]]:
-    """Time every part not already in ``out``'s partial file (the uncorrected profile, also left in it), and
-    ``networks`` whole, a few in every chunk, so that they saw the machine in the same states as the entries (a
-    chunk's leftover error of scaling averages out over chunks): the profile and the networks' entries."""
-    from tqdm import tqdm
-
-    device = describe(timing, name)
-    partial = partial_path(out)
-    done = _resume(partial, device)
-    entries = dict(done.entries) if done else {}
-    timer = Timer(timing, done.reference_ms or None if done else None)
-    todo = [part for part in parts if part.key not in entries]
-    chunks = list(_chunks(todo))
-    per = math.ceil(len(networks) / len(chunks)) if chunks else 0
-    queue, measured = list(networks), []
-    with tqdm(total=len(todo), desc=f"profile {timing.runtime}", unit="part", disable=not progress) as bar:
-        for chunk in chunks:
-            nets, queue = queue[:per], queue[per:]
-            got = timer.parts(chunk, nets)
-            entries.update(zip((p.key for p in chunk), got, strict=False))
-            measured += got[len(chunk):]
-            _save(partial, DeviceProfile(device=device, entries=entries, reference_ms=timer.reference_ms or 0.0))
-            bar.update(len(chunk))
-    measured += timer.networks(queue) if queue else []
-    return DeviceProfile(device=device, entries=entries, reference_ms=timer.reference_ms or 0.0), measured
-
-
-def profile_parts(
-    parts: Iterable[Part],
-    timing: Timing,
-    out: Path,
-    name: str = "",
-    progress: bool = True,
-    calibration: Sequence[ArchSpec] = (),
-) -> DeviceProfile:
-    """``time_profile`` of the parts with the ``calibration`` networks, and the correction fitted on them."""
-    profile, measured = time_profile(parts, timing, out, name, progress, calibration)
-    if calibration:
-        profile = fitted(profile, calibration, [e.ms for e in measured])
-    _save(partial_path(out), profile)
-    return profile
-
-
-def calibrate(profile: DeviceProfile, specs: Sequence[ArchSpec], timing: Timing) -> DeviceProfile:
-    """The profile with its correction fitted on ``specs`` measured end to end."""
-    return fitted(profile, specs, [e.ms for e in time_networks(specs, timing, profile.reference_ms or None)])
-
-
-def profile_space(
-    space: SearchSpace,
-    timing: Timing,
-    out: Path,
-    name: str = "",
-    calibration: int = 40,
-    seed: int = 0,
-    progress: bool = True,
-) -> DeviceProfile:
-    """Profile every part of ``space``, fit the correction on ``calibration`` random networks, write ``out``."""
-    specs = sample_specs(space, calibration, seed) if calibration else []
-    profile = profile_parts(space_parts(space).values(), timing, out, name, progress, specs)
-    _save(out, profile)
-    partial_path(out).unlink(missing_ok=True)
-    return profile
-
-
-def load_space(path: str) -> SearchSpace:
-    """A search space from a JSON file: a SearchSpace, or a search config holding one under ``space``."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as err:
-        raise SpecError("--space", f"cannot read {path!r}: {err}") from None
-    if isinstance(data, dict) and isinstance(data.get("space"), dict):
-        data = data["space"]
-    return SearchSpace.from_dict(data)
-
-
-SKELETONS = ("proxy", "efficientnet_b0")
-
-
-def skeleton_space(name: str) -> SearchSpace:
-    """A named skeleton's default search space: the proxy one searches run by default, or EfficientNet-B0's."""
-    from workers.config import PROXY_SPACE
-
-    return PROXY_SPACE if check_choice("--skeleton", name, SKELETONS) == "proxy" else SearchSpace()
-
-
-def add_profile_flags(p: Any) -> None:
-    """The ``python -m workers profile`` flags."""
-    group = p.add_mutually_exclusive_group(required=True)
-    group.add_argument("--space", help="search space JSON (a SearchSpace, or a search config with 'space')")
-    group.add_argument("--skeleton", choices=SKELETONS, help="a built-in search space")
-    add_field_flag(p, "--runtime", Timing, "runtime", choices=RUNTIMES, default="eager")
-    p.add_argument("--out", required=True, help="the profile JSON to write (resumes from OUT.partial)")
-    p.add_argument("--name", default="", help="a label for the device")
-    p.add_argument("--classes", type=int, help="classes of the head (default: the space's; digits has 10)")
-    p.add_argument("--in-chans", type=int, help="input channels of the stem (default: the space's; digits: 1)")
-    add_field_flag(p, "--clock", Timing, "clock", choices=CLOCKS, default="wall")
-    for name in ("threads", "warmup", "repeats", "rounds", "quantile"):
-        add_field_flag(p, f"--{name}", Timing, name, default=getattr(Timing(), name))
-    add_field_flag(p, "--rewarm", Timing, "rewarm", type=int, default=None)
-    p.add_argument("--calibrate", type=int, default=40, help="random networks timed whole to fit the correction")
-    p.add_argument("--seed", type=int, default=0, help="seed of the calibration networks")
-
-
-def profile_command(args: Any) -> int:
-    """Run ``python -m workers profile``: print entries, time taken and where the profile went."""
-    import sys
-
-    space = load_space(args.space) if args.space else skeleton_space(args.skeleton)
-    shape = {k: v for k, v in (("num_classes", args.classes), ("in_chans", args.in_chans)) if v is not None}
-    space = SearchSpace.from_dict({**space.to_dict(), **shape})
-    timing = Timing(runtime=args.runtime, threads=args.threads, warmup=args.warmup, rewarm=args.rewarm,
-                    repeats=args.repeats, rounds=args.rounds, clock=args.clock, quantile=args.quantile)
-    check_int("--calibrate", args.calibrate, 0, 10_000)
-    start = time.perf_counter()
-    profile = profile_space(space, timing, Path(args.out), args.name, args.calibrate, args.seed)
-    c = profile.correction
-    print(f"{len(profile.entries)} entries ({profile.device.runtime}, {timing.threads} thread(s)) in "
-          f"{time.perf_counter() - start:.0f} s; correction: {c.scale:.3f} x (sum {c.per_part_ms:+.4f} ms x parts) "
-          f"^ {c.exponent:.3f} "
-          f"(fitted on {c.fitted_on} networks); wrote {args.out}", file=sys.stderr)
-    return 0

@@ -1,87 +1,19 @@
-"""One candidate's full evaluation, as a Ray worker runs it: analytic cost, proxy training, measured latency.
-
-``evaluate`` is a pure top-level function of frozen, picklable dataclasses; its ``Evaluation`` turns into
-plain JSON with ``to_dict()``.
-"""
+"""One trial's evaluation as a worker runs it: proxy training on real data, then latency (measured or predicted) and counted MACs."""
 
 from __future__ import annotations
 
 import contextlib
-import re
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from searchspace.checks import check_bool, check_choice, check_float, check_int
 from searchspace.counter import count
-from searchspace.errors import SpecError
-from searchspace.fields import as_dict, doc
-from searchspace.latency_table import CLOCKS
 from searchspace.spec import ArchSpec
-from workers import cpu_lock
 from workers.data import DatasetConfig, DatasetInfo
-from workers.latency import LatencyResult, measure_latency
-from workers.training import EpochCallback, TrainBudget, TrainResult, build_seeded, train_and_evaluate
-
-DEVICE = re.compile(r"(cpu|cuda)(:\d{1,3})?")
-PROFILE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-
-
-@dataclass(frozen=True, kw_only=True)
-class LatencyConfig:
-    """How latency is obtained: measured on the worker (batch, threads, warm-up, timed passes, device), or
-    predicted from an uploaded device profile when ``device`` names one."""
-
-    batch_size: int = field(default=1, metadata=doc("images per timed forward pass"))
-    threads: int = field(default=1, metadata=doc("torch threads while timing"))
-    warmup: int = field(default=10, metadata=doc("untimed passes first"))
-    repeats: int = field(default=50, metadata=doc(
-        "timed passes at least, more while window_s lasts (the median and p90 are reported)"))
-    device: str = field(default="cpu", metadata=doc(
-        "cpu or cuda (optionally with an index, cuda:1): measured on the worker; or the id of a device profile "
-        "(POST /v1/devices): predicted from its latency table"))
-    clock: str = field(default="wall", metadata=doc(
-        "wall: elapsed time; cpu: the timing thread's CPU time (leaves out other processes' turns on the core)"))
-    exclusive: bool = field(default=True, metadata=doc(
-        "measure with the node's CPUs to itself (waits for trainings on the node to pause); false: beside them"))
-    window_s: float = field(default=2.0, metadata=doc(
-        "seconds the timed passes go on for at least (a burst of load on a shared host spoils some passes, not "
-        "the measurement); 0: repeats passes only"))
-    reference: bool = field(default=True, metadata=doc(
-        "time a fixed reference network after every pass and scale each pass by the node's reference level "
-        "over it, so drift of the machine's speed (co-tenants, throttling) cancels (the level is timed once per "
-        "node, over 10 s; a CUDA device is timed as it is)"))
-
-    def __post_init__(self) -> None:
-        check_int("batch_size", self.batch_size, 1, 65_536)
-        check_int("threads", self.threads, 1, 1024)
-        check_int("warmup", self.warmup, 0, 100_000)
-        check_int("repeats", self.repeats, 1, 100_000)
-        if not isinstance(self.device, str) or not (DEVICE.fullmatch(self.device) or PROFILE_ID.fullmatch(self.device)):
-            raise SpecError("device", f"must be cpu or cuda, optionally with an index (cuda:1), or a device "
-                                      f"profile id (letters, digits, '_', '.', '-'); got {self.device!r:.80}")
-        check_choice("clock", self.clock, CLOCKS)
-        check_bool("exclusive", self.exclusive)
-        check_float("window_s", self.window_s, 0, 600)
-        check_bool("reference", self.reference)
-
-    @property
-    def profile_id(self) -> str | None:
-        """The device profile latency is predicted from; None when it is measured on the worker."""
-        return None if DEVICE.fullmatch(self.device) else self.device
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON; the fields added after studies were named (clock, exclusive) only when not default, so
-        that every earlier config keeps its bytes and its study name."""
-        data = as_dict(self)
-        for name in _LATER_FIELDS:
-            if data[name] == getattr(_DEFAULT, name):
-                del data[name]
-        return data
-
-
-_LATER_FIELDS = ("clock", "exclusive", "window_s", "reference")
-_DEFAULT = LatencyConfig()
+from workers.latency import LatencyResult, cpu_lock, measure_latency
+from workers.latency.config import LatencyConfig
+from workers.training.budget import EpochCallback, TrainBudget, TrainResult
+from workers.training.loop import build_seeded, train_and_evaluate
 
 
 @dataclass(frozen=True, kw_only=True)

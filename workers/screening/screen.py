@@ -22,7 +22,7 @@ from searchspace.checks import check_int
 from searchspace.counter import count
 from searchspace.fields import as_dict, check_enum, doc
 from searchspace.space import SearchSpace, sample
-from workers.zero_cost import Proxy
+from workers.screening.zero_cost import Proxy
 
 SCREENED = "screened"  # the user attribute (and record key) of a trial enqueued by the screen
 MAX_CANDIDATES = 100_000

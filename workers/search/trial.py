@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from searchspace.spec import ArchSpec
-from workers.config import SearchConfig
-from workers.rungs import Decision, Report, RungConfig, Rungs
+from workers.search.config import SearchConfig
+from workers.search.rungs import Decision, Report, RungConfig, Rungs
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def epoch_check(ticket: Ticket | None) -> Callable[[int, float], bool]:
 
 def evaluate_trial(spec: ArchSpec, config: SearchConfig, referee: Ticket | None = None) -> dict[str, Any]:
     """Train and measure ``spec``; the JSON-ready measurements the driver records. Runs in a Ray worker."""
-    from workers.evaluation import evaluate
+    from workers.training import evaluate
 
     result = evaluate(spec, config.dataset, config.budget, seed=config.seed, latency=config.latency,
                       threads=config.latency.threads, on_epoch=epoch_check(referee))

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from workers.cluster import RayUnavailable, ray_owner
-from workers.executor import RayExecutor, Task
-from workers.outcome import Evaluated, Outcome
+from workers.runtime.cluster import RayUnavailable, ray_owner
+from workers.runtime.executor import RayExecutor, Task
+from workers.runtime.outcome import Evaluated, Outcome
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,33 @@
+"""Latency: measurement on this machine (CPU lock, held heap, reference level), device profiling (timing parts and
+networks, fitting the correction) and prediction from a profile."""
+
+from __future__ import annotations
+
+from workers.latency.config import LatencyConfig
+from workers.latency.correction import fitted
+from workers.latency.measure import REFERENCES, DeviceInfo, LatencyResult, cpu_model, measure_latency
+from workers.latency.prediction import file_profile_id, predictor_for
+from workers.latency.profile import calibrate, partial_path, sample_specs, time_profile
+from workers.latency.profile_cli import add_profile_flags, profile_command
+from workers.latency.timing import Timer, Timing, time_networks
+
+__all__ = [
+    "REFERENCES",
+    "DeviceInfo",
+    "LatencyConfig",
+    "LatencyResult",
+    "Timer",
+    "Timing",
+    "add_profile_flags",
+    "calibrate",
+    "cpu_model",
+    "file_profile_id",
+    "fitted",
+    "measure_latency",
+    "partial_path",
+    "predictor_for",
+    "profile_command",
+    "sample_specs",
+    "time_networks",
+    "time_profile",
+]

@@ -3,7 +3,7 @@ budget, on the built-in shapes benchmark and, for contrast, on digits: min / med
 
     python benchmarks/dataset_spread.py [--candidates 16] [--contrast-candidates 8] [--resolution 16] [--epochs 3]
 
-Both datasets train the same candidates (drawn by Optuna's RandomSampler from workers.config.PROXY_SPACE at
+Both datasets train the same candidates (drawn by Optuna's RandomSampler from workers.search.config.PROXY_SPACE at
 ``--resolution``), each on one thread with the default TrainBudget but ``--epochs``. Results are cached in
 benchmarks/out/trained_candidates.json (benchmarks/zero_cost.py reuses them). Goal: a spread (max - min) of at
 least 20 accuracy points on shapes.

@@ -1,4 +1,4 @@
-"""Page faults per forward pass, and speed, with glibc's heap as it comes vs held (``workers.heap``).
+"""Page faults per forward pass, and speed, with glibc's heap as it comes vs held (``workers.latency.heap``).
 
 The reference networks and the noise benchmark's 5 architectures (``benchmarks/latency_noise.py``), eager
 PyTorch, 1 thread, timed in child processes that alternate between the two heaps (``--pairs`` of each, so the

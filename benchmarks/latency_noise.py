@@ -6,9 +6,9 @@ A real search (``python -m workers search``, 2 Ray workers training on digits) r
 both clocks (wall: elapsed time; cpu: the timing thread's CPU time, which leaves out other processes' turns):
 
 - before: timed beside the trainings, 50 passes back to back, as every measurement was before this change
-  (except that glibc's heap is held, ``workers.heap``: that holds for the whole process once anything is timed);
-- after: as ``workers.evaluation.evaluate`` now times (the ``LatencyConfig`` defaults): holding the node's CPU
-  lock exclusively (``workers.cpu_lock.measuring``), which waits for the running trainings to end and holds new
+  (except that glibc's heap is held, ``workers.latency.heap``: that holds for the whole process once anything is timed);
+- after: as ``workers.training.evaluation.evaluate`` now times (the ``LatencyConfig`` defaults): holding the node's CPU
+  lock exclusively (``workers.latency.cpu_lock.measuring``), which waits for the running trainings to end and holds new
   ones back; passes of the candidate and of the reference network alternating for ``window_s`` seconds (2),
   each candidate pass scaled by the node's reference level over the reference pass beside it; denormals
   flushed (here the 5 architectures of a round share one hold, a measuring phase, so that the run takes

@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-reference", action="store_true",
                    help="time without the reference network (entries and networks as timed, not scaled)")
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                   help="cpu: the timing thread's CPU time, for a machine others load (see workers.profiling)")
+                   help="cpu: the timing thread's CPU time, for a machine others load (see workers.latency.timing)")
     p.add_argument("--floor", action="store_true",
                    help="measure the test networks after the profile a second time: how well that agrees with itself")
     p.add_argument("--json", help="also write the results here")

@@ -1,7 +1,7 @@
 """How well a whole-network timing agrees with itself: the same random specs timed twice, by two protocols.
 
 Each protocol times ``--n`` random specs of the default space (seed ``--seed``) in one chunk, with the reference
-networks in every round (``workers.profiling.Timer``), then again; the share of specs whose two readings agree
+networks in every round (``workers.latency.timing.Timer``), then again; the share of specs whose two readings agree
 within +-10% and +-5% and the median difference are printed for both, beside their ratio. The default
 protocols are this profiler's before and after issue 11's second pass: 40 rounds of 5 passes with the 5%
 quantile, and 200 rounds of 1 pass with the median (both take 200 passes per spec).

@@ -4,7 +4,7 @@ tertiles, and the CPU time of a proxy score vs a training.
 
     python benchmarks/zero_cost.py [--candidates 32] [--resolution 16] [--epochs 3] [--batch 64] [--seed 0]
 
-Candidates are drawn by Optuna's RandomSampler from workers.config.PROXY_SPACE (the same draw as
+Candidates are drawn by Optuna's RandomSampler from workers.search.config.PROXY_SPACE (the same draw as
 benchmarks/dataset_spread.py, whose trainings it reuses from benchmarks/out/); each is scored untrained (weights
 from ``--seed``) on one batch of ``--batch`` training images, then trained on one thread with the default
 TrainBudget but ``--epochs``. Within a tertile the correlation says whether a proxy ranks candidates of similar

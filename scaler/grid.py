@@ -1,10 +1,10 @@
 """Grid search of the compound coefficients (EfficientNet, arXiv:1905.11946 section 3.3, step 1), on the job
-engine the architecture search uses (``workers.engine``: one Ray executor, one Optuna ledger, one outcome type).
+engine the architecture search uses (``workers.runtime.engine``: one Ray executor, one Optuna ledger, one outcome type).
 
 Fix phi = 1, enumerate alpha, beta, gamma >= 1 on a grid with alpha * beta^2 * gamma^2 within a tolerance of 2,
 keep those whose *counted* phi = 1 MACs ratio is within ``counted_tolerance`` of 2 (``scaler.grid_config.screen``;
 the others are reported as rejected, untrained), train the phi = 1 network of each kept candidate ``seeds``
-times (seeds ``seed``, ``seed + 1``, ...) by proxy training on real data (``workers.evaluation.evaluate``) in
+times (seeds ``seed``, ``seed + 1``, ...) by proxy training on real data (``workers.training.evaluation.evaluate``) in
 parallel on Ray, rank the candidates by mean validation accuracy (ties: fewer MACs; ``scaler.grid_results``)
 and test the winner against the runner-up paired by seed (``scaler.grid_stats``).
 
@@ -20,7 +20,7 @@ network's counted MACs ratio (reported, not held: at 32 px the stride-32 feature
 so B0's proxies count 2.1-7.9 for a formula ratio of 2). Latency is measured while the other workers train:
 use ``workers=1`` for latencies worth comparing.
 
-Persistence. Every run (candidate and seed) is one trial of an Optuna study (``workers.ledger.Ledger``) with
+Persistence. Every run (candidate and seed) is one trial of an Optuna study (``workers.runtime.ledger.Ledger``) with
 the coefficients and the seed as fixed params, the accuracy as the objective value and everything measured in
 the trial's record. The study name derives from the base and the evaluation settings (not the grid's step,
 tolerance, size or number of seeds, so a finer grid or more seeds reuse the runs they share), so re-running

@@ -161,7 +161,7 @@ def rank(results: list[CandidateResult]) -> list[CandidateResult]:
 class GridResult:
     """The ranked candidates of one grid search and the chosen coefficients (None if nothing completed).
 
-    ``stopped`` is why the run ended (``workers.engine.Stop``: ``budget`` when every candidate finished,
+    ``stopped`` is why the run ended (``workers.runtime.engine.Stop``: ``budget`` when every candidate finished,
     ``cancelled``, ``interrupted``, ...); empty for a state read back while no run goes on. ``rejected`` are
     the grid points ``scaler.grid_config.screen`` left out untrained; ``comparison`` tests the chosen
     candidate against the runner-up (``scaler.grid_stats``).

@@ -127,7 +127,7 @@ def progress(session: Session, *, search: Search) -> dict[str, int]:
 
 
 def best_architecture(session: Session, *, search: Search) -> Architecture | None:
-    """The search's best completed trial, by the one rule ``workers.results.best_trial`` states per mode."""
+    """The search's best completed trial, by the one rule ``workers.search.results.best_trial`` states per mode."""
     best = best_trial(_completed(session, search.id), SearchConfig.from_dict(search.config))
     return None if best is None else _rows(session, search.id, [best.number])[0]
 
@@ -219,7 +219,7 @@ def record_baseline(session: Session, *, search_id: uuid.UUID, record: BaselineR
 
 def baselines(session: Session, *, search_id: uuid.UUID) -> list[tuple[Architecture, dict[str, Any]]]:
     """A search's baselines in the order its config names them, each with its verdict against the front
-    (``dominated``, ``dominated_by``: see ``workers.baselines.verdict``)."""
+    (``dominated``, ``dominated_by``: see ``workers.search.baselines.verdict``)."""
     search = get_search(session, search_id=search_id)
     rows = {r.name: r for r in session.scalars(select(Architecture).where(
         Architecture.search_id == search_id, Architecture.trial_number.is_(None)))}

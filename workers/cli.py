@@ -173,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m workers")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("search", help="run (or resume) a search and print its Pareto front")
-    p.add_argument("--config", help="search config JSON (workers.config.SearchConfig fields)")
+    p.add_argument("--config", help="search config JSON (workers.search.config.SearchConfig fields)")
     for flag, path in FLAGS.items():
         add_field_flag(p, flag, SearchConfig, path, **OVERRIDES.get(flag, {}))
     p.add_argument("--profile", help="device profile JSON (python -m workers profile): predict every candidate's "

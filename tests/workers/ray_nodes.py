@@ -4,7 +4,7 @@ one ``ray start --address`` process per worker node, each with its own resources
 
 The nodes (and the drivers run against them) live in a private network namespace that holds nothing but
 loopback: a node of a multi-node Ray cluster binds its listeners on all interfaces (only the single-node mode
-of ``workers.cluster`` keeps them on 127.0.0.1), and in that namespace "all interfaces" is 127.0.0.1, so
+of ``workers.runtime.cluster`` keeps them on 127.0.0.1), and in that namespace "all interfaces" is 127.0.0.1, so
 nothing is reachable from any other address. PostgreSQL is reached through its unix socket. Needs root (CI runs
 as root) and ``ip`` from iproute2.
 """

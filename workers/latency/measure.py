@@ -155,7 +155,7 @@ def measure_latency(
     ``warmup`` passes, and more until ``window_s`` seconds have gone by (so that a burst of load on the machine,
     a co-tenant of a shared host, spoils some passes, not the measurement; ``repeats`` records how many).
     Denormal floats are flushed to zero while timing (``flushed_denormals``) and glibc keeps freed memory mapped
-    (``workers.heap``: no page faults per pass). With ``reference`` (CPU only) a
+    (``workers.latency.heap``: no page faults per pass). With ``reference`` (CPU only) a
     pass of the reference network follows every pass, and each pass is scaled by the node's reference level
     (``reference_level``) over the reference pass beside it: drift of the machine's speed (a co-tenant,
     thermal throttling) cancels pass by pass, and ``scale`` records the median factor.
@@ -198,7 +198,7 @@ def measure_latency(
 
     runs = [forward, _reference_run(generator)] if reference else [forward]
 
-    hold_freed_memory()  # activations' pages stay mapped between passes (workers.heap)
+    hold_freed_memory()  # activations' pages stay mapped between passes (workers.latency.heap)
     torch.set_num_threads(threads)
     try:
         model.eval().to(dev)
@@ -235,7 +235,7 @@ def _reference_run(generator: Any) -> Callable[[], Any]:
 
 
 def _timed_of() -> dict[str, str]:
-    """What a kept level was timed of: the reference, the heap held (``workers.heap``), the CPU."""
+    """What a kept level was timed of: the reference, the heap held (``workers.latency.heap``), the CPU."""
     return {"reference": REFERENCE, "heap": "held", "cpu": cpu_model()}
 
 

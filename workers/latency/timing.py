@@ -6,7 +6,7 @@ denormals flushed to zero. Parts are timed a chunk at a time, interleaved: ``rou
 ``repeats`` timed runs of each part per pass (200 rounds of 1 by default), so a part's runs are spread over the
 whole chunk's time and a burst of load on the machine (a co-tenant of a shared host, which on a cloud VM can
 slow every core by 1.8x for seconds at a time) spoils some rounds of many parts instead of every run of a few.
-Every round also times fixed reference networks (``workers.latency.REFERENCES``), and each run is scaled by
+Every round also times fixed reference networks (``workers.latency.measure.REFERENCES``), and each run is scaled by
 the profile's reference level (``DeviceProfile.reference_ms``: the references' median level in the first
 chunk) over the references' level in its own round, so that drift of the machine's speed while profiling
 (thermal throttling, co-tenant load) cancels round by round: every entry reads as if timed at that level. The
@@ -188,7 +188,7 @@ def timed(runs: Sequence[Run], timing: Timing) -> list[list[float]]:
     import torch
 
     torch.set_num_threads(timing.threads)
-    hold_freed_memory()  # as measure_latency: no page faults per pass (workers.heap)
+    hold_freed_memory()  # as measure_latency: no page faults per pass (workers.latency.heap)
     with flushed_denormals():
         for run in runs:
             for _ in range(timing.warmup):

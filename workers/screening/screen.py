@@ -1,6 +1,6 @@
 """Training-free screening: its configuration, the candidates it samples and the ones it keeps.
 
-Before a new search's first trial, ``workers.warm_start.warm_start`` samples ``candidates`` distinct architectures from the space
+Before a new search's first trial, ``workers.search.warm_start.warm_start`` samples ``candidates`` distinct architectures from the space
 (Optuna's RandomSampler, seeded by the search seed; candidates above ``max_params``/``max_macs`` are skipped),
 scores each untrained on one batch of training images (workers/zero_cost.py) in Ray tasks, one per worker slot,
 keeps the candidates on the successive non-dominated fronts of (score up, MACs down) until ``enqueued`` are

@@ -53,7 +53,7 @@ class Sampler(enum.StrEnum):
 
 
 class Pruner(enum.StrEnum):
-    """``asha``: MO-ASHA rungs (workers.rungs: at each rung only the best 1/eta by non-dominated sorting over
+    """``asha``: MO-ASHA rungs (workers.search.rungs: at each rung only the best 1/eta by non-dominated sorting over
     accuracy so far and counted MACs go on); ``median``: stop a trial whose accuracy is below the median of the
     finished trials' at the same epoch (accuracy only)."""
 

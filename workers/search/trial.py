@@ -54,7 +54,7 @@ class MedianReferee:
 
 
 class RungReferee:
-    """MO-ASHA as a Ray actor: at each rung's epoch a trial goes on only when ``workers.rungs`` promotes it.
+    """MO-ASHA as a Ray actor: at each rung's epoch a trial goes on only when ``workers.search.rungs`` promotes it.
 
     The driver sends every finished trial's decisions (``set_history``), so an actor that died and was restarted
     by Ray decides as before from the next finished trial on (``Rungs.rebuild``).

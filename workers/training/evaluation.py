@@ -105,7 +105,7 @@ def evaluate(
 
     Raises DatasetError for bad data and SpecError for a spec the data cannot feed; ``threads`` is the torch
     thread count for training (latency uses ``latency.threads``). Training holds the node's CPU lock shared and
-    the measurement (``latency.exclusive``) holds it alone (``workers.cpu_lock``).
+    the measurement (``latency.exclusive``) holds it alone (``workers.latency.cpu_lock``).
     """
     start = time.perf_counter()
     info = data.validate()

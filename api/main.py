@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from api.cache import ReadCache
 from api.datasets import hide_data_root
@@ -134,7 +135,8 @@ def create_app(settings: Settings | None = None, *, with_driver: bool = False) -
         if driver is not None:
             driver.stop()
 
-    app = FastAPI(title="nas-scaler", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # /docs and /redoc from the swagger-ui and redoc assets fastapi-offline ships (no CDN: they render offline)
+    app = FastAPIOffline(title="nas-scaler", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.read_cache = ReadCache(settings.read_cache_s)
     app.include_router(router)

@@ -5,7 +5,7 @@ Each subcommand hands its arguments to the command line that owns it, so ``nas s
 
     nas search | profile                  python -m workers ...      (the search, device profiles)
     nas zoo | show | export               python -m searchspace ...  (reference networks, specs, export)
-    nas scale derive | grid | family ...  python -m scaler ...       (compound scaling)
+    nas scale derive | grid               python -m scaler ...       (compound scaling)
     nas serve                             python -m api              (the REST API and web UI)
     nas driver                            python -m jobs             (a driver for the service's queue)
 """

@@ -80,7 +80,7 @@ def field_rows(cls: type, value: Any = None, prefix: str = "") -> list[tuple[str
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    cell = lambda text: str(text).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    cell = lambda text: str(text).replace("|", "\\|").replace("\n", " ")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
@@ -88,10 +88,10 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
 
 def configuration_markdown() -> str:
     out = ["# Configuration reference", "",
-           "Generated from the configuration dataclasses (`scripts/docs_reference.py`): the same fields, defaults and "
+           ("Generated from the configuration dataclasses (`scripts/docs_reference.py`): the same fields, defaults and "
            "descriptions the REST request models and the command-line flags are derived from. Nested fields are "
            "written with dots (`training.epochs`); in JSON they are nested objects. Values outside a field's range "
-           "are refused with an error naming the field and the allowed range.", ""]
+           "are refused with an error naming the field and the allowed range."), ""]
     for title, cls, where in CONFIGS:
         out += [f"## {title} (`{cls.__name__}`)", "", f"Used by {where}.", "",
                 _table(("field", "type", "default", "description"), field_rows(cls)), ""]
@@ -116,9 +116,9 @@ def rest_markdown() -> str:
 
     spec = create_app().openapi()
     out = ["# REST reference", "",
-           f"Generated from the service's OpenAPI document ({spec['info']['title']} {spec['info']['version']}; "
+           (f"Generated from the service's OpenAPI document ({spec['info']['title']} {spec['info']['version']}; "
            "`GET /openapi.json` on a running service, browsable at `/docs`). Request bodies are the configuration "
-           "objects of the [configuration reference](configuration.md).", ""]
+           "objects of the [configuration reference](configuration.md)."), ""]
     for path, operations in spec["paths"].items():
         for method, op in operations.items():
             out += [f"## `{method.upper()} {path}`", "", op.get("summary", ""), ""]
@@ -157,9 +157,9 @@ def cli_markdown() -> str:
     from api.console import ROUTES
 
     out = ["# Command-line reference", "",
-           "Generated from the parsers (`scripts/docs_reference.py`). Every `nas` subcommand is also reachable as "
+           ("Generated from the parsers (`scripts/docs_reference.py`). Every `nas` subcommand is also reachable as "
            "`python -m <package>`: `nas search` is `python -m workers search`, `nas scale derive` is "
-           "`python -m scaler derive`, `nas serve` is `python -m api`.", "", "```", _help([]).strip(), "```", ""]
+           "`python -m scaler derive`, `nas serve` is `python -m api`."), "", "```", _help([]).strip(), "```", ""]
     for name in ROUTES:
         for argv in ([[name, sub] for sub in SUBCOMMANDS[name]] if name in SUBCOMMANDS else [[name]]):
             out += [f"## `nas {' '.join(argv)}`", "", "```", _help(argv).strip(), "```", ""]

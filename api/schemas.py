@@ -293,6 +293,10 @@ class ZooEntry(BaseModel):
     reference_implementation: str | None
 
 
+class ZooNetwork(ZooEntry):
+    spec: dict[str, Any]
+
+
 class ZooPublic(BaseModel):
     data: list[ZooEntry]
     count: int

@@ -2,7 +2,7 @@
 
 import { api } from "./api.js";
 import { scalePanel } from "./scale.js";
-import { esc, fmt, fmtCount, stateBadge } from "./util.js";
+import { esc, fmt, fmtCount, saveJson, stateBadge } from "./util.js";
 
 const dash = (v) => (v === null || v === undefined ? "—" : esc(v));
 
@@ -27,7 +27,7 @@ export function stageRows(spec) {
   return rows;
 }
 
-function stageTable(spec) {
+export function stageTable(spec) {
   return `<table class="data" id="stages"><thead><tr><th></th><th>block</th><th>kernel</th><th>expansion</th><th>SE</th>
     <th>activation</th><th>repeats</th><th>channels</th><th>stride</th><th>out resolution</th></tr></thead><tbody>${
     stageRows(spec).map((r) => `<tr><th>${r.name}</th><td>${dash(r.kind)}</td><td>${dash(r.kernel)}</td>
@@ -88,14 +88,8 @@ export function render(root, id) {
       ${spec ? stageTable(spec) : ""}
       ${spec ? '<div id="scale-panel"></div>' : ""}`;
     if (!spec) return;
-    root.querySelector("#download-json").addEventListener("click", () => {
-      const blob = new Blob([JSON.stringify(spec, null, 2)], { type: "application/json" });
-      const link = document.createElement("a");
-      link.href = URL.createObjectURL(blob);
-      link.download = `${(a.name || "architecture").replace(/[^A-Za-z0-9_-]+/g, "_")}_${id.slice(0, 8)}.json`;
-      link.click();
-      URL.revokeObjectURL(link.href);
-    });
+    root.querySelector("#download-json").addEventListener("click", () => saveJson(
+      `${(a.name || "architecture").replace(/[^A-Za-z0-9_-]+/g, "_")}_${id.slice(0, 8)}.json`, spec));
     scalePanel(root.querySelector("#scale-panel"), { architecture_id: id });
   }).catch((err) => {
     root.innerHTML = `<p class="error">architecture ${esc(id)}: ${esc(err.message)}</p>`;

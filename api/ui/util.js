@@ -59,3 +59,13 @@ export function poll(task, everyMs) {
   loop();
   return () => { stopped = true; clearTimeout(timer); };
 }
+
+// Save ``data`` as a pretty-printed JSON file named ``filename`` (a download made in the page: no request).
+export function saveJson(filename, data) {
+  const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = filename;
+  link.click();
+  URL.revokeObjectURL(link.href);
+}

@@ -1,8 +1,10 @@
-// #/zoo: the reference networks, our counts beside the published ones; #/zoo/<name>: scale one.
+// #/zoo: the reference networks, our counts beside the published ones; #/zoo/<name>: one network stage by
+// stage, its downloads, and scaling it.
 
 import { api } from "./api.js";
 import { scalePanel } from "./scale.js";
-import { esc, fmt, fmtCount } from "./util.js";
+import { stageTable } from "./architecture.js";
+import { esc, fmt, fmtCount, saveJson } from "./util.js";
 
 let zoo = null;
 
@@ -26,16 +28,18 @@ export function renderList(root) {
 }
 
 export function renderOne(root, name) {
-  root.innerHTML = `<h2>${esc(name)}</h2><dl class="summary" id="zoo-summary"></dl><div id="scale-panel"></div>`;
-  entries().then((rows) => {
-    const z = rows.find((r) => r.name === name);
-    if (!z) {
-      root.innerHTML = `<p class="error">no zoo network ${esc(name)}</p>`;
-      return;
-    }
-    root.querySelector("#zoo-summary").innerHTML = `<dt>resolution</dt><dd>${z.resolution}</dd>
-      <dt>params</dt><dd>${fmtCount(z.params)}</dd><dt>MACs</dt><dd>${fmtCount(z.macs)}</dd>
-      <dt>reference</dt><dd>${esc(z.reference_implementation || "—")}</dd>`;
-    scalePanel(root.querySelector("#scale-panel"), { zoo: name });
+  root.innerHTML = `<h2>${esc(name)}</h2><p class="muted">loading…</p>`;
+  api(`/v1/zoo/${encodeURIComponent(name)}`).then((z) => {
+    root.innerHTML = `<h2>${esc(z.name)}</h2><dl class="summary" id="zoo-summary"><dt>resolution</dt><dd>${z.resolution}</dd>
+      <dt>params</dt><dd>${fmtCount(z.params)} (published ${fmtCount(z.published_params)})</dd>
+      <dt>MACs</dt><dd>${fmtCount(z.macs)} (published ${fmtCount(z.published_macs)})</dd>
+      <dt>reference</dt><dd>${esc(z.reference_implementation || "—")}</dd></dl>
+      <div class="actions downloads"><a class="button" id="download-py" href="/v1/zoo/${encodeURIComponent(z.name)}/code" download>Download .py</a>
+        <button id="download-json">Download JSON</button></div>
+      ${stageTable(z.spec)}<div id="scale-panel"></div>`;
+    root.querySelector("#download-json").addEventListener("click", () => saveJson(`${z.name}.json`, z.spec));
+    scalePanel(root.querySelector("#scale-panel"), { zoo: z.name });
+  }).catch((err) => {
+    root.innerHTML = `<p class="error">zoo network ${esc(name)}: ${esc(err.message)}</p>`;
   });
 }

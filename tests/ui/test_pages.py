@@ -4,6 +4,7 @@ their field; cancel, delete and the state filter; the scaling-search page; the A
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -200,6 +201,15 @@ def test_zoo_page_lists_the_networks_and_scales_one(page, service: Running, scre
     page.screenshot(path=screenshots / "zoo.png", full_page=True)
     page.click("#zoo a:text-is('mobilenet_v2')")
     page.wait_for_url(re.compile(r"#/zoo/mobilenet_v2$"))
+    spec = service.client.get("/v1/zoo/mobilenet_v2").json()["spec"]
+    page.wait_for_selector("#stages tbody tr")
+    assert page.locator("#stages tbody tr").count() == len(spec["stages"]) + 2  # the stem, each stage, the head
+    with page.expect_download() as code:
+        page.click("#download-py")
+    assert "def build_model" in Path(code.value.path()).read_text()
+    with page.expect_download() as saved:
+        page.click("#download-json")
+    assert json.loads(Path(saved.value.path()).read_text()) == spec
     fill(page, {"phi_range.stop": "1"}, form="#scale")
     page.click("#scale-button")
     page.wait_for_selector("#family tr.member")

@@ -1,4 +1,4 @@
-// Plain-SVG charts (no library): a scatter with a highlighted front, and lines against phi.
+// Plain-SVG charts (no library): a scatter with a highlighted front, lines against phi, and many overlaid curves.
 
 import { esc, fmtCount } from "./util.js";
 
@@ -138,6 +138,29 @@ export function lines(container, series, opts) {
       M.left + 10}" y="${M.top + 14 + 16 * i}">● ${esc(s.name)}</text></g>`;
   }).join("");
   container.innerHTML = `<svg viewBox="0 0 ${W} ${H}" class="chart">${axes(xd, yd, sx, sy, opts, H)}${body}</svg>`;
+  if (!container.dataset.wired) {
+    container.dataset.wired = "1";
+    hover(container);
+  }
+}
+
+// Many overlaid curves (learning curves: one per trial): thin and faded, the highlighted ones drawn on top.
+// curves: [{points: [{x, y}], label, highlight}]
+export function curves(container, all, opts) {
+  const H = opts.height || HEIGHT;
+  const pts = all.flatMap((c) => c.points);
+  const xd = extent(pts.map((p) => p.x), false);
+  const yd = extent(pts.map((p) => p.y), false);
+  const sx = scale(xd, [M.left, W - M.right], false);
+  const sy = scale(yd, [H - M.bottom, M.top], false);
+  // a curve of one point (one epoch) is a dot, which a path would not show
+  const path = (c) => `<path class="curve${c.highlight ? " highlight" : ""}" data-label="${esc(c.label)}" d="${
+    c.points.map((p, j) => `${j ? "L" : "M"}${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join("")}"/>${
+    c.points.length === 1 ? `<circle class="curve-dot${c.highlight ? " highlight" : ""}" cx="${sx(c.points[0].x).toFixed(1)}" cy="${
+      sy(c.points[0].y).toFixed(1)}" r="4" data-label="${esc(c.label)}"/>` : ""}`;
+  container.innerHTML = `<svg viewBox="0 0 ${W} ${H}" class="chart" role="img" aria-label="${esc(opts.yLabel)} against ${
+    esc(opts.xLabel)}">${axes(xd, yd, sx, sy, opts, H)}${all.filter((c) => !c.highlight).map(path).join("")}${
+    all.filter((c) => c.highlight).map(path).join("")}</svg>`;
   if (!container.dataset.wired) {
     container.dataset.wired = "1";
     hover(container);

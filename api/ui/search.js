@@ -1,7 +1,7 @@
 // #/search/<id>: live progress (polling), the Pareto scatter and the sortable trial table.
 
 import { allPages, api } from "./api.js";
-import { lines, scatter } from "./chart.js";
+import { curves, lines, scatter } from "./chart.js";
 import { ACTIVE, esc, fmt, fmtCount, fmtSeconds, poll, progressBar, stateBadge } from "./util.js";
 
 const COLUMNS = [
@@ -16,7 +16,7 @@ function cell(t, key) {
   if (key === "accuracy") return fmt(v);
   if (key === "latency_ms") return fmt(v, 2);
   if (key === "macs" || key === "params") return fmtCount(v);
-  if (key === "spec_string") return `<code title="${esc(v)}">${esc((v || "").slice(0, 90))}${(v || "").length > 90 ? "…" : ""}</code>`;
+  if (key === "spec_string") return `<code title="${esc(v)}">${esc(t.differs || "—")}</code>`;
   if (key === "error") return v ? `<span class="error" title="${esc(v)}">${esc(v.slice(0, 80))}</span>` : "";
   return esc(v ?? "—");
 }
@@ -34,6 +34,29 @@ export function hypervolumes(points) {
     front.forEach((q, i) => { area += ((i + 1 < front.length ? front[i + 1].x : ref) - q.x) * q.y; });
     return { x: p.n, y: ref > 0 ? area / ref : 0, label: `after trial ${p.n}` };
   });
+}
+
+const KIND = { mbconv: "mb", ghost: "gh", micro: "mi", ds: "ds", shuffle_v1: "sh1", shuffle_v2: "sh2", fire: "fi" };
+
+// A spec as one token list per stage (kind, kernel, expansion, SE, activation, repeats, channels), and the
+// resolution: what a search's trials can differ in.
+export function specTokens(spec) {
+  if (!spec) return [];
+  const stages = spec.stages.map((st, i) => {
+    const b = st.block;
+    return [`s${i + 1}:${KIND[b.kind] || b.kind}`, `k${b.kernel}`, b.expansion ? `e${b.expansion}` : "",
+      b.se_ratio ? "se" : "", b.act || "", `×${st.repeats}`, `c${b.out_chs}`].filter(Boolean).join(" ");
+  });
+  return [`${spec.resolution}px`, ...stages];
+}
+
+// Each trial's architecture as only what differs between the trials shown: a stage's tokens that every trial
+// shares are dropped (e.g. "s1:mb k3 ×1 c16"), so the column reads as the choices the search made.
+export function differences(trials) {
+  const tokens = trials.map((t) => specTokens(t.spec));
+  const width = Math.max(0, ...tokens.map((ts) => ts.length));
+  const common = [...Array(width).keys()].map((i) => tokens.every((ts) => ts[i] === tokens[0][i]));
+  return tokens.map((ts) => ts.filter((_, i) => !common[i] || trials.length === 1).join(" | "));
 }
 
 function compare(key, dir) {
@@ -57,6 +80,7 @@ export function render(root, id) {
     <table class="data" id="baselines"><thead><tr><th>baseline</th><th>state</th><th>accuracy</th><th>latency ms</th>
     <th>MACs</th><th>params</th><th>width</th><th>dominated by the front</th></tr></thead><tbody></tbody></table></div>
     <h3 id="hv-title">Hypervolume over trials</h3><div id="hypervolume" class="chart-box"></div>
+    <h3 id="curves-title">Learning curves</h3><div id="curves" class="chart-box"><p class="muted">no epoch finished yet</p></div>
     <h3>Trials <small id="trial-count" class="muted"></small></h3>
     <table class="data sortable" id="trials"><thead><tr>${COLUMNS.map(([k, label]) => `<th data-key="${k}">${label}</th>`)
       .join("")}</tr></thead><tbody></tbody></table>`;
@@ -122,6 +146,14 @@ export function render(root, id) {
       { xLabel: "trial", yLabel: "hypervolume (fraction)", height: 220 });
   }
 
+  function renderCurves() {
+    const all = trials.filter((t) => (t.details?.epoch_accuracies || []).length)
+      .map((t) => ({ label: `#${t.trial_number} ${t.differs}: ${t.details.epoch_accuracies.map((a) => fmt(a)).join(", ")}`,
+        highlight: front.has(t.id), points: t.details.epoch_accuracies.map((y, i) => ({ x: i + 1, y })) }));
+    root.querySelector("#curves-title").textContent = `Learning curves: validation accuracy per epoch (${all.length} trials; the front highlighted)`;
+    if (all.length) curves(root.querySelector("#curves"), all, { xLabel: "epoch", yLabel: "validation accuracy", height: 260 });
+  }
+
   function renderSummary() {
     const s = search;
     root.querySelector("#title").textContent = `Search ${s.name || s.id.slice(0, 8)}`;
@@ -178,9 +210,11 @@ export function render(root, id) {
     if (key !== seen) {
       const [rows, pareto] = await (early || load());
       trials = rows;
+      differences(trials).forEach((d, i) => { trials[i].differs = d; });
       front = new Set(pareto.data.map((t) => t.id));
       seen = first ? null : key; // the first trials were read beside the search, maybe older: read them again
       renderChart();
+      renderCurves();
       renderTable();
       root.dataset.rendered = String(trials.length);
     }

@@ -83,6 +83,16 @@ def test_launch_follow_pareto_architecture_download_and_scale(page, service: Run
     page.click("#trials th[data-key='accuracy']")
     shown = [float(x) for x in page.locator("#trials td.col-accuracy").all_inner_texts()]
     assert shown == sorted(shown, reverse=True)
+    # the architecture column: only what the trials' specs differ in (per-stage kind, kernel, ...), never the
+    # common prefix; one learning curve per trial with an epoch, the front's highlighted
+    columns = page.locator("#trials td.col-spec_string").all_inner_texts()
+    assert all(c and not c.startswith("arch:") for c in columns), columns
+    if len({t["spec_string"] for t in trials}) > 1:
+        assert len(set(columns)) > 1, columns
+    with_epochs = [t for t in trials if t["details"].get("epoch_accuracies")]
+    assert page.locator("#curves path.curve").count() == len(with_epochs) >= 1
+    assert page.locator("#curves path.curve.highlight").count() == len([t for t in with_epochs if t["id"] in
+                                                                       {f["id"] for f in front}])
 
     point = page.locator("#pareto circle.pt.front").first
     point.hover()

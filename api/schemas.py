@@ -16,6 +16,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from api.derive import Input, config_model, request_fields
+from api.reference_point import HypervolumeReference
 from scaler.grid_config import GridConfig
 from scaler.scaling import ALPHA, BETA, GAMMA
 from searchspace.space import SKELETONS, SearchSpace, StageSpace
@@ -176,6 +177,9 @@ class SearchPublic(BaseModel):
     best: ArchitecturePublic | None = Field(description="best so far for the search's mode")
     baselines: list[BaselinePublic] | None = Field(
         None, description="the zoo baselines beside the front (null in the list of searches: GET the search)")
+    hypervolume_reference: HypervolumeReference | None = Field(
+        None, description="the fixed cost the hypervolume is measured up to (null in the list of searches, and "
+                          "before the first completed trial)")
     config: dict[str, Any]
 
 

@@ -49,21 +49,27 @@ class _Extreme:
         return max(choices) if self.largest else min(choices)
 
 
-def macs_range(space: SearchSpace) -> tuple[int, int]:
-    """The counted MACs of the space's cheapest and dearest candidates.
+def extremes(space: SearchSpace) -> tuple[ArchSpec, ArchSpec]:
+    """The space's cheapest and dearest candidates by counted MACs.
 
     Every other choice at its smallest (largest) value, and per stage the block kind whose stage costs least
     (most): a stage's cost depends on its own choices and its input width only, so the per-stage choice of
     kind is exact for those extremes."""
     kinds = sorted({k for stage in space.stages for k in stage.kinds})
-    bounds = []
+    specs = []
     for largest in (False, True):
         per_kind = {k: count(sample(_Extreme(largest, {i: k for i in range(len(space.stages))}), space)) for k in kinds}
         pick = max if largest else min
         chosen = {i: pick((k for k in stage.kinds), key=lambda k, i=i: per_kind[k].stages[i].macs)
                   for i, stage in enumerate(space.stages)}
-        bounds.append(count(sample(_Extreme(largest, chosen), space)).macs)
-    return bounds[0], bounds[1]
+        specs.append(sample(_Extreme(largest, chosen), space))
+    return specs[0], specs[1]
+
+
+def macs_range(space: SearchSpace) -> tuple[int, int]:
+    """The counted MACs of the space's cheapest and dearest candidates (``extremes``)."""
+    cheapest, dearest = extremes(space)
+    return count(cheapest).macs, count(dearest).macs
 
 
 @dataclass(frozen=True, kw_only=True)

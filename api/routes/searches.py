@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from api import limits
 from api.datasets import checked_dataset, hide_data_root, public_architecture
 from api.deps import API_KEY_RESPONSES, BODY_RESPONSES, ApiKeyDep, Limit, SessionDep, SettingsDep, Skip
+from api.reference_point import hypervolume_reference
 from api.schemas import (
     ArchitecturesPublic,
     BaselinePublic,
@@ -71,6 +72,7 @@ def to_public(session: Session, search: Search, settings: Settings, baselines: b
         config=hide_data_root(search.config, settings), progress=crud.progress(session, search=search),
         best=public_architecture(best, settings) if best else None,
         baselines=public_baselines(session, search.id, settings) if baselines else None,
+        hypervolume_reference=hypervolume_reference(session, search, best.spec if best else None) if baselines else None,
     )
 
 

@@ -22,16 +22,18 @@ function cell(t, key) {
 }
 
 // Hypervolume after each trial (maximise accuracy, minimise cost), as a fraction of the box from (0, 0) to
-// (the largest cost seen, accuracy 1): the area the front dominates, growing as the search finds better trade-offs.
-export function hypervolumes(points) {
-  const ref = Math.max(...points.map((p) => p.x));
+// (the reference cost, accuracy 1): the area the front dominates, growing as the search finds better trade-offs.
+// The reference is the search's fixed one (GET /v1/searches/{id}: hypervolume_reference) when it has one, else
+// the largest cost seen; points dearer than the reference add nothing.
+export function hypervolumes(points, refCost = null) {
+  const ref = refCost ?? Math.max(...points.map((p) => p.x));
   let front = [];
   return [...points].sort((a, b) => a.n - b.n).map((p) => {
     if (!front.some((q) => q.x <= p.x && q.y >= p.y)) {
       front = [...front.filter((q) => !(p.x <= q.x && p.y >= q.y)), p].sort((a, b) => a.x - b.x);
     }
     let area = 0;
-    front.forEach((q, i) => { area += ((i + 1 < front.length ? front[i + 1].x : ref) - q.x) * q.y; });
+    front.forEach((q, i) => { area += Math.max(0, Math.min(i + 1 < front.length ? front[i + 1].x : ref, ref) - q.x) * q.y; });
     return { x: p.n, y: ref > 0 ? area / ref : 0, label: `after trial ${p.n}` };
   });
 }
@@ -79,7 +81,7 @@ export function render(root, id) {
     (the diamonds in the plot; hollow when the front dominates them).</p>
     <table class="data" id="baselines"><thead><tr><th>baseline</th><th>state</th><th>accuracy</th><th>latency ms</th>
     <th>MACs</th><th>params</th><th>width</th><th>dominated by the front</th></tr></thead><tbody></tbody></table></div>
-    <h3 id="hv-title">Hypervolume over trials</h3><div id="hypervolume" class="chart-box"></div>
+    <h3 id="hv-title">Hypervolume over trials</h3><p class="muted" id="hv-reference"></p><div id="hypervolume" class="chart-box"></div>
     <h3 id="curves-title">Learning curves</h3><div id="curves" class="chart-box"><p class="muted">no epoch finished yet</p></div>
     <h3>Trials <small id="trial-count" class="muted"></small></h3>
     <table class="data sortable" id="trials"><thead><tr>${COLUMNS.map(([k, label]) => `<th data-key="${k}">${label}</th>`)
@@ -140,8 +142,12 @@ export function render(root, id) {
       onClick: (archId) => { location.hash = `#/architecture/${archId}`; },
     });
     if (!points.length) return;
-    const hv = hypervolumes(points);
+    const reference = search.hypervolume_reference;
+    const hv = hypervolumes(points, reference?.cost ?? null);
     root.querySelector("#hv-title").textContent = `Hypervolume over trials: ${hv.at(-1).y.toFixed(3)}`;
+    root.querySelector("#hv-reference").textContent = reference ? `Reference point: accuracy 0 and ${
+      reference.cost === null ? "the largest cost so far" : (cost === "macs" ? `${fmtCount(reference.cost)} MACs` : `${fmt(reference.cost, 2)} ms`)}, ${
+      reference.how}.` : "";
     lines(root.querySelector("#hypervolume"), [{ name: "hypervolume", points: hv }],
       { xLabel: "trial", yLabel: "hypervolume (fraction)", height: 220 });
   }

@@ -102,3 +102,17 @@ def test_a_search_must_name_an_existing_profile_that_covers_its_space(client: Te
     assert client.post(f"/v1/searches/{created.json()['id']}/cancel").status_code == 200
 
 
+
+
+def test_hypervolume_reference_is_the_dearest_network_predicted_from_the_profile(
+        profile: DeviceProfile, monkeypatch: pytest.MonkeyPatch) -> None:
+    from api import reference_point
+    from searchspace.fit import extremes
+    from searchspace.latency_table import predict
+    from workers.search import SearchConfig
+
+    monkeypatch.setattr(reference_point.crud, "load_device_profile", lambda session, profile_id: profile)
+    config = SearchConfig.from_dict({"space": SPACE.to_dict(), "latency": {"device": "board-1"}})
+    reference = reference_point._reference(None, config)  # type: ignore[arg-type]
+    assert reference.cost == pytest.approx(predict(extremes(config.space)[1], profile))
+    assert "predicted from device profile board-1" in reference.how

@@ -63,6 +63,9 @@ def test_launch_follow_pareto_architecture_download_and_scale(page, service: Run
     assert page.locator("#pareto circle.pt.front").count() == len(front) >= 1
     assert page.locator("#trials tbody tr").count() == len(trials)
     assert page.locator("#hypervolume circle").count() == len(measured)  # one value after each trial
+    reference = service.client.get(f"/v1/searches/{search_id}").json()["hypervolume_reference"]
+    assert reference["cost"] is None  # measured latency: nothing fixes the reference before the search runs
+    assert page.locator("#hv-reference").inner_text().startswith("Reference point: accuracy 0 and the largest cost")
     # the baselines, trained beside the search: labelled reference points and their table with the verdict
     baselines = service.client.get(f"/v1/searches/{search_id}/baselines").json()["data"]
     assert [b["name"] for b in baselines] == ["mobilenet_v3_small", "micronet_m1"]

@@ -4,7 +4,7 @@ baselines, warm start and results (Pareto fronts, hypervolume)."""
 from __future__ import annotations
 
 from workers.search.baselines import BaselineRecord, baseline_study_name, verdict
-from workers.search.config import DEFAULT_BASELINES, SearchConfig
+from workers.search.config import DEFAULT_BASELINES, Objective, SearchConfig
 from workers.search.driver import SearchDriver
 from workers.search.profile_file import load_profile_file
 from workers.search.results import TrialRecord, best_trial, hypervolume, pareto_front
@@ -12,6 +12,7 @@ from workers.search.trial import evaluate_trial
 
 __all__ = [
     "DEFAULT_BASELINES",
+    "Objective",
     "BaselineRecord",
     "SearchConfig",
     "SearchDriver",

@@ -26,7 +26,14 @@ from workers.training.checkpoint import (
     set_rng_state,
     sync_buffers,
 )
-from workers.training.loop import accuracy, build_seeded, calibrate_bn, check_data, make_optimizer, train_device
+from workers.training.loop import (
+    accuracy,
+    build_seeded,
+    calibrate_bn,
+    check_data,
+    make_optimizer,
+    train_device,
+)
 from workers.training.recipe import TrainRecipe
 
 if TYPE_CHECKING:
@@ -177,7 +184,6 @@ class _Run:
             self._restore(saved)
 
     def run(self) -> FullFitResult:
-        import torch
 
         x, y = self.split.x_train.to(self.device), self.split.y_train.to(self.device)
         while not self.stopped and len(self.history) < self.recipe.epochs:

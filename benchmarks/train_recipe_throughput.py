@@ -11,6 +11,9 @@ cross-entropy, zero_grad, backward, step. The recipe loop adds per step a schedu
 weights, label smoothing and the (identity) augmentation call; "ours" runs it with augmentation off, so that the
 ratio measures the loop, and "ours + aug" with the default augmentation (crop, flip, TrivialAugment), which shows
 what the augmentation itself costs. Runs alternate after one discarded warm-up run. Goal: ours >= 0.9 x bare.
+
+``--bf16-steps N`` also times N bare training steps with and without bfloat16 autocast on the CPU (alternating,
+after one warm-up step each): the figure behind the recipe's choice to use mixed precision on CUDA only.
 """
 
 from __future__ import annotations
@@ -20,16 +23,36 @@ import json
 import shlex
 import statistics
 import sys
+import time
 from dataclasses import replace
 
 import torch
+from torch import nn
 from train_throughput import bare_loop, tiny
 
 import searchspace as ss
 from searchspace import zoo
 from workers.data import DatasetConfig
 from workers.latency import cpu_model
-from workers.training import TrainBudget, TrainRecipe, fit
+from workers.training import TrainBudget, TrainRecipe, build_seeded, fit
+
+
+def bf16_slowdown(spec: ss.ArchSpec, x: torch.Tensor, y: torch.Tensor, steps: int) -> float:
+    """Median seconds per CPU training step with bfloat16 autocast over the median without it."""
+    model = build_seeded(spec, 0).train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for i in range(steps + 1):
+        for amp in (False, True):
+            start = time.perf_counter()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+                loss = nn.functional.cross_entropy(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if i:
+                times[amp].append(time.perf_counter() - start)
+    return statistics.median(times[True]) / statistics.median(times[False])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--bf16-steps", type=int, default=0, help="also time bfloat16 autocast on the CPU")
     parser.add_argument("--json", action="store_true", help="also print the figures as one JSON object")
     args = parser.parse_args(argv)
 
@@ -82,6 +106,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.threads} thread(s), {cpu_model()}, torch {torch.__version__}")
     print(f"median over {args.runs} runs: recipe loop / bare loop = {ratio:.3f} (goal >= 0.9); with the default "
           f"augmentation (crop, flip, TrivialAugment) {aug_ratio:.3f}")
+    if args.bf16_steps:
+        slowdown = bf16_slowdown(spec, data.x_train[: args.batch_size], data.y_train[: args.batch_size],
+                                 args.bf16_steps)
+        figures["bf16_autocast_step_time_ratio"] = slowdown
+        print(f"bfloat16 autocast on the CPU: {slowdown:.2f} x the float32 step time "
+              f"(median of {args.bf16_steps} steps each)")
     if args.json:
         print(json.dumps(figures))
     return 0

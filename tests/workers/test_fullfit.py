@@ -162,6 +162,7 @@ def test_train_command_writes_the_product(tmp_path: Path, capsys: pytest.Capture
     assert report["recipe"]["flip"] is False and report["recipe"]["ema_decay"] == 0.0
     assert report["epochs"][0]["ema_val_accuracy"] is None and report["selected"] == "weights"
     assert report["dataset"]["test_size"] > 0 and 0.0 <= report["test_accuracy"] <= 1.0
+    assert report["epochs"][0]["lr"] < 1e-6  # one epoch: half warm-up, half cosine down to 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
         [*report["files"].values(), "checkpoint.pt"])
     with pytest.raises(SystemExit) as err:  # the same checkpoint with another recipe is refused, by flag

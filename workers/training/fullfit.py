@@ -165,8 +165,8 @@ class _Run:
         self.batch = min(recipe.batch_size, n)
         self.steps = n // self.batch
         total = self.steps * recipe.epochs
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, warmup_cosine(total, round(recipe.warmup_epochs * self.steps)))
+        warmup = min(round(recipe.warmup_epochs * self.steps), total // 2)  # a short run still anneals
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, warmup_cosine(total, warmup))
         self.criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
         self.augment = Augment(recipe, spec.resolution, split.mean, split.std, self.device)
         self.generator = torch.Generator().manual_seed(recipe.seed)

@@ -30,8 +30,8 @@ class AutoAugment(enum.StrEnum):
 class TrainRecipe:
     """How one architecture is trained at full fidelity.
 
-    The learning rate warms up linearly per step over ``warmup_epochs``, then follows a cosine to 0 at the last
-    step. Each epoch the weights (and their exponential moving average, when ``ema_decay`` > 0) are validated;
+    The learning rate warms up linearly per step over ``warmup_epochs`` (at most half the run), then follows a
+    cosine to 0 at the last step. Each epoch the weights (and their exponential moving average, when ``ema_decay`` > 0) are validated;
     the better of the two at the best epoch is the selected checkpoint, and only it is scored on the test split.
     Training stops early once ``patience`` epochs in a row have not improved the best validation accuracy.
     """

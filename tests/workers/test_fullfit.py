@@ -19,7 +19,7 @@ import torch
 from searchspace.errors import SpecError
 from tests.workers import tiny_spec
 from workers.data import DatasetConfig
-from workers.training import CheckpointMismatch, FullFitResult, TrainRecipe, fit, save_product
+from workers.training import FILES, CheckpointMismatch, FullFitResult, TrainRecipe, fit, save_product
 from workers.training.augment import Augment
 from workers.training.fullfit import warmup_cosine
 
@@ -124,6 +124,7 @@ def test_product_reproduces_the_test_accuracy_with_only_torch(trained: FullFitRe
     report = save_product(trained, tmp_path / "out")
     out = tmp_path / "out"
     assert report["test_accuracy"] == trained.test_accuracy and len(report["epochs"]) == 2
+    assert report["export_errors"] == {} and set(report["files"]) == set(FILES)
     assert json.loads((out / "report.json").read_text())["test_accuracy"] == trained.test_accuracy
     split = DATA.load(12, 1, test=True)
     torch.save((split.x_test, split.y_test), tmp_path / "test.pt")
@@ -168,6 +169,13 @@ def test_train_command_writes_the_product(tmp_path: Path, capsys: pytest.Capture
     with pytest.raises(SystemExit) as err:  # the same checkpoint with another recipe is refused, by flag
         main([*argv[:-2], "--lr", "0.05", "--json"])
     assert err.value.code == 2
+
+
+def test_early_stopping_on_a_validation_plateau() -> None:
+    still = TrainRecipe(epochs=5, resolution=8, batch_size=32, lr=1e-8, warmup_epochs=0, crop_scale=1.0, flip=False,
+                        auto_augment="none", ema_decay=0.0, patience=2)
+    result = fit(tiny_spec(resolution=8), KILL_DATA, still, threads=1)  # the weights barely move: no improvement
+    assert result.stopped == "plateau" and len(result.epochs) == 3 and result.best_epoch == 0
 
 
 # --- checkpoints: kill -9, then resume ----------------------------------------------------------------------

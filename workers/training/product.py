@@ -23,11 +23,12 @@ FILES = {
 
 
 def save_product(result: FullFitResult, out: str | os.PathLike[str]) -> dict[str, Any]:
-    """Write every file of ``FILES`` under ``out`` (created if missing); the report's JSON data."""
+    """Write every file of ``FILES`` under ``out`` (created if missing); the report's JSON data. A format that
+    cannot express the spec (ExportError) is left out of ``files`` and named in ``export_errors``."""
     import torch
     from safetensors.torch import save_file
 
-    from searchspace.export import to_onnx, to_python_trained, to_torchscript
+    from searchspace.export import ExportError, to_onnx, to_python_trained, to_torchscript
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -37,10 +38,16 @@ def save_product(result: FullFitResult, out: str | os.PathLike[str]) -> dict[str
     _write(out / FILES["weights"], lambda path: save_file(state, str(path), metadata=stats))
     _write(out / FILES["state_dict"], lambda path: torch.save(state, path))
     _write_bytes(out / FILES["python"], to_python_trained(result.spec, result.mean, result.std).encode())
-    _write_bytes(out / FILES["onnx"], to_onnx(result.spec, state_dict=state))
-    _write_bytes(out / FILES["torchscript"], to_torchscript(result.spec, state_dict=state))
+    files = dict(FILES)
+    errors: dict[str, str] = {}
+    for kind, export in (("onnx", to_onnx), ("torchscript", to_torchscript)):
+        try:
+            _write_bytes(out / FILES[kind], export(result.spec, state_dict=state))
+        except ExportError as err:  # a spec the format cannot express: the other files still ship
+            errors[kind] = str(err)
+            del files[kind]
     _write_bytes(out / FILES["spec"], (result.spec.to_json() + "\n").encode())
-    report = {**result.to_dict(), "files": dict(FILES)}
+    report = {**result.to_dict(), "files": files, "export_errors": errors}
     _write_bytes(out / FILES["report"], (json.dumps(report, indent=2) + "\n").encode())
     return report
 

@@ -187,6 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_profile_flags(p)
     p.set_defaults(func=_profile)
+    p = sub.add_parser("train", help="train one architecture at full fidelity; write weights, exports and a report")
+    from workers.training import add_train_flags, train_command
+
+    add_train_flags(p)
+    p.set_defaults(func=train_command)
     return parser
 
 

@@ -6,7 +6,7 @@ the same field-level SpecError as the builder, before anything is rendered or bu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from searchspace.export.base import ExportError, validated
@@ -14,7 +14,7 @@ from searchspace.spec import ArchSpec
 
 SpecLike = ArchSpec | Mapping[str, Any] | str | bytes
 
-__all__ = ["ExportError", "to_onnx", "to_python", "to_torchscript", "validated"]
+__all__ = ["ExportError", "to_onnx", "to_python", "to_python_trained", "to_torchscript", "validated"]
 
 
 def to_python(spec: SpecLike, features: bool = False) -> str:
@@ -27,6 +27,14 @@ def to_python(spec: SpecLike, features: bool = False) -> str:
 
     arch = validated(spec)
     return render_python(arch, network_plan(arch, features=features), features=features)
+
+
+def to_python_trained(spec: SpecLike, mean: Sequence[float], std: Sequence[float]) -> str:
+    """``to_python(spec)`` plus ``load_model(path)``, which loads trained weights saved as a state_dict ``.pt``
+    with torch alone, and the input statistics ``INPUT_MEAN``/``INPUT_STD`` the weights were trained with."""
+    from searchspace.export.weights import with_loader
+
+    return with_loader(to_python(spec), mean, std)
 
 
 def to_onnx(

@@ -30,15 +30,20 @@ ODD = SearchConfig(dataset=DatasetConfig(format="digits", subset=0.5, seed=3),
 
 
 def test_study_names_are_pinned() -> None:
-    """Stored configs and resumed studies depend on these bytes: a change here orphans every running study."""
-    assert default_study_name(SearchConfig()) == "search-eb90d54d1625"  # tpe + asha by default (issue 12)
-    assert default_study_name(ODD) == "search-dd00447f90ad"
-    assert default_study_name(replace(ODD, baselines=())) == "search-dd00447f90ad"  # they have a study of their own
+    """Stored configs and resumed studies depend on these bytes: a change here orphans every running study.
+
+    The held-out test split (issue 33, ``dataset.test_fraction``, default 0.2) changed the default split and the
+    config's bytes, so every name changed with it (before: search-eb90d54d1625, search-dd00447f90ad,
+    grid-...-22842ffed82e, grid-...-32566adc1546). ``test_fraction=0`` has the old split under a new name."""
+    assert default_study_name(SearchConfig()) == "search-63ceedaf9cb7"  # tpe + asha by default (issue 12)
+    assert default_study_name(ODD) == "search-ef5f922ba40b"
+    assert default_study_name(replace(ODD, baselines=())) == "search-ef5f922ba40b"  # they have a study of their own
     b0 = zoo.get("efficientnet_b0")
-    assert grid_study_name(b0, GridConfig()) == "grid-efficientnet_b0-22842ffed82e"
+    assert grid_study_name(b0, GridConfig()) == "grid-efficientnet_b0-8651e5b3daa5"
     odd_grid = GridConfig(budget=TrainBudget(optimizer="adam"), dataset=DatasetConfig(format="digits"),
                           latency=None)
-    assert grid_study_name(b0, odd_grid) == "grid-efficientnet_b0-32566adc1546"
+    assert grid_study_name(b0, odd_grid) == "grid-efficientnet_b0-5a4c0aa22fae"
+    assert default_study_name(SearchConfig(dataset=DatasetConfig(test_fraction=0.0))) == "search-17b0a6ada139"
 
 
 def test_choices_are_plain_strings_in_json_and_members_in_the_config() -> None:

@@ -14,7 +14,7 @@ from PIL import Image
 from sklearn.datasets import load_digits
 
 from searchspace.errors import SpecError
-from workers.data import DatasetConfig, DatasetError, stratified_split, stratified_subset
+from workers.data import DatasetConfig, DatasetError, held_out_test, stratified_split, stratified_subset
 
 COLOURS = {"ant": (250, 10, 10), "bee": (10, 250, 10), "cat": (10, 10, 250)}
 
@@ -40,6 +40,41 @@ def test_stratified_split_is_deterministic_disjoint_and_balanced() -> None:
         assert int((labels[val] == c).sum()) == round(n * 0.2)
 
 
+def test_held_out_test_split_is_fixed_disjoint_and_stratified() -> None:
+    labels = load_digits().target
+    test = held_out_test(labels, 0.2)
+    np.testing.assert_array_equal(test, held_out_test(labels, 0.2))
+    for c in range(10):
+        assert int((labels[test] == c).sum()) == round(int((labels == c).sum()) * 0.2)
+    for seed, subset, val_fraction in ((0, 1.0, 0.2), (7, 0.3, 0.5), (123, 0.05, 0.1)):
+        train, val = stratified_split(labels, val_fraction, subset, seed, exclude=test)
+        assert not (set(train) | set(val)) & set(test)  # no search split, whatever its seed, sees the test
+    # without a test split, the train/validation split is the one of the versions before it existed
+    old_train, old_val = stratified_split(labels, 0.2, seed=3)
+    cfg = DatasetConfig(seed=3, test_fraction=0.0)
+    data = cfg.load(8, 1)
+    assert (len(data.y_train), len(data.y_val)) == (len(old_train), len(old_val))
+    torch.testing.assert_close(data.y_val, torch.from_numpy(labels[old_val]))
+    assert len(held_out_test(np.repeat(np.arange(3), [2, 3, 10]), 0.2)) == 0 + 1 + 2  # keeps 2 for train+val
+
+
+def test_digits_test_split_loads_beside_the_same_train_and_val() -> None:
+    cfg = DatasetConfig(seed=2, subset=0.5)
+    plain, with_test = cfg.load(8, 1), cfg.load(8, 1, test=True)
+    assert plain.x_test is None
+    torch.testing.assert_close(with_test.x_train, plain.x_train)
+    torch.testing.assert_close(with_test.y_val, plain.y_val)
+    digits = load_digits()
+    test = held_out_test(digits.target, 0.2)
+    torch.testing.assert_close(with_test.y_test, torch.from_numpy(digits.target[test]))
+    raw = _denormalise(with_test.x_test, with_test.mean, with_test.std)
+    torch.testing.assert_close(raw[:, 0], torch.from_numpy(digits.images[test] / 16).float(), atol=1e-5, rtol=0)
+    with pytest.raises(DatasetError, match="test_fraction"):
+        DatasetConfig(test_fraction=0.0).load(8, 1, test=True)
+    with pytest.raises(SpecError, match="test_fraction"):
+        DatasetConfig(test_fraction=0.6)
+
+
 def test_subset_is_stratified_and_nested() -> None:
     labels = np.repeat(np.arange(4), [50, 30, 20, 4])
     small_train, small_val = stratified_split(labels, 0.25, subset=0.5, seed=1)
@@ -59,7 +94,8 @@ def test_digits_info_and_split_sizes() -> None:
     info = DatasetConfig(val_fraction=0.25, subset=0.5).validate()
     assert (info.format, info.num_classes, info.in_chans, info.image_size) == ("digits", 10, 1, (8, 8))
     assert info.num_images == 1797
-    assert info.train_size + info.val_size == pytest.approx(1797 / 2, abs=10)
+    assert info.test_size == pytest.approx(1797 * 0.2, abs=10)  # held out first, whatever the subset
+    assert info.train_size + info.val_size == pytest.approx((1797 - info.test_size) / 2, abs=10)
     assert info.val_size == pytest.approx(info.train_size / 3, rel=0.05)
 
 
@@ -67,7 +103,7 @@ def test_digits_load_matches_source_images_and_labels() -> None:
     cfg = DatasetConfig(seed=5)
     data = cfg.load(8, 1)
     digits = load_digits()
-    train, val = stratified_split(digits.target, 0.2, seed=5)
+    train, val = stratified_split(digits.target, 0.2, seed=5, exclude=held_out_test(digits.target, 0.2))
     assert data.x_train.dtype == torch.float32 and data.x_train.shape == (len(train), 1, 8, 8)
     torch.testing.assert_close(data.y_val, torch.from_numpy(digits.target[val]))
     raw = _denormalise(data.x_val, data.mean, data.std)
@@ -117,10 +153,10 @@ def test_image_folder_loads_classes_and_pixels(tmp_path: Path) -> None:
     info = cfg.validate()
     assert (info.format, info.class_names, info.in_chans) == ("imagefolder", ("ant", "bee", "cat"), 3)
     assert info.image_size is None  # sizes differ
-    assert (info.train_size, info.val_size) == (9, 3)
-    data = cfg.load(8, 3)
-    assert data.x_train.shape == (9, 3, 8, 8)
-    for x, y in ((data.x_train, data.y_train), (data.x_val, data.y_val)):
+    assert (info.train_size, info.val_size, info.test_size) == (6, 3, 3)  # 5 images a class: 1 held out for test
+    data = cfg.load(8, 3, test=True)
+    assert data.x_train.shape == (6, 3, 8, 8) and data.x_test.shape == (3, 3, 8, 8)
+    for x, y in ((data.x_train, data.y_train), (data.x_val, data.y_val), (data.x_test, data.y_test)):
         pixels = _denormalise(x, data.mean, data.std)[:, :, 4, 4] * 255
         expected = torch.tensor([COLOURS[info.class_names[int(c)]] for c in y], dtype=torch.float32)
         torch.testing.assert_close(pixels, expected, atol=0.5, rtol=0)
@@ -186,8 +222,11 @@ def test_cifar10_directory_loads(tmp_path: Path) -> None:
     assert (info.format, info.num_classes, info.in_chans, info.image_size) == ("cifar10", 10, 3, (32, 32))
     assert (info.num_images, info.train_size, info.val_size, info.test_size) == (100, 80, 20, 7)
     assert info.class_names[:2] == ("c0", "c1")
-    data = cfg.load(32, 3)
+    data = cfg.load(32, 3, test=True)
     assert data.x_val.shape == (20, 3, 32, 32)
+    assert data.x_test.shape == (7, 3, 32, 32) and len(data.y_test) == 7  # the test batch, untouched by the split
+    test_pixels = _denormalise(data.x_test, data.mean, data.std)[:, :, 5, 7] * 255
+    torch.testing.assert_close(test_pixels, (20 * data.y_test[:, None] + torch.arange(3)).float(), atol=1e-3, rtol=0)
     assert torch.bincount(data.y_val, minlength=10).tolist() == [2] * 10
     pixels = _denormalise(data.x_train, data.mean, data.std)[:, :, 5, 7] * 255
     expected = (20 * data.y_train[:, None] + torch.arange(3)).float()

@@ -52,7 +52,10 @@ def test_dataset_config_info_and_split() -> None:
     assert (info.format, info.num_classes, info.in_chans, info.image_size) == ("shapes", 10, 1, (32, 32))
     assert info.class_names == shapes.CLASS_NAMES
     assert info.num_images == 10 * shapes.PER_CLASS
-    assert info.val_size == 10 * round(shapes.PER_CLASS * 0.25) and info.train_size + info.val_size == info.num_images
+    held_out = round(shapes.PER_CLASS * 0.2)  # the default test_fraction
+    assert info.test_size == 10 * held_out
+    assert info.val_size == 10 * round((shapes.PER_CLASS - held_out) * 0.25)
+    assert info.train_size + info.val_size + info.test_size == info.num_images
 
 
 def test_load_is_seeded_cached_resized_and_normalised() -> None:

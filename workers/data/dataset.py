@@ -26,7 +26,7 @@ from workers.data.formats import (
 from workers.data.safety import Limits, lexists, open_regular
 from workers.data.scan import Raw, scan_source
 from workers.data.shipment import ADOPTED, Shipment
-from workers.data.split import DatasetInfo, SplitData, stratified_split
+from workers.data.split import DatasetInfo, SplitData, held_out_test, stratified_split
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,9 +36,11 @@ class DatasetConfig:
     ``source`` is ``"digits"`` or ``"shapes"`` (built in; shapes is generated from ``seed``) or a directory:
     ImageFolder (one sub-directory of images per class) or CIFAR-10's python layout (``data_batch_1..5``,
     ``test_batch``); ``format='auto'`` tells them apart. A directory path is made absolute on construction.
-    ``subset`` keeps that fraction of every class before the split; ``val_fraction`` of what is kept goes to
-    validation. For CIFAR-10 both come from the training batches: ``test_batch`` stays untouched for a final
-    test.
+    ``test_fraction`` of every class is held out first as the test split (seeded by a fixed seed, not by
+    ``seed``: no search, whatever its seed or subset, trains or validates on it; only full-fidelity training
+    reports on it). ``subset`` keeps that fraction of every class of the rest; ``val_fraction`` of what is kept
+    goes to validation. For CIFAR-10 the test split is ``test_batch`` and ``test_fraction`` is not used.
+    ``test_fraction=0`` gives the train/validation split of the versions before the test split existed.
     """
 
     source: str = field(default="digits",
@@ -48,6 +50,8 @@ class DatasetConfig:
     val_fraction: float = field(default=0.2,
                                 metadata=doc("fraction of the kept images held out for validation"))
     subset: float = field(default=1.0, metadata=doc("fraction of every class kept"))
+    test_fraction: float = field(default=0.2, metadata=doc("fraction of every class held out as the test split "
+                                                           "(never searched; CIFAR-10: its test_batch instead)"))
     seed: int = field(default=0, metadata=doc("seed of the subset and the train/validation split (and of the "
                                               "generated shapes images)"))
     max_gib: float = field(default=4.0, metadata=doc("memory bound (GiB) of the resized float tensors"))
@@ -61,6 +65,7 @@ class DatasetConfig:
         object.__setattr__(self, "format", check_enum("format", self.format, Format))
         object.__setattr__(self, "val_fraction", float(check_float("val_fraction", self.val_fraction, 0.01, 0.9)))
         object.__setattr__(self, "subset", float(check_float("subset", self.subset, 1e-4, 1.0)))
+        object.__setattr__(self, "test_fraction", float(check_float("test_fraction", self.test_fraction, 0.0, 0.5)))
         check_int("seed", self.seed, 0, 2**32 - 1)
         object.__setattr__(self, "max_gib", float(check_float("max_gib", self.max_gib, 0.001, 1024.0)))
         for name in BUILT_IN:
@@ -93,11 +98,13 @@ class DatasetConfig:
         limits = Limits(None if within is None else os.path.realpath(within), time_limit_s)
         return info_of(self, scan(self, limits))
 
-    def load(self, resolution: int, in_chans: int) -> SplitData:
-        """The train/validation tensors at ``resolution`` with ``in_chans`` channels (cached in-process)."""
+    def load(self, resolution: int, in_chans: int, test: bool = False) -> SplitData:
+        """The train/validation tensors at ``resolution`` with ``in_chans`` channels (cached in-process); with
+        ``test``, the held-out test split too (DatasetError when the data has none). The train and validation
+        tensors are the same either way."""
         check_int("resolution", resolution, 8, 2048)
         check_int("in_chans", in_chans, 1, 64)
-        return load_split(self, resolution, in_chans, data_signature(self))
+        return load_split(self, resolution, in_chans, data_signature(self), test)
 
     def to_dict(self) -> dict[str, Any]:
         return as_dict(self)
@@ -150,35 +157,59 @@ def scan(cfg: DatasetConfig, limits: Limits = Limits()) -> Raw:
     return scan_source(cfg.kind, cfg.source, data_signature(cfg), limits)
 
 
+def test_indices(cfg: DatasetConfig, raw: Raw) -> np.ndarray:
+    """Indices into ``raw``'s images of the held-out test split (none for CIFAR-10: its test batch is apart)."""
+    return np.zeros(0, np.int64) if raw.test_images is not None else held_out_test(raw.labels, cfg.test_fraction)
+
+
+def splits(cfg: DatasetConfig, raw: Raw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train, val, test) indices into ``raw``'s images."""
+    test = test_indices(cfg, raw)
+    train, val = stratified_split(raw.labels, cfg.val_fraction, cfg.subset, cfg.seed, exclude=test)
+    return train, val, test
+
+
 def info_of(cfg: DatasetConfig, raw: Raw) -> DatasetInfo:
-    train, val = stratified_split(raw.labels, cfg.val_fraction, cfg.subset, cfg.seed)
+    train, val, test = splits(cfg, raw)
     return DatasetInfo(source=raw.source, format=raw.kind, num_classes=len(raw.class_names),
                        class_names=raw.class_names, in_chans=raw.in_chans, image_size=raw.image_size,
-                       num_images=len(raw.labels), train_size=len(train), val_size=len(val), test_size=raw.test_size)
+                       num_images=len(raw.labels), train_size=len(train), val_size=len(val),
+                       test_size=raw.test_size if raw.test_images is not None else len(test))
 
 
 @lru_cache(maxsize=4)
-def load_split(cfg: DatasetConfig, resolution: int, in_chans: int, signature: int) -> SplitData:
+def load_split(cfg: DatasetConfig, resolution: int, in_chans: int, signature: int, test: bool = False) -> SplitData:
     import torch
 
     raw = scan(cfg)
     info = info_of(cfg, raw)
-    train_idx, val_idx = stratified_split(raw.labels, cfg.val_fraction, cfg.subset, cfg.seed)
-    n = len(train_idx) + len(val_idx)
+    train_idx, val_idx, test_idx = splits(cfg, raw)
+    if test and info.test_size == 0:
+        raise DatasetError(raw.source, "has no held-out test split (test_fraction is 0); set test_fraction")
+    n_test = info.test_size if test else 0
+    n = len(train_idx) + len(val_idx) + n_test
     gib = n * in_chans * resolution**2 * 4 / 2**30
     if gib > cfg.max_gib:
         raise DatasetError(raw.source, f"{n} images at {in_chans}x{resolution}x{resolution} need {gib:.1f} GiB "
                                        f"(max_gib={cfg.max_gib:g}); lower the subset or the resolution")
     if raw.in_chans != in_chans and raw.in_chans != 1 and not (raw.in_chans == 3 and in_chans == 1):
         raise DatasetError(raw.source, f"has {raw.in_chans}-channel images; the network takes {in_chans}")
-    order = np.concatenate([train_idx, val_idx])
+    order = np.concatenate([train_idx, val_idx, test_idx if test else test_idx[:0]])
     x = decode_files(raw, order, resolution, in_chans) if raw.files else resize_images(raw.images[order], resolution, in_chans)
-    x_train, x_val = x[: len(train_idx)], x[len(train_idx):]
+    x_train, x_val = x[: len(train_idx)], x[len(train_idx):len(train_idx) + len(val_idx)]
     mean = x_train.mean(dim=(0, 2, 3))
     std = x_train.std(dim=(0, 2, 3)).clamp_min(1e-6)
     x.sub_(mean[:, None, None]).div_(std[:, None, None])
     labels = torch.from_numpy(raw.labels)
+    x_test = y_test = None
+    if test and raw.test_images is not None:
+        x_test = resize_images(raw.test_images, resolution, in_chans)
+        x_test.sub_(mean[:, None, None]).div_(std[:, None, None])
+        y_test = torch.from_numpy(raw.test_labels)
+    elif test:
+        x_test, y_test = x[len(train_idx) + len(val_idx):], labels[test_idx].contiguous()
     return SplitData(
         x_train=x_train, y_train=labels[train_idx].contiguous(), x_val=x_val, y_val=labels[val_idx].contiguous(),
         info=info, resolution=resolution, in_chans=in_chans, mean=tuple(mean.tolist()), std=tuple(std.tolist()),
+        x_test=x_test, y_test=y_test,
     )

@@ -29,6 +29,8 @@ class Raw:
     images: np.ndarray | None = None
     files: tuple[str, ...] = ()
     test_size: int = 0
+    test_images: np.ndarray | None = None  # CIFAR-10's test_batch (other formats hold out part of ``images``)
+    test_labels: np.ndarray | None = None
     blobs: tuple[bytes, ...] = ()  # the files' bytes, in ``files`` order, when the data was shipped
 
 
@@ -113,7 +115,7 @@ def cifar_batch(path: Path, scope: Scope) -> tuple[np.ndarray, np.ndarray]:
 
 def scan_cifar10(root: Path, scope: Scope) -> Raw:
     parts = [cifar_batch(root / name, scope) for name in CIFAR_TRAIN]
-    test_images, _ = cifar_batch(root / CIFAR_TEST, scope)
+    test_images, test_labels = cifar_batch(root / CIFAR_TEST, scope)
     images = np.concatenate([p[0] for p in parts])
     labels = np.concatenate([p[1] for p in parts])
     missing = sorted(set(range(10)) - set(np.unique(labels).tolist()))
@@ -126,4 +128,5 @@ def scan_cifar10(root: Path, scope: Scope) -> Raw:
             raise DatasetError(root / CIFAR_META, "'label_names' must list the 10 class names")
         names = tuple(n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n) for n in meta)
     return Raw(kind="cifar10", source=str(root), labels=labels, class_names=names, in_chans=3,
-                image_size=(32, 32), images=images, test_size=len(test_images))
+                image_size=(32, 32), images=images, test_size=len(test_images),
+                test_images=test_images, test_labels=test_labels)

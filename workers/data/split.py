@@ -1,4 +1,5 @@
-"""What a dataset holds (DatasetInfo), its normalised train/validation tensors (SplitData), and the seeded per-class split."""
+"""What a dataset holds (DatasetInfo), its normalised train/validation (and held-out test) tensors (SplitData), the
+seeded held-out test split and the seeded per-class train/validation split."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ class DatasetInfo:
 
 @dataclass(frozen=True, eq=False)
 class SplitData:
-    """Normalised float tensors (N, C, R, R) and int64 labels of both splits, with the statistics used."""
+    """Normalised float tensors (N, C, R, R) and int64 labels of the splits, with the statistics used (those of
+    the training split); ``x_test``/``y_test`` only when the held-out test split was asked for."""
 
     x_train: Any
     y_train: Any
@@ -43,19 +45,47 @@ class SplitData:
     in_chans: int
     mean: tuple[float, ...] = field(default=())
     std: tuple[float, ...] = field(default=())
+    x_test: Any = None
+    y_test: Any = None
+
+
+TEST_SEED = 0  # the held-out test split does not depend on a search's seed: no seed ever trains on it
+
+
+def held_out_test(labels: np.ndarray, fraction: float, seed: int = TEST_SEED) -> np.ndarray:
+    """Sorted indices of the held-out test split: per class, a seeded shuffle and its last ``fraction``.
+
+    A class with at least three images gives at least one to the test split and keeps at least two for
+    training and validation; ``fraction=0`` gives none. It depends only on the labels, ``fraction`` and
+    ``seed`` (fixed by default), never on a search's seed, subset or validation fraction.
+    """
+    if fraction <= 0.0:
+        return np.zeros(0, np.int64)
+    rng = np.random.default_rng(seed)
+    test = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        idx = idx[rng.permutation(len(idx))]
+        n_test = max(0, min(max(1, round(len(idx) * fraction)), len(idx) - 2))
+        test.append(idx[len(idx) - n_test:])
+    return np.sort(np.concatenate(test)).astype(np.int64)
 
 
 def stratified_split(labels: np.ndarray, val_fraction: float, subset: float = 1.0,
-                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                     seed: int = 0, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Sorted (train, val) indices: per class, a seeded shuffle, keep ``subset`` of it, ``val_fraction`` to val.
 
     Every class with at least two kept images puts at least one in each split; a larger subset with the same
-    seed contains the smaller one.
+    seed contains the smaller one. Indices in ``exclude`` (the held-out test split) are in neither; without
+    them the split is the same as before the test split existed.
     """
     rng = np.random.default_rng(seed)
+    excluded = np.zeros(len(labels), bool)
+    if exclude is not None:
+        excluded[exclude] = True
     train, val = [], []
     for c in np.unique(labels):
-        idx = np.flatnonzero(labels == c)
+        idx = np.flatnonzero((labels == c) & ~excluded)
         idx = idx[rng.permutation(len(idx))]
         keep = min(len(idx), max(2, round(len(idx) * subset)))
         n_val = min(max(round(keep * val_fraction), 1), keep - 1) if keep >= 2 else 0

@@ -1,5 +1,6 @@
 """The architecture search: its configuration, the driver (a source for the engine), trial sampling, MO-ASHA rungs,
-baselines, warm start and results (Pareto fronts, hypervolume)."""
+baselines, warm start, results (Pareto fronts, hypervolume) and proxy truth (rank agreement with full-fidelity
+accuracy, the front against the baselines at equal cost)."""
 
 from __future__ import annotations
 
@@ -9,19 +10,35 @@ from workers.search.driver import SearchDriver
 from workers.search.profile_file import load_profile_file
 from workers.search.results import TrialRecord, best_trial, hypervolume, pareto_front
 from workers.search.trial import evaluate_trial
+from workers.search.truth import (
+    BaselineVerdict,
+    RankAgreement,
+    TooFewPoints,
+    agreement_sentence,
+    dominance_sentence,
+    front_vs_baselines,
+    rank_agreement,
+)
 
 __all__ = [
     "DEFAULT_BASELINES",
     "Objective",
     "BaselineRecord",
+    "BaselineVerdict",
+    "RankAgreement",
     "SearchConfig",
     "SearchDriver",
+    "TooFewPoints",
     "TrialRecord",
+    "agreement_sentence",
     "baseline_study_name",
     "best_trial",
+    "dominance_sentence",
     "evaluate_trial",
+    "front_vs_baselines",
     "hypervolume",
     "load_profile_file",
     "pareto_front",
+    "rank_agreement",
     "verdict",
 ]

@@ -1,21 +1,38 @@
-"""Proxy training: the budget, the seeded training loop, and one trial's evaluation (training, then latency and
-counted MACs)."""
+"""Training: the proxy budget and its seeded loop, one trial's evaluation (training, then latency and counted
+MACs), and full-fidelity training (the recipe, Kornia augmentation, checkpoints, the product files, the
+``train`` command)."""
 
 from __future__ import annotations
 
 from workers.training.budget import DeviceUnavailable, EpochCallback, TrainBudget, TrainDevice, TrainResult
+from workers.training.checkpoint import CheckpointMismatch
 from workers.training.evaluation import Durations, Evaluation, evaluate
+from workers.training.fullfit import EpochRecord, FullFitResult, fit
 from workers.training.loop import build_seeded, train_and_evaluate
+from workers.training.product import FILES, save_product
+from workers.training.recipe import AutoAugment, RecipeOptimizer, TrainRecipe
+from workers.training.train_cli import add_train_flags, train_command
 
 __all__ = [
+    "FILES",
+    "AutoAugment",
+    "CheckpointMismatch",
     "DeviceUnavailable",
     "Durations",
     "EpochCallback",
+    "EpochRecord",
     "Evaluation",
+    "FullFitResult",
+    "RecipeOptimizer",
     "TrainBudget",
     "TrainDevice",
+    "TrainRecipe",
     "TrainResult",
+    "add_train_flags",
     "build_seeded",
     "evaluate",
+    "fit",
+    "save_product",
     "train_and_evaluate",
+    "train_command",
 ]

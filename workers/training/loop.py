@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 from workers.training.budget import DeviceUnavailable, EpochCallback, TrainBudget, TrainDevice, TrainResult
+from workers.training.recipe import TrainRecipe
 
 
 def build_seeded(spec: ArchSpec, seed: int) -> nn.Module:
@@ -65,8 +66,8 @@ def train_device(requested: TrainDevice | str) -> str:
     return "cpu"
 
 
-def make_optimizer(model: nn.Module, budget: TrainBudget) -> torch.optim.Optimizer:
-    """The budget's optimizer; weight decay on weights only (params with more than one dimension)."""
+def make_optimizer(model: nn.Module, budget: TrainBudget | TrainRecipe) -> torch.optim.Optimizer:
+    """The budget's (or recipe's) optimizer; weight decay on weights only (params with more than one dimension)."""
     import torch
 
     decay = [p for p in model.parameters() if p.ndim > 1]

@@ -25,5 +25,40 @@ def test_migrations_match_the_models_and_coexist_with_optuna(database_url: str) 
         ours = {"version_table": VERSION_TABLE,
                 "include_name": lambda name, kind, _: kind != "table" or name in Base.metadata.tables}
         context = MigrationContext.configure(conn, opts=ours)
-        assert context.get_current_revision() == "0002"
+        assert context.get_current_revision() == "0003"
         assert compare_metadata(context, Base.metadata) == []
+
+
+def test_jobs_stored_before_the_test_split_keep_their_split(database_url: str) -> None:
+    """0003: a search stored without ``dataset.test_fraction`` reads 0 (its old split); one with it is untouched."""
+    import uuid
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy.orm import Session
+
+    import store.db
+    from store.models import Search
+    from workers.search import SearchConfig
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(store.db.__file__).with_name("migrations")))
+    engine = get_engine(database_url)
+    with engine.connect() as conn:  # at 0002, whatever ran before in this database (0003 adds no column)
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0002")
+        command.downgrade(config, "0002")
+        conn.commit()
+    old_config = SearchConfig().to_dict()
+    del old_config["dataset"]["test_fraction"]
+    old, new = uuid.uuid4(), uuid.uuid4()
+    with Session(engine) as session:
+        session.add_all([Search(id=old, config=old_config), Search(id=new, config={"dataset": {"test_fraction": 0.3}})])
+        session.commit()
+    migrate(database_url)
+    with Session(engine) as session:
+        stored = session.get(Search, old).config
+        assert stored["dataset"]["test_fraction"] == 0.0
+        assert SearchConfig.from_dict(stored).dataset.test_fraction == 0.0
+        assert session.get(Search, new).config == {"dataset": {"test_fraction": 0.3}}

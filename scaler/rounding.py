@@ -41,7 +41,7 @@ from searchspace.width import scale_width
 
 __all__ = [
     "DEVIATION_WEIGHT", "NEAR_ENOUGH", "NEAR_NUDGES", "RESOLUTION_DIVISOR", "RESOLUTION_SPAN", "RESOLUTION_STEP", "WIDE_NUDGES", "Fitted", "Rounding",
-    "RoundingRecord", "fit", "paper_repeats", "paper_resolution", "resolution_divisor",
+    "RoundingRecord", "fit", "resolution_divisor", "round_repeats", "round_resolution",
 ]
 
 RESOLUTION_DIVISOR = 8  # the paper's fixed multiple
@@ -65,12 +65,12 @@ class Rounding(enum.StrEnum):
     PAPER = "paper"  # multiples of 8 (channels, resolution), ceil(repeats): TF EfficientNet / timm
 
 
-def paper_repeats(repeats: int, depth: float) -> int:
+def round_repeats(repeats: int, depth: float) -> int:
     """``ceil(depth * repeats)``, at least 1; depth 1.0 is the identity."""
     return max(1, math.ceil(depth * repeats - _DEPTH_EPS))
 
 
-def paper_resolution(resolution: int, multiplier: float, divisor: int = RESOLUTION_DIVISOR) -> int:
+def round_resolution(resolution: int, multiplier: float, divisor: int = RESOLUTION_DIVISOR) -> int:
     """``resolution * multiplier`` to the nearest multiple of ``divisor``; multiplier 1.0 is the identity."""
     return resolution if multiplier == 1.0 else make_divisible(resolution * multiplier, divisor)
 
@@ -156,14 +156,14 @@ class _Search:
         self.ideal_size = base.resolution * resolution
         self.top = resolution_divisor(base, self.ideal_size) if resolution != 1.0 else 1
         lo = tuple(max(1, math.floor(depth * s.repeats + _DEPTH_EPS)) for s in base.stages)
-        self.hi = tuple(paper_repeats(s.repeats, depth) for s in base.stages)
+        self.hi = tuple(round_repeats(s.repeats, depth) for s in base.stages)
         free = sorted((i for i, (a, b) in enumerate(zip(lo, self.hi, strict=True)) if a != b),
                       key=lambda i: -base.stages[i].repeats)
         self.tried = free[:MAX_DEPTH_CHOICES]  # the others keep ceil
         self.floor = tuple(lo[i] if i in self.tried else h for i, h in enumerate(self.hi))
         # picks[k, j] = 1: stage tried[j] takes ceil in depth option k.
-        self.picks = np.array(list(itertools.product((0, 1), repeat=len(self.tried))), dtype=np.int64)
-        self.picks = self.picks.reshape(-1, len(self.tried))
+        self.picks = np.array(list(itertools.product((0, 1), repeat=len(self.tried))), dtype=np.int64).reshape(
+            2 ** len(self.tried), len(self.tried))
         steps = np.array([self.hi[i] - lo[i] for i in self.tried], dtype=np.int64)
         self.layer_dev = np.abs(np.log((sum(self.floor) + self.picks @ steps) / (depth * base.num_blocks)))
         self.widths: dict[float, tuple[ArchSpec, ArchSpec] | None] = {}
@@ -256,11 +256,12 @@ def _adjusted(base: ArchSpec, width: float, depth: float, resolution: float, spe
     out = []
     if used != width:
         out.append(f"width: channels rounded with multiplier {used:.4g} instead of {width:.4g}")
-    moved = [f"stage{i} {s.repeats} (ceil {c})" for i, (s, c) in enumerate(zip(spec.stages, ceil, strict=True))
+    moved = [(f"stage{i}", str(s.repeats), str(c)) for i, (s, c) in enumerate(zip(spec.stages, ceil, strict=True))
              if s.repeats != c]
     if moved:
-        out.append(f"depth: {', '.join(moved)} of ideal {depth:.4g} x base repeats")
-    paper = paper_resolution(base.resolution, resolution)
+        stages, repeats, ceils = (", ".join(column) for column in zip(*moved, strict=True))
+        out.append(f"depth: {depth:.4g} x repeats rounded down in {stages} ({repeats} repeats; ceil: {ceils})")
+    paper = round_resolution(base.resolution, resolution)
     if spec.resolution != paper:
         out.append(f"resolution: {spec.resolution} px for ideal {base.resolution * resolution:.4g} "
                    f"(the paper's multiple of {RESOLUTION_DIVISOR}: {paper} px)")

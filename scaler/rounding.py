@@ -3,23 +3,29 @@
 The paper's rules (``Rounding.PAPER``: channels to the nearest multiple of 8, ``ceil`` of each stage's repeats,
 the resolution to a multiple of 8) hold the MACs ratio near ``depth * width^2 * resolution^2`` at 224 px and
 above, and miss it below: at 16 px a step of 8 pixels is half the input, and ``ceil`` adds a whole layer to a
-one-layer stage. ``fit`` instead chooses, per base, among the roundings next to the ideal multipliers:
+one-layer stage. ``fit`` instead chooses, per base, among roundings around the ideal multipliers:
 
-- resolution: a multiple of the *resolution divisor*, the largest power of two that divides the network's total
-  stride and is at most 1/16 of the ideal resolution (a step of at most ~6%, so 1 px at 16 px and 16 or 32 px
-  from 256 px up), or of that divisor's half or quarter; the multiples below and above the ideal size, never
-  below the base's;
+- resolution: multiples of the *resolution divisor*, the largest power of two that divides the network's total
+  stride and is at most 1/16 of the ideal resolution (a step of at most ~6%: 1 px at 16 px, 16 or 32 px from
+  256 px up), or of its half or quarter, below and above the ideal size; never below the base's size;
 - depth: each stage's repeats ``floor`` or ``ceil`` of ``depth * repeats``;
-- width: the channel rule (``searchspace.width``, multiples of 8) applied with the multiplier itself or nudged
-  by up to 10% (``WIDTH_NUDGES``), which moves the rounding of each channel count down or up.
+- width: the channel rule (``searchspace.width``: multiples of 8) applied with the multiplier, or with it
+  nudged (``NEAR_NUDGES``, ``WIDE_NUDGES``), which moves the rounding of the channel counts down or up.
 
-Of every combination that gives a valid network, it keeps the one with the smallest
-``|log(counted ratio / target)| + DEVIATION_WEIGHT * deviation``, where the deviation sums ``|log|`` of the
-rounded over the ideal multiplier of width, resolution and total layers: a combination nearer the ideal
-multipliers wins unless another is markedly closer to the target ratio. The MACs of a combination are counted
-exactly (``searchspace.counter``): a stage's repeats change its own cost only, so two counts per width and
-resolution (all stages at ``floor``, all at ``ceil``) give every depth combination's MACs by addition.
-``RoundingRecord`` says what was chosen and which rounding moved away from the paper's.
+It searches in tiers (``TIERS``), each adding roundings further from the ideal: the exact width and the two
+multiples of the divisor around the ideal size; then the width nudged by up to 10% and the finer multiples;
+then every multiple of the divisor within ``RESOLUTION_SPAN`` of the ideal size; then the width nudged by
+-20% to +50%. It stops at the first tier where a combination counts within ``NEAR_ENOUGH`` (2%) of the target
+ratio. The wider tiers are where the other coefficients compensate for the resolution: at 16-32 px the
+feature maps of the stride-32 stages stay 1x1 until the input passes 32 px, and a 1000-class classifier,
+which grows with the width alone, can hold a third of the MACs. Within a tier, of the combinations that give
+a valid network, it keeps the one with the smallest ``|log(counted ratio / target)| + DEVIATION_WEIGHT *
+deviation``, the deviation summing ``|log|`` of the rounded over the ideal multiplier of width, resolution and
+total layers: nearer the ideal multipliers wins unless another is markedly closer to the target ratio.
+
+The MACs are counted (``searchspace.counter``): a stage's repeats change its own cost only, so two counts per
+width and resolution (all stages at ``floor``, all at ``ceil``) give every depth combination's MACs by
+addition. ``RoundingRecord`` says what was chosen and which rounding moved from the paper's rules.
 """
 
 from __future__ import annotations

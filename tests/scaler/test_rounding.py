@@ -101,8 +101,8 @@ def test_b0_keeps_the_formula_where_the_paper_rounding_does_not() -> None:
     assert phi1.rounding.width == pytest.approx(1.1) and phi1.spec.resolution == 256
     assert phi1.rounding.resolution_divisor == 16
     assert [s.repeats for s in phi1.spec.stages] == [1, 3, 2, 3, 3, 5, 2]
-    assert phi1.rounding.adjusted == ("depth: 1.2 x repeats rounded down in stage0, stage2, stage3, stage4 "
-                                      "(1, 2, 3, 3 repeats; ceil: 2, 3, 4, 4)",)
+    assert phi1.rounding.adjusted == (("depth: 1.2 x repeats rounded down in stage0, stage2, stage3, stage4 "
+                                       "(1, 2, 3, 3 repeats; ceil: 2, 3, 4, 4)"),)
 
 
 def test_16px_found_network() -> None:

@@ -9,7 +9,10 @@ derive phi = 1..``--phis`` (zoo: 1..``--zoo-phis``) with alpha 1.2, beta 1.1, ga
 print counted MACs ratio / (alpha*beta^2*gamma^2)^phi, 1.000 being the formula. ``official`` is the published
 B1..B7 table applied to the network (``scaler.official``) over the same 1.92^phi. A network a rounding cannot
 scale shows ``-``. The summary gives, per rounding, the worst |ratio - 1| and how many members are within 10%,
-and the median seconds one fitted ``derive`` takes.
+and the median seconds one fitted ``derive`` takes. Last, the default grid (``scaler.grid_config.GridConfig()``:
+111 points) on EfficientNet-B0 and on a network sampled from the default space at 16 px (seed ``--seed``): how
+many distinct phi = 1 networks count within ``counted_tolerance`` of 2 under each rounding, and how long
+``screen`` (the fitted one) takes.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import replace
 import optuna
 
 from scaler import ALPHA, BETA, GAMMA, Rounding, derive, official
+from scaler.grid_config import GRID_PHI, GridConfig, enumerate_candidates, screen
 from searchspace import zoo
 from searchspace.errors import SpecError
 from searchspace.space import SearchSpace, sample
@@ -56,6 +60,16 @@ def _official(base: ArchSpec, phi: int) -> float | None:
         return official(base, phi).macs_ratio / FORMULA**phi
     except SpecError:
         return None
+
+
+def grid_kept(base: ArchSpec, rounding: Rounding, config: GridConfig) -> int:
+    """Distinct phi = 1 networks of the grid's points that count within ``counted_tolerance`` of 2."""
+    networks = set()
+    for c in enumerate_candidates(config.step, config.tolerance):
+        member = derive(base, c.alpha, c.beta, c.gamma, GRID_PHI, rounding=rounding)
+        if abs(member.macs_ratio - 2) <= config.counted_tolerance:
+            networks.add(member.spec.to_string())
+    return len(networks)
 
 
 def _cell(value: float | None) -> str:
@@ -101,6 +115,19 @@ def main() -> None:
         print(f"{group} {rule}: {within} of {len(values)} members within {TOLERANCE:.0%} of the formula "
               f"({len(values) - len(done)} not scalable), worst |ratio - 1| = {max(done):.3f}")
     print(f"fit: median {statistics.median(seconds) * 1e3:.1f} ms per derive, max {max(seconds) * 1e3:.0f} ms")
+
+    config = GridConfig()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=args.seed))
+    found = replace(sample(study.ask(), SearchSpace(resolutions=(16,))), name=f"space{args.seed}-16px")
+    print(f"\ndefault grid ({len(config.candidates())} points): distinct phi = 1 networks within "
+          f"{config.counted_tolerance:g} of 2")
+    for base in (zoo.get("efficientnet_b0"), found):
+        start = time.perf_counter()
+        kept, rejected = screen(base, config)
+        took = time.perf_counter() - start
+        print(f"{base.name}: fit {len(kept)} kept ({len(rejected)} rejected; screen {took:.1f} s), "
+              f"paper {grid_kept(base, Rounding.PAPER, config)}")
 
 
 if __name__ == "__main__":

@@ -46,8 +46,9 @@ from searchspace.spec import ArchSpec
 from searchspace.width import scale_width
 
 __all__ = [
-    "DEVIATION_WEIGHT", "NEAR_ENOUGH", "NEAR_NUDGES", "RESOLUTION_DIVISOR", "RESOLUTION_SPAN", "RESOLUTION_STEP", "WIDE_NUDGES", "Fitted", "Rounding",
-    "RoundingRecord", "fit", "resolution_divisor", "round_repeats", "round_resolution",
+    "DEVIATION_WEIGHT", "NEAR_ENOUGH", "NEAR_NUDGES", "RESOLUTION_DIVISOR", "RESOLUTION_SPAN", "RESOLUTION_STEP",
+    "TIERS", "WIDE_NUDGES", "Fitted", "Rounding", "RoundingRecord", "fit", "resolution_divisor", "round_repeats",
+    "round_resolution",
 ]
 
 RESOLUTION_DIVISOR = 8  # the paper's fixed multiple
@@ -59,7 +60,7 @@ RESOLUTION_SPAN = 1.5  # the wider search tries multiples of the divisor within 
 # The roundings tried, each tier adding further ones: (wider width nudges?, size tier of ``_sizes``).
 TIERS = ((False, 0), (False, 1), (False, 2), (True, 2))
 NEAR_ENOUGH = 0.02  # the near roundings are kept when one counts within 2% of the target ratio
-DEVIATION_WEIGHT = 0.1
+DEVIATION_WEIGHT = 0.1  # weight of the distance from the ideal multipliers against the ratio's error
 MAX_DEPTH_CHOICES = 12  # stages whose floor/ceil are all tried; further ones keep ceil
 _DEPTH_EPS = 1e-9
 
@@ -109,14 +110,16 @@ class RoundingRecord:
 
 @dataclass(frozen=True)
 class Fitted:
+    """The network ``fit`` chose and its record."""
+
     spec: ArchSpec
     record: RoundingRecord
 
 
 def _sizes(base: ArchSpec, ideal: float, top: int, tier: int) -> list[int]:
-    """Candidate resolutions of a search tier, never past the base's size: the multiples of ``top`` below and
-    above ``ideal`` (tier 0); also those of ``top / 2`` and ``top / 4`` (tier 1); also every multiple of
-    ``top`` within ``RESOLUTION_SPAN`` of ``ideal`` (tier 2)."""
+    """Candidate resolutions of a search tier (never below the base's when growing): the multiples of ``top``
+    below and above ``ideal`` (tier 0); also those of ``top / 2`` and ``top / 4`` (tier 1); also every multiple
+    of ``top`` within ``RESOLUTION_SPAN`` of ``ideal`` (tier 2)."""
     lowest = base.resolution if ideal >= base.resolution else 8
     sizes: list[int] = []
     for divisor in [top] if tier == 0 else sorted({top, max(1, top // 2), max(1, top // 4)}):

@@ -1,7 +1,8 @@
 """``python -m scaler``: derive members of a compound-scaled family from a base network.
 
 ``python -m scaler derive --phi 3`` scales the zoo's EfficientNet-B0 with the paper's alpha 1.2, beta 1.1,
-gamma 1.15. Bad input exits with status 2 and an argparse-style message naming the argument. Each
+gamma 1.15, rounded so that the counted MACs ratio keeps the formula's (``--rounding paper``: the paper's
+rounding rules; ``--official``: the published B0..B7 table). Bad input exits with status 2 and an argparse-style message naming the argument. Each
 subcommand registers itself like ``add_derive`` (the grid search: ``scaler/grid_cli.py``).
 """
 
@@ -18,9 +19,10 @@ from typing import Any
 from scaler.bases import add_base_arguments, load_base
 from scaler.family import OFFICIAL_TABLE, family
 from scaler.grid_cli import add_grid
-from scaler.scaling import ALPHA, BETA, GAMMA, ScaledSpec, check_limits
+from scaler.scaling import ALPHA, BETA, GAMMA, Rounding, ScaledSpec, check_limits
 from searchspace.errors import SpecError
 from searchspace.export import to_python
+from searchspace.fields import choices
 from searchspace.spec import ArchSpec
 from searchspace.table import format_table
 
@@ -87,6 +89,13 @@ def add_derive(commands: argparse._SubParsersAction) -> None:
     derive.add_argument("--gamma", type=float, help=f"resolution coefficient, >= 1 (default {GAMMA})")
     derive.add_argument("--official", action="store_true", help="use the published B0..B7 table (phi 0..7)")
     derive.add_argument(
+        "--rounding",
+        choices=choices(Rounding),
+        help=f"{Rounding.FIT}: channels, repeats and resolution rounded per base so that the counted MACs ratio "
+        f"keeps (alpha*beta^2*gamma^2)^phi; {Rounding.PAPER}: multiples of 8 and ceil'd repeats "
+        f"(default {Rounding.FIT})",
+    )
+    derive.add_argument(
         "--out", type=Path, metavar="DIR", help="write each member's spec JSON (and model code)"
     )
     derive.add_argument("--json", action="store_true", help="print JSON (a list with --all)")
@@ -110,10 +119,11 @@ def add_derive(commands: argparse._SubParsersAction) -> None:
 def run_derive(args: argparse.Namespace) -> int:
     parser: argparse.ArgumentParser = args.parser
     if args.official:
-        for name in ("alpha", "beta", "gamma"):
+        for name in ("alpha", "beta", "gamma", "rounding"):
             if getattr(args, name) is not None:
                 parser.error(
-                    f"--{name}: not allowed with --official (the published table fixes the multipliers)"
+                    f"--{name}: not allowed with --official (the published table fixes the multipliers and "
+                    "their rounding)"
                 )
         if args.phi is not None and args.phi not in OFFICIAL_TABLE:
             parser.error(
@@ -128,7 +138,8 @@ def run_derive(args: argparse.Namespace) -> int:
         "gamma": GAMMA if args.gamma is None else args.gamma,
     }
     try:
-        members = family(base, phis, use_official=args.official, **coefficients)
+        members = family(base, phis, use_official=args.official, rounding=args.rounding or Rounding.FIT,
+                         **coefficients)
         for member in members:
             check_limits(member, args.max_params, args.max_macs)
     except SpecError as err:
@@ -150,6 +161,8 @@ def run_derive(args: argparse.Namespace) -> int:
         return 0
     print(describe(base, members[0], args.official))
     print(format_table(_HEADERS, [table_row(m) for m in members]))
+    for line in adjustments(members):
+        print(line)
     if not args.all:
         print(f"\n{members[0].spec.name or 'spec'}: {members[0].spec.to_string()}")
     for path in written:
@@ -169,7 +182,16 @@ def describe(base: ArchSpec, first: ScaledSpec, use_official: bool) -> str:
             f"scaling: depth alpha^phi, width beta^phi, resolution gamma^phi with alpha {a:g}, beta {b:g}, "
             f"gamma {g:g}; alpha*beta^2*gamma^2 = {a * b**2 * g**2:.3f}"
         )
+        rule = first.rounding.rule if first.rounding is not None else Rounding.PAPER
+        lines.append(f"rounding: {rule}" + (" (kept to the MACs ratio per base)" if rule is Rounding.FIT
+                                            else " (multiples of 8, ceil'd repeats)"))
     return "\n".join(lines) + "\n"
+
+
+def adjustments(members: list[ScaledSpec]) -> list[str]:
+    """One line per rounding a member moved from the paper's rules (blank line first, none if nothing moved)."""
+    lines = [f"phi {m.phi:g}: {what}" for m in members if m.rounding is not None for what in m.rounding.adjusted]
+    return ["", "rounding moved from the paper's rules to keep the MACs ratio:", *lines] if lines else []
 
 
 def table_row(m: ScaledSpec) -> list[Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from scaler.scaling import ALPHA, BETA, GAMMA, ScaledSpec, derive, member_name, scale
+from scaler.scaling import ALPHA, BETA, GAMMA, Rounding, ScaledSpec, derive, member_name, scale
 from searchspace.checks import check_choice
 from searchspace.errors import SpecError
 from searchspace.spec import ArchSpec
@@ -49,8 +49,10 @@ def family(
     beta: float = BETA,
     gamma: float = GAMMA,
     use_official: bool = False,
+    rounding: Rounding | str = Rounding.FIT,
 ) -> list[ScaledSpec]:
-    """Members ``phis`` of ``base``'s family, by formula or (``use_official``) from the published table."""
+    """Members ``phis`` of ``base``'s family, by formula (rounded by ``rounding``, see ``derive``) or
+    (``use_official``) from the published table."""
     if use_official:
         return [official(base, phi) for phi in phis]
-    return [derive(base, alpha, beta, gamma, phi) for phi in phis]
+    return [derive(base, alpha, beta, gamma, phi, rounding=rounding) for phi in phis]

@@ -2,8 +2,9 @@
 engine the architecture search uses (``workers.runtime.engine``: one Ray executor, one Optuna ledger, one outcome type).
 
 Fix phi = 1, enumerate alpha, beta, gamma >= 1 on a grid with alpha * beta^2 * gamma^2 within a tolerance of 2,
-keep those whose *counted* phi = 1 MACs ratio is within ``counted_tolerance`` of 2 (``scaler.grid_config.screen``;
-the others are reported as rejected, untrained), train the phi = 1 network of each kept candidate ``seeds``
+derive each point's phi = 1 network with the rounding that keeps its formula ratio (``scaler.rounding``) and keep
+those whose *counted* MACs ratio is within ``counted_tolerance`` of 2 (``scaler.grid_config.screen``; the others
+are reported as rejected, untrained), train the phi = 1 network of each kept candidate ``seeds``
 times (seeds ``seed``, ``seed + 1``, ...) by proxy training on real data (``workers.training.evaluation.evaluate``) in
 parallel on Ray, rank the candidates by mean validation accuracy (ties: fewer MACs; ``scaler.grid_results``)
 and test the winner against the runner-up paired by seed (``scaler.grid_stats``).
@@ -14,11 +15,12 @@ the phi = 1 member of a *proxy base*: the base scaled by ``proxy_width`` and ``p
 resolution is ``round(resolution * gamma)`` to the pixel (a multiple-of-8 rounding would merge gamma 1.0 to
 1.1 at 32 px). With the defaults (1 epoch, batch 64, all of digits, B0 as base) one run costs about
 16 s of CPU time on one thread, imports and data loading included. Each candidate reports the formula ratio
-alpha*beta^2*gamma^2, the counted MACs ratio of the base's own phi = 1 network (``scaler.derive``: rounding,
-ceil'd repeats and the head make it differ from the formula; this is the ratio held to 2), and the proxy
-network's counted MACs ratio (reported, not held: at 32 px the stride-32 feature maps round to whole pixels,
-so B0's proxies count 2.1-7.9 for a formula ratio of 2). Latency is measured while the other workers train:
-use ``workers=1`` for latencies worth comparing.
+alpha*beta^2*gamma^2, the counted MACs ratio of the base's own phi = 1 network (``scaler.derive``, rounded to
+keep the formula's ratio; this is the ratio held to 2), and the proxy network's counted MACs ratio (reported,
+not held: at 32 px the stride-32 feature maps round to whole pixels, so B0's proxies count 2.1-7.9 for a
+formula ratio of 2). The formula-keeping rounding is not applied to the proxy: at 32 px it would hold the ratio
+mostly by leaving the proxy at 32 px (docs/benchmarks.md), and the candidates would no longer differ in
+resolution. Latency is measured while the other workers train: use ``workers=1`` for latencies worth comparing.
 
 Persistence. Every run (candidate and seed) is one trial of an Optuna study (``workers.runtime.ledger.Ledger``) with
 the coefficients and the seed as fixed params, the accuracy as the objective value and everything measured in

@@ -64,7 +64,8 @@ def add_grid(commands: argparse._SubParsersAction) -> None:
         "grid",
         help="grid-search alpha, beta, gamma by proxy training",
         description="Enumerate alpha, beta, gamma >= 1 on a grid with alpha*beta^2*gamma^2 within a tolerance "
-        "of 2, keep those whose counted phi = 1 MACs ratio is within --counted-tolerance of 2, proxy-train the "
+        "of 2, derive each one's phi = 1 network with the rounding that keeps its formula ratio, keep those whose "
+        "counted MACs ratio is within --counted-tolerance of 2, proxy-train the "
         "phi = 1 network of each --seeds times in parallel on Ray, rank them by mean validation accuracy "
         "(ties: fewer MACs) and test the winner against the runner-up (paired t-test over seeds). Results go "
         "to the service database: rerunning the same command resumes. "

@@ -1,11 +1,12 @@
 """The grid of compound coefficients and its settings (EfficientNet, arXiv:1905.11946 section 3.3, step 1).
 
 ``enumerate_candidates`` lists alpha, beta, gamma >= 1 on a grid with alpha * beta^2 * gamma^2 within a
-tolerance of 2; ``screen`` holds them to the *counted* MACs ratio of the base's phi = 1 network (channel
-rounding, ceil'd repeats, the resolution's multiple of 8 and the unscaled head move it: B0's first six grid
-points promise 2.0 and count 2.03-3.25); ``GridConfig`` is everything a grid search needs besides the base;
-``proxy_base`` and ``proxy_member`` give the network each candidate trains (see ``scaler.grid`` for the proxy's
-rationale).
+tolerance of 2; ``screen`` holds them to the *counted* MACs ratio of the base's phi = 1 network. That network is
+derived with the rounding that keeps the formula's ratio (``scaler.rounding``), so a grid point is corrected for
+rounding rather than rejected for it (with the paper's rounding, B0's first six grid points promise 2.0 and
+count 2.03-3.25, and a 16 px base's count up to 4); ``counted_tolerance`` is what is left to hold.
+``GridConfig`` is everything a grid search needs besides the base; ``proxy_base`` and ``proxy_member`` give the
+network each candidate trains (see ``scaler.grid`` for the proxy's rationale).
 """
 
 from __future__ import annotations
@@ -113,8 +114,8 @@ class GridConfig:
     step: float = field(default=0.05, metadata=doc("grid step of each coefficient"))
     tolerance: float = field(default=0.1, metadata=doc("|alpha*beta^2*gamma^2 - 2| allowed"))
     counted_tolerance: float = field(default=0.1, metadata=doc(
-        "|counted MACs ratio of the base's phi = 1 network over the base - 2| allowed; the others are rejected "
-        "untrained"))
+        "|counted MACs ratio of the base's phi = 1 network over the base - 2| allowed, that network rounded to "
+        "keep the formula's ratio; the points outside are rejected untrained"))
     max_candidates: int | None = field(default=None, metadata=doc(
         "keep the candidates closest to the ratio 2 that pass the counted ratio; null or none: all"))
     seeds: int = field(default=3, metadata=doc(
@@ -229,11 +230,11 @@ def screen(base: ArchSpec, config: GridConfig) -> tuple[list[Candidate], list[Re
     """The candidates kept (grid order, at most ``max_candidates``) and those rejected on the way.
 
     Walks the whole formula grid in order and counts each point's phi = 1 network of ``base``
-    (``scaler.derive``, exact); a point whose counted MACs ratio is further than ``counted_tolerance`` from
-    2^phi is rejected, and so is one giving the same phi = 1 network as a point kept before it (ceil'd repeats
-    make alpha 1.95 and 2 one network); the others are kept until there are ``max_candidates``. A point
-    ``derive`` refuses is kept: its evaluation fails with the reason. SpecError (``counted_tolerance``) when
-    nothing is kept.
+    (``scaler.derive``, rounded to keep the point's formula ratio); a point whose counted MACs ratio is still
+    further than ``counted_tolerance`` from 2^phi is rejected, and so is one giving the same phi = 1 network
+    as a point kept before it (roundings can meet: on B0, (1.2, 1.2, 1.05) rounds to (1.1, 1.2, 1.1)'s
+    network); the others are kept until there are ``max_candidates``. A point ``derive`` refuses is kept: its
+    evaluation fails with the reason. SpecError (``counted_tolerance``) when nothing is kept.
     """
     target = TARGET_RATIO**GRID_PHI
     kept: list[Candidate] = []

@@ -16,51 +16,47 @@ Rules (TF EfficientNet / timm / torchvision):
   that integer, so that 1.1 * 10 gives 11, not 12).
 - resolution: a float is a multiplier of the base resolution, rounded to a multiple of 8 (1.0 leaves it
   untouched); an int is the exact input size in pixels.
+
+These are the paper's rules (``Rounding.PAPER``). ``derive`` applies them on request; by default
+(``Rounding.FIT``, ``scaler.rounding``) it chooses each family member's rounding so that its counted MACs ratio
+keeps (alpha * beta^2 * gamma^2)^phi, and records what it chose (``ScaledSpec.rounding``).
 """
 
 from __future__ import annotations
 
 import functools
-import math
 import numbers
 from dataclasses import dataclass, replace
 from typing import Any
 
+from scaler.rounding import (
+    RESOLUTION_DIVISOR,
+    Rounding,
+    RoundingRecord,
+    fit,
+    round_repeats,
+    round_resolution,
+)
 from searchspace.checks import check_float
 from searchspace.counter import Count, count
 from searchspace.errors import SpecError
-from searchspace.rounding import make_divisible, round_channels
+from searchspace.fields import check_enum
+from searchspace.rounding import round_channels
 from searchspace.spec import ArchSpec
 from searchspace.width import scale_block, scale_width
 
 __all__ = [  # round_channels and scale_block are the shared rules, re-exported for the scaler's users
     "ALPHA", "BETA", "GAMMA", "MAX_COEFFICIENT", "MAX_PHI", "MULTIPLIER_RANGE", "RESOLUTION_DIVISOR",
-    "ScaledSpec", "check_limits", "derive", "member_name", "round_channels", "round_repeats",
-    "round_resolution", "scale", "scale_block",
+    "Rounding", "RoundingRecord", "ScaledSpec", "check_limits", "derive", "member_name", "round_channels",
+    "round_repeats", "round_resolution", "scale", "scale_block",
 ]
 
-RESOLUTION_DIVISOR = 8
 MAX_PHI = 12.0
 MAX_COEFFICIENT = 4.0
 # The paper's grid-search result on B0 (alpha * beta^2 * gamma^2 = 1.92).
 ALPHA, BETA, GAMMA = 1.2, 1.1, 1.15
 # Multipliers ``scale`` accepts (the scaled spec's own limits apply on top).
 MULTIPLIER_RANGE = (0.05, 64.0)
-_DEPTH_EPS = 1e-9
-
-
-
-# --- rounding rules -----------------------------------------------------------------------------------------
-
-
-def round_repeats(repeats: int, depth: float) -> int:
-    """``ceil(depth * repeats)``, at least 1; depth 1.0 is the identity."""
-    return max(1, math.ceil(depth * repeats - _DEPTH_EPS))
-
-
-def round_resolution(resolution: int, multiplier: float, divisor: int = RESOLUTION_DIVISOR) -> int:
-    """``resolution * multiplier`` to the nearest multiple of ``divisor``; multiplier 1.0 is the identity."""
-    return resolution if multiplier == 1.0 else make_divisible(resolution * multiplier, divisor)
 
 
 # --- block channels -----------------------------------------------------------------------------------------
@@ -77,7 +73,8 @@ class ScaledSpec:
     """A scaled network with its base and the multipliers (and compound coefficients) that produced it.
 
     ``method`` is ``'scale'`` (explicit multipliers), ``'derive'`` (alpha^phi, beta^phi, gamma^phi) or
-    ``'official'`` (the published EfficientNet table). The multipliers are the unrounded ones.
+    ``'official'`` (the published EfficientNet table). The multipliers are the unrounded ones; ``rounding``
+    (``derive``) says how they were rounded and what moved from the paper's rules.
     """
 
     base: ArchSpec
@@ -90,6 +87,7 @@ class ScaledSpec:
     alpha: float | None = None
     beta: float | None = None
     gamma: float | None = None
+    rounding: RoundingRecord | None = None
 
     @property
     def resolution(self) -> int:
@@ -141,6 +139,7 @@ class ScaledSpec:
             "base_macs": self.base_count.macs,
             "macs_ratio": self.macs_ratio,
             "ideal_ratio": self.ideal_ratio,
+            "rounding": None if self.rounding is None else self.rounding.to_dict(),
             "spec": self.spec.to_dict(),
         }
 
@@ -206,32 +205,50 @@ def _blame(argument: str, value: float, err: SpecError) -> SpecError:
 
 
 def derive(
-    base: ArchSpec, alpha: float = ALPHA, beta: float = BETA, gamma: float = GAMMA, phi: float = 1
+    base: ArchSpec,
+    alpha: float = ALPHA,
+    beta: float = BETA,
+    gamma: float = GAMMA,
+    phi: float = 1,
+    *,
+    rounding: Rounding | str = Rounding.FIT,
 ) -> ScaledSpec:
     """The phi member of ``base``'s family: depth alpha^phi, width beta^phi, resolution gamma^phi.
 
-    phi = 0 returns the base unchanged. Coefficients must be in [1, 4] and phi in [0, 12]; errors name the
-    coefficient responsible (``alpha`` for depth, ``beta`` for width, ``gamma`` for resolution).
+    ``rounding``: ``fit`` (default) rounds so that the counted MACs ratio keeps (alpha*beta^2*gamma^2)^phi
+    (``scaler.rounding``); ``paper`` applies the paper's rules (module docstring). phi = 0 returns the base
+    unchanged. Coefficients must be in [1, 4] and phi in [0, 12]; errors name the coefficient responsible
+    (``alpha`` for depth, ``beta`` for width, ``gamma`` for resolution).
     """
+    rule = check_enum("rounding", rounding, Rounding)
     phi = float(check_float("phi", phi, 0.0, MAX_PHI))
     alpha, beta, gamma = (
         float(check_float(n, v, 1.0, MAX_COEFFICIENT))
         for n, v in (("alpha", alpha), ("beta", beta), ("gamma", gamma))
     )
-    try:
-        scaled = scale(base, width=beta**phi, depth=alpha**phi, resolution=gamma**phi)
-    except SpecError as err:
-        coefficient, value = {
-            "width": ("beta", beta),
-            "depth": ("alpha", alpha),
-            "resolution": ("gamma", gamma),
-        }.get(err.field, (err.field, None))
-        prefix = f"{coefficient}^phi = {value**phi:.4g} at phi {phi:g}: " if value is not None else ""
-        raise SpecError(coefficient, prefix + err.message) from None
-    spec = scaled.spec
+    width, depth, resolution = beta**phi, alpha**phi, gamma**phi
+    target = (alpha * beta**2 * gamma**2) ** phi
+    fitted = fit(base, width, depth, resolution, target) if rule is Rounding.FIT else None
+    if fitted is not None:
+        spec, record = fitted.spec, fitted.record
+    else:  # the paper's rules, also when no fitted rounding is valid: their error names the coefficient
+        try:
+            spec = scale(base, width=width, depth=depth, resolution=resolution).spec
+        except SpecError as err:
+            coefficient, value = {"width": ("beta", beta), "depth": ("alpha", alpha),
+                                  "resolution": ("gamma", gamma)}.get(err.field, (err.field, None))
+            prefix = f"{coefficient}^phi = {value**phi:.4g} at phi {phi:g}: " if value is not None else ""
+            raise SpecError(coefficient, prefix + err.message) from None
+        record = RoundingRecord(
+            rule=Rounding.PAPER, target_ratio=target, width=width,
+            resolution_divisor=1 if resolution == 1.0 else RESOLUTION_DIVISOR,
+            repeats=tuple(s.repeats for s in spec.stages),
+            adjusted=() if rule is Rounding.PAPER else ("no fitted rounding gives a valid network: the paper's",))
     if spec != base:
         spec = replace(spec, name=member_name(base.name, f"phi{phi:g}"))
-    return replace(scaled, spec=spec, method="derive", phi=phi, alpha=alpha, beta=beta, gamma=gamma)
+    return ScaledSpec(base=base, spec=spec, width_mult=beta**phi, depth_mult=alpha**phi,
+                      resolution_mult=gamma**phi, method="derive", phi=phi, alpha=alpha, beta=beta, gamma=gamma,
+                      rounding=record)
 
 
 def member_name(base_name: str, suffix: str) -> str:

@@ -12,6 +12,8 @@ const FIELDS = [
   { path: "dataset.source", label: "dataset", kind: "text" },
   { path: "dataset.subset", label: "dataset subset", kind: "number" },
   { path: "step", kind: "number" },
+  { path: "tolerance", label: "formula tolerance", kind: "number" },
+  { path: "counted_tolerance", label: "counted MACs-ratio tolerance", kind: "number" },
   { path: "max_candidates", label: "max candidates", kind: "int", value: 4 },
   { path: "seeds", label: "seeds per candidate", kind: "int", value: 3 },
   { path: "training.epochs", label: "epochs", kind: "int", value: 1 },
@@ -20,7 +22,8 @@ const FIELDS = [
 
 export function renderList(root) {
   root.innerHTML = `<section class="split"><div class="list-pane"><h2>Scaling searches</h2>
-    <p class="muted">Each candidate (alpha, beta, gamma) whose counted phi = 1 MACs ratio is near 2 proxy-trains
+    <p class="muted">Each candidate (alpha, beta, gamma), its phi = 1 network rounded to keep the formula's MACs
+    ratio, whose counted ratio is within the counted tolerance of 2 proxy-trains
     the phi = 1 network of the base once per seed; the best mean accuracy is chosen (ties: fewer MACs), and a
     paired t-test says whether it beats the runner-up beyond seed noise.</p>
     <form id="open" class="inline"><input name="id" placeholder="a scaling search id" size="38"><button>Open</button></form>

@@ -48,10 +48,21 @@ def test_subprocess_default_phi3_json():
     assert KEYS <= set(row)
     assert (row["phi"], row["alpha"], row["beta"], row["gamma"]) == (3, 1.2, 1.1, 1.15)
     assert row["width_mult"] == pytest.approx(1.1**3) and row["depth_mult"] == pytest.approx(1.2**3)
-    assert row["resolution"] == 344 and row["ideal_ratio"] == pytest.approx((1.2 * 1.1**2 * 1.15**2) ** 3)
+    assert row["resolution"] == 336 and row["ideal_ratio"] == pytest.approx((1.2 * 1.1**2 * 1.15**2) ** 3)
     spec = ArchSpec.from_dict(row["spec"])
-    assert spec.resolution == 344 and row["base_macs"] == 385_814_752
+    assert spec.resolution == 336 and row["base_macs"] == 385_814_752
     assert row["macs_ratio"] == pytest.approx(row["macs"] / row["base_macs"])
+    assert row["macs_ratio"] == pytest.approx(row["ideal_ratio"], rel=0.01)  # the paper's rounding: 8.43 / 7.08
+    assert row["rounding"]["rule"] == "fit" and row["rounding"]["resolution_divisor"] == 16
+    assert row["rounding"]["adjusted"]
+
+
+def test_paper_rounding(capsys):
+    row = json.loads(run(capsys, "--phi", "3", "--json", "--rounding", "paper"))
+    assert row["resolution"] == 344 and row["macs_ratio"] == pytest.approx(8.432, abs=1e-3)
+    assert row["rounding"] == {"rule": "paper", "target_ratio": row["ideal_ratio"], "width": row["width_mult"],
+                               "resolution_divisor": 8, "repeats": [2, 4, 4, 6, 6, 7, 2], "adjusted": []}
+    assert "rounding moved" not in run(capsys, "--all", "--rounding", "paper")
 
 
 def test_text_table(capsys):
@@ -71,7 +82,8 @@ def test_text_table(capsys):
         "ideal ratio",
     ):
         assert column in header
-    assert "efficientnet_b0-phi2: arch:resolution=296" in out
+    assert "efficientnet_b0-phi2: arch:resolution=288" in out and "\nrounding: fit" in out
+    assert "rounding moved from the paper's rules to keep the MACs ratio:\nphi 2: depth: 1.44 x repeats" in out
 
 
 def test_all_official_json_matches_published(capsys):
@@ -114,6 +126,8 @@ def test_base_file_and_out_dir(capsys, tmp_path):
         (["--phi", "1", "--beta", "0"], "--beta"),
         (["--phi", "1", "--gamma", "-2"], "--gamma"),
         (["--phi", "1", "--official", "--alpha", "1.3"], "--alpha"),
+        (["--phi", "1", "--official", "--rounding", "fit"], "--rounding"),
+        (["--phi", "1", "--rounding", "nearest"], "--rounding"),
         (["--phi", "1", "--zoo", "resnet50"], "--zoo"),
         (["--phi", "1", "--base", "/nonexistent/spec.json"], "--base"),
         (["--phi", "1", "--base", "{bad}"], "--base"),

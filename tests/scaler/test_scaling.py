@@ -158,17 +158,21 @@ def test_derive_phi0_is_the_base(b0):
     assert derive(tiny(), 1.3, 1.05, 1.2, 0).spec == tiny()
 
 
-def test_derive_multipliers(b0):
-    s = derive(b0, 1.2, 1.1, 1.15, 2)
+def test_derive_multipliers_paper_rounding(b0):
+    s = derive(b0, 1.2, 1.1, 1.15, 2, rounding="paper")
     assert s.depth_mult == pytest.approx(1.44) and s.width_mult == pytest.approx(1.21)
     assert s.resolution_mult == pytest.approx(1.3225) and s.spec.resolution == 296
     assert [st.repeats for st in s.spec.stages] == [math.ceil(1.44 * n - 1e-9) for n in (1, 2, 2, 3, 3, 4, 1)]
     assert s.spec.stem.out_chs == 40  # 32 * 1.21 = 38.7 -> 40
     assert s.ideal_ratio == pytest.approx((1.2 * 1.1**2 * 1.15**2) ** 2)
     assert s.spec.name == "efficientnet_b0-phi2" and s.method == "derive"
+    assert s.macs_ratio == pytest.approx(4.693, abs=1e-3)  # 27% above the formula's 3.687 (issue 32)
     d = s.to_dict()
     assert d["phi"] == 2 and d["alpha"] == 1.2 and d["base_macs"] == count(b0).macs
     assert d["macs"] == count(s.spec).macs and ArchSpec.from_dict(d["spec"]) == s.spec
+    assert d["rounding"] == {"rule": "paper", "target_ratio": s.ideal_ratio, "width": s.width_mult,
+                             "resolution_divisor": 8, "repeats": [st.repeats for st in s.spec.stages],
+                             "adjusted": []}
 
 
 @pytest.mark.parametrize(

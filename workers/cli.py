@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from searchspace.errors import SpecError
-from searchspace.fields import add_field_flag, flag_error, set_flags
+from searchspace.fields import add_field_flag, description, field_at, flag_error, set_flags
 from searchspace.table import format_table
 from workers.console import Console, console, log_path_for
 from workers.data import DatasetError
@@ -68,10 +68,9 @@ def _names(text: str) -> list[str]:
 
 
 def _baselines_help() -> str:
-    default = ",".join(SearchConfig().baselines)
-    return ("zoo networks fitted to the data and the space's MACs range, trained with the same budget and reported "
-            f"beside the front (never shown to the sampler): comma-separated names, or none to train no baseline "
-            f"(default {default})")
+    """The field's description, and how to give the list (or none) as one command-line word."""
+    field, _, default = field_at(SearchConfig, "baselines")
+    return f"{description(field)}; on the command line NAME,NAME or none (default {', '.join(default)})"
 
 
 OVERRIDES: dict[str, dict[str, Any]] = {

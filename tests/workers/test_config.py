@@ -133,7 +133,7 @@ def test_flag_errors_name_the_flag_and_file_errors_the_field(tmp_path) -> None:
 def test_baselines_none_on_the_command_line(none: str) -> None:
     config = build_config(build_parser().parse_args(["search", "--baselines", none]))
     assert config.baselines == ()
-    assert "or none to train no baseline" in _search_actions()["--baselines"].help
+    assert "on the command line NAME,NAME or none (default mobilenet_v2," in _search_actions()["--baselines"].help
     assert build_config(build_parser().parse_args(["search", "--baselines", "mobilenet_v2, ghostnet_1_0"])).baselines \
         == ("mobilenet_v2", "ghostnet_1_0")
 

@@ -1,5 +1,5 @@
 """Grid search of the compound coefficients (EfficientNet, arXiv:1905.11946 section 3.3, step 1), on the job
-engine the architecture search uses (``workers.runtime.engine``: one Ray executor, one Optuna ledger, one outcome type).
+engine the architecture search uses (``workers.runtime``: one Ray executor, one Optuna ledger, one outcome type).
 
 Fix phi = 1, enumerate alpha, beta, gamma >= 1 on a grid with alpha * beta^2 * gamma^2 within a tolerance of 2,
 derive each point's phi = 1 network with the rounding that keeps its formula ratio (``scaler.rounding``) and keep
@@ -72,9 +72,11 @@ from workers.runtime import (
     Task,
     checkpoint,
     cluster_cpus,
-    engine,
     open_storage,
+    restart_ray,
+    run_engine,
     until_available,
+    with_restarts,
 )
 from workers.training import TrainBudget
 
@@ -272,9 +274,9 @@ def run_grid(
                                dataset=config.dataset)
         if config.threads > cluster_cpus():
             raise SpecError("threads", f"{config.threads} threads per candidate, but Ray has {cluster_cpus()} CPUs")
-        return engine.run(source, executor, EngineLimits(slots=config.workers, poll_s=poll_s), should_stop)
+        return run_engine(source, executor, EngineLimits(slots=config.workers, poll_s=poll_s), should_stop)
 
-    stop = engine.with_restarts(attempt)
+    stop = with_restarts(attempt, restart_ray)
     until_available(lambda: checkpoint(storage_url), what="checkpoint the database")
     return GridResult(study_name=name, base_name=base.name, config=config, stopped=str(stop), rejected=rejected,
                       candidates=_results(candidates, results, config))

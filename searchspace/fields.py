@@ -110,3 +110,25 @@ def set_flags(data: dict[str, Any], args: argparse.Namespace, flags: dict[str, s
                 raise SpecError(parent, "must be a JSON object")
         node[name] = value
     return data
+
+
+def flag_error(err: SpecError, flags: dict[str, str], args: argparse.Namespace,
+               from_file: dict[str, Any] | None = None) -> SpecError:
+    """``err`` naming the command-line flag of its field (``--epochs``, not ``budget.epochs``), unless the value
+    came from the config file ``from_file`` and not from the flag; ``err`` itself when no flag sets that field."""
+    for flag, path in flags.items():
+        if err.field != path and not err.field.startswith((path + ".", path + "[")):
+            continue
+        given = getattr(args, flag_dest(flag), None) not in (None, False)
+        if given or not _holds(from_file or {}, path):
+            return SpecError(flag, err.message)
+    return err
+
+
+def _holds(data: dict[str, Any], path: str) -> bool:
+    node: Any = data
+    for name in path.split("."):
+        if not isinstance(node, dict) or name not in node:
+            return False
+        node = node[name]
+    return True

@@ -11,15 +11,19 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from searchspace.errors import SpecError
-from searchspace.fields import add_field_flag, set_flags
+from searchspace.fields import add_field_flag, description, field_at, flag_error, set_flags
 from searchspace.table import format_table
+from workers.console import Console, console, log_path_for
 from workers.data import DatasetError
 from workers.runtime import StopCheck, StopReason
 from workers.search import SearchConfig, TrialRecord
 from workers.training import DeviceUnavailable
+
+if TYPE_CHECKING:
+    from workers.search import SearchResult
 
 DEFAULT_STORAGE = "sqlite:///nas-search.db"
 
@@ -53,12 +57,25 @@ FLAGS = {
 }
 
 
+NONE_WORDS = ("none", "[]", "")
+
+
 def _names(text: str) -> list[str]:
-    """A comma-separated list of names ("" for none)."""
+    """A comma-separated list of names; ``none`` (or ``[]``, or an empty string) for none."""
+    if text.strip().lower() in NONE_WORDS:
+        return []
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
-OVERRIDES: dict[str, dict[str, Any]] = {"--baselines": {"type": _names, "metavar": "NAME,NAME"}}
+def _baselines_help() -> str:
+    """The field's description, and how to give the list (or none) as one command-line word."""
+    field, _, default = field_at(SearchConfig, "baselines")
+    return f"{description(field)}; on the command line NAME,NAME or none (default {', '.join(default)})"
+
+
+OVERRIDES: dict[str, dict[str, Any]] = {
+    "--baselines": {"type": _names, "metavar": "NAME,NAME|none", "help": _baselines_help()},
+}
 
 
 def build_config(args: argparse.Namespace) -> SearchConfig:
@@ -71,8 +88,12 @@ def build_config(args: argparse.Namespace) -> SearchConfig:
             raise SpecError("--config", f"cannot read {args.config!r}: {err}") from None
         if not isinstance(data, dict):
             raise SpecError("--config", f"{args.config!r} must hold a JSON object")
+    from_file = json.loads(json.dumps(data))
     set_flags(data, args, FLAGS)
-    return SearchConfig.from_dict(data)
+    try:
+        return SearchConfig.from_dict(data)
+    except SpecError as err:
+        raise flag_error(err, FLAGS, args, from_file) from None
 
 
 def default_study_name(config: SearchConfig) -> str:
@@ -113,12 +134,24 @@ def stop_on_signals() -> Iterator[StopCheck]:
             signal.signal(sig, handler)
 
 
+def progress_text(record: TrialRecord) -> str:
+    """A finished trial for the progress bar: its number, state and accuracy to four places."""
+    accuracy = "" if record.accuracy is None else f" acc={record.accuracy:.4f}"
+    return f"#{record.number} {record.state.lower()}{accuracy}"
+
+
 def _search(args: argparse.Namespace) -> int:
+    config = build_config(args)
+    log = Path(args.log_file) if args.log_file else log_path_for(args.storage)
+    with console(log, verbose=args.verbose) as term:
+        return _run_search(args, config, term)
+
+
+def _run_search(args: argparse.Namespace, config: SearchConfig, term: Console) -> int:
     from tqdm import tqdm
 
     from workers.search import SearchDriver
 
-    config = build_config(args)
     profile = None
     if args.profile:
         from workers.search import load_profile_file
@@ -128,39 +161,44 @@ def _search(args: argparse.Namespace) -> int:
     study = args.study or default_study_name(config)
     size = config.space.size()
     if not args.json:
+        where = f"; Ray and Optuna messages: {term.log} (--verbose shows them)" if term.log else ""
         print(f"dataset {info.source}: {info.num_classes} classes, {info.train_size} train / {info.val_size} val; "
-              f"search space: {size:.3e} architectures ({len(config.space.stages)} stages)", file=sys.stderr)
-    bar = tqdm(total=config.n_trials, desc=study, unit="trial", disable=args.json, file=sys.stderr)
+              f"search space: {size:.3e} architectures ({len(config.space.stages)} stages){where}", file=term.err)
+    bar = tqdm(total=config.n_trials, desc=study, unit="trial", disable=args.json, file=term.err)
 
     def progress(record: TrialRecord) -> None:
         if record.state in ("COMPLETE", "PRUNED") and not record.rejected and record.reused_from is None:
             bar.update(1)
-        bar.set_postfix_str(f"#{record.number} {record.state.lower()} acc={record.accuracy}")
+        bar.set_postfix_str(progress_text(record))
 
     with stop_on_signals() as stop:
         result = SearchDriver(config, args.storage, study, on_trial=progress, should_stop=stop, profile=profile).run()
     bar.close()
     if result.stopped == StopReason.INTERRUPTED.value:
         print(f"interrupted: running trials were handed back; rerun the same command to resume {study}",
-              file=sys.stderr)
+              file=term.err)
     if args.json:
-        print(json.dumps({**result.to_dict(), "space_size": size}, indent=2))
+        print(json.dumps({**result.to_dict(), "space_size": size}, indent=2), file=term.out)
         return 0
+    _print_result(result, study, args.storage, config, term.out)
+    return 0
+
+
+def _print_result(result: SearchResult, study: str, storage: str, config: SearchConfig, out: TextIO) -> None:
     counts = ", ".join(f"{v} {k.lower()}" for k, v in sorted(result.counts().items()))
-    print(f"study {study} ({args.storage}): {counts}; stopped: {result.stopped}")
-    print(pareto_table(result.pareto))
+    print(f"study {study} ({storage}): {counts}; stopped: {result.stopped}", file=out)
+    print(pareto_table(result.pareto), file=out)
     baselines = result.to_dict()["baselines"]
     if baselines:
         beaten = sum(bool(b["dominated"]) for b in baselines)
         print(f"baselines (zoo networks fitted to the data, same budget): the front dominates {beaten} of "
-              f"{len(baselines)}")
-        print(baselines_table(baselines))
+              f"{len(baselines)}", file=out)
+        print(baselines_table(baselines), file=out)
     if result.stopped_early:
         stops = ", ".join(f"{n} after {epochs} epochs" for epochs, n in sorted(result.stopped_early.items()))
-        print(f"stopped early (kept, off the full-fidelity front): {stops}")
+        print(f"stopped early (kept, off the full-fidelity front): {stops}", file=out)
     if result.best:
-        print(f"best ({config.mode}): trial {result.best.number}, accuracy {result.best.accuracy:.4f}")
-    return 0
+        print(f"best ({config.mode}): trial {result.best.number}, accuracy {result.best.accuracy:.4f}", file=out)
 
 
 def _profile(args: argparse.Namespace) -> int:
@@ -180,7 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
                                      "latency from its table instead of timing it on the workers")
     p.add_argument("--storage", default=DEFAULT_STORAGE, help="SQLAlchemy URL of the study storage")
     p.add_argument("--study", help="study name (default: derived from the config, so reruns resume)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true",
+                   help="print the result as one JSON document on standard output (nothing else goes there)")
+    p.add_argument("--log-file", metavar="PATH",
+                   help="where Ray's and Optuna's messages go (default: beside a SQLite storage, its name with "
+                        "'.log'; else ./nas-search.log)")
+    p.add_argument("--verbose", action="store_true",
+                   help="show Ray's and Optuna's messages on standard error instead of writing them to the log file")
     p.set_defaults(func=_search)
     p = sub.add_parser("profile", help="time every block a search space can produce on this machine")
     from workers.latency import add_profile_flags

@@ -100,7 +100,8 @@ def test_cli_help_quotes_the_dataclass_defaults_and_descriptions() -> None:
     for flag, path in FLAGS.items():
         field, _, default = field_at(SearchConfig, path)
         assert actions[flag].default is None  # not given: the config file's (or the dataclass's) value
-        assert actions[flag].help == f"{field.metadata['doc']} (default {'none' if default is None else default})"
+        derived = f"{field.metadata['doc']} (default {'none' if default is None else default})"
+        assert actions[flag].help == OVERRIDES.get(flag, {}).get("help", derived)
     assert re.search(r"\(default 20\)", actions["--trials"].help)
 
 
@@ -114,8 +115,32 @@ def test_cli_flags_override_the_config_file(tmp_path) -> None:
     assert config.budget == TrainBudget(lr=0.05, epochs=2) and config.dataset.subset == 0.5
     assert config.pruner is Pruner.NONE
     assert build_config(build_parser().parse_args(["search"])) == SearchConfig()
-    with pytest.raises(SpecError, match="n_trials"):
+    with pytest.raises(SpecError) as info:  # the error names the flag the user typed
         build_config(build_parser().parse_args(["search", "--trials", "0"]))
+    assert info.value.field == "--trials"
+
+
+def test_flag_errors_name_the_flag_and_file_errors_the_field(tmp_path) -> None:
+    def error(*argv: str) -> str:
+        with pytest.raises(SpecError) as info:
+            build_config(build_parser().parse_args(["search", *argv]))
+        return str(info.value)
+
+    assert error("--epochs", "0").startswith("--epochs: must be in [1, ")
+    assert error("--subset", "2").startswith("--subset: ")
+    path = tmp_path / "search.json"
+    path.write_text(json.dumps({"budget": {"epochs": 0}}))
+    assert error("--config", str(path)).startswith("budget.epochs: ")  # the file's value: its path in the file
+    assert error("--config", str(path), "--epochs", "-1").startswith("--epochs: ")
+
+
+@pytest.mark.parametrize("none", ["none", "[]", "", "None"])
+def test_baselines_none_on_the_command_line(none: str) -> None:
+    config = build_config(build_parser().parse_args(["search", "--baselines", none]))
+    assert config.baselines == ()
+    assert "on the command line NAME,NAME or none (default mobilenet_v2," in _search_actions()["--baselines"].help
+    assert build_config(build_parser().parse_args(["search", "--baselines", "mobilenet_v2, ghostnet_1_0"])).baselines \
+        == ("mobilenet_v2", "ghostnet_1_0")
 
 
 def test_asha_rungs_and_the_cpu_budget_from_the_cli() -> None:

@@ -149,7 +149,7 @@ import functools, sys, tests.workers.fake_eval as fe
 from ray import cloudpickle
 from dataclasses import replace
 from tests.workers.test_driver import TINY
-from workers.driver import SearchDriver
+from workers.search import SearchDriver
 cloudpickle.register_pickle_by_value(fe)
 SearchDriver(replace(TINY, n_trials=6), sys.argv[1], "resume",
              evaluate_fn=functools.partial(fe.fake_evaluate, sleep=1.5)).run()

@@ -3,6 +3,7 @@ networks, fitting the correction) and prediction from a profile."""
 
 from __future__ import annotations
 
+from workers.latency import cpu_lock
 from workers.latency.config import LatencyConfig
 from workers.latency.correction import fitted
 from workers.latency.measure import REFERENCES, DeviceInfo, LatencyResult, cpu_model, measure_latency
@@ -20,6 +21,7 @@ __all__ = [
     "Timing",
     "add_profile_flags",
     "calibrate",
+    "cpu_lock",
     "cpu_model",
     "file_profile_id",
     "fitted",

@@ -3,8 +3,18 @@ Optuna ledger, outcomes, and retries through database outages."""
 
 from __future__ import annotations
 
-from workers.runtime.cluster import cluster_cpus, ensure_ray
-from workers.runtime.engine import EngineLimits, Proposal, Source, Stop, StopCheck, StopReason
+from workers.runtime.cluster import RayUnavailable, cluster_cpus, ensure_ray, restart_ray
+from workers.runtime.engine import (
+    EngineLimits,
+    Executor,
+    Proposal,
+    Source,
+    Stop,
+    StopCheck,
+    StopReason,
+    run_engine,
+    with_restarts,
+)
 from workers.runtime.executor import WORKER_NICENESS, EvaluateFn, RayExecutor, Task
 from workers.runtime.ledger import INTERRUPTED, RECORD, Ledger, Stored, checkpoint, open_storage
 from workers.runtime.outage import TRANSIENT, until_available
@@ -18,10 +28,12 @@ __all__ = [
     "EngineLimits",
     "EvaluateFn",
     "Evaluated",
+    "Executor",
     "Ledger",
     "Outcome",
     "Proposal",
     "RayExecutor",
+    "RayUnavailable",
     "Source",
     "Stop",
     "StopCheck",
@@ -32,5 +44,8 @@ __all__ = [
     "cluster_cpus",
     "ensure_ray",
     "open_storage",
+    "restart_ray",
+    "run_engine",
     "until_available",
+    "with_restarts",
 ]

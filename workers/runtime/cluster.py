@@ -130,6 +130,11 @@ def ensure_ray(num_cpus: int) -> None:
     _OWNER.ensure(num_cpus)
 
 
+def restart_ray() -> None:
+    """Shut a broken Ray down and start (or rejoin) it again, from the owner thread."""
+    _OWNER.restart()
+
+
 def cluster_gpus() -> float:
     """GPUs Ray can schedule on across the cluster (0 on a CPU-only machine)."""
     import ray

@@ -1,8 +1,10 @@
 """The job engine both the architecture search and the compound-scaling grid run on.
 
-A ``Source`` proposes evaluations and records their outcomes; the engine keeps ``slots`` of them running on a
-``RayExecutor``, polls the stop check, enforces the time budget, stops a job whose proposals are all rejected
-or whose evaluations keep failing, and on any stop hands the unfinished tasks back to the source to record.
+A ``Source`` proposes evaluations and records their outcomes; the engine keeps ``slots`` of them running on an
+``Executor`` (``RayExecutor`` in production), polls the stop check, enforces the time budget, stops a job whose
+proposals are all rejected or whose evaluations keep failing, and on any stop hands the unfinished tasks back to
+the source to record. When the compute under the executor is lost (``RayUnavailable``), ``with_restarts`` restarts
+it through the ``restart`` it is given and runs the job again.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from workers.runtime.cluster import RayUnavailable, ray_owner
-from workers.runtime.executor import RayExecutor, Task
+from workers.runtime.cluster import RayUnavailable
+from workers.runtime.executor import Task
 from workers.runtime.outcome import Evaluated, Outcome
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,25 @@ class Source(Protocol):
         """Record an evaluation stopped before it ended."""
 
 
+class Executor(Protocol):
+    """Where the engine runs evaluations (``RayExecutor``; tests use an in-process stand-in)."""
+
+    def __len__(self) -> int:
+        """How many tasks are in flight."""
+
+    def submit(self, task: Task) -> None:
+        """Start ``task``; RayUnavailable when the compute under the executor is gone."""
+
+    def wait(self, timeout_s: float) -> list[tuple[Task, Evaluated]]:
+        """The tasks that finished within ``timeout_s``, with their outcome (RayUnavailable as for ``submit``)."""
+
+    def cancel_all(self) -> list[Task]:
+        """Stop every task in flight and hand them back."""
+
+    def healthy(self) -> bool:
+        """Whether the compute under the executor still answers (a dead node can leave tasks hanging)."""
+
+
 StopCheck = Callable[[], StopReason | None]
 
 
@@ -82,7 +103,7 @@ class EngineLimits:
     health_every_s: float = 5.0  # how often Ray's own health is checked while evaluations run
 
 
-def run(source: Source, executor: RayExecutor, limits: EngineLimits, should_stop: StopCheck | None = None) -> Stop:
+def run_engine(source: Source, executor: Executor, limits: EngineLimits, should_stop: StopCheck | None = None) -> Stop:
     """Run ``source`` until its budget, the time budget, a stop, or a run of rejections or failures.
 
     When Ray itself fails (RayUnavailable), the running evaluations are recorded as interrupted (so a resumed
@@ -100,9 +121,9 @@ def run(source: Source, executor: RayExecutor, limits: EngineLimits, should_stop
     return stop
 
 
-def with_restarts(attempt: Callable[[], Stop], restarts: int = 3) -> Stop:
-    """``attempt()`` (a whole resumable run: open the study, build the source, ``run``), again after restarting
-    Ray when Ray failed under it, up to ``restarts`` times."""
+def with_restarts(attempt: Callable[[], Stop], restart: Callable[[], None], restarts: int = 3) -> Stop:
+    """``attempt()`` (a whole resumable run: open the study, build the source, ``run_engine``), again after
+    ``restart()`` (``restart_ray`` in production) when Ray failed under it, up to ``restarts`` times."""
     for done in range(restarts + 1):
         try:
             return attempt()
@@ -110,11 +131,11 @@ def with_restarts(attempt: Callable[[], Stop], restarts: int = 3) -> Stop:
             if done == restarts:
                 raise
             log.warning("Ray failed (%s); restarting it and resuming (%d/%d)", err, done + 1, restarts)
-            ray_owner().restart()
+            restart()
     raise AssertionError("unreachable")
 
 
-def _loop(source: Source, executor: RayExecutor, limits: EngineLimits, check: StopCheck) -> Stop:
+def _loop(source: Source, executor: Executor, limits: EngineLimits, check: StopCheck) -> Stop:
     deadline = None if limits.timeout_s is None else time.monotonic() + limits.timeout_s
     rejected = failed = duplicates = 0
     asked = 0  # duplicates since the last evaluation began or ended: a few, then wait for one to end
@@ -155,7 +176,7 @@ def _loop(source: Source, executor: RayExecutor, limits: EngineLimits, check: St
             failed = failed + 1 if evaluated.outcome is Outcome.FAIL else 0
         if time.monotonic() >= next_health:  # a dead raylet can leave leased workers running for a while
             next_health = time.monotonic() + limits.health_every_s
-            if not ray_owner().healthy():
+            if not executor.healthy():
                 raise RayUnavailable("Ray's node is gone (its raylet or GCS died)")
         if failed >= limits.max_failed_in_a_row:
             stop = Stop(StopReason.FAILING, f"{failed} evaluations in a row failed (see the trials' errors)")

@@ -121,6 +121,10 @@ class RayExecutor:
             raise RayUnavailable("Ray stopped answering while evaluations ran (raylet or GCS died)")
         return [(self._inflight.pop(ref), evaluated) for ref, evaluated in done]
 
+    def healthy(self) -> bool:
+        """Ray answers (``RayOwner.healthy``)."""
+        return ray_owner().healthy()
+
     def cancel_all(self) -> list[Task]:
         """Cancel every running task (force: their workers are killed); the tasks, for the caller to record."""
         import ray

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from workers.search.baselines import BaselineRecord, baseline_study_name, verdict
 from workers.search.config import DEFAULT_BASELINES, Objective, SearchConfig
-from workers.search.driver import SearchDriver
+from workers.search.driver import SearchDriver, SearchResult
 from workers.search.profile_file import load_profile_file
 from workers.search.results import TrialRecord, best_trial, hypervolume, pareto_front
 from workers.search.trial import evaluate_trial
@@ -22,12 +22,13 @@ from workers.search.truth import (
 
 __all__ = [
     "DEFAULT_BASELINES",
-    "Objective",
     "BaselineRecord",
     "BaselineVerdict",
+    "Objective",
     "RankAgreement",
     "SearchConfig",
     "SearchDriver",
+    "SearchResult",
     "TooFewPoints",
     "TrialRecord",
     "agreement_sentence",

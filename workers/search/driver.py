@@ -26,6 +26,7 @@ from workers.runtime import (
     RECORD,
     EngineLimits,
     Evaluated,
+    Executor,
     Ledger,
     Outcome,
     Proposal,
@@ -36,9 +37,11 @@ from workers.runtime import (
     Stored,
     Task,
     checkpoint,
-    engine,
     open_storage,
+    restart_ray,
+    run_engine,
     until_available,
+    with_restarts,
 )
 from workers.screening import screened_mark
 from workers.search.baselines import BaselineRecord, BaselineSource, WithBaselines, judged, load_baselines
@@ -51,6 +54,12 @@ from workers.search.warm_start import warm_start
 log = logging.getLogger(__name__)
 MAX_MISSING_IN_A_ROW = 10  # candidates the device profile lacks before the search stops with an error
 EvaluateFn = Callable[[ArchSpec, SearchConfig, Any], dict[str, Any]]
+
+
+def ray_executor(config: SearchConfig) -> RayExecutor:
+    """The search's Ray executor: ``latency.threads`` CPUs per trial, ``n_workers`` trials at a time."""
+    return RayExecutor(config.latency.threads, config.n_workers * config.latency.threads, budget=config.budget,
+                       latency_device=config.latency.device, dataset=config.dataset)
 
 
 def _directions(config: SearchConfig) -> list[str]:
@@ -160,8 +169,10 @@ class SearchDriver:
         poll_s: float = 0.5,
         on_baseline: Callable[[BaselineRecord], None] | None = None,
         profile: DeviceProfile | None = None,
+        make_executor: Callable[[SearchConfig], Executor] = ray_executor,
     ) -> None:
-        """``profile``: the device profile ``config.latency.device`` names, to predict latencies from."""
+        """``profile``: the device profile ``config.latency.device`` names, to predict latencies from;
+        ``make_executor``: where the trials run (a fresh one for each attempt)."""
         self.config = config
         self.profile = profile
         self.storage_url = storage_url
@@ -171,6 +182,7 @@ class SearchDriver:
         self.on_trial = on_trial or (lambda record: None)
         self.poll_s = poll_s
         self.on_baseline = on_baseline or (lambda record: None)
+        self.make_executor = make_executor
 
     def run(self) -> SearchResult:
         info = self.config.dataset.validate()
@@ -181,20 +193,19 @@ class SearchDriver:
             ledger = Ledger(self.storage_url, self.study_name, _directions(config),
                             lambda stored: make_sampler(config, config.seed + stored),  # resumed: fresh draws
                             metric_names=_metric_names(config))
-            executor = RayExecutor(config.latency.threads, config.n_workers * config.latency.threads,
-                                   budget=config.budget, latency_device=config.latency.device, dataset=config.dataset)
+            executor = self.make_executor(config)
             source = _SearchSource(self, config, ledger)
             baselines = BaselineSource(config, self.storage_url, self.study_name, self.evaluate_fn, self.on_baseline,
                                        source.predict_latency)
             try:
-                stop = source.explain(engine.run(WithBaselines(source, baselines), executor, limits, self.should_stop))
+                stop = source.explain(run_engine(WithBaselines(source, baselines), executor, limits, self.should_stop))
                 if source.uncovered:
                     raise SpecError("latency.device", source.uncovered)
                 return stop
             finally:
                 source.close()
 
-        stop = engine.with_restarts(attempt)
+        stop = with_restarts(attempt, restart_ray)
         until_available(lambda: checkpoint(self.storage_url), what="checkpoint the database")
         return load_result(self.storage_url, self.study_name, config, str(stop))
 

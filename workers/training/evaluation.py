@@ -10,8 +10,7 @@ from typing import Any
 from searchspace.counter import count
 from searchspace.spec import ArchSpec
 from workers.data import DatasetConfig, DatasetInfo
-from workers.latency import LatencyResult, cpu_lock, measure_latency
-from workers.latency.config import LatencyConfig
+from workers.latency import LatencyConfig, LatencyResult, cpu_lock, measure_latency
 from workers.training.budget import EpochCallback, TrainBudget, TrainResult
 from workers.training.loop import build_seeded, train_and_evaluate
 

@@ -60,24 +60,37 @@ _IMPORT_ORDER = [
 
 def render_python(spec: ArchSpec, plan: Call, features: bool = False) -> str:
     """The source of the standalone file for a validated ``spec`` and its network plan."""
+    if features:
+        doc = "The network, returning the feature maps at strides 8, 16 and 32."
+    else:
+        doc = f"The network with ``num_classes`` outputs (the spec has {spec.num_classes})."
+    shared = {"bn_eps": spec.bn_eps, "bn_momentum": spec.bn_momentum}
+    size = (spec.in_chans, spec.resolution, spec.resolution)
+    return render_plan(plan, header=_header(spec, features), doc=doc, input_size=size, shared=shared)
+
+
+def render_plan(
+    plan: Call, *, header: str, doc: str, input_size: tuple[int, int, int], shared: dict[str, float]
+) -> str:
+    """The standalone file for any module plan: ``header`` as its docstring, the copied module sources,
+    ``INPUT_SIZE`` and ``build_model`` (with ``doc``); ``shared`` batch-norm settings that differ from PyTorch's
+    are written once as ``bn``."""
     defaults = {"bn_eps": 1e-5, "bn_momentum": 0.1}
-    shared = {
-        k: v for k, v in (("bn_eps", spec.bn_eps), ("bn_momentum", spec.bn_momentum)) if v != defaults[k]
-    }
-    writer = _Writer(shared)
+    writer = _Writer({k: v for k, v in shared.items() if v != defaults[k]})
     call = writer.node(plan, nn.Module, "network")
     network_module = plan.fn.__module__
     sources = _Sources()
     for cls in sorted(writer.classes, key=lambda c: (c.__module__ == network_module, c is plan.fn)):
         sources.add(cls)
-    body = _build_model(spec, call, writer, features)
+    body = _build_model(call, writer, doc)
     imports = [line for line in _IMPORT_ORDER if not line or line in sources.imports]
     while imports and not imports[0]:
         imports.pop(0)
     if imports and not imports[-1]:
         imports.pop()
-    header = _header(spec, features)
-    size = ", ".join(_int(v, "input size") for v in (spec.in_chans, spec.resolution, spec.resolution))
+    if not _HEADER.fullmatch(header):
+        raise ExportError("header", "holds characters outside the allowed set")
+    size = ", ".join(_int(v, "input size") for v in input_size)
     top = "\n\n".join([f'"""{header}\n"""', "\n".join(imports), f"INPUT_SIZE = ({size})"])
     text = "\n\n\n".join([top, *sources.texts, body]) + "\n"
     tree = check_source(text)
@@ -90,45 +103,47 @@ def _header(spec: ArchSpec, features: bool) -> str:
     c = count(spec, features=features)
     title = spec.name or "network"
     what = "feature extractor (strides 8, 16, 32)" if features else "classifier"
-    line = spec.to_string()
-    wrapped = textwrap.wrap(line, LINE_LENGTH - 4, break_long_words=False, break_on_hyphens=False)
-    digest = hashlib.sha256(spec.to_json(indent=None).encode()).hexdigest()
+    usage = "model = build_model()" if features else f"model = build_model(num_classes={spec.num_classes})"
+    lines = [
+        f"{title}: standalone PyTorch {what}.",
+        "",
+        "Architecture (the spec's one-line form, wrapped: join the lines with single spaces):",
+        "",
+        *wrapped(spec.to_string()),
+        "",
+        f"Parameters: {c.params:,}",
+        f"Multiply-adds: {c.macs:,} at input {spec.in_chans}x{spec.resolution}x{spec.resolution}",
+        *provenance(spec.to_json(indent=None)),
+        "",
+        f"Usage: {usage}; inputs are float tensors of shape (batch, *INPUT_SIZE).",
+    ]
+    return "\n".join(lines)
+
+
+def wrapped(line: str) -> list[str]:
+    """A one-line spec wrapped for a docstring, indented."""
+    return [INDENT + w for w in textwrap.wrap(line, LINE_LENGTH - 4, break_long_words=False, break_on_hyphens=False)]
+
+
+def provenance(spec_json: str) -> list[str]:
+    """The header lines naming the exporter, the package version and the spec's digest."""
+    digest = hashlib.sha256(spec_json.encode()).hexdigest()
     try:
         version = metadata.version("nas-scaler")
     except metadata.PackageNotFoundError:
         version = "unknown"
-    usage = "model = build_model()" if features else f"model = build_model(num_classes={spec.num_classes})"
-    text = "\n".join(
-        [
-            f"{title}: standalone PyTorch {what}.",
-            "",
-            "Architecture (the spec's one-line form, wrapped: join the lines with single spaces):",
-            "",
-            *(INDENT + w for w in wrapped),
-            "",
-            f"Parameters: {c.params:,}",
-            f"Multiply-adds: {c.macs:,} at input {spec.in_chans}x{spec.resolution}x{spec.resolution}",
-            f"Exported by searchspace.export.to_python (nas-scaler {version}) from the validated spec",
-            f"(spec JSON SHA-256 {digest[:16]}...{digest[-16:]}).",
-            "Needs only PyTorch (Python 3.10 or newer); nothing from the search service.",
-            "",
-            f"Usage: {usage}; inputs are float tensors of shape (batch, *INPUT_SIZE).",
-        ]
-    )
-    if not _HEADER.fullmatch(text) or not re.fullmatch(r"[0-9.a-z+]*", version):
+    if not re.fullmatch(r"[0-9.a-z+]*", version):
         raise ExportError("header", "holds characters outside the allowed set")
-    return text
+    return [
+        f"Exported by searchspace.export.to_python (nas-scaler {version}) from the validated spec",
+        f"(spec JSON SHA-256 {digest[:16]}...{digest[-16:]}).",
+        "Needs only PyTorch (Python 3.10 or newer); nothing from the search service.",
+    ]
 
 
-def _build_model(spec: ArchSpec, call: Node, writer: _Writer, features: bool) -> str:
+def _build_model(call: Node, writer: _Writer, doc: str) -> str:
     params = [f"{arg.name}: int = {_int(arg.value, arg.name)}" for arg in writer.args.values()]
-    lines = [f"def build_model({', '.join(params)}) -> {writer.root}:"]
-    if features:
-        lines.append(f'{INDENT}"""The network, returning the feature maps at strides 8, 16 and 32."""')
-    else:
-        lines.append(
-            f'{INDENT}"""The network with ``num_classes`` outputs (the spec has {spec.num_classes})."""'
-        )
+    lines = [f"def build_model({', '.join(params)}) -> {writer.root}:", f'{INDENT}"""{doc}"""']
     if writer.shared:
         items = [(f'"{k}": ', _float(v, k)) for k, v in writer.shared.items()]
         lines += _lines(Group("{", items, "}"), 1, "bn = ", "")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from searchspace.blocks import ConvSpec, MBConvSpec
+from searchspace.blocks import MBConvSpec
 from searchspace.rounding import make_divisible
 from searchspace.spec import ArchSpec, HeadSpec, StageSpec, StemSpec
 
@@ -29,11 +29,9 @@ VARIANTS = {
 }
 
 
-def mobilenet_v3(name: str, reduced_tail: bool = False, split_expansion: bool = False) -> ArchSpec:
+def mobilenet_v3(name: str, reduced_tail: bool = False) -> ArchSpec:
     """The classifier; ``reduced_tail`` halves the channels from the last stride-2 block on (the paper's Table 6,
-    torchvision's ``reduced_tail``); ``split_expansion`` writes that block as its 1x1 expansion (a ``conv``
-    stage) followed by an MBConv without expansion: the same layers, with the expansion output a stage output
-    (where SSDLite attaches its first head, the paper's section 6.3)."""
+    torchvision's ``reduced_tail``, which its SSDLite uses)."""
     blocks, last_conv, hidden = VARIANTS[name]
     last_down = max(i for i, row in enumerate(blocks) if row[5] == 2)
     divider = 2 if reduced_tail else 1
@@ -45,9 +43,6 @@ def mobilenet_v3(name: str, reduced_tail: bool = False, split_expansion: bool = 
             exp = exp // divider if i > last_down else exp
         se_fields = {"se_ratio": 0.25 if se else 0.0, "se_from": "mid", "se_round": 8, "se_act": "relu",
                      "se_gate": "hsigmoid"}
-        if split_expansion and i == last_down:
-            stages.append(StageSpec(block=ConvSpec(out_chs=exp, kernel=1, act=act)))
-            in_chs = exp
         block = MBConvSpec(out_chs=c, stride=s, kernel=k, act=act, expansion=exp / in_chs, **se_fields)
         stages.append(StageSpec(block=block, repeats=n))
         in_chs = c

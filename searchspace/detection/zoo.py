@@ -78,3 +78,31 @@ def published() -> dict[str, dict[str, Any]]:
     """Published and reference-implementation sizes of the detectors, keyed by name (``zoo/detection.json``)."""
     text = resources.files("searchspace.zoo").joinpath("detection.json").read_text()
     return {entry["name"]: entry for entry in json.loads(text)["networks"]}
+
+
+def rows() -> list[dict[str, Any]]:
+    """Our analytic sizes beside the reference implementation's and the published ones, for every detector."""
+    from searchspace.detection.counter import count_detector
+
+    out = []
+    for name in names():
+        spec, ref = get(name), published().get(name, {})
+        c = count_detector(spec)
+        ref_params = ref.get("reference_params")
+        ref_macs = ref.get("reference_macs") or ref.get("reference_macs_rounded")
+        out.append({
+            "name": name,
+            "head": spec.head.kind,
+            "neck": spec.neck.kind,
+            "resolution": spec.resolution,
+            "num_classes": spec.num_classes,
+            "params": c.params,
+            "macs": c.macs,
+            "reference_params": ref_params,
+            "reference_macs": ref_macs,
+            "params_deviation_pct": round(100 * (c.params / ref_params - 1), 3) if ref_params else None,
+            "published_params": ref.get("paper_params"),
+            "published_macs": ref.get("paper_macs"),
+            "reference_implementation": ref.get("reference_implementation"),
+        })
+    return out

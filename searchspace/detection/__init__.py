@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from searchspace.detection.counter import DetectorCount, Level, count_detector
-from searchspace.detection.spec import HEAD_KINDS, NECK_KINDS, DetectorSpec, NeckSpec, SSDLiteHeadSpec, YOLOXHeadSpec
+from searchspace.detection.spec import (
+    HEAD_KINDS,
+    NECK_KINDS,
+    DetectorSpec,
+    NeckSpec,
+    SSDLiteHeadSpec,
+    YOLOXHeadSpec,
+)
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
-def build_detector(spec: DetectorSpec):  # noqa: ANN201 - lazily imports torch
-    """The detector module for ``spec`` (see ``searchspace.detection.assembly.build_detector``)."""
+def build_detector(spec: DetectorSpec) -> nn.Module:
+    """The detector module for ``spec`` (torch is imported here, lazily; see ``assembly.build_detector``)."""
     from searchspace.detection.assembly import build_detector as build
 
     return build(spec)

@@ -94,7 +94,7 @@ def detector_to_onnx(
     import torch
 
     from searchspace.detection.assembly import build_detector
-    from searchspace.export.onnx import MAX_OPSET, MIN_OPSET, INPUT_NAME
+    from searchspace.export.onnx import INPUT_NAME, MAX_OPSET, MIN_OPSET
     from searchspace.nn.detector import Detections
 
     det = validated_detector(spec)

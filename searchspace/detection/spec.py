@@ -9,6 +9,7 @@ classes) is not used; its last 1x1 conv is, when ``last_conv`` is set.
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
@@ -161,7 +162,7 @@ class DetectorSpec:
             raise SpecError("head.extra_chs", "SSDLite needs at least two maps in all")
         if self.neck.kind == "pan_lite":
             sizes = self.map_sizes()
-            if any(-(-s // 2) != s2 for s, s2 in zip(sizes, sizes[1:], strict=False)):
+            if any(-(-s // 2) != s2 for s, s2 in itertools.pairwise(sizes)):  # a stride-2 conv's ceil(s / 2)
                 raise SpecError("neck.kind", "pan_lite needs each map to be half the size of the one before")
 
     @property

@@ -6,7 +6,14 @@ from collections.abc import Callable
 
 from hypothesis import strategies as st
 
-from searchspace.blocks import BLOCK_KINDS, ConvSpec, DepthwiseSeparableSpec, FireSpec, GhostBottleneckSpec, MBConvSpec
+from searchspace.blocks import (
+    BLOCK_KINDS,
+    ConvSpec,
+    DepthwiseSeparableSpec,
+    FireSpec,
+    GhostBottleneckSpec,
+    MBConvSpec,
+)
 from searchspace.blocks.micro import MicroBlockSpec
 from searchspace.blocks.shuffle import ShuffleV1Spec, ShuffleV2Spec
 from searchspace.spec import ArchSpec, HeadSpec, StageSpec, StemSpec

@@ -30,7 +30,7 @@ def fvcore_macs(model: torch.nn.Module, spec: DetectorSpec) -> int:
     logging.getLogger("fvcore").setLevel(logging.ERROR)
     example = torch.zeros(1, spec.backbone.in_chans, spec.resolution, spec.resolution)
     fca = FlopCountAnalysis(model.eval(), example)
-    zero = lambda i, o: 0  # noqa: E731
+    zero = lambda i, o: 0
     fca.set_op_handle("aten::batch_norm", zero, "aten::adaptive_avg_pool2d", zero, "aten::upsample_nearest2d", zero)
     fca.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
     return int(fca.total())

@@ -45,7 +45,7 @@ def validated_detector(spec: DetectorSpec | Mapping[str, Any] | str | bytes) -> 
 
 
 def _header(spec: DetectorSpec) -> str:
-    from searchspace.export.python import provenance, wrapped
+    from searchspace.export.header import provenance, wrapped
 
     c = count_detector(spec)
     bb = spec.backbone

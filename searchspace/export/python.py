@@ -12,30 +12,25 @@ from __future__ import annotations
 import ast
 import collections
 import functools
-import hashlib
 import inspect
 import math
 import re
 import sys
-import textwrap
 import types
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any
 
 import torch
 from torch import nn
 
-from searchspace.counter import count
 from searchspace.export.base import ExportError
+from searchspace.export.header import INDENT, LINE_LENGTH, classifier_header
 from searchspace.export.safety import check_source
 from searchspace.nn.plan import Arg, Call
 from searchspace.spec import ArchSpec
 
-LINE_LENGTH = 110
-INDENT = "    "
 MAX_INT = 2**31 - 1
 _WORD = re.compile(r"[a-z][a-z0-9_]{0,31}")  # the only strings written: enum values, keys, parameter names
 _HEADER = re.compile(r"[A-Za-z0-9 _.,:;=+*\-()/'\n]*")
@@ -66,7 +61,7 @@ def render_python(spec: ArchSpec, plan: Call, features: bool = False) -> str:
         doc = f"The network with ``num_classes`` outputs (the spec has {spec.num_classes})."
     shared = {"bn_eps": spec.bn_eps, "bn_momentum": spec.bn_momentum}
     size = (spec.in_chans, spec.resolution, spec.resolution)
-    return render_plan(plan, header=_header(spec, features), doc=doc, input_size=size, shared=shared)
+    return render_plan(plan, header=classifier_header(spec, features), doc=doc, input_size=size, shared=shared)
 
 
 def render_plan(
@@ -97,48 +92,6 @@ def render_plan(
     if ast.get_docstring(tree, clean=False) != header + "\n":
         raise ExportError("header", "does not survive as the module docstring")
     return text
-
-
-def _header(spec: ArchSpec, features: bool) -> str:
-    c = count(spec, features=features)
-    title = spec.name or "network"
-    what = "feature extractor (strides 8, 16, 32)" if features else "classifier"
-    usage = "model = build_model()" if features else f"model = build_model(num_classes={spec.num_classes})"
-    lines = [
-        f"{title}: standalone PyTorch {what}.",
-        "",
-        "Architecture (the spec's one-line form, wrapped: join the lines with single spaces):",
-        "",
-        *wrapped(spec.to_string()),
-        "",
-        f"Parameters: {c.params:,}",
-        f"Multiply-adds: {c.macs:,} at input {spec.in_chans}x{spec.resolution}x{spec.resolution}",
-        *provenance(spec.to_json(indent=None)),
-        "",
-        f"Usage: {usage}; inputs are float tensors of shape (batch, *INPUT_SIZE).",
-    ]
-    return "\n".join(lines)
-
-
-def wrapped(line: str) -> list[str]:
-    """A one-line spec wrapped for a docstring, indented."""
-    return [INDENT + w for w in textwrap.wrap(line, LINE_LENGTH - 4, break_long_words=False, break_on_hyphens=False)]
-
-
-def provenance(spec_json: str) -> list[str]:
-    """The header lines naming the exporter, the package version and the spec's digest."""
-    digest = hashlib.sha256(spec_json.encode()).hexdigest()
-    try:
-        version = metadata.version("nas-scaler")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    if not re.fullmatch(r"[0-9.a-z+]*", version):
-        raise ExportError("header", "holds characters outside the allowed set")
-    return [
-        f"Exported by searchspace.export.to_python (nas-scaler {version}) from the validated spec",
-        f"(spec JSON SHA-256 {digest[:16]}...{digest[-16:]}).",
-        "Needs only PyTorch (Python 3.10 or newer); nothing from the search service.",
-    ]
 
 
 def _build_model(call: Node, writer: _Writer, doc: str) -> str:

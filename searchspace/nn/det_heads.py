@@ -1,5 +1,5 @@
-"""Detection heads: SSDLite (default boxes, extra layers, depthwise-separable predictors) and YOLOX (decoupled,
-anchor-free). Each returns, per map, class logits (batch, locations x boxes, K) and box values
+"""Detection heads: SSDLite (default boxes, extra layers, depthwise-separable predictors) and YOLOX
+(decoupled, anchor-free). Each returns, per map, class logits (batch, locations x boxes, K) and box values
 (batch, locations x boxes, 4), in the order of the decoders' priors."""
 
 from __future__ import annotations
@@ -18,18 +18,22 @@ def flatten_level(x: torch.Tensor, k: int) -> torch.Tensor:
     return x.permute(0, 2, 3, 1).reshape(x.shape[0], -1, k)
 
 
-def ssd_predictor(in_chs: int, out_chs: int, kernel: int, act: str, bn_eps: float, bn_momentum: float) -> nn.Module:
+def ssd_predictor(
+    in_chs: int, out_chs: int, kernel: int, act: str, bn_eps: float, bn_momentum: float
+) -> nn.Module:
     """SSDLite's predictor: kxk depthwise conv + BN + act, then a 1x1 conv with bias."""
     dw = ConvNormAct(in_chs, in_chs, kernel, groups=in_chs, act=act, bn_eps=bn_eps, bn_momentum=bn_momentum)
     return nn.Sequential(dw, nn.Conv2d(in_chs, out_chs, 1))
 
 
 def ssd_extra(in_chs: int, out_chs: int, act: str, bn_eps: float, bn_momentum: float) -> nn.Module:
-    """SSDLite's extra layer: 1x1 conv to half, 3x3 depthwise stride 2, 1x1 conv to ``out_chs`` (+ BN + act)."""
+    """SSDLite's extra layer: 1x1 conv to half, 3x3 depthwise stride 2, 1x1 conv to ``out_chs`` (BN, act)."""
     mid = out_chs // 2
     norm = {"act": act, "bn_eps": bn_eps, "bn_momentum": bn_momentum}
     return nn.Sequential(
-        ConvNormAct(in_chs, mid, **norm), ConvNormAct(mid, mid, 3, 2, groups=mid, **norm), ConvNormAct(mid, out_chs, **norm)
+        ConvNormAct(in_chs, mid, **norm),
+        ConvNormAct(mid, mid, 3, 2, groups=mid, **norm),
+        ConvNormAct(mid, out_chs, **norm),
     )
 
 
@@ -52,12 +56,16 @@ class SSDLiteHead(nn.Module):
         super().__init__()
         self.num_classes = num_classes
         chs = [in_chs[-1], *extra_chs]
-        self.extras = nn.ModuleList([ssd_extra(c, o, act, bn_eps, bn_momentum) for c, o in zip(chs, extra_chs)])
+        self.extras = nn.ModuleList(
+            [ssd_extra(c, o, act, bn_eps, bn_momentum) for c, o in zip(chs, extra_chs)]
+        )
         levels = [*in_chs, *extra_chs]
         self.cls_preds = nn.ModuleList(
             [ssd_predictor(c, num_anchors * num_classes, kernel, act, bn_eps, bn_momentum) for c in levels]
         )
-        self.box_preds = nn.ModuleList([ssd_predictor(c, num_anchors * 4, kernel, act, bn_eps, bn_momentum) for c in levels])
+        self.box_preds = nn.ModuleList(
+            [ssd_predictor(c, num_anchors * 4, kernel, act, bn_eps, bn_momentum) for c in levels]
+        )
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.normal_(module.weight, 0.0, 0.03)
@@ -75,8 +83,9 @@ class SSDLiteHead(nn.Module):
         return logits, boxes
 
 
-def yolox_branch(width: int, convs: int, kernel: int, depthwise: bool, act: str, bn_eps: float,
-                 bn_momentum: float) -> nn.Module:
+def yolox_branch(
+    width: int, convs: int, kernel: int, depthwise: bool, act: str, bn_eps: float, bn_momentum: float
+) -> nn.Module:
     """``convs`` kxk convs at ``width``: depthwise-separable (YOLOX's DWConv) or plain, each + BN + act."""
     norm = {"act": act, "bn_eps": bn_eps, "bn_momentum": bn_momentum}
     if depthwise:
@@ -105,8 +114,12 @@ class YOLOXHead(nn.Module):
         self.num_classes = num_classes
         norm = {"bn_eps": bn_eps, "bn_momentum": bn_momentum}
         self.stems = nn.ModuleList([ConvNormAct(c, width, act=act, **norm) for c in in_chs])
-        self.cls_convs = nn.ModuleList([yolox_branch(width, convs, kernel, depthwise, act, **norm) for _ in in_chs])
-        self.reg_convs = nn.ModuleList([yolox_branch(width, convs, kernel, depthwise, act, **norm) for _ in in_chs])
+        self.cls_convs = nn.ModuleList(
+            [yolox_branch(width, convs, kernel, depthwise, act, **norm) for _ in in_chs]
+        )
+        self.reg_convs = nn.ModuleList(
+            [yolox_branch(width, convs, kernel, depthwise, act, **norm) for _ in in_chs]
+        )
         self.cls_preds = nn.ModuleList([nn.Conv2d(width, num_classes, 1) for _ in in_chs])
         self.reg_preds = nn.ModuleList([nn.Conv2d(width, 4, 1) for _ in in_chs])
         self.obj_preds = nn.ModuleList([nn.Conv2d(width, 1, 1) for _ in in_chs])
@@ -116,11 +129,15 @@ class YOLOXHead(nn.Module):
 
     def forward(self, maps: list[torch.Tensor]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         logits, boxes = [], []
-        parts = zip(maps, self.stems, self.cls_convs, self.reg_convs, self.cls_preds, self.reg_preds, self.obj_preds)
+        parts = zip(
+            maps, self.stems, self.cls_convs, self.reg_convs, self.cls_preds, self.reg_preds, self.obj_preds
+        )
         for x, stem, cls_convs, reg_convs, cls_pred, reg_pred, obj_pred in parts:
             x = stem(x)
             cls_x = cls_convs(x)
             reg_x = reg_convs(x)
-            logits.append(flatten_level(torch.cat([cls_pred(cls_x), obj_pred(reg_x)], 1), self.num_classes + 1))
+            logits.append(
+                flatten_level(torch.cat([cls_pred(cls_x), obj_pred(reg_x)], 1), self.num_classes + 1)
+            )
             boxes.append(flatten_level(reg_pred(reg_x), 4))
         return logits, boxes

@@ -38,7 +38,9 @@ class Detector(nn.Module):
         maps[-1] = self.last_conv(maps[-1])
         return self.head(self.neck(maps))
 
-    def decode(self, outputs: tuple[list[torch.Tensor], list[torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+    def decode(
+        self, outputs: tuple[list[torch.Tensor], list[torch.Tensor]]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(boxes (batch, n, 4) in pixels, clipped to the image; scores (batch, n, object classes))."""
         return self.decoder(torch.cat(outputs[0], 1), torch.cat(outputs[1], 1))
 
@@ -75,7 +77,9 @@ def default_boxes(
         cy, cx = torch.meshgrid(centres, centres, indexing="ij")
         xy = torch.stack([cx.reshape(-1), cy.reshape(-1)], -1)
         n, a = xy.shape[0], wh.shape[0]
-        boxes.append(torch.cat([xy[:, None, :].expand(n, a, 2), wh[None, :, :].expand(n, a, 2)], -1).reshape(-1, 4))
+        boxes.append(
+            torch.cat([xy[:, None, :].expand(n, a, 2), wh[None, :, :].expand(n, a, 2)], -1).reshape(-1, 4)
+        )
     return torch.cat(boxes) * resolution
 
 
@@ -84,12 +88,18 @@ class BoxDecoder(nn.Module):
     scores are the softmax over the classes without the background."""
 
     def __init__(
-        self, resolution: int, sizes: tuple[int, ...], scales: tuple[float, ...], aspect_ratios: tuple[float, ...]
+        self,
+        resolution: int,
+        sizes: tuple[int, ...],
+        scales: tuple[float, ...],
+        aspect_ratios: tuple[float, ...],
     ) -> None:
         super().__init__()
         self.resolution = float(resolution)
         self.max_delta = math.log(1000.0 / 16)
-        self.register_buffer("priors", default_boxes(resolution, sizes, scales, aspect_ratios), persistent=False)
+        self.register_buffer(
+            "priors", default_boxes(resolution, sizes, scales, aspect_ratios), persistent=False
+        )
 
     def forward(self, logits: torch.Tensor, deltas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         centre = deltas[..., :2] / 10.0 * self.priors[:, 2:] + self.priors[:, :2]

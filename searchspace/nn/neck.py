@@ -28,10 +28,16 @@ class FPNLite(nn.Module):
         super().__init__()
         norm = {"bn_eps": bn_eps, "bn_momentum": bn_momentum}
         self.lateral = nn.ModuleList([ConvNormAct(c, width, act=act, **norm) for c in in_chs])
-        self.top_down = nn.ModuleList([DepthwiseSeparable(width, width, kernel, act=act, **norm) for _ in in_chs])
+        self.top_down = nn.ModuleList(
+            [DepthwiseSeparable(width, width, kernel, act=act, **norm) for _ in in_chs]
+        )
         fused = len(in_chs) - 1 if bottom_up else 0
-        self.down = nn.ModuleList([DepthwiseSeparable(width, width, kernel, 2, act=act, **norm) for _ in range(fused)])
-        self.bottom_up = nn.ModuleList([DepthwiseSeparable(width, width, kernel, act=act, **norm) for _ in range(fused)])
+        self.down = nn.ModuleList(
+            [DepthwiseSeparable(width, width, kernel, 2, act=act, **norm) for _ in range(fused)]
+        )
+        self.bottom_up = nn.ModuleList(
+            [DepthwiseSeparable(width, width, kernel, act=act, **norm) for _ in range(fused)]
+        )
 
     def forward(self, maps: list[torch.Tensor]) -> list[torch.Tensor]:
         lateral = [conv(x) for conv, x in zip(self.lateral, maps)]

@@ -9,6 +9,9 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -88,6 +91,21 @@ def test_fpn_lite_detector_exports_exactly(tmp_path: Path) -> None:
 @given(spec=detectors())
 def test_random_detectors_export_exactly(spec: DetectorSpec, tmp_path_factory: pytest.TempPathFactory) -> None:
     _assert_exact(spec, tmp_path_factory.mktemp("random"), "random")
+
+
+@pytest.mark.skipif(shutil.which("ruff", path=str(Path(sys.executable).parent)) is None, reason="needs ruff")
+def test_generated_files_are_formatted_and_ruff_clean(tmp_path: Path) -> None:
+    paths = []
+    for name in ("ssdlite320_mobilenet_v3_large", "yolox_nano_style"):
+        paths.append(tmp_path / f"{name}.py")
+        paths[-1].write_text(detector_to_python(zoo.get(name)))
+    ruff = str(Path(sys.executable).parent / "ruff")
+    flags = ["--isolated", "--line-length", "110"]
+    check = subprocess.run([ruff, "check", *flags, "--extend-select", "E501,W,I", *map(str, paths)],
+                           check=False, capture_output=True)
+    assert check.returncode == 0, check.stdout.decode()[-3000:]
+    fmt = subprocess.run([ruff, "format", *flags, "--check", *map(str, paths)], check=False, capture_output=True)
+    assert fmt.returncode == 0, fmt.stdout.decode()[-3000:]
 
 
 def test_exported_file_imports_only_torch_and_names_the_counts() -> None:

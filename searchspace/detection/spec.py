@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from searchspace.blocks import ACTIVATIONS
 from searchspace.checks import check_bool, check_choice, check_float, check_int
 from searchspace.codec import from_dict, from_token, to_dict, to_token
+from searchspace.counter import count
 from searchspace.errors import SpecError
 from searchspace.spec import _NAME, MAX_CHANNELS, ArchSpec
 
@@ -158,8 +159,6 @@ class DetectorSpec:
             raise err.within("backbone") from None
         if self.last_conv and not self.backbone.head.conv_chs:
             raise SpecError("last_conv", "the backbone's head has no conv (head.conv_chs is 0)")
-        if self.head.kind == "ssdlite" and self.levels < 2:
-            raise SpecError("head.extra_chs", "SSDLite needs at least two maps in all")
         if self.neck.kind == "pan_lite":
             sizes = self.map_sizes()
             if any(-(-s // 2) != s2 for s, s2 in itertools.pairwise(sizes)):  # a stride-2 conv's ceil(s / 2)
@@ -178,8 +177,6 @@ class DetectorSpec:
 
     def map_sizes(self) -> tuple[int, ...]:
         """Side of each backbone map the neck reads (the input is square)."""
-        from searchspace.counter import count
-
         parts = count(self.backbone, features=True).parts
         return tuple(parts[i + 1].out_size[0] for i in self.backbone.feature_stages(self.feature_strides))
 

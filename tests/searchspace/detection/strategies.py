@@ -55,13 +55,18 @@ def detectors(draw: st.DrawFn) -> DetectorSpec:
             depthwise=draw(st.booleans()),
             act=draw(ACTS),
         )
-    return DetectorSpec(
-        backbone=backbone,
-        neck=neck,
-        head=head,
-        feature_strides=draw(st.sampled_from(FEATURE_STRIDES)),
-        last_conv=bool(backbone.head.conv_chs) and draw(st.booleans()),
-        num_classes=draw(st.integers(2, 12)),
-        resolution=backbone.resolution,
-        name=draw(st.sampled_from(["", "det-1"])),
-    )
+    try:
+        return DetectorSpec(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            feature_strides=draw(st.sampled_from(FEATURE_STRIDES)),
+            last_conv=bool(backbone.head.conv_chs) and draw(st.booleans()),
+            num_classes=draw(st.integers(2, 12)),
+            resolution=backbone.resolution,
+            name=draw(st.sampled_from(["", "det-1"])),
+        )
+    except SpecError as err:  # pan_lite on maps that do not halve (a Fire unit's ceil-mode pool)
+        assert err.field == "neck.kind", err
+        assume(False)
+        raise

@@ -41,9 +41,10 @@ def mobilenet_v3(name: str, reduced_tail: bool = False) -> ArchSpec:
         if i >= last_down:
             c //= divider
             exp = exp // divider if i > last_down else exp
-        se_fields = {"se_ratio": 0.25 if se else 0.0, "se_from": "mid", "se_round": 8, "se_act": "relu",
-                     "se_gate": "hsigmoid"}
-        block = MBConvSpec(out_chs=c, stride=s, kernel=k, act=act, expansion=exp / in_chs, **se_fields)
+        block = MBConvSpec(
+            out_chs=c, stride=s, kernel=k, act=act, expansion=exp / in_chs, se_ratio=0.25 if se else 0.0,
+            se_from="mid", se_round=8, se_act="relu", se_gate="hsigmoid",
+        )
         stages.append(StageSpec(block=block, repeats=n))
         in_chs = c
     return ArchSpec(

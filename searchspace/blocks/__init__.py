@@ -46,6 +46,7 @@ search to sample the kind as well, list it in ``searchspace.space.SEARCHABLE_KIN
 from __future__ import annotations
 
 from searchspace.blocks.base import ACTIVATIONS, GATES, BlockSpec
+from searchspace.blocks.conv import ConvSpec
 from searchspace.blocks.ds import DepthwiseSeparableSpec
 from searchspace.blocks.fire import FireSpec
 from searchspace.blocks.ghost import GhostBottleneckSpec
@@ -63,7 +64,8 @@ BLOCK_KINDS: dict[str, type[BlockSpec]] = {
         ShuffleV2Spec,
         FireSpec,
         MicroBlockSpec,
+        ConvSpec,
     )
 }
 
-__all__ = ["ACTIVATIONS", "BLOCK_KINDS", "GATES", "BlockSpec", "DepthwiseSeparableSpec", "FireSpec", "GhostBottleneckSpec", "MBConvSpec", "MicroBlockSpec", "ShuffleV1Spec", "ShuffleV2Spec"]
+__all__ = ["ACTIVATIONS", "BLOCK_KINDS", "GATES", "BlockSpec", "ConvSpec", "DepthwiseSeparableSpec", "FireSpec", "GhostBottleneckSpec", "MBConvSpec", "MicroBlockSpec", "ShuffleV1Spec", "ShuffleV2Spec"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from searchspace.blocks import MBConvSpec
+from searchspace.rounding import make_divisible
 from searchspace.spec import ArchSpec, HeadSpec, StageSpec, StemSpec
 
 # (kernel, expanded channels, out channels, SE, activation, stride, repeats) as in the paper's Tables 1 and 2.
@@ -28,11 +29,18 @@ VARIANTS = {
 }
 
 
-def mobilenet_v3(name: str) -> ArchSpec:
+def mobilenet_v3(name: str, reduced_tail: bool = False) -> ArchSpec:
+    """The classifier; ``reduced_tail`` halves the channels from the last stride-2 block on (the paper's Table 6,
+    torchvision's ``reduced_tail``, which its SSDLite uses)."""
     blocks, last_conv, hidden = VARIANTS[name]
+    last_down = max(i for i, row in enumerate(blocks) if row[5] == 2)
+    divider = 2 if reduced_tail else 1
     stem = 16
     stages, in_chs = [], stem
-    for k, exp, c, se, act, s, n in blocks:
+    for i, (k, exp, c, se, act, s, n) in enumerate(blocks):
+        if i >= last_down:
+            c //= divider
+            exp = exp // divider if i > last_down else exp
         block = MBConvSpec(
             out_chs=c, stride=s, kernel=k, act=act, expansion=exp / in_chs, se_ratio=0.25 if se else 0.0,
             se_from="mid", se_round=8, se_act="relu", se_gate="hsigmoid",
@@ -43,7 +51,8 @@ def mobilenet_v3(name: str) -> ArchSpec:
         name=name,
         stem=StemSpec(out_chs=stem, act="hswish"),
         stages=tuple(stages),
-        head=HeadSpec(conv_chs=last_conv, act="hswish", hidden=hidden, hidden_act="hswish", dropout=0.2),
+        head=HeadSpec(conv_chs=6 * in_chs if reduced_tail else last_conv, act="hswish",
+                      hidden=make_divisible(hidden // divider, 8), hidden_act="hswish", dropout=0.2),
         bn_eps=1e-3,
         bn_momentum=0.01,
     )

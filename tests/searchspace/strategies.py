@@ -6,7 +6,14 @@ from collections.abc import Callable
 
 from hypothesis import strategies as st
 
-from searchspace.blocks import BLOCK_KINDS, DepthwiseSeparableSpec, FireSpec, GhostBottleneckSpec, MBConvSpec
+from searchspace.blocks import (
+    BLOCK_KINDS,
+    ConvSpec,
+    DepthwiseSeparableSpec,
+    FireSpec,
+    GhostBottleneckSpec,
+    MBConvSpec,
+)
 from searchspace.blocks.micro import MicroBlockSpec
 from searchspace.blocks.shuffle import ShuffleV1Spec, ShuffleV2Spec
 from searchspace.spec import ArchSpec, HeadSpec, StageSpec, StemSpec
@@ -49,6 +56,9 @@ BLOCK_STRATEGIES: dict[str, Callable[[], st.SearchStrategy]] = {
     "shuffle_v1": lambda: st.builds(
         ShuffleV1Spec, out_chs=st.integers(2, 8).map(lambda n: 48 * n), stride=st.sampled_from([1, 2]),
         groups=st.sampled_from([1, 2, 3]), group_first=st.booleans(),
+    ),
+    "conv": lambda: st.builds(
+        ConvSpec, out_chs=CHANNELS, stride=st.sampled_from([1, 2]), kernel=st.sampled_from([1, 3]), act=ACTS,
     ),
     "fire": lambda: st.builds(FireSpec, out_chs=CHANNELS.map(lambda c: 2 * c), stride=st.sampled_from([1, 2])),
 }

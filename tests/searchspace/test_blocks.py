@@ -101,4 +101,4 @@ def test_validation_names_the_field(kwargs: dict, field: str) -> None:
 
 
 def test_registry_holds_every_kind() -> None:
-    assert set(BLOCK_KINDS) == {"ds", "mbconv", "ghost", "micro", "shuffle_v1", "shuffle_v2", "fire"}
+    assert set(BLOCK_KINDS) == {"ds", "mbconv", "ghost", "micro", "shuffle_v1", "shuffle_v2", "fire", "conv"}

@@ -1,0 +1,39 @@
+"""Detectors: a backbone ArchSpec with a neck and an SSDLite or YOLOX head; spec, analytic count, builder."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from searchspace.detection.counter import DetectorCount, Level, count_detector
+from searchspace.detection.spec import (
+    HEAD_KINDS,
+    NECK_KINDS,
+    DetectorSpec,
+    NeckSpec,
+    SSDLiteHeadSpec,
+    YOLOXHeadSpec,
+)
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+def build_detector(spec: DetectorSpec) -> nn.Module:
+    """The detector module for ``spec`` (torch is imported here, lazily; see ``assembly.build_detector``)."""
+    from searchspace.detection.assembly import build_detector as build
+
+    return build(spec)
+
+
+__all__ = [
+    "HEAD_KINDS",
+    "NECK_KINDS",
+    "DetectorCount",
+    "DetectorSpec",
+    "Level",
+    "NeckSpec",
+    "SSDLiteHeadSpec",
+    "YOLOXHeadSpec",
+    "build_detector",
+    "count_detector",
+]

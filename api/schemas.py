@@ -15,9 +15,16 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from api.derive import Input, config_model, request_fields
+from api.derive import Input, Text, config_model, request_fields
 from scaler.grid_config import GridConfig
 from scaler.scaling import ALPHA, BETA, GAMMA
+from searchspace.latency_table import (
+    PROFILE_SCHEMA,
+    Correction,
+    DeviceDescription,
+    DeviceProfile,
+    LatencyEntry,
+)
 from searchspace.space import SearchSpace, StageSpace
 from workers.config import PROXY_SPACE, SearchConfig
 from workers.data import DatasetConfig
@@ -30,7 +37,7 @@ JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 TrialState = Literal["COMPLETE", "PRUNED", "FAIL"]
 RENAMED = {"budget": "training"}  # dataclass field -> request field
 # a job's label: no control characters (PostgreSQL text cannot hold NUL)
-Label = Annotated[str | None, Field(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$",
+Label = Annotated[Text | None, Field(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$",
                                     description="a label (no control characters)")]
 
 
@@ -192,7 +199,7 @@ class BaseRef(Input):
     """Exactly one of: a stored architecture, a zoo network, an ArchSpec JSON."""
 
     architecture_id: uuid.UUID | None = None
-    zoo: str | None = Field(None, max_length=100, examples=["efficientnet_b0"])
+    zoo: Text | None = Field(None, max_length=100, examples=["efficientnet_b0"])
     spec: dict[str, Any] | None = None
 
     @model_validator(mode="after")
@@ -308,6 +315,18 @@ class Health(BaseModel):
 
 
 # --- device profiles ----------------------------------------------------------------------------------------
+
+_DeviceDescriptionIn = config_model(DeviceDescription, "DeviceDescriptionIn")
+_LatencyEntryIn = config_model(LatencyEntry, "LatencyEntryIn")
+_CorrectionIn = config_model(Correction, "CorrectionIn")
+# The body of POST /v1/devices as the OpenAPI document shows it; the route reads it with DeviceProfile.from_json
+# (the same dataclasses, so the same fields), which also converts a schema_version 1 profile.
+DeviceProfileIn = config_model(DeviceProfile, "DeviceProfileIn", nested=(_DeviceDescriptionIn, _LatencyEntryIn,
+                                                                         _CorrectionIn), docs={
+    "schema_version": f"{PROFILE_SCHEMA}; 1 is an older profile whose entries say median_ms instead of ms (read "
+                      "and converted)",
+    "entries": "part key (searchspace.latency_keys) -> its measured latency",
+    "reference_ms": "the reference networks' latency every entry is scaled to (0: entries as timed)"})
 
 
 class DevicePublic(BaseModel):

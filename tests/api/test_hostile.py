@@ -4,13 +4,24 @@ JSON body, every 422 naming a field, and the service still answers afterwards.""
 from __future__ import annotations
 
 import collections
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.main import create_app
+from store.settings import Settings
 from tests.api.hostile_requests import Hostile, corpus
 
 LOCATIONS = {"body", "query", "path", "header"}
+
+
+@pytest.fixture(scope="module")
+def client(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The module's app with a data root (an empty directory), so that dataset paths are resolved too."""
+    root = tmp_path_factory.mktemp("data-root")
+    with TestClient(create_app(settings.model_copy(update={"data_root": root}))) as c:
+        yield c
 
 
 @pytest.fixture(scope="module")

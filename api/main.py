@@ -30,7 +30,7 @@ from workers.data import DatasetError
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = 5
 MAX_ECHO_DEPTH = 32  # nesting of a 422's echoed input
-_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_PART = re.compile(r"\[([^\]]*)\]|([^.\[\]]+)")  # [index or map key] or a name
 DESCRIPTION = """Neural-architecture search and compound scaling.
 
 Queue a search (`POST /v1/searches`), follow it (`GET /v1/searches/{id}`), read its Pareto front, download any
@@ -41,8 +41,10 @@ Jobs run in driver processes (`python -m jobs`, or `python -m api --with-driver`
 
 
 def field_loc(field: str) -> list[str | int]:
-    """``stages[2].block.kernel`` -> ["body", "stages", 2, "block", "kernel"] (FastAPI's error location)."""
-    return ["body", *[int(i) if i else name for name, i in _PART.findall(field)]]
+    """``stages[2].block.kernel`` -> ["body", "stages", 2, "block", "kernel"] (FastAPI's error location); a map
+    key in brackets stays whole (``entries[mbconv:se=0.25|1x8x8].ms`` -> ["body", "entries", "mbconv:...", "ms"])."""
+    return ["body", *[(int(key) if key.isdigit() else key) if key or not name else name
+                      for key, name in _PART.findall(field)]]
 
 
 def _error(status_code: int, field: str, message: str, kind: str) -> JSONResponse:

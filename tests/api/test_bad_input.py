@@ -319,3 +319,10 @@ def test_a_500_is_json_and_keeps_the_connection(live_server: str, monkeypatch: p
     assert failed.status_code == 500 and failed.json() == {"detail": "internal server error (logged); please report it"}
     assert after.status_code == 200
     assert first == second  # one connection: before, uvicorn reset it after Starlette re-raised the error
+
+
+def test_a_map_key_with_dots_stays_whole_in_the_error_location() -> None:
+    from api.main import field_loc
+
+    assert field_loc("entries[mbconv:k=3,se=0.25|1x8x8].ms") == ["body", "entries", "mbconv:k=3,se=0.25|1x8x8", "ms"]
+    assert field_loc("stages[2].block.kernel") == ["body", "stages", 2, "block", "kernel"]

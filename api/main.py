@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from api.cache import ReadCache
 from api.datasets import hide_data_root
 from api.embedded import DriverProcess
-from api.middleware import AllowedMethods, BodyLimit, ServerErrors
+from api.middleware import AllowedMethods, BodyLimit, JsonCharset, ServerErrors
 from api.routes import router
 from searchspace.errors import SpecError
 from searchspace.export import ExportError
@@ -143,6 +143,7 @@ def create_app(settings: Settings | None = None, *, with_driver: bool = False) -
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        by_path={"/v1/devices": settings.max_profile_bytes})
+    app.add_middleware(JsonCharset)
     app.add_middleware(AllowedMethods, routes=app.router.routes)
     app.add_middleware(ServerErrors)  # outermost: the others handle their own exceptions first
     return app

@@ -231,7 +231,11 @@ class ScalingCreate(Input):
     gamma: float = GAMMA
     phi: float | None = Field(None, description="one member (default 1 when phi_range is not given)")
     phi_range: PhiRange | None = None
-    official: bool = Field(False, description="use the published EfficientNet B0..B7 table (phi 0..7)")
+    official: bool = Field(False, description=(
+        "use the published EfficientNet B0..B7 table (phi 0..7) instead of alpha, beta, gamma: row phi's width, "
+        "depth and dropout, and its resolution (exactly, for a base at 224 px; else scaled by the row's ratio to "
+        "224). On efficientnet_b0 that gives B0..B7; on any other base, EfficientNet's hand-set multipliers "
+        "applied to it (not fitted to it)"))
 
     @model_validator(mode="after")
     def _one_phi(self) -> ScalingCreate:

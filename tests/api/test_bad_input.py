@@ -326,3 +326,34 @@ def test_a_map_key_with_dots_stays_whole_in_the_error_location() -> None:
 
     assert field_loc("entries[mbconv:k=3,se=0.25|1x8x8].ms") == ["body", "entries", "mbconv:k=3,se=0.25|1x8x8", "ms"]
     assert field_loc("stages[2].block.kernel") == ["body", "stages", 2, "block", "kernel"]
+
+
+# --- values that parse but mean nothing ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", sorted(path for _, path in VALID_BODIES))
+@pytest.mark.parametrize("charset", ["nope", "latin-1", '"UTF-16"'])
+def test_a_json_body_declaring_another_charset_is_415_naming_the_header(client: TestClient, path: str,
+                                                                        charset: str) -> None:
+    body = json.dumps(VALID_BODIES[("POST", path)]).encode()
+    response = client.post(path, content=body, headers={"content-type": f"application/json; charset={charset}"})
+    assert response.status_code == 415, response.text
+    assert response.json()["detail"][0]["loc"] == ["header", "content-type"]
+    utf8 = client.post(path, content=body, headers={"content-type": 'application/json; charset="UTF-8"'})
+    assert utf8.status_code < 300, utf8.text
+
+
+def test_a_training_time_cap_that_reads_as_zero_is_422(client: TestClient) -> None:
+    text = '{"n_trials": 2, "training": {"max_seconds": 1e-400}}'  # Python's JSON parser reads 0.0
+    assert _loc(_post_raw(client, "/v1/searches", text)) == ["body", "training", "max_seconds"]
+    assert _loc(client.post("/v1/searches", json={"training": {"max_seconds": 0}})) == ["body", "training", "max_seconds"]
+
+
+def test_documented_meanings_of_a_zero_window_and_the_table_on_another_base(client: TestClient) -> None:
+    schemas = client.app.openapi()["components"]["schemas"]
+    assert "0: repeats passes only" in schemas["LatencyIn"]["properties"]["window_s"]["description"]
+    assert "on any other base" in schemas["ScalingCreate"]["properties"]["official"]["description"]
+    member = client.post("/v1/scalings", json={"base": {"zoo": "mobilenet_v3_small"}, "official": True,
+                                               "phi": 2}).json()["data"][0]  # B2's row: 1.1, 1.2, 260 px
+    assert member["origin"]["method"] == "official" and member["spec"]["resolution"] == 260
+    assert (member["origin"]["width_mult"], member["origin"]["depth_mult"]) == (1.1, 1.2)

@@ -130,6 +130,7 @@ def create_app(settings: Settings | None = None, *, with_driver: bool = False) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         migrate(settings.database_url)
         driver = DriverProcess(settings) if with_driver else None
+        app.state.driver = driver
         if driver is not None:
             driver.start()
         yield
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None, *, with_driver: bool = False) -
 
     app = FastAPI(title="nas-scaler", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
+    app.state.driver = None  # the embedded driver, while the app runs with one
     app.state.read_cache = ReadCache(settings.read_cache_s)
     app.include_router(router)
     install_error_handlers(app)

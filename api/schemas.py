@@ -310,12 +310,23 @@ class ZooPublic(BaseModel):
     count: int
 
 
+class EmbeddedDriver(BaseModel):
+    """The driver process the API runs beside it (``python -m api --with-driver``), restarted when it exits."""
+
+    alive: bool
+    pid: int | None
+    restarts: int = Field(description="times it exited and was started again")
+    last_exit_code: int | None = Field(description="how it last exited (negative: killed by that signal)")
+
+
 class Health(BaseModel):
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"] = Field(
+        description="degraded: jobs are queued and no driver is alive to run them (GET /v1/readyz answers 503)")
     database: str
     drivers: int = Field(description="drivers with a recent heartbeat (0: queued jobs wait)")
     queued: int
     running: int
+    embedded_driver: EmbeddedDriver | None = Field(None, description="null when the API runs no driver itself")
 
 
 # --- device profiles ----------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from searchspace import zoo
-from store import crud
+from store import crud, queue
 from store.db import session_scope
 from store.settings import Settings
 from workers.results import TrialRecord
@@ -404,7 +404,21 @@ def test_zoo_and_health(client: TestClient, settings: Settings) -> None:
     rows = client.get("/v1/zoo").json()
     assert rows["count"] == len(zoo.names()) and rows["data"][0]["name"] == zoo.names()[0]
     health = client.get("/v1/healthz").json()
-    assert health["status"] == "ok" and health["database"] == settings.backend and health["queued"] >= 1
+    assert health["database"] == settings.backend and health["queued"] >= 1 and health["embedded_driver"] is None
+
+
+def test_queued_jobs_without_a_live_driver_are_degraded_and_not_ready(client: TestClient, settings: Settings) -> None:
+    assert client.post("/v1/searches", json=TINY).status_code == 201
+    health, ready = client.get("/v1/healthz"), client.get("/v1/readyz")
+    assert health.status_code == 200 and health.json()["status"] == "degraded" and health.json()["drivers"] == 0
+    assert ready.status_code == 503 and ready.json()["status"] == "degraded" and ready.headers["retry-after"]
+    driver_id = f"probe-{uuid.uuid4().hex[:8]}"
+    queue.heartbeat(settings.database_url, driver_id=driver_id, host="test", pid=1)
+    try:
+        assert client.get("/v1/healthz").json()["status"] == "ok"
+        assert client.get("/v1/readyz").status_code == 200
+    finally:
+        queue.unregister(settings.database_url, driver_id=driver_id)
 
 
 def test_body_size_cap(client: TestClient) -> None:

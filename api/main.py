@@ -17,9 +17,10 @@ from fastapi.responses import JSONResponse
 
 from api.cache import ReadCache
 from api.datasets import hide_data_root
+from api.deps import ReadKeyDep
 from api.embedded import DriverProcess
 from api.middleware import AllowedMethods, BodyLimit, JsonCharset, ServerErrors
-from api.routes import router
+from api.routes import open_router, router
 from searchspace.errors import SpecError
 from searchspace.export import ExportError
 from store.db import UNAVAILABLE, migrate
@@ -141,7 +142,8 @@ def create_app(settings: Settings | None = None, *, with_driver: bool = False) -
     app.state.settings = settings
     app.state.driver = None  # the embedded driver, while the app runs with one
     app.state.read_cache = ReadCache(settings.read_cache_s)
-    app.include_router(router)
+    app.include_router(router, dependencies=[ReadKeyDep] if settings.read_key is not None else [])
+    app.include_router(open_router)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        by_path={"/v1/devices": settings.max_profile_bytes})

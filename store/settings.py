@@ -21,6 +21,10 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the service database (Optuna studies live there too)",
     )
     api_key: SecretStr | None = Field(None, description="when set, mutating endpoints need header X-API-Key")
+    read_key: SecretStr | None = Field(None, description=(
+        "when set, every request of the API (reads too) needs header X-API-Key: this key, or NAS_API_KEY (which "
+        "also reads); alone it is one key for everything. Open: the health probes, /openapi.json, /docs and the "
+        "UI's static files"))
     data_root: Path | None = Field(
         None, description="datasets may be directories under this path; unset: only the built-in 'digits' and 'shapes'"
     )
@@ -49,7 +53,7 @@ class Settings(BaseSettings):
     heartbeat_file: Path | None = Field(None, description="a driver touches this file at every heartbeat "
                                                           "(container healthchecks read its age)")
 
-    @field_validator("api_key", "data_root", "heartbeat_file", "ray_cpus", mode="before")
+    @field_validator("api_key", "read_key", "data_root", "heartbeat_file", "ray_cpus", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value

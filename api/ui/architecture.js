@@ -1,6 +1,6 @@
 // #/architecture/<id>: the network stage by stage, its measurements, downloads, and "scale this".
 
-import { api } from "./api.js";
+import { api, download } from "./api.js";
 import { scalePanel } from "./scale.js";
 import { esc, fmt, fmtCount, stateBadge } from "./util.js";
 
@@ -88,6 +88,12 @@ export function render(root, id) {
       ${spec ? stageTable(spec) : ""}
       ${spec ? '<div id="scale-panel"></div>' : ""}`;
     if (!spec) return;
+    for (const link of root.querySelectorAll("#download-py, #download-onnx")) {
+      link.addEventListener("click", (e) => { // through the API client: with the key when reads need one
+        e.preventDefault();
+        download(link.getAttribute("href")).catch((err) => { link.title = err.message; });
+      });
+    }
     root.querySelector("#download-json").addEventListener("click", () => {
       const blob = new Blob([JSON.stringify(spec, null, 2)], { type: "application/json" });
       const link = document.createElement("a");

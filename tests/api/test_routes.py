@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import uuid
 
 import pytest
@@ -440,6 +441,42 @@ def test_api_key_guards_every_mutating_endpoint(settings: Settings) -> None:
         assert c.post("/v1/searches", headers={"X-API-Key": "s3crët".encode()}, json=TINY).status_code == 401
         assert c.get("/v1/searches").status_code == 200  # reads stay open
         assert c.get("/v1/healthz").status_code == 200
+
+
+def _every_get(app) -> list[str]:
+    """Every GET path of the OpenAPI document, its ids filled with fresh UUIDs."""
+    return [re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path) for path, ops in app.openapi()["paths"].items()
+            if "get" in ops]
+
+
+def test_the_read_key_guards_every_read_and_the_write_key_reads_too(settings: Settings) -> None:
+    keys = Settings(database_url=settings.database_url, api_key="s3cret", read_key="r3ad")
+    with TestClient(create_app(keys)) as c:
+        reads = _every_get(c.app)
+        assert len(reads) >= 12
+        for path in reads:
+            if path in ("/v1/healthz", "/v1/readyz"):  # the probes stay open
+                assert c.get(path).status_code != 401, path
+                continue
+            assert c.get(path).status_code == 401, path
+            assert c.get(path, headers={"X-API-Key": "wrong"}).status_code == 401, path
+            assert c.get(path, headers={"X-API-Key": "r3ad"}).status_code != 401, path
+            assert c.get(path, headers={"X-API-Key": "s3cret"}).status_code != 401, path
+        assert c.post("/v1/searches", json=TINY, headers={"X-API-Key": "r3ad"}).status_code == 401  # reads only
+        assert c.post("/v1/searches", json=TINY, headers={"X-API-Key": "s3cret"}).status_code == 201
+        for path in ("/", "/ui/app.js", "/openapi.json"):  # the same for every installation: no data
+            assert c.get(path).status_code == 200, path
+        assert c.get("/ui/config.json").json() == {"api_key_required": True, "read_key_required": True}
+        doc = c.app.openapi()["paths"]
+        assert doc["/v1/searches"]["get"]["security"] and "security" not in doc["/v1/healthz"]["get"]
+
+
+def test_a_read_key_alone_is_one_key_for_everything(settings: Settings) -> None:
+    with TestClient(create_app(Settings(database_url=settings.database_url, read_key="one"))) as c:
+        assert c.get("/v1/searches").status_code == 401 and c.post("/v1/searches", json=TINY).status_code == 401
+        assert c.get("/v1/searches", headers={"X-API-Key": "one"}).status_code == 200
+        assert c.post("/v1/searches", json=TINY, headers={"X-API-Key": "one"}).status_code == 201
+        assert c.get("/ui/config.json").json() == {"api_key_required": True, "read_key_required": True}
 
 
 def test_concurrent_search_cap_is_429(settings: Settings, tmp_path) -> None:

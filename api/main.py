@@ -19,6 +19,7 @@ from api.cache import ReadCache
 from api.datasets import hide_data_root
 from api.deps import ReadKeyDep
 from api.embedded import DriverProcess
+from api.exports import ExportBusy, ExportCache
 from api.middleware import AllowedMethods, BodyLimit, JsonCharset, ServerErrors
 from api.routes import open_router, router
 from searchspace.errors import SpecError
@@ -75,6 +76,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def export_error(_: Request, err: ExportError) -> JSONResponse:
         return JSONResponse({"detail": f"this architecture cannot be exported to that format: {err}",
                              "part": err.part}, status_code=status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(ExportBusy)
+    async def export_busy(_: Request, err: ExportBusy) -> JSONResponse:
+        return JSONResponse({"detail": str(err), "limit": "export_queue"},
+                            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+                            headers={"Retry-After": str(err.retry_after_s)})
 
     @app.exception_handler(CapacityError)
     async def capacity_error(_: Request, err: CapacityError) -> JSONResponse:
@@ -142,6 +149,7 @@ def create_app(settings: Settings | None = None, *, with_driver: bool = False) -
     app.state.settings = settings
     app.state.driver = None  # the embedded driver, while the app runs with one
     app.state.read_cache = ReadCache(settings.read_cache_s)
+    app.state.exports = ExportCache(settings.export_dir, settings.export_queue)
     app.include_router(router, dependencies=[ReadKeyDep] if settings.read_key is not None else [])
     app.include_router(open_router)
     install_error_handlers(app)

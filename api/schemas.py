@@ -108,6 +108,8 @@ class ArchitectureLinks(BaseModel):
     self: str
     code: str
     onnx: str
+    torchscript: str
+    weights: str
 
 
 class ArchitecturePublic(BaseModel):
@@ -142,7 +144,8 @@ class ArchitecturePublic(BaseModel):
         if not isinstance(data, dict) and hasattr(data, "id"):
             base = f"/v1/architectures/{data.id}"
             fields = {name: getattr(data, name) for name in cls.model_fields if name != "links"}
-            return {**fields, "links": {"self": base, "code": f"{base}/code", "onnx": f"{base}/onnx"}}
+            return {**fields, "links": {"self": base, **{name: f"{base}/{name}"
+                                                          for name in ("code", "onnx", "torchscript", "weights")}}}
         return data
 
 

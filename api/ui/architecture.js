@@ -84,11 +84,13 @@ export function render(root, id) {
       <p class="mono" id="spec-string">${esc(a.spec_string || "")}</p>
       <div class="actions downloads">${spec ? `<a class="button" id="download-py" href="${a.links.code}" download>Download .py</a>
         <a class="button" id="download-onnx" href="${a.links.onnx}" download>Download ONNX</a>
+        <a class="button" id="download-torchscript" href="${a.links.torchscript}" download>Download TorchScript</a>
+        <a class="button" id="download-weights" href="${a.links.weights}" download>Download weights</a>
         <button id="download-json">Download JSON</button>` : '<span class="muted">no spec: nothing to download</span>'}</div>
       ${spec ? stageTable(spec) : ""}
       ${spec ? '<div id="scale-panel"></div>' : ""}`;
     if (!spec) return;
-    for (const link of root.querySelectorAll("#download-py, #download-onnx")) {
+    for (const link of root.querySelectorAll("a.button[download]")) {
       link.addEventListener("click", (e) => { // through the API client: with the key when reads need one
         e.preventDefault();
         download(link.getAttribute("href")).catch((err) => { link.title = err.message; });

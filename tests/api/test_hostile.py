@@ -39,6 +39,8 @@ def test_the_corpus_attacks_every_operation(hostile: list[Hostile], client: Test
 
 
 def _problem(request: Hostile, response) -> str | None:
+    if request.path == "/v1/readyz" and response.status_code == 503 and response.json()["status"] == "degraded":
+        return None  # not ready, by design: jobs are queued and no driver runs here
     if response.status_code >= 500:
         return f"{response.status_code}: {response.text[:300]}"
     if response.status_code < 400:

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from api.main import create_app
 from searchspace import zoo
@@ -450,8 +451,8 @@ def _every_get(app) -> list[str]:
 
 
 def test_the_read_key_guards_every_read_and_the_write_key_reads_too(settings: Settings) -> None:
-    keys = Settings(database_url=settings.database_url, api_key="s3cret", read_key="r3ad")
-    with TestClient(create_app(keys)) as c:
+    with TestClient(create_app(settings.model_copy(update={"api_key": SecretStr("s3cret"),
+                                                           "read_key": SecretStr("r3ad")}))) as c:
         reads = _every_get(c.app)
         assert len(reads) >= 12
         for path in reads:
@@ -472,7 +473,7 @@ def test_the_read_key_guards_every_read_and_the_write_key_reads_too(settings: Se
 
 
 def test_a_read_key_alone_is_one_key_for_everything(settings: Settings) -> None:
-    with TestClient(create_app(Settings(database_url=settings.database_url, read_key="one"))) as c:
+    with TestClient(create_app(settings.model_copy(update={"read_key": SecretStr("one")}))) as c:
         assert c.get("/v1/searches").status_code == 401 and c.post("/v1/searches", json=TINY).status_code == 401
         assert c.get("/v1/searches", headers={"X-API-Key": "one"}).status_code == 200
         assert c.post("/v1/searches", json=TINY, headers={"X-API-Key": "one"}).status_code == 201

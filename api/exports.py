@@ -13,6 +13,7 @@ directory) never sees half of one.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
@@ -95,9 +96,14 @@ FORMATS = {f.name: f for f in (
 )}
 
 
+@functools.cache
+def _torch_version() -> str:
+    return version("torch")  # without importing torch: a kept artifact is served without it
+
+
 def address(spec: ArchSpec, fmt: Format) -> str:
     """The artifact's content address: SHA-256 over everything that decides its bytes."""
-    key = {"spec": spec.to_dict(), "format": fmt.name, "weights": WEIGHTS, "torch": version("torch")}
+    key = {"spec": spec.to_dict(), "format": fmt.name, "weights": WEIGHTS, "torch": _torch_version()}
     return hashlib.sha256(json.dumps(key, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 

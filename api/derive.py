@@ -9,6 +9,7 @@ the field's path in the request body.
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import enum
 import functools
@@ -16,9 +17,10 @@ import math
 import operator
 import types
 import typing
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -28,13 +30,30 @@ from pydantic import (
     create_model,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from searchspace.codec import field_types
 from searchspace.errors import SpecError
 from searchspace.fields import choices, default_of, description, plain
 
 MAX_LIST = 16  # values in a list field
-_SCALARS: dict[Any, Any] = {bool: StrictBool, int: StrictInt, float: StrictFloat, str: str}
+
+
+def text(value: str) -> str:
+    """``value`` unless it holds a NUL character or a lone surrogate (JSON's ``"\\ud800"``), which no file
+    name, database text column or UTF-8 encoder takes: a validation error, so a 422 naming the field."""
+    if "\x00" in value:
+        raise PydanticCustomError("text", "must not contain a NUL character")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise PydanticCustomError("text", "must be valid Unicode text (it holds a lone surrogate)") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(text)]  # every free-text field of a request
+_SCALARS: dict[Any, Any] = {bool: StrictBool, int: StrictInt, float: StrictFloat, str: Text}
 
 
 class Input(BaseModel):
@@ -114,6 +133,8 @@ def annotation(hint: Any, nested: dict[type, type[BaseModel]]) -> Any:
         return functools.reduce(operator.or_, [annotation(a, nested) for a in args])
     if origin is tuple:
         return list[annotation(args[0], nested)]  # type: ignore[misc]
+    if origin in (collections.abc.Mapping, dict):
+        return dict[annotation(args[0], nested), annotation(args[1], nested)]  # type: ignore[misc]
     if isinstance(hint, type) and issubclass(hint, enum.StrEnum):
         return Literal[choices(hint)]
     if hint is type(None):
@@ -157,3 +178,18 @@ def config_model(cls: type, name: str, *, rename: dict[str, str] | None = None,
     model.renamed = dict(rename or {})
     model.nested = {m.config_class: m for m in nested}  # type: ignore[attr-defined]
     return model
+
+
+def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``model``'s JSON schema with every ``$ref`` replaced by the definition it names, so that it can stand in an
+    operation's ``openapi_extra`` (where the document has no ``$defs``). Nested models must not recurse."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def expand(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            return expand(defs[ref.rsplit("/", 1)[1]]) if ref else {k: expand(v) for k, v in node.items()}
+        return [expand(v) for v in node] if isinstance(node, list) else node
+
+    return expand(schema)

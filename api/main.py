@@ -18,9 +18,11 @@ from fastapi_offline import FastAPIOffline
 
 from api.cache import ReadCache
 from api.datasets import hide_data_root
+from api.deps import ReadKeyDep
 from api.embedded import DriverProcess
-from api.middleware import AllowedMethods, BodyLimit, ServerErrors
-from api.routes import router
+from api.exports import ExportBusy, ExportCache
+from api.middleware import AllowedMethods, BodyLimit, JsonCharset, ServerErrors
+from api.routes import open_router, router
 from searchspace.errors import SpecError
 from searchspace.export import ExportError
 from store.db import UNAVAILABLE, migrate
@@ -31,7 +33,7 @@ from workers.data import DatasetError
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = 5
 MAX_ECHO_DEPTH = 32  # nesting of a 422's echoed input
-_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_PART = re.compile(r"\[([^\]]*)\]|([^.\[\]]+)")  # [index or map key] or a name
 DESCRIPTION = """Neural-architecture search and compound scaling.
 
 Queue a search (`POST /v1/searches`), follow it (`GET /v1/searches/{id}`), read its Pareto front, download any
@@ -42,8 +44,10 @@ Jobs run in driver processes (`python -m jobs`, or `python -m api --with-driver`
 
 
 def field_loc(field: str) -> list[str | int]:
-    """``stages[2].block.kernel`` -> ["body", "stages", 2, "block", "kernel"] (FastAPI's error location)."""
-    return ["body", *[int(i) if i else name for name, i in _PART.findall(field)]]
+    """``stages[2].block.kernel`` -> ["body", "stages", 2, "block", "kernel"] (FastAPI's error location); a map
+    key in brackets stays whole (``entries[mbconv:se=0.25|1x8x8].ms`` -> ["body", "entries", "mbconv:...", "ms"])."""
+    return ["body", *[(int(key) if key.isdigit() else key) if key or not name else name
+                      for key, name in _PART.findall(field)]]
 
 
 def _error(status_code: int, field: str, message: str, kind: str) -> JSONResponse:
@@ -73,6 +77,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def export_error(_: Request, err: ExportError) -> JSONResponse:
         return JSONResponse({"detail": f"this architecture cannot be exported to that format: {err}",
                              "part": err.part}, status_code=status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(ExportBusy)
+    async def export_busy(_: Request, err: ExportBusy) -> JSONResponse:
+        return JSONResponse({"detail": str(err), "limit": "export_queue"},
+                            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+                            headers={"Retry-After": str(err.retry_after_s)})
 
     @app.exception_handler(CapacityError)
     async def capacity_error(_: Request, err: CapacityError) -> JSONResponse:
@@ -129,6 +139,7 @@ def create_app(settings: Settings | None = None, *, with_driver: bool = False) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         migrate(settings.database_url)
         driver = DriverProcess(settings) if with_driver else None
+        app.state.driver = driver
         if driver is not None:
             driver.start()
         yield
@@ -138,11 +149,15 @@ def create_app(settings: Settings | None = None, *, with_driver: bool = False) -
     # /docs and /redoc from the swagger-ui and redoc assets fastapi-offline ships (no CDN: they render offline)
     app = FastAPIOffline(title="nas-scaler", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
+    app.state.driver = None  # the embedded driver, while the app runs with one
     app.state.read_cache = ReadCache(settings.read_cache_s)
-    app.include_router(router)
+    app.state.exports = ExportCache(settings.export_dir, settings.export_queue)
+    app.include_router(router, dependencies=[ReadKeyDep] if settings.read_key is not None else [])
+    app.include_router(open_router)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        by_path={"/v1/devices": settings.max_profile_bytes})
+    app.add_middleware(JsonCharset)
     app.add_middleware(AllowedMethods, routes=app.router.routes)
     app.add_middleware(ServerErrors)  # outermost: the others handle their own exceptions first
     return app

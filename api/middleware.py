@@ -1,5 +1,5 @@
-"""ASGI middleware: the body-size cap, unexpected errors as a JSON 500 on a connection that stays open, and
-``Allow`` listing every method of a path (OPTIONS answered, 405s corrected)."""
+"""ASGI middleware: the body-size cap, JSON bodies in UTF-8 only, unexpected errors as a JSON 500 on a connection
+that stays open, and ``Allow`` listing every method of a path (OPTIONS answered, 405s corrected)."""
 
 from __future__ import annotations
 
@@ -83,6 +83,40 @@ class BodyLimit:
 
 async def _no_body() -> Message:
     return {"type": "http.disconnect"}
+
+
+class JsonCharset:
+    """ASGI middleware: 415 for a JSON body declaring a charset other than UTF-8 (``application/json;
+    charset=nope``): JSON is UTF-8 (RFC 8259), so any other declared encoding is a mistake the body would be
+    misread by, not a choice."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
+            declared = dict(scope.get("headers") or []).get(b"content-type", b"").decode("latin-1")
+            charset = _json_charset(declared)
+            if charset is not None and charset not in ("utf-8", "utf8"):
+                detail = [{"loc": ["header", "content-type"], "field": "content-type", "type": "unsupported_charset",
+                           "msg": f"a JSON body is UTF-8: charset {charset[:40]!r} is not supported"}]
+                await JSONResponse({"detail": detail}, status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE)(
+                    scope, _no_body, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _json_charset(content_type: str) -> str | None:
+    """The charset a JSON content type declares, lower-cased and unquoted; None for another media type or none."""
+    media, *params = (part.strip() for part in content_type.split(";"))
+    media = media.lower()
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        return None
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
 
 
 class ServerErrors:

@@ -15,10 +15,17 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from api.derive import Input, config_model, request_fields
+from api.derive import Input, Text, config_model, request_fields
 from api.reference_point import HypervolumeReference
 from scaler.grid_config import GridConfig
 from scaler.scaling import ALPHA, BETA, GAMMA
+from searchspace.latency_table import (
+    PROFILE_SCHEMA,
+    Correction,
+    DeviceDescription,
+    DeviceProfile,
+    LatencyEntry,
+)
 from searchspace.space import SKELETONS, SearchSpace, StageSpace
 from workers.data import DatasetConfig
 from workers.latency import LatencyConfig
@@ -30,7 +37,7 @@ JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 TrialState = Literal["COMPLETE", "PRUNED", "FAIL"]
 RENAMED = {"budget": "training"}  # dataclass field -> request field
 # a job's label: no control characters (PostgreSQL text cannot hold NUL)
-Label = Annotated[str | None, Field(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$",
+Label = Annotated[Text | None, Field(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$",
                                     description="a label (no control characters)")]
 
 
@@ -101,6 +108,8 @@ class ArchitectureLinks(BaseModel):
     self: str
     code: str
     onnx: str
+    torchscript: str
+    weights: str
 
 
 class ArchitecturePublic(BaseModel):
@@ -135,7 +144,8 @@ class ArchitecturePublic(BaseModel):
         if not isinstance(data, dict) and hasattr(data, "id"):
             base = f"/v1/architectures/{data.id}"
             fields = {name: getattr(data, name) for name in cls.model_fields if name != "links"}
-            return {**fields, "links": {"self": base, "code": f"{base}/code", "onnx": f"{base}/onnx"}}
+            return {**fields, "links": {"self": base, **{name: f"{base}/{name}"
+                                                          for name in ("code", "onnx", "torchscript", "weights")}}}
         return data
 
 
@@ -195,7 +205,7 @@ class BaseRef(Input):
     """Exactly one of: a stored architecture, a zoo network, an ArchSpec JSON."""
 
     architecture_id: uuid.UUID | None = None
-    zoo: str | None = Field(None, max_length=100, examples=["efficientnet_b0"])
+    zoo: Text | None = Field(None, max_length=100, examples=["efficientnet_b0"])
     spec: dict[str, Any] | None = None
 
     @model_validator(mode="after")
@@ -227,7 +237,11 @@ class ScalingCreate(Input):
     gamma: float = GAMMA
     phi: float | None = Field(None, description="one member (default 1 when phi_range is not given)")
     phi_range: PhiRange | None = None
-    official: bool = Field(False, description="use the published EfficientNet B0..B7 table (phi 0..7)")
+    official: bool = Field(False, description=(
+        "use the published EfficientNet B0..B7 table (phi 0..7) instead of alpha, beta, gamma: row phi's width, "
+        "depth and dropout, and its resolution (exactly, for a base at 224 px; else scaled by the row's ratio to "
+        "224). On efficientnet_b0 that gives B0..B7; on any other base, EfficientNet's hand-set multipliers "
+        "applied to it (not fitted to it)"))
 
     @model_validator(mode="after")
     def _one_phi(self) -> ScalingCreate:
@@ -306,15 +320,38 @@ class ZooPublic(BaseModel):
     count: int
 
 
+class EmbeddedDriver(BaseModel):
+    """The driver process the API runs beside it (``python -m api --with-driver``), restarted when it exits."""
+
+    alive: bool
+    pid: int | None
+    restarts: int = Field(description="times it exited and was started again")
+    last_exit_code: int | None = Field(description="how it last exited (negative: killed by that signal)")
+
+
 class Health(BaseModel):
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"] = Field(
+        description="degraded: jobs are queued and no driver is alive to run them (GET /v1/readyz answers 503)")
     database: str
     drivers: int = Field(description="drivers with a recent heartbeat (0: queued jobs wait)")
     queued: int
     running: int
+    embedded_driver: EmbeddedDriver | None = Field(None, description="null when the API runs no driver itself")
 
 
 # --- device profiles ----------------------------------------------------------------------------------------
+
+_DeviceDescriptionIn = config_model(DeviceDescription, "DeviceDescriptionIn")
+_LatencyEntryIn = config_model(LatencyEntry, "LatencyEntryIn")
+_CorrectionIn = config_model(Correction, "CorrectionIn")
+# The body of POST /v1/devices as the OpenAPI document shows it; the route reads it with DeviceProfile.from_json
+# (the same dataclasses, so the same fields), which also converts a schema_version 1 profile.
+DeviceProfileIn = config_model(DeviceProfile, "DeviceProfileIn", nested=(_DeviceDescriptionIn, _LatencyEntryIn,
+                                                                         _CorrectionIn), docs={
+    "schema_version": f"{PROFILE_SCHEMA}; 1 is an older profile whose entries say median_ms instead of ms (read "
+                      "and converted)",
+    "entries": "part key (searchspace.latency_keys) -> its measured latency",
+    "reference_ms": "the reference networks' latency every entry is scaled to (0: entries as timed)"})
 
 
 class DevicePublic(BaseModel):

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from jobs.dataset_check import check_dataset_again
 from store import crud, queue
 from store.db import migrate, session_scope
 from store.errors import DatabaseUnavailable
@@ -199,6 +200,7 @@ class Service:
 
         search = self._in_session(f"search {claimed.id}: read", lambda s: crud.get_search(s, search_id=claimed.id))
         config, study = SearchConfig.from_dict(search.config), search.study_name
+        check_dataset_again(config.dataset, self.settings)  # DatasetError: failed with the reason, trials kept
 
         def mirror(record: TrialRecord) -> None:
             self._in_session(f"search {claimed.id}: mirror trial {record.number}",
@@ -236,6 +238,7 @@ class Service:
         config = dict(self._in_session(f"scaling search {claimed.id}: read",
                                        lambda s: crud.get_scaling_search(s, job_id=claimed.id)).config)
         base, grid = ArchSpec.from_dict(config["base"]), GridConfig.from_dict(config["grid"])
+        check_dataset_again(grid.dataset, self.settings)
         finished: list[dict[str, Any]] = []
 
         def progress(result: CandidateResult, done: int, total: int) -> None:

@@ -10,7 +10,6 @@ that stay in cache when a part is timed alone but not in a whole network, or fus
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from searchspace.latency_keys import network_parts, space_parts
 from searchspace.space import SearchSpace
 from searchspace.spec import ArchSpec
 
-PROFILE_SCHEMA = 2  # 1: entries named their latency median_ms (read, converted)
+PROFILE_SCHEMA = 2  # 1: entries named their latency median_ms (read, converted); nothing else is a version
 RUNTIMES = ("eager", "onnxruntime")
 CLOCKS = ("wall", "cpu")
 MAX_ENTRIES = 200_000
@@ -43,12 +42,11 @@ class MissingEntryError(SpecError):
 
 
 def _positive(name: str, value: Any, allow_zero: bool = False) -> float:
-    """A finite number in (0, MAX_MS] ([0, MAX_MS] with ``allow_zero``), as a float."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise SpecError(name, f"must be a finite number, got {value!r:.40}")
-    if not (0 <= value if allow_zero else 0 < value) or value > MAX_MS:
-        low = "[0" if allow_zero else "(0"
-        raise SpecError(name, f"must be in {low}, {MAX_MS:g}] ms, got {value!r:.40}")
+    """A number in (0, MAX_MS] ([0, MAX_MS] with ``allow_zero``), as a float: range-checked before it is converted,
+    so that an integer too large for a float is a SpecError like any other value out of range."""
+    check_float(name, value, 0, MAX_MS)
+    if value == 0 and not allow_zero:
+        raise SpecError(name, f"must be in (0, {MAX_MS:g}] ms, got 0")
     return float(value)
 
 
@@ -117,20 +115,9 @@ class Correction:
     per_part_ms: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("scale", "offset_ms", "exponent", "per_part_ms"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise SpecError(name, f"must be a finite number, got {value!r:.40}")
-        if not 0.05 <= self.scale <= 20:
-            raise SpecError("scale", f"must be in [0.05, 20], got {self.scale!r:.40}")
-        if not -MAX_MS <= self.offset_ms <= MAX_MS:
-            raise SpecError("offset_ms", f"must be in [{-MAX_MS:g}, {MAX_MS:g}], got {self.offset_ms!r:.40}")
-        if not 0.25 <= self.exponent <= 4:
-            raise SpecError("exponent", f"must be in [0.25, 4], got {self.exponent!r:.40}")
-        if not -MAX_MS <= self.per_part_ms <= MAX_MS:
-            raise SpecError("per_part_ms", f"must be in [{-MAX_MS:g}, {MAX_MS:g}], got {self.per_part_ms!r:.40}")
-        for name in ("scale", "offset_ms", "exponent", "per_part_ms"):
-            object.__setattr__(self, name, float(getattr(self, name)))
+        for name, lo, hi in (("scale", 0.05, 20), ("offset_ms", -MAX_MS, MAX_MS), ("exponent", 0.25, 4),
+                             ("per_part_ms", -MAX_MS, MAX_MS)):  # range-checked before any float conversion
+            object.__setattr__(self, name, float(check_float(name, getattr(self, name), lo, hi)))
         check_int("fitted_on", self.fitted_on, 0, 1_000_000)
 
     def apply(self, total_ms: float, parts: int = 0) -> float:
@@ -149,8 +136,7 @@ class DeviceProfile:
     schema_version: int = PROFILE_SCHEMA
 
     def __post_init__(self) -> None:
-        if self.schema_version != PROFILE_SCHEMA:
-            raise SpecError("schema_version", f"must be {PROFILE_SCHEMA}, got {self.schema_version!r:.40}")
+        check_choice("schema_version", self.schema_version, (PROFILE_SCHEMA,))  # an integer: 2.0 is not 2
         if not isinstance(self.device, DeviceDescription):
             raise SpecError("device", "must be a device description")
         if not isinstance(self.correction, Correction):
@@ -197,9 +183,9 @@ class DeviceProfile:
         raw = data["entries"]
         if not isinstance(raw, dict) or len(raw) > MAX_ENTRIES:
             raise SpecError("entries", f"must be an object of at most {MAX_ENTRIES:,} entries")
-        version = data.get("schema_version", PROFILE_SCHEMA)
+        version = check_choice("schema_version", data.get("schema_version", PROFILE_SCHEMA), (1, PROFILE_SCHEMA))
         if version == 1:  # its entries said median_ms
-            raw = {key: _renamed(value, "median_ms", "ms") for key, value in raw.items()}
+            raw = {key: _schema_1_entry(key, value) for key, value in raw.items()}
             version = PROFILE_SCHEMA
         entries = {key: from_dict(LatencyEntry, value, f"entries[{key!s:.400}]") for key, value in raw.items()}
         return cls(
@@ -219,9 +205,14 @@ class DeviceProfile:
         return cls.from_dict(data)
 
 
-def _renamed(value: Any, old: str, new: str) -> Any:
-    if isinstance(value, dict) and old in value and new not in value:
-        return {(new if name == old else name): v for name, v in value.items()}
+def _schema_1_entry(key: str, value: Any) -> Any:
+    """A schema 1 entry in schema 2's form: its ``median_ms`` named ``ms``; an entry already saying ``ms`` is a
+    schema 2 entry under the wrong version, refused."""
+    if isinstance(value, dict) and "ms" in value:
+        raise SpecError(f"entries[{key!s:.400}].ms", "is schema 2's name: a schema_version 1 profile says median_ms "
+                                                     "(set schema_version to 2)")
+    if isinstance(value, dict) and "median_ms" in value:
+        return {("ms" if name == "median_ms" else name): v for name, v in value.items()}
     return value
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -21,6 +22,10 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the service database (Optuna studies live there too)",
     )
     api_key: SecretStr | None = Field(None, description="when set, mutating endpoints need header X-API-Key")
+    read_key: SecretStr | None = Field(None, description=(
+        "when set, every request of the API (reads too) needs header X-API-Key: this key, or NAS_API_KEY (which "
+        "also reads); alone it is one key for everything. Open: the health probes, /openapi.json, /docs and the "
+        "UI's static files"))
     data_root: Path | None = Field(
         None, description="datasets may be directories under this path; unset: only the built-in 'digits' and 'shapes'"
     )
@@ -37,6 +42,12 @@ class Settings(BaseSettings):
     max_phis: int = Field(16, ge=1, description="scaled networks per POST /v1/scalings")
     dataset_check_s: float = Field(20.0, gt=0, le=3600, description="time limit of checking a dataset directory "
                                                                     "when a job is submitted (then 422)")
+    export_dir: Path = Field(
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nas-scaler" / "exports",
+        description="where built exports (ONNX, TorchScript, weights) are kept, content-addressed; API processes "
+                    "may share it")
+    export_queue: int = Field(4, ge=1, le=1000, description="export builds waiting or running at once (then 503 "
+                                                            "with Retry-After)")
     read_cache_s: float = Field(1.0, ge=0, le=60, description="GET /v1/searches/{id} answers at most this old "
                                                               "(one database read per search per period; 0: off)")
     # the driver
@@ -49,7 +60,7 @@ class Settings(BaseSettings):
     heartbeat_file: Path | None = Field(None, description="a driver touches this file at every heartbeat "
                                                           "(container healthchecks read its age)")
 
-    @field_validator("api_key", "data_root", "heartbeat_file", "ray_cpus", mode="before")
+    @field_validator("api_key", "read_key", "data_root", "heartbeat_file", "ray_cpus", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value

@@ -89,11 +89,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture(scope="module")
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     # read_cache_s=0: these tests read a search right after changing it from another "process" (a driver);
     # the cache itself is tested in tests/api/test_cache.py and runs in the end-to-end services.
     return Settings(database_url=database_url, max_trials=50, max_concurrent_searches=1000, max_phis=8,
-                    max_body_bytes=64 * 1024, poll_s=0.2, heartbeat_s=0.5, stale_after_s=3.0, read_cache_s=0)
+                    max_body_bytes=64 * 1024, poll_s=0.2, heartbeat_s=0.5, stale_after_s=3.0, read_cache_s=0,
+                    export_dir=tmp_path_factory.mktemp("exports"))
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,7 @@
-"""One router per resource, all under /v1; the web UI at / (``api.routes.ui``)."""
+"""One router per resource, all under /v1; the web UI at / (``api.routes.ui``).
+
+``router`` holds every resource (behind the read key when the service sets one, see ``api.main``); ``open_router``
+what stays open: the health probes and the UI's static files."""
 
 from __future__ import annotations
 
@@ -6,9 +9,9 @@ from fastapi import APIRouter
 
 from api.routes import architectures, devices, health, scaling_searches, scalings, searches, ui, zoo
 
-v1 = APIRouter(prefix="/v1")
-for module in (searches, architectures, scalings, scaling_searches, devices, zoo, health):
-    v1.include_router(module.router)
-router = APIRouter()
-router.include_router(v1)
-router.include_router(ui.router)
+router = APIRouter(prefix="/v1")
+for module in (searches, architectures, scalings, scaling_searches, devices, zoo):
+    router.include_router(module.router)
+open_router = APIRouter()
+open_router.include_router(health.router, prefix="/v1")
+open_router.include_router(ui.router)

@@ -1,17 +1,17 @@
-"""/v1/architectures/{id}: a stored network, and its download as standalone PyTorch code or ONNX."""
+"""/v1/architectures/{id}: a stored network, and its download as standalone PyTorch code, ONNX, TorchScript or
+weights (the built ones cached: ``api.exports``)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from api.datasets import public_architecture
 from api.deps import SessionDep, SettingsDep
+from api.exports import FORMATS, Format, address
 from api.schemas import ArchitecturePublic
 from searchspace.spec import ArchSpec
 from store import crud
@@ -21,10 +21,6 @@ from store.models import Architecture
 router = APIRouter(prefix="/architectures", tags=["architectures"])
 _NOT_FOUND = {404: {"description": "no such architecture"},
               409: {"description": "no spec recorded (failed trial), or the format cannot express a block"}}
-# torch's ONNX exporter keeps global state (it is not reentrant): every export of the process runs on this one
-# thread, in turn; waiting requests hold no thread of the pool.
-_ONNX_EXPORTER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nas-onnx-export")
-ONNX_SEED = 0  # the exported weights: the same bytes for the same architecture, every time
 
 
 def _spec(row: Architecture) -> ArchSpec:
@@ -58,23 +54,34 @@ def get_code(architecture_id: uuid.UUID, session: SessionDep) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{_filename(row, ".py")}"'})
 
 
-@router.get("/{architecture_id}/onnx", response_class=Response, responses={
-    200: {"content": {"application/octet-stream": {}}, "description": "the network as ONNX"}, **_NOT_FOUND})
-async def get_onnx(architecture_id: uuid.UUID, session: SessionDep) -> Response:
-    """The network exported to ONNX (seeded random weights: the architecture, for deployment tooling; the same
-    bytes at every download)."""
+_BUSY = {503: {"description": "too many exports being built (NAS_EXPORT_QUEUE): retry after Retry-After"}}
+
+
+async def _artifact(request: Request, session: SessionDep, architecture_id: uuid.UUID, fmt: Format) -> Response:
+    """The stored architecture's artifact in ``fmt`` (kept, or built once: ``api.exports``); 304 when the
+    request's If-None-Match names it."""
     row = await run_in_threadpool(crud.get_architecture, session, architecture_id=architecture_id)
-    data = await asyncio.wrap_future(_ONNX_EXPORTER.submit(_onnx, _spec(row)))
-    return Response(data, media_type="application/octet-stream",
-                    headers={"Content-Disposition": f'attachment; filename="{_filename(row, ".onnx")}"'})
+    spec = _spec(row)
+    etag = f'"{address(spec, fmt)}"'
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+    data, _ = await request.app.state.exports.get(spec, fmt)
+    return Response(data, media_type=fmt.media_type, headers={
+        "ETag": etag, "Content-Disposition": f'attachment; filename="{_filename(row, fmt.suffix)}"'})
 
 
-def _onnx(spec: ArchSpec) -> bytes:
-    """``spec`` as ONNX with weights drawn from ``ONNX_SEED`` (the global RNG's state is restored after)."""
-    import torch
+def _export_route(fmt: Format, what: str) -> None:
+    async def export(architecture_id: uuid.UUID, request: Request, session: SessionDep) -> Response:
+        return await _artifact(request, session, architecture_id, fmt)
 
-    from searchspace.export import to_onnx
+    export.__name__ = f"get_{fmt.name}"
+    export.__doc__ = (f"The network as {what} (seeded random weights: the architecture, for deployment tooling; "
+                      "the same bytes at every download). Built once, then kept (``ETag``: its content address).")
+    router.get(f"/{{architecture_id}}/{fmt.name}", response_class=Response, responses={
+        200: {"content": {fmt.media_type: {}}, "description": f"the network as {what}"}, **_NOT_FOUND, **_BUSY,
+    })(export)
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(ONNX_SEED)
-        return to_onnx(spec)
+
+_export_route(FORMATS["onnx"], "ONNX")
+_export_route(FORMATS["torchscript"], "a saved TorchScript module (torch.jit.load)")
+_export_route(FORMATS["weights"], "its weights (safetensors)")

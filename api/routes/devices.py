@@ -8,14 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from api.deps import API_KEY_RESPONSES, BODY_RESPONSES, ApiKeyDep, Limit, SessionDep, Skip
-from api.schemas import DeviceDetail, DevicePublic, DevicesPublic, Label
+from api.derive import inline_schema
+from api.schemas import DeviceDetail, DeviceProfileIn, DevicePublic, DevicesPublic, Label
 from searchspace.latency_table import DeviceProfile
 from store import crud
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 _BODY = {"requestBody": {"required": True, "description": "a device profile as written by `python -m workers "
                          "profile` (schema_version, device, correction, reference_ms, entries)",
-                         "content": {"application/json": {"schema": {"type": "object"}}}}}
+                         "content": {"application/json": {"schema": inline_schema(DeviceProfileIn)}}}}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[ApiKeyDep], openapi_extra=_BODY,

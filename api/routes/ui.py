@@ -1,6 +1,7 @@
 """The web UI: one page (``/``) and its own static modules (``/ui/...``, from ``api/ui``), no CDN. The pages
 read and write through the same REST API as any client; ``/ui/config.json`` tells them whether to ask for
-the API key."""
+a key (NAS_API_KEY for writes, NAS_READ_KEY for everything). These files are the same for every installation and
+hold no data, so they stay open when reads need a key."""
 
 from __future__ import annotations
 
@@ -32,8 +33,9 @@ def index() -> FileResponse:
 
 @router.get("/ui/config.json")
 def ui_config(settings: SettingsDep) -> dict[str, bool]:
-    """What the pages need to know of the service: whether mutating requests need X-API-Key."""
-    return {"api_key_required": settings.api_key is not None}
+    """What the pages need to know of the service: whether mutating requests, and reads, need X-API-Key."""
+    return {"api_key_required": settings.api_key is not None or settings.read_key is not None,
+            "read_key_required": settings.read_key is not None}
 
 
 @router.get("/ui/{name}")

@@ -38,8 +38,12 @@ function route() {
 
 async function start() {
   window.addEventListener("hashchange", route);
-  route(); // reading needs no key: the page loads while the key is asked for
   const config = await uiConfig();
+  if (config.read_key_required && !storedKey()) {
+    // reads need the key too (NAS_READ_KEY): asked once, before the first page reads anything
+    await askKey("This service needs a key (X-API-Key) to read, launch, cancel, delete and scale.");
+  }
+  route(); // otherwise reading needs no key: the page loads while the write key is asked for
   const button = document.getElementById("key-button");
   if (config.api_key_required) {
     button.hidden = false;

@@ -1,6 +1,6 @@
 // #/architecture/<id>: the network stage by stage, its measurements, downloads, and "scale this".
 
-import { api } from "./api.js";
+import { api, download } from "./api.js";
 import { scalePanel } from "./scale.js";
 import { esc, fmt, fmtCount, saveJson, stateBadge } from "./util.js";
 
@@ -84,10 +84,18 @@ export function render(root, id) {
       <p class="mono" id="spec-string">${esc(a.spec_string || "")}</p>
       <div class="actions downloads">${spec ? `<a class="button" id="download-py" href="${a.links.code}" download>Download .py</a>
         <a class="button" id="download-onnx" href="${a.links.onnx}" download>Download ONNX</a>
+        <a class="button" id="download-torchscript" href="${a.links.torchscript}" download>Download TorchScript</a>
+        <a class="button" id="download-weights" href="${a.links.weights}" download>Download weights</a>
         <button id="download-json">Download JSON</button>` : '<span class="muted">no spec: nothing to download</span>'}</div>
       ${spec ? stageTable(spec) : ""}
       ${spec ? '<div id="scale-panel"></div>' : ""}`;
     if (!spec) return;
+    for (const link of root.querySelectorAll("a.button[download]")) {
+      link.addEventListener("click", (e) => { // through the API client: with the key when reads need one
+        e.preventDefault();
+        download(link.getAttribute("href")).catch((err) => { link.title = err.message; });
+      });
+    }
     root.querySelector("#download-json").addEventListener("click", () => saveJson(
       `${(a.name || "architecture").replace(/[^A-Za-z0-9_-]+/g, "_")}_${id.slice(0, 8)}.json`, spec));
     scalePanel(root.querySelector("#scale-panel"), { architecture_id: id });

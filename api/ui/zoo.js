@@ -1,7 +1,7 @@
 // #/zoo: the reference networks, our counts beside the published ones; #/zoo/<name>: one network stage by
 // stage, its downloads, and scaling it.
 
-import { api } from "./api.js";
+import { api, download } from "./api.js";
 import { scalePanel } from "./scale.js";
 import { stageTable } from "./architecture.js";
 import { esc, fmt, fmtCount, saveJson } from "./util.js";
@@ -37,6 +37,10 @@ export function renderOne(root, name) {
       <div class="actions downloads"><a class="button" id="download-py" href="/v1/zoo/${encodeURIComponent(z.name)}/code" download>Download .py</a>
         <button id="download-json">Download JSON</button></div>
       ${stageTable(z.spec)}<div id="scale-panel"></div>`;
+    root.querySelector("#download-py").addEventListener("click", (e) => { // with the key when reads need one
+      e.preventDefault();
+      download(e.currentTarget.getAttribute("href")).catch((err) => { e.currentTarget.title = err.message; });
+    });
     root.querySelector("#download-json").addEventListener("click", () => saveJson(`${z.name}.json`, z.spec));
     scalePanel(root.querySelector("#scale-panel"), { zoo: z.name });
   }).catch((err) => {

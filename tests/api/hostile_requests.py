@@ -2,14 +2,17 @@
 
 ``corpus(doc)`` reads the OpenAPI document, so that a new operation, query parameter or body field is attacked
 as soon as it exists: non-UUID path ids, bad query values, every body field (recursively, list items too) set to
-wrong types, booleans, huge and negative numbers, NaN/Infinity/1e309, empty, very long, unicode and NUL strings,
-nested garbage and huge arrays; whole bodies that are invalid JSON, not objects, deeply nested, of the wrong
+wrong types, booleans, huge and negative numbers, NaN/Infinity/1e309 and 400-digit integers, empty, very long,
+unicode, NUL and lone-surrogate strings, nested garbage and huge arrays (the fields of a map, such as a device
+profile's ``entries``, under its first key); whole bodies that are invalid JSON, not objects, deeply nested, of the wrong
 content type; and methods the path does not have. ``test_hostile.py`` sends them all.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 import urllib.parse
 import uuid
 from collections.abc import Iterator
@@ -21,7 +24,7 @@ from searchspace import zoo
 MISSING_ID = str(uuid.UUID(int=0))
 # path ids that are not (or not quite) UUIDs
 BAD_IDS = ("not-a-uuid", "1", "-1", "0" * 40, "null", "true", "..", ".%2e", "%00", "a%00b", "x" * 5000,
-           "ünï©ødé漢字🙂", "{00000000-0000-0000-0000-000000000000}", "00000000-0000-0000-0000-00000000000g",
+           "ünï©ødé漢字🙂", "%ED%A0%80", "{00000000-0000-0000-0000-000000000000}", "00000000-0000-0000-0000-00000000000g",
            "00000000000000000000000000000000x", "%20", "'; DROP TABLE searches; --", "1e309", "NaN")
 # query-string values (sent percent-encoded by the client)
 BAD_QUERY = ("", "-1", "abc", "1.5", "1e309", "NaN", "Infinity", "9" * 60, "true", "null", "\x00", "a\x00b",
@@ -30,15 +33,18 @@ BAD_QUERY = ("", "-1", "abc", "1.5", "1e309", "NaN", "Infinity", "9" * 60, "true
 BAD_VALUES: dict[str, Any] = {
     "null": None, "true": True, "zero": 0, "negative": -1, "huge int": 10**30, "float": 2.5, "big float": 1.7e308,
     "empty string": "", "long string": "x" * 4000, "unicode": "ünï©ødé 漢字 🙂", "nul": "a\x00b",
+    "lone surrogate": "a\ud800b",
     "control": "\u202e\u0007\x1b[31m", "path traversal": "../../../../etc/passwd", "empty list": [],
     "huge list": list(range(3000)), "nested garbage": {"a": {"b": [{"c": [None, {"d": "e"}]}]}},
 }
-SPEC_VALUES = ("null", "true", "huge int", "negative", "long string", "nul", "empty list", "nested garbage")
+SPEC_VALUES = ("null", "true", "huge int", "negative", "long string", "nul", "lone surrogate", "empty list",
+               "nested garbage")
 # spellings Python's JSON parser accepts that are not JSON numbers (test_bad_input tries -Infinity and -1e309
-# too, in every numeric field), and a long integer literal
-RAW_VALUES = ("NaN", "Infinity", "1e309", "9" * 400)
+# too, in every numeric field), and long integer literals (no float holds them)
+RAW_VALUES = ("NaN", "Infinity", "1e309", "9" * 400, "-" + "9" * 400)
 SPEC_RAW_VALUES = ("NaN", "1e309", "9" * 400)
-ITEM_VALUES = ("null", "true", "huge int", "nul", "nested garbage")  # list items
+ITEM_VALUES = ("null", "true", "huge int", "nul", "lone surrogate", "nested garbage")  # list items
+ANY_KEY = "*"  # in a field path: every key of a map (the corpus sets its first)
 # whole bodies
 BAD_BODIES: dict[str, bytes] = {
     "empty": b"", "whitespace": b"  \n", "truncated": b'{"name": ', "single quotes": b"{'name': 'x'}",
@@ -144,6 +150,12 @@ def _bodies(key: tuple[str, str], path: str, valid: dict[str, Any] | None, schem
             yield from _mutations(key, path, base, ("base", "spec", *field), array, SPEC_VALUES, SPEC_RAW_VALUES)
     for field, array in fields:
         yield from _mutations(key, path, valid, field, array)
+        if field[-1] == ANY_KEY:  # a map: bad keys too (for its first value)
+            value = functools.reduce(operator.getitem, concrete(valid, field), valid)
+            for name in ("empty string", "long string", "nul", "lone surrogate", "control"):
+                body = set_field(valid, field[:-1], {BAD_VALUES[name]: value})
+                yield Hostile(key, method, path, f"{'.'.join(map(str, field[:-1]))} key = {name}",
+                              content=json.dumps(body).encode(), content_type="application/json")
 
 
 def _mutations(key: tuple[str, str], path: str, valid: dict[str, Any], field: tuple[str | int, ...],
@@ -152,11 +164,11 @@ def _mutations(key: tuple[str, str], path: str, valid: dict[str, Any], field: tu
     method = key[0]
     dotted = ".".join(map(str, field))
     for name in values:
-        body = _set(valid, field, BAD_VALUES[name])
+        body = set_field(valid, field, BAD_VALUES[name])
         yield Hostile(key, method, path, f"{dotted} = {name}", content=json.dumps(body).encode(),
                       content_type="application/json")
     for raw in raw_values:
-        text = json.dumps(_set(valid, field, "\x01RAW\x01")).replace('"\\u0001RAW\\u0001"', raw)
+        text = json.dumps(set_field(valid, field, "\x01RAW\x01")).replace('"\\u0001RAW\\u0001"', raw)
         yield Hostile(key, method, path, f"{dotted} = {raw[:12]}", content=text.encode(),
                       content_type="application/json")
         if array:
@@ -164,7 +176,7 @@ def _mutations(key: tuple[str, str], path: str, valid: dict[str, Any], field: tu
                           content=text.replace(raw, f"[{raw}]", 1).encode())
     if array:
         for name in ITEM_VALUES:
-            body = _set(valid, field, [BAD_VALUES[name]])
+            body = set_field(valid, field, [BAD_VALUES[name]])
             yield Hostile(key, method, path, f"{dotted}[0] = {name}", content=json.dumps(body).encode(),
                           content_type="application/json")
 
@@ -184,15 +196,20 @@ def body_fields(doc: dict[str, Any]) -> dict[tuple[str, str], list[tuple[tuple[s
 
 def _fields(schema: dict[str, Any], schemas: dict[str, Any], prefix: tuple[str, ...],
             ) -> Iterator[tuple[tuple[str, ...], frozenset[str]]]:
-    """(path, JSON types) of every property of ``schema``, nested objects recursively."""
-    for name, prop in schema.get("properties", {}).items():
+    """(path, JSON types) of every property of ``schema``, nested objects recursively; the values of a map
+    (``additionalProperties``) under the key ``ANY_KEY``."""
+    values = schema.get("additionalProperties")
+    props = dict(schema.get("properties", {}))
+    if isinstance(values, dict):  # (``false`` forbids unknown fields)
+        props[ANY_KEY] = values
+    for name, prop in props.items():
         field = (*prefix, name)
         options = [_resolve(o, schemas) for o in prop.get("anyOf", [prop])]
         kinds = {o.get("type", "object") for o in options}
         kinds |= {f"[{_resolve(o.get('items', {}), schemas).get('type')}]" for o in options if o.get("type") == "array"}
         yield field, frozenset(kinds)
         for option in options:
-            if option.get("properties"):
+            if option.get("properties") or isinstance(option.get("additionalProperties"), dict):
                 yield from _fields(option, schemas, field)
 
 
@@ -212,9 +229,23 @@ def _resolve(schema: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
     return schemas[ref.rsplit("/", 1)[1]] if ref else schema
 
 
-def _set(body: dict[str, Any], field: tuple[str | int, ...], value: Any) -> dict[str, Any]:
-    """A deep copy of ``body`` with ``field`` set to ``value`` (missing objects on the way are created)."""
+def concrete(body: dict[str, Any], field: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """``field`` with every ``ANY_KEY`` replaced by the first key of the map there in ``body`` (or ``"key"``)."""
+    out: list[str | int] = []
+    node: Any = body
+    for part in field:
+        if part == ANY_KEY:
+            part = next(iter(node), "key") if isinstance(node, dict) else "key"
+        out.append(part)
+        node = node.get(part) if isinstance(node, dict) else None
+    return tuple(out)
+
+
+def set_field(body: dict[str, Any], field: tuple[str | int, ...], value: Any) -> dict[str, Any]:
+    """A deep copy of ``body`` with ``field`` (see ``concrete``) set to ``value`` (missing objects on the way are
+    created)."""
     out = json.loads(json.dumps(body))
+    field = concrete(out, field)
     node = out
     for part in field[:-1]:
         if isinstance(node, dict) and not isinstance(node.get(part), dict | list):

@@ -4,7 +4,9 @@ exports, OPTIONS, no server paths in responses, and a 500 that keeps the connect
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 import os
 import socket
 import threading
@@ -23,11 +25,12 @@ from api.main import create_app
 from store.db import session_scope
 from store.models import Search
 from store.settings import Settings
-from tests.api.hostile_requests import VALID_BODIES, body_fields
+from tests.api.hostile_requests import ANY_KEY, VALID_BODIES, body_fields, concrete, set_field
 from tests.workers.test_data import png_bomb
 
-NON_FINITE = ("NaN", "Infinity", "-Infinity", "1e309", "-1e309")
+NON_FINITE = ("NaN", "Infinity", "-Infinity", "1e309", "-1e309", "9" * 400, "-" + "9" * 400)  # and no float
 NUMERIC = frozenset({"number", "integer"})
+BAD_TEXT = ("a\x00b", "a\ud800b", "\udfff")  # a NUL character, lone surrogates
 
 
 def _loc(response) -> list:
@@ -39,22 +42,24 @@ def _post_raw(client: TestClient, path: str, text: str):
     return client.post(path, content=text.encode(), headers={"content-type": "application/json"})
 
 
-def _non_finite_cases() -> Iterator[tuple[str, str, list]]:
-    """(path, body, expected loc) for every numeric field (and list item) of every POST body and every token."""
+def _fields_of_kind(kinds_wanted: frozenset[str]) -> Iterator[tuple[str, dict, tuple, bool]]:
+    """(path, valid body, field, is a list) for every field of every POST body (from the OpenAPI document) whose
+    JSON type, or whose list items' type, is one of ``kinds_wanted``."""
     doc = create_app(Settings(database_url="sqlite:///unused.db")).openapi()
     for (method, path), fields in body_fields(doc).items():
         for field, kinds in fields:
-            item = bool(kinds & {"[number]", "[integer]"})
-            if not (kinds & NUMERIC or item):
-                continue
-            body = json.loads(json.dumps(VALID_BODIES[(method, path)]))
-            node = body
-            for part in field[:-1]:
-                node = node.setdefault(part, {})
-            node[field[-1]] = "@@"
-            for token in NON_FINITE:
-                yield path, json.dumps(body).replace('"@@"', f"[{token}]" if item else token), \
-                    ["body", *field, *([0] if item else [])]
+            item = bool(kinds & {f"[{k}]" for k in kinds_wanted})
+            if kinds & kinds_wanted or item:
+                yield path, VALID_BODIES[(method, path)], field, item
+
+
+def _non_finite_cases() -> Iterator[tuple[str, str, list]]:
+    """(path, body, expected loc) for every numeric field (and list item) of every POST body and every token."""
+    for path, valid, field, item in _fields_of_kind(NUMERIC):
+        body = set_field(valid, field, "@@")
+        for token in NON_FINITE:
+            yield path, json.dumps(body).replace('"@@"', f"[{token}]" if item else token), \
+                ["body", *concrete(valid, field), *([0] if item else [])]
 
 
 NON_FINITE_CASES = list(_non_finite_cases())
@@ -65,7 +70,9 @@ def test_every_numeric_field_is_covered() -> None:
     assert ("/v1/scalings", ("body", "phi_range", "step")) in fields
     assert ("/v1/searches", ("body", "space", "expansions", 0)) in fields
     assert ("/v1/scaling-searches", ("body", "dataset", "max_gib")) in fields
-    assert len(fields) >= 70
+    assert ("/v1/devices", ("body", "entries", "stem:c=8,kind=conv,s=1,a=relu|1x16x16", "spread_ms")) in fields
+    assert ("/v1/devices", ("body", "correction", "scale")) in fields
+    assert len(fields) >= 90
 
 
 def test_non_finite_numbers_in_every_numeric_field_are_422_naming_it(client: TestClient) -> None:
@@ -96,6 +103,51 @@ def test_a_huge_integer_for_a_spec_float_is_422_naming_it(client: TestClient) ->
     spec = {**zoo.get("mobilenet_v3_small").to_dict(), "bn_eps": "@@"}
     text = json.dumps({"base": {"spec": spec}}).replace('"@@"', "9" * 400)
     assert _loc(_post_raw(client, "/v1/scalings", text)) == ["body", "base", "spec", "bn_eps"]
+
+
+def _text_cases() -> Iterator[tuple[str, dict, list]]:
+    """(path, body, expected loc) with a NUL or a lone surrogate in every string field (and list item, and map key)
+    of every POST body, and in every string field of a free-form spec."""
+    from searchspace import zoo
+
+    for path, valid, field, item in _fields_of_kind(frozenset({"string"})):
+        for bad in BAD_TEXT:
+            yield path, set_field(valid, field, [bad] if item else bad), \
+                ["body", *concrete(valid, field), *([0] if item else [])]
+    for path, valid, field, _ in _fields_of_kind(frozenset({"object"})):
+        if field[-1] == ANY_KEY:  # a map's keys
+            value = functools.reduce(operator.getitem, concrete(valid, field), valid)
+            for bad in BAD_TEXT:
+                yield path, set_field(valid, field[:-1], {bad: value}), ["body", *field[:-1]]
+    spec = zoo.get("mobilenet_v3_small").to_dict()
+    block = spec["stages"][0]["block"]
+    for field in [(k,) for k, v in spec.items() if isinstance(v, str)] + \
+                 [("stages", 0, "block", k) for k, v in block.items() if isinstance(v, str)]:
+        for bad in BAD_TEXT:
+            yield "/v1/scalings", {"base": {"spec": set_field(spec, field, bad)}}, ["body", "base", "spec", *field]
+
+
+TEXT_CASES = list(_text_cases())
+
+
+def test_every_string_field_is_covered() -> None:
+    fields = {(path, tuple(loc)) for path, _, loc in TEXT_CASES}
+    for expected in (("/v1/searches", ("body", "dataset", "source")), ("/v1/scaling-searches", ("body", "name")),
+                     ("/v1/searches", ("body", "space", "kinds", 0)), ("/v1/scalings", ("body", "base", "zoo")),
+                     ("/v1/devices", ("body", "device", "name")), ("/v1/devices", ("body", "entries")),
+                     ("/v1/scalings", ("body", "base", "spec", "name"))):
+        assert expected in fields
+    assert len(fields) >= 40
+
+
+def test_nul_and_lone_surrogates_in_every_string_field_are_422_naming_it(data_client) -> None:
+    client, _ = data_client  # with a data root: dataset sources are resolved (a lone surrogate was a 500 there)
+    wrong = []
+    for path, body, loc in TEXT_CASES:
+        response = _post_raw(client, path, json.dumps(body))
+        if response.status_code != 422 or response.json()["detail"][0]["loc"] != loc:
+            wrong.append(f"{path} {loc}: {response.status_code} {response.text[:200]}")
+    assert wrong == []
 
 
 def test_a_label_with_a_nul_byte_is_422(client: TestClient) -> None:  # PostgreSQL text cannot hold NUL
@@ -267,3 +319,41 @@ def test_a_500_is_json_and_keeps_the_connection(live_server: str, monkeypatch: p
     assert failed.status_code == 500 and failed.json() == {"detail": "internal server error (logged); please report it"}
     assert after.status_code == 200
     assert first == second  # one connection: before, uvicorn reset it after Starlette re-raised the error
+
+
+def test_a_map_key_with_dots_stays_whole_in_the_error_location() -> None:
+    from api.main import field_loc
+
+    assert field_loc("entries[mbconv:k=3,se=0.25|1x8x8].ms") == ["body", "entries", "mbconv:k=3,se=0.25|1x8x8", "ms"]
+    assert field_loc("stages[2].block.kernel") == ["body", "stages", 2, "block", "kernel"]
+
+
+# --- values that parse but mean nothing ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", sorted(path for _, path in VALID_BODIES))
+@pytest.mark.parametrize("charset", ["nope", "latin-1", '"UTF-16"'])
+def test_a_json_body_declaring_another_charset_is_415_naming_the_header(client: TestClient, path: str,
+                                                                        charset: str) -> None:
+    body = json.dumps(VALID_BODIES[("POST", path)]).encode()
+    response = client.post(path, content=body, headers={"content-type": f"application/json; charset={charset}"})
+    assert response.status_code == 415, response.text
+    assert response.json()["detail"][0]["loc"] == ["header", "content-type"]
+    utf8 = client.post(path, content=body, headers={"content-type": 'application/json; charset="UTF-8"'})
+    assert utf8.status_code < 300, utf8.text
+
+
+def test_a_training_time_cap_that_reads_as_zero_is_422(client: TestClient) -> None:
+    text = '{"n_trials": 2, "training": {"max_seconds": 1e-400}}'  # Python's JSON parser reads 0.0
+    assert _loc(_post_raw(client, "/v1/searches", text)) == ["body", "training", "max_seconds"]
+    assert _loc(client.post("/v1/searches", json={"training": {"max_seconds": 0}})) == ["body", "training", "max_seconds"]
+
+
+def test_documented_meanings_of_a_zero_window_and_the_table_on_another_base(client: TestClient) -> None:
+    schemas = client.app.openapi()["components"]["schemas"]
+    assert "0: repeats passes only" in schemas["LatencyIn"]["properties"]["window_s"]["description"]
+    assert "on any other base" in schemas["ScalingCreate"]["properties"]["official"]["description"]
+    member = client.post("/v1/scalings", json={"base": {"zoo": "mobilenet_v3_small"}, "official": True,
+                                               "phi": 2}).json()["data"][0]  # B2's row: 1.1, 1.2, 260 px
+    assert member["origin"]["method"] == "official" and member["spec"]["resolution"] == 260
+    assert (member["origin"]["width_mult"], member["origin"]["depth_mult"]) == (1.1, 1.2)

@@ -72,6 +72,16 @@ def _hostile(profile: DeviceProfile) -> list[tuple[str, str]]:
         (json.dumps({**data, "extra": 1}), "extra"),
         ("[]", "profile"),
         ("{not json", "profile"),
+        # numbers no float holds (each was a 500: OverflowError), versions that are not one
+        (entry({"ms": "@@"}).replace('"@@"', "9" * 400), f"entries[{key}].ms"),
+        (entry({"ms": 1.0, "spread_ms": "@@"}).replace('"@@"', "9" * 400), f"entries[{key}].spread_ms"),
+        (json.dumps({**data, "correction": {"scale": "@@"}}).replace('"@@"', "9" * 400), "correction.scale"),
+        (json.dumps({**data, "correction": {"offset_ms": "@@"}}).replace('"@@"', "-" + "9" * 400),
+         "correction.offset_ms"),
+        (json.dumps({**data, "reference_ms": "@@"}).replace('"@@"', "9" * 400), "reference_ms"),
+        (json.dumps({**data, "schema_version": 2.0}), "schema_version"),
+        (json.dumps({**data, "schema_version": True}), "schema_version"),
+        (json.dumps({**data, "schema_version": 1}), f"entries[{key}].ms"),  # a schema 2 table under version 1
     ]
 
 
@@ -80,6 +90,15 @@ def test_hostile_profiles_get_422_naming_the_field(client: TestClient, profile: 
         response = _upload(client, body)
         assert response.status_code == 422, (field, response.text)
         assert field in json.dumps(response.json()), (field, response.text)
+
+
+def test_a_schema_1_profile_is_read_with_its_median_ms(client: TestClient, profile: DeviceProfile) -> None:
+    data = profile.to_dict()
+    old = {**data, "schema_version": 1,
+           "entries": {k: {("median_ms" if n == "ms" else n): v for n, v in e.items()} for k, e in data["entries"].items()}}
+    created = _upload(client, json.dumps(old))
+    assert created.status_code == 201, created.text
+    assert client.get(f"/v1/devices/{created.json()['id']}").json()["entries"] == data["entries"]
 
 
 def test_a_huge_body_is_refused_before_it_is_read(client: TestClient) -> None:

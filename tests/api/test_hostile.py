@@ -4,13 +4,24 @@ JSON body, every 422 naming a field, and the service still answers afterwards.""
 from __future__ import annotations
 
 import collections
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.main import create_app
+from store.settings import Settings
 from tests.api.hostile_requests import Hostile, corpus
 
 LOCATIONS = {"body", "query", "path", "header"}
+
+
+@pytest.fixture(scope="module")
+def client(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The module's app with a data root (an empty directory), so that dataset paths are resolved too."""
+    root = tmp_path_factory.mktemp("data-root")
+    with TestClient(create_app(settings.model_copy(update={"data_root": root}))) as c:
+        yield c
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +39,8 @@ def test_the_corpus_attacks_every_operation(hostile: list[Hostile], client: Test
 
 
 def _problem(request: Hostile, response) -> str | None:
+    if request.path == "/v1/readyz" and response.status_code == 503 and response.json()["status"] == "degraded":
+        return None  # not ready, by design: jobs are queued and no driver runs here
     if response.status_code >= 500:
         return f"{response.status_code}: {response.text[:300]}"
     if response.status_code < 400:
@@ -54,4 +67,4 @@ def test_hostile_requests_get_a_4xx_naming_the_field(hostile: list[Hostile], cli
             problems.append(f"{request.method} {request.path[:80]} [{request.note}]: {problem}")
     assert problems == [], f"{len(problems)} of {len(hostile)}:\n" + "\n".join(problems[:40])
     health = client.get("/v1/healthz")
-    assert health.status_code == 200 and health.json()["status"] == "ok"
+    assert health.status_code == 200 and health.json()["status"] in ("ok", "degraded")  # degraded: no driver here

@@ -56,7 +56,13 @@ def test_every_check_is_run() -> None:
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_operation_passes_every_check(case: schemathesis.Case) -> None:
-    case.call_and_validate(headers={API_KEY_HEADER: API_KEY}, checks=ALL_CHECKS)
+    if case.operation.path != "/v1/readyz":
+        case.call_and_validate(headers={API_KEY_HEADER: API_KEY}, checks=ALL_CHECKS)
+        return
+    # the readiness probe answers 503 by design while jobs are queued and no driver runs (none runs here)
+    response = case.call_and_validate(headers={API_KEY_HEADER: API_KEY}, checks=[
+        c for c in ALL_CHECKS if c.__name__ not in {"not_a_server_error", "positive_data_acceptance"}])
+    assert response.status_code != 503 or response.json()["status"] == "degraded", response.text
 
 
 def test_openapi_document_has_examples_and_security() -> None:

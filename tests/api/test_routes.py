@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import ast
+import re
 import uuid
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from api.main import create_app
 from searchspace import zoo
-from store import crud
+from store import crud, queue
 from store.db import session_scope
 from store.settings import Settings
 from workers.search import TrialRecord
@@ -405,7 +407,21 @@ def test_zoo_and_health(client: TestClient, settings: Settings) -> None:
     rows = client.get("/v1/zoo").json()
     assert rows["count"] == len(zoo.names()) and rows["data"][0]["name"] == zoo.names()[0]
     health = client.get("/v1/healthz").json()
-    assert health["status"] == "ok" and health["database"] == settings.backend and health["queued"] >= 1
+    assert health["database"] == settings.backend and health["queued"] >= 1 and health["embedded_driver"] is None
+
+
+def test_queued_jobs_without_a_live_driver_are_degraded_and_not_ready(client: TestClient, settings: Settings) -> None:
+    assert client.post("/v1/searches", json=TINY).status_code == 201
+    health, ready = client.get("/v1/healthz"), client.get("/v1/readyz")
+    assert health.status_code == 200 and health.json()["status"] == "degraded" and health.json()["drivers"] == 0
+    assert ready.status_code == 503 and ready.json()["status"] == "degraded" and ready.headers["retry-after"]
+    driver_id = f"probe-{uuid.uuid4().hex[:8]}"
+    queue.heartbeat(settings.database_url, driver_id=driver_id, host="test", pid=1)
+    try:
+        assert client.get("/v1/healthz").json()["status"] == "ok"
+        assert client.get("/v1/readyz").status_code == 200
+    finally:
+        queue.unregister(settings.database_url, driver_id=driver_id)
 
 
 def test_body_size_cap(client: TestClient) -> None:
@@ -427,6 +443,42 @@ def test_api_key_guards_every_mutating_endpoint(settings: Settings) -> None:
         assert c.post("/v1/searches", headers={"X-API-Key": "s3crët".encode()}, json=TINY).status_code == 401
         assert c.get("/v1/searches").status_code == 200  # reads stay open
         assert c.get("/v1/healthz").status_code == 200
+
+
+def _every_get(app) -> list[str]:
+    """Every GET path of the OpenAPI document, its ids filled with fresh UUIDs."""
+    return [re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path) for path, ops in app.openapi()["paths"].items()
+            if "get" in ops]
+
+
+def test_the_read_key_guards_every_read_and_the_write_key_reads_too(settings: Settings) -> None:
+    with TestClient(create_app(settings.model_copy(update={"api_key": SecretStr("s3cret"),
+                                                           "read_key": SecretStr("r3ad")}))) as c:
+        reads = _every_get(c.app)
+        assert len(reads) >= 12
+        for path in reads:
+            if path in ("/v1/healthz", "/v1/readyz"):  # the probes stay open
+                assert c.get(path).status_code != 401, path
+                continue
+            assert c.get(path).status_code == 401, path
+            assert c.get(path, headers={"X-API-Key": "wrong"}).status_code == 401, path
+            assert c.get(path, headers={"X-API-Key": "r3ad"}).status_code != 401, path
+            assert c.get(path, headers={"X-API-Key": "s3cret"}).status_code != 401, path
+        assert c.post("/v1/searches", json=TINY, headers={"X-API-Key": "r3ad"}).status_code == 401  # reads only
+        assert c.post("/v1/searches", json=TINY, headers={"X-API-Key": "s3cret"}).status_code == 201
+        for path in ("/", "/ui/app.js", "/openapi.json"):  # the same for every installation: no data
+            assert c.get(path).status_code == 200, path
+        assert c.get("/ui/config.json").json() == {"api_key_required": True, "read_key_required": True}
+        doc = c.app.openapi()["paths"]
+        assert doc["/v1/searches"]["get"]["security"] and "security" not in doc["/v1/healthz"]["get"]
+
+
+def test_a_read_key_alone_is_one_key_for_everything(settings: Settings) -> None:
+    with TestClient(create_app(settings.model_copy(update={"read_key": SecretStr("one")}))) as c:
+        assert c.get("/v1/searches").status_code == 401 and c.post("/v1/searches", json=TINY).status_code == 401
+        assert c.get("/v1/searches", headers={"X-API-Key": "one"}).status_code == 200
+        assert c.post("/v1/searches", json=TINY, headers={"X-API-Key": "one"}).status_code == 201
+        assert c.get("/ui/config.json").json() == {"api_key_required": True, "read_key_required": True}
 
 
 def test_concurrent_search_cap_is_429(settings: Settings, tmp_path) -> None:

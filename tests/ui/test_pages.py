@@ -1,6 +1,7 @@
 """The web UI in headless Chromium against the real service: launch a small search from the form, follow it
 live, read its Pareto plot, open an architecture, download its code and run it, scale it; field errors beside
-their field; cancel, delete and the state filter; the scaling-search page; the API-key prompt."""
+their field; cancel, delete and the state filter; the scaling-search page; the API-key and read-key
+prompts."""
 
 from __future__ import annotations
 
@@ -203,6 +204,36 @@ def test_the_ui_asks_for_the_api_key_and_sends_it(browser, tmp_path: Path, scree
         page.click("#key-ok")
         page.locator("[data-error-for='n_trials']").wait_for(state="visible")  # past the key: the body's 422
         assert keys == ["wrong", "sesame"]
+        context.close()
+
+
+def test_the_ui_asks_for_the_read_key_once_and_reads_with_it(browser, tmp_path: Path, screenshots: Path) -> None:
+    with start_service(tmp_path, NAS_READ_KEY="r3ad") as run:
+        base = str(run.client.base_url)
+        context = browser.new_context(base_url=base, viewport={"width": 1400, "height": 900}, accept_downloads=True)
+        context.set_default_timeout(30_000)
+        page = context.new_page()
+        keys: list[str | None] = []
+        page.on("request", lambda r: keys.append(r.headers.get("x-api-key")) if "/v1/" in r.url else None)
+        dialogs: list[str] = []
+        page.goto("/")
+        page.locator("#key-dialog").wait_for(state="visible")
+        dialogs.append(page.locator("#key-reason").inner_text())
+        assert keys == []  # nothing read before the key is given
+        page.screenshot(path=screenshots / "read-key.png")
+        page.fill("#key-input", "r3ad")
+        page.click("#key-ok")
+        page.goto("/#/zoo")
+        page.wait_for_selector("#zoo tbody tr")  # read with the key
+        arch = run.client.post("/v1/scalings", json={"base": {"zoo": "mobilenet_v3_small"}, "phi": 0},
+                               headers={"X-API-Key": "r3ad"}).json()["data"][0]
+        page.goto(f"/#/architecture/{arch['id']}")
+        page.wait_for_selector("#download-py")
+        with page.expect_download() as download:  # the file too comes with the key
+            page.click("#download-py")
+        assert download.value.suggested_filename.endswith(".py")
+        assert not page.locator("#key-dialog").is_visible() and "read" in dialogs[0]  # asked once
+        assert keys and set(keys) == {"r3ad"}
         context.close()
 
 

@@ -69,7 +69,7 @@ def test_callback_stops_training(digits: SplitData) -> None:
 
 
 def test_time_budget_stops_after_one_step(digits: SplitData) -> None:
-    result = train_and_evaluate(tiny_spec(), digits, replace(BUDGET, max_seconds=0.0), seed=0, threads=1)
+    result = train_and_evaluate(tiny_spec(), digits, replace(BUDGET, max_seconds=1e-3), seed=0, threads=1)
     assert result.stopped == "time" and result.epochs_run == 1 and result.images_seen == 32
 
 

@@ -3,7 +3,7 @@ safely, seeded stratified splits (with a held-out test split no search sees), an
 
 from __future__ import annotations
 
-from workers.data.dataset import DatasetConfig, shipment
+from workers.data.dataset import DatasetConfig, clear_cache, shipment
 from workers.data.errors import DatasetError
 from workers.data.formats import BUILT_IN
 from workers.data.shipment import Shipment, adopt, adopted
@@ -18,6 +18,7 @@ __all__ = [
     "SplitData",
     "adopt",
     "adopted",
+    "clear_cache",
     "held_out_test",
     "shipment",
     "stratified_split",

@@ -6,7 +6,7 @@ import enum
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from searchspace.checks import check_bool, check_float, check_int
 from searchspace.fields import as_dict, check_enum, doc
@@ -58,7 +58,8 @@ class TrainBudget:
     subset: float = field(default=1.0, metadata=doc("fraction of the training split used per epoch"))
     label_smoothing: float = field(default=0.0, metadata=doc("label smoothing of the cross-entropy loss"))
     max_seconds: float | None = field(default=None,
-                                      metadata=doc("training time cap per trial (seconds; null: none)"))
+                                      metadata=doc("training time cap per trial (seconds, at least 0.001; "
+                                                  "null: none); the first step always runs"))
     eval_batch_size: int = field(default=512, metadata=doc("validation batch size"))
     bn_calibration: int = field(default=512, metadata=doc("training images that re-estimate batch-norm "
                                                           "statistics before each validation (0: off)"))
@@ -77,7 +78,8 @@ class TrainBudget:
             object.__setattr__(self, name, float(check_float(name, getattr(self, name), lo, hi)))
         object.__setattr__(self, "optimizer", check_enum("optimizer", self.optimizer, Optimizer))
         if self.max_seconds is not None:
-            object.__setattr__(self, "max_seconds", float(check_float("max_seconds", self.max_seconds, 0.0, 1e7)))
+            # at least 1 ms: JSON's 1e-400 reads as 0, which no clock measures
+            object.__setattr__(self, "max_seconds", float(check_float("max_seconds", self.max_seconds, 1e-3, 1e7)))
         check_int("eval_batch_size", self.eval_batch_size, 1, 65_536)
         check_int("bn_calibration", self.bn_calibration, 0, 10_000_000)
         object.__setattr__(self, "device", check_enum("device", self.device, TrainDevice))

@@ -19,7 +19,7 @@ from searchspace.table import format_table
 from workers.console import Console, console, log_path_for
 from workers.data import DatasetError
 from workers.runtime import StopCheck, StopReason
-from workers.search import SearchConfig, TrialRecord
+from workers.search import SearchConfig, Tracking, TrackingConfig, TrialRecord, trackers_for
 from workers.training import DeviceUnavailable
 
 if TYPE_CHECKING:
@@ -171,9 +171,13 @@ def _run_search(args: argparse.Namespace, config: SearchConfig, term: Console) -
             bar.update(1)
         bar.set_postfix_str(progress_text(record))
 
+    tracking = Tracking(trackers_for(TrackingConfig(mlflow_uri=args.mlflow, tensorboard_dir=args.tensorboard)))
+    tracking.start(study, config.to_dict())
     with stop_on_signals() as stop:
-        result = SearchDriver(config, args.storage, study, on_trial=progress, should_stop=stop, profile=profile).run()
+        result = SearchDriver(config, args.storage, study, on_trial=tracking.around(progress), should_stop=stop,
+                              profile=profile).run()
     bar.close()
+    tracking.finish({f"trials_{state.lower()}": float(n) for state, n in result.counts().items()})
     if result.stopped == StopReason.INTERRUPTED.value:
         print(f"interrupted: running trials were handed back; rerun the same command to resume {study}",
               file=term.err)
@@ -220,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", help="study name (default: derived from the config, so reruns resume)")
     p.add_argument("--json", action="store_true",
                    help="print the result as one JSON document on standard output (nothing else goes there)")
+    add_field_flag(p, "--mlflow", TrackingConfig, "mlflow_uri", metavar="URI")
+    add_field_flag(p, "--tensorboard", TrackingConfig, "tensorboard_dir", metavar="DIR")
     p.add_argument("--log-file", metavar="PATH",
                    help="where Ray's and Optuna's messages go (default: beside a SQLite storage, its name with "
                         "'.log'; else ./nas-search.log)")

@@ -9,6 +9,7 @@ from workers.search.config import DEFAULT_BASELINES, Objective, SearchConfig
 from workers.search.driver import SearchDriver, SearchResult
 from workers.search.profile_file import load_profile_file
 from workers.search.results import TrialRecord, best_trial, hypervolume, pareto_front
+from workers.search.tracking import Tracking, TrackingConfig, trackers_for
 from workers.search.trial import evaluate_trial
 from workers.search.truth import (
     BaselineVerdict,
@@ -30,6 +31,8 @@ __all__ = [
     "SearchDriver",
     "SearchResult",
     "TooFewPoints",
+    "Tracking",
+    "TrackingConfig",
     "TrialRecord",
     "agreement_sentence",
     "baseline_study_name",
@@ -41,5 +44,6 @@ __all__ = [
     "load_profile_file",
     "pareto_front",
     "rank_agreement",
+    "trackers_for",
     "verdict",
 ]

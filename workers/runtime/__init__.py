@@ -4,16 +4,18 @@ Optuna ledger, outcomes, and retries through database outages."""
 from __future__ import annotations
 
 from workers.runtime.cluster import cluster_cpus, ensure_ray
+from workers.runtime.database import TRANSIENT, UNAVAILABLE, checkpoint, make_engine, open_storage
 from workers.runtime.engine import EngineLimits, Proposal, Source, Stop, StopCheck, StopReason
 from workers.runtime.executor import WORKER_NICENESS, EvaluateFn, RayExecutor, Task
-from workers.runtime.ledger import INTERRUPTED, RECORD, Ledger, Stored, checkpoint, open_storage
-from workers.runtime.outage import TRANSIENT, until_available
+from workers.runtime.ledger import INTERRUPTED, RECORD, Ledger, Stored
+from workers.runtime.outage import until_available
 from workers.runtime.outcome import Evaluated, Outcome
 
 __all__ = [
     "INTERRUPTED",
     "RECORD",
     "TRANSIENT",
+    "UNAVAILABLE",
     "WORKER_NICENESS",
     "EngineLimits",
     "EvaluateFn",
@@ -31,6 +33,7 @@ __all__ = [
     "checkpoint",
     "cluster_cpus",
     "ensure_ray",
+    "make_engine",
     "open_storage",
     "until_available",
 ]

@@ -23,6 +23,7 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, Trial, TrialState
 
+from workers.runtime.database import open_storage
 from workers.runtime.outage import until_available
 
 RECORD = "record"
@@ -30,36 +31,6 @@ RECORD = "record"
 HEADLINE = ("accuracy", "latency_ms", "macs", "params", "reward", "spec_key", "error", "stopped", "reused_from")
 INTERRUPTED = "interrupted: the driver stopped while this trial ran"
 _CONSTRAINT_PREFIX = "constraints:"
-
-
-def open_storage(url: str) -> optuna.storages.RDBStorage:
-    """Optuna RDB storage; PostgreSQL connections are pre-pinged; SQLite runs in WAL mode (readers never block
-    the driver, commits skip the per-transaction fsync) and waits on locks."""
-    if not url.startswith("sqlite"):
-        return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}})
-    storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
-    from sqlalchemy import event
-
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    event.listen(storage.engine, "connect", _pragmas)
-    storage.engine.dispose()
-    return storage
-
-
-def checkpoint(url: str) -> None:
-    """Fold SQLite's write-ahead log into the database file, so that the ``.db`` file alone holds every study
-    (a copy of it without the ``-wal`` file loses nothing). Nothing to do for PostgreSQL."""
-    if not url.startswith("sqlite"):
-        return
-    engine = open_storage(url).engine
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
 
 
 @dataclass(frozen=True)

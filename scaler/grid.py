@@ -37,7 +37,7 @@ from dataclasses import replace
 from typing import Any
 
 import optuna
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
 from scaler.grid_config import (
     GRID_PHI,
@@ -68,6 +68,7 @@ from workers.runtime import (
     StopCheck,
     StopReason,
     Task,
+    TrialState,
     checkpoint,
     cluster_cpus,
     engine,
@@ -126,7 +127,7 @@ def _trial_run(trial: FrozenTrial, default_seed: int) -> Run | None:
 def _trial_result(trial: FrozenTrial, default_seed: int) -> CandidateResult | None:
     """The finished run a trial holds (complete, or failed by its evaluation), else None."""
     record = trial.user_attrs.get(RECORD)
-    if not isinstance(record, dict) or trial.state not in (TrialState.COMPLETE, TrialState.FAIL):
+    if not isinstance(record, dict) or TrialState.of(trial.state) not in (TrialState.COMPLETE, TrialState.FAIL):
         return None
     if record.get("status") not in (CandidateStatus.COMPLETE, CandidateStatus.FAILED):
         return None
@@ -274,7 +275,7 @@ def run_grid(
 
     stop = engine.with_restarts(attempt)
     until_available(lambda: checkpoint(storage_url), what="checkpoint the database")
-    return GridResult(study_name=name, base_name=base.name, config=config, stopped=str(stop), rejected=rejected,
+    return GridResult(study_name=name, base_name=base.name, config=config, stopped=stop, rejected=rejected,
                       candidates=_results(candidates, results, config))
 
 
@@ -286,7 +287,7 @@ def load_grid(storage_url: str, study_name: str) -> GridResult:
     base = ArchSpec.from_dict(attrs["base"])
     candidates, rejected = screen(base, config)
     trials = study.get_trials(deepcopy=False)
-    running = frozenset(run for t in trials if t.state == TrialState.RUNNING
+    running = frozenset(run for t in trials if TrialState.of(t.state) is TrialState.RUNNING
                         and (run := _trial_run(t, config.seed)) is not None)
     return GridResult(study_name=study_name, base_name=base.name, config=config, rejected=rejected,
                       candidates=_results(candidates, _finished(trials, config.seed), config, running))

@@ -170,7 +170,9 @@ def report(result: GridResult, args: argparse.Namespace) -> str:
         format_table(_HEADERS, [_row(r) for r in result.candidates]),
     ]
     lines += _rejected(result)
-    failed = [r for r in result.candidates if r.status == "failed"]
+    from scaler.grid_results import CandidateStatus
+
+    failed = [r for r in result.candidates if r.status is CandidateStatus.FAILED]
     if failed:
         lines += ["", "failed:"] + [f"  {_coefficients(r)}: {r.error}" for r in failed]
     chosen = result.chosen

@@ -17,7 +17,7 @@ from searchspace.errors import SpecError
 from searchspace.fields import add_field_flag, set_flags
 from searchspace.table import format_table
 from workers.data import DatasetError
-from workers.runtime import StopCheck, StopReason
+from workers.runtime import StopCheck, StopReason, TrialState
 from workers.search import SearchConfig, TrialRecord
 from workers.training import DeviceUnavailable
 
@@ -133,14 +133,14 @@ def _search(args: argparse.Namespace) -> int:
     bar = tqdm(total=config.n_trials, desc=study, unit="trial", disable=args.json, file=sys.stderr)
 
     def progress(record: TrialRecord) -> None:
-        if record.state in ("COMPLETE", "PRUNED") and not record.rejected and record.reused_from is None:
+        if record.state in (TrialState.COMPLETE, TrialState.PRUNED) and not record.rejected and record.reused_from is None:
             bar.update(1)
         bar.set_postfix_str(f"#{record.number} {record.state.lower()} acc={record.accuracy}")
 
     with stop_on_signals() as stop:
         result = SearchDriver(config, args.storage, study, on_trial=progress, should_stop=stop, profile=profile).run()
     bar.close()
-    if result.stopped == StopReason.INTERRUPTED.value:
+    if result.stopped is not None and result.stopped.reason is StopReason.INTERRUPTED:
         print(f"interrupted: running trials were handed back; rerun the same command to resume {study}",
               file=sys.stderr)
     if args.json:

@@ -33,8 +33,8 @@ SLOW = functools.partial(fake_eval.fake_evaluate, sleep=0.8)
 
 @contextmanager
 def running(settings: Settings, evaluate: Callable = fake_eval.fake_evaluate, name: str = "svc") -> Iterator[Service]:
-    service = Service(settings, driver_id=f"{name}-{time.monotonic_ns()}", evaluate_fn=evaluate,
-                      grid_evaluate_fn=fake_grid_eval.fake_evaluate)
+    service = Service(settings, driver_id=f"{name}-{time.monotonic_ns()}",
+                      evaluate_fns={"search": evaluate, "scaling-search": fake_grid_eval.fake_evaluate})
     stop = threading.Event()
     thread = threading.Thread(target=service.serve, args=(stop,), daemon=True)
     thread.start()

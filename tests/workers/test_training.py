@@ -29,7 +29,7 @@ def digits() -> SplitData:
 def test_training_on_digits_beats_chance_clearly(digits: SplitData) -> None:
     result = train_and_evaluate(tiny_spec(), digits, BUDGET, seed=0, threads=1)
     assert result.accuracy > 0.8  # chance is 0.1; about 0.95 on three seeds
-    assert result.epochs_run == 3 and len(result.epoch_accuracies) == 3 and result.stopped == ""
+    assert result.epochs_run == 3 and len(result.epoch_accuracies) == 3 and result.stopped is None
     assert result.epoch_losses[-1] < result.epoch_losses[0]
     assert result.accuracy == result.epoch_accuracies[-1]
     assert result.train_size == len(digits.y_train) and result.val_size == len(digits.y_val)

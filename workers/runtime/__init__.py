@@ -4,14 +4,22 @@ Optuna ledger, outcomes, and retries through database outages."""
 from __future__ import annotations
 
 from workers.runtime.cluster import cluster_cpus, ensure_ray
-from workers.runtime.database import TRANSIENT, UNAVAILABLE, checkpoint, make_engine, open_storage
+from workers.runtime.database import (
+    TRANSIENT,
+    UNAVAILABLE,
+    checkpoint,
+    drop_studies,
+    make_engine,
+    open_storage,
+)
 from workers.runtime.engine import EngineLimits, Proposal, Source, Stop, StopCheck, StopReason
 from workers.runtime.executor import WORKER_NICENESS, EvaluateFn, RayExecutor, Task
 from workers.runtime.ledger import INTERRUPTED, RECORD, Ledger, Stored
 from workers.runtime.outage import until_available
-from workers.runtime.outcome import Evaluated, Outcome
+from workers.runtime.outcome import FINISHED, Evaluated, Outcome, TrialState
 
 __all__ = [
+    "FINISHED",
     "INTERRUPTED",
     "RECORD",
     "TRANSIENT",
@@ -30,8 +38,10 @@ __all__ = [
     "StopReason",
     "Stored",
     "Task",
+    "TrialState",
     "checkpoint",
     "cluster_cpus",
+    "drop_studies",
     "ensure_ray",
     "make_engine",
     "open_storage",

@@ -88,3 +88,15 @@ def checkpoint(url: str) -> None:
     with engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
+
+
+def drop_studies(url: str, names: list[str]) -> None:
+    """Delete the Optuna studies ``names`` with their trials, where they were ever created."""
+    import optuna
+
+    storage = open_storage(url)
+    for name in names:
+        try:
+            optuna.delete_study(study_name=name, storage=storage)
+        except KeyError:
+            pass

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from workers.search.baselines import BaselineRecord, baseline_study_name, verdict
 from workers.search.config import DEFAULT_BASELINES, SearchConfig
-from workers.search.driver import SearchDriver
+from workers.search.driver import SearchDriver, SearchResult
 from workers.search.profile_file import load_profile_file
 from workers.search.results import TrialRecord, best_trial, hypervolume, pareto_front
 from workers.search.trial import evaluate_trial
@@ -15,6 +15,7 @@ __all__ = [
     "BaselineRecord",
     "SearchConfig",
     "SearchDriver",
+    "SearchResult",
     "TrialRecord",
     "baseline_study_name",
     "best_trial",

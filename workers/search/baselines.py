@@ -10,11 +10,11 @@ the search's own engine slots, ahead of the search's first proposals, so they ar
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
-from optuna.trial import FrozenTrial, Trial, TrialState
+from optuna.trial import FrozenTrial, Trial
 
 from searchspace import zoo
 from searchspace.errors import SpecError
@@ -34,6 +34,7 @@ from workers.runtime import (
     StopReason,
     Stored,
     Task,
+    TrialState,
     open_storage,
 )
 from workers.search.config import SearchConfig
@@ -47,37 +48,25 @@ def baseline_study_name(study_name: str) -> str:
     return study_name + SUFFIX
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BaselineRecord(Measured):
     """One baseline as trained and measured, with how it was fitted to the search (``changes``)."""
 
     name: str
-    state: str
     width: float | None = None
     macs_range: list[int] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_record(cls, state: str, record: dict[str, Any]) -> BaselineRecord:
-        known = {k: record[k] for k in cls.__dataclass_fields__ if k in record and k not in ("name", "state")}
-        return cls(name=record.get("baseline", ""), state=state, **known)
-
-    @property
-    def arch(self) -> ArchSpec | None:
-        return None if self.spec_key is None else ArchSpec.from_string(self.spec_key)
-
-    def metric(self, objective: str) -> float | None:
-        return self.latency_ms if objective == "latency" else self.macs
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def from_record(cls, state: TrialState, record: dict[str, Any]) -> BaselineRecord:
+        return cls(name=record.get("baseline", ""), state=state, **cls.known(record, "name", "state"))
 
 
 def verdict(baseline: BaselineRecord, front: Sequence[TrialRecord], objective: str) -> dict[str, Any]:
     """Whether the front dominates the baseline on (accuracy, cost), and its cheapest trial that does
     (``dominated`` is None while the baseline has no measurements)."""
     cost = baseline.metric(objective)
-    if baseline.state != TrialState.COMPLETE.name or baseline.accuracy is None or cost is None:
+    if baseline.state is not TrialState.COMPLETE or baseline.accuracy is None or cost is None:
         return {"dominated": None, "dominated_by": None}
     point = (baseline.accuracy, float(cost))
     by = next((t.number for t in front if t.accuracy is not None and t.metric(objective) is not None
@@ -96,7 +85,7 @@ def latest(trials: Iterable[FrozenTrial]) -> list[BaselineRecord]:
     for t in sorted(trials, key=lambda t: t.number):
         record = t.user_attrs.get(RECORD, {})
         if "baseline" in record:
-            out[record["baseline"]] = BaselineRecord.from_record(t.state.name, record)
+            out[record["baseline"]] = BaselineRecord.from_record(TrialState.of(t.state), record)
     return list(out.values())
 
 
@@ -132,7 +121,7 @@ class BaselineSource:
         self.ledger = Ledger(storage_url, baseline_study_name(study_name), ["maximize"],
                              lambda stored: optuna.samplers.RandomSampler(seed=stored), metric_names=["accuracy"])
         history = self.ledger.recover(requeue=False)
-        settled = {b.name for b in latest(history) if b.state == TrialState.COMPLETE.name or b.error != INTERRUPTED}
+        settled = {b.name for b in latest(history) if b.state is TrialState.COMPLETE or b.error != INTERRUPTED}
         self.todo = [name for name in config.baselines if name not in settled]
 
     def wants_more(self) -> bool:
@@ -150,7 +139,7 @@ class BaselineSource:
             return Proposal.INVALID
         record = {**adapted.to_dict(), "spec_key": adapted.spec.to_string(), **self._predicted(adapted.spec)}
         running = _Running(name, trial, self.ledger.persist(trial, record), record)
-        self.on_baseline(BaselineRecord.from_record(TrialState.RUNNING.name, record))
+        self.on_baseline(BaselineRecord.from_record(TrialState.RUNNING, record))
         return Task(self.evaluate_fn, (adapted.spec, self.config, None), running)
 
     def _predicted(self, spec: ArchSpec) -> dict[str, Any]:
@@ -173,8 +162,8 @@ class BaselineSource:
     def _tell(self, running: _Running, measured: dict[str, Any], outcome: Outcome) -> None:
         record = {"error": None, "stopped": None, **running.record, **measured}
         values = [float(record["accuracy"])] if outcome is Outcome.COMPLETE else None
-        self.ledger.finish(running.trial, running.stored, record, outcome.state, values)
-        self.on_baseline(BaselineRecord.from_record(outcome.state.name, record))
+        self.ledger.finish(running.trial, running.stored, record, outcome, values)
+        self.on_baseline(BaselineRecord.from_record(outcome, record))
 
 
 class WithBaselines:

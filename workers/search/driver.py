@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
-from optuna.trial import FrozenTrial, Trial, TrialState
+from optuna.trial import FrozenTrial, Trial
 
 from searchspace.counter import count
 from searchspace.errors import SpecError
@@ -35,6 +35,7 @@ from workers.runtime import (
     StopReason,
     Stored,
     Task,
+    TrialState,
     checkpoint,
     engine,
     open_storage,
@@ -43,10 +44,11 @@ from workers.runtime import (
 from workers.screening import screened_mark
 from workers.search.baselines import BaselineRecord, BaselineSource, WithBaselines, judged, load_baselines
 from workers.search.config import SearchConfig
-from workers.search.results import TrialRecord, best_trial, mnasnet_reward, pareto_front
+from workers.search.results import TrialRecord, best_trial, mnasnet_reward, pareto_front, parse_stopped
 from workers.search.rungs import Report, reports_of
 from workers.search.trial import MedianReferee, RungReferee, Ticket, evaluate_trial
 from workers.search.warm_start import warm_start
+from workers.training import Stopped
 
 log = logging.getLogger(__name__)
 MAX_MISSING_IN_A_ROW = 10  # candidates the device profile lacks before the search stops with an error
@@ -78,7 +80,7 @@ class SearchResult:
     study_name: str
     config: SearchConfig
     trials: list[TrialRecord]
-    stopped: str
+    stopped: Stop | None  # None: read back while no run goes on
     baselines: list[BaselineRecord] = field(default_factory=list)
 
     @property
@@ -95,21 +97,21 @@ class SearchResult:
         front is over trials trained to the full budget)."""
         out: dict[int, int] = {}
         for t in self.trials:
-            if t.state == "PRUNED" and not t.rejected and t.fidelity is not None:
+            if t.state is TrialState.PRUNED and not t.rejected and t.fidelity is not None:
                 out[t.fidelity] = out.get(t.fidelity, 0) + 1
         return out
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for t in self.trials:
-            out[t.state] = out.get(t.state, 0) + 1
+            out[t.state.value] = out.get(t.state.value, 0) + 1
         return out
 
     def to_dict(self) -> dict[str, Any]:
         best = self.best
         return {
             "study_name": self.study_name,
-            "stopped": self.stopped,
+            "stopped": None if self.stopped is None else str(self.stopped),
             "counts": self.counts(),
             "pareto": [t.to_dict() for t in self.pareto],
             "best": best.to_dict() if best else None,
@@ -120,7 +122,7 @@ class SearchResult:
         }
 
 
-def load_result(storage_url: str, study_name: str, config: SearchConfig, stopped: str = "") -> SearchResult:
+def load_result(storage_url: str, study_name: str, config: SearchConfig, stopped: Stop | None = None) -> SearchResult:
     study = optuna.load_study(study_name=study_name, storage=open_storage(storage_url))
     records = [TrialRecord.from_trial(t) for t in study.get_trials(deepcopy=False)]
     return SearchResult(study_name, config, records, stopped, load_baselines(storage_url, study_name))
@@ -132,7 +134,8 @@ def trained(trial: FrozenTrial) -> bool:
     record = trial.user_attrs.get(RECORD, {})
     if record.get("reused_from") is not None:
         return False
-    return trial.state == TrialState.COMPLETE or (trial.state == TrialState.PRUNED and not record.get("rejected"))
+    state = TrialState.of(trial.state)
+    return state is TrialState.COMPLETE or (state is TrialState.PRUNED and not record.get("rejected"))
 
 
 @dataclass
@@ -196,7 +199,7 @@ class SearchDriver:
 
         stop = engine.with_restarts(attempt)
         until_available(lambda: checkpoint(self.storage_url), what="checkpoint the database")
-        return load_result(self.storage_url, self.study_name, config, str(stop))
+        return load_result(self.storage_url, self.study_name, config, stop)
 
 
 class _SearchSource:
@@ -208,7 +211,7 @@ class _SearchSource:
         if not history:  # a new study: zero-cost screening (if configured) enqueues the first candidates
             warm_start(ledger.memory, config)
         self.done = {t.user_attrs[RECORD]["spec_key"]: (t.number, t.user_attrs[RECORD]) for t in history
-                     if t.state == TrialState.COMPLETE and "spec_key" in t.user_attrs.get(RECORD, {})}
+                     if TrialState.of(t.state) is TrialState.COMPLETE and "spec_key" in t.user_attrs.get(RECORD, {})}
         spent = [t for t in history if trained(t)]
         self.counted = len(spent)  # trials against the budget
         self.cpu_spent = sum(float(t.user_attrs[RECORD].get("cpu_seconds") or 0.0) for t in spent)
@@ -219,7 +222,7 @@ class _SearchSource:
         self.predict_latency = predictor_for(config.latency, driver.profile)
         self.missing, self.uncovered = 0, ""  # candidates in a row the device profile lacks; why it gave up
         for number, record in ledger.recovered:  # failed by recovery: visible now, not when the job ends
-            driver.on_trial(TrialRecord.from_record(number, TrialState.FAIL.name, record))
+            driver.on_trial(TrialRecord.from_record(number, TrialState.FAIL, record))
 
     def _start_referee(self) -> Any:
         """The early-stopping rule's Ray actor (None when off), holding what the finished trials taught it."""
@@ -243,7 +246,8 @@ class _SearchSource:
         if self.config.pruner != "asha" or record.get("macs") is None:
             return []
         return reports_of(self.config.rungs, number, record.get("epoch_accuracies") or [],
-                          self._rung_cost(record["macs"]), record.get("stopped") == "callback")
+                          self._rung_cost(record["macs"]),
+                          parse_stopped(record.get("stopped")) is Stopped.CALLBACK)
 
     def explain(self, stop: Stop) -> Stop:
         """The engine's stop, saying which budget ran out."""
@@ -355,8 +359,8 @@ class _SearchSource:
         if config.mode == "constraint" and record.get(cost_key) is not None:
             record["constraint"] = float(record[cost_key]) - float(config.target or 0.0)
             constraint = (cost_key, record["constraint"])  # feasible when <= 0
-        self.ledger.finish(trial, stored, record, outcome.state, values, constraint)
-        self.driver.on_trial(TrialRecord.from_record(stored.number, outcome.state.name, record))
+        self.ledger.finish(trial, stored, record, outcome, values, constraint)
+        self.driver.on_trial(TrialRecord.from_record(stored.number, outcome, record))
         return record
 
 

@@ -3,7 +3,14 @@ counted MACs)."""
 
 from __future__ import annotations
 
-from workers.training.budget import DeviceUnavailable, EpochCallback, TrainBudget, TrainDevice, TrainResult
+from workers.training.budget import (
+    DeviceUnavailable,
+    EpochCallback,
+    Stopped,
+    TrainBudget,
+    TrainDevice,
+    TrainResult,
+)
 from workers.training.evaluation import Durations, Evaluation, evaluate
 from workers.training.loop import build_seeded, train_and_evaluate
 
@@ -12,6 +19,7 @@ __all__ = [
     "Durations",
     "EpochCallback",
     "Evaluation",
+    "Stopped",
     "TrainBudget",
     "TrainDevice",
     "TrainResult",

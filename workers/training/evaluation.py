@@ -57,7 +57,7 @@ class Evaluation:
         measured = {
             "accuracy": self.accuracy,
             "epoch_accuracies": list(self.train.epoch_accuracies),
-            "stopped": self.train.stopped or None,
+            "stopped": None if self.train.stopped is None else self.train.stopped.value,
             "train_seconds": self.train.train_seconds,
             "eval_seconds": self.durations.total,
         }

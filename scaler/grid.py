@@ -81,7 +81,6 @@ _NAMES = ("alpha", "beta", "gamma")
 _SEED_RANGE = (0, 2**31 - 1)
 Run = tuple[str, int]  # (candidate key, seed)
 ProgressFn = Callable[[CandidateResult, int, int], None]
-_MEASURED = ("accuracy", "latency_ms", "train_seconds", "eval_seconds", "stopped")
 
 
 def evaluate_candidate(spec: ArchSpec, data: DatasetConfig, budget: TrainBudget, seed: int,
@@ -111,10 +110,10 @@ def _evaluated(prepared: CandidateResult, evaluated: Evaluated) -> CandidateResu
     """The candidate with its evaluation's outcome and measurements."""
     if evaluated.outcome is Outcome.FAIL:
         return replace(prepared, status=CandidateStatus.FAILED, error=evaluated.error)
-    measured = evaluated.record()
-    return replace(prepared, status=CandidateStatus.COMPLETE,
-                   epoch_accuracies=tuple(measured.get("epoch_accuracies") or ()),
-                   **{k: measured[k] for k in _MEASURED if k in measured})
+    m = evaluated.measurements
+    return replace(prepared, status=CandidateStatus.COMPLETE, epoch_accuracies=tuple(m.epoch_accuracies),
+                   accuracy=m.accuracy, latency_ms=m.latency_ms, train_seconds=m.train_seconds,
+                   eval_seconds=m.eval_seconds, stopped=m.stopped)
 
 
 def _trial_run(trial: FrozenTrial, default_seed: int) -> Run | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import optuna
 
-from workers.training import Stopped
+from workers.training import Measurements, Stopped
 
 
 class TrialState(enum.StrEnum):
@@ -53,10 +53,14 @@ class Evaluated:
     system: bool = False  # failed by Ray (its worker or node died), not by the evaluation itself
 
     @property
+    def measurements(self) -> Measurements:
+        """``measured`` as its type."""
+        return Measurements.from_dict(self.measured)
+
+    @property
     def stopped(self) -> Stopped | None:
         """Why training ended early (None: it ran every epoch, or failed)."""
-        value = self.measured.get("stopped")
-        return Stopped(value) if value else None
+        return self.measurements.stopped
 
     def record(self) -> dict[str, Any]:
         """The measurements with ``error`` and ``stopped`` always present (None when there is none)."""

@@ -44,11 +44,11 @@ from workers.runtime import (
 from workers.screening import screened_mark
 from workers.search.baselines import BaselineRecord, BaselineSource, WithBaselines, judged, load_baselines
 from workers.search.config import SearchConfig
-from workers.search.results import TrialRecord, best_trial, mnasnet_reward, pareto_front, parse_stopped
+from workers.search.results import TrialRecord, best_trial, mnasnet_reward, pareto_front
 from workers.search.rungs import Report, reports_of
 from workers.search.trial import MedianReferee, RungReferee, Ticket, evaluate_trial
 from workers.search.warm_start import warm_start
-from workers.training import Stopped
+from workers.training import Measurements, Stopped
 
 log = logging.getLogger(__name__)
 MAX_MISSING_IN_A_ROW = 10  # candidates the device profile lacks before the search stops with an error
@@ -131,11 +131,10 @@ def load_result(storage_url: str, study_name: str, config: SearchConfig, stopped
 def trained(trial: FrozenTrial) -> bool:
     """Counts against the trial budget: completed, or pruned after training (not rejected by a limit, not a
     duplicate that copied another trial's result)."""
-    record = trial.user_attrs.get(RECORD, {})
-    if record.get("reused_from") is not None:
+    record = TrialRecord.from_trial(trial)
+    if record.reused_from is not None:
         return False
-    state = TrialState.of(trial.state)
-    return state is TrialState.COMPLETE or (state is TrialState.PRUNED and not record.get("rejected"))
+    return record.state is TrialState.COMPLETE or (record.state is TrialState.PRUNED and not record.rejected)
 
 
 @dataclass
@@ -214,9 +213,9 @@ class _SearchSource:
                      if TrialState.of(t.state) is TrialState.COMPLETE and "spec_key" in t.user_attrs.get(RECORD, {})}
         spent = [t for t in history if trained(t)]
         self.counted = len(spent)  # trials against the budget
-        self.cpu_spent = sum(float(t.user_attrs[RECORD].get("cpu_seconds") or 0.0) for t in spent)
+        self.cpu_spent = sum(TrialRecord.from_trial(t).cpu_seconds or 0.0 for t in spent)
         self.by_key: dict[str, Pending] = {}
-        self.curves = [record.get("epoch_accuracies", []) for _, record in self.done.values()]
+        self.curves = [Measurements.from_dict(record).epoch_accuracies for _, record in self.done.values()]
         self.rung_history = [r for t in spent for r in self._rung_reports(t.number, t.user_attrs[RECORD])]
         self.referee = self._start_referee()
         self.predict_latency = predictor_for(config.latency, driver.profile)
@@ -243,11 +242,11 @@ class _SearchSource:
         return float(macs) if self.config.mode == "pareto" else 0.0
 
     def _rung_reports(self, number: int, record: dict[str, Any]) -> list[Report]:
-        if self.config.pruner != "asha" or record.get("macs") is None:
+        trial = TrialRecord.from_record(number, TrialState.COMPLETE, record)
+        if self.config.pruner != "asha" or trial.macs is None:
             return []
-        return reports_of(self.config.rungs, number, record.get("epoch_accuracies") or [],
-                          self._rung_cost(record["macs"]),
-                          parse_stopped(record.get("stopped")) is Stopped.CALLBACK)
+        return reports_of(self.config.rungs, number, trial.epoch_accuracies, self._rung_cost(trial.macs),
+                          trial.stopped is Stopped.CALLBACK)
 
     def explain(self, stop: Stop) -> Stop:
         """The engine's stop, saying which budget ran out."""
@@ -313,10 +312,11 @@ class _SearchSource:
         self.by_key.pop(pending.key, None)
         record = {**pending.record, **evaluated.record(), **self._fidelity(evaluated)}
         told = self._tell(pending.trial, pending.stored, record, evaluated.outcome)
-        self.cpu_spent += float(record.get("cpu_seconds") or 0.0)
+        measured = evaluated.measurements
+        self.cpu_spent += measured.cpu_seconds or 0.0
         if evaluated.outcome is Outcome.COMPLETE:
             self.done[pending.key] = (pending.stored.number, told)
-            self.curves.append(record.get("epoch_accuracies", []))
+            self.curves.append(measured.epoch_accuracies)
             if self.config.pruner == "median":
                 self.referee.set_curves.remote(self.curves)
         if evaluated.outcome is not Outcome.FAIL:
@@ -331,7 +331,7 @@ class _SearchSource:
     def _fidelity(self, evaluated: Evaluated) -> dict[str, Any]:
         """Epochs trained, and under the asha pruner the highest rung reached (``len(milestones)``: trained to
         the full budget)."""
-        curve = evaluated.measured.get("epoch_accuracies")
+        curve = evaluated.measurements.epoch_accuracies
         if not curve:
             return {}
         out: dict[str, Any] = {"fidelity": len(curve)}

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from searchspace.spec import ArchSpec
 from workers.runtime import RECORD, StopReason, TrialState
-from workers.training import Stopped
+from workers.training import Measurements, Stopped
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
@@ -26,26 +26,19 @@ def parse_stopped(value: Stopped | StopReason | str | None) -> Stopped | StopRea
 
 
 @dataclass(frozen=True, kw_only=True)
-class Measured:
-    """What one evaluation of an architecture measured: the fields a search's trial and a baseline share.
+class Measured(Measurements):
+    """What one evaluation of an architecture measured (``Measurements``, the worker's record) with what the
+    driver adds: the fields a search's trial and a baseline share.
 
-    The one record type from an evaluation to the store: ``from_dict`` reads the JSON record a trial keeps in
-    its study, ``to_dict`` writes it, ``details`` is what the service stores beside its columns."""
+    The one record type from an evaluation to the store: ``known`` reads the JSON record a trial keeps in its
+    study, ``to_dict`` writes it, ``details`` is what the service stores beside its columns."""
 
     DETAILS: ClassVar[tuple[str, ...]] = ("epoch_accuracies", "stopped", "train_seconds", "eval_seconds", "device",
                                           "latency_source")
 
-    accuracy: float | None = None
-    latency_ms: float | None = None
-    latency_p90_ms: float | None = None
     macs: int | None = None
     params: int | None = None
     spec_key: str | None = None  # the architecture's one-line form: the one stored copy of its spec
-    epoch_accuracies: list[float] = field(default_factory=list)
-    train_seconds: float | None = None
-    eval_seconds: float | None = None
-    device: dict[str, Any] | None = None
-    latency_source: str | None = None  # "predicted from device profile X ..." or "measured on Y ..."
     error: str | None = None
     stopped: Stopped | StopReason | None = None  # see ``parse_stopped``
     state: TrialState = TrialState.RUNNING
@@ -88,8 +81,6 @@ class TrialRecord(Measured):
 
     number: int
     reward: float | None = None
-    node_id: str | None = None  # the Ray node the evaluation ran on
-    cpu_seconds: float | None = None  # the evaluation's CPU time (every thread of its worker); None when copied
     fidelity: int | None = None  # epochs trained: the full budget, or where early stopping stopped it
     rung: int | None = None  # asha pruner: the highest rung reached (the number of rungs: full fidelity)
     reused_from: int | None = None

@@ -13,12 +13,14 @@ from workers.training.budget import (
 )
 from workers.training.evaluation import Durations, Evaluation, evaluate
 from workers.training.loop import build_seeded, train_and_evaluate
+from workers.training.measurements import Measurements
 
 __all__ = [
     "DeviceUnavailable",
     "Durations",
     "EpochCallback",
     "Evaluation",
+    "Measurements",
     "Stopped",
     "TrainBudget",
     "TrainDevice",

@@ -35,6 +35,7 @@ class Measured(Measurements):
 
     DETAILS: ClassVar[tuple[str, ...]] = ("epoch_accuracies", "stopped", "train_seconds", "eval_seconds", "device",
                                           "latency_source")
+    RUN: ClassVar[tuple[str, ...]] = ("state",)  # what the study itself holds, not the record
 
     macs: int | None = None
     params: int | None = None
@@ -66,6 +67,12 @@ class Measured(Measurements):
         data["stopped"] = None if self.stopped is None else self.stopped.value
         return data
 
+    def to_record(self) -> dict[str, Any]:
+        """The JSON record kept in the study (``known`` reads it back): what was measured and decided, ``error``
+        and ``stopped`` always, without what the study itself holds (``RUN``)."""
+        return {k: v for k, v in Measured.to_dict(self).items()
+                if k not in self.RUN and (k in ("error", "stopped") or v not in (None, []))}
+
     def details(self) -> dict[str, Any]:
         """The ``DETAILS`` fields that are set, JSON-ready (what the service keeps beside its columns)."""
         data = self.to_dict()
@@ -86,8 +93,11 @@ class TrialRecord(Measured):
     reused_from: int | None = None
     screened: dict[str, Any] | None = None  # proxy, score and rank of a candidate the zero-cost screen enqueued
     rejected: str | None = None
+    constraint: float | None = None  # mode constraint: cost - target (feasible when <= 0)
     started_at: str | None = None
     finished_at: str | None = None
+
+    RUN: ClassVar[tuple[str, ...]] = ("number", "state", "started_at", "finished_at")  # the study's, not the record's
 
     @classmethod
     def from_trial(cls, trial: FrozenTrial) -> TrialRecord:
@@ -96,12 +106,12 @@ class TrialRecord(Measured):
             state=TrialState.of(trial.state),
             started_at=trial.datetime_start.isoformat() if trial.datetime_start else None,
             finished_at=trial.datetime_complete.isoformat() if trial.datetime_complete else None,
-            **cls.known(trial.user_attrs.get(RECORD, {}), "number", "state", "started_at", "finished_at"),
+            **cls.known(trial.user_attrs.get(RECORD, {}), *cls.RUN),
         )
 
     @classmethod
     def from_record(cls, number: int, state: TrialState, record: dict[str, Any]) -> TrialRecord:
-        return cls(number=number, state=state, **cls.known(record, "number", "state"))
+        return cls(number=number, state=state, **cls.known(record, *cls.RUN))
 
     @property
     def spec(self) -> dict[str, Any] | None:

@@ -149,7 +149,7 @@ import functools, sys, tests.workers.fake_eval as fe
 from ray import cloudpickle
 from dataclasses import replace
 from tests.workers.test_driver import TINY
-from workers.driver import SearchDriver
+from workers.search import SearchDriver
 cloudpickle.register_pickle_by_value(fe)
 SearchDriver(replace(TINY, n_trials=6), sys.argv[1], "resume",
              evaluate_fn=functools.partial(fe.fake_evaluate, sleep=1.5)).run()
@@ -251,7 +251,7 @@ def test_a_time_budget_stops_running_trials_and_says_so(sqlite_url: str) -> None
     result = SearchDriver(replace(TINY, n_trials=4, timeout_s=2.0), sqlite_url, "timeout", evaluate_fn=slow,
                           poll_s=0.1).run()
     assert str(result.stopped).startswith("timeout: the time budget of 2 s ran out") and time.monotonic() - started < 25
-    assert result.trials and all(t.state == "FAIL" and str(t.stopped) == "timeout" for t in result.trials)
+    assert result.trials and all(t.state == "FAIL" and t.stopped is StopReason.TIMEOUT for t in result.trials)
     assert all("time budget" in t.error for t in result.trials)
 
 

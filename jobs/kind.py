@@ -65,8 +65,11 @@ class JobKind(Protocol):
     def config(self, job: JobMixin) -> Any:
         """The job's stored configuration as its domain object."""
 
+    def study_name(self, job_id: uuid.UUID) -> str:
+        """The Optuna study the job runs in."""
+
     def studies(self, job_id: uuid.UUID) -> list[str]:
-        """Every Optuna study the job owns (dropped with it)."""
+        """Every Optuna study the job owns (its own and any beside it), dropped with it."""
 
     def run(self, job: RunningJob) -> JobResult:
         """Run (or resume) the job to its end or a stop, recording its progress as it goes."""
@@ -90,8 +93,11 @@ class JobKindBase:
     model: ClassVar[type[JobMixin]]
     cancelled_columns: ClassVar[dict[str, Any]] = {}  # set on a job cancelled while queued
 
+    def study_name(self, job_id: uuid.UUID) -> str:
+        return study_name(self.name, job_id)
+
     def studies(self, job_id: uuid.UUID) -> list[str]:
-        return [study_name(self.name, job_id)]
+        return [self.study_name(job_id)]
 
     def get(self, session: Session, job_id: uuid.UUID, for_update: bool = False) -> Any:
         return crud.get_job(session, self.model, job_id=job_id, resource=self.label, for_update=for_update)

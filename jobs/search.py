@@ -24,7 +24,7 @@ class SearchKind(JobKindBase):
         return SearchConfig.from_dict(job.config)
 
     def studies(self, job_id: uuid.UUID) -> list[str]:
-        (study,) = super().studies(job_id)
+        study = self.study_name(job_id)
         return [study, baseline_study_name(study)]
 
     def run(self, job: RunningJob) -> SearchResult:

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from jobs.kind import JobKind, RunningJob, study_name
+from jobs.kind import JobKind, RunningJob
 from jobs.registry import KINDS, kind_of
 from store import queue
 from store.db import migrate, session_scope
@@ -180,7 +180,7 @@ class Service:
     def _run(self, kind: JobKind, claimed: queue.Claim, control: JobControl) -> dict[str, Any]:
         """Run the job and record what it found (unless it was deleted meanwhile); the columns to finish it with,
         with ``error`` when it stopped because nothing (good) could run."""
-        job = RunningJob(id=claimed.id, url=self.url, study=study_name(kind.name, claimed.id),
+        job = RunningJob(id=claimed.id, url=self.url, study=kind.study_name(claimed.id),
                          should_stop=control.should_stop, in_session=self._in_session, ensure_ray=self._ensure_ray,
                          evaluate_fn=self.evaluate_fns.get(kind.name))
         result = kind.run(job)

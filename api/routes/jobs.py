@@ -38,9 +38,9 @@ def _endpoint(fn: Callable[..., Any], id_name: str, name: str, returns: Any) -> 
 
 
 def lifecycle_routes(router: APIRouter, kind: JobKind, *, id_name: str, to_public: ToPublic,
-                     public: type[BaseModel], deletes: str = "") -> None:
+                     public: type[BaseModel], deletes: str = "", keeps: str = "") -> None:
     """``POST /{id}/cancel`` and ``DELETE /{id}`` of ``kind`` on ``router`` (whose prefix is the kind's path);
-    ``deletes`` says what goes with a job besides its row and studies."""
+    ``deletes`` says what goes with a job besides its row and studies, ``keeps`` what stays."""
     missing = {404: {"description": f"no such {kind.label}"}}
     key = kind.name.replace("-", "_")
 
@@ -63,4 +63,4 @@ def lifecycle_routes(router: APIRouter, kind: JobKind, *, id_name: str, to_publi
         f"/{{{id_name}}}", _endpoint(delete, id_name, f"delete_{key}", Response), methods=["DELETE"],
         status_code=status.HTTP_204_NO_CONTENT, dependencies=[ApiKeyDep],
         responses={**API_KEY_RESPONSES, **missing, 409: {"description": "still running"}},
-        description=f"Delete a {kind.label} that is not running{deletes} and its Optuna studies.")
+        description=f"Delete a {kind.label} that is not running{deletes} and its Optuna studies.{keeps}")

@@ -68,4 +68,4 @@ def get_scaling_search(job_id: uuid.UUID, session: SessionDep, settings: Setting
 
 
 lifecycle_routes(router, KIND, id_name="job_id", to_public=lambda session, job, settings: to_public(job, settings),
-                 public=ScalingSearchPublic, deletes=" (the network it chose stays, an architecture of its own)")
+                 public=ScalingSearchPublic, keeps=" The network it chose stays: an architecture of its own.")

@@ -6,7 +6,7 @@ import enum
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from searchspace.checks import check_bool, check_float, check_int
 from searchspace.fields import as_dict, check_enum, doc

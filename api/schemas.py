@@ -27,14 +27,18 @@ from searchspace.latency_table import (
     LatencyEntry,
 )
 from searchspace.space import SKELETONS, SearchSpace, StageSpace
+from store.models import JobState
 from workers.data import DatasetConfig
 from workers.latency import LatencyConfig
+from workers.runtime import FINISHED, TrialState
 from workers.screening import ScreeningConfig
 from workers.search import SearchConfig
 from workers.training import TrainBudget
 
-JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-TrialState = Literal["COMPLETE", "PRUNED", "FAIL"]
+# the states the API answers and filters by, derived from the one enum of each: a job's is the store's
+# ``JobState``; a trial's the finished ``TrialState``s; a baseline's also RUNNING while it trains (never pruned)
+TrialStateName = Literal[tuple(s.value for s in FINISHED)]  # type: ignore[valid-type]
+BaselineState = Literal[tuple(s.value for s in (TrialState.RUNNING, *FINISHED) if s is not TrialState.PRUNED)]  # type: ignore[valid-type]
 RENAMED = {"budget": "training"}  # dataclass field -> request field
 # a job's label: no control characters (PostgreSQL text cannot hold NUL)
 Label = Annotated[Text | None, Field(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$",
@@ -121,7 +125,7 @@ class ArchitecturePublic(BaseModel):
     name: str | None
     search_id: uuid.UUID | None
     trial_number: int | None
-    state: TrialState | None = Field(description="trial state; null for a scaled network")
+    state: TrialStateName | None = Field(description="trial state; null for a scaled network")
     spec: dict[str, Any] | None = Field(description="the ArchSpec JSON")
     spec_string: str | None = Field(description="the ArchSpec's one-line form")
     params: int | None
@@ -158,7 +162,7 @@ class BaselinePublic(BaseModel):
     """A zoo network fitted to the search and trained with its budget, judged against its front."""
 
     name: str = Field(description="the zoo network")
-    state: Literal["RUNNING", "COMPLETE", "FAIL"]
+    state: BaselineState
     dominated: bool | None = Field(description="whether a trial on the search's front dominates it (no worse in "
                                                "accuracy and cost, better in one); null until it is measured")
     dominated_by: int | None = Field(description="the cheapest front trial that dominates it")

@@ -1,5 +1,5 @@
-"""``python -m jobs``: the driver process of the service. It claims queued jobs from the service
-database (searches and scaling searches), runs them on Ray and records every finished trial as it lands.
+"""``python -m jobs``: the driver process of the service. It claims queued jobs of every kind
+(``jobs.registry``) from the service database, runs them on Ray and records every finished trial as it lands.
 
 One ``Service`` runs up to ``NAS_DRIVER_JOBS`` jobs at once, each in its own thread, and heartbeats them; a
 job whose driver died (stale heartbeat) is claimed again by any driver and resumes from its Optuna study, so
@@ -14,18 +14,21 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
 from jobs.dataset_check import check_dataset_again
-from store import crud, queue
+from jobs.kind import JobKind, RunningJob
+from jobs.registry import KINDS, kind_of
+from store import queue
 from store.db import migrate, session_scope
 from store.errors import DatabaseUnavailable
-from store.models import Search
+from store.models import JobState
 from store.settings import Settings
-from workers.runtime import TRANSIENT, StopReason, until_available
+from workers.runtime import TRANSIENT, StopReason, drop_studies, until_available
+from workers.search import TrackingConfig
 
 log = logging.getLogger(__name__)
 OUTAGE = (*TRANSIENT, DatabaseUnavailable)
@@ -72,11 +75,11 @@ class Service:
     """A driver: claims jobs, runs them in threads, heartbeats, hands jobs back when stopped."""
 
     def __init__(self, settings: Settings | None = None, driver_id: str | None = None,
-                 evaluate_fn: EvaluateFn | None = None, grid_evaluate_fn: EvaluateFn | None = None) -> None:
+                 evaluate_fns: Mapping[str, EvaluateFn] | None = None) -> None:
+        """``evaluate_fns``: kind name -> the evaluation its jobs run (tests pass stand-ins; a kind not named
+        runs its own)."""
         self.settings = settings or Settings()
-        # None: the real proxy training (tests pass stand-ins for searches and grid candidates)
-        self.evaluate_fn = evaluate_fn
-        self.grid_evaluate_fn = grid_evaluate_fn
+        self.evaluate_fns = dict(evaluate_fns or {})
         self.url = self.settings.database_url
         self.driver_id = driver_id or queue.new_driver_id()
         self.stopping = threading.Event()
@@ -119,8 +122,8 @@ class Service:
                 log.warning("driver %s: cannot unregister: %s", self.driver_id, err)
 
     def claim_next(self) -> queue.Claim | None:
-        for model in queue.JOB_MODELS:
-            claimed = queue.claim(self.url, model, driver_id=self.driver_id,
+        for kind in KINDS.values():
+            claimed = queue.claim(self.url, kind.model, driver_id=self.driver_id,
                                   stale_after_s=self.settings.stale_after_s)
             if claimed is not None:
                 return claimed
@@ -146,120 +149,66 @@ class Service:
     # --- one job --------------------------------------------------------------------------------------------
 
     def run_job(self, claimed: queue.Claim) -> None:
-        """Run a claimed job to its end; a job that raises is recorded failed with its error."""
-        log.info("driver %s: %s %s (attempt %d)", self.driver_id, claimed.model.__tablename__, claimed.id,
-                 claimed.attempts)
+        """Run a claimed job to its end; a job that raises, or that stopped because nothing (good) could run, is
+        recorded failed with its error."""
+        kind = kind_of(claimed.model)
+        log.info("driver %s: %s %s (attempt %d)", self.driver_id, kind.name, claimed.id, claimed.attempts)
         if claimed.attempts > self.settings.max_attempts:
-            self._finish(claimed, "failed", error=f"abandoned after {claimed.attempts - 1} attempts: its driver "
-                                                  "stopped each time (NAS_MAX_ATTEMPTS)")
+            self._finish(claimed, JobState.FAILED, error=f"abandoned after {claimed.attempts - 1} attempts: its "
+                                                         "driver stopped each time (NAS_MAX_ATTEMPTS)")
             return
         control = JobControl(self, claimed)
         try:
-            if claimed.model is Search:
-                fields = self.run_search(claimed, control)
-            else:
-                fields = self.run_scaling_search(claimed, control)
+            fields = self._run(kind, claimed, control)
         except Exception as err:  # recorded on the job (state failed, error), then the driver goes on
             log.exception("job %s failed", claimed.id)
             if control.interrupted:
-                self._finish(claimed, "queued")
+                self._finish(claimed, JobState.QUEUED)
             else:
-                self._finish(claimed, "failed", error=f"{type(err).__name__}: {err}"[:4000])
+                self._finish(claimed, JobState.FAILED, error=f"{type(err).__name__}: {err}"[:4000])
             return
-        if control.gone:
-            self._drop_study(claimed)
+        if control.gone:  # deleted while it ran: its studies go too
+            until_available(lambda: drop_studies(self.url, kind.studies(claimed.id)),
+                            what=f"{kind.label} {claimed.id}: drop its studies", errors=OUTAGE)
         elif control.lost:
             log.warning("job %s: claimed by another driver; leaving it", claimed.id)
         elif control.interrupted:
-            self._finish(claimed, "queued")
+            self._finish(claimed, JobState.QUEUED)
+        elif "error" in fields:
+            self._finish(claimed, JobState.FAILED, **fields)
         else:
-            self._finish(claimed, "cancelled" if control.cancelled else "succeeded", **fields)
+            self._finish(claimed, JobState.CANCELLED if control.cancelled else JobState.SUCCEEDED, **fields)
 
-    def _finish(self, claimed: queue.Claim, state: str, **fields: Any) -> None:
+    def _run(self, kind: JobKind, claimed: queue.Claim, control: JobControl) -> dict[str, Any]:
+        """Run the job and record what it found (unless it was deleted meanwhile); the columns to finish it with,
+        with ``error`` when it stopped because nothing (good) could run."""
+        job = RunningJob(id=claimed.id, url=self.url, study=kind.study_name(claimed.id),
+                         should_stop=control.should_stop, in_session=self._in_session, ensure_ray=self._ensure_ray,
+                         evaluate_fn=self.evaluate_fns.get(kind.name),
+                         check_data=lambda dataset: check_dataset_again(dataset, self.settings),
+                         tracking=TrackingConfig(mlflow_uri=self.settings.mlflow_uri,
+                                                 tensorboard_dir=self.settings.tensorboard_dir))
+        result = kind.run(job)
+        if control.gone:
+            return {}
+        fields = kind.record(job, result)
+        stop = result.stopped
+        if stop is not None and stop.reason in (StopReason.LIMITS, StopReason.FAILING):
+            fields["error"] = str(stop)[:4000]
+        return fields
+
+    def _finish(self, claimed: queue.Claim, state: JobState, **fields: Any) -> None:
         """Record the job's end (or hand it back), retried while the database is away."""
         finished = until_available(lambda: queue.finish(self.url, claimed.model, claimed.id, driver_id=self.driver_id,
                                                         state=state, **fields),
-                                   what=f"job {claimed.id}: record {state}", errors=OUTAGE)
+                                   what=f"job {claimed.id}: record {state.value}", errors=OUTAGE)
         if not finished:
-            log.warning("job %s: no longer ours, state %s not recorded", claimed.id, state)
-
-    def _drop_study(self, claimed: queue.Claim) -> None:
-        """The job was deleted while it ran: its Optuna study goes too."""
-        if claimed.model is Search:
-            until_available(lambda: crud.delete_study(self.url, f"search-{claimed.id.hex}"),
-                            what=f"search {claimed.id}: drop its study", errors=OUTAGE)
+            log.warning("job %s: no longer ours, state %s not recorded", claimed.id, state.value)
 
     def _ensure_ray(self) -> None:
         from workers.runtime import ensure_ray
 
         ensure_ray(self.settings.ray_cpus or os.cpu_count() or 1)
-
-    def run_search(self, claimed: queue.Claim, control: JobControl) -> dict[str, Any]:
-        """Run (or resume) a search's Optuna study, mirroring every told trial into ``architectures``."""
-        from workers.search import BaselineRecord, SearchConfig, SearchDriver, TrialRecord
-
-        search = self._in_session(f"search {claimed.id}: read", lambda s: crud.get_search(s, search_id=claimed.id))
-        config, study = SearchConfig.from_dict(search.config), search.study_name
-        check_dataset_again(config.dataset, self.settings)  # DatasetError: failed with the reason, trials kept
-
-        def mirror(record: TrialRecord) -> None:
-            self._in_session(f"search {claimed.id}: mirror trial {record.number}",
-                             lambda s: crud.record_trial(s, search_id=claimed.id, record=record))
-
-        def mirror_baseline(record: BaselineRecord) -> None:
-            self._in_session(f"search {claimed.id}: mirror baseline {record.name}",
-                             lambda s: crud.record_baseline(s, search_id=claimed.id, record=record))
-
-        self._ensure_ray()
-        extra: dict[str, Any] = {} if self.evaluate_fn is None else {"evaluate_fn": self.evaluate_fn}
-        if config.latency.profile_id is not None:  # latencies predicted from the uploaded table
-            extra["profile"] = self._in_session(f"search {claimed.id}: load its device profile", lambda s: (
-                crud.load_device_profile(s, profile_id=config.latency.profile_id)))
-        driver = SearchDriver(config, self.url, study, should_stop=control.should_stop, on_trial=mirror,
-                              on_baseline=mirror_baseline, **extra)
-        result = driver.run()
-        if not control.gone:  # every trial, including those a dead driver left and this run failed
-            self._in_session(f"search {claimed.id}: mirror its trials", lambda s: [
-                crud.record_trial(s, search_id=claimed.id, record=record) for record in result.trials]
-                + [crud.record_baseline(s, search_id=claimed.id, record=record) for record in result.baselines])
-        if result.stopped.startswith((StopReason.LIMITS.value, StopReason.FAILING.value)):  # nothing (good) ran
-            raise RuntimeError(result.stopped)
-        return {"stopped": result.stopped[:200]}
-
-    def run_scaling_search(self, claimed: queue.Claim, control: JobControl) -> dict[str, Any]:
-        """Run (or resume) a grid search; its candidates land in ``result`` as they finish, and the chosen
-        coefficients' phi = 1 network is stored as an architecture."""
-        from scaler.grid import run_grid
-        from scaler.grid_config import GridConfig
-        from scaler.grid_results import CandidateResult
-        from scaler.scaling import derive
-        from searchspace.spec import ArchSpec
-
-        config = dict(self._in_session(f"scaling search {claimed.id}: read",
-                                       lambda s: crud.get_scaling_search(s, job_id=claimed.id)).config)
-        base, grid = ArchSpec.from_dict(config["base"]), GridConfig.from_dict(config["grid"])
-        check_dataset_again(grid.dataset, self.settings)
-        finished: list[dict[str, Any]] = []
-
-        def progress(result: CandidateResult, done: int, total: int) -> None:
-            finished.append(result.to_dict())
-            self._in_session(f"scaling search {claimed.id}: progress", lambda s: crud.set_scaling_progress(
-                s, job_id=claimed.id, result={"done": done, "total": total, "finished": list(finished)}))
-
-        self._ensure_ray()
-        extra = {} if self.grid_evaluate_fn is None else {"evaluate_fn": self.grid_evaluate_fn}
-        result = run_grid(base, grid, self.url, study_name=f"scaling-search-{claimed.id.hex}",
-                          should_stop=control.should_stop, on_candidate=progress, **extra)
-        data = result.to_dict()
-        chosen = result.chosen
-        if chosen is not None:
-            member = derive(base, chosen.alpha, chosen.beta, chosen.gamma, 1)
-            origin = {"kind": "scaling-search", "scaling_search_id": str(claimed.id), "base": config["base_ref"],
-                      **{k: v for k, v in member.to_dict().items() if k != "spec"}}
-            row = self._in_session(f"scaling search {claimed.id}: store the chosen network", lambda s: crud.add_architecture(
-                s, spec=member.spec, params=member.count.params, macs=member.count.macs, origin=origin))
-            data["chosen_architecture_id"] = str(row.id)
-        return {"result": data}
 
     def _in_session(self, what: str, fn: Callable[[Session], T]) -> T:
         """``fn(session)`` in one committed session, retried while the database is away."""

@@ -39,7 +39,7 @@ from dataclasses import replace
 from typing import Any
 
 import optuna
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
 from scaler.grid_config import (
     GRID_PHI,
@@ -70,6 +70,7 @@ from workers.runtime import (
     StopCheck,
     StopReason,
     Task,
+    TrialState,
     checkpoint,
     cluster_cpus,
     open_storage,
@@ -84,7 +85,6 @@ _NAMES = ("alpha", "beta", "gamma")
 _SEED_RANGE = (0, 2**31 - 1)
 Run = tuple[str, int]  # (candidate key, seed)
 ProgressFn = Callable[[CandidateResult, int, int], None]
-_MEASURED = ("accuracy", "latency_ms", "train_seconds", "eval_seconds", "stopped")
 
 
 def evaluate_candidate(spec: ArchSpec, data: DatasetConfig, budget: TrainBudget, seed: int,
@@ -114,10 +114,10 @@ def _evaluated(prepared: CandidateResult, evaluated: Evaluated) -> CandidateResu
     """The candidate with its evaluation's outcome and measurements."""
     if evaluated.outcome is Outcome.FAIL:
         return replace(prepared, status=CandidateStatus.FAILED, error=evaluated.error)
-    measured = evaluated.record()
-    return replace(prepared, status=CandidateStatus.COMPLETE,
-                   epoch_accuracies=tuple(measured.get("epoch_accuracies") or ()),
-                   **{k: measured[k] for k in _MEASURED if k in measured})
+    m = evaluated.measurements
+    return replace(prepared, status=CandidateStatus.COMPLETE, epoch_accuracies=tuple(m.epoch_accuracies),
+                   accuracy=m.accuracy, latency_ms=m.latency_ms, train_seconds=m.train_seconds,
+                   eval_seconds=m.eval_seconds, stopped=m.stopped)
 
 
 def _trial_run(trial: FrozenTrial, default_seed: int) -> Run | None:
@@ -130,7 +130,7 @@ def _trial_run(trial: FrozenTrial, default_seed: int) -> Run | None:
 def _trial_result(trial: FrozenTrial, default_seed: int) -> CandidateResult | None:
     """The finished run a trial holds (complete, or failed by its evaluation), else None."""
     record = trial.user_attrs.get(RECORD)
-    if not isinstance(record, dict) or trial.state not in (TrialState.COMPLETE, TrialState.FAIL):
+    if not isinstance(record, dict) or TrialState.of(trial.state) not in (TrialState.COMPLETE, TrialState.FAIL):
         return None
     if record.get("status") not in (CandidateStatus.COMPLETE, CandidateStatus.FAILED):
         return None
@@ -278,7 +278,7 @@ def run_grid(
 
     stop = with_restarts(attempt, restart_ray)
     until_available(lambda: checkpoint(storage_url), what="checkpoint the database")
-    return GridResult(study_name=name, base_name=base.name, config=config, stopped=str(stop), rejected=rejected,
+    return GridResult(study_name=name, base_name=base.name, config=config, stopped=stop, rejected=rejected,
                       candidates=_results(candidates, results, config))
 
 
@@ -290,7 +290,7 @@ def load_grid(storage_url: str, study_name: str) -> GridResult:
     base = ArchSpec.from_dict(attrs["base"])
     candidates, rejected = screen(base, config)
     trials = study.get_trials(deepcopy=False)
-    running = frozenset(run for t in trials if t.state == TrialState.RUNNING
+    running = frozenset(run for t in trials if TrialState.of(t.state) is TrialState.RUNNING
                         and (run := _trial_run(t, config.seed)) is not None)
     return GridResult(study_name=study_name, base_name=base.name, config=config, rejected=rejected,
                       candidates=_results(candidates, _finished(trials, config.seed), config, running))

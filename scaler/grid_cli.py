@@ -145,10 +145,12 @@ def _coefficients(r: CandidateResult) -> str:
 
 
 def _outcome(r: CandidateResult) -> str:
-    if r.status == "complete" and r.seed is not None:
+    from scaler.grid_results import CandidateStatus
+
+    if r.status is CandidateStatus.COMPLETE and r.seed is not None:
         return f"seed {r.seed}: accuracy {r.accuracy:.4f} in {r.eval_seconds or 0:.1f} s" + (
             " (reused)" if r.reused else "")
-    if r.status == "complete":
+    if r.status is CandidateStatus.COMPLETE:
         return f"accuracy {r.accuracy:.4f} in {r.eval_seconds or 0:.1f} s" + (" (reused)" if r.reused else "")
     return f"{r.status}: {r.error}" if r.error else r.status
 
@@ -171,7 +173,9 @@ def report(result: GridResult, args: argparse.Namespace) -> str:
         format_table(_HEADERS, [_row(r) for r in result.candidates]),
     ]
     lines += _rejected(result)
-    failed = [r for r in result.candidates if r.status == "failed"]
+    from scaler.grid_results import CandidateStatus
+
+    failed = [r for r in result.candidates if r.status is CandidateStatus.FAILED]
     if failed:
         lines += ["", "failed:"] + [f"  {_coefficients(r)}: {r.error}" for r in failed]
     chosen = result.chosen
@@ -209,7 +213,9 @@ def _rejected(result: GridResult) -> list[str]:
 
 
 def _row(r: CandidateResult) -> list[Any]:
-    status = r.status + (" (reused)" if r.reused and r.status == "complete" else "")
+    from scaler.grid_results import CandidateStatus
+
+    status = r.status.value + (" (reused)" if r.reused and r.status is CandidateStatus.COMPLETE else "")
     low, high = (min(r.accuracies), max(r.accuracies)) if r.accuracies else (None, None)
     return [r.rank, r.alpha, r.beta, r.gamma, r.ratio, r.macs_ratio, r.proxy_macs_ratio, r.proxy_resolution,
             r.accuracy, r.accuracy_std, low, high, len(r.seeds), r.latency_ms, r.eval_seconds, status]

@@ -11,6 +11,8 @@ from typing import Any
 
 from scaler.grid_config import Candidate, GridConfig, Rejection
 from scaler.grid_stats import Comparison, compare, no_comparison
+from workers.runtime import Stop
+from workers.training import Stopped
 
 
 class CandidateStatus(enum.StrEnum):
@@ -61,13 +63,14 @@ class CandidateResult:
     latency_ms: float | None = None
     train_seconds: float | None = None
     eval_seconds: float | None = None
-    stopped: str | None = None
+    stopped: Stopped | None = None  # why its (first) training run ended early
     trial: int | None = None
     reused: bool = False
     rank: int | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "status", CandidateStatus(self.status))  # accepts the plain string too
+        object.__setattr__(self, "status", CandidateStatus(self.status))  # accepts the stored strings too
+        object.__setattr__(self, "stopped", Stopped(self.stopped) if self.stopped else None)
 
     @property
     def candidate(self) -> Candidate:
@@ -77,6 +80,7 @@ class CandidateResult:
         """JSON-ready data as persisted in the trial (without the per-run ``trial``, ``reused``, ``rank``)."""
         data = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("trial", "reused", "rank")}
         data.update({k: list(getattr(self, k)) for k in _TUPLES})
+        data["stopped"] = None if self.stopped is None else self.stopped.value
         return data
 
     def to_dict(self) -> dict[str, Any]:
@@ -161,8 +165,8 @@ def rank(results: list[CandidateResult]) -> list[CandidateResult]:
 class GridResult:
     """The ranked candidates of one grid search and the chosen coefficients (None if nothing completed).
 
-    ``stopped`` is why the run ended (``workers.runtime.engine.Stop``: ``budget`` when every candidate finished,
-    ``cancelled``, ``interrupted``, ...); empty for a state read back while no run goes on. ``rejected`` are
+    ``stopped`` is why the run ended (``workers.runtime.Stop``: ``budget`` when every candidate finished,
+    ``cancelled``, ``interrupted``, ...); None for a state read back while no run goes on. ``rejected`` are
     the grid points ``scaler.grid_config.screen`` left out untrained; ``comparison`` tests the chosen
     candidate against the runner-up (``scaler.grid_stats``).
     """
@@ -171,7 +175,7 @@ class GridResult:
     base_name: str
     config: GridConfig
     candidates: list[CandidateResult]
-    stopped: str = ""
+    stopped: Stop | None = None
     rejected: list[Rejection] = field(default_factory=list)
 
     @property
@@ -190,7 +194,7 @@ class GridResult:
                        second.candidate.key, dict(zip(second.seeds, second.accuracies, strict=True)), level)
 
     def counts(self) -> dict[str, int]:
-        out = {"complete": 0, "failed": 0, "pending": 0}
+        out = {s.value: 0 for s in (CandidateStatus.COMPLETE, CandidateStatus.FAILED, CandidateStatus.PENDING)}
         for r in self.candidates:
             out[r.status.value] = out.get(r.status.value, 0) + 1
         return out
@@ -200,7 +204,7 @@ class GridResult:
         return {
             "study_name": self.study_name,
             "base_name": self.base_name,
-            "stopped": self.stopped,
+            "stopped": "" if self.stopped is None else str(self.stopped),
             "counts": self.counts(),
             "chosen": None if chosen is None else chosen.to_dict(),
             "comparison": self.comparison.to_dict(),

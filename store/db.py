@@ -10,13 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event, text
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy import DateTime, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from store.errors import DatabaseUnavailable
+from workers.runtime import UNAVAILABLE, make_engine
 
 VERSION_TABLE = "nas_alembic_version"  # Optuna keeps its own revision in ``alembic_version``
 _MIGRATION_LOCK = 0x6E61735F  # PostgreSQL advisory lock key held while migrating
@@ -52,33 +51,15 @@ class Role(enum.Enum):
 
 # role -> (pool size, overflow, pool wait s, connect timeout s, statement timeout ms, lock/busy timeout ms)
 _LIMITS = {Role.API: (20, 30, 1.5, 1, 1_800, 1_500), Role.DRIVER: (4, 4, 30.0, 5, 60_000, 20_000)}
-UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)  # the database is away, not the request wrong
-
-
-def _sqlite_pragmas(busy_ms: int) -> Any:
-    def pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait on the driver's writes
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
-        cursor.close()
-
-    return pragmas
 
 
 @functools.cache
 def get_engine(url: str, role: Role = Role.DRIVER) -> Engine:
-    """One engine per URL, role and process. SQLite waits on locks for the role's busy timeout (WAL);
-    PostgreSQL connections are pre-pinged and every statement and lock wait is bounded by the role's timeouts."""
+    """One engine per URL, role and process (``workers.runtime.make_engine``): SQLite waits on locks for the
+    role's busy timeout; PostgreSQL bounds every connect, statement and lock wait by the role's timeouts."""
     pool, overflow, wait_s, connect_s, statement_ms, lock_ms = _LIMITS[role]
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": lock_ms / 1000, "check_same_thread": False},
-                               pool_size=pool, max_overflow=overflow, pool_timeout=wait_s)
-        event.listen(engine, "connect", _sqlite_pragmas(lock_ms))
-        return engine
-    options = f"-c statement_timeout={statement_ms} -c lock_timeout={lock_ms}"
-    return create_engine(url, pool_pre_ping=True, pool_size=pool, max_overflow=overflow, pool_timeout=wait_s,
-                         connect_args={"connect_timeout": connect_s, "options": options})
+    return make_engine(url, busy_ms=lock_ms, connect_s=connect_s, statement_ms=statement_ms, lock_ms=lock_ms,
+                       pool_size=pool, max_overflow=overflow, pool_timeout=wait_s)
 
 
 @functools.cache

@@ -3,18 +3,43 @@ drivers, device profiles. Table names avoid Optuna's (``studies``, ``trials``, .
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Enum, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from store.db import UTCDateTime, utcnow
+from workers.runtime import TrialState
 
-JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
-ACTIVE_STATES = ("queued", "running")
-TRIAL_STATES = ("COMPLETE", "PRUNED", "FAIL")
+
+class JobState(enum.StrEnum):
+    """A queued job's state (searches, scaling searches, any job kind)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def active(self) -> bool:
+        return self in ACTIVE_STATES
+
+
+ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
+
+
+def _values(enum_type: type[enum.Enum]) -> list[str]:
+    return [member.value for member in enum_type]
+
+
+def state_column(enum_type: type[enum.Enum], **kwargs: Any) -> Any:
+    """A VARCHAR(16) column holding an enum's values (no database enum type: the schema stays as migrated)."""
+    return mapped_column(Enum(enum_type, native_enum=False, create_constraint=False, length=16,
+                              values_callable=_values, validate_strings=True), **kwargs)
 
 
 class Base(DeclarativeBase):
@@ -24,7 +49,7 @@ class Base(DeclarativeBase):
 class JobMixin:
     """Columns of a job that a driver claims, heartbeats and finishes."""
 
-    state: Mapped[str] = mapped_column(String(16), default="queued")
+    state: Mapped[JobState] = state_column(JobState, default=JobState.QUEUED)
     error: Mapped[str | None] = mapped_column(Text)
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
@@ -53,10 +78,6 @@ class Search(JobMixin, Base):
         back_populates="search", cascade="all, delete-orphan", passive_deletes=True
     )
 
-    @property
-    def study_name(self) -> str:
-        return f"search-{self.id.hex}"
-
 
 class Architecture(Base):
     """One network: a search trial (with its measurements) or a scaled network (``origin`` says which)."""
@@ -67,7 +88,7 @@ class Architecture(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     search_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("searches.id", ondelete="CASCADE"), index=True)
     trial_number: Mapped[int | None]
-    state: Mapped[str | None] = mapped_column(String(16))
+    state: Mapped[TrialState | None] = state_column(TrialState)
     name: Mapped[str | None] = mapped_column(String(100))
     spec: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     spec_string: Mapped[str | None] = mapped_column(Text)

@@ -1,4 +1,5 @@
-"""The job queue over the ``searches`` and ``scaling_searches`` tables: claim, heartbeat, check, finish.
+"""The job queue over the job tables (one per job kind, each a ``JobMixin`` model): claim, heartbeat, check,
+finish. Which tables there are is the job kinds' registry's to say (``jobs.kinds``); this module takes the model.
 
 A driver claims the oldest claimable job: queued, or running with a heartbeat older than ``stale_after_s``
 (its driver died; the job resumes from what the database holds). PostgreSQL claims with
@@ -19,10 +20,9 @@ from typing import Any
 from sqlalchemy import and_, delete, func, literal, or_, select, update
 
 from store.db import UTCDateTime, get_engine, unavailable_as_domain_error, utcnow
-from store.models import Driver, ScalingSearch, Search
+from store.models import Driver, JobMixin, JobState
 
-JobModel = type[Search] | type[ScalingSearch]
-JOB_MODELS: tuple[JobModel, ...] = (Search, ScalingSearch)
+JobModel = type[JobMixin]
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,10 @@ def claim(url: str, model: JobModel, *, driver_id: str, stale_after_s: float) ->
     engine = get_engine(url)
     now = utcnow()
     cutoff = now - timedelta(seconds=stale_after_s)
-    claimable = or_(model.state == "queued",
-                    and_(model.state == "running", or_(model.heartbeat_at.is_(None), model.heartbeat_at < cutoff)))
+    claimable = or_(model.state == JobState.QUEUED,
+                    and_(model.state == JobState.RUNNING, or_(model.heartbeat_at.is_(None), model.heartbeat_at < cutoff)))
     values: dict[str, Any] = {
-        "state": "running", "claimed_by": driver_id, "heartbeat_at": now, "attempts": model.attempts + 1,
+        "state": JobState.RUNNING, "claimed_by": driver_id, "heartbeat_at": now, "attempts": model.attempts + 1,
         "started_at": func.coalesce(model.started_at, literal(now, UTCDateTime())),
     }
     oldest = select(model.id).where(claimable).order_by(model.created_at, model.id).limit(1)
@@ -74,11 +74,10 @@ def heartbeat(url: str, *, driver_id: str, host: str, pid: int, jobs: tuple[Clai
     """Mark this driver alive, and the ``jobs`` it is running (only those: a job whose thread died goes stale)."""
     now = utcnow()
     with unavailable_as_domain_error(), get_engine(url).begin() as conn:
-        for model in JOB_MODELS:
+        for model in {c.model for c in jobs}:
             ids = [c.id for c in jobs if c.model is model]
-            if ids:
-                conn.execute(update(model).where(model.id.in_(ids), model.claimed_by == driver_id,
-                                                 model.state == "running").values(heartbeat_at=now))
+            conn.execute(update(model).where(model.id.in_(ids), model.claimed_by == driver_id,
+                                             model.state == JobState.RUNNING).values(heartbeat_at=now))
         if conn.execute(update(Driver).where(Driver.id == driver_id).values(heartbeat_at=now)).rowcount == 0:
             conn.execute(Driver.__table__.insert().values(id=driver_id, host=host[:255], pid=pid, started_at=now,
                                                           heartbeat_at=now))
@@ -95,17 +94,19 @@ def status(url: str, model: JobModel, job_id: uuid.UUID, *, driver_id: str) -> S
                            .where(model.id == job_id)).one_or_none()
     if row is None:
         return Status(owned=False, exists=False, cancel_requested=False)
-    return Status(owned=row[0] == driver_id and row[1] == "running", exists=True, cancel_requested=bool(row[2]))
+    return Status(owned=row[0] == driver_id and row[1] is JobState.RUNNING, exists=True,
+                  cancel_requested=bool(row[2]))
 
 
-def finish(url: str, model: JobModel, job_id: uuid.UUID, *, driver_id: str, state: str, **fields: Any) -> bool:
-    """Set a claimed job's final state (or ``queued`` to hand it back); False if this driver no longer owns it."""
+def finish(url: str, model: JobModel, job_id: uuid.UUID, *, driver_id: str, state: JobState,
+           **fields: Any) -> bool:
+    """Set a claimed job's final state (or QUEUED to hand it back); False if this driver no longer owns it."""
     values = {"state": state, **fields}
-    if state == "queued":
+    if state is JobState.QUEUED:
         values.update(claimed_by=None, heartbeat_at=None)
     else:
         values["finished_at"] = utcnow()
     with unavailable_as_domain_error(), get_engine(url).begin() as conn:
         result = conn.execute(update(model).where(model.id == job_id, model.claimed_by == driver_id,
-                                                  model.state == "running").values(**values))
+                                                  model.state == JobState.RUNNING).values(**values))
     return result.rowcount == 1

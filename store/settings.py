@@ -50,6 +50,11 @@ class Settings(BaseSettings):
                                                             "with Retry-After)")
     read_cache_s: float = Field(1.0, ge=0, le=60, description="GET /v1/searches/{id} answers at most this old "
                                                               "(one database read per search per period; 0: off)")
+    # following searches in other tools (workers.search.tracking)
+    mlflow_uri: str | None = Field(None, max_length=4096, description="MLflow tracking URI: every search a driver "
+                                   "runs is logged there (a run per search, a child run per trial)")
+    tensorboard_dir: str | None = Field(None, max_length=4096, description="directory of TensorBoard event "
+                                        "files for every search a driver runs (a sub-directory per search)")
     # the driver
     driver_jobs: int = Field(1, ge=1, le=64, description="jobs one driver process runs at once")
     ray_cpus: int | None = Field(None, ge=1, description="CPUs of the local Ray (default: all); RAY_ADDRESS joins a cluster")

@@ -18,7 +18,7 @@ from searchspace.fields import add_field_flag, description, field_at, flag_error
 from searchspace.table import format_table
 from workers.console import Console, console, log_path_for
 from workers.data import DatasetError
-from workers.runtime import StopCheck, StopReason
+from workers.runtime import StopCheck, StopReason, TrialState
 from workers.search import SearchConfig, Tracking, TrackingConfig, TrialRecord, trackers_for
 from workers.training import DeviceUnavailable
 
@@ -167,7 +167,7 @@ def _run_search(args: argparse.Namespace, config: SearchConfig, term: Console) -
     bar = tqdm(total=config.n_trials, desc=study, unit="trial", disable=args.json, file=term.err)
 
     def progress(record: TrialRecord) -> None:
-        if record.state in ("COMPLETE", "PRUNED") and not record.rejected and record.reused_from is None:
+        if record.state in (TrialState.COMPLETE, TrialState.PRUNED) and not record.rejected and record.reused_from is None:
             bar.update(1)
         bar.set_postfix_str(progress_text(record))
 
@@ -178,7 +178,7 @@ def _run_search(args: argparse.Namespace, config: SearchConfig, term: Console) -
                               profile=profile).run()
     bar.close()
     tracking.finish({f"trials_{state.lower()}": float(n) for state, n in result.counts().items()})
-    if result.stopped == StopReason.INTERRUPTED.value:
+    if result.stopped is not None and result.stopped.reason is StopReason.INTERRUPTED:
         print(f"interrupted: running trials were handed back; rerun the same command to resume {study}",
               file=term.err)
     if args.json:

@@ -9,8 +9,10 @@ from fastapi import APIRouter, Request, Response, status
 
 from api.deps import SessionDep, SettingsDep
 from api.schemas import EmbeddedDriver, Health
+from jobs.registry import job_models
 from store import crud
 from store.db import check_writable
+from store.models import JobState
 
 router = APIRouter(tags=["health"])
 _UNAVAILABLE = {503: {"description": "the database cannot be read or written now (with Retry-After)"}}
@@ -20,10 +22,11 @@ def health(request: Request, session: SessionDep, settings: SettingsDep) -> Heal
     """The database answers reads and takes writes (else DatabaseUnavailable: 503), and the queue's state."""
     check_writable(session)
     drivers = crud.live_drivers(session, stale_after_s=settings.stale_after_s)
-    counts = crud.queue_counts(session)
+    counts = crud.queue_counts(session, models=job_models())
+    queued, running = counts[JobState.QUEUED], counts[JobState.RUNNING]
     embedded = request.app.state.driver
-    return Health(status="degraded" if counts["queued"] and not drivers else "ok", database=settings.backend,
-                  drivers=drivers, **counts,
+    return Health(status="degraded" if queued and not drivers else "ok", database=settings.backend,
+                  drivers=drivers, queued=queued, running=running,
                   embedded_driver=None if embedded is None else EmbeddedDriver(**asdict(embedded.state())))
 
 

@@ -10,13 +10,16 @@ from api import limits
 from api.bases import resolve_base
 from api.datasets import checked_dataset, hide_data_root
 from api.deps import API_KEY_RESPONSES, BODY_RESPONSES, ApiKeyDep, Limit, SessionDep, SettingsDep, Skip
+from api.routes.jobs import lifecycle_routes
 from api.schemas import JobState, ScalingSearchCreate, ScalingSearchesPublic, ScalingSearchPublic
+from jobs.registry import KINDS
 from scaler.grid_config import screen
 from store import crud
 from store.models import ScalingSearch
 from store.settings import Settings
 
-router = APIRouter(prefix="/scaling-searches", tags=["scaling"])
+KIND = KINDS["scaling-search"]
+router = APIRouter(prefix=f"/{KIND.path}", tags=["scaling"])
 
 
 def to_public(job: ScalingSearch, settings: Settings) -> ScalingSearchPublic:
@@ -54,7 +57,7 @@ def create_scaling_search(body: ScalingSearchCreate, session: SessionDep, settin
 def list_scaling_searches(session: SessionDep, settings: SettingsDep, skip: Skip = 0, limit: Limit = 20,
                           state: JobState | None = None) -> ScalingSearchesPublic:
     """Scaling searches, newest first."""
-    rows, count = crud.list_scaling_searches(session, skip=skip, limit=limit, state=state)
+    rows, count = crud.list_jobs(session, ScalingSearch, skip=skip, limit=limit, state=state)
     return ScalingSearchesPublic(data=[to_public(job, settings) for job in rows], count=count)
 
 
@@ -62,3 +65,7 @@ def list_scaling_searches(session: SessionDep, settings: SettingsDep, skip: Skip
 def get_scaling_search(job_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> ScalingSearchPublic:
     """State and the candidates finished so far; once succeeded, the ranking and the chosen coefficients."""
     return to_public(crud.get_scaling_search(session, job_id=job_id), settings)
+
+
+lifecycle_routes(router, KIND, id_name="job_id", to_public=lambda session, job, settings: to_public(job, settings),
+                 public=ScalingSearchPublic, keeps=" The network it chose stays: an architecture of its own.")

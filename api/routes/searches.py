@@ -8,10 +8,11 @@ from typing import Literal
 from fastapi import APIRouter, Request, Response, status
 from sqlalchemy.orm import Session
 
-from api import limits
+from api import limits, ranking
 from api.datasets import checked_dataset, hide_data_root, public_architecture
 from api.deps import API_KEY_RESPONSES, BODY_RESPONSES, ApiKeyDep, Limit, SessionDep, SettingsDep, Skip
 from api.reference_point import hypervolume_reference
+from api.routes.jobs import lifecycle_routes
 from api.schemas import (
     ArchitecturesPublic,
     BaselinePublic,
@@ -20,8 +21,9 @@ from api.schemas import (
     SearchCreate,
     SearchesPublic,
     SearchPublic,
-    TrialState,
+    TrialStateName,
 )
+from jobs.registry import KINDS
 from searchspace.errors import SpecError
 from searchspace.latency_table import check_covers
 from store import crud
@@ -29,9 +31,11 @@ from store.db import Role, session_scope
 from store.errors import NotFoundError
 from store.models import Search
 from store.settings import Settings
+from workers.runtime import TrialState
 from workers.search import SearchConfig
 
-router = APIRouter(prefix="/searches", tags=["searches"])
+KIND = KINDS["search"]
+router = APIRouter(prefix=f"/{KIND.path}", tags=["searches"])
 
 
 def prepare(body: SearchCreate, settings: Settings) -> SearchConfig:
@@ -56,20 +60,21 @@ def check_device(session: Session, config: SearchConfig, settings: Settings) -> 
 
 
 def public_baselines(session: Session, search_id: uuid.UUID, settings: Settings) -> list[BaselinePublic]:
-    return [BaselinePublic(name=row.name, state=row.state or "RUNNING", **judged, width=row.origin.get("width"),
-                           changes=row.origin.get("changes", []), architecture=public_architecture(row, settings))
-            for row, judged in crud.baselines(session, search_id=search_id)]
+    return [BaselinePublic(name=row.name, state=row.state or TrialState.RUNNING, **judged,
+                           width=row.origin.get("width"), changes=row.origin.get("changes", []),
+                           architecture=public_architecture(row, settings))
+            for row, judged in ranking.baselines(session, search_id)]
 
 
 def to_public(session: Session, search: Search, settings: Settings, baselines: bool = True) -> SearchPublic:
     """The search as a response: its dataset directory (and any path in an error) relative to NAS_DATA_ROOT;
     ``baselines=False`` leaves them out (lists of searches)."""
-    best = crud.best_architecture(session, search=search)
+    best = ranking.best_architecture(session, search)
     return SearchPublic(
         id=search.id, name=search.name, state=search.state, stopped=search.stopped,
         error=hide_data_root(search.error, settings), created_at=search.created_at, started_at=search.started_at,
         finished_at=search.finished_at, elapsed_s=search.elapsed_s, attempts=search.attempts,
-        config=hide_data_root(search.config, settings), progress=crud.progress(session, search=search),
+        config=hide_data_root(search.config, settings), progress=ranking.progress(session, search),
         best=public_architecture(best, settings) if best else None,
         baselines=public_baselines(session, search.id, settings) if baselines else None,
         hypervolume_reference=hypervolume_reference(session, search, best.spec if best else None) if baselines else None,
@@ -92,7 +97,7 @@ def create_search(body: SearchCreate, session: SessionDep, settings: SettingsDep
 def list_searches(session: SessionDep, settings: SettingsDep, skip: Skip = 0, limit: Limit = 20,
                   state: JobState | None = None) -> SearchesPublic:
     """Searches, newest first."""
-    rows, count = crud.list_searches(session, skip=skip, limit=limit, state=state)
+    rows, count = crud.list_jobs(session, Search, skip=skip, limit=limit, state=state)
     return SearchesPublic(data=[to_public(session, s, settings, baselines=False) for s in rows], count=count)
 
 
@@ -107,7 +112,7 @@ async def get_search(search_id: uuid.UUID, request: Request) -> Response:
             search = crud.get_search(session, search_id=search_id)
             return to_public(session, search, request.app.state.settings).model_dump_json().encode()
 
-    body = await request.app.state.read_cache.get(("search", search_id), render)
+    body = await request.app.state.read_cache.get((KIND.name, search_id), render)
     return Response(body, media_type="application/json")
 
 
@@ -120,11 +125,11 @@ def list_trials(
     limit: Limit = 50,
     sort: Literal[crud.SORTABLE] = "number",  # type: ignore[valid-type]
     order: Literal["asc", "desc"] = "asc",
-    state: TrialState | None = None,
+    state: TrialStateName | None = None,
 ) -> ArchitecturesPublic:
     """The search's trials (each an architecture with its measurements), sorted; missing values sort last."""
     rows, count = crud.list_trials(session, search_id=search_id, skip=skip, limit=limit, sort=sort, order=order,
-                                   state=state)
+                                   state=None if state is None else TrialState(state))
     return ArchitecturesPublic(data=[public_architecture(r, settings) for r in rows], count=count)
 
 
@@ -139,25 +144,9 @@ def list_baselines(search_id: uuid.UUID, session: SessionDep, settings: Settings
 @router.get("/{search_id}/pareto", responses={404: {"description": "no such search"}})
 def get_pareto(search_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> ArchitecturesPublic:
     """Non-dominated completed trials: accuracy against latency (or MACs), by increasing cost."""
-    rows = crud.pareto(session, search_id=search_id)
+    rows = ranking.pareto(session, search_id)
     return ArchitecturesPublic(data=[public_architecture(r, settings) for r in rows], count=len(rows))
 
 
-@router.post("/{search_id}/cancel", dependencies=[ApiKeyDep],
-             responses={**API_KEY_RESPONSES, 404: {"description": "no such search"},
-                        409: {"description": "already finished"}})
-def cancel_search(search_id: uuid.UUID, session: SessionDep, request: Request) -> SearchPublic:
-    """A queued search is cancelled at once; a running one stops within seconds, keeping its finished trials."""
-    request.app.state.read_cache.invalidate(("search", search_id))
-    return to_public(session, crud.cancel_search(session, search_id=search_id), request.app.state.settings)
-
-
-@router.delete("/{search_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[ApiKeyDep],
-               responses={**API_KEY_RESPONSES, 404: {"description": "no such search"},
-                          409: {"description": "still running"}})
-def delete_search(search_id: uuid.UUID, session: SessionDep, settings: SettingsDep, request: Request) -> Response:
-    """Delete a search that is not running, its trials' architectures and its Optuna study."""
-    request.app.state.read_cache.invalidate(("search", search_id))
-    study = crud.delete_search(session, search_id=search_id)  # the row goes at commit, after the study
-    crud.delete_study(settings.database_url, study)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+lifecycle_routes(router, KIND, id_name="search_id", to_public=to_public, public=SearchPublic,
+                 deletes=", its trials' architectures")

@@ -6,11 +6,14 @@ hold no data, so they stay open when reads need a key."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import FileResponse
 
 from api.deps import SettingsDep
+from jobs.registry import KINDS
+from store.models import JobState
 
 UI_DIR = Path(__file__).resolve().parents[1] / "ui"
 MEDIA_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
@@ -32,10 +35,14 @@ def index() -> FileResponse:
 
 
 @router.get("/ui/config.json")
-def ui_config(settings: SettingsDep) -> dict[str, bool]:
-    """What the pages need to know of the service: whether mutating requests, and reads, need X-API-Key."""
+def ui_config(settings: SettingsDep) -> dict[str, Any]:
+    """What the pages need to know of the service: whether mutating requests, and reads, need X-API-Key, the
+    job kinds (from the registry: name, label, REST collection) and the job states."""
     return {"api_key_required": settings.api_key is not None or settings.read_key is not None,
-            "read_key_required": settings.read_key is not None}
+            "read_key_required": settings.read_key is not None,
+            "kinds": [{"name": k.name, "label": k.label, "path": f"/v1/{k.path}"} for k in KINDS.values()],
+            "job_states": [state.value for state in JobState],
+            "active_states": [state.value for state in JobState if state.active]}
 
 
 @router.get("/ui/{name}")

@@ -3,6 +3,7 @@
 
 import { askKey, storedKey, uiConfig } from "./api.js";
 import * as architecture from "./architecture.js";
+import { loadKinds } from "./jobs.js";
 import * as scaling from "./scaling.js";
 import * as search from "./search.js";
 import * as searches from "./searches.js";
@@ -37,6 +38,7 @@ function route() {
 }
 
 async function start() {
+  await loadKinds(); // the job kinds and states, from the service's registry
   window.addEventListener("hashchange", route);
   const config = await uiConfig();
   if (config.read_key_required && !storedKey()) {

@@ -1,8 +1,13 @@
-// #/scaling-searches: launch an alpha/beta/gamma grid search; #/scaling-search/<id>: its candidates and scores.
+// #/scaling-searches: launch an alpha/beta/gamma grid search, cancel and delete them; #/scaling-search/<id>: its
+// candidates and scores.
 
 import { api } from "./api.js";
 import { buildForm, clearErrors, readForm, showErrors } from "./form.js";
-import { ACTIVE, esc, fmt, fmtCount, fmtSeconds, poll, stateBadge } from "./util.js";
+import { ACTIVE, jobActions, runAction } from "./jobs.js";
+import { esc, fmt, fmtCount, fmtSeconds, poll, stateBadge } from "./util.js";
+
+const KIND = "scaling-search";
+const CONFIRM = "Delete this scaling search and its Optuna study? (The network it chose stays.)";
 
 const PAGE = 20;
 const FIELDS = [
@@ -28,8 +33,9 @@ export function renderList(root) {
     paired t-test says whether it beats the runner-up beyond seed noise.</p>
     <form id="open" class="inline"><input name="id" placeholder="a scaling search id" size="38"><button>Open</button></form>
     <span class="pager"><button id="prev">‹ newer</button><span id="page-info"></span><button id="next">older ›</button></span>
+    <p class="form-error" id="list-error"></p>
     <table class="data" id="scaling-searches"><thead><tr><th>scaling search</th><th>state</th><th>runs</th>
-      <th>chosen</th><th>elapsed</th></tr></thead><tbody></tbody></table></div>
+      <th>chosen</th><th>elapsed</th><th></th></tr></thead><tbody></tbody></table></div>
     <div class="form-pane"><h2>Launch a scaling search</h2><form id="launch-grid" class="grid-form" novalidate>
       <p class="form-error"></p><button type="submit">Launch</button></form></div></section>`;
   root.querySelector("#open").addEventListener("submit", (e) => {
@@ -58,16 +64,30 @@ export function renderList(root) {
     tbody.innerHTML = page.data.map((j) => {
       const r = j.result || {};
       const chosen = r.chosen ? `α ${r.chosen.alpha} β ${r.chosen.beta} γ ${r.chosen.gamma}` : "—";
-      return `<tr><td><a href="#/scaling-search/${j.id}">${esc(j.name || j.id.slice(0, 8))}</a></td><td>${stateBadge(j.state)}</td>
-        <td>${progress(j)}</td><td>${chosen}</td>
-        <td>${fmtSeconds(j.elapsed_s)}</td></tr>`;
-    }).join("") || '<tr><td colspan="5" class="muted">no scaling search yet</td></tr>';
+      return `<tr data-id="${j.id}"><td><a href="#/scaling-search/${j.id}">${esc(j.name || j.id.slice(0, 8))}</a></td>
+        <td>${stateBadge(j.state)}</td><td>${progress(j)}</td><td>${chosen}</td>
+        <td>${fmtSeconds(j.elapsed_s)}</td><td class="actions">${jobActions(j, { withId: true })}</td></tr>`;
+    }).join("") || '<tr><td colspan="6" class="muted">no scaling search yet</td></tr>';
     info.textContent = page.count ? `${skip + 1}–${skip + page.data.length} of ${page.count}` : "";
     prev.disabled = skip === 0;
     next.disabled = skip + PAGE >= page.count;
   };
   prev.addEventListener("click", () => { skip = Math.max(0, skip - PAGE); refresh(); });
   next.addEventListener("click", () => { skip += PAGE; refresh(); });
+  tbody.addEventListener("click", async (e) => {
+    const button = e.target.closest("button[data-action]");
+    if (!button) return;
+    const { action, id } = button.dataset;
+    if (action === "delete" && !confirm(CONFIRM)) return;
+    const error = root.querySelector("#list-error");
+    error.textContent = "";
+    try {
+      await runAction(KIND, id, action);
+    } catch (err) {
+      error.textContent = `${action}: ${err.message}`;
+    }
+    refresh();
+  });
   return poll(refresh, 3000);
 }
 
@@ -98,11 +118,25 @@ function candidateRows(candidates, chosen) {
 
 export function renderOne(root, id) {
   root.innerHTML = `<h2 id="title">Scaling search</h2><div id="summary" class="summary"></div>
+    <div class="actions" id="job-actions"></div><p class="form-error" id="action-error"></p>
     <h3>Candidates</h3><table class="data" id="candidates"><thead><tr><th>rank</th><th>alpha</th><th>beta</th>
     <th>gamma</th><th>α·β²·γ²</th><th>status</th><th>accuracy (mean)</th><th>± sd</th><th>seeds</th>
     <th>MACs ratio (counted)</th><th>proxy MACs ratio</th><th>params (φ=1)</th>
     <th>MACs (φ=1)</th><th>latency ms</th><th>error</th></tr></thead><tbody></tbody></table>`;
-  return poll(async () => {
+  let stopPolling = null;
+  const restart = () => { if (stopPolling) stopPolling(); stopPolling = poll(load, 2000); };
+  root.querySelector("#job-actions").addEventListener("click", async (e) => {
+    const action = e.target.closest("button[data-action]")?.dataset.action;
+    if (!action || (action === "delete" && !confirm(CONFIRM))) return;
+    try {
+      await runAction(KIND, id, action);
+      if (action === "delete") location.hash = "#/scaling-searches";
+      else restart();
+    } catch (err) {
+      root.querySelector("#action-error").textContent = `${action}: ${err.message}`;
+    }
+  });
+  const load = async () => {
     const job = await api(`/v1/scaling-searches/${id}`);
     const r = job.result || {};
     const base = job.config.base_ref || {};
@@ -117,6 +151,10 @@ export function renderOne(root, id) {
       <dt>winner vs runner-up</dt><dd id="comparison">${comparisonText(r.comparison)}</dd></dl>
       ${job.error ? `<p class="error">${esc(job.error)}</p>` : ""}`;
     root.querySelector("#candidates tbody").innerHTML = candidateRows(r.ranked || r.finished || [], r.chosen);
+    root.querySelector("#job-actions").innerHTML = `${jobActions(job, { cancel: "Cancel", remove: "Delete" })}
+      <a class="button" href="#/scaling-searches">All scaling searches</a>`;
     return ACTIVE.has(job.state);
-  }, 2000);
+  };
+  restart();
+  return () => stopPolling();
 }

@@ -2,7 +2,8 @@
 
 import { allPages, api } from "./api.js";
 import { curves, lines, scatter } from "./chart.js";
-import { ACTIVE, esc, fmt, fmtCount, fmtSeconds, poll, progressBar, stateBadge } from "./util.js";
+import { ACTIVE, jobActions, runAction } from "./jobs.js";
+import { esc, fmt, fmtCount, fmtSeconds, poll, progressBar, stateBadge } from "./util.js";
 
 const COLUMNS = [
   ["trial_number", "#"], ["state", "state"], ["accuracy", "accuracy"], ["latency_ms", "latency ms"],
@@ -171,8 +172,7 @@ export function render(root, id) {
       <dt>sampler</dt><dd>${esc(s.config.sampler)}, ${s.config.n_workers} workers</dd>
       <dt>dataset</dt><dd>${esc(s.config.dataset && s.config.dataset.source)}</dd></dl>
       ${s.error ? `<p class="error">${esc(s.error)}</p>` : ""}`;
-    root.querySelector("#search-actions").innerHTML = `${ACTIVE.has(s.state) ? '<button data-action="cancel">Cancel</button>' : ""}${
-      s.state !== "running" ? '<button data-action="delete">Delete</button>' : ""}
+    root.querySelector("#search-actions").innerHTML = `${jobActions(s, { cancel: "Cancel", remove: "Delete" })}
       <a class="button" href="#/">All searches</a>`;
   }
 
@@ -195,7 +195,7 @@ export function render(root, id) {
     if (!action) return;
     if (action === "delete" && !confirm("Delete this search, its trials and its Optuna study?")) return;
     try {
-      await api(`/v1/searches/${id}${action === "cancel" ? "/cancel" : ""}`, { method: action === "cancel" ? "POST" : "DELETE" });
+      await runAction("search", id, action);
       if (action === "delete") location.hash = "#/";
     } catch (err) {
       root.querySelector("#action-error").textContent = `${action}: ${err.message}`;

@@ -2,10 +2,10 @@
 
 import { api } from "./api.js";
 import { buildForm, clearErrors, readForm, showErrors } from "./form.js";
-import { ACTIVE, esc, fmt, fmtSeconds, poll, progressBar, stateBadge } from "./util.js";
+import { JOB_STATES, jobActions, runAction } from "./jobs.js";
+import { esc, fmt, fmtSeconds, poll, progressBar, stateBadge } from "./util.js";
 
 const PAGE = 20;
-const STATES = ["", "queued", "running", "succeeded", "failed", "cancelled"];
 export const LAUNCH_FIELDS = [
   { path: "name", label: "name", kind: "text" },
   { path: "dataset.source", label: "dataset", kind: "text" },
@@ -36,20 +36,18 @@ export const LAUNCH_FIELDS = [
 ];
 
 function row(s) {
-  const cancel = ACTIVE.has(s.state) ? `<button data-action="cancel" data-id="${s.id}">cancel</button>` : "";
-  const del = s.state !== "running" ? `<button data-action="delete" data-id="${s.id}">delete</button>` : "";
   return `<tr data-id="${s.id}"><td><a href="#/search/${s.id}">${esc(s.name || s.id.slice(0, 8))}</a></td>
     <td>${stateBadge(s.state)}</td><td>${progressBar(s.progress)}</td>
     <td class="num">${fmt(s.best && s.best.accuracy)}</td><td class="num">${fmtSeconds(s.elapsed_s)}</td>
     <td>${esc(s.config.objective)} · ${esc(s.config.mode)} · ${esc(s.config.sampler)}</td>
-    <td>${new Date(s.created_at).toLocaleString([], { dateStyle: "short", timeStyle: "short" })}</td><td class="actions">${cancel}${del}</td></tr>`;
+    <td>${new Date(s.created_at).toLocaleString([], { dateStyle: "short", timeStyle: "short" })}</td><td class="actions">${jobActions(s, { withId: true })}</td></tr>`;
 }
 
 export function render(root) {
   let skip = 0;
   let state = "";
   root.innerHTML = `<section class="split"><div class="list-pane"><h2>Searches</h2>
-    <div class="toolbar"><label>state <select id="state-filter">${STATES.map((s) => `<option value="${s}">${
+    <div class="toolbar"><label>state <select id="state-filter">${["", ...JOB_STATES].map((s) => `<option value="${s}">${
       s || "all"}</option>`).join("")}</select></label>
       <span class="pager"><button id="prev">‹ newer</button><span id="page-info"></span><button id="next">older ›</button></span>
     </div>
@@ -87,7 +85,7 @@ export function render(root) {
     if (action === "delete" && !confirm("Delete this search, its trials and its Optuna study?")) return;
     listError.textContent = "";
     try {
-      await api(`/v1/searches/${id}${action === "cancel" ? "/cancel" : ""}`, { method: action === "cancel" ? "POST" : "DELETE" });
+      await runAction("search", id, action);
     } catch (err) {
       listError.textContent = `${action}: ${err.message}`;
     }

@@ -41,8 +41,6 @@ export function stateBadge(state) {
   return `<span class="state state-${esc(state).toLowerCase()}">${esc(state ?? "—")}</span>`;
 }
 
-export const ACTIVE = new Set(["queued", "running"]);
-
 // A repeating task that stops when the page is left (the router calls the returned cleanup).
 export function poll(task, everyMs) {
   let timer = null;

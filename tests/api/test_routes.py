@@ -434,7 +434,9 @@ def test_api_key_guards_every_mutating_endpoint(settings: Settings) -> None:
         mutating = [("post", "/v1/searches", TINY), ("post", f"/v1/searches/{uuid.uuid4()}/cancel", None),
                     ("delete", f"/v1/searches/{uuid.uuid4()}", None),
                     ("post", "/v1/scalings", {"base": {"zoo": "efficientnet_b0"}}),
-                    ("post", "/v1/scaling-searches", {"base": {"zoo": "efficientnet_b0"}})]
+                    ("post", "/v1/scaling-searches", {"base": {"zoo": "efficientnet_b0"}}),
+                    ("post", f"/v1/scaling-searches/{uuid.uuid4()}/cancel", None),
+                    ("delete", f"/v1/scaling-searches/{uuid.uuid4()}", None)]
         for method, path, body in mutating:
             kwargs = {"json": body} if body is not None else {}
             assert c.request(method, path, **kwargs).status_code == 401, path

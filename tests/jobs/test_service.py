@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -32,9 +33,10 @@ SLOW = functools.partial(fake_eval.fake_evaluate, sleep=0.8)
 
 
 @contextmanager
-def running(settings: Settings, evaluate: Callable = fake_eval.fake_evaluate, name: str = "svc") -> Iterator[Service]:
-    service = Service(settings, driver_id=f"{name}-{time.monotonic_ns()}", evaluate_fn=evaluate,
-                      grid_evaluate_fn=fake_grid_eval.fake_evaluate)
+def running(settings: Settings, evaluate: Callable = fake_eval.fake_evaluate, name: str = "svc",
+            grid_evaluate: Callable = fake_grid_eval.fake_evaluate) -> Iterator[Service]:
+    service = Service(settings, driver_id=f"{name}-{time.monotonic_ns()}",
+                      evaluate_fns={"search": evaluate, "scaling-search": grid_evaluate})
     stop = threading.Event()
     thread = threading.Thread(target=service.serve, args=(stop,), daemon=True)
     thread.start()
@@ -173,3 +175,34 @@ def test_a_scaling_search_job_ranks_its_candidates_and_stores_the_choice(client:
     assert (arch["origin"]["alpha"], arch["origin"]["beta"], arch["origin"]["gamma"]) == (
         chosen["alpha"], chosen["beta"], chosen["gamma"])
     assert arch["macs"] == chosen["macs"]
+
+
+def test_a_running_scaling_search_is_cancelled_and_then_deleted_with_its_study(client: TestClient,
+                                                                               settings: Settings) -> None:
+    import optuna
+
+    from jobs.kind import study_name
+    from workers.runtime import open_storage
+
+    created = client.post("/v1/scaling-searches", json={"base": {"zoo": "efficientnet_b0"}, "step": 0.1,
+                                                        "max_candidates": 3, "workers": 1, "dataset": {"subset": 0.3}})
+    job_id = created.json()["id"]
+    slow = functools.partial(fake_grid_eval.fake_evaluate, sleep=1.0)
+    with running(settings, grid_evaluate=slow):
+        deadline = time.monotonic() + 60
+        while not (client.get(f"/v1/scaling-searches/{job_id}").json()["result"] or {}).get("done"):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert client.post(f"/v1/scaling-searches/{job_id}/cancel").json()["state"] == "running"
+        deadline = time.monotonic() + 30
+        while (job := client.get(f"/v1/scaling-searches/{job_id}").json())["state"] == "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    assert job["state"] == "cancelled" and job["result"]["stopped"] == "cancelled"
+    assert job["result"]["counts"]["complete"] < 3
+    storage = open_storage(settings.database_url)
+    study = study_name("scaling-search", uuid.UUID(job_id))
+    kept = optuna.load_study(study_name=study, storage=storage).get_trials(states=[optuna.trial.TrialState.COMPLETE])
+    assert 1 <= len(kept) < 9  # the runs finished before the cancel are kept
+    assert client.delete(f"/v1/scaling-searches/{job_id}").status_code == 204
+    assert study not in optuna.get_all_study_names(storage)

@@ -16,7 +16,10 @@ RAISES = "a2_b1_g1"  # the candidate whose evaluation raises
 CRASHES = "a1.25_b1.1_g1.15"  # the candidate whose worker dies
 
 
-def fake_evaluate(spec: Any, data: Any, budget: Any, seed: int, latency: Any, threads: int) -> dict[str, Any]:
+def fake_evaluate(spec: Any, data: Any, budget: Any, seed: int, latency: Any, threads: int,
+                  sleep: float = 0.0) -> dict[str, Any]:
+    """Metrics from the count, after ``sleep`` seconds (a slow candidate, to cancel while it runs)."""
+    time.sleep(sleep)
     c = count(spec)
     accuracy = 0.5 + (c.params % 997) / 2000
     return {"accuracy": accuracy, "epoch_accuracies": [accuracy], "latency_ms": c.macs / 1e6,

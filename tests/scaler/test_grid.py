@@ -32,7 +32,7 @@ from searchspace.errors import SpecError
 from tests.scaler import fake_grid_eval as fake
 from tests.scaler.test_rounding import found_16px
 from workers.data import DatasetConfig
-from workers.runtime import StopReason
+from workers.runtime import Stop, StopReason
 from workers.training import TrainBudget
 
 cloudpickle.register_pickle_by_value(fake)
@@ -320,7 +320,7 @@ def tiny_run(ray_session: None, tmp_path_factory: pytest.TempPathFactory) -> tup
 
 def test_two_candidate_grid_end_to_end(tiny_run: tuple[str, GridResult, list]) -> None:
     url, result, calls = tiny_run
-    assert result.stopped == "budget" and result.counts() == {"complete": 2, "failed": 0, "pending": 0}
+    assert result.stopped == Stop(StopReason.BUDGET) and result.counts() == {"complete": 2, "failed": 0, "pending": 0}
     assert [r.rank for r in result.candidates] == [1, 2]
     assert result.chosen is result.candidates[0]
     assert result.chosen.accuracy == max(r.accuracy for r in result.candidates)
@@ -477,7 +477,7 @@ def test_cancel_stops_running_evaluations_and_a_rerun_finishes(tmp_path: Path) -
         return StopReason.CANCELLED if len(polls) > 3 else None
 
     result = run_grid(B0, FAST, url, should_stop=cancel, evaluate_fn=fake.slow_evaluate, poll_s=0.2)
-    assert result.stopped == "cancelled" and result.chosen is None
+    assert result.stopped == Stop(StopReason.CANCELLED) and result.chosen is None
     assert result.counts() == {"complete": 0, "failed": 0, "pending": 3}
     study = optuna.load_study(study_name=result.study_name, storage=url)
     trials = study.get_trials()
@@ -485,7 +485,7 @@ def test_cancel_stops_running_evaluations_and_a_rerun_finishes(tmp_path: Path) -
     assert all(t.user_attrs["record"]["status"] == "pending" for t in trials)  # not finished: redone
 
     again = run_grid(B0, FAST, url, evaluate_fn=fake.fake_evaluate)
-    assert again.stopped == "budget" and again.counts()["complete"] == 3
+    assert again.stopped == Stop(StopReason.BUDGET) and again.counts()["complete"] == 3
     assert not any(r.reused for r in again.candidates) and math.isfinite(again.chosen.accuracy)
 
 

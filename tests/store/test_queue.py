@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from store import queue
 from store.db import get_engine, migrate, session_scope, utcnow
-from store.models import ScalingSearch, Search
+from store.models import ACTIVE_STATES, JobState, ScalingSearch, Search
 
 
 def _queue_jobs(url: str, n: int) -> list[uuid.UUID]:
@@ -27,7 +27,7 @@ def _drain(url: str) -> None:
     """Finish whatever earlier tests left claimable, so that each test sees only its own jobs."""
     with get_engine(url).begin() as conn:
         for model in (Search, ScalingSearch):
-            conn.execute(update(model).where(model.state.in_(("queued", "running"))).values(state="cancelled"))
+            conn.execute(update(model).where(model.state.in_(ACTIVE_STATES)).values(state=JobState.CANCELLED))
 
 
 def test_each_job_is_claimed_exactly_once_under_contention(database_url: str) -> None:
@@ -67,11 +67,11 @@ def test_oldest_first_and_stale_running_jobs_are_reclaimed(database_url: str) ->
 
     # a driver that lost its claim can no longer write; the owner can
     assert queue.status(database_url, Search, first, driver_id="a").owned is False
-    assert queue.finish(database_url, Search, first, driver_id="a", state="succeeded") is False
-    assert queue.finish(database_url, Search, first, driver_id="b", state="succeeded", stopped="budget") is True
+    assert queue.finish(database_url, Search, first, driver_id="a", state=JobState.SUCCEEDED) is False
+    assert queue.finish(database_url, Search, first, driver_id="b", state=JobState.SUCCEEDED, stopped="budget") is True
     with session_scope(database_url) as session:
         job = session.get(Search, first)
-        assert (job.state, job.claimed_by, job.stopped) == ("succeeded", "b", "budget")
+        assert (job.state, job.claimed_by, job.stopped) == (JobState.SUCCEEDED, "b", "budget")
         assert job.started_at <= job.finished_at
 
 
@@ -88,7 +88,7 @@ def test_heartbeat_keeps_claims_alive_and_handing_back_requeues(database_url: st
         stolen = queue.claim(database_url, Search, driver_id="other", stale_after_s=0.5)
         assert stolen is None or stolen.id == orphan  # a claimed job without a running thread goes stale
     assert queue.status(database_url, Search, orphan, driver_id="other").owned
-    assert queue.finish(database_url, Search, job, driver_id="alive", state="queued")
+    assert queue.finish(database_url, Search, job, driver_id="alive", state=JobState.QUEUED)
     again = queue.claim(database_url, Search, driver_id="other", stale_after_s=0.5)
     assert (again.id, again.attempts) == (job, 2)
     queue.unregister(database_url, driver_id="alive")

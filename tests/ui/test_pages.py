@@ -1,7 +1,7 @@
 """The web UI in headless Chromium against the real service: launch a small search from the form, follow it
 live, read its Pareto plot, open an architecture, download its code and run it, scale it; field errors beside
-their field; cancel, delete and the state filter; the scaling-search page; the API-key and read-key
-prompts."""
+their field; cancel, delete and the state filter; the scaling-search page, its cancel and delete; the API-key
+and read-key prompts."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -183,6 +184,22 @@ def test_scaling_search_page_shows_the_candidates(page, service: Running, screen
     page.screenshot(path=screenshots / "scaling-search.png", full_page=True)
     page.goto("/#/scaling-searches")
     page.wait_for_selector("#scaling-searches a")
+
+
+def test_a_scaling_search_is_cancelled_and_deleted_from_the_list(page, service: Running) -> None:
+    created = service.client.post("/v1/scaling-searches", json={
+        "name": "to-cancel", "base": {"zoo": "mobilenet_v2"}, "max_candidates": 4, "seeds": 5,
+        "resolution": 16, "dataset": {"subset": 0.3}, "training": {"epochs": 3}}).json()
+    page.goto("/#/scaling-searches")
+    row = page.locator(f"#scaling-searches tr[data-id='{created['id']}']")
+    row.locator("button[data-action='cancel']").click()
+    deadline = time.monotonic() + 90
+    while service.client.get(f"/v1/scaling-searches/{created['id']}").json()["state"] != "cancelled":
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    row.locator("button[data-action='delete']").click()
+    row.wait_for(state="detached")
+    assert service.client.get(f"/v1/scaling-searches/{created['id']}").status_code == 404
 
 
 def test_the_ui_asks_for_the_api_key_and_sends_it(browser, tmp_path: Path, screenshots: Path) -> None:

@@ -29,7 +29,7 @@ def main() -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    Service(Settings(), evaluate_fn=evaluate).serve(stop)
+    Service(Settings(), evaluate_fns={} if evaluate is None else {"search": evaluate}).serve(stop)
     return 0
 
 

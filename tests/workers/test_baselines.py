@@ -16,7 +16,7 @@ from searchspace.counter import count
 from searchspace.fit import adapt_to_space
 from tests.workers import fake_eval
 from tests.workers.test_driver import TINY
-from workers.runtime import INTERRUPTED, Ledger, StopReason
+from workers.runtime import INTERRUPTED, Ledger, Stop, StopReason
 from workers.search import (
     BaselineRecord,
     SearchConfig,
@@ -66,7 +66,7 @@ def test_baselines_train_beside_the_search_and_never_reach_its_study(sqlite_url:
     config = replace(TINY, n_trials=3, baselines=TWO)
     result = SearchDriver(config, sqlite_url, "with-baselines", evaluate_fn=fake_eval.fake_evaluate,
                           on_baseline=lambda b: seen.append((b.name, b.state))).run()
-    assert result.stopped == "budget" and len(result.trials) == 3  # the search's own budget, untouched
+    assert result.stopped == Stop(StopReason.BUDGET) and len(result.trials) == 3  # the search's own budget, untouched
     assert [b.name for b in result.baselines] == list(TWO)
     shaped = config.with_data_shape(10, 1)
     for b in result.baselines:

@@ -19,7 +19,7 @@ import searchspace as ss
 from tests.workers import fake_eval
 from workers.data import DatasetConfig
 from workers.latency import LatencyConfig
-from workers.runtime import INTERRUPTED, StopReason
+from workers.runtime import INTERRUPTED, Stop, StopReason
 from workers.search import SearchConfig, SearchDriver
 from workers.search.driver import load_result
 from workers.training import TrainBudget
@@ -51,7 +51,7 @@ def test_search_end_to_end(backend: str, request: pytest.FixtureRequest) -> None
     result = SearchDriver(TINY, url, f"e2e-{backend}").run()
     trained = _trained(result)
     assert len(trained) == 6
-    assert result.stopped == "budget"
+    assert result.stopped == Stop(StopReason.BUDGET)
     for t in trained:
         spec = ss.ArchSpec.from_dict(t.spec)
         assert spec.num_classes == 10 and spec.in_chans == 1
@@ -120,7 +120,7 @@ def test_cancellation_stops_and_fails_running_trials(sqlite_url: str) -> None:
     started = time.monotonic()
     result = SearchDriver(replace(TINY, n_trials=4), sqlite_url, "cancel", evaluate_fn=slow,
                           should_stop=_after(started, 3, StopReason.CANCELLED), poll_s=0.1).run()
-    assert result.stopped == "cancelled" and time.monotonic() - started < 25
+    assert result.stopped == Stop(StopReason.CANCELLED) and time.monotonic() - started < 25
     assert [t.state for t in result.trials] == ["FAIL", "FAIL"]
     assert all("cancelled" in t.error for t in result.trials)
 
@@ -136,10 +136,10 @@ def test_an_interrupted_search_requeues_its_running_trials_and_resumes(sqlite_ur
     config = replace(TINY, n_trials=3)
     first = SearchDriver(config, sqlite_url, "interrupt", evaluate_fn=slow,
                          should_stop=_after(started, 3, StopReason.INTERRUPTED), poll_s=0.1).run()
-    assert first.stopped == "interrupted" and [t.state for t in first.trials] == ["FAIL", "FAIL"]
+    assert first.stopped == Stop(StopReason.INTERRUPTED) and [t.state for t in first.trials] == ["FAIL", "FAIL"]
     assert all(t.error == INTERRUPTED for t in first.trials)
     second = SearchDriver(config, sqlite_url, "interrupt", evaluate_fn=fake_eval.fake_evaluate).run()
-    assert second.stopped == "budget" and len(_trained(second)) == 3
+    assert second.stopped == Stop(StopReason.BUDGET) and len(_trained(second)) == 3
     interrupted = {t.spec_key for t in first.trials}
     assert interrupted <= {t.spec_key for t in _trained(second)}
 
@@ -212,7 +212,7 @@ def test_a_killed_raylet_is_restarted_and_the_search_completes(sqlite_url: str) 
     result = SearchDriver(replace(TINY, n_trials=5), sqlite_url, "raylet", evaluate_fn=slow, on_trial=on_trial,
                           poll_s=0.1).run()
     assert ray_owner().starts == starts + 1 and _raylet_pid() != victim
-    assert result.stopped == "budget" and len(_trained(result)) == 5
+    assert result.stopped == Stop(StopReason.BUDGET) and len(_trained(result)) == 5
     assert not [t for t in result.trials if t.state == "FAIL" and t.error != INTERRUPTED]
 
 
@@ -239,7 +239,7 @@ def test_a_dead_referee_fails_no_trial_and_leaves_no_actor_behind(sqlite_url: st
     slow = functools.partial(fake_eval.refereed_evaluate, sleep=1.0)
     config = replace(TINY, n_trials=6, pruner="median", pruner_min_trials=1, pruner_warmup_epochs=0)
     result = SearchDriver(config, sqlite_url, "referee", evaluate_fn=slow, on_trial=on_trial, poll_s=0.1).run()
-    assert killed and result.stopped == "budget" and len(_trained(result)) == 6
+    assert killed and result.stopped == Stop(StopReason.BUDGET) and len(_trained(result)) == 6
     assert not [t for t in result.trials if t.state == "FAIL"]
     assert any(t.state == "PRUNED" for t in result.trials)  # the rule still ran after its actor died
     assert _alive_referees() == 0
@@ -250,8 +250,8 @@ def test_a_time_budget_stops_running_trials_and_says_so(sqlite_url: str) -> None
     started = time.monotonic()
     result = SearchDriver(replace(TINY, n_trials=4, timeout_s=2.0), sqlite_url, "timeout", evaluate_fn=slow,
                           poll_s=0.1).run()
-    assert result.stopped.startswith("timeout: the time budget of 2 s ran out") and time.monotonic() - started < 25
-    assert result.trials and all(t.state == "FAIL" and t.stopped == "timeout" for t in result.trials)
+    assert str(result.stopped).startswith("timeout: the time budget of 2 s ran out") and time.monotonic() - started < 25
+    assert result.trials and all(t.state == "FAIL" and t.stopped is StopReason.TIMEOUT for t in result.trials)
     assert all("time budget" in t.error for t in result.trials)
 
 
@@ -283,7 +283,7 @@ def test_duplicates_spend_no_budget(sqlite_url: str) -> None:
     config = replace(TINY, space=_tiny_space((3, 5, 7)), n_trials=3, n_workers=1)
     result = SearchDriver(config, sqlite_url, "dups", evaluate_fn=fake_eval.fake_evaluate).run()
     evaluated = [t for t in _trained(result) if t.reused_from is None]
-    assert result.stopped == "budget" and len({t.spec_key for t in evaluated}) == len(evaluated) == 3
+    assert result.stopped == Stop(StopReason.BUDGET) and len({t.spec_key for t in evaluated}) == len(evaluated) == 3
     assert all(t.cpu_seconds is not None for t in evaluated)
     assert all(t.cpu_seconds is None for t in result.trials if t.reused_from is not None)
 
@@ -291,7 +291,7 @@ def test_duplicates_spend_no_budget(sqlite_url: str) -> None:
 def test_an_exhausted_space_stops_with_its_reason(sqlite_url: str) -> None:
     config = replace(TINY, space=_tiny_space((3, 5)), n_trials=10, n_workers=1)
     result = SearchDriver(config, sqlite_url, "exhausted", evaluate_fn=fake_eval.fake_evaluate).run()
-    assert result.stopped.startswith("exhausted: the last 200 proposals")
+    assert str(result.stopped).startswith("exhausted: the last 200 proposals")
     assert len([t for t in _trained(result) if t.reused_from is None]) == 2
 
 
@@ -302,7 +302,7 @@ def test_duplicates_of_a_running_evaluation_wait_for_it_instead_of_flooding_the_
     [evaluated] = [t for t in result.trials if t.reused_from is None]
     while_running = [t for t in result.trials if t.reused_from is not None and t.started_at < evaluated.finished_at]
     assert 1 <= len(while_running) <= 3, len(while_running)  # a few, then it waits (not one per 0.05 s poll)
-    assert result.stopped.startswith("exhausted")
+    assert str(result.stopped).startswith("exhausted")
 
 
 def test_a_cpu_budget_stops_the_search(sqlite_url: str) -> None:
@@ -310,7 +310,7 @@ def test_a_cpu_budget_stops_the_search(sqlite_url: str) -> None:
     config = replace(TINY, n_trials=100, n_workers=2, cpu_budget_s=2.0)
     result = SearchDriver(config, sqlite_url, "cpu", evaluate_fn=busy).run()
     spent = sum(t.cpu_seconds for t in _trained(result))
-    assert result.stopped.startswith("budget: ") and "CPU-seconds spent of the 2 s budget" in result.stopped
+    assert str(result.stopped).startswith("budget: ") and "CPU-seconds spent of the 2 s budget" in str(result.stopped)
     assert 2.0 <= spent < 2.0 + 2 * 0.4 + 0.5 and all(t.cpu_seconds >= 0.4 for t in _trained(result))
     assert 5 <= len(_trained(result)) <= 7
 
@@ -329,7 +329,7 @@ def test_asha_stops_trials_at_a_rung_and_records_it(sqlite_url: str) -> None:
     trained = [t for t in _trained(result) if t.reused_from is None]
     stopped = [t for t in trained if t.state == "PRUNED"]
     full = [t for t in trained if t.state == "COMPLETE"]
-    assert result.stopped == "budget" and stopped and full
+    assert result.stopped == Stop(StopReason.BUDGET) and stopped and full
     assert all(t.fidelity == 1 and t.rung == 0 and len(t.epoch_accuracies) == 1 for t in stopped)
     assert all(t.fidelity == 3 and t.rung == 1 for t in full)
     assert all(t.fidelity == 3 for t in result.pareto)
@@ -357,7 +357,7 @@ def test_a_dead_rung_referee_is_rebuilt_from_the_records_and_a_resumed_search_ke
     config = replace(TINY, n_trials=8, pruner="asha", budget=TrainBudget(epochs=3), objective="macs")
     first = SearchDriver(config, sqlite_url, "rungs", evaluate_fn=fake_eval.rung_evaluate, on_trial=on_trial,
                          poll_s=0.1).run()
-    assert killed and first.stopped == "budget" and not [t for t in first.trials if t.state == "FAIL"]
+    assert killed and first.stopped == Stop(StopReason.BUDGET) and not [t for t in first.trials if t.state == "FAIL"]
     assert any(t.state == "PRUNED" and t.rung == 0 for t in first.trials)
     more = SearchDriver(replace(config, n_trials=12), sqlite_url, "rungs", evaluate_fn=fake_eval.rung_evaluate).run()
     assert len([t for t in _trained(more) if t.reused_from is None]) == 12

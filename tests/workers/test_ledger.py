@@ -12,7 +12,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.storages._rdb import models
 from optuna.trial import TrialState
 
-from workers.runtime import INTERRUPTED, RECORD, Ledger
+from workers.runtime import INTERRUPTED, RECORD, Ledger, Outcome
 from workers.runtime.ledger import trial_id
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -56,7 +56,7 @@ def test_a_persisted_trial_reads_back_like_one_optuna_wrote(database_url: str) -
     assert read.user_attrs[RECORD] == {"spec_key": "key-0"}
 
     record = {"spec_key": "key-0", "accuracy": 0.9, "latency_ms": 3.0, "epoch_accuracies": [0.8, 0.9]}
-    ledger.finish(mine, stored, record, TrialState.COMPLETE, [0.9, 3.0])
+    ledger.finish(mine, stored, record, Outcome.COMPLETE, [0.9, 3.0])
     [done] = ledger.history()
     assert done.state == TrialState.COMPLETE and done.values == [0.9, 3.0]
     # what optuna-dashboard shows: named objectives, the headline measurements as attributes of their own

@@ -14,7 +14,7 @@ from searchspace.errors import SpecError
 from tests.workers import tiny_spec
 from workers.data import DatasetConfig, SplitData
 from workers.latency import LatencyConfig
-from workers.training import TrainBudget, evaluate, train_and_evaluate
+from workers.training import Stopped, TrainBudget, evaluate, train_and_evaluate
 from workers.training.loop import cosine_lrs
 
 DIGITS = DatasetConfig(subset=0.4, seed=0)
@@ -29,7 +29,7 @@ def digits() -> SplitData:
 def test_training_on_digits_beats_chance_clearly(digits: SplitData) -> None:
     result = train_and_evaluate(tiny_spec(), digits, BUDGET, seed=0, threads=1)
     assert result.accuracy > 0.8  # chance is 0.1; about 0.95 on three seeds
-    assert result.epochs_run == 3 and len(result.epoch_accuracies) == 3 and result.stopped == ""
+    assert result.epochs_run == 3 and len(result.epoch_accuracies) == 3 and result.stopped is None
     assert result.epoch_losses[-1] < result.epoch_losses[0]
     assert result.accuracy == result.epoch_accuracies[-1]
     assert result.train_size == len(digits.y_train) and result.val_size == len(digits.y_val)
@@ -64,13 +64,13 @@ def test_callback_stops_training(digits: SplitData) -> None:
 
     result = train_and_evaluate(tiny_spec(), digits, replace(BUDGET, subset=0.3), seed=0, on_epoch=on_epoch, threads=1)
     assert [e for e, _ in seen] == [0, 1]
-    assert result.stopped == "callback" and result.epochs_run == 2
+    assert result.stopped is Stopped.CALLBACK and result.epochs_run == 2
     assert [a for _, a in seen] == list(result.epoch_accuracies)
 
 
 def test_time_budget_stops_after_one_step(digits: SplitData) -> None:
     result = train_and_evaluate(tiny_spec(), digits, replace(BUDGET, max_seconds=1e-3), seed=0, threads=1)
-    assert result.stopped == "time" and result.epochs_run == 1 and result.images_seen == 32
+    assert result.stopped is Stopped.TIME and result.epochs_run == 1 and result.images_seen == 32
 
 
 def test_cosine_schedule() -> None:

@@ -4,6 +4,14 @@ Optuna ledger, outcomes, and retries through database outages."""
 from __future__ import annotations
 
 from workers.runtime.cluster import RayUnavailable, cluster_cpus, ensure_ray, restart_ray
+from workers.runtime.database import (
+    TRANSIENT,
+    UNAVAILABLE,
+    checkpoint,
+    drop_studies,
+    make_engine,
+    open_storage,
+)
 from workers.runtime.engine import (
     EngineLimits,
     Executor,
@@ -16,14 +24,16 @@ from workers.runtime.engine import (
     with_restarts,
 )
 from workers.runtime.executor import WORKER_NICENESS, EvaluateFn, RayExecutor, Task
-from workers.runtime.ledger import INTERRUPTED, RECORD, Ledger, Stored, checkpoint, open_storage
-from workers.runtime.outage import TRANSIENT, until_available
-from workers.runtime.outcome import Evaluated, Outcome
+from workers.runtime.ledger import INTERRUPTED, RECORD, Ledger, Stored
+from workers.runtime.outage import until_available
+from workers.runtime.outcome import FINISHED, Evaluated, Outcome, TrialState
 
 __all__ = [
+    "FINISHED",
     "INTERRUPTED",
     "RECORD",
     "TRANSIENT",
+    "UNAVAILABLE",
     "WORKER_NICENESS",
     "EngineLimits",
     "EvaluateFn",
@@ -40,9 +50,12 @@ __all__ = [
     "StopReason",
     "Stored",
     "Task",
+    "TrialState",
     "checkpoint",
     "cluster_cpus",
+    "drop_studies",
     "ensure_ray",
+    "make_engine",
     "open_storage",
     "restart_ray",
     "run_engine",

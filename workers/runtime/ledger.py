@@ -21,45 +21,17 @@ from typing import Any
 
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
-from optuna.trial import FrozenTrial, Trial, TrialState
+from optuna.trial import FrozenTrial, Trial
 
+from workers.runtime.database import open_storage
 from workers.runtime.outage import until_available
+from workers.runtime.outcome import TrialState
 
 RECORD = "record"
 # measurements also stored as user attributes of their own, so that optuna-dashboard shows them as columns
 HEADLINE = ("accuracy", "latency_ms", "macs", "params", "reward", "spec_key", "error", "stopped", "reused_from")
 INTERRUPTED = "interrupted: the driver stopped while this trial ran"
 _CONSTRAINT_PREFIX = "constraints:"
-
-
-def open_storage(url: str) -> optuna.storages.RDBStorage:
-    """Optuna RDB storage; PostgreSQL connections are pre-pinged; SQLite runs in WAL mode (readers never block
-    the driver, commits skip the per-transaction fsync) and waits on locks."""
-    if not url.startswith("sqlite"):
-        return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}})
-    storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
-    from sqlalchemy import event
-
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    event.listen(storage.engine, "connect", _pragmas)
-    storage.engine.dispose()
-    return storage
-
-
-def checkpoint(url: str) -> None:
-    """Fold SQLite's write-ahead log into the database file, so that the ``.db`` file alone holds every study
-    (a copy of it without the ``-wal`` file loses nothing). Nothing to do for PostgreSQL."""
-    if not url.startswith("sqlite"):
-        return
-    engine = open_storage(url).engine
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
 
 
 @dataclass(frozen=True)
@@ -102,16 +74,16 @@ class Ledger:
         proposed again first (a job that chooses its own parameters, like the grid, passes False).
         """
         for t in self.history():
-            if t.state == TrialState.RUNNING:
+            if TrialState.of(t.state) is TrialState.RUNNING:
                 record = {**t.user_attrs.get(RECORD, {}), "error": INTERRUPTED}
                 self.storage.set_trial_user_attr(trial_id(t), RECORD, record)
-                self.storage.set_trial_state_values(trial_id(t), TrialState.FAIL)
+                self.storage.set_trial_state_values(trial_id(t), TrialState.FAIL.optuna)
                 self.recovered.append((t.number, record))
         history = [t for t in self.history() if t.state.is_finished()]
         self.memory.add_trials(history)
         if not requeue:
             return history
-        settled = {_key(t) for t in history if t.state != TrialState.FAIL or _error(t) != INTERRUPTED}
+        settled = {_key(t) for t in history if TrialState.of(t.state) is not TrialState.FAIL or _error(t) != INTERRUPTED}
         queued: set[str] = set()
         for t in history:
             key = _key(t)
@@ -139,7 +111,7 @@ class Ledger:
         session = self.storage.scoped_session()
         try:
             models.StudyModel.find_or_raise_by_id(self.study_id, session, for_update=True)
-            row = models.TrialModel(study_id=self.study_id, number=None, state=TrialState.RUNNING,
+            row = models.TrialModel(study_id=self.study_id, number=None, state=TrialState.RUNNING.optuna,
                                     datetime_start=datetime.datetime.now())
             session.add(row)
             session.flush()
@@ -169,7 +141,7 @@ class Ledger:
             trial.set_constraint(*constraint)
             until_available(lambda: self.storage.set_trial_system_attr(
                 stored.trial_id, _CONSTRAINT_PREFIX + constraint[0], constraint[1]), what=what)
-        self.memory.tell(trial, values=values, state=state)
+        self.memory.tell(trial, values=values, state=state.optuna)
         attrs = {RECORD: record, **{k: record[k] for k in HEADLINE if record.get(k) is not None}}
         until_available(lambda: self._set_user_attrs(stored.trial_id, attrs), what=what)
         until_available(lambda: self._set_state(stored.trial_id, state, values), what=what)
@@ -198,7 +170,7 @@ class Ledger:
 
     def _set_state(self, trial_id: int, state: TrialState, values: list[float] | None) -> None:
         try:
-            self.storage.set_trial_state_values(trial_id, state, values)
+            self.storage.set_trial_state_values(trial_id, state.optuna, values)
         except UpdateFinishedTrialError:  # an earlier try was committed before its connection broke
             pass
 

@@ -11,13 +11,10 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from optuna.exceptions import StorageInternalError
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from workers.runtime.database import TRANSIENT
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-TRANSIENT: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, PoolTimeout, StorageInternalError)
 PATIENCE_S = 900.0  # then the error propagates and the job fails with it
 
 

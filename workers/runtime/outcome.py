@@ -1,7 +1,7 @@
 """What became of one evaluation, as a type: the outcome, its measurements, and always its error and stop reason.
 
-One mapping to Optuna's trial states (COMPLETE / PRUNED / FAIL) for every job the engine runs (searches and
-the compound-scaling grid), so no caller passes outcomes around as strings.
+One trial-state type (``TrialState``, Optuna's names) for every job the engine runs (searches and the
+compound-scaling grid) and for what the service stores, so no caller passes outcomes around as strings.
 """
 
 from __future__ import annotations
@@ -10,53 +10,69 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from optuna.trial import TrialState
+import optuna
+
+from workers.training import Measurements, Stopped
 
 
-class Outcome(enum.Enum):
-    """How an evaluation ended."""
+class TrialState(enum.StrEnum):
+    """The state of a trial (or a baseline) of a job: Optuna's state names, which are also what the service
+    stores and answers. An evaluation ends COMPLETE, PRUNED or FAIL (its ``Outcome``)."""
 
-    COMPLETE = "complete"  # trained and measured to the end of its budget (``stopped`` may still say why early)
-    PRUNED = "pruned"  # stopped early by the early-stopping rule, or rejected before training by a limit
-    FAIL = "fail"  # raised, or its worker died, or the driver stopped it
+    WAITING = "WAITING"  # enqueued, not started
+    RUNNING = "RUNNING"
+    COMPLETE = "COMPLETE"  # trained and measured to the end of its budget (``stopped`` may still say why early)
+    PRUNED = "PRUNED"  # stopped early by the early-stopping rule, or rejected before training by a limit
+    FAIL = "FAIL"  # raised, or its worker died, or the driver stopped it
 
     @property
-    def state(self) -> TrialState:
-        return {Outcome.COMPLETE: TrialState.COMPLETE, Outcome.PRUNED: TrialState.PRUNED,
-                Outcome.FAIL: TrialState.FAIL}[self]
+    def optuna(self) -> optuna.trial.TrialState:
+        """The same state as Optuna's enum."""
+        return optuna.trial.TrialState[self.name]
+
+    @classmethod
+    def of(cls, state: optuna.trial.TrialState) -> TrialState:
+        return cls[state.name]
+
+    @property
+    def finished(self) -> bool:
+        return self in FINISHED
 
 
-class Stopped(enum.Enum):
-    """Why a training run ended before its last epoch (``TrainResult.stopped``; ``""`` when all epochs ran)."""
-
-    CALLBACK = "callback"  # the early-stopping rule said stop
-    TIME = "time"  # the per-trial ``max_seconds`` cap
-    DIVERGED = "diverged"  # the loss became NaN or infinite
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+Outcome = TrialState  # how an evaluation ended: one of FINISHED
 
 
 @dataclass(frozen=True)
 class Evaluated:
     """One finished evaluation: ``measured`` holds the JSON-ready measurements (empty when it failed)."""
 
-    outcome: Outcome
+    outcome: TrialState  # one of FINISHED
     measured: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     system: bool = False  # failed by Ray (its worker or node died), not by the evaluation itself
 
     @property
-    def stopped(self) -> str | None:
-        return self.measured.get("stopped") or None
+    def measurements(self) -> Measurements:
+        """``measured`` as its type."""
+        return Measurements.from_dict(self.measured)
+
+    @property
+    def stopped(self) -> Stopped | None:
+        """Why training ended early (None: it ran every epoch, or failed)."""
+        return self.measurements.stopped
 
     def record(self) -> dict[str, Any]:
         """The measurements with ``error`` and ``stopped`` always present (None when there is none)."""
-        return {**self.measured, "error": self.error, "stopped": self.stopped}
+        stopped = self.stopped
+        return {**self.measured, "error": self.error, "stopped": None if stopped is None else stopped.value}
 
     @classmethod
     def failed(cls, error: str, system: bool = False) -> Evaluated:
-        return cls(Outcome.FAIL, {}, error[:4000], system)
+        return cls(TrialState.FAIL, {}, error[:4000], system)
 
     @classmethod
     def from_measured(cls, measured: dict[str, Any]) -> Evaluated:
         """An evaluation function's result: pruned when training stopped on the early-stopping rule."""
-        pruned = measured.get("stopped") == Stopped.CALLBACK.value
-        return cls(Outcome.PRUNED if pruned else Outcome.COMPLETE, dict(measured))
+        evaluated = cls(TrialState.COMPLETE, dict(measured))
+        return evaluated if evaluated.stopped is not Stopped.CALLBACK else cls(TrialState.PRUNED, dict(measured))

@@ -10,11 +10,11 @@ the search's own engine slots, ahead of the search's first proposals, so they ar
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
 
 import optuna
-from optuna.trial import FrozenTrial, Trial, TrialState
+from optuna.trial import FrozenTrial, Trial
 
 from searchspace import zoo
 from searchspace.errors import SpecError
@@ -34,12 +34,15 @@ from workers.runtime import (
     StopReason,
     Stored,
     Task,
+    TrialState,
     open_storage,
 )
 from workers.search.config import SearchConfig
 from workers.search.results import Measured, TrialRecord, dominates
+from workers.training import Measurements
 
 SUFFIX = "-baselines"
+BASELINE = "baseline"  # the record key holding a baseline's name (the zoo network's)
 
 
 def baseline_study_name(study_name: str) -> str:
@@ -47,37 +50,30 @@ def baseline_study_name(study_name: str) -> str:
     return study_name + SUFFIX
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BaselineRecord(Measured):
     """One baseline as trained and measured, with how it was fitted to the search (``changes``)."""
 
+    RUN: ClassVar[tuple[str, ...]] = ("state", "name")  # the name is stored as "baseline"
+
     name: str
-    state: str
     width: float | None = None
     macs_range: list[int] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_record(cls, state: str, record: dict[str, Any]) -> BaselineRecord:
-        known = {k: record[k] for k in cls.__dataclass_fields__ if k in record and k not in ("name", "state")}
-        return cls(name=record.get("baseline", ""), state=state, **known)
+    def from_record(cls, state: TrialState, record: dict[str, Any]) -> BaselineRecord:
+        return cls(name=record.get(BASELINE, ""), state=state, **cls.known(record, *cls.RUN))
 
-    @property
-    def arch(self) -> ArchSpec | None:
-        return None if self.spec_key is None else ArchSpec.from_string(self.spec_key)
-
-    def metric(self, objective: str) -> float | None:
-        return self.latency_ms if objective == "latency" else self.macs
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_record(self) -> dict[str, Any]:
+        return {BASELINE: self.name, **super().to_record()}
 
 
 def verdict(baseline: BaselineRecord, front: Sequence[TrialRecord], objective: str) -> dict[str, Any]:
     """Whether the front dominates the baseline on (accuracy, cost), and its cheapest trial that does
     (``dominated`` is None while the baseline has no measurements)."""
     cost = baseline.metric(objective)
-    if baseline.state != TrialState.COMPLETE.name or baseline.accuracy is None or cost is None:
+    if baseline.state is not TrialState.COMPLETE or baseline.accuracy is None or cost is None:
         return {"dominated": None, "dominated_by": None}
     point = (baseline.accuracy, float(cost))
     by = next((t.number for t in front if t.accuracy is not None and t.metric(objective) is not None
@@ -95,8 +91,8 @@ def latest(trials: Iterable[FrozenTrial]) -> list[BaselineRecord]:
     out: dict[str, BaselineRecord] = {}
     for t in sorted(trials, key=lambda t: t.number):
         record = t.user_attrs.get(RECORD, {})
-        if "baseline" in record:
-            out[record["baseline"]] = BaselineRecord.from_record(t.state.name, record)
+        if BASELINE in record:
+            out[record[BASELINE]] = BaselineRecord.from_record(TrialState.of(t.state), record)
     return list(out.values())
 
 
@@ -111,10 +107,9 @@ def load_baselines(storage_url: str, study_name: str) -> list[BaselineRecord]:
 
 @dataclass
 class _Running:
-    name: str
     trial: Trial
     stored: Stored
-    record: dict[str, Any]
+    record: BaselineRecord
 
 
 class BaselineSource:
@@ -132,7 +127,7 @@ class BaselineSource:
         self.ledger = Ledger(storage_url, baseline_study_name(study_name), ["maximize"],
                              lambda stored: optuna.samplers.RandomSampler(seed=stored), metric_names=["accuracy"])
         history = self.ledger.recover(requeue=False)
-        settled = {b.name for b in latest(history) if b.state == TrialState.COMPLETE.name or b.error != INTERRUPTED}
+        settled = {b.name for b in latest(history) if b.state is TrialState.COMPLETE or b.error != INTERRUPTED}
         self.todo = [name for name in config.baselines if name not in settled]
 
     def wants_more(self) -> bool:
@@ -145,12 +140,13 @@ class BaselineSource:
             adapted = adapt_to_space(zoo.get(name), self.config.space, name, self.config.max_macs)
         except SpecError as err:
             stored = self.ledger.persist(trial, {})
-            self._tell(_Running(name, trial, stored, {"baseline": name}), {"error": f"cannot fit it: {err}"},
-                       Outcome.FAIL)
+            self._tell(_Running(trial, stored, BaselineRecord(name=name, error=f"cannot fit it: {err}")), Outcome.FAIL)
             return Proposal.INVALID
-        record = {**adapted.to_dict(), "spec_key": adapted.spec.to_string(), **self._predicted(adapted.spec)}
-        running = _Running(name, trial, self.ledger.persist(trial, record), record)
-        self.on_baseline(BaselineRecord.from_record(TrialState.RUNNING.name, record))
+        record = BaselineRecord.from_record(TrialState.RUNNING, {
+            **adapted.to_dict(), **self._predicted(adapted.spec)})
+        record = replace(record, spec_key=adapted.spec.to_string())
+        running = _Running(trial, self.ledger.persist(trial, record.to_record()), record)
+        self.on_baseline(record)
         return Task(self.evaluate_fn, (adapted.spec, self.config, None), running)
 
     def _predicted(self, spec: ArchSpec) -> dict[str, Any]:
@@ -160,21 +156,24 @@ class BaselineSource:
         try:
             return self.predict_latency(spec)
         except MissingEntryError as err:
-            return {"latency_source": f"not predicted: {err}"}
+            return Measurements(latency_source=f"not predicted: {err}").to_dict()
 
     def finished(self, task: Task, evaluated: Evaluated) -> None:
         outcome = Outcome.FAIL if evaluated.outcome is Outcome.FAIL else Outcome.COMPLETE  # no referee: no pruning
-        self._tell(task.item, evaluated.record(), outcome)
+        running: _Running = task.item
+        measured = BaselineRecord.known(evaluated.record(), *BaselineRecord.RUN)
+        self._tell(replace(running, record=replace(running.record, **measured)), outcome)
 
     def abandoned(self, task: Task, stop: Stop) -> None:
         error = INTERRUPTED if stop.reason is StopReason.INTERRUPTED else f"{stop}: stopped before the evaluation ended"
-        self._tell(task.item, {"error": error, "stopped": stop.reason.value}, Outcome.FAIL)
+        running: _Running = task.item
+        self._tell(replace(running, record=replace(running.record, error=error, stopped=stop.reason)), Outcome.FAIL)
 
-    def _tell(self, running: _Running, measured: dict[str, Any], outcome: Outcome) -> None:
-        record = {"error": None, "stopped": None, **running.record, **measured}
-        values = [float(record["accuracy"])] if outcome is Outcome.COMPLETE else None
-        self.ledger.finish(running.trial, running.stored, record, outcome.state, values)
-        self.on_baseline(BaselineRecord.from_record(outcome.state.name, record))
+    def _tell(self, running: _Running, outcome: Outcome) -> None:
+        record = replace(running.record, state=outcome)
+        values = [float(record.accuracy)] if outcome is Outcome.COMPLETE else None
+        self.ledger.finish(running.trial, running.stored, record.to_record(), outcome, values)
+        self.on_baseline(record)
 
 
 class WithBaselines:

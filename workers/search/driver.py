@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import optuna
-from optuna.trial import FrozenTrial, Trial, TrialState
+from optuna.trial import FrozenTrial, Trial
 
 from searchspace.counter import count
 from searchspace.errors import SpecError
@@ -23,7 +23,6 @@ from searchspace.spec import ArchSpec
 from workers.latency import predictor_for
 from workers.runtime import (
     INTERRUPTED,
-    RECORD,
     EngineLimits,
     Evaluated,
     Executor,
@@ -36,6 +35,7 @@ from workers.runtime import (
     StopReason,
     Stored,
     Task,
+    TrialState,
     checkpoint,
     open_storage,
     restart_ray,
@@ -50,6 +50,7 @@ from workers.search.results import TrialRecord, best_trial, mnasnet_reward, pare
 from workers.search.rungs import Report, reports_of
 from workers.search.trial import MedianReferee, RungReferee, Ticket, evaluate_trial
 from workers.search.warm_start import warm_start
+from workers.training import Measurements, Stopped
 
 log = logging.getLogger(__name__)
 MAX_MISSING_IN_A_ROW = 10  # candidates the device profile lacks before the search stops with an error
@@ -87,7 +88,7 @@ class SearchResult:
     study_name: str
     config: SearchConfig
     trials: list[TrialRecord]
-    stopped: str
+    stopped: Stop | None  # None: read back while no run goes on
     baselines: list[BaselineRecord] = field(default_factory=list)
 
     @property
@@ -104,21 +105,21 @@ class SearchResult:
         front is over trials trained to the full budget)."""
         out: dict[int, int] = {}
         for t in self.trials:
-            if t.state == "PRUNED" and not t.rejected and t.fidelity is not None:
+            if t.state is TrialState.PRUNED and not t.rejected and t.fidelity is not None:
                 out[t.fidelity] = out.get(t.fidelity, 0) + 1
         return out
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for t in self.trials:
-            out[t.state] = out.get(t.state, 0) + 1
+            out[t.state.value] = out.get(t.state.value, 0) + 1
         return out
 
     def to_dict(self) -> dict[str, Any]:
         best = self.best
         return {
             "study_name": self.study_name,
-            "stopped": self.stopped,
+            "stopped": None if self.stopped is None else str(self.stopped),
             "counts": self.counts(),
             "pareto": [t.to_dict() for t in self.pareto],
             "best": best.to_dict() if best else None,
@@ -129,19 +130,23 @@ class SearchResult:
         }
 
 
-def load_result(storage_url: str, study_name: str, config: SearchConfig, stopped: str = "") -> SearchResult:
+def load_result(storage_url: str, study_name: str, config: SearchConfig, stopped: Stop | None = None) -> SearchResult:
     study = optuna.load_study(study_name=study_name, storage=open_storage(storage_url))
     records = [TrialRecord.from_trial(t) for t in study.get_trials(deepcopy=False)]
     return SearchResult(study_name, config, records, stopped, load_baselines(storage_url, study_name))
 
 
-def trained(trial: FrozenTrial) -> bool:
-    """Counts against the trial budget: completed, or pruned after training (not rejected by a limit, not a
-    duplicate that copied another trial's result)."""
-    record = trial.user_attrs.get(RECORD, {})
-    if record.get("reused_from") is not None:
+def counts_against_budget(record: TrialRecord) -> bool:
+    """Completed, or pruned after training (not rejected by a limit, not a duplicate that copied another trial's
+    result)."""
+    if record.reused_from is not None:
         return False
-    return trial.state == TrialState.COMPLETE or (trial.state == TrialState.PRUNED and not record.get("rejected"))
+    return record.state is TrialState.COMPLETE or (record.state is TrialState.PRUNED and not record.rejected)
+
+
+def trained(trial: FrozenTrial) -> bool:
+    """A stored trial counts against the trial budget (``counts_against_budget``)."""
+    return counts_against_budget(TrialRecord.from_trial(trial))
 
 
 @dataclass
@@ -151,8 +156,8 @@ class Pending:
     trial: Trial
     stored: Stored
     key: str
-    record: dict[str, Any]
-    twins: list[tuple[Trial, Stored, dict[str, Any]]] = field(default_factory=list)
+    record: TrialRecord
+    twins: list[tuple[Trial, Stored, TrialRecord]] = field(default_factory=list)
 
 
 class SearchDriver:
@@ -207,7 +212,7 @@ class SearchDriver:
 
         stop = with_restarts(attempt, restart_ray)
         until_available(lambda: checkpoint(self.storage_url), what="checkpoint the database")
-        return load_result(self.storage_url, self.study_name, config, str(stop))
+        return load_result(self.storage_url, self.study_name, config, stop)
 
 
 class _SearchSource:
@@ -218,19 +223,19 @@ class _SearchSource:
         history = ledger.recover()
         if not history:  # a new study: zero-cost screening (if configured) enqueues the first candidates
             warm_start(ledger.memory, config)
-        self.done = {t.user_attrs[RECORD]["spec_key"]: (t.number, t.user_attrs[RECORD]) for t in history
-                     if t.state == TrialState.COMPLETE and "spec_key" in t.user_attrs.get(RECORD, {})}
-        spent = [t for t in history if trained(t)]
+        records = [TrialRecord.from_trial(t) for t in history]
+        self.done = {r.spec_key: (r.number, r) for r in records if r.state is TrialState.COMPLETE and r.spec_key}
+        spent = [r for r in records if counts_against_budget(r)]
         self.counted = len(spent)  # trials against the budget
-        self.cpu_spent = sum(float(t.user_attrs[RECORD].get("cpu_seconds") or 0.0) for t in spent)
+        self.cpu_spent = sum(r.cpu_seconds or 0.0 for r in spent)
         self.by_key: dict[str, Pending] = {}
-        self.curves = [record.get("epoch_accuracies", []) for _, record in self.done.values()]
-        self.rung_history = [r for t in spent for r in self._rung_reports(t.number, t.user_attrs[RECORD])]
+        self.curves = [record.epoch_accuracies for _, record in self.done.values()]
+        self.rung_history = [report for r in spent for report in self._rung_reports(r)]
         self.referee = self._start_referee()
         self.predict_latency = predictor_for(config.latency, driver.profile)
         self.missing, self.uncovered = 0, ""  # candidates in a row the device profile lacks; why it gave up
         for number, record in ledger.recovered:  # failed by recovery: visible now, not when the job ends
-            driver.on_trial(TrialRecord.from_record(number, TrialState.FAIL.name, record))
+            driver.on_trial(TrialRecord.from_record(number, TrialState.FAIL, record))
 
     def _start_referee(self) -> Any:
         """The early-stopping rule's Ray actor (None when off), holding what the finished trials taught it."""
@@ -250,11 +255,11 @@ class _SearchSource:
         MACs order candidates the same way on one device far better than noisy timings); none otherwise."""
         return float(macs) if self.config.mode == "pareto" else 0.0
 
-    def _rung_reports(self, number: int, record: dict[str, Any]) -> list[Report]:
-        if self.config.pruner != "asha" or record.get("macs") is None:
+    def _rung_reports(self, record: TrialRecord) -> list[Report]:
+        if self.config.pruner != "asha" or record.macs is None:
             return []
-        return reports_of(self.config.rungs, number, record.get("epoch_accuracies") or [],
-                          self._rung_cost(record["macs"]), record.get("stopped") == "callback")
+        return reports_of(self.config.rungs, record.number, record.epoch_accuracies, self._rung_cost(record.macs),
+                          record.stopped is Stopped.CALLBACK)
 
     def explain(self, stop: Stop) -> Stop:
         """The engine's stop, saying which budget ran out."""
@@ -286,25 +291,27 @@ class _SearchSource:
         spec = sample(trial, self.config.space)
         key = spec.to_string()
         cost = count(spec)
-        record: dict[str, Any] = {"spec_key": key, "params": cost.params, "macs": cost.macs, **screened_mark(trial)}
-        stored = self.ledger.persist(trial, record)
+        record = TrialRecord(number=trial.number, spec_key=key, params=cost.params, macs=cost.macs,
+                             **TrialRecord.known(screened_mark(trial), *TrialRecord.RUN))
+        stored = self.ledger.persist(trial, record.to_record())  # its number in the study: set when told
         limit = _limit_exceeded(self.config, cost.params, cost.macs)
         if limit:
-            self._tell(trial, stored, {**record, "rejected": limit}, Outcome.PRUNED)
+            self._tell(trial, stored, replace(record, rejected=limit), Outcome.PRUNED)
             return Proposal.REJECTED
         if key in self.done:
             number, previous = self.done[key]
-            self._tell(trial, stored, {**previous, "reused_from": number, "cpu_seconds": None}, Outcome.COMPLETE)
+            copied = replace(previous, reused_from=number, cpu_seconds=None, started_at=None, finished_at=None)
+            self._tell(trial, stored, copied, Outcome.COMPLETE)
             return Proposal.REUSED
         if key in self.by_key:
             self.by_key[key].twins.append((trial, stored, record))
             return Proposal.DUPLICATE
         if self.predict_latency is not None:  # from the device profile: the worker times nothing
             try:
-                record.update(self.predict_latency(spec))
+                record = replace(record, **TrialRecord.known(self.predict_latency(spec), *TrialRecord.RUN))
                 self.missing = 0
             except MissingEntryError as err:
-                self._tell(trial, stored, {**record, "error": str(err)}, Outcome.FAIL)
+                self._tell(trial, stored, replace(record, error=str(err)), Outcome.FAIL)
                 self.missing += 1
                 if self.missing >= MAX_MISSING_IN_A_ROW:  # the profile does not cover the space: wind down
                     self.uncovered = f"{self.missing} candidates in a row are missing from the table; last: {err}"
@@ -318,33 +325,34 @@ class _SearchSource:
         """Record one evaluation and its identical twins."""
         pending: Pending = task.item
         self.by_key.pop(pending.key, None)
-        record = {**pending.record, **evaluated.record(), **self._fidelity(evaluated)}
+        measured = evaluated.measurements
+        record = replace(pending.record, **TrialRecord.known(evaluated.record(), *TrialRecord.RUN),
+                         **self._fidelity(measured))
         told = self._tell(pending.trial, pending.stored, record, evaluated.outcome)
-        self.cpu_spent += float(record.get("cpu_seconds") or 0.0)
+        self.cpu_spent += measured.cpu_seconds or 0.0
         if evaluated.outcome is Outcome.COMPLETE:
             self.done[pending.key] = (pending.stored.number, told)
-            self.curves.append(record.get("epoch_accuracies", []))
+            self.curves.append(measured.epoch_accuracies)
             if self.config.pruner == "median":
                 self.referee.set_curves.remote(self.curves)
         if evaluated.outcome is not Outcome.FAIL:
             self.counted += 1
-            self.rung_history.extend(self._rung_reports(pending.stored.number, record))
+            self.rung_history.extend(self._rung_reports(told))
             if self.config.pruner == "asha":
                 self.referee.set_history.remote(self.rung_history)
         for twin, twin_stored, _ in pending.twins:
-            extra = {"reused_from": pending.stored.number} if evaluated.outcome is not Outcome.FAIL else {}
-            self._tell(twin, twin_stored, {**record, **extra, "cpu_seconds": None}, evaluated.outcome)
+            reused = pending.stored.number if evaluated.outcome is not Outcome.FAIL else told.reused_from
+            self._tell(twin, twin_stored, replace(told, reused_from=reused, cpu_seconds=None), evaluated.outcome)
 
-    def _fidelity(self, evaluated: Evaluated) -> dict[str, Any]:
-        """Epochs trained, and under the asha pruner the highest rung reached (``len(milestones)``: trained to
-        the full budget)."""
-        curve = evaluated.measured.get("epoch_accuracies")
+    def _fidelity(self, measured: Measurements) -> dict[str, Any]:
+        """Epochs trained (``fidelity``), and under the asha pruner the highest rung reached (``rung``;
+        ``len(milestones)``: trained to the full budget)."""
+        curve = measured.epoch_accuracies
         if not curve:
             return {}
-        out: dict[str, Any] = {"fidelity": len(curve)}
-        if self.config.pruner == "asha":
-            out["rung"] = self.config.rungs.rung_index(len(curve), self.config.budget.epochs)
-        return out
+        rung = self.config.rungs.rung_index(len(curve), self.config.budget.epochs) if self.config.pruner == "asha" \
+            else None
+        return {"fidelity": len(curve), "rung": rung}
 
     def abandoned(self, task: Task, stop: Stop) -> None:
         """Fail a stopped evaluation; when the driver is only interrupted, it is re-queued on resume."""
@@ -352,22 +360,21 @@ class _SearchSource:
         self.by_key.pop(pending.key, None)
         error = INTERRUPTED if stop.reason is StopReason.INTERRUPTED else f"{stop}: stopped before the evaluation ended"
         for trial, stored, record in [(pending.trial, pending.stored, pending.record), *pending.twins]:
-            self._tell(trial, stored, {**record, "error": error, "stopped": stop.reason.value}, Outcome.FAIL)
+            self._tell(trial, stored, replace(record, error=error, stopped=stop.reason), Outcome.FAIL)
 
-    def _tell(self, trial: Trial, stored: Stored, record: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
-        """Finish a trial in memory and in the storage; returns the record as stored."""
-        config, values = self.config, None
-        record = {"error": None, "stopped": None, **record}
+    def _tell(self, trial: Trial, stored: Stored, record: TrialRecord, outcome: Outcome) -> TrialRecord:
+        """Finish a trial in memory and in the storage; returns its record as stored."""
+        config, values, constraint = self.config, None, None
+        record = replace(record, number=stored.number, state=outcome)
         if outcome is Outcome.COMPLETE:
-            values, extra = _objective_values(config, record)
-            record = {**record, **extra}
-        constraint = None
-        cost_key = _cost_key(config)
-        if config.mode == "constraint" and record.get(cost_key) is not None:
-            record["constraint"] = float(record[cost_key]) - float(config.target or 0.0)
-            constraint = (cost_key, record["constraint"])  # feasible when <= 0
-        self.ledger.finish(trial, stored, record, outcome.state, values, constraint)
-        self.driver.on_trial(TrialRecord.from_record(stored.number, outcome.state.name, record))
+            values, reward = _objective_values(config, record)
+            record = replace(record, reward=reward) if reward is not None else record
+        cost = record.metric(config.objective)
+        if config.mode == "constraint" and cost is not None:
+            record = replace(record, constraint=float(cost) - float(config.target or 0.0))
+            constraint = (_cost_key(config), record.constraint)  # feasible when <= 0
+        self.ledger.finish(trial, stored, record.to_record(), outcome, values, constraint)
+        self.driver.on_trial(record)
         return record
 
 
@@ -375,14 +382,15 @@ def _cost_key(config: SearchConfig) -> str:
     return "latency_ms" if config.objective == "latency" else "macs"
 
 
-def _objective_values(config: SearchConfig, record: dict[str, Any]) -> tuple[list[float], dict[str, Any]]:
-    accuracy, cost = float(record["accuracy"]), float(record[_cost_key(config)])
+def _objective_values(config: SearchConfig, record: TrialRecord) -> tuple[list[float], float | None]:
+    """The study's objective values of a completed trial, and its reward in mode reward."""
+    accuracy, cost = float(record.accuracy), float(record.metric(config.objective))
     if config.mode == "pareto":
-        return [accuracy, cost], {}
+        return [accuracy, cost], None
     if config.mode == "reward":
         reward = mnasnet_reward(accuracy, cost, float(config.target or 1.0), config.reward)
-        return [reward], {"reward": reward}
-    return [accuracy], {}
+        return [reward], reward
+    return [accuracy], None
 
 
 def _limit_exceeded(config: SearchConfig, params: int, macs: int) -> str:

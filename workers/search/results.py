@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from searchspace.spec import ArchSpec
+from workers.runtime import RECORD, StopReason, TrialState
+from workers.training import Measurements, Stopped
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
@@ -15,62 +17,101 @@ if TYPE_CHECKING:
     from workers.search.config import SearchConfig
 
 
-@dataclass(frozen=True, kw_only=True)
-class Measured:
-    """What one evaluation of an architecture measured: the fields a search's trial and a baseline share."""
+def parse_stopped(value: Stopped | StopReason | str | None) -> Stopped | StopReason | None:
+    """A record's ``stopped`` as its type: why training ended early (``Stopped``), or why the job stopped the
+    evaluation before it ended (``StopReason``); None when it ran out."""
+    if value is None or value == "" or isinstance(value, Stopped | StopReason):
+        return value or None
+    return Stopped(value) if value in Stopped._value2member_map_ else StopReason(value)
 
-    accuracy: float | None = None
-    latency_ms: float | None = None
-    latency_p90_ms: float | None = None
+
+@dataclass(frozen=True, kw_only=True)
+class Measured(Measurements):
+    """What one evaluation of an architecture measured (``Measurements``, the worker's record) with what the
+    driver adds: the fields a search's trial and a baseline share.
+
+    The one record type from an evaluation to the store: ``known`` reads the JSON record a trial keeps in its
+    study, ``to_dict`` writes it, ``details`` is what the service stores beside its columns."""
+
+    DETAILS: ClassVar[tuple[str, ...]] = ("epoch_accuracies", "stopped", "train_seconds", "eval_seconds", "device",
+                                          "latency_source")
+    RUN: ClassVar[tuple[str, ...]] = ("state",)  # what the study itself holds, not the record
+
     macs: int | None = None
     params: int | None = None
     spec_key: str | None = None  # the architecture's one-line form: the one stored copy of its spec
-    epoch_accuracies: list[float] = field(default_factory=list)
-    train_seconds: float | None = None
-    eval_seconds: float | None = None
-    device: dict[str, Any] | None = None
-    latency_source: str | None = None  # "predicted from device profile X ..." or "measured on Y ..."
     error: str | None = None
-    stopped: str | None = None  # why training ended early ("callback", "time", "diverged"), None if it ran out
+    stopped: Stopped | StopReason | None = None  # see ``parse_stopped``
+    state: TrialState = TrialState.RUNNING
+
+    def __post_init__(self) -> None:  # accepts the stored strings too
+        object.__setattr__(self, "state", TrialState(self.state))
+        object.__setattr__(self, "stopped", parse_stopped(self.stopped))
+
+    @classmethod
+    def known(cls, record: dict[str, Any], *skip: str) -> dict[str, Any]:
+        """The fields of ``record`` (a stored record) this type has, but ``skip``."""
+        return {k: record[k] for k in cls.__dataclass_fields__ if k in record and k not in skip}
+
+    @property
+    def arch(self) -> ArchSpec | None:
+        return None if self.spec_key is None else ArchSpec.from_string(self.spec_key)
+
+    def metric(self, objective: str) -> float | None:
+        return self.latency_ms if objective == "latency" else self.macs
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the enums as their values."""
+        data = asdict(self)
+        data["state"] = self.state.value
+        data["stopped"] = None if self.stopped is None else self.stopped.value
+        return data
+
+    def to_record(self) -> dict[str, Any]:
+        """The JSON record kept in the study (``known`` reads it back): what was measured and decided, ``error``
+        and ``stopped`` always, without what the study itself holds (``RUN``)."""
+        return {k: v for k, v in Measured.to_dict(self).items()
+                if k not in self.RUN and (k in ("error", "stopped") or v not in (None, []))}
+
+    def details(self) -> dict[str, Any]:
+        """The ``DETAILS`` fields that are set, JSON-ready (what the service keeps beside its columns)."""
+        data = self.to_dict()
+        return {k: data[k] for k in self.DETAILS if data[k] not in (None, [])}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TrialRecord(Measured):
     """One evaluated (or failed, or pruned) architecture with every measurement kept for it."""
 
+    DETAILS: ClassVar[tuple[str, ...]] = (*Measured.DETAILS, "node_id", "reused_from", "screened", "started_at",
+                                          "finished_at", "cpu_seconds", "fidelity", "rung")
+
     number: int
-    state: str
     reward: float | None = None
-    node_id: str | None = None  # the Ray node the evaluation ran on
-    cpu_seconds: float | None = None  # the evaluation's CPU time (every thread of its worker); None when copied
     fidelity: int | None = None  # epochs trained: the full budget, or where early stopping stopped it
     rung: int | None = None  # asha pruner: the highest rung reached (the number of rungs: full fidelity)
     reused_from: int | None = None
     screened: dict[str, Any] | None = None  # proxy, score and rank of a candidate the zero-cost screen enqueued
     rejected: str | None = None
+    constraint: float | None = None  # mode constraint: cost - target (feasible when <= 0)
     started_at: str | None = None
     finished_at: str | None = None
 
+    RUN: ClassVar[tuple[str, ...]] = ("number", "state", "started_at", "finished_at")  # the study's, not the record's
+
     @classmethod
     def from_trial(cls, trial: FrozenTrial) -> TrialRecord:
-        attrs = trial.user_attrs.get("record", {})
-        known = {k: attrs[k] for k in cls.__dataclass_fields__ if k in attrs and k not in ("number", "state")}
         return cls(
             number=trial.number,
-            state=trial.state.name,
+            state=TrialState.of(trial.state),
             started_at=trial.datetime_start.isoformat() if trial.datetime_start else None,
             finished_at=trial.datetime_complete.isoformat() if trial.datetime_complete else None,
-            **{k: v for k, v in known.items() if k not in ("started_at", "finished_at")},
+            **cls.known(trial.user_attrs.get(RECORD, {}), *cls.RUN),
         )
 
     @classmethod
-    def from_record(cls, number: int, state: str, record: dict[str, Any]) -> TrialRecord:
-        known = {k: record[k] for k in cls.__dataclass_fields__ if k in record and k not in ("number", "state")}
-        return cls(number=number, state=state, **known)
-
-    @property
-    def arch(self) -> ArchSpec | None:
-        return None if self.spec_key is None else ArchSpec.from_string(self.spec_key)
+    def from_record(cls, number: int, state: TrialState, record: dict[str, Any]) -> TrialRecord:
+        return cls(number=number, state=state, **cls.known(record, *cls.RUN))
 
     @property
     def spec(self) -> dict[str, Any] | None:
@@ -78,11 +119,8 @@ class TrialRecord(Measured):
         arch = self.arch
         return None if arch is None else arch.to_dict()
 
-    def metric(self, objective: str) -> float | None:
-        return self.latency_ms if objective == "latency" else self.macs
-
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "spec": self.spec}
+        return {**super().to_dict(), "spec": self.spec}
 
 
 def dominates(a: tuple[float, float], b: tuple[float, float]) -> bool:
@@ -92,7 +130,8 @@ def dominates(a: tuple[float, float], b: tuple[float, float]) -> bool:
 
 def pareto_front(records: Iterable[TrialRecord], objective: str) -> list[TrialRecord]:
     """Non-dominated completed trials (maximise accuracy, minimise latency or MACs), by increasing cost."""
-    done = [r for r in records if r.state == "COMPLETE" and r.accuracy is not None and r.metric(objective) is not None]
+    done = [r for r in records if r.state is TrialState.COMPLETE and r.accuracy is not None
+            and r.metric(objective) is not None]
     points = {r.number: (r.accuracy, float(r.metric(objective))) for r in done}
     front = [r for r in done if not any(dominates(points[o.number], points[r.number]) for o in done)]
     unique: dict[tuple[float, float], TrialRecord] = {}
@@ -103,7 +142,7 @@ def pareto_front(records: Iterable[TrialRecord], objective: str) -> list[TrialRe
 
 def best_trial(records: Sequence[TrialRecord], config: SearchConfig) -> TrialRecord | None:
     """Highest reward (mode reward), most accurate feasible (constraint) or most accurate on the front."""
-    done = [r for r in records if r.state == "COMPLETE" and r.accuracy is not None]
+    done = [r for r in records if r.state is TrialState.COMPLETE and r.accuracy is not None]
     if config.mode == "reward":
         done = [r for r in done if r.reward is not None]
         return max(done, key=lambda r: (r.reward, -r.number), default=None)

@@ -4,11 +4,19 @@ MACs), and full-fidelity training (the recipe, Kornia augmentation, checkpoints,
 
 from __future__ import annotations
 
-from workers.training.budget import DeviceUnavailable, EpochCallback, TrainBudget, TrainDevice, TrainResult
+from workers.training.budget import (
+    DeviceUnavailable,
+    EpochCallback,
+    Stopped,
+    TrainBudget,
+    TrainDevice,
+    TrainResult,
+)
 from workers.training.checkpoint import CheckpointMismatch
 from workers.training.evaluation import Durations, Evaluation, evaluate
 from workers.training.fullfit import EpochRecord, FullFitResult, fit
 from workers.training.loop import build_seeded, train_and_evaluate
+from workers.training.measurements import Measurements
 from workers.training.product import FILES, save_product
 from workers.training.recipe import AutoAugment, RecipeOptimizer, TrainRecipe
 from workers.training.train_cli import add_train_flags, train_command
@@ -24,6 +32,8 @@ __all__ = [
     "Evaluation",
     "FullFitResult",
     "RecipeOptimizer",
+    "Measurements",
+    "Stopped",
     "TrainBudget",
     "TrainDevice",
     "TrainRecipe",

@@ -20,6 +20,14 @@ class Optimizer(enum.StrEnum):
     ADAMW = "adamw"
 
 
+class Stopped(enum.StrEnum):
+    """Why a training run ended before its last epoch (``TrainResult.stopped``; None when all epochs ran)."""
+
+    CALLBACK = "callback"  # the early-stopping rule (``on_epoch``) said stop
+    TIME = "time"  # the per-trial ``max_seconds`` cap
+    DIVERGED = "diverged"  # the loss became NaN or infinite
+
+
 class TrainDevice(enum.StrEnum):
     """Where a trial trains: ``auto`` is CUDA when the worker was given a GPU, else the CPU."""
 
@@ -104,8 +112,8 @@ PLACEMENT_FIELDS = ("device", "gpus_per_trial", "amp")
 class TrainResult:
     """Validation top-1 after the last epoch run, per-epoch history, timing and why training stopped early.
 
-    ``stopped`` is ``""`` (all epochs ran), ``"callback"`` (``on_epoch`` returned False), ``"time"``
-    (``max_seconds`` reached) or ``"diverged"`` (the training loss became NaN or infinite).
+    ``stopped`` is None (all epochs ran) or a ``Stopped``: ``CALLBACK`` (``on_epoch`` returned False), ``TIME``
+    (``max_seconds`` reached) or ``DIVERGED`` (the training loss became NaN or infinite).
     ``train_seconds`` counts the training steps only (wall clock; ``train_cpu_seconds`` is the process's CPU
     time over the same steps: far below ``train_seconds * threads`` means the CPUs were oversubscribed);
     validation passes are ``eval_seconds``.
@@ -122,10 +130,11 @@ class TrainResult:
     images_seen: int
     train_size: int
     val_size: int
-    stopped: str = ""
+    stopped: Stopped | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        data["stopped"] = None if self.stopped is None else self.stopped.value
         data["epoch_accuracies"] = list(self.epoch_accuracies)
         data["epoch_losses"] = [v if math.isfinite(v) else None for v in self.epoch_losses]
         return data

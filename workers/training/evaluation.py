@@ -13,6 +13,7 @@ from workers.data import DatasetConfig, DatasetInfo
 from workers.latency import LatencyConfig, LatencyResult, cpu_lock, measure_latency
 from workers.training.budget import EpochCallback, TrainBudget, TrainResult
 from workers.training.loop import build_seeded, train_and_evaluate
+from workers.training.measurements import Measurements
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,23 +53,19 @@ class Evaluation:
         return None if self.latency is None else self.latency.median_ms
 
     def measurements(self) -> dict[str, Any]:
-        """The flat, JSON-ready measurements a trial records (the one evaluation -> record mapping)."""
-        measured = {
-            "accuracy": self.accuracy,
-            "epoch_accuracies": list(self.train.epoch_accuracies),
-            "stopped": self.train.stopped or None,
-            "train_seconds": self.train.train_seconds,
-            "eval_seconds": self.durations.total,
-        }
+        """The JSON-ready ``Measurements`` a trial records (the one evaluation -> record mapping)."""
+        measured = Measurements(accuracy=self.accuracy, epoch_accuracies=list(self.train.epoch_accuracies),
+                                stopped=self.train.stopped, train_seconds=self.train.train_seconds,
+                                eval_seconds=self.durations.total)
         if self.latency is None:  # not measured here: predicted by the driver, or not asked for
-            return measured
+            return measured.to_dict()
         info = self.latency.device_info
         scale = self.latency.scale
         scaled = "" if scale is None else f", scaled to the node's reference speed by {scale:.3f}"
         source = (f"measured on {info.device_name} ({info.device}, {info.threads} thread(s), {self.latency.clock} "
                   f"clock{scaled})")
-        return {**measured, "latency_ms": self.latency_ms, "latency_p90_ms": self.latency.p90_ms,
-                "device": info.to_dict(), "latency_source": source}
+        return replace(measured, latency_ms=self.latency_ms, latency_p90_ms=self.latency.p90_ms,
+                       device=info.to_dict(), latency_source=source).to_dict()
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -21,7 +21,14 @@ from workers.data import DatasetConfig, SplitData, stratified_subset
 if TYPE_CHECKING:
     import torch
     from torch import nn
-from workers.training.budget import DeviceUnavailable, EpochCallback, TrainBudget, TrainDevice, TrainResult
+from workers.training.budget import (
+    DeviceUnavailable,
+    EpochCallback,
+    Stopped,
+    TrainBudget,
+    TrainDevice,
+    TrainResult,
+)
 from workers.training.recipe import TrainRecipe
 
 
@@ -176,7 +183,7 @@ def _train(model: nn.Module, data: SplitData, budget: TrainBudget, seed: int,
     losses: list[float] = []
     train_seconds = train_cpu_seconds = eval_seconds = 0.0
     images = 0
-    stopped = ""
+    stopped: Stopped | None = None
     for epoch in range(budget.epochs):
         model.train()
         order = torch.randperm(n, generator=generator)[: steps * batch].view(steps, batch).to(device)
@@ -201,7 +208,7 @@ def _train(model: nn.Module, data: SplitData, budget: TrainBudget, seed: int,
             loss_sum += loss.detach()
             done += 1
             if time.perf_counter() > deadline:
-                stopped = "time"
+                stopped = Stopped.TIME
                 break
         if device.startswith("cuda"):  # the clock stops when the kernels are done, not when they are queued
             torch.cuda.synchronize()
@@ -216,11 +223,11 @@ def _train(model: nn.Module, data: SplitData, budget: TrainBudget, seed: int,
             accuracies.append(accuracy(model, x_val, y_val, budget.eval_batch_size))
         eval_seconds += time.perf_counter() - start
         if not math.isfinite(mean_loss):
-            stopped = "diverged"
+            stopped = Stopped.DIVERGED
         go_on = on_epoch is None or on_epoch(epoch, accuracies[-1]) is not False
         if not go_on and epoch + 1 < budget.epochs:
-            stopped = stopped or "callback"
-        if stopped:
+            stopped = stopped or Stopped.CALLBACK
+        if stopped is not None:
             break
     return TrainResult(
         accuracy=accuracies[-1], epoch_accuracies=tuple(accuracies), epoch_losses=tuple(losses),

@@ -1,0 +1,71 @@
+"""The architecture search as a job kind: its Optuna study (and its baselines' study beside it), every told
+trial and baseline mirrored into ``architectures`` as it lands."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from jobs.kind import JobKindBase, RunningJob
+from store import crud
+from store.models import JobMixin, Search
+from workers.runtime import Stop, StopReason
+from workers.search import (
+    BaselineRecord,
+    SearchConfig,
+    SearchResult,
+    Tracking,
+    TrialRecord,
+    baseline_study_name,
+    trackers_for,
+)
+
+
+class SearchKind(JobKindBase):
+    name = "search"
+    label = "search"
+    path = "searches"
+    model = Search
+    cancelled_columns: ClassVar[dict[str, Any]] = {"stopped": str(Stop(StopReason.CANCELLED))}
+
+    def config(self, job: JobMixin) -> SearchConfig:
+        return SearchConfig.from_dict(job.config)
+
+    def studies(self, job_id: uuid.UUID) -> list[str]:
+        study = self.study_name(job_id)
+        return [study, baseline_study_name(study)]
+
+    def run(self, job: RunningJob) -> SearchResult:
+        """Run (or resume) the search's study, mirroring every told trial and baseline."""
+        from workers.search import SearchDriver
+
+        config = job.in_session(f"search {job.id}: read", lambda s: self.config(crud.get_search(s, search_id=job.id)))
+        job.check_data(config.dataset)
+        tracking = Tracking(trackers_for(job.tracking))
+        tracking.start(job.study, config.to_dict())
+
+        def mirror(record: TrialRecord) -> None:
+            job.in_session(f"search {job.id}: mirror trial {record.number}",
+                           lambda s: crud.record_trial(s, search_id=job.id, record=record))
+
+        def mirror_baseline(record: BaselineRecord) -> None:
+            job.in_session(f"search {job.id}: mirror baseline {record.name}",
+                           lambda s: crud.record_baseline(s, search_id=job.id, record=record))
+
+        job.ensure_ray()
+        extra: dict[str, Any] = job.evaluate()
+        if config.latency.profile_id is not None:  # latencies predicted from the uploaded table
+            extra["profile"] = job.in_session(f"search {job.id}: load its device profile", lambda s: (
+                crud.load_device_profile(s, profile_id=config.latency.profile_id)))
+        driver = SearchDriver(config, job.url, job.study, should_stop=job.should_stop, on_trial=tracking.around(mirror),
+                              on_baseline=mirror_baseline, **extra)
+        result = driver.run()
+        tracking.finish({f"trials_{state.lower()}": float(n) for state, n in result.counts().items()})
+        return result
+
+    def record(self, job: RunningJob, result: SearchResult) -> dict[str, Any]:
+        """Every trial and baseline once more (including those a dead driver left and this run failed)."""
+        job.in_session(f"search {job.id}: mirror its trials", lambda s: [
+            crud.record_trial(s, search_id=job.id, record=record) for record in result.trials]
+            + [crud.record_baseline(s, search_id=job.id, record=record) for record in result.baselines])
+        return {"stopped": None if result.stopped is None else str(result.stopped)[:200]}

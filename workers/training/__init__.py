@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from workers.training.budget import DeviceUnavailable, EpochCallback, TrainBudget, TrainDevice, TrainResult
 from workers.training.evaluation import Durations, Evaluation, evaluate
-from workers.training.loop import build_seeded, train_and_evaluate
+from workers.training.loop import (
+    accuracy,
+    build_seeded,
+    calibrate_bn,
+    cosine_lrs,
+    make_optimizer,
+    train_and_evaluate,
+    train_device,
+)
 
 __all__ = [
     "DeviceUnavailable",
@@ -15,7 +23,12 @@ __all__ = [
     "TrainBudget",
     "TrainDevice",
     "TrainResult",
+    "accuracy",
     "build_seeded",
+    "calibrate_bn",
+    "cosine_lrs",
     "evaluate",
+    "make_optimizer",
     "train_and_evaluate",
+    "train_device",
 ]

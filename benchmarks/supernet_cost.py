@@ -7,8 +7,9 @@ Trains the supernet of the default proxy space (stages of mbconv/ghost/micro bra
 ``--seconds`` of training (one sandwich step = the largest, the smallest and 2 random sub-networks, forward and
 backward), then judges ``--candidates`` random sub-networks: extract, build, load the inherited weights,
 re-estimate batch norm on 512 training images, validate (360 images). Prints wall and CPU seconds per step
-(the CPU seconds include loading digits once and building the supernet), per judged candidate (median, max), the candidates' accuracies, and the largest output difference between the
-supernet's active path and the extracted network on a validation batch.
+(the CPU seconds include loading digits once and building the supernet), per judged candidate (median, max),
+the candidates' accuracies, and the largest output difference between the supernet's active path and the
+extracted network on a validation batch.
 """
 
 from __future__ import annotations

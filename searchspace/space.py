@@ -177,7 +177,8 @@ def assemble(space: SearchSpace, stages: tuple[StageSpec, ...], resolution: int)
     """An ArchSpec of ``space`` from its stages and resolution: the space's stem, head and data shape."""
     stem, head = stem_and_head(space)
     return ArchSpec(
-        stem=stem, stages=stages, head=head, resolution=resolution, in_chans=space.in_chans, num_classes=space.num_classes
+        stem=stem, stages=stages, head=head, resolution=resolution, in_chans=space.in_chans,
+        num_classes=space.num_classes,
     )
 
 

@@ -136,7 +136,10 @@ class ElasticGhost(nn.Module):
         self.ghost2 = ElasticGhostModule(mid, out, top["dw_size"], norm)
         if projects:
             self.shortcut: nn.ModuleList | None = nn.ModuleList(
-                [ConvNorm(KernelConv(in_chs, kernels), in_chs, **norm), ConvNorm(SlicedConv(in_chs, out), out, **norm)]
+                [
+                    ConvNorm(KernelConv(in_chs, kernels), in_chs, **norm),
+                    ConvNorm(SlicedConv(in_chs, out), out, **norm),
+                ]
             )
         else:
             self.shortcut = None
@@ -262,7 +265,8 @@ def branch_for(
     if kind == "mbconv":
         return ElasticMBConv(top, kernels, norm, any(c["mid_chs"] != c["in_chs"] for c in configs))
     if kind == "ghost":
-        return ElasticGhost(top, kernels, norm, any(c["stride"] > 1 or c["in_chs"] != c["out_chs"] for c in configs))
+        projects = any(c["stride"] > 1 or c["in_chs"] != c["out_chs"] for c in configs)
+        return ElasticGhost(top, kernels, norm, projects)
     if kind == "micro":
         return ElasticMicro(top, kernels, norm, any(c["pw_groups"] for c in configs))
     raise SpecError("kind", f"the supernet has branches for {', '.join(BRANCHES)} only, got {kind!r}")

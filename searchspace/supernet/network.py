@@ -41,7 +41,9 @@ class ElasticHead(nn.Module):
         if spec.classifier != "linear" or spec.hidden or spec.classifier_norm:
             raise ValueError("the supernet's head is a conv + linear classifier head")
         features = spec.conv_chs or max_in
-        self.conv = ConvNorm(SlicedConv(max_in, spec.conv_chs), spec.conv_chs, **ctx.norm_args()) if spec.conv_chs else None
+        self.conv = (
+            ConvNorm(SlicedConv(max_in, spec.conv_chs), spec.conv_chs, **ctx.norm_args()) if spec.conv_chs else None
+        )
         self.act = spec.act
         self.dropout = nn.Dropout(spec.dropout)
         self.classifier = nn.Linear(features, num_classes)
@@ -71,10 +73,13 @@ def _layer_configs(
     st: StageSpace, kind: str, in_options: tuple[int, ...], stride: int, ctx: BuildContext
 ) -> list[dict]:
     """Module arguments of every block of ``kind`` the layer can hold (largest kernel, first activation)."""
-    configs = []
-    for in_chs, width, expansion, se_ratio in itertools.product(in_options, st.width_factors, st.expansions, st.se_ratios):
+    layer, configs = replace(st, stride=stride), []
+    for in_chs, width, expansion, se_ratio in itertools.product(
+        in_options, st.width_factors, st.expansions, st.se_ratios
+    ):
         block = stage_block(
-            replace(st, stride=stride), kind=kind, width=width, kernel=max(st.kernels), expansion=expansion, se_ratio=se_ratio, act=st.acts[0]
+            layer, kind=kind, width=width, kernel=max(st.kernels), expansion=expansion, se_ratio=se_ratio,
+            act=st.acts[0],
         )
         configs.append(block.module_args(in_chs, ctx))
     return configs

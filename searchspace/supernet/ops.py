@@ -101,7 +101,8 @@ class KernelConv(nn.Module):
                 w = w[:, :, off : off + small]
             if self.axis != "column":
                 w = w[:, :, :, off : off + small]
-            w = F.linear(w.flatten(2), self.transforms[f"{big}to{small}"]).view(chs, 1, *_kernel_shape(small, self.axis))
+            w = F.linear(w.flatten(2), self.transforms[f"{big}to{small}"])
+            w = w.view(chs, 1, *_kernel_shape(small, self.axis))
         return w
 
 
@@ -139,7 +140,8 @@ class ConvNorm(nn.Module):
         act: str = "none",
     ) -> None:
         if isinstance(self.conv, KernelConv) and not groups == in_chs == out_chs:
-            raise ValueError(f"a depthwise elastic conv needs groups == in == out, got {groups}, {in_chs}, {out_chs}")
+            raise ValueError(f"a depthwise elastic conv needs groups == in == out, got {groups}, {in_chs}, "
+                             f"{out_chs}")
         strides = (stride, stride) if isinstance(stride, int) else stride
         self.active = ConvCall(in_chs, out_chs, groups, kernel, strides, act)
 
@@ -225,8 +227,8 @@ class ElasticShiftMax(nn.Module):
     first squeeze units and the first ``2J`` coefficient maps (``DynamicShiftMax``'s arithmetic and names)."""
 
     def __init__(self, top: dict[str, Any] | None) -> None:
-        """``top``: the largest ``chs``, ``squeeze`` and ``candidates`` of its Dynamic Shift-Max; ``None``: the slot
-        only ever holds a static activation."""
+        """``top``: the largest ``chs``, ``squeeze`` and ``candidates`` of its Dynamic Shift-Max; ``None``: the
+        slot only ever holds a static activation."""
         super().__init__()
         self.max_chs, self.max_squeeze = (top["chs"], top["squeeze"]) if top else (0, 0)
         self.maps = 2 * top["candidates"] if top else 0

@@ -31,11 +31,12 @@ class OneShotConfig:
     """
 
     dataset: DatasetConfig = field(default_factory=DatasetConfig, metadata=doc("the data the supernet trains on"))
-    space: SearchSpace = field(default=PROXY_SPACE, metadata=doc("the search space whose sub-networks share weights"))
+    space: SearchSpace = field(default=PROXY_SPACE,
+                               metadata=doc("the search space whose sub-networks share weights"))
     budget: TrainBudget = field(default_factory=lambda: TrainBudget(epochs=10),
                                 metadata=doc("epochs, batch, optimizer and schedule of the shared training"))
-    random_subnets: int = field(default=2, metadata=doc("random sub-networks trained each step beside the largest "
-                                                        "and the smallest"))
+    random_subnets: int = field(default=2, metadata=doc("random sub-networks trained each step beside the "
+                                                        "largest and the smallest"))
     distill: bool = field(default=True, metadata=doc("in-place distillation: sub-networks learn the largest "
                                                      "one's soft predictions (off: the labels)"))
     temperature: float = field(default=1.0, metadata=doc("softmax temperature of the distillation"))

@@ -172,3 +172,38 @@ def test_training_step_updates_shared_weights_and_only_the_active_statistics() -
     assert pwl.bn.running_mean[width:].abs().sum() == 0
     grad = pwl.conv.weight.grad
     assert grad is not None and grad[:width].abs().sum() > 0 and grad[width:].abs().sum() == 0
+
+
+@st.composite
+def spaces(draw: st.DrawFn) -> SearchSpace:
+    """Small spaces of every shape the supernet must cover: any kernel set, fractional expansions, widths that
+    make the first layer's input equal its output or not, 1-2 stages, a head with or without its 1x1 conv."""
+    stages = []
+    for _ in range(draw(st.integers(1, 2))):
+        stages.append(StageSpace(
+            stride=draw(st.sampled_from([1, 2])),
+            out_chs=draw(st.sampled_from([8, 16])),
+            repeats=draw(st.integers(1, 2)),
+            kinds=tuple(draw(st.lists(st.sampled_from(KINDS), min_size=1, max_size=3, unique=True))),
+            kernels=tuple(draw(st.lists(st.sampled_from([3, 5, 7]), min_size=1, max_size=3, unique=True))),
+            expansions=tuple(draw(st.lists(st.sampled_from([1.0, 2.5, 4.0]), min_size=1, max_size=2, unique=True))),
+            se_ratios=tuple(draw(st.lists(st.sampled_from([0.0, 0.25, 0.5]), min_size=1, max_size=2, unique=True))),
+            repeat_deltas=(0, 1),
+            width_factors=tuple(draw(st.lists(st.sampled_from([0.5, 1.0, 1.5]), min_size=1, max_size=2,
+                                              unique=True))),
+        ))
+    return SearchSpace(stages=tuple(stages), resolutions=(8,), stem_chs=draw(st.sampled_from([8, 16])),
+                       head_chs=draw(st.sampled_from([0, 16])), stem_stride=draw(st.sampled_from([1, 2])),
+                       dropout=0.0, num_classes=3)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_extraction_is_exact_for_any_small_space(data: st.DataObject) -> None:
+    space = data.draw(spaces())
+    torch.manual_seed(0)
+    net = Supernet(space)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.2)
+    assert_extract_matches(net.eval(), data.draw(subnets(space)))

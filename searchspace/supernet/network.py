@@ -125,6 +125,11 @@ class Supernet(nn.Module):
         self.head.configure(spec.stages[-1].block.out_chs)
         self.path, self.active = path, spec
 
+    def regularise(self, on: bool) -> None:
+        """Turn the head's dropout (the space's rate) on or off for the following forward passes in training
+        (BigNAS regularises only the largest sub-network)."""
+        self.head.dropout.p = self.space.dropout if on else 0.0
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
         for branch in self.path:

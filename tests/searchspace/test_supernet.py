@@ -207,3 +207,14 @@ def test_extraction_is_exact_for_any_small_space(data: st.DataObject) -> None:
         for p in net.parameters():
             p.add_(torch.randn_like(p) * 0.2)
     assert_extract_matches(net.eval(), data.draw(subnets(space)))
+
+
+def test_dropout_regularises_only_when_asked() -> None:
+    net = Supernet(small_space(("mbconv",))).train()
+    x = torch.randn(4, 3, 12, 12)
+    net.set_active(extreme_subnet(net.space, True, random.Random(0)))
+    net.regularise(False)
+    torch.testing.assert_close(net(x), net(x))
+    net.regularise(True)
+    assert net.head.dropout.p == net.space.dropout > 0
+    assert not torch.equal(net(x), net(x))

@@ -2,7 +2,8 @@
 
 Each step: the largest sub-network learns the labels; the smallest and ``random_subnets`` random ones learn
 the largest's soft predictions (temperature-scaled KL divergence) on the same images, each at its own
-resolution; their gradients add up into one optimizer step. Images of every resolution of the space are the
+resolution; their gradients add up into one optimizer step. Only the largest trains with dropout (BigNAS:
+regularising the smaller ones, which underfit, hurts them). Images of every resolution of the space are the
 same training images loaded at that resolution (so a sub-network sees what it would see trained alone).
 After each epoch the largest and the smallest sub-networks are judged (batch norm re-estimated, validation
 top-1) and a checkpoint is written.
@@ -196,6 +197,7 @@ class _Run:
         losses = []
         for spec in specs:
             self.net.set_active(spec)
+            self.net.regularise(teacher is None)
             logits = self.net(self.x[spec.resolution][idx])
             if teacher is None or not self.config.distill:
                 loss = self.criterion(logits, y)
@@ -204,6 +206,7 @@ class _Run:
                 loss = F.kl_div((logits / t).log_softmax(1), teacher, reduction="batchmean") * t * t
             loss.backward()
             losses.append(float(loss.detach()))
+        self.net.regularise(True)
         self.optimizer.step()
         others = losses[1:]
         running = self.progress.running

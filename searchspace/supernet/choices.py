@@ -41,19 +41,20 @@ def random_subnet(space: SearchSpace, rng: random.Random) -> ArchSpec:
     return assemble(space, stages, rng.choice(space.resolutions))
 
 
-def extreme_subnet(space: SearchSpace, largest: bool, rng: random.Random) -> ArchSpec:
+def extreme_subnet(space: SearchSpace, largest: bool, rng: random.Random, any_kind: bool = False) -> ArchSpec:
     """The largest (or smallest) sub-network: the largest (smallest) width, kernel, expansion, SE ratio, depth and
-    resolution, and per stage the block kind with the most (fewest) counted MACs there; the activation, which
-    changes no size, at random."""
+    resolution, and per stage the block kind with the most (fewest) counted MACs there (``any_kind``: a kind at
+    random, the largest or smallest of that kind); the activation, which changes no size, at random."""
     pick = "max" if largest else "min"
     resolution = max(space.resolutions) if largest else min(space.resolutions)
     t = Tally(space.in_chans, resolution, resolution)
     stem_and_head(space)[0].count(t)
     stages: list[StageSpec] = []
     for st in space.stages:
+        kinds = (rng.choice(st.kinds),) if any_kind else st.kinds
         state = rng.getstate()  # the same activation draw whatever the kind
         scored = []
-        for kind in st.kinds:
+        for kind in kinds:
             rng.setstate(state)
             stage, tally = _stage(st, kind, pick, rng), t.fork()
             for block in stage.blocks():

@@ -103,6 +103,21 @@ def test_extracted_random_subnet_of_mixed_space_equals_active_path(data: st.Data
     assert_extract_matches(net, data.draw(subnets(net.space)))
 
 
+def test_extremes_of_any_kind_take_every_kind_and_bound_that_kinds_macs() -> None:
+    from searchspace import count
+
+    space = small_space()
+    rng = random.Random(0)
+    seen = set()
+    for _ in range(20):
+        big, small = extreme_subnet(space, True, rng, any_kind=True), extreme_subnet(space, False, rng, any_kind=True)
+        seen |= {stage.block.kind for stage in (*big.stages, *small.stages)}
+        one = space.with_choices(kinds=(big.stages[0].block.kind,))
+        assert big.stages[0].block.out_chs == 24 and big.resolution == 12 and small.resolution == 8
+        assert count(big).macs >= count(extreme_subnet(one, False, random.Random(0))).macs
+    assert seen == set(KINDS)
+
+
 def test_random_subnet_is_a_member_and_extremes_bound_the_macs() -> None:
     from searchspace import count
 

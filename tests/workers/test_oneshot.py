@@ -114,7 +114,8 @@ def test_judged_accuracy_is_the_inherited_networks(uninterrupted) -> None:
 @pytest.mark.parametrize(
     ("changes", "field"),
     [({"random_subnets": 17}, "random_subnets"), ({"temperature": 0.0}, "temperature"),
-     ({"checkpoint_steps": -1}, "checkpoint_steps"), ({"distill": "yes"}, "distill"), ({"budget": {}}, "budget")],
+     ({"checkpoint_steps": -1}, "checkpoint_steps"), ({"distill": "yes"}, "distill"), ({"budget": {}}, "budget"),
+     ({"extreme_kinds": "largest"}, "extreme_kinds")],
 )
 def test_config_is_validated_by_field(changes: dict, field: str) -> None:
     with pytest.raises(SpecError) as err:

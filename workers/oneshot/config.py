@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -9,12 +10,20 @@ from typing import Any
 from searchspace.checks import check_bool, check_float, check_int
 from searchspace.codec import from_dict
 from searchspace.errors import SpecError
-from searchspace.fields import as_dict, doc
+from searchspace.fields import as_dict, check_enum, doc
 from searchspace.space import PROXY_SPACE, SearchSpace
 from workers.data import DatasetConfig, DatasetError
 from workers.training import TrainBudget
 
 MAX_RANDOM_SUBNETS = 16
+
+
+class ExtremeKinds(enum.StrEnum):
+    """The block kinds of the sandwich's largest and smallest sub-networks, per stage: the kind with the most
+    (fewest) counted MACs, or a kind at random each step (every kind's extremes then learn from the labels)."""
+
+    MACS = "macs"
+    RANDOM = "random"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +46,9 @@ class OneShotConfig:
                                 metadata=doc("epochs, batch, optimizer and schedule of the shared training"))
     random_subnets: int = field(default=2, metadata=doc("random sub-networks trained each step beside the "
                                                         "largest and the smallest"))
+    extreme_kinds: ExtremeKinds = field(default=ExtremeKinds.MACS, metadata=doc(
+        "block kind per stage of the largest and smallest sub-networks: macs (the kind with the most / fewest "
+        "MACs) or random (any kind, drawn each step)"))
     distill: bool = field(default=True, metadata=doc("in-place distillation: sub-networks learn the largest "
                                                      "one's soft predictions (off: the labels)"))
     temperature: float = field(default=1.0, metadata=doc("softmax temperature of the distillation"))
@@ -49,6 +61,7 @@ class OneShotConfig:
             if not isinstance(getattr(self, name), cls):
                 raise SpecError(name, f"must be a {cls.__name__}")
         check_int("random_subnets", self.random_subnets, 0, MAX_RANDOM_SUBNETS)
+        object.__setattr__(self, "extreme_kinds", check_enum("extreme_kinds", self.extreme_kinds, ExtremeKinds))
         check_bool("distill", self.distill)
         object.__setattr__(self, "temperature", float(check_float("temperature", self.temperature, 0.1, 20.0)))
         check_int("checkpoint_steps", self.checkpoint_steps, 0, 10_000_000)

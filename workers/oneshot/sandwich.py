@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from searchspace.supernet import Supernet, extreme_subnet, random_subnet
 from workers.data import SplitData, stratified_subset
 from workers.oneshot.checkpoint import Progress, check_same_run, read_checkpoint, restore, save_checkpoint
-from workers.oneshot.config import OneShotConfig
+from workers.oneshot.config import ExtremeKinds, OneShotConfig
 from workers.oneshot.judge import calibration_images, judge_subnet
 from workers.training import cosine_lrs, make_optimizer, train_device
 
@@ -188,7 +188,8 @@ class _Run:
         torch.manual_seed(self._seed(step))  # dropout
         rng = random.Random(self._seed(step))
         space = self.config.space
-        specs = [extreme_subnet(space, True, rng), extreme_subnet(space, False, rng)]
+        any_kind = self.config.extreme_kinds == ExtremeKinds.RANDOM
+        specs = [extreme_subnet(space, True, rng, any_kind), extreme_subnet(space, False, rng, any_kind)]
         specs += [random_subnet(space, rng) for _ in range(self.config.random_subnets)]
         idx = idx.to(self.device)
         y, t = self.y[idx], self.config.temperature

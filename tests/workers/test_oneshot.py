@@ -128,3 +128,13 @@ def test_config_round_trips_through_json() -> None:
     with pytest.raises(SpecError) as err:
         OneShotConfig.from_dict({**CONFIG.to_dict(), "space": {"resolutions": [4]}})
     assert err.value.field.startswith("space.resolutions")
+
+
+def test_unreadable_checkpoint_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "supernet.pt"
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a readable supernet checkpoint"):
+        train_supernet(CONFIG, path)
+    torch.save({"format": 0}, path)
+    with pytest.raises(CheckpointError, match="format 1"):
+        train_supernet(CONFIG, path)

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from searchspace.blocks import ACTIVATIONS, BLOCK_KINDS
+from searchspace.blocks import ACTIVATIONS, BLOCK_KINDS, BlockSpec
 from searchspace.checks import check_choice, check_float, check_int
 from searchspace.codec import from_dict, to_dict
 from searchspace.errors import SpecError
@@ -154,6 +154,34 @@ def skeleton_space(name: str) -> SearchSpace:
     return SKELETONS[check_choice("skeleton", name, tuple(SKELETONS))]
 
 
+def stage_out_chs(stage: StageSpace, width: float) -> int:
+    """Output channels of a stage at a width factor."""
+    return make_divisible(stage.out_chs * width, 8)
+
+
+def stage_block(
+    stage: StageSpace, *, kind: str, width: float, kernel: int, expansion: float, se_ratio: float, act: str
+) -> BlockSpec:
+    """The block a stage's choices describe (every field the space does not search at its default)."""
+    return BLOCK_KINDS[kind](
+        out_chs=stage_out_chs(stage, width),
+        stride=stage.stride,
+        kernel=kernel,
+        expansion=expansion,
+        se_ratio=se_ratio,
+        act=act,
+    )
+
+
+def assemble(space: SearchSpace, stages: tuple[StageSpec, ...], resolution: int) -> ArchSpec:
+    """An ArchSpec of ``space`` from its stages and resolution: the space's stem, head and data shape."""
+    stem, head = stem_and_head(space)
+    return ArchSpec(
+        stem=stem, stages=stages, head=head, resolution=resolution, in_chans=space.in_chans,
+        num_classes=space.num_classes,
+    )
+
+
 def sample(trial: optuna.trial.BaseTrial, space: SearchSpace) -> ArchSpec:
     """Define-by-run: one ArchSpec from the trial's suggestions (cheap, no I/O)."""
     stages = []
@@ -163,9 +191,10 @@ def sample(trial: optuna.trial.BaseTrial, space: SearchSpace) -> ArchSpec:
 
         kind = pick("kind", st.kinds)
         width = pick("width", st.width_factors)
-        block = BLOCK_KINDS[kind](
-            out_chs=make_divisible(st.out_chs * width, 8),
-            stride=st.stride,
+        block = stage_block(
+            st,
+            kind=kind,
+            width=width,
             kernel=pick("kernel", st.kernels),
             expansion=pick("expansion", st.expansions),
             se_ratio=pick("se_ratio", st.se_ratios),
@@ -173,12 +202,4 @@ def sample(trial: optuna.trial.BaseTrial, space: SearchSpace) -> ArchSpec:
         )
         stages.append(StageSpec(block=block, repeats=pick("repeats", st.repeat_options)))
     resolution = trial.suggest_categorical("resolution", space.resolutions)
-    stem, head = stem_and_head(space)
-    return ArchSpec(
-        stem=stem,
-        stages=tuple(stages),
-        head=head,
-        resolution=resolution,
-        in_chans=space.in_chans,
-        num_classes=space.num_classes,
-    )
+    return assemble(space, tuple(stages), resolution)

@@ -57,15 +57,26 @@ class DynamicShiftMax(nn.Module):
         self.register_buffer("index", shift_index(chs, groups), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c = x.shape[:2]
-        coef = ((self.fc(x.mean((2, 3))) - 0.5) * self.scale).view(b, 2 * self.candidates, c, 1, 1)
-        shifted = x.index_select(1, self.index)
-        out = x * (coef[:, 0] + self.init_a[0]) + shifted * (coef[:, 1] + self.init_b[0])
-        if self.candidates == 2:
-            out = torch.maximum(
-                out, x * (coef[:, 2] + self.init_a[1]) + shifted * (coef[:, 3] + self.init_b[1])
-            )
-        return out
+        return shift_max(x, self.fc(x.mean((2, 3))), self.index, self.candidates, self.init_a, self.init_b, self.scale)
+
+
+def shift_max(
+    x: torch.Tensor,
+    gates: torch.Tensor,
+    index: torch.Tensor,
+    candidates: int,
+    init_a: tuple[float, float],
+    init_b: tuple[float, float],
+    scale: float,
+) -> torch.Tensor:
+    """Dynamic Shift-Max of ``x`` given the hypernetwork's hard-sigmoid outputs ``gates`` (batch x 2J*C)."""
+    b, c = x.shape[:2]
+    coef = ((gates - 0.5) * scale).view(b, 2 * candidates, c, 1, 1)
+    shifted = x.index_select(1, index)
+    out = x * (coef[:, 0] + init_a[0]) + shifted * (coef[:, 1] + init_b[0])
+    if candidates == 2:
+        out = torch.maximum(out, x * (coef[:, 2] + init_a[1]) + shifted * (coef[:, 3] + init_b[1]))
+    return out
 
 
 class ChannelPermute(nn.Module):

@@ -15,7 +15,15 @@ from workers.training.budget import (
 from workers.training.checkpoint import CheckpointMismatch
 from workers.training.evaluation import Durations, Evaluation, evaluate
 from workers.training.fullfit import EpochRecord, FullFitResult, fit
-from workers.training.loop import build_seeded, train_and_evaluate
+from workers.training.loop import (
+    accuracy,
+    build_seeded,
+    calibrate_bn,
+    cosine_lrs,
+    make_optimizer,
+    train_and_evaluate,
+    train_device,
+)
 from workers.training.measurements import Measurements
 from workers.training.product import FILES, save_product
 from workers.training.recipe import AutoAugment, RecipeOptimizer, TrainRecipe
@@ -31,18 +39,23 @@ __all__ = [
     "EpochRecord",
     "Evaluation",
     "FullFitResult",
-    "RecipeOptimizer",
     "Measurements",
+    "RecipeOptimizer",
     "Stopped",
     "TrainBudget",
     "TrainDevice",
     "TrainRecipe",
     "TrainResult",
+    "accuracy",
     "add_train_flags",
     "build_seeded",
+    "calibrate_bn",
+    "cosine_lrs",
     "evaluate",
     "fit",
+    "make_optimizer",
     "save_product",
     "train_and_evaluate",
     "train_command",
+    "train_device",
 ]

@@ -1,0 +1,98 @@
+"""A supernet training run's whole configuration as one frozen, validated, JSON-serialisable dataclass."""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from searchspace.checks import check_bool, check_float, check_int
+from searchspace.codec import from_dict
+from searchspace.errors import SpecError
+from searchspace.fields import as_dict, check_enum, doc
+from searchspace.space import PROXY_SPACE, SearchSpace
+from workers.data import DatasetConfig, DatasetError
+from workers.training import TrainBudget
+
+MAX_RANDOM_SUBNETS = 16
+
+
+class ExtremeKinds(enum.StrEnum):
+    """The block kinds of the sandwich's largest and smallest sub-networks, per stage: the kind with the most
+    (fewest) counted MACs, or a kind at random each step (every kind's extremes then learn from the labels)."""
+
+    MACS = "macs"
+    RANDOM = "random"
+
+
+@dataclass(frozen=True, kw_only=True)
+class OneShotConfig:
+    """Train a weight-sharing supernet over ``space`` on ``dataset`` by the sandwich rule (BigNAS).
+
+    Every step trains the largest sub-network on the labels, then the smallest and ``random_subnets`` random
+    ones on the largest's soft predictions (in-place distillation; on the labels when ``distill`` is off),
+    accumulating the gradients of all of them into one optimizer step. ``budget`` gives the epochs, batch,
+    optimizer, learning rate (cosine-annealed per step), weight decay, label smoothing (of the largest's loss),
+    the training subset, the batch-norm calibration images and the validation batch with which sub-networks are
+    judged after each epoch; its ``max_seconds`` stops training. A checkpoint is written after every epoch and,
+    with ``checkpoint_steps``, every that many steps.
+    """
+
+    dataset: DatasetConfig = field(default_factory=DatasetConfig, metadata=doc("the data the supernet trains on"))
+    space: SearchSpace = field(default=PROXY_SPACE,
+                               metadata=doc("the search space whose sub-networks share weights"))
+    budget: TrainBudget = field(default_factory=lambda: TrainBudget(epochs=10),
+                                metadata=doc("epochs, batch, optimizer and schedule of the shared training"))
+    random_subnets: int = field(default=2, metadata=doc("random sub-networks trained each step beside the "
+                                                        "largest and the smallest"))
+    extreme_kinds: ExtremeKinds = field(default=ExtremeKinds.MACS, metadata=doc(
+        "block kind per stage of the largest and smallest sub-networks: macs (the kind with the most / fewest "
+        "MACs) or random (any kind, drawn each step)"))
+    distill: bool = field(default=True, metadata=doc("in-place distillation: sub-networks learn the largest "
+                                                     "one's soft predictions (off: the labels)"))
+    temperature: float = field(default=1.0, metadata=doc("softmax temperature of the distillation"))
+    checkpoint_steps: int = field(default=0, metadata=doc("also checkpoint every that many steps (0: after each "
+                                                          "epoch only)"))
+    seed: int = field(default=0, metadata=doc("seed of the weights, the batch order and the sampled sub-networks"))
+
+    def __post_init__(self) -> None:
+        for name, cls in (("dataset", DatasetConfig), ("space", SearchSpace), ("budget", TrainBudget)):
+            if not isinstance(getattr(self, name), cls):
+                raise SpecError(name, f"must be a {cls.__name__}")
+        check_int("random_subnets", self.random_subnets, 0, MAX_RANDOM_SUBNETS)
+        object.__setattr__(self, "extreme_kinds", check_enum("extreme_kinds", self.extreme_kinds, ExtremeKinds))
+        check_bool("distill", self.distill)
+        object.__setattr__(self, "temperature", float(check_float("temperature", self.temperature, 0.1, 20.0)))
+        check_int("checkpoint_steps", self.checkpoint_steps, 0, 10_000_000)
+        check_int("seed", self.seed, 0, 2**31 - 1)
+
+    def with_data_shape(self, num_classes: int, in_chans: int) -> OneShotConfig:
+        """The same run with the space sized for the dataset's classes and channels."""
+        return replace(self, space=replace(self.space, num_classes=num_classes, in_chans=in_chans))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = as_dict(self)
+        data.update(dataset=self.dataset.to_dict(), space=self.space.to_dict(), budget=self.budget.to_dict())
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> OneShotConfig:
+        if not isinstance(data, dict):
+            raise SpecError("config", "must be a JSON object")
+        fields = dict(data)
+        for name, sub in (("dataset", DatasetConfig), ("budget", TrainBudget)):
+            if name in fields:
+                try:
+                    fields[name] = from_dict(sub, fields[name], name)
+                except DatasetError as err:
+                    raise SpecError("dataset.source", err.message) from None
+        if "space" in fields:
+            try:
+                fields["space"] = SearchSpace.from_dict(fields["space"])
+            except SpecError as err:
+                raise err.within("space") from None
+        return from_dict(cls, fields)

@@ -21,7 +21,7 @@ from workers.data import DatasetConfig
 from workers.latency import LatencyConfig
 from workers.runtime import INTERRUPTED, Stop, StopReason
 from workers.search import SearchConfig, SearchDriver
-from workers.search.driver import load_result
+from workers.search import load_result
 from workers.training import TrainBudget
 
 cloudpickle.register_pickle_by_value(fake_eval)

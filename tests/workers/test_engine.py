@@ -208,7 +208,7 @@ def test_the_search_stops_on_its_cpu_budget(tmp_path: Path) -> None:
                           poll_s=0.005, make_executor=lambda _: FakeExecutor(cpu_seconds=10.0))
     result = driver.run()
     # two slots, refilled after each result: the third result crosses 25 s, the one still running finishes
-    assert result.stopped == "budget: 40 CPU-seconds spent of the 25 s budget"
+    assert str(result.stopped) == "budget: 40 CPU-seconds spent of the 25 s budget"
     assert len(_trained(result)) == 4 and all(t.cpu_seconds == 10.0 for t in _trained(result))
 
 
@@ -221,7 +221,7 @@ def test_a_lost_cluster_is_restarted_and_the_search_resumes_to_its_budget(tmp_pa
     result = SearchDriver(config, f"sqlite:///{tmp_path / 's.db'}", "lost", evaluate_fn=fake_eval.fake_evaluate,
                           poll_s=0.005, make_executor=lambda _: executors.pop(0)).run()
     assert restarts == [1] and executors == []
-    assert result.stopped == "budget" and len(_trained(result)) == 6
+    assert str(result.stopped) == "budget" and len(_trained(result)) == 6
     interrupted = [t for t in result.trials if t.state == "FAIL"]
     assert len(interrupted) == 2 and all(t.error == INTERRUPTED for t in interrupted)
     retried = {t.spec_key for t in _trained(result)}

@@ -28,7 +28,7 @@ from workers.data import SplitData, stratified_subset
 from workers.oneshot.checkpoint import Progress, check_same_run, read_checkpoint, restore, save_checkpoint
 from workers.oneshot.config import ExtremeKinds, OneShotConfig
 from workers.oneshot.judge import calibration_images, judge_subnet
-from workers.training import cosine_lrs, make_optimizer, train_device
+from workers.training import Stopped, cosine_lrs, make_optimizer, train_device
 
 if TYPE_CHECKING:
     import torch
@@ -166,7 +166,7 @@ class _Run:
                 if self.on_step is not None:
                     self.on_step(self.progress.step)
                 if time.perf_counter() > deadline:
-                    return "time"
+                    return Stopped.TIME
             return ""
         finally:
             self.progress.train_seconds += time.perf_counter() - start
@@ -230,10 +230,10 @@ class _Run:
             calibration = calibration_images(data, self.budget.bn_calibration, self.config.seed)
             curve.append(judge_subnet(self.net, spec, data, calibration, self.batch, self.budget.eval_batch_size))
         if not math.isfinite(p.epoch_losses[-1]):
-            return "diverged"
+            return Stopped.DIVERGED
         result = _result(p, self.resumed_at, "")
         if self.on_epoch is not None and self.on_epoch(epoch, result) is False:
-            return "callback" if p.step < self.steps_per_epoch * self.budget.epochs else ""
+            return Stopped.CALLBACK if p.step < self.steps_per_epoch * self.budget.epochs else ""
         return ""
 
     def _save(self) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from workers.search.baselines import BaselineRecord, baseline_study_name, verdict
 from workers.search.config import DEFAULT_BASELINES, Objective, SearchConfig
-from workers.search.driver import SearchDriver, SearchResult
+from workers.search.driver import SearchDriver
+from workers.search.search_result import SearchResult, load_result
 from workers.search.profile_file import load_profile_file
 from workers.search.results import TrialRecord, best_trial, hypervolume, pareto_front
 from workers.search.tracking import Tracking, TrackingConfig, trackers_for
@@ -42,6 +43,7 @@ __all__ = [
     "front_vs_baselines",
     "hypervolume",
     "load_profile_file",
+    "load_result",
     "pareto_front",
     "rank_agreement",
     "trackers_for",

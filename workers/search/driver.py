@@ -37,17 +37,17 @@ from workers.runtime import (
     Task,
     TrialState,
     checkpoint,
-    open_storage,
     restart_ray,
     run_engine,
     until_available,
     with_restarts,
 )
 from workers.screening import screened_mark
-from workers.search.baselines import BaselineRecord, BaselineSource, WithBaselines, judged, load_baselines
+from workers.search.baselines import BaselineRecord, BaselineSource, WithBaselines
 from workers.search.config import SearchConfig
-from workers.search.results import TrialRecord, best_trial, mnasnet_reward, pareto_front
+from workers.search.results import TrialRecord, mnasnet_reward
 from workers.search.rungs import Report, reports_of
+from workers.search.search_result import SearchResult, load_result
 from workers.search.trial import MedianReferee, RungReferee, Ticket, evaluate_trial
 from workers.search.warm_start import warm_start
 from workers.training import Measurements, Stopped
@@ -81,59 +81,6 @@ def make_sampler(config: SearchConfig, seed: int) -> optuna.samplers.BaseSampler
         return optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=startup)
     population = max(4, min(50, config.n_trials // 4))
     return optuna.samplers.NSGAIISampler(seed=seed, population_size=population)
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    study_name: str
-    config: SearchConfig
-    trials: list[TrialRecord]
-    stopped: Stop | None  # None: read back while no run goes on
-    baselines: list[BaselineRecord] = field(default_factory=list)
-
-    @property
-    def pareto(self) -> list[TrialRecord]:
-        return pareto_front(self.trials, self.config.objective)
-
-    @property
-    def best(self) -> TrialRecord | None:
-        return best_trial(self.trials, self.config)
-
-    @property
-    def stopped_early(self) -> dict[int, int]:
-        """How many trials early stopping stopped after how many epochs (they keep their measurements; the
-        front is over trials trained to the full budget)."""
-        out: dict[int, int] = {}
-        for t in self.trials:
-            if t.state is TrialState.PRUNED and not t.rejected and t.fidelity is not None:
-                out[t.fidelity] = out.get(t.fidelity, 0) + 1
-        return out
-
-    def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for t in self.trials:
-            out[t.state.value] = out.get(t.state.value, 0) + 1
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        best = self.best
-        return {
-            "study_name": self.study_name,
-            "stopped": None if self.stopped is None else str(self.stopped),
-            "counts": self.counts(),
-            "pareto": [t.to_dict() for t in self.pareto],
-            "best": best.to_dict() if best else None,
-            "stopped_early": {str(epochs): n for epochs, n in sorted(self.stopped_early.items())},
-            "trials": [t.to_dict() for t in self.trials],
-            "baselines": judged(self.baselines, self.pareto, self.config.objective),
-            "config": self.config.to_dict(),
-        }
-
-
-def load_result(storage_url: str, study_name: str, config: SearchConfig, stopped: Stop | None = None) -> SearchResult:
-    study = optuna.load_study(study_name=study_name, storage=open_storage(storage_url))
-    records = [TrialRecord.from_trial(t) for t in study.get_trials(deepcopy=False)]
-    return SearchResult(study_name, config, records, stopped, load_baselines(storage_url, study_name))
 
 
 def counts_against_budget(record: TrialRecord) -> bool:

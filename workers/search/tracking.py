@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from searchspace.fields import doc
+from workers.runtime import TrialState
 from workers.search.results import TrialRecord
 
 log = logging.getLogger(__name__)
@@ -86,11 +87,13 @@ def _finals(record: TrialRecord) -> dict[str, float]:
 class MLflowTracker:
     """A run per search and a child run per trial in MLflow (through ``MlflowClient``: no global active run)."""
 
-    STATUS = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}
-
     def __init__(self, uri: str, experiment: str) -> None:
+        from mlflow.entities import RunStatus
         from mlflow.tracking import MlflowClient
 
+        ended = {TrialState.COMPLETE: RunStatus.FINISHED, TrialState.PRUNED: RunStatus.KILLED,
+                 TrialState.FAIL: RunStatus.FAILED}
+        self.status = {state: RunStatus.to_string(status) for state, status in ended.items()}
         self.client = MlflowClient(tracking_uri=uri)
         found = self.client.get_experiment_by_name(experiment)
         self.experiment = found.experiment_id if found else self.client.create_experiment(experiment)
@@ -113,7 +116,7 @@ class MLflowTracker:
             self.client.log_metric(run, key, value)
         if record.spec is not None:
             self.client.log_text(run, json.dumps(record.spec, indent=2), "spec.json")
-        self.client.set_terminated(run, status=self.STATUS.get(str(record.state), "FINISHED"))
+        self.client.set_terminated(run, status=self.status.get(record.state, self.status[TrialState.COMPLETE]))
 
     def finish(self, summary: dict[str, float]) -> None:
         for key, value in summary.items():

@@ -26,6 +26,7 @@ class Stopped(enum.StrEnum):
     CALLBACK = "callback"  # the early-stopping rule (``on_epoch``) said stop
     TIME = "time"  # the per-trial ``max_seconds`` cap
     DIVERGED = "diverged"  # the loss became NaN or infinite
+    PLATEAU = "plateau"  # full-fidelity training: validation accuracy stopped improving (``TrainRecipe.patience``)
 
 
 class TrainDevice(enum.StrEnum):

@@ -18,6 +18,7 @@ from searchspace.checks import check_int
 from searchspace.spec import ArchSpec
 from workers.data import DatasetConfig, DatasetInfo, SplitData
 from workers.training.augment import Augment
+from workers.training.budget import Stopped
 from workers.training.checkpoint import (
     averaged,
     load_checkpoint,
@@ -192,13 +193,13 @@ class _Run:
             record = self._validate(epoch, loss, seconds)
             self.history.append(record)
             if loss is None:
-                self.stopped = "diverged"
+                self.stopped = Stopped.DIVERGED
             elif self.recipe.patience and epoch - self.best["epoch"] >= self.recipe.patience:
-                self.stopped = "plateau"
+                self.stopped = Stopped.PLATEAU
             if self.path is not None:
                 save_checkpoint(self.path, self._state())
             if self.on_epoch is not None and self.on_epoch(record) is False and not self.stopped:
-                self.stopped = "callback" if len(self.history) < self.recipe.epochs else ""
+                self.stopped = Stopped.CALLBACK if len(self.history) < self.recipe.epochs else ""
         self.model.load_state_dict(self.best["state"])
         x_test, y_test = self.split.x_test.to(self.device), self.split.y_test.to(self.device)
         predictions = _predict(self.model, x_test, self.recipe.eval_batch_size)

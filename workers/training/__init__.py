@@ -5,10 +5,16 @@ MACs), and full-fidelity training (the recipe, Kornia augmentation, checkpoints,
 from __future__ import annotations
 
 from workers.training.budget import DeviceUnavailable, EpochCallback, TrainBudget, TrainDevice, TrainResult
-from workers.training.checkpoint import CheckpointMismatch
+from workers.training.checkpoint import (
+    CheckpointMismatch,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from workers.training.evaluation import Durations, Evaluation, evaluate
-from workers.training.fullfit import EpochRecord, FullFitResult, fit
-from workers.training.loop import build_seeded, train_and_evaluate
+from workers.training.fullfit import EpochRecord, FullFitResult, fit, warmup_cosine
+from workers.training.loop import build_seeded, make_optimizer, train_and_evaluate, train_device
 from workers.training.product import FILES, save_product
 from workers.training.recipe import AutoAugment, RecipeOptimizer, TrainRecipe
 from workers.training.train_cli import add_train_flags, train_command
@@ -32,7 +38,14 @@ __all__ = [
     "build_seeded",
     "evaluate",
     "fit",
+    "load_checkpoint",
+    "make_optimizer",
+    "rng_state",
+    "save_checkpoint",
     "save_product",
+    "set_rng_state",
     "train_and_evaluate",
     "train_command",
+    "train_device",
+    "warmup_cosine",
 ]

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from workers.detection.config import BUILTIN, BoxData, BoxDatasetConfig, BoxFormat, BoxSource, BoxSplit
 from workers.detection.errors import AnnotationError
-from workers.detection.fit import DetectionEpoch, DetectionResult, fit_detector, fitted
+from workers.detection.fit import (
+    DetectionEpoch,
+    DetectionResult,
+    detection_loss,
+    evaluate_map,
+    fit_detector,
+    fitted,
+)
 from workers.detection.metrics import Detections, coco_map, postprocess
 from workers.detection.train_cli import add_detector_flags, train_detector_command
 
@@ -23,6 +30,8 @@ __all__ = [
     "Detections",
     "add_detector_flags",
     "coco_map",
+    "detection_loss",
+    "evaluate_map",
     "fit_detector",
     "fitted",
     "postprocess",

@@ -14,8 +14,7 @@ from searchspace.detection import DetectorSpec, SSDLiteHeadSpec, YOLOXHeadSpec, 
 from searchspace.detection.spec import NeckSpec
 from searchspace.spec import ArchSpec, HeadSpec, StageSpec, StemSpec
 from workers.cli import main
-from workers.detection import BoxDatasetConfig, fit_detector, fitted
-from workers.detection.fit import evaluate_map
+from workers.detection import BoxDatasetConfig, evaluate_map, fit_detector, fitted
 from workers.training import TrainRecipe
 
 from .test_box_data import write_yolo

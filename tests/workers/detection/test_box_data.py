@@ -8,11 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from workers.data import DatasetError
 from workers.detection import AnnotationError, BoxDatasetConfig, BoxFormat
 from workers.detection.builtin import CLASS_NAMES, generate
+from workers.detection.readers import checked_box
 
 W, H = 40, 30
 
@@ -183,3 +186,15 @@ def test_builtin_splits_are_disjoint_and_scaled() -> None:
     assert data.train.images.shape[1:] == (3, 48, 48) and data.train.images.dtype.is_floating_point is False
     assert all(float(b.max()) <= 48 for b in data.train.boxes)
     assert data.class_names == CLASS_NAMES
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-100, 100), st.text(max_size=3)),
+                min_size=0, max_size=5))
+def test_checked_box_returns_a_box_inside_or_raises_the_annotation_error(corners: list[object]) -> None:
+    try:
+        box = checked_box("a.json", 3, corners, (W, H))
+    except AnnotationError as err:
+        assert err.index == 3 and str(err).startswith("a.json: annotation 3: ")
+        return
+    assert box.shape == (4,) and 0 <= box[0] < box[2] <= W and 0 <= box[1] < box[3] <= H

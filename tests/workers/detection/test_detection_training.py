@@ -4,6 +4,7 @@ trains a tiny YOLOX-head detector from a spec file and writes its product."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from searchspace.detection.spec import NeckSpec
 from searchspace.spec import ArchSpec, HeadSpec, StageSpec, StemSpec
 from workers.cli import main
 from workers.detection import BoxDatasetConfig, evaluate_map, fit_detector, fitted
-from workers.training import TrainRecipe
+from workers.training import CheckpointMismatch, TrainRecipe
 
 from .test_box_data import write_yolo
 
@@ -76,3 +77,14 @@ def test_train_detector_command_names_a_bad_annotation(tmp_path: Path, capsys: p
         main(["train-detector", "--zoo", "yolox_nano_style", "--dataset", str(tmp_path), "--epochs", "1"])
     assert err.value.code == 2
     assert "1.txt: annotation 1: box" in capsys.readouterr().err
+
+
+def test_a_rerun_resumes_from_its_checkpoint_and_refuses_another_runs(tmp_path: Path, one_thread: object) -> None:
+    data = BoxDatasetConfig(images=40)
+    recipe = TrainRecipe(epochs=1, batch_size=8, optimizer="adamw", lr=0.01, auto_augment="none")
+    first = fit_detector(tiny_ssdlite(), data, recipe, checkpoint=tmp_path / "c.pt")
+    again = fit_detector(tiny_ssdlite(), data, recipe, checkpoint=tmp_path / "c.pt")  # nothing left to train
+    assert again.epochs == first.epochs and again.test_map == first.test_map
+    assert all(torch.equal(again.state_dict[k], v) for k, v in first.state_dict.items())
+    with pytest.raises(CheckpointMismatch):
+        fit_detector(tiny_ssdlite(), data, replace(recipe, lr=0.02), checkpoint=tmp_path / "c.pt")

@@ -43,6 +43,8 @@ def checked_box(path: str | os.PathLike[str], index: int, corners: Any, size: tu
     """``corners`` (x1, y1, x2, y2) as float32 when they are a box inside an image of ``size``; else the
     AnnotationError saying which check failed."""
     try:
+        if isinstance(corners, str | bytes | dict):
+            raise TypeError
         box = [float(v) for v in corners]
     except (TypeError, ValueError):
         raise AnnotationError(path, index, f"box {str(corners)[:80]} is not four numbers") from None
@@ -61,7 +63,7 @@ def checked_box(path: str | os.PathLike[str], index: int, corners: Any, size: tu
 
 
 def checked_class(path: str | os.PathLike[str], index: int, value: Any, known: dict[Any, int]) -> int:
-    if isinstance(value, bool) or value not in known:
+    if isinstance(value, bool) or not isinstance(value, int | str) or value not in known:
         names = ", ".join(map(str, list(known)[:20]))
         raise AnnotationError(path, index, f"class {str(value)[:80]!r} is unknown (known: {names})")
     return known[value]
@@ -117,6 +119,10 @@ def read_coco(root: Path, annotations: Path, scope: Scope) -> tuple[tuple[str, .
     for i, entry in enumerate(data["images"]):
         if not isinstance(entry, dict) or "id" not in entry or "file_name" not in entry:
             raise AnnotationError(annotations, None, f"image entry {i} needs an 'id' and a 'file_name'")
+        if isinstance(entry["id"], bool) or not isinstance(entry["id"], int | str):
+            raise AnnotationError(annotations, None, f"image entry {i}: id must be an integer or a string")
+        if entry["id"] in images:
+            raise AnnotationError(annotations, None, f"image entry {i}: id {str(entry['id'])[:40]} is listed twice")
         file = inside(root, entry["file_name"], annotations, None)
         scope.check(file)
         images[entry["id"]] = (file, image_size(file, "cannot be read as an image"))
@@ -128,7 +134,7 @@ def read_coco(root: Path, annotations: Path, scope: Scope) -> tuple[tuple[str, .
         if ann.get("iscrowd"):
             continue
         key = ann["image_id"]
-        if isinstance(key, bool) or key not in images:
+        if isinstance(key, bool) or not isinstance(key, int | str) or key not in images:
             raise AnnotationError(annotations, index, f"image_id {str(key)[:40]} names no image")
         label = checked_class(annotations, index, ann["category_id"], known)
         xywh = ann["bbox"]

@@ -142,6 +142,14 @@ def test_corrupt_files_and_hostile_input(tmp_path: Path) -> None:
     (write_coco(tmp_path / "coco") / "annotations.json").write_text("{not json")
     with pytest.raises(AnnotationError, match="not valid JSON"):
         BoxDatasetConfig(source=str(tmp_path / "coco")).read()
+    for bad, words in ((("category_id", [7]), "annotation 1: class"), (("image_id", {"a": 1}), "annotation 1: image_id"),
+                       (("bbox", "1234"), "annotation 1: bbox")):
+        coco = write_coco(tmp_path / f"coco-{bad[0]}")
+        data = json.loads((coco / "annotations.json").read_text())
+        data["annotations"][1][bad[0]] = bad[1]
+        (coco / "annotations.json").write_text(json.dumps(data))
+        with pytest.raises(AnnotationError, match=words):
+            BoxDatasetConfig(source=str(coco)).read()
     voc = write_voc(tmp_path / "voc")
     (voc / "Annotations" / "2.xml").write_text('<?xml version="1.0"?><!DOCTYPE a [<!ENTITY e "x">]>'
                                                "<annotation><filename>&e;</filename></annotation>")

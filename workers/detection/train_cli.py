@@ -46,6 +46,7 @@ def add_detector_flags(p: argparse.ArgumentParser) -> None:
             options["help"] = f"{description(field_at(TrainRecipe, name)[0])} (default {DEFAULTS[name]})"
         add_field_flag(p, flag, TrainRecipe, name, **options)
     p.add_argument("--out", help="directory for spec.json, weights.safetensors, report.json and checkpoint.pt")
+    p.add_argument("--threads", type=int, help="torch threads (default: torch's)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
@@ -67,8 +68,13 @@ def detector(args: argparse.Namespace) -> Any:
 
 def train_detector_command(args: argparse.Namespace) -> int:
     """Run ``python -m workers train-detector``: train, print the curve and the mAPs, write the product."""
+    import torch
+
+    from searchspace.checks import check_int
     from workers.detection.fit import fit_detector
 
+    if args.threads is not None:
+        torch.set_num_threads(check_int("--threads", args.threads, 1, 1024))
     given = {name: getattr(args, flag_dest(flag)) for flag, name in DATA_FLAGS.items()
              if getattr(args, flag_dest(flag)) is not None}
     if args.classes:

@@ -1,6 +1,7 @@
 """``python -m workers train-detector``: train one detector (a zoo detector or a DetectorSpec file, fitted to
 the data's classes) on a box dataset and report its validation and test mAP; with ``--out``, write the spec,
-the weights (safetensors) and the report. Flags derive from BoxDatasetConfig and TrainRecipe."""
+the weights (safetensors), the standalone ``.py`` file, ONNX with the box decoding (inputs normalised with the
+report's ``mean`` and ``std``) and the report. Flags derive from BoxDatasetConfig and TrainRecipe."""
 
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ def add_detector_flags(p: argparse.ArgumentParser) -> None:
         if name in DEFAULTS:
             options["help"] = f"{description(field_at(TrainRecipe, name)[0])} (default {DEFAULTS[name]})"
         add_field_flag(p, flag, TrainRecipe, name, **options)
-    p.add_argument("--out", help="directory for spec.json, weights.safetensors, report.json and checkpoint.pt")
+    p.add_argument("--out", help="directory for spec.json, weights.safetensors, detector.py, detector.onnx, report.json and "
+                                    "checkpoint.pt")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
 
@@ -99,9 +101,13 @@ def train_detector_command(args: argparse.Namespace) -> int:
     if out:
         from safetensors.torch import save_file
 
+        from searchspace.detection.export import detector_to_onnx, detector_to_python
+
         out.mkdir(parents=True, exist_ok=True)
         (out / "spec.json").write_text(result.spec.to_json())
         save_file({k: v.contiguous() for k, v in result.state_dict.items()}, str(out / "weights.safetensors"))
+        (out / "detector.py").write_text(detector_to_python(result.spec))
+        (out / "detector.onnx").write_bytes(detector_to_onnx(result.spec, state_dict=result.state_dict))
         (out / "report.json").write_text(json.dumps(report, indent=2))
     if args.json:
         print(json.dumps(report, indent=2))
@@ -112,5 +118,5 @@ def train_detector_command(args: argparse.Namespace) -> int:
           f"{result.test_map:.4f} (@.5 {result.test_map50:.4f}) on {result.test_size} held-out images; "
           f"{result.images_per_second:.1f} training images/s")
     if out:
-        print(f"wrote spec.json, weights.safetensors, report.json to {out}")
+        print(f"wrote spec.json, weights.safetensors, detector.py, detector.onnx, report.json to {out}")
     return 0

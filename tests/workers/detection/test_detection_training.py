@@ -69,6 +69,14 @@ def test_train_detector_command_writes_the_product(tmp_path: Path, capsys: pytes
     assert report["spec"]["head"]["kind"] == "yolox" and len(report["epochs"]) == 1
     assert (out / "weights.safetensors").stat().st_size > 0 and (out / "checkpoint.pt").exists()
     assert DetectorSpec.from_json((out / "spec.json").read_text()).num_classes == 3
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(out / "detector.onnx"), providers=["CPUExecutionProvider"])
+    image = ((torch.rand(1, 3, 64, 64) - torch.tensor(report["mean"]).view(1, 3, 1, 1))
+             / torch.tensor(report["std"]).view(1, 3, 1, 1))
+    boxes, scores = session.run(None, {session.get_inputs()[0].name: image.numpy()})
+    assert boxes.shape[0] == 1 and boxes.shape[2] == 4 and scores.shape[2] == 3
+    assert "def build_model" in (out / "detector.py").read_text()
 
 
 def test_train_detector_command_names_a_bad_annotation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

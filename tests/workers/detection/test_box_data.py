@@ -206,3 +206,17 @@ def test_checked_box_returns_a_box_inside_or_raises_the_annotation_error(corners
         assert err.index == 3 and str(err).startswith("a.json: annotation 3: ")
         return
     assert box.shape == (4,) and 0 <= box[0] < box[2] <= W and 0 <= box[1] < box[3] <= H
+
+
+def test_without_defusedxml_a_dtd_is_refused_before_parsing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "defusedxml", None)  # import fails: the standard library's parser is used
+    voc = write_voc(tmp_path)
+    (voc / "Annotations" / "0.xml").write_text('<!DOCTYPE a [<!ENTITY b "c">]><annotation><filename>&b;</filename>'
+                                               "</annotation>")
+    with pytest.raises(AnnotationError, match="DTD or an entity") as err:
+        BoxDatasetConfig(source=str(voc)).read()
+    assert err.value.path.endswith("0.xml")
+    (voc / "Annotations" / "0.xml").write_text("<annotation><filename>0.png</filename></annotation>")
+    assert len(BoxDatasetConfig(source=str(voc)).read().records) == 3

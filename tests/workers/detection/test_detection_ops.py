@@ -102,6 +102,8 @@ def test_augmentation_keeps_boxes_on_their_pixels(seed: int) -> None:
         torch.testing.assert_close(moved[i][0], covered, atol=1.0, rtol=0)
         checked += 1
     assert checked >= n // 2
+    for b in moved:  # what is kept lies in the image, at least a pixel on each side
+        assert ((b >= 0) & (b <= size)).all() and (b[:, 2:] - b[:, :2] >= 1).all()
 
 
 def test_map_of_perfect_and_shifted_predictions() -> None:

@@ -38,8 +38,6 @@ def box_pipeline(resolution: int, crop_scale: float, flip: bool, jitter: bool) -
 def augment_boxes(pipeline: nn.Module | None, images: torch.Tensor, boxes: list[torch.Tensor],
                   labels: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
     """``images`` (N, C, R, R) in [0, 1], boxes (n, 4) in pixels and labels per image -> the same, augmented."""
-    import torch
-
     if pipeline is None:
         return images, boxes, labels
     size = images.shape[-1]
@@ -59,5 +57,4 @@ def augment_boxes(pipeline: nn.Module | None, images: torch.Tensor, boxes: list[
         keep = (sides >= 1.0).all(1) & (sides.prod(1) >= MIN_VISIBLE * area)
         kept_boxes.append(clipped[keep])
         kept_labels.append(lab[keep])
-    return out.clamp_(0.0, 1.0) if out.dtype.is_floating_point else out, kept_boxes, [
-        torch.as_tensor(lab) for lab in kept_labels]
+    return out.clamp_(0.0, 1.0), kept_boxes, kept_labels

@@ -123,3 +123,16 @@ def test_postprocess_thresholds_and_suppresses() -> None:
     scores = torch.tensor([[[0.9, 0.0], [0.8, 0.005], [0.0, 0.7]]])
     (det,) = postprocess(boxes, scores)
     assert det.labels.tolist() == [0, 1] and det.scores.tolist() == pytest.approx([0.9, 0.7])
+
+
+def test_images_without_objects_augment_and_lose_finitely() -> None:
+    none, one = torch.zeros(0, 4), torch.tensor([[1.0, 1, 10, 10]])
+    labels = [torch.zeros(0, dtype=torch.long), torch.tensor([1])]
+    out, boxes, kept = augment_boxes(box_pipeline(32, 0.5, True, True), torch.rand(2, 1, 32, 32), [none, one], labels)
+    assert out.shape == (2, 1, 32, 32) and boxes[0].shape == (0, 4) and kept[0].numel() == 0
+    priors = torch.tensor([[5.0, 5, 10, 10], [20, 20, 10, 10]])
+    loss = ssd_loss(torch.randn(2, 2, 3), torch.zeros(2, 2, 4), priors, [none, one], labels)
+    assert torch.isfinite(loss)
+    cells, strides = torch.tensor([[0.0, 0], [1, 1]]), torch.full((2, 1), 8.0)
+    loss = yolox_loss(torch.zeros(2, 2, 3), torch.zeros(2, 2, 4), cells, strides, [none, one], labels)
+    assert torch.isfinite(loss) and loss > 0

@@ -43,6 +43,10 @@ if TYPE_CHECKING:
     from torch import nn
 
 CLIP_NORM = 10.0
+# The recipe fields train-detector sets where the classification defaults (SGD at 0.1, 30 epochs) do not suit a
+# detector trained from scratch; the command's flags override them.
+RECIPE_DEFAULTS: dict[str, Any] = {"optimizer": "adamw", "lr": 0.005, "weight_decay": 0.01, "batch_size": 16,
+                                   "epochs": 10, "warmup_epochs": 0.5, "crop_scale": 0.5}
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,12 @@ from searchspace.errors import SpecError
 from searchspace.fields import add_field_flag, description, field_at, flag_dest
 from searchspace.table import format_table
 from workers.detection.config import BoxDatasetConfig
+from workers.detection.fit import RECIPE_DEFAULTS, fit_detector
 from workers.training import CheckpointMismatch, TrainRecipe
 
 DATA_FLAGS = {"--dataset": "source", "--format": "format", "--annotations": "annotations", "--subset": "subset",
               "--val-fraction": "val_fraction", "--test-fraction": "test_fraction", "--data-seed": "seed",
               "--images": "images"}
-# Where a detector trains better than with the classification recipe's defaults (SGD at 0.1, 30 epochs).
-DEFAULTS = {"optimizer": "adamw", "lr": 0.005, "weight_decay": 0.01, "batch_size": 16, "epochs": 10,
-            "warmup_epochs": 0.5, "crop_scale": 0.5}
 
 
 def recipe_flags() -> dict[str, str]:
@@ -43,8 +41,8 @@ def add_detector_flags(p: argparse.ArgumentParser) -> None:
         options: dict[str, Any] = {}
         if isinstance(getattr(TrainRecipe(), name), bool):
             options["action"] = argparse.BooleanOptionalAction
-        if name in DEFAULTS:
-            options["help"] = f"{description(field_at(TrainRecipe, name)[0])} (default {DEFAULTS[name]})"
+        if name in RECIPE_DEFAULTS:
+            options["help"] = f"{description(field_at(TrainRecipe, name)[0])} (default {RECIPE_DEFAULTS[name]})"
         add_field_flag(p, flag, TrainRecipe, name, **options)
     p.add_argument("--out", help="directory for spec.json, weights.safetensors, detector.py, detector.onnx, report.json and "
                                     "checkpoint.pt")
@@ -73,8 +71,6 @@ def train_detector_command(args: argparse.Namespace) -> int:
     import torch
 
     from searchspace.checks import check_int
-    from workers.detection.fit import fit_detector
-
     if args.threads is not None:
         torch.set_num_threads(check_int("--threads", args.threads, 1, 1024))
     given = {name: getattr(args, flag_dest(flag)) for flag, name in DATA_FLAGS.items()
@@ -82,7 +78,7 @@ def train_detector_command(args: argparse.Namespace) -> int:
     if args.classes:
         given["classes"] = tuple(c.strip() for c in args.classes.split(",") if c.strip())
     data = BoxDatasetConfig(**given)
-    recipe = TrainRecipe.from_dict({**DEFAULTS, **{name: getattr(args, flag_dest(flag))
+    recipe = TrainRecipe.from_dict({**RECIPE_DEFAULTS, **{name: getattr(args, flag_dest(flag))
                                                    for flag, name in recipe_flags().items()
                                                    if getattr(args, flag_dest(flag)) is not None}})
     spec = detector(args)

@@ -33,6 +33,7 @@ ROUTES: dict[str, Route] = {
     "search": Route("workers.cli", "run (or resume) a search and print its Pareto front"),
     "profile": Route("workers.cli", "time every block a search space can produce on this machine"),
     "train": Route("workers.cli", "train one architecture at full fidelity; save trained weights and exports"),
+    "train-detector": Route("workers.cli", "train one detector on a box dataset; report its validation and test mAP"),
     "zoo": Route("searchspace.cli", "the reference networks: our counts vs the published ones"),
     "show": Route("searchspace.cli", "per-stage summary of a zoo network or a spec JSON file"),
     "export": Route("searchspace.cli", "a spec as standalone PyTorch code, ONNX or TorchScript"),

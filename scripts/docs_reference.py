@@ -22,6 +22,7 @@ from scaler.grid_config import GridConfig
 from searchspace.codec import field_types
 from searchspace.fields import choices, default_of, description, plain
 from store.settings import Settings
+from workers.detection import BoxDatasetConfig
 from workers.latency import Timing
 from workers.search import SearchConfig
 
@@ -30,6 +31,7 @@ CONFIGS: tuple[tuple[str, type, str], ...] = (
     ("Search", SearchConfig, "`POST /v1/searches`, `nas search --config FILE.json` (and its flags)"),
     ("Scaling search", GridConfig, "`POST /v1/scaling-searches`, `nas scale grid`"),
     ("Device profile timing", Timing, "`nas profile` (its flags)"),
+    ("Box dataset", BoxDatasetConfig, "`nas train-detector` (its flags)"),
 )
 
 

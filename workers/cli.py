@@ -242,6 +242,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_train_flags(p)
     p.set_defaults(func=train_command)
+    p = sub.add_parser("train-detector", help="train one detector on a box dataset; report its validation and test mAP")
+    from workers.detection import add_detector_flags, train_detector_command
+
+    add_detector_flags(p)
+    p.set_defaults(func=train_detector_command)
     return parser
 
 

@@ -5,21 +5,28 @@ from __future__ import annotations
 
 from workers.data.dataset import DatasetConfig, clear_cache, shipment
 from workers.data.errors import DatasetError
-from workers.data.formats import BUILT_IN
+from workers.data.formats import BUILT_IN, IMAGE_EXTENSIONS
+from workers.data.safety import Limits, Scope, image_files, open_image, open_regular
 from workers.data.shipment import Shipment, adopt, adopted
 from workers.data.split import DatasetInfo, SplitData, held_out_test, stratified_split, stratified_subset
 
 __all__ = [
     "BUILT_IN",
+    "IMAGE_EXTENSIONS",
     "DatasetConfig",
     "DatasetError",
     "DatasetInfo",
+    "Limits",
+    "Scope",
     "Shipment",
     "SplitData",
     "adopt",
     "adopted",
     "clear_cache",
     "held_out_test",
+    "image_files",
+    "open_image",
+    "open_regular",
     "shipment",
     "stratified_split",
     "stratified_subset",

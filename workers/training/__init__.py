@@ -12,9 +12,15 @@ from workers.training.budget import (
     TrainDevice,
     TrainResult,
 )
-from workers.training.checkpoint import CheckpointMismatch
+from workers.training.checkpoint import (
+    CheckpointMismatch,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from workers.training.evaluation import Durations, Evaluation, evaluate
-from workers.training.fullfit import EpochRecord, FullFitResult, fit
+from workers.training.fullfit import EpochRecord, FullFitResult, fit, warmup_cosine
 from workers.training.loop import (
     accuracy,
     build_seeded,
@@ -53,9 +59,14 @@ __all__ = [
     "cosine_lrs",
     "evaluate",
     "fit",
+    "load_checkpoint",
     "make_optimizer",
+    "rng_state",
+    "save_checkpoint",
     "save_product",
+    "set_rng_state",
     "train_and_evaluate",
     "train_command",
     "train_device",
+    "warmup_cosine",
 ]

@@ -1,4 +1,4 @@
-"""Latency: measurement on this machine (CPU lock, held heap, reference level), device profiling (timing parts and
+"""Latency: the plain benchmark loop that defines it (``plain``), measurement on this machine (CPU lock, held heap, reference level), device profiling (timing parts and
 networks, fitting the correction) and prediction from a profile."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 from workers.latency.config import LatencyConfig
 from workers.latency.correction import fitted
 from workers.latency.measure import REFERENCES, DeviceInfo, LatencyResult, cpu_model, measure_latency
+from workers.latency.plain import PlainLatency, PlainLoop, time_module, time_onnx, time_spec, time_specs_fresh
 from workers.latency.prediction import file_profile_id, predictor_for
 from workers.latency.profile import calibrate, partial_path, sample_specs, time_profile
 from workers.latency.profile_cli import add_profile_flags, profile_command
@@ -16,6 +17,8 @@ __all__ = [
     "DeviceInfo",
     "LatencyConfig",
     "LatencyResult",
+    "PlainLatency",
+    "PlainLoop",
     "Timer",
     "Timing",
     "add_profile_flags",
@@ -28,6 +31,10 @@ __all__ = [
     "predictor_for",
     "profile_command",
     "sample_specs",
+    "time_module",
     "time_networks",
+    "time_onnx",
     "time_profile",
+    "time_spec",
+    "time_specs_fresh",
 ]

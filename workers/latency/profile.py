@@ -8,7 +8,6 @@ import math
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from searchspace.errors import SpecError
 from searchspace.latency_keys import Part, space_parts

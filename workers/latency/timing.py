@@ -20,11 +20,9 @@ the same reference level.
 
 from __future__ import annotations
 
-import os
-import platform
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from searchspace.checks import check_choice, check_float, check_int
@@ -38,7 +36,8 @@ from searchspace.latency_table import (
 )
 from searchspace.spec import ArchSpec
 from workers.latency.heap import hold_freed_memory
-from workers.latency.measure import REFERENCES, cpu_model, flushed_denormals, timed_rounds
+from workers.latency.measure import REFERENCES, flushed_denormals, timed_rounds
+from workers.latency.plain import device_description
 
 if TYPE_CHECKING:
     from torch import nn
@@ -95,17 +94,8 @@ class Timing:
 
 def describe(timing: Timing, name: str = "") -> DeviceDescription:
     """This machine, its torch and the runtime, as a profile's device description."""
-    import torch
-
-    version = torch.__version__
-    if timing.runtime == "onnxruntime":
-        import onnxruntime
-
-        version = onnxruntime.__version__
-    return DeviceDescription(name=name, cpu=cpu_model()[:200], machine=platform.machine(), cores=os.cpu_count() or 1,
-                             threads=timing.threads, torch=torch.__version__, runtime=timing.runtime,
-                             runtime_version=version, clock=timing.clock, quantile=timing.quantile,
-                             rewarm=timing.rewarm_calls)
+    return replace(device_description(timing.runtime, timing.threads, name=name), clock=timing.clock,
+                   quantile=timing.quantile, rewarm=timing.rewarm_calls)
 
 
 def part_module(part: Part) -> nn.Module:

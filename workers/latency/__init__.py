@@ -6,6 +6,7 @@ from __future__ import annotations
 from workers.latency.config import LatencyConfig
 from workers.latency.correction import fitted
 from workers.latency.measure import REFERENCES, DeviceInfo, LatencyResult, cpu_model, measure_latency
+from workers.latency.measure_cli import add_measure_flags, measure_command
 from workers.latency.plain import PlainLatency, PlainLoop, time_module, time_onnx, time_spec, time_specs_fresh
 from workers.latency.prediction import file_profile_id, predictor_for
 from workers.latency.profile import calibrate, partial_path, sample_specs, time_profile
@@ -21,11 +22,13 @@ __all__ = [
     "PlainLoop",
     "Timer",
     "Timing",
+    "add_measure_flags",
     "add_profile_flags",
     "calibrate",
     "cpu_model",
     "file_profile_id",
     "fitted",
+    "measure_command",
     "measure_latency",
     "partial_path",
     "predictor_for",

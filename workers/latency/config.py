@@ -41,6 +41,9 @@ class LatencyConfig:
         "time a fixed reference network after every pass and scale each pass by the node's reference level "
         "over it, so drift of the machine's speed (co-tenants, throttling) cancels (the level is timed once per "
         "node, over 10 s; a CUDA device is timed as it is)"))
+    always: bool = field(default=False, metadata=doc(
+        "time every candidate's latency even where the search does not use it (objective macs); by default "
+        "latency is timed only for a latency objective, reward or constraint"))
 
     def __post_init__(self) -> None:
         check_int("batch_size", self.batch_size, 1, 65_536)
@@ -54,6 +57,7 @@ class LatencyConfig:
         check_bool("exclusive", self.exclusive)
         check_float("window_s", self.window_s, 0, 600)
         check_bool("reference", self.reference)
+        check_bool("always", self.always)
 
     @property
     def profile_id(self) -> str | None:
@@ -70,7 +74,7 @@ class LatencyConfig:
         return data
 
 
-_LATER_FIELDS = ("clock", "exclusive", "window_s", "reference")
+_LATER_FIELDS = ("clock", "exclusive", "window_s", "reference", "always")
 
 
 _DEFAULT = LatencyConfig()

@@ -27,6 +27,7 @@ from searchspace.spec import ArchSpec
 PROFILE_SCHEMA = 2  # 1: entries named their latency median_ms (read, converted)
 RUNTIMES = ("eager", "onnxruntime")
 CLOCKS = ("wall", "cpu")
+CALIBRATIONS = ("interleaved", "plain")
 MAX_ENTRIES = 200_000
 MAX_MS = 3.6e6  # an hour per forward pass: anything above is not a measurement
 _TEXT = re.compile(r"[\x20-\x7e]{0,200}")
@@ -74,6 +75,10 @@ class DeviceDescription:
     clock: str = field(default="wall", metadata=doc("wall: elapsed time; cpu: the timing thread's CPU time"))
     quantile: float = field(default=0.5, metadata=doc("an entry is this quantile of the part's timed runs"))
     rewarm: int = field(default=0, metadata=doc("untimed runs of a part before its timed ones in every round"))
+    calibration: str = field(default="interleaved", metadata=doc(
+        "how the correction's networks were timed: plain (each whole network alone by the runtime's benchmark "
+        "loop, in a fresh process: the latency a user measures) or interleaved (among the parts, by the "
+        "profiler's rounds)"))
 
     def __post_init__(self) -> None:
         for name in ("name", "cpu", "machine", "torch", "runtime_version"):
@@ -85,6 +90,7 @@ class DeviceDescription:
         check_choice("clock", self.clock, CLOCKS)
         check_float("quantile", self.quantile, 0, 1)
         check_int("rewarm", self.rewarm, 0, 10_000)
+        check_choice("calibration", self.calibration, CALIBRATIONS)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -25,7 +25,7 @@ from searchspace.space import SearchSpace
 from searchspace.spec import ArchSpec
 
 PROFILE_SCHEMA = 2  # 1: entries named their latency median_ms (read, converted)
-RUNTIMES = ("eager", "onnxruntime")
+RUNTIMES = ("eager", "onnxruntime", "int8")  # int8: ONNX Runtime on the statically quantized graph
 CLOCKS = ("wall", "cpu")
 CALIBRATIONS = ("interleaved", "plain")
 MAX_ENTRIES = 200_000
@@ -69,7 +69,8 @@ class DeviceDescription:
     cores: int = field(default=1, metadata=doc("logical CPUs of the machine"))
     threads: int = field(default=1, metadata=doc("threads the runtime was given while timing"))
     torch: str = field(default="", metadata=doc("torch version"))
-    runtime: str = field(default="eager", metadata=doc("eager (PyTorch) or onnxruntime"))
+    runtime: str = field(default="eager", metadata=doc(
+        "eager (PyTorch), onnxruntime, or int8 (ONNX Runtime on the statically quantized graph)"))
     runtime_version: str = field(default="", metadata=doc("version of the runtime"))
     batch_size: int = field(default=1, metadata=doc("images per timed forward pass"))
     clock: str = field(default="wall", metadata=doc("wall: elapsed time; cpu: the timing thread's CPU time"))

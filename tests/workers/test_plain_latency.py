@@ -42,8 +42,8 @@ def test_the_loop_warms_up_then_reports_each_rounds_mean() -> None:
     assert all(1.9 < ms < 20 for ms in rounds)
 
 
-@pytest.mark.parametrize("runtime", ["eager", "onnxruntime"])
-def test_a_spec_is_timed_whole_in_either_runtime(runtime: str) -> None:
+@pytest.mark.parametrize("runtime", ["eager", "onnxruntime", "int8"])
+def test_a_spec_is_timed_whole_in_every_runtime(runtime: str) -> None:
     before = torch.get_num_threads()
     got = time_spec(tiny_spec(), PlainLoop(runtime=runtime, threads=1, batch_size=2, **FAST))
     assert got.min_ms <= got.median_ms <= got.max_ms and len(got.round_ms) == 3 and got.spread >= 0
@@ -61,6 +61,28 @@ def test_an_onnx_file_runs_only_in_onnxruntime_and_needs_shapes_it_leaves_open(o
     assert next(iter(feed.values())).shape == (3, 1, 16, 16)
     with pytest.raises(SpecError, match="cannot load"):
         onnx_session(b"not a model", 1)
+
+
+def test_int8_is_the_float_graph_statically_quantized_on_training_images(onnx_file: Path) -> None:
+    import onnx
+
+    from workers.latency.quantize import quantize, training_images
+
+    images = training_images((1, 16, 16), count=32)
+    assert images.shape == (32, 1, 16, 16) and images.dtype == "float32" and images.std() > 0.1
+    ops = {node.op_type for node in onnx.load_from_string(quantize(onnx_file.read_bytes(), images)).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    assert time_onnx(onnx_file, PlainLoop(runtime="int8", **FAST)).device.runtime == "int8"
+
+
+def test_a_part_is_profiled_in_int8() -> None:
+    from searchspace.latency_keys import network_parts
+    from workers.latency import Timing
+    from workers.latency.timing import time_part
+
+    part = network_parts(tiny_spec())[1]
+    entry = time_part(part, Timing(runtime="int8", warmup=1, rounds=2, reference=False))
+    assert entry.ms > 0 and Timing(runtime="int8").rewarm_calls == 1
 
 
 def test_specs_timed_in_a_fresh_process() -> None:

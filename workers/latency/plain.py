@@ -35,7 +35,9 @@ Run = Callable[[], Any]
 class PlainLoop:
     """How a whole network is timed: the runtime's benchmark loop (the module docstring)."""
 
-    runtime: str = field(default="eager", metadata=doc("eager (PyTorch) or onnxruntime"))
+    runtime: str = field(default="eager", metadata=doc(
+        "eager (PyTorch), onnxruntime, or int8 (ONNX Runtime on the graph statically quantized, calibrated on "
+        "training images: workers.latency.quantize)"))
     threads: int = field(default=1, metadata=doc("runtime threads (torch.set_num_threads / intra_op_num_threads)"))
     batch_size: int = field(default=1, metadata=doc("images per run"))
     warmup: int = field(default=20, metadata=doc("untimed runs first"))
@@ -176,10 +178,10 @@ def time_module(module: nn.Module, shape: Sequence[int], loop: PlainLoop) -> Pla
 
     module = module.eval()
     x = torch.randn(loop.batch_size, *shape, generator=torch.Generator().manual_seed(0))
-    if loop.runtime == "onnxruntime":
+    if loop.runtime != "eager":
         from searchspace.export.onnx import export_module
 
-        return time_onnx(export_module(module, x), loop)
+        return time_onnx(export_module(module, x), loop, tuple(shape))
     previous = torch.get_num_threads()
     torch.set_num_threads(loop.threads)
     try:
@@ -190,11 +192,18 @@ def time_module(module: nn.Module, shape: Sequence[int], loop: PlainLoop) -> Pla
 
 
 def time_onnx(model: bytes | str | Path, loop: PlainLoop, shape: Sequence[int] | None = None) -> PlainLatency:
-    """An ONNX model (bytes or a file) by the plain loop in ONNX Runtime (``onnx_feed`` for ``shape``)."""
-    if loop.runtime != "onnxruntime":
-        raise SpecError("runtime", f"an ONNX model runs in onnxruntime, not {loop.runtime!r}")
+    """An ONNX model (bytes or a file) by the plain loop in ONNX Runtime (``onnx_feed`` for ``shape``); in int8 the
+    float model is statically quantized first, calibrated on training images of its input's shape."""
+    if loop.runtime == "eager":
+        raise SpecError("runtime", "an ONNX model runs in onnxruntime or int8, not 'eager'")
     session = onnx_session(model, loop.threads)
     feed = onnx_feed(session, loop.batch_size, shape)
+    if loop.runtime == "int8":
+        from workers.latency.quantize import quantize, training_images
+
+        image = next(iter(feed.values())).shape[1:]
+        data = model if isinstance(model, bytes) else Path(model).read_bytes()
+        session = onnx_session(quantize(data, training_images(image)), loop.threads)
     return result(time_loop(lambda: session.run(None, feed), loop), loop)
 
 

@@ -42,7 +42,7 @@ def test_by_default_a_freed_activation_goes_back_to_the_kernel() -> None:
 
 
 def test_held_heap_keeps_freed_memory() -> None:
-    assert _kept_mib("from workers.heap import hold_freed_memory\nassert hold_freed_memory()") >= 16
+    assert _kept_mib("from workers.latency.heap import hold_freed_memory\nassert hold_freed_memory()") >= 16
 
 
 def test_latency_measurement_holds_the_heap() -> None:
@@ -52,6 +52,6 @@ def test_latency_measurement_holds_the_heap() -> None:
 
 
 def test_profiling_holds_the_heap() -> None:
-    setup = ("from workers.profiling import Timing, timed\n"
+    setup = ("from workers.latency.timing import Timing, timed\n"
              "timed([lambda: None], Timing(rounds=1, warmup=0, reference=False))")
     assert _kept_mib(setup) >= 16

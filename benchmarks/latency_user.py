@@ -129,8 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    results = [run(rt, int(t), args.n, args.seed, args.calibrate, work)
-               for t in args.threads.split(",") for rt in args.runtimes.split(",")]
+    results = []
+    for threads in args.threads.split(","):
+        for runtime in args.runtimes.split(","):
+            results.append(run(runtime, int(threads), args.n, args.seed, args.calibrate, work))
+            if args.json:  # kept as it goes: a long run's finished runtimes survive an interruption
+                Path(args.json).write_text(json.dumps(results, indent=2))
     print(f"command: {' '.join(sys.argv)}  ({os.cpu_count()} logical CPUs)")
     print(f"space: {len(SPACE.stages)} stages, {SPACE.size():.2e} networks; yardstick: python -m workers measure "
           f"(fresh process; {PlainLoop().describe()})")
@@ -148,8 +152,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {r['runtime']} | {r['threads']} | {r['n']} | {cell(r['predictor'])} | {cell(r['self_agreement'])} "
               f"| {cell(r['plain_start'])} | {profile_s} | {r['uncovered']} | {r['correction']} | "
               f"{r['load_before']} -> {r['load_after']} |")
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
     return 0
 
 

@@ -89,14 +89,14 @@ def run(runtime: str, threads: int, n: int, seed: int, n_calibrate: int, work: P
     specs = held_out(n, seed, calibration)
     loop = PlainLoop(runtime=runtime, threads=threads)
     load_before = _load()
-    start = time_specs_fresh(specs, loop)
+    start = [t.median_ms for t in time_specs_fresh(specs, loop)]
     profile, profile_s = profile_for(runtime, threads, n_calibrate, work)
     paths = []
     for i, spec in enumerate(specs):
         paths.append(work / f"net{seed}-{i}.json")
         paths[-1].write_text(spec.to_json())
     measured = [measure(path, runtime, threads) for path in paths]
-    end = time_specs_fresh(specs, loop)
+    end = [t.median_ms for t in time_specs_fresh(specs, loop)]
     predicted = [predict(spec, profile) for spec in specs]
     uncovered = 0
     others = [s for s in sample_specs(FULL, 20, seed + 1)]
@@ -108,7 +108,8 @@ def run(runtime: str, threads: int, n: int, seed: int, n_calibrate: int, work: P
     c = profile.correction
     return {
         "runtime": runtime, "threads": threads, "n": n, "entries": len(profile.entries), "profile_s": profile_s,
-        "correction": f"{c.scale:.3f} x (sum {c.per_part_ms:+.4f} ms x parts) ^ {c.exponent:.3f}, {c.fitted_on} nets",
+        "correction": f"{c.scale:.3f} x (sum {c.per_part_ms:+.4f} ms x parts) ^ {c.exponent:.3f}, {c.fitted_on} nets, "
+                      f"rounds spread {c.round_spread:.0%}",
         "predictor": agreement(predicted, measured), "plain_start": agreement(start, measured),
         "self_agreement": agreement(start, end), "median_measured_ms": statistics.median(measured),
         "uncovered": f"{uncovered} of {len(others)}", "load_before": load_before, "load_after": _load(),

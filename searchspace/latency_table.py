@@ -122,6 +122,7 @@ class Correction:
     fitted_on: int = 0
     exponent: float = 1.0
     per_part_ms: float = 0.0
+    round_spread: float = 0.0  # calibration networks' median slowest-over-fastest round - 1 (plain loop; 0: unknown)
 
     def __post_init__(self) -> None:
         for name in ("scale", "offset_ms", "exponent", "per_part_ms"):
@@ -139,6 +140,7 @@ class Correction:
         for name in ("scale", "offset_ms", "exponent", "per_part_ms"):
             object.__setattr__(self, name, float(getattr(self, name)))
         check_int("fitted_on", self.fitted_on, 0, 1_000_000)
+        object.__setattr__(self, "round_spread", float(check_float("round_spread", self.round_spread, 0, 1e6)))
 
     def apply(self, total_ms: float, parts: int = 0) -> float:
         base = max(total_ms + self.per_part_ms * parts, 1e-6)

@@ -61,7 +61,7 @@ def test_profile_covers_the_space_and_round_trips(profile_file: Path) -> None:
 def test_the_correction_is_fitted_on_the_plain_loops_figures(monkeypatch: pytest.MonkeyPatch) -> None:
     from searchspace.latency_table import table_terms
     from workers.latency import profile as profiling
-    from workers.latency.plain import PlainLoop
+    from workers.latency.plain import PlainLatency, PlainLoop
 
     specs = sample_specs(SPACE, 6, seed=2)
     entries = {p.key: LatencyEntry(ms=0.1 + 0.01 * i) for i, p in enumerate(space_parts(SPACE).values())}
@@ -69,14 +69,16 @@ def test_the_correction_is_fitted_on_the_plain_loops_figures(monkeypatch: pytest
     sums = [table_terms(s, table)[0] for s in specs]
     loops: list[PlainLoop] = []
 
-    def plain(timed: list, loop: PlainLoop) -> list[float]:  # what a user's loop would report: 2.5x the sum
+    def plain(timed: list, loop: PlainLoop) -> list[PlainLatency]:  # what a user's loop reports: 2.5x the sum
         loops.append(loop)
-        return [2.5 * table_terms(s, table)[0] for s in timed]
+        return [PlainLatency(median_ms=2.5 * table_terms(s, table)[0], min_ms=1.0, max_ms=1.2 + 0.1 * (i % 2),
+                             round_ms=(), loop=loop, device=table.device) for i, s in enumerate(timed)]
 
     monkeypatch.setattr(profiling, "time_specs_fresh", plain)
     fitted = profiling.calibrate(table, specs, replace(FAST, runtime="onnxruntime", threads=2))
     assert loops == [PlainLoop(runtime="onnxruntime", threads=2)]
     assert fitted.device.calibration == "plain" and fitted.correction.fitted_on == 6
+    assert fitted.correction.round_spread == pytest.approx(0.25)  # median of 20% and 30%
     assert [predict(s, fitted) for s in specs] == pytest.approx([2.5 * t for t in sums], rel=1e-3)
 
 

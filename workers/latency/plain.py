@@ -214,13 +214,13 @@ def time_spec(spec: ArchSpec, loop: PlainLoop) -> PlainLatency:
     return time_module(build(spec), (spec.in_chans, spec.resolution, spec.resolution), loop)
 
 
-def _time_specs(lines: Sequence[str], loop: PlainLoop) -> list[float]:
-    return [time_spec(ArchSpec.from_string(line), loop).median_ms for line in lines]
+def _time_specs(lines: Sequence[str], loop: PlainLoop) -> list[PlainLatency]:
+    return [time_spec(ArchSpec.from_string(line), loop) for line in lines]
 
 
-def time_specs_fresh(specs: Sequence[ArchSpec], loop: PlainLoop) -> list[float]:
-    """Each spec's plain-loop latency (ms), timed one after the other in a freshly spawned process, as a user's
-    own script would time it: nothing of this process (thread settings, denormal flushing, heap tuning, other
+def time_specs_fresh(specs: Sequence[ArchSpec], loop: PlainLoop) -> list[PlainLatency]:
+    """Each spec timed by the plain loop, one after the other in a freshly spawned process, as a user's own
+    script would time it: nothing of this process (thread settings, denormal flushing, heap tuning, other
     sessions) carries over."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor

@@ -116,8 +116,13 @@ def plain_loop(timing: Timing) -> PlainLoop:
 def calibrate(profile: DeviceProfile, specs: Sequence[ArchSpec], timing: Timing) -> DeviceProfile:
     """The profile with its correction fitted on ``specs`` timed whole by the plain loop in a fresh process
     (``time_specs_fresh``), as a user times a network."""
-    profile = replace(profile, device=replace(profile.device, calibration="plain"))
-    return fitted(profile, specs, time_specs_fresh(specs, plain_loop(timing)))
+    import statistics
+
+    timed = time_specs_fresh(specs, plain_loop(timing))
+    profile = fitted(replace(profile, device=replace(profile.device, calibration="plain")), specs,
+                     [t.median_ms for t in timed])
+    spread = statistics.median(t.spread for t in timed) if timed else 0.0
+    return replace(profile, correction=replace(profile.correction, round_spread=spread))
 
 
 def profile_space(

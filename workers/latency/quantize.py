@@ -63,12 +63,12 @@ def quantize(model: bytes, inputs: Any) -> bytes:
 
     proto = onnx.load_from_string(model)
     initializers = {i.name for i in proto.graph.initializer}
-    inputs_ = [i for i in proto.graph.input if i.name not in initializers]
-    if len(inputs_) != 1:
+    graph_inputs = [i for i in proto.graph.input if i.name not in initializers]
+    if len(graph_inputs) != 1:
         from searchspace.errors import SpecError
 
-        raise SpecError("model", f"int8 calibrates a model with one input (images); this one has {len(inputs_)}")
-    graph_input = inputs_[0]
+        raise SpecError("model", f"int8 calibrates a model with one input (images); this one has {len(graph_inputs)}")
+    graph_input = graph_inputs[0]
     batch = graph_input.type.tensor_type.shape.dim[0].dim_value or 1  # 0: a symbolic batch axis
     with tempfile.TemporaryDirectory(prefix="int8-") as tmp:
         prepared, out = Path(tmp) / "prepared.onnx", Path(tmp) / "int8.onnx"

@@ -127,3 +127,21 @@ def test_objective_macs_times_no_latency_unless_asked() -> None:
     assert evaluate_trial(tiny_spec(), asked)["latency_ms"] > 0
     assert evaluate_trial(tiny_spec(), replace(config, objective="latency"))["latency_ms"] > 0
     assert asked.latency.to_dict()["always"] is True and "always" not in config.latency.to_dict()
+
+
+def test_a_worker_can_time_by_the_plain_loop_that_defines_latency() -> None:
+    from workers.data import DatasetConfig
+    from workers.latency import LatencyConfig
+    from workers.training import TrainBudget, evaluate
+
+    latency = LatencyConfig(loop="plain", warmup=2)
+    record = evaluate(tiny_spec(), DatasetConfig(subset=0.1), TrainBudget(epochs=1, batch_size=32),
+                      latency=latency).measurements()
+    assert record["latency_ms"] > 0 and record["latency_p90_ms"] >= record["latency_ms"]
+    assert "plain loop: batch 1, 1 thread(s), 2 warm-up runs, then the median of 7 rounds of 30 runs" in (
+        record["latency_source"])
+    assert latency.to_dict()["loop"] == "plain" and "loop" not in LatencyConfig().to_dict()
+    with pytest.raises(SpecError, match="loop"):
+        LatencyConfig(loop="plain", device="cuda")
+    with pytest.raises(SpecError, match="loop"):
+        LatencyConfig(loop="other")

@@ -7,7 +7,15 @@ from workers.latency.config import LatencyConfig
 from workers.latency.correction import fitted
 from workers.latency.measure import REFERENCES, DeviceInfo, LatencyResult, cpu_model, measure_latency
 from workers.latency.measure_cli import add_measure_flags, measure_command
-from workers.latency.plain import PlainLatency, PlainLoop, time_module, time_onnx, time_spec, time_specs_fresh
+from workers.latency.plain import (
+    PlainLatency,
+    PlainLoop,
+    as_result,
+    time_module,
+    time_onnx,
+    time_spec,
+    time_specs_fresh,
+)
 from workers.latency.prediction import file_profile_id, predictor_for
 from workers.latency.profile import calibrate, partial_path, sample_specs, time_profile
 from workers.latency.profile_cli import add_profile_flags, profile_command
@@ -24,6 +32,7 @@ __all__ = [
     "Timing",
     "add_measure_flags",
     "add_profile_flags",
+    "as_result",
     "calibrate",
     "cpu_model",
     "file_profile_id",

@@ -23,7 +23,7 @@ from searchspace.errors import SpecError
 from searchspace.fields import as_dict, doc
 from searchspace.latency_table import RUNTIMES, DeviceDescription
 from searchspace.spec import ArchSpec
-from workers.latency.measure import cpu_model
+from workers.latency.measure import LatencyResult, cpu_model, device_info
 
 if TYPE_CHECKING:
     from torch import nn
@@ -77,6 +77,17 @@ class PlainLatency:
         return {"latency_ms": self.median_ms, "min_round_ms": self.min_ms, "max_round_ms": self.max_ms,
                 "spread": self.spread, "round_ms": list(self.round_ms), "loop": asdict(self.loop),
                 "device": as_dict(self.device)}
+
+
+def as_result(figure: PlainLatency) -> LatencyResult:
+    """A plain-loop figure as a worker's latency record: the rounds' median, 90th percentile, mean and minimum."""
+    import numpy as np
+
+    rounds, loop = np.asarray(figure.round_ms), figure.loop
+    return LatencyResult(median_ms=figure.median_ms, p90_ms=float(np.percentile(rounds, 90)),
+                         mean_ms=float(rounds.mean()), min_ms=figure.min_ms, repeats=loop.rounds * loop.runs,
+                         warmup=loop.warmup, batch_size=loop.batch_size, threads=loop.threads,
+                         device_info=device_info("cpu", loop.threads), loop=loop.describe())
 
 
 def runtime_version(runtime: str) -> str:

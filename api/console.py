@@ -3,7 +3,7 @@
 Each subcommand hands its arguments to the command line that owns it, so ``nas search --help`` is exactly
 ``python -m workers search --help``, and the ``python -m`` forms keep working:
 
-    nas search | profile | train          python -m workers ...      (search, device profiles, training)
+    nas search | profile | measure | train | ...  python -m workers ...  (search, latency, training)
     nas zoo | show | export               python -m searchspace ...  (reference networks, specs, export)
     nas scale derive | grid               python -m scaler ...       (compound scaling)
     nas serve                             python -m api              (the REST API and web UI)
@@ -32,6 +32,7 @@ class Route:
 ROUTES: dict[str, Route] = {
     "search": Route("workers.cli", "run (or resume) a search and print its Pareto front"),
     "profile": Route("workers.cli", "time every block a search space can produce on this machine"),
+    "measure": Route("workers.cli", "time a model (ONNX file, spec or zoo network) as a user's benchmark loop does"),
     "train": Route("workers.cli", "train one architecture at full fidelity; save trained weights and exports"),
     "train-detector": Route("workers.cli", "train one detector on a box dataset; report its validation and test mAP"),
     "zoo": Route("searchspace.cli", "the reference networks: our counts vs the published ones"),

@@ -24,8 +24,9 @@ from searchspace.space import SearchSpace
 from searchspace.spec import ArchSpec
 
 PROFILE_SCHEMA = 2  # 1: entries named their latency median_ms (read, converted); nothing else is a version
-RUNTIMES = ("eager", "onnxruntime")
+RUNTIMES = ("eager", "onnxruntime", "int8")  # int8: ONNX Runtime on the statically quantized graph
 CLOCKS = ("wall", "cpu")
+CALIBRATIONS = ("interleaved", "plain")
 MAX_ENTRIES = 200_000
 MAX_MS = 3.6e6  # an hour per forward pass: anything above is not a measurement
 _TEXT = re.compile(r"[\x20-\x7e]{0,200}")
@@ -66,12 +67,17 @@ class DeviceDescription:
     cores: int = field(default=1, metadata=doc("logical CPUs of the machine"))
     threads: int = field(default=1, metadata=doc("threads the runtime was given while timing"))
     torch: str = field(default="", metadata=doc("torch version"))
-    runtime: str = field(default="eager", metadata=doc("eager (PyTorch) or onnxruntime"))
+    runtime: str = field(default="eager", metadata=doc(
+        "eager (PyTorch), onnxruntime, or int8 (ONNX Runtime on the statically quantized graph)"))
     runtime_version: str = field(default="", metadata=doc("version of the runtime"))
     batch_size: int = field(default=1, metadata=doc("images per timed forward pass"))
     clock: str = field(default="wall", metadata=doc("wall: elapsed time; cpu: the timing thread's CPU time"))
     quantile: float = field(default=0.5, metadata=doc("an entry is this quantile of the part's timed runs"))
     rewarm: int = field(default=0, metadata=doc("untimed runs of a part before its timed ones in every round"))
+    calibration: str = field(default="interleaved", metadata=doc(
+        "how the correction's networks were timed: plain (each whole network alone by the runtime's benchmark "
+        "loop, in a fresh process: the latency a user measures) or interleaved (among the parts, by the "
+        "profiler's rounds)"))
 
     def __post_init__(self) -> None:
         for name in ("name", "cpu", "machine", "torch", "runtime_version"):
@@ -83,6 +89,7 @@ class DeviceDescription:
         check_choice("clock", self.clock, CLOCKS)
         check_float("quantile", self.quantile, 0, 1)
         check_int("rewarm", self.rewarm, 0, 10_000)
+        check_choice("calibration", self.calibration, CALIBRATIONS)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,12 +120,14 @@ class Correction:
     fitted_on: int = 0
     exponent: float = 1.0
     per_part_ms: float = 0.0
+    round_spread: float = 0.0  # calibration networks' median slowest-over-fastest round - 1 (plain loop; 0: unknown)
 
     def __post_init__(self) -> None:
         for name, lo, hi in (("scale", 0.05, 20), ("offset_ms", -MAX_MS, MAX_MS), ("exponent", 0.25, 4),
                              ("per_part_ms", -MAX_MS, MAX_MS)):  # range-checked before any float conversion
             object.__setattr__(self, name, float(check_float(name, getattr(self, name), lo, hi)))
         check_int("fitted_on", self.fitted_on, 0, 1_000_000)
+        object.__setattr__(self, "round_spread", float(check_float("round_spread", self.round_spread, 0, 1e6)))
 
     def apply(self, total_ms: float, parts: int = 0) -> float:
         base = max(total_ms + self.per_part_ms * parts, 1e-6)

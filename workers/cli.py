@@ -211,6 +211,12 @@ def _profile(args: argparse.Namespace) -> int:
     return profile_command(args)
 
 
+def _measure(args: argparse.Namespace) -> int:
+    from workers.latency import measure_command
+
+    return measure_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m workers")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -247,6 +253,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_detector_flags(p)
     p.set_defaults(func=train_detector_command)
+    p = sub.add_parser("measure", help="time a model (ONNX file, spec or zoo network) as a user's benchmark loop does")
+    from workers.latency import add_measure_flags
+
+    add_measure_flags(p)
+    p.set_defaults(func=_measure)
     return parser
 
 

@@ -107,3 +107,41 @@ def test_reference_scaling_uses_the_nodes_level(tmp_path, monkeypatch: pytest.Mo
     assert latency.reference_level(1, "wall") < 1000  # timed before the heap was held: timed again
     (tmp_path / "reference-t1-wall.json").write_text("{broken")
     assert latency.reference_level(1, "wall") < 1000  # a corrupt level is timed again
+
+
+def test_objective_macs_times_no_latency_unless_asked() -> None:
+    from dataclasses import replace
+
+    from tests.workers.profiled_eval import untimed_evaluate
+    from workers.data import DatasetConfig
+    from workers.latency import LatencyConfig
+    from workers.search import SearchConfig, evaluate_trial
+    from workers.training import TrainBudget
+
+    config = SearchConfig(dataset=DatasetConfig(subset=0.1), budget=TrainBudget(epochs=1, batch_size=32),
+                          latency=LatencyConfig(warmup=1, repeats=3, window_s=0, reference=False),
+                          objective="macs", baselines=())
+    record = untimed_evaluate(tiny_spec(), config)  # raises if anything is timed
+    assert "latency_ms" not in record and record["accuracy"] >= 0
+    asked = replace(config, latency=replace(config.latency, always=True))
+    assert evaluate_trial(tiny_spec(), asked)["latency_ms"] > 0
+    assert evaluate_trial(tiny_spec(), replace(config, objective="latency"))["latency_ms"] > 0
+    assert asked.latency.to_dict()["always"] is True and "always" not in config.latency.to_dict()
+
+
+def test_a_worker_can_time_by_the_plain_loop_that_defines_latency() -> None:
+    from workers.data import DatasetConfig
+    from workers.latency import LatencyConfig
+    from workers.training import TrainBudget, evaluate
+
+    latency = LatencyConfig(loop="plain", warmup=2)
+    record = evaluate(tiny_spec(), DatasetConfig(subset=0.1), TrainBudget(epochs=1, batch_size=32),
+                      latency=latency).measurements()
+    assert record["latency_ms"] > 0 and record["latency_p90_ms"] >= record["latency_ms"]
+    assert "plain loop: batch 1, 1 thread(s), 2 warm-up runs, then the median of 7 rounds of 30 runs" in (
+        record["latency_source"])
+    assert latency.to_dict()["loop"] == "plain" and "loop" not in LatencyConfig().to_dict()
+    with pytest.raises(SpecError, match="loop"):
+        LatencyConfig(loop="plain", device="cuda")
+    with pytest.raises(SpecError, match="loop"):
+        LatencyConfig(loop="other")

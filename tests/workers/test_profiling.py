@@ -52,10 +52,34 @@ def test_profile_covers_the_space_and_round_trips(profile_file: Path) -> None:
     assert set(profile.entries) == set(space_parts(SPACE))
     assert all(e.ms > 0 and e.repeats == 6 for e in profile.entries.values())
     assert profile.device.runtime == "eager" and profile.device.threads == 1 and profile.device.torch
-    assert profile.correction.fitted_on == 4
+    assert profile.correction.fitted_on == 4 and profile.device.calibration == "plain"
     assert not partial_path(profile_file).exists()
     for spec in sample_specs(SPACE, 5, seed=9):
         assert predict(spec, profile) > 0
+
+
+def test_the_correction_is_fitted_on_the_plain_loops_figures(monkeypatch: pytest.MonkeyPatch) -> None:
+    from searchspace.latency_table import table_terms
+    from workers.latency import profile as profiling
+    from workers.latency.plain import PlainLatency, PlainLoop
+
+    specs = sample_specs(SPACE, 6, seed=2)
+    entries = {p.key: LatencyEntry(ms=0.1 + 0.01 * i) for i, p in enumerate(space_parts(SPACE).values())}
+    table = DeviceProfile(device=profiling.describe(FAST), entries=entries)
+    sums = [table_terms(s, table)[0] for s in specs]
+    loops: list[PlainLoop] = []
+
+    def plain(timed: list, loop: PlainLoop) -> list[PlainLatency]:  # what a user's loop reports: 2.5x the sum
+        loops.append(loop)
+        return [PlainLatency(median_ms=2.5 * table_terms(s, table)[0], min_ms=1.0, max_ms=1.2 + 0.1 * (i % 2),
+                             round_ms=(), loop=loop, device=table.device) for i, s in enumerate(timed)]
+
+    monkeypatch.setattr(profiling, "time_specs_fresh", plain)
+    fitted = profiling.calibrate(table, specs, replace(FAST, runtime="onnxruntime", threads=2))
+    assert loops == [PlainLoop(runtime="onnxruntime", threads=2)]
+    assert fitted.device.calibration == "plain" and fitted.correction.fitted_on == 6
+    assert fitted.correction.round_spread == pytest.approx(0.25)  # median of 20% and 30%
+    assert [predict(s, fitted) for s in specs] == pytest.approx([2.5 * t for t in sums], rel=1e-3)
 
 
 def test_onnxruntime_profile(tmp_path: Path) -> None:

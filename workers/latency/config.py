@@ -14,6 +14,8 @@ from searchspace.latency_table import CLOCKS
 DEVICE = re.compile(r"(cpu|cuda)(:\d{1,3})?")
 
 
+LOOPS = ("scaled", "plain")
+
 PROFILE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
@@ -41,6 +43,13 @@ class LatencyConfig:
         "time a fixed reference network after every pass and scale each pass by the node's reference level "
         "over it, so drift of the machine's speed (co-tenants, throttling) cancels (the level is timed once per "
         "node, over 10 s; a CUDA device is timed as it is)"))
+    loop: str = field(default="scaled", metadata=doc(
+        "plain: the runtime's own benchmark loop on the network alone, the definition of latency (warmup runs, "
+        "then the median of 7 rounds of 30 runs; what python -m workers measure reports; cpu only); scaled: "
+        "passes beside a reference network for window_s, each scaled by it (steadier on a shared host)"))
+    always: bool = field(default=False, metadata=doc(
+        "time every candidate's latency even where the search does not use it (objective macs); by default "
+        "latency is timed only for a latency objective, reward or constraint"))
 
     def __post_init__(self) -> None:
         check_int("batch_size", self.batch_size, 1, 65_536)
@@ -54,6 +63,10 @@ class LatencyConfig:
         check_bool("exclusive", self.exclusive)
         check_float("window_s", self.window_s, 0, 600)
         check_bool("reference", self.reference)
+        check_bool("always", self.always)
+        check_choice("loop", self.loop, LOOPS)
+        if self.loop == "plain" and self.device.startswith("cuda"):
+            raise SpecError("loop", "plain times on the CPU; use scaled for a CUDA device")
 
     @property
     def profile_id(self) -> str | None:
@@ -70,7 +83,7 @@ class LatencyConfig:
         return data
 
 
-_LATER_FIELDS = ("clock", "exclusive", "window_s", "reference")
+_LATER_FIELDS = ("clock", "exclusive", "window_s", "reference", "always", "loop")
 
 
 _DEFAULT = LatencyConfig()

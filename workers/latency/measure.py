@@ -71,6 +71,7 @@ class LatencyResult:
     clock: str = "wall"  # wall: elapsed time; cpu: the timing thread's CPU time
     window_s: float = 0.0  # the timed passes went on for at least this many seconds (0: ``repeats`` only)
     scale: float | None = None  # median of the passes' factors: level over the reference pass (None: not scaled)
+    loop: str = ""  # the plain loop's description when timed by it (workers.latency.plain), else ""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

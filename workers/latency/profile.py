@@ -1,5 +1,6 @@
 """Profiling a device: time every part a search space can produce (resumable chunk by chunk), then calibrate the
-correction on random networks of the space."""
+correction on random networks of the space, each timed whole by the plain loop (``workers.latency.plain``) in a
+fresh process: the latency a user measures, which the profile then predicts."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import math
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from searchspace.errors import SpecError
@@ -19,7 +21,8 @@ from searchspace.latency_table import (
 from searchspace.space import SearchSpace, sample
 from searchspace.spec import ArchSpec
 from workers.latency.correction import fitted
-from workers.latency.timing import Timer, Timing, describe, in_chunks, time_networks
+from workers.latency.plain import PlainLoop, time_specs_fresh
+from workers.latency.timing import Timer, Timing, describe, in_chunks
 
 
 def sample_specs(space: SearchSpace, n: int, seed: int) -> list[ArchSpec]:
@@ -96,17 +99,30 @@ def profile_parts(
     progress: bool = True,
     calibration: Sequence[ArchSpec] = (),
 ) -> DeviceProfile:
-    """``time_profile`` of the parts with the ``calibration`` networks, and the correction fitted on them."""
-    profile, measured = time_profile(parts, timing, out, name, progress, calibration)
+    """``time_profile`` of the parts, then the correction fitted on the ``calibration`` networks timed by the
+    plain loop (``calibrate``)."""
+    profile, _ = time_profile(parts, timing, out, name, progress)
     if calibration:
-        profile = fitted(profile, calibration, [e.ms for e in measured])
+        profile = calibrate(profile, calibration, timing)
     save_profile(partial_path(out), profile)
     return profile
 
 
+def plain_loop(timing: Timing) -> PlainLoop:
+    """The plain loop in ``timing``'s runtime and threads (its warm-up and rounds: the loop's defaults)."""
+    return PlainLoop(runtime=timing.runtime, threads=timing.threads)
+
+
 def calibrate(profile: DeviceProfile, specs: Sequence[ArchSpec], timing: Timing) -> DeviceProfile:
-    """The profile with its correction fitted on ``specs`` measured end to end."""
-    return fitted(profile, specs, [e.ms for e in time_networks(specs, timing, profile.reference_ms or None)])
+    """The profile with its correction fitted on ``specs`` timed whole by the plain loop in a fresh process
+    (``time_specs_fresh``), as a user times a network."""
+    import statistics
+
+    timed = time_specs_fresh(specs, plain_loop(timing))
+    profile = fitted(replace(profile, device=replace(profile.device, calibration="plain")), specs,
+                     [t.median_ms for t in timed])
+    spread = statistics.median(t.spread for t in timed) if timed else 0.0
+    return replace(profile, correction=replace(profile.correction, round_spread=spread))
 
 
 def profile_space(

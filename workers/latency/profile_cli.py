@@ -16,6 +16,8 @@ from searchspace.space import SKELETONS, SearchSpace, skeleton_space
 from workers.latency.profile import load_space, profile_space
 from workers.latency.timing import Timing
 
+BUSY = 0.10  # a calibration whose rounds spread more than this (median over its networks) is called noisy
+
 
 def add_profile_flags(p: Any) -> None:
     """The ``python -m workers profile`` flags."""
@@ -52,4 +54,8 @@ def profile_command(args: Any) -> int:
           f"{time.perf_counter() - start:.0f} s; correction: {c.scale:.3f} x (sum {c.per_part_ms:+.4f} ms x parts) "
           f"^ {c.exponent:.3f} "
           f"(fitted on {c.fitted_on} networks); wrote {args.out}", file=sys.stderr)
+    if c.round_spread > BUSY:
+        print(f"warning: the calibration networks' slowest round was {c.round_spread:.0%} above their fastest "
+              f"(median): the device was busy while they were timed, so the correction is fitted on noise; "
+              f"profile again with the device to itself", file=sys.stderr)
     return 0

@@ -20,11 +20,9 @@ the same reference level.
 
 from __future__ import annotations
 
-import os
-import platform
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from searchspace.checks import check_choice, check_float, check_int
@@ -38,7 +36,8 @@ from searchspace.latency_table import (
 )
 from searchspace.spec import ArchSpec
 from workers.latency.heap import hold_freed_memory
-from workers.latency.measure import REFERENCES, cpu_model, flushed_denormals, timed_rounds
+from workers.latency.measure import REFERENCES, flushed_denormals, timed_rounds
+from workers.latency.plain import device_description
 
 if TYPE_CHECKING:
     from torch import nn
@@ -54,12 +53,13 @@ CHUNK = 200  # parts timed interleaved (and built, kept alive) at once; the part
 class Timing:
     """How every part (and network) is timed."""
 
-    runtime: str = field(default="eager", metadata=doc("eager (PyTorch) or onnxruntime"))
+    runtime: str = field(default="eager", metadata=doc(
+        "eager (PyTorch), onnxruntime, or int8 (ONNX Runtime on the statically quantized graph)"))
     threads: int = field(default=1, metadata=doc("runtime threads while timing"))
     warmup: int = field(default=3, metadata=doc("untimed runs of each part first"))
     rewarm: int | None = field(default=None, metadata=doc(
         "untimed runs of each part per round before its timed ones, so its weights are back in cache "
-        "(none: 1 in onnxruntime, where it makes entries add up, 0 in eager)"))
+        "(none: 1 in onnxruntime and int8, where it makes entries add up, 0 in eager)"))
     repeats: int = field(default=1, metadata=doc("timed runs of each part per round"))
     rounds: int = field(default=200, metadata=doc(
         "rounds: passes over a chunk of parts, interleaved, so a part's runs are spread over time"))
@@ -87,7 +87,7 @@ class Timing:
     @property
     def rewarm_calls(self) -> int:
         """``rewarm``, or the runtime's default for it."""
-        return self.rewarm if self.rewarm is not None else int(self.runtime == "onnxruntime")
+        return self.rewarm if self.rewarm is not None else int(self.runtime != "eager")
 
     def clock_fn(self) -> Callable[[], float]:
         return time.perf_counter if self.clock == "wall" else time.thread_time
@@ -95,17 +95,8 @@ class Timing:
 
 def describe(timing: Timing, name: str = "") -> DeviceDescription:
     """This machine, its torch and the runtime, as a profile's device description."""
-    import torch
-
-    version = torch.__version__
-    if timing.runtime == "onnxruntime":
-        import onnxruntime
-
-        version = onnxruntime.__version__
-    return DeviceDescription(name=name, cpu=cpu_model()[:200], machine=platform.machine(), cores=os.cpu_count() or 1,
-                             threads=timing.threads, torch=torch.__version__, runtime=timing.runtime,
-                             runtime_version=version, clock=timing.clock, quantile=timing.quantile,
-                             rewarm=timing.rewarm_calls)
+    return replace(device_description(timing.runtime, timing.threads, name=name), clock=timing.clock,
+                   quantile=timing.quantile, rewarm=timing.rewarm_calls)
 
 
 def part_module(part: Part) -> nn.Module:
@@ -168,7 +159,12 @@ def runner(module: nn.Module, shape: Sequence[int], timing: Timing) -> Run:
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3
     options.add_session_config_entry("session.set_denormal_as_zero", "1")
-    session = ort.InferenceSession(export_module(module, x), options, providers=["CPUExecutionProvider"])
+    model = export_module(module, x)
+    if timing.runtime == "int8":  # a part's input is no image: calibrated on normal draws
+        from workers.latency.quantize import quantize, random_inputs
+
+        model = quantize(model, random_inputs(tuple(shape)))
+    session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     feed = {name: x.numpy()}
     return lambda: session.run(None, feed)
@@ -257,7 +253,7 @@ class Timer:
         adapter alone's in the same rounds: a part then takes its input in the layout a neighbour leaves it
         (NCHWc), not reordered from NCHW at its own boundary, as a part timed alone does."""
         nets = [network_runner(spec, self.timing) for spec in networks]
-        if self.timing.runtime != "onnxruntime":
+        if self.timing.runtime == "eager":
             return self.time([*(runner(part_module(p), p.shape, self.timing) for p in parts), *nets])
         shapes = sorted({p.shape for p in parts if p.role != "stem"})
         bases = [runner(adapter_module(s), adapted(s), self.timing) for s in shapes]

@@ -147,6 +147,12 @@ class SearchConfig:
         return RungConfig.geometric(self.rung_min_epochs, self.rung_eta, self.budget.epochs)
 
     @property
+    def times_latency(self) -> bool:
+        """Whether workers time each candidate's latency: the cost is latency (the front, the reward or the
+        constraint needs it) or ``latency.always`` asks for it; a device profile's prediction costs nothing."""
+        return self.objective == Objective.LATENCY or self.latency.always
+
+    @property
     def target_unit(self) -> str:
         return "ms" if self.objective == Objective.LATENCY else "MACs"
 

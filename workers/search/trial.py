@@ -91,6 +91,7 @@ def evaluate_trial(spec: ArchSpec, config: SearchConfig, referee: Ticket | None 
     """Train and measure ``spec``; the JSON-ready measurements the driver records. Runs in a Ray worker."""
     from workers.training import evaluate
 
-    result = evaluate(spec, config.dataset, config.budget, seed=config.seed, latency=config.latency,
+    latency = config.latency if config.times_latency else None
+    result = evaluate(spec, config.dataset, config.budget, seed=config.seed, latency=latency,
                       threads=config.latency.threads, on_epoch=epoch_check(referee))
     return result.measurements()

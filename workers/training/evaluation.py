@@ -10,7 +10,15 @@ from typing import Any
 from searchspace.counter import count
 from searchspace.spec import ArchSpec
 from workers.data import DatasetConfig, DatasetInfo
-from workers.latency import LatencyConfig, LatencyResult, cpu_lock, measure_latency
+from workers.latency import (
+    LatencyConfig,
+    LatencyResult,
+    PlainLoop,
+    as_result,
+    cpu_lock,
+    measure_latency,
+    time_module,
+)
 from workers.training.budget import EpochCallback, TrainBudget, TrainResult
 from workers.training.loop import build_seeded, train_and_evaluate
 from workers.training.measurements import Measurements
@@ -62,8 +70,8 @@ class Evaluation:
         info = self.latency.device_info
         scale = self.latency.scale
         scaled = "" if scale is None else f", scaled to the node's reference speed by {scale:.3f}"
-        source = (f"measured on {info.device_name} ({info.device}, {info.threads} thread(s), {self.latency.clock} "
-                  f"clock{scaled})")
+        how = f"plain loop: {self.latency.loop}" if self.latency.loop else f"{self.latency.clock} clock{scaled}"
+        source = f"measured on {info.device_name} ({info.device}, {info.threads} thread(s), {how})"
         return replace(measured, latency_ms=self.latency_ms, latency_p90_ms=self.latency.p90_ms,
                        device=info.to_dict(), latency_source=source).to_dict()
 
@@ -85,6 +93,16 @@ class Evaluation:
 def adapt(spec: ArchSpec, info: DatasetInfo) -> ArchSpec:
     """``spec`` with the dataset's number of classes (the input channels and resolution stay the spec's)."""
     return spec if spec.num_classes == info.num_classes else replace(spec, num_classes=info.num_classes)
+
+
+def measured(spec: ArchSpec, model: Any, latency: LatencyConfig) -> LatencyResult:
+    """``model``'s latency as ``latency`` says: the plain loop (``workers.latency.plain``) or scaled passes."""
+    if latency.loop == "plain":
+        loop = PlainLoop(threads=latency.threads, batch_size=latency.batch_size, warmup=latency.warmup)
+        return as_result(time_module(model.cpu(), (spec.in_chans, spec.resolution, spec.resolution), loop))
+    return measure_latency(spec, batch_size=latency.batch_size, threads=latency.threads, warmup=latency.warmup,
+                           repeats=latency.repeats, device=latency.device, model=model, clock=latency.clock,
+                           window_s=latency.window_s, reference=latency.reference and latency.device == "cpu")
 
 
 def evaluate(
@@ -117,10 +135,7 @@ def evaluate(
     timing = None
     if latency is not None and latency.profile_id is None:  # a profiled device: the driver predicts it
         with cpu_lock.measuring() if latency.exclusive else contextlib.nullcontext():
-            timing = measure_latency(spec, batch_size=latency.batch_size, threads=latency.threads,
-                                     warmup=latency.warmup, repeats=latency.repeats, device=latency.device,
-                                     model=model, clock=latency.clock, window_s=latency.window_s,
-                                     reference=latency.reference and latency.device == "cpu")
+            timing = measured(spec, model, latency)
     end = time.perf_counter()
     durations = Durations(load=loaded - start, build=built - loaded, train=result.train_seconds,
                           validate=result.eval_seconds, latency=end - trained, total=end - start)

@@ -24,14 +24,19 @@ from searchspace.fields import choices, default_of, description, plain
 from store.settings import Settings
 from workers.detection import BoxDatasetConfig
 from workers.latency import Timing
-from workers.search import SearchConfig
+from workers.oneshot import OneShotConfig
+from workers.search import SearchConfig, TrackingConfig
+from workers.training import TrainRecipe
 
 # (title, class, what it configures): the configuration dataclasses a user sets, top level first
 CONFIGS: tuple[tuple[str, type, str], ...] = (
     ("Search", SearchConfig, "`POST /v1/searches`, `nas search --config FILE.json` (and its flags)"),
     ("Scaling search", GridConfig, "`POST /v1/scaling-searches`, `nas scale grid`"),
     ("Device profile timing", Timing, "`nas profile` (its flags)"),
+    ("Full-fidelity training recipe", TrainRecipe, "`nas train` and `nas train-detector` (their flags)"),
     ("Box dataset", BoxDatasetConfig, "`nas train-detector` (its flags)"),
+    ("Tracking", TrackingConfig, "`nas search --mlflow/--tensorboard`; the service: `NAS_MLFLOW_URI`, `NAS_TENSORBOARD_DIR`"),
+    ("One-shot supernet training", OneShotConfig, "`workers.oneshot.train_supernet`"),
 )
 
 

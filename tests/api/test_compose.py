@@ -79,9 +79,10 @@ def test_environment_is_shared_valid_and_documented() -> None:
                 assert key[4:].lower() in fields, key
     assert SERVICES["api"]["ports"] == ["127.0.0.1:8000:8000"]  # published on the host's loopback only
     text = (ROOT / "docker-compose.yml").read_text()
-    readme = (ROOT / "README.md").read_text()
+    documented = "".join((ROOT / page).read_text() for page in ("README.md", "docs/guides/service.md",
+                                                                  "docs/deployment.md"))
     for variable in set(re.findall(r"\$\{(\w+)", text)):
-        assert variable in readme, f"{variable} is not documented in the README"
+        assert variable in documented, f"{variable} is not documented (README, docs/guides/service.md, docs/deployment.md)"
 
 
 def test_dockerfile_pins_the_cpu_torch_of_pyproject() -> None:

@@ -169,6 +169,13 @@ def _profile(args: argparse.Namespace) -> int:
     return profile_command(args)
 
 
+def _finalize(args: argparse.Namespace) -> int:
+    from workers.search import finalize_command
+
+    with stop_on_signals() as stop:
+        return finalize_command(args, stop)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m workers")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -192,6 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_train_flags(p)
     p.set_defaults(func=train_command)
+    p = sub.add_parser("finalize", help="train a search's top-k and its baselines at full fidelity; proxy truth")
+    from workers.search import add_finalize_flags
+
+    add_finalize_flags(p, DEFAULT_STORAGE)
+    p.set_defaults(func=_finalize)
     return parser
 
 

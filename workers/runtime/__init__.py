@@ -3,6 +3,7 @@ Optuna ledger, outcomes, and retries through database outages."""
 
 from __future__ import annotations
 
+from workers.runtime.batch import run_batch
 from workers.runtime.cluster import cluster_cpus, ensure_ray
 from workers.runtime.engine import EngineLimits, Proposal, Source, Stop, StopCheck, StopReason
 from workers.runtime.executor import WORKER_NICENESS, EvaluateFn, RayExecutor, Task
@@ -32,5 +33,6 @@ __all__ = [
     "cluster_cpus",
     "ensure_ray",
     "open_storage",
+    "run_batch",
     "until_available",
 ]

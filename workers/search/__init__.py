@@ -7,6 +7,9 @@ from __future__ import annotations
 from workers.search.baselines import BaselineRecord, baseline_study_name, verdict
 from workers.search.config import DEFAULT_BASELINES, Objective, SearchConfig
 from workers.search.driver import SearchDriver
+from workers.search.finalize import FinalizeConfig, FinalizeMismatch, choose, finalize
+from workers.search.finalize_cli import add_finalize_flags, finalize_command
+from workers.search.finalize_report import Candidate, FinalizeReport, NetworkKind, NetworkResult
 from workers.search.profile_file import load_profile_file
 from workers.search.results import TrialRecord, best_trial, hypervolume, pareto_front
 from workers.search.trial import evaluate_trial
@@ -22,19 +25,29 @@ from workers.search.truth import (
 
 __all__ = [
     "DEFAULT_BASELINES",
-    "Objective",
     "BaselineRecord",
     "BaselineVerdict",
+    "Candidate",
+    "FinalizeConfig",
+    "FinalizeMismatch",
+    "FinalizeReport",
+    "NetworkKind",
+    "NetworkResult",
+    "Objective",
     "RankAgreement",
     "SearchConfig",
     "SearchDriver",
     "TooFewPoints",
     "TrialRecord",
+    "add_finalize_flags",
     "agreement_sentence",
     "baseline_study_name",
     "best_trial",
+    "choose",
     "dominance_sentence",
     "evaluate_trial",
+    "finalize",
+    "finalize_command",
     "front_vs_baselines",
     "hypervolume",
     "load_profile_file",

@@ -49,6 +49,7 @@ from workers.search.trial import MedianReferee, RungReferee, Ticket, evaluate_tr
 from workers.search.warm_start import warm_start
 
 log = logging.getLogger(__name__)
+CONFIG_ATTR = "search_config"  # the study's user attribute holding its SearchConfig (JSON), for finalize
 MAX_MISSING_IN_A_ROW = 10  # candidates the device profile lacks before the search stops with an error
 EvaluateFn = Callable[[ArchSpec, SearchConfig, Any], dict[str, Any]]
 
@@ -120,6 +121,14 @@ class SearchResult:
         }
 
 
+def stored_config(storage_url: str, study_name: str) -> SearchConfig | None:
+    """The config a search stored in its study when it ran (None for a study written before it did).
+    KeyError when there is no such study."""
+    study = optuna.load_study(study_name=study_name, storage=open_storage(storage_url))
+    data = study.user_attrs.get(CONFIG_ATTR)
+    return None if data is None else SearchConfig.from_dict(data)
+
+
 def load_result(storage_url: str, study_name: str, config: SearchConfig, stopped: str = "") -> SearchResult:
     study = optuna.load_study(study_name=study_name, storage=open_storage(storage_url))
     records = [TrialRecord.from_trial(t) for t in study.get_trials(deepcopy=False)]
@@ -181,6 +190,8 @@ class SearchDriver:
             ledger = Ledger(self.storage_url, self.study_name, _directions(config),
                             lambda stored: make_sampler(config, config.seed + stored),  # resumed: fresh draws
                             metric_names=_metric_names(config))
+            until_available(lambda: ledger.storage.set_study_user_attr(ledger.study_id, CONFIG_ATTR, config.to_dict()),
+                            what="store the search's config")
             executor = RayExecutor(config.latency.threads, config.n_workers * config.latency.threads,
                                    budget=config.budget, latency_device=config.latency.device, dataset=config.dataset)
             source = _SearchSource(self, config, ledger)

@@ -32,6 +32,7 @@ class Route:
 ROUTES: dict[str, Route] = {
     "search": Route("workers.cli", "run (or resume) a search and print its Pareto front"),
     "finalize": Route("workers.cli", "train a search's top-k and its baselines at full fidelity; proxy truth"),
+    "proxy-check": Route("workers.cli", "which proxy setting ranks architectures as full training does, and at what cost"),
     "profile": Route("workers.cli", "time every block a search space can produce on this machine"),
     "train": Route("workers.cli", "train one architecture at full fidelity; save trained weights and exports"),
     "zoo": Route("searchspace.cli", "the reference networks: our counts vs the published ones"),

@@ -176,6 +176,13 @@ def _finalize(args: argparse.Namespace) -> int:
         return finalize_command(args, stop)
 
 
+def _proxy_check(args: argparse.Namespace) -> int:
+    from workers.search import proxy_check_command
+
+    with stop_on_signals() as stop:
+        return proxy_check_command(args, stop)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m workers")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -204,6 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_finalize_flags(p, DEFAULT_STORAGE)
     p.set_defaults(func=_finalize)
+    p = sub.add_parser("proxy-check", help="which proxy setting ranks architectures as full training does, and "
+                                           "at what cost")
+    from workers.search import add_proxy_check_flags
+
+    add_proxy_check_flags(p)
+    p.set_defaults(func=_proxy_check)
     return parser
 
 

@@ -11,6 +11,8 @@ from workers.search.finalize import FinalizeConfig, FinalizeMismatch, choose, fi
 from workers.search.finalize_cli import add_finalize_flags, finalize_command
 from workers.search.finalize_report import Candidate, FinalizeReport, NetworkKind, NetworkResult
 from workers.search.profile_file import load_profile_file
+from workers.search.proxy_check import ProxyCheckConfig, ProxyCheckReport, ProxySetting, proxy_check
+from workers.search.proxy_check_cli import add_proxy_check_flags, proxy_check_command
 from workers.search.results import TrialRecord, best_trial, hypervolume, pareto_front
 from workers.search.trial import evaluate_trial
 from workers.search.truth import (
@@ -34,12 +36,16 @@ __all__ = [
     "NetworkKind",
     "NetworkResult",
     "Objective",
+    "ProxyCheckConfig",
+    "ProxyCheckReport",
+    "ProxySetting",
     "RankAgreement",
     "SearchConfig",
     "SearchDriver",
     "TooFewPoints",
     "TrialRecord",
     "add_finalize_flags",
+    "add_proxy_check_flags",
     "agreement_sentence",
     "baseline_study_name",
     "best_trial",
@@ -52,6 +58,8 @@ __all__ = [
     "hypervolume",
     "load_profile_file",
     "pareto_front",
+    "proxy_check",
+    "proxy_check_command",
     "rank_agreement",
     "verdict",
 ]

@@ -23,13 +23,15 @@ from searchspace.codec import field_types
 from searchspace.fields import choices, default_of, description, plain
 from store.settings import Settings
 from workers.latency import Timing
-from workers.search import SearchConfig
+from workers.search import FinalizeConfig, ProxyCheckConfig, SearchConfig
 
 # (title, class, what it configures): the configuration dataclasses a user sets, top level first
 CONFIGS: tuple[tuple[str, type, str], ...] = (
     ("Search", SearchConfig, "`POST /v1/searches`, `nas search --config FILE.json` (and its flags)"),
     ("Scaling search", GridConfig, "`POST /v1/scaling-searches`, `nas scale grid`"),
     ("Device profile timing", Timing, "`nas profile` (its flags)"),
+    ("Finalize", FinalizeConfig, "`nas finalize` (its flags; the recipe's fields are flags of their own names)"),
+    ("Proxy check", ProxyCheckConfig, "`nas proxy-check` (its flags; the recipe's fields as `--full-*`)"),
 )
 
 

@@ -97,7 +97,8 @@ class FinalizeReport:
 
     @property
     def cpu_seconds(self) -> float:
-        """CPU time of the training tasks this report holds (every run of them, resumed ones included)."""
+        """CPU time of the training tasks that finished the networks (a network resumed after a kill counts
+        only the run that finished it)."""
         return sum(n.cpu_seconds or 0.0 for n in self.networks)
 
     def to_dict(self) -> dict[str, Any]:

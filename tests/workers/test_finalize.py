@@ -131,3 +131,31 @@ def test_a_killed_finalize_resumes_without_retraining(search: tuple[str, str], t
     assert after == before  # the finished network was not trained again
     again = {n["name"]: n for n in report["networks"]}[done.parent.name]
     assert again["test_accuracy"] == json.loads(before[0])["accuracy"]
+
+
+def test_report_judges_baselines_against_the_fully_trained_front_only() -> None:
+    from workers.search import Candidate, NetworkKind, NetworkResult
+    from workers.search.finalize_report import build_report
+
+    def network(name: str, kind: NetworkKind, proxy: float, macs: int, test: float | None) -> NetworkResult:
+        candidate = Candidate(name=name, kind=kind, trial=None, spec_key="-", proxy_accuracy=proxy,
+                              latency_ms=None, latency_source=None, macs=macs, params=1)
+        if test is None:
+            return NetworkResult(candidate=candidate, error="worker died")
+        return NetworkResult(candidate=candidate, test_accuracy=test)
+
+    trial, baseline = NetworkKind.TRIAL, NetworkKind.BASELINE
+    networks = [network("trial-1", trial, 0.5, 100, 0.80), network("trial-2", trial, 0.6, 200, 0.70),
+                network("trial-3", trial, 0.7, 300, 0.90), network("baseline-a", baseline, 0.4, 150, 0.75),
+                network("baseline-b", baseline, 0.3, 50, 0.85), network("baseline-c", baseline, 0.2, 90, None)]
+    report = build_report("s", replace(SEARCH, objective="macs"), {}, networks, "out", "budget")
+    assert report.front == ["trial-1", "trial-3"]  # trial-2 is dominated by trial-1 after full training
+    truth = report.to_dict()["proxy_truth"]
+    assert [(b["name"], b["dominated"], b["dominated_by"]) for b in truth["baselines"]] == [
+        ("baseline-a", True, "trial-1"), ("baseline-b", False, None)]
+    assert truth["dominance_sentence"] == ("The fully trained front dominates 1 of 2 baselines at equal MACs "
+                                           "(not: baseline-b).")
+    proxy, full = [0.5, 0.6, 0.7, 0.4, 0.3], [0.80, 0.70, 0.90, 0.75, 0.85]
+    assert truth["agreement"]["n"] == 5
+    assert truth["agreement"]["spearman"] == pytest.approx(stats.spearmanr(proxy, full).statistic)
+    assert "baseline-c" in report.table() and "failed: worker died" in report.table()

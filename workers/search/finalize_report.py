@@ -118,7 +118,8 @@ class FinalizeReport:
         rows = []
         for n in self.networks:
             c = n.candidate
-            rows.append([c.name, c.proxy_accuracy, n.val_accuracy, n.test_accuracy, c.cost(self.objective),
+            shown = c.latency_ms if self.objective == "latency" else c.macs
+            rows.append([c.name, c.proxy_accuracy, n.val_accuracy, n.test_accuracy, shown,
                          n.resolution, len(n.epochs), n.directory if n.error is None else f"failed: {n.error[:60]}"])
         table = format_table(["network", "proxy acc", "full val acc", "full test acc", f"search {cost}",
                               "res", "epochs", "product"], rows)
@@ -140,12 +141,12 @@ def build_report(study: str, search: SearchConfig, config: dict[str, Any], netwo
         sentence = f"No rank correlation: {len(trained)} of {len(networks)} networks trained at full fidelity."
     points = [(n, n.candidate.cost(objective)) for n in trained]
     members = {n.candidate.name: (n.test_accuracy, cost) for n, cost in points
-               if n.candidate.kind is NetworkKind.TRIAL and cost is not None}
+               if n.candidate.kind == NetworkKind.TRIAL and cost is not None}
     names = sorted((name for name, p in members.items() if not any(dominates(q, p) for q in members.values())),
                    key=lambda name: members[name][1])
     front = [members[name] for name in names]
     baselines = {n.candidate.name: (n.test_accuracy, cost) for n, cost in points
-                 if n.candidate.kind is NetworkKind.BASELINE and cost is not None}
+                 if n.candidate.kind == NetworkKind.BASELINE and cost is not None}
     verdicts = front_vs_baselines(front, baselines) if front else []
     what = "latency" if objective == "latency" else "MACs"
     if verdicts:

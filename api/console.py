@@ -31,6 +31,8 @@ class Route:
 
 ROUTES: dict[str, Route] = {
     "search": Route("workers.cli", "run (or resume) a search and print its Pareto front"),
+    "finalize": Route("workers.cli", "train a search's top-k and its baselines at full fidelity; proxy truth"),
+    "proxy-check": Route("workers.cli", "which proxy setting ranks architectures as full training does, and at what cost"),
     "profile": Route("workers.cli", "time every block a search space can produce on this machine"),
     "measure": Route("workers.cli", "time a model (ONNX file, spec or zoo network) as a user's benchmark loop does"),
     "train": Route("workers.cli", "train one architecture at full fidelity; save trained weights and exports"),

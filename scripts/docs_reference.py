@@ -25,7 +25,7 @@ from store.settings import Settings
 from workers.detection import BoxDatasetConfig
 from workers.latency import Timing
 from workers.oneshot import OneShotConfig
-from workers.search import SearchConfig, TrackingConfig
+from workers.search import FinalizeConfig, ProxyCheckConfig, SearchConfig, TrackingConfig
 from workers.training import TrainRecipe
 
 # (title, class, what it configures): the configuration dataclasses a user sets, top level first
@@ -37,6 +37,8 @@ CONFIGS: tuple[tuple[str, type, str], ...] = (
     ("Box dataset", BoxDatasetConfig, "`nas train-detector` (its flags)"),
     ("Tracking", TrackingConfig, "`nas search --mlflow/--tensorboard`; the service: `NAS_MLFLOW_URI`, `NAS_TENSORBOARD_DIR`"),
     ("One-shot supernet training", OneShotConfig, "`workers.oneshot.train_supernet`"),
+    ("Finalize", FinalizeConfig, "`nas finalize` (its flags; the recipe's fields are flags of their own names)"),
+    ("Proxy check", ProxyCheckConfig, "`nas proxy-check` (its flags; the recipe's fields as `--full-*`)"),
 )
 
 

@@ -217,6 +217,20 @@ def _measure(args: argparse.Namespace) -> int:
     return measure_command(args)
 
 
+def _finalize(args: argparse.Namespace) -> int:
+    from workers.search import finalize_command
+
+    with stop_on_signals() as stop:
+        return finalize_command(args, stop)
+
+
+def _proxy_check(args: argparse.Namespace) -> int:
+    from workers.search import proxy_check_command
+
+    with stop_on_signals() as stop:
+        return proxy_check_command(args, stop)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m workers")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -258,6 +272,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_measure_flags(p)
     p.set_defaults(func=_measure)
+    p = sub.add_parser("finalize", help="train a search's top-k and its baselines at full fidelity; proxy truth")
+    from workers.search import add_finalize_flags
+
+    add_finalize_flags(p, DEFAULT_STORAGE)
+    p.set_defaults(func=_finalize)
+    p = sub.add_parser("proxy-check", help="which proxy setting ranks architectures as full training does, and "
+                                           "at what cost")
+    from workers.search import add_proxy_check_flags
+
+    add_proxy_check_flags(p)
+    p.set_defaults(func=_proxy_check)
     return parser
 
 

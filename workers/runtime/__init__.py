@@ -3,6 +3,7 @@ Optuna ledger, outcomes, and retries through database outages."""
 
 from __future__ import annotations
 
+from workers.runtime.batch import run_batch
 from workers.runtime.cluster import RayUnavailable, cluster_cpus, ensure_ray, restart_ray
 from workers.runtime.database import (
     TRANSIENT,
@@ -58,6 +59,7 @@ __all__ = [
     "make_engine",
     "open_storage",
     "restart_ray",
+    "run_batch",
     "run_engine",
     "until_available",
     "with_restarts",

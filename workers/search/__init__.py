@@ -7,9 +7,14 @@ from __future__ import annotations
 from workers.search.baselines import BaselineRecord, baseline_study_name, verdict
 from workers.search.config import DEFAULT_BASELINES, Objective, SearchConfig
 from workers.search.driver import SearchDriver
-from workers.search.search_result import SearchResult, load_result
+from workers.search.finalize import FinalizeConfig, FinalizeMismatch, choose, finalize
+from workers.search.finalize_cli import add_finalize_flags, finalize_command
+from workers.search.finalize_report import Candidate, FinalizeReport, NetworkKind, NetworkResult
 from workers.search.profile_file import load_profile_file
+from workers.search.proxy_check import ProxyCheckConfig, ProxyCheckReport, ProxySetting, proxy_check
+from workers.search.proxy_check_cli import add_proxy_check_flags, proxy_check_command
 from workers.search.results import TrialRecord, best_trial, hypervolume, pareto_front
+from workers.search.search_result import SearchResult, load_result
 from workers.search.tracking import Tracking, TrackingConfig, trackers_for
 from workers.search.trial import evaluate_trial
 from workers.search.truth import (
@@ -26,7 +31,16 @@ __all__ = [
     "DEFAULT_BASELINES",
     "BaselineRecord",
     "BaselineVerdict",
+    "Candidate",
+    "FinalizeConfig",
+    "FinalizeMismatch",
+    "FinalizeReport",
+    "NetworkKind",
+    "NetworkResult",
     "Objective",
+    "ProxyCheckConfig",
+    "ProxyCheckReport",
+    "ProxySetting",
     "RankAgreement",
     "SearchConfig",
     "SearchDriver",
@@ -35,16 +49,23 @@ __all__ = [
     "Tracking",
     "TrackingConfig",
     "TrialRecord",
+    "add_finalize_flags",
+    "add_proxy_check_flags",
     "agreement_sentence",
     "baseline_study_name",
     "best_trial",
+    "choose",
     "dominance_sentence",
     "evaluate_trial",
+    "finalize",
+    "finalize_command",
     "front_vs_baselines",
     "hypervolume",
     "load_profile_file",
     "load_result",
     "pareto_front",
+    "proxy_check",
+    "proxy_check_command",
     "rank_agreement",
     "trackers_for",
     "verdict",

@@ -47,7 +47,7 @@ from workers.search.baselines import BaselineRecord, BaselineSource, WithBaselin
 from workers.search.config import SearchConfig
 from workers.search.results import TrialRecord, mnasnet_reward
 from workers.search.rungs import Report, reports_of
-from workers.search.search_result import SearchResult, load_result
+from workers.search.search_result import CONFIG_ATTR, SearchResult, load_result
 from workers.search.trial import MedianReferee, RungReferee, Ticket, evaluate_trial
 from workers.search.warm_start import warm_start
 from workers.training import Measurements, Stopped
@@ -145,6 +145,8 @@ class SearchDriver:
             ledger = Ledger(self.storage_url, self.study_name, _directions(config),
                             lambda stored: make_sampler(config, config.seed + stored),  # resumed: fresh draws
                             metric_names=_metric_names(config))
+            until_available(lambda: ledger.storage.set_study_user_attr(ledger.study_id, CONFIG_ATTR, config.to_dict()),
+                            what="store the search's config")
             executor = self.make_executor(config)
             source = _SearchSource(self, config, ledger)
             baselines = BaselineSource(config, self.storage_url, self.study_name, self.evaluate_fn, self.on_baseline,

@@ -13,6 +13,8 @@ from workers.search.baselines import BaselineRecord, judged, load_baselines
 from workers.search.config import SearchConfig
 from workers.search.results import TrialRecord, best_trial, pareto_front
 
+CONFIG_ATTR = "search_config"  # the study's user attribute holding its SearchConfig (JSON), for finalize
+
 
 @dataclass(frozen=True)
 class SearchResult:
@@ -65,3 +67,11 @@ def load_result(storage_url: str, study_name: str, config: SearchConfig, stopped
     study = optuna.load_study(study_name=study_name, storage=open_storage(storage_url))
     records = [TrialRecord.from_trial(t) for t in study.get_trials(deepcopy=False)]
     return SearchResult(study_name, config, records, stopped, load_baselines(storage_url, study_name))
+
+
+def stored_config(storage_url: str, study_name: str) -> SearchConfig | None:
+    """The config a search stored in its study when it ran (None for a study written before it did).
+    KeyError when there is no such study."""
+    study = optuna.load_study(study_name=study_name, storage=open_storage(storage_url))
+    data = study.user_attrs.get(CONFIG_ATTR)
+    return None if data is None else SearchConfig.from_dict(data)

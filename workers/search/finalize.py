@@ -1,0 +1,209 @@
+"""Finalize a search: train its top-k architectures and its baselines at full fidelity (the recipe) on Ray
+workers, write each one's product (weights, exports, curves), and judge the proxy against what full training
+found (``workers.search.finalize_report``).
+
+The networks are the search's best by its mode (``choose``) and, with ``baselines``, its fitted baselines, each
+trained once in ``OUT/networks/<name>/`` with a checkpoint every epoch. A finalize that is killed resumes where
+it was: a network whose ``result.json`` exists is not trained again, and one that was running resumes from its
+last epoch's checkpoint. ``OUT/finalize.json`` records which search and which config the directory belongs to.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from searchspace.checks import check_bool, check_float, check_int
+from searchspace.codec import from_dict
+from searchspace.errors import SpecError
+from searchspace.fields import as_dict, doc
+from searchspace.spec import ArchSpec
+from workers.data import DatasetConfig
+from workers.runtime import Evaluated, RayExecutor, StopCheck, Task, TrialState, restart_ray, run_batch, with_restarts
+from workers.search.config import SearchConfig
+from workers.search.finalize_report import Candidate, FinalizeReport, NetworkKind, NetworkResult, build_report
+from workers.search.search_result import SearchResult, load_result, stored_config
+from workers.training import TrainBudget, TrainRecipe
+
+MANIFEST = "finalize.json"
+RESULT = "result.json"
+
+
+class FinalizeMismatch(ValueError):
+    """The output directory holds another search's finalize, or one with another config."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FinalizeConfig:
+    """How a search is finalized: which networks, the full-fidelity recipe, and the Ray workers that train them."""
+
+    top_k: int = field(default=5, metadata=doc(
+        "architectures of the search trained at full fidelity: its front (pareto mode, evenly spread over cost "
+        "when it has more), then its next most accurate; the top by reward or feasible accuracy in other modes"))
+    baselines: bool = field(default=True, metadata=doc("also train the search's baselines (as it fitted them)"))
+    recipe: TrainRecipe = field(default_factory=TrainRecipe, metadata=doc("the full-fidelity training recipe"))
+    subset: float = field(default=1.0, metadata=doc(
+        "fraction of every class of the data kept for full-fidelity training (the test split is always whole)"))
+    workers: int = field(default=2, metadata=doc("networks trained in parallel on Ray"))
+    threads: int = field(default=1, metadata=doc("torch threads (and Ray CPUs) per network"))
+
+    def __post_init__(self) -> None:
+        check_int("top_k", self.top_k, 1, 100)
+        check_bool("baselines", self.baselines)
+        if not isinstance(self.recipe, TrainRecipe):
+            raise SpecError("recipe", "must be a TrainRecipe")
+        object.__setattr__(self, "subset", float(check_float("subset", self.subset, 1e-4, 1.0)))
+        check_int("workers", self.workers, 1, 256)
+        check_int("threads", self.threads, 1, 256)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**as_dict(self), "recipe": self.recipe.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> FinalizeConfig:
+        """From JSON data; unknown keys and bad values are SpecErrors naming the field path."""
+        if not isinstance(data, dict):
+            raise SpecError("finalize", "must be a JSON object")
+        fields = dict(data)
+        if "recipe" in fields:
+            fields["recipe"] = from_dict(TrainRecipe, fields["recipe"], "recipe")
+        return from_dict(cls, fields)
+
+
+def choose(result: SearchResult, top_k: int) -> list[Candidate]:
+    """The search's ``top_k`` architectures by its mode (see ``FinalizeConfig.top_k``), distinct ones only."""
+    config = result.config
+    done = [t for t in result.trials if t.state is TrialState.COMPLETE and t.accuracy is not None and t.spec_key
+            and t.reused_from is None]
+    if config.mode == "reward":
+        ranked = sorted(done, key=lambda t: (-(t.reward or 0.0), t.number))
+    elif config.mode == "constraint":
+        limit = config.target or float("inf")
+        ranked = sorted(done, key=lambda t: ((t.metric(config.objective) or float("inf")) > limit, -t.accuracy,
+                                             t.number))
+    else:
+        front = result.pareto
+        if len(front) > top_k:  # evenly spread over the front, both ends kept
+            front = [front[round(i * (len(front) - 1) / max(1, top_k - 1))] for i in range(top_k)]
+        ranked = front + sorted(done, key=lambda t: (-t.accuracy, t.number))
+    chosen: dict[str, Candidate] = {}
+    for t in ranked:
+        if len(chosen) == top_k:
+            break
+        if t.spec_key not in chosen:
+            chosen[t.spec_key] = Candidate(
+                name=f"trial-{t.number}", kind=NetworkKind.TRIAL, trial=t.number, spec_key=t.spec_key,
+                proxy_accuracy=t.accuracy, latency_ms=t.latency_ms, latency_source=t.latency_source, macs=t.macs,
+                params=t.params)
+    return list(chosen.values())
+
+
+def baseline_candidates(result: SearchResult) -> list[Candidate]:
+    """The search's baselines that it trained (their fitted specs and proxy figures)."""
+    return [Candidate(name=f"baseline-{b.name}", kind=NetworkKind.BASELINE, trial=None, spec_key=b.spec_key,
+                      proxy_accuracy=b.accuracy, latency_ms=b.latency_ms, latency_source=b.latency_source,
+                      macs=b.macs, params=b.params)
+            for b in result.baselines if b.state is TrialState.COMPLETE and b.spec_key and b.accuracy is not None]
+
+
+def train_network(spec_key: str, data: DatasetConfig, recipe: TrainRecipe, directory: str,
+                  threads: int) -> dict[str, Any]:
+    """Train one architecture at full fidelity into ``directory`` (resuming its checkpoint there) and write its
+    product; the JSON-ready figures (``accuracy`` is the test accuracy). Runs in a Ray worker."""
+    from searchspace.counter import count
+    from workers.training import fit, save_product
+
+    result = fit(ArchSpec.from_string(spec_key), data, recipe, checkpoint=Path(directory) / "checkpoint.pt",
+                 threads=threads)
+    report = save_product(result, directory)
+    cost = count(result.spec)
+    return {"accuracy": result.test_accuracy, "val_accuracy": result.val_accuracy, "test_size": result.test_size,
+            "best_epoch": result.best_epoch, "selected": result.selected, "stopped": result.stopped or None,
+            "resumed_from": result.resumed_from, "train_seconds": result.train_seconds,
+            "epochs": [e.to_dict() for e in result.epochs], "resolution": result.spec.resolution,
+            "trained_macs": cost.macs, "trained_params": cost.params, "files": report["files"],
+            "export_errors": report["export_errors"]}
+
+
+def finalize(storage_url: str, study_name: str, config: FinalizeConfig, out: str | os.PathLike[str],
+             search: SearchConfig | None = None, should_stop: StopCheck | None = None,
+             on_network: Callable[[NetworkResult], None] | None = None) -> FinalizeReport:
+    """Finalize search ``study_name`` into ``out`` (see the module docstring). ``search`` is the search's config
+    when its study does not hold it (a search run before searches stored theirs). SpecError when the study is
+    missing or has nothing trained; FinalizeMismatch when ``out`` belongs to another finalize."""
+    if search is None:
+        try:
+            search = stored_config(storage_url, study_name)
+        except KeyError:
+            raise SpecError("study", f"no search {study_name!r} in {storage_url}") from None
+        if search is None:
+            raise SpecError("study", f"search {study_name!r} does not hold its config (it ran before searches "
+                                     "stored theirs): pass the search's config")
+    info = search.dataset.validate()
+    search = search.with_data_shape(info.num_classes, info.in_chans)
+    result = load_result(storage_url, study_name, search)
+    candidates = choose(result, config.top_k) + (baseline_candidates(result) if config.baselines else [])
+    if not candidates:
+        raise SpecError("study", f"search {study_name!r} has no completed trial to finalize")
+    out = Path(out)
+    _claim(out, study_name, config, search)
+    data = replace(search.dataset, subset=config.subset)
+    results: dict[str, NetworkResult] = {}
+    for candidate in candidates:
+        saved = out / "networks" / candidate.name / RESULT
+        if saved.exists():
+            results[candidate.name] = NetworkResult.from_dict(candidate, json.loads(saved.read_text()))
+
+    def done(task: Task, evaluated: Evaluated) -> None:
+        candidate: Candidate = task.item
+        measured = {**evaluated.measured, "error": evaluated.error,
+                    "directory": str(out / "networks" / candidate.name)}
+        network = NetworkResult.from_dict(candidate, measured)
+        if evaluated.error is None:  # only a finished network is never trained again
+            _write_json(out / "networks" / candidate.name / RESULT, measured)
+        results[candidate.name] = network
+        if on_network is not None:
+            on_network(network)
+
+    def attempt() -> Any:
+        todo = [c for c in candidates if c.name not in results or results[c.name].error is not None]
+        budget = TrainBudget(device=config.recipe.device.value, gpus_per_trial=1.0)
+        executor = RayExecutor(config.threads, config.workers * config.threads, budget=budget, dataset=data)
+        tasks = []
+        for c in todo:
+            directory = out / "networks" / c.name
+            directory.mkdir(parents=True, exist_ok=True)
+            tasks.append(Task(train_network, (c.spec_key, data, config.recipe, str(directory), config.threads), c))
+        return run_batch(tasks, executor, config.workers, done, should_stop)
+
+    stop = with_restarts(attempt, restart_ray)
+    report = build_report(study_name, search, config.to_dict(), [results[c.name] for c in candidates
+                                                                  if c.name in results], str(out), str(stop))
+    _write_json(out / "report.json", report.to_dict())
+    return report
+
+
+def _claim(out: Path, study_name: str, config: FinalizeConfig, search: SearchConfig) -> None:
+    """Record what ``out`` is the finalize of; FinalizeMismatch when it already holds another one."""
+    manifest = {"study": study_name, "config": config.to_dict(), "search": search.to_dict()}
+    path = out / MANIFEST
+    if path.exists():
+        held = json.loads(path.read_text())
+        if held != json.loads(json.dumps(manifest)):
+            which = "study" if held.get("study") != study_name else "config"
+            raise FinalizeMismatch(f"{out} holds the finalize of another {which} ({held.get('study')}); use "
+                                   "another output directory, or the same study and config to resume it")
+        return
+    _write_json(path, manifest)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Written through a temporary file renamed into place: a killed finalize never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)

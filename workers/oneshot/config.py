@@ -8,11 +8,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from searchspace.checks import check_bool, check_float, check_int
-from searchspace.codec import from_dict
 from searchspace.errors import SpecError
 from searchspace.fields import as_dict, check_enum, doc
 from searchspace.space import PROXY_SPACE, SearchSpace
-from workers.data import DatasetConfig, DatasetError
+from workers.data import DatasetConfig, nested_from_dict
 from workers.training import TrainBudget
 
 MAX_RANDOM_SUBNETS = 16
@@ -81,18 +80,4 @@ class OneShotConfig:
 
     @classmethod
     def from_dict(cls, data: Any) -> OneShotConfig:
-        if not isinstance(data, dict):
-            raise SpecError("config", "must be a JSON object")
-        fields = dict(data)
-        for name, sub in (("dataset", DatasetConfig), ("budget", TrainBudget)):
-            if name in fields:
-                try:
-                    fields[name] = from_dict(sub, fields[name], name)
-                except DatasetError as err:
-                    raise SpecError("dataset.source", err.message) from None
-        if "space" in fields:
-            try:
-                fields["space"] = SearchSpace.from_dict(fields["space"])
-            except SpecError as err:
-                raise err.within("space") from None
-        return from_dict(cls, fields)
+        return nested_from_dict(cls, data, {"dataset": DatasetConfig, "budget": TrainBudget}, "config")

@@ -9,12 +9,11 @@ from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from searchspace.checks import check_float, check_int
-from searchspace.codec import from_dict
 from searchspace.errors import SpecError
 from searchspace.fields import as_dict, check_enum, doc
 from searchspace.space import PROXY_SPACE, SearchSpace
 from searchspace.zoo import names as zoo_names
-from workers.data import DatasetConfig, DatasetError
+from workers.data import DatasetConfig, nested_from_dict
 from workers.latency import LatencyConfig
 from workers.screening import ScreeningConfig
 from workers.search.rungs import RungConfig
@@ -183,23 +182,8 @@ class SearchConfig:
 
     @classmethod
     def from_dict(cls, data: Any) -> SearchConfig:
-        if not isinstance(data, dict):
-            raise SpecError("config", "must be a JSON object")
-        fields = dict(data)
-        nested = {"dataset": DatasetConfig, "budget": TrainBudget, "latency": LatencyConfig,
-                  "screening": ScreeningConfig}
-        for name, sub in nested.items():
-            if name in fields:
-                try:
-                    fields[name] = from_dict(sub, fields[name], name)
-                except DatasetError as err:
-                    raise SpecError("dataset.source", err.message) from None
-        if "space" in fields:
-            try:
-                fields["space"] = SearchSpace.from_dict(fields["space"])
-            except SpecError as err:
-                raise err.within("space") from None
-        return from_dict(cls, fields)
+        return nested_from_dict(cls, data, {"dataset": DatasetConfig, "budget": TrainBudget, "latency": LatencyConfig,
+                                                 "screening": ScreeningConfig}, "config")
 
 
 def _check_baselines(baselines: object) -> tuple[str, ...]:

@@ -15,12 +15,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from searchspace.checks import check_float, check_int
-from searchspace.codec import from_dict
 from searchspace.errors import SpecError
 from searchspace.fields import as_dict, doc
 from searchspace.space import MAX_RESOLUTION, PROXY_SPACE, SearchSpace, _choices, sample
 from searchspace.spec import ArchSpec
-from workers.data import DatasetConfig, DatasetError
+from workers.data import DatasetConfig, nested_from_dict
 from workers.runtime import Evaluated, RayExecutor, StopCheck, Task, run_batch
 from workers.search.truth import RankAgreement, rank_agreement
 from workers.training import TrainBudget, TrainRecipe
@@ -96,21 +95,8 @@ class ProxyCheckConfig:
     @classmethod
     def from_dict(cls, data: Any) -> ProxyCheckConfig:
         """From JSON data; unknown keys and bad values are SpecErrors naming the field path."""
-        if not isinstance(data, dict):
-            raise SpecError("proxy_check", "must be a JSON object")
-        fields = dict(data)
-        for name, sub in (("dataset", DatasetConfig), ("budget", TrainBudget), ("recipe", TrainRecipe)):
-            if name in fields:
-                try:
-                    fields[name] = from_dict(sub, fields[name], name)
-                except DatasetError as err:
-                    raise SpecError("dataset.source", err.message) from None
-        if "space" in fields:
-            try:
-                fields["space"] = SearchSpace.from_dict(fields["space"])
-            except SpecError as err:
-                raise err.within("space") from None
-        return from_dict(cls, fields)
+        nested = {"dataset": DatasetConfig, "budget": TrainBudget, "recipe": TrainRecipe}
+        return nested_from_dict(cls, data, nested, "proxy_check")
 
 
 def default_setting() -> ProxySetting:

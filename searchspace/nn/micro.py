@@ -57,7 +57,8 @@ class DynamicShiftMax(nn.Module):
         self.register_buffer("index", shift_index(chs, groups), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return shift_max(x, self.fc(x.mean((2, 3))), self.index, self.candidates, self.init_a, self.init_b, self.scale)
+        coefficients = self.fc(x.mean((2, 3)))
+        return shift_max(x, coefficients, self.index, self.candidates, self.init_a, self.init_b, self.scale)
 
 
 def shift_max(

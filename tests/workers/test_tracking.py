@@ -25,9 +25,12 @@ def test_stage_choices_are_flat_per_stage_parameters() -> None:
     assert f"stage{len(SPEC.stages)}.out_chs" in choices and stage_choices(None) == {}
 
 
-def test_mlflow_run_per_search_and_child_run_per_trial(tmp_path: Path) -> None:
+def test_mlflow_run_per_search_and_child_run_per_trial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("mlflow")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)  # artifacts go beside the database, never into the working directory
     tracking = Tracking(trackers_for(TrackingConfig(mlflow_uri=uri, mlflow_experiment="t")))
     tracking.start("search-abc", {"n_trials": 2, "dataset": {"source": "digits"}})
     tracking.trial(DONE)
@@ -49,6 +52,7 @@ def test_mlflow_run_per_search_and_child_run_per_trial(tmp_path: Path) -> None:
     assert [(m.step, m.value) for m in sorted(history, key=lambda m: m.step)] == [(1, 0.5), (2, 0.7), (3, 0.8)]
     local = client.download_artifacts(done.info.run_id, "spec.json", str(tmp_path))
     assert Path(local).read_text().strip().startswith("{") and '"stages"' in Path(local).read_text()
+    assert list(workdir.iterdir()) == [] and (tmp_path / "mlartifacts").is_dir()
 
 
 def _events(directory: Path) -> list:

@@ -84,6 +84,16 @@ def _finals(record: TrialRecord) -> dict[str, float]:
             if (v := getattr(record, k)) is not None}
 
 
+def artifact_location(uri: str) -> str | None:
+    """Where a new experiment keeps its artifacts: beside a SQLite tracking database (``mlartifacts/`` in its
+    directory), not MLflow's default of ``./mlruns`` under whatever directory the process runs in; a tracking
+    server's own default otherwise (None)."""
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix):
+        return None
+    return (Path(uri[len(prefix):]).resolve().parent / "mlartifacts").as_uri()
+
+
 class MLflowTracker:
     """A run per search and a child run per trial in MLflow (through ``MlflowClient``: no global active run)."""
 
@@ -96,7 +106,8 @@ class MLflowTracker:
         self.status = {state: RunStatus.to_string(status) for state, status in ended.items()}
         self.client = MlflowClient(tracking_uri=uri)
         found = self.client.get_experiment_by_name(experiment)
-        self.experiment = found.experiment_id if found else self.client.create_experiment(experiment)
+        self.experiment = found.experiment_id if found else self.client.create_experiment(
+            experiment, artifact_location=artifact_location(uri))
         self.parent: str | None = None
 
     def start(self, name: str, config: dict[str, Any]) -> None:

@@ -17,25 +17,16 @@ import json
 import random
 import shlex
 import sys
+from pathlib import Path
 
-from searchspace.space import SearchSpace, StageSpace
 from searchspace.spec import ArchSpec
 from searchspace.supernet import Supernet, extreme_subnet, random_subnet
 from workers.data import DatasetConfig, SplitData
 from workers.oneshot import OneShotConfig, calibration_images, judge_subnet, load_resolutions, train_supernet
 from workers.training import TrainBudget
 
-_CHOICES = {"kernels": (3, 5), "expansions": (1.0, 3.0), "se_ratios": (0.0, 0.25), "width_factors": (0.5, 1.0)}
-SPACE = SearchSpace(
-    stages=(
-        StageSpace(stride=2, out_chs=16, repeats=1, repeat_deltas=(0, 1), **_CHOICES),
-        StageSpace(stride=2, out_chs=16, repeats=1, repeat_deltas=(0, 1), **_CHOICES),
-    ),
-    resolutions=(12, 16),
-    stem_chs=8,
-    head_chs=32,
-    stem_stride=1,
-)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.workers.test_oneshot import SPACE  # the small space the one-shot tests train (one definition)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -205,30 +205,33 @@ def _print_result(result: SearchResult, study: str, storage: str, config: Search
         print(f"best ({config.mode}): trial {result.best.number}, accuracy {result.best.accuracy:.4f}", file=out)
 
 
-def _profile(args: argparse.Namespace) -> int:
-    from workers.latency import profile_command
+# Subcommands whose package adds their flags and runs them: (name, help, module, flags function and its extra
+# arguments, command function, whether the command takes a stop check for SIGINT/SIGTERM). Imported only when
+# the parser is built.
+COMMANDS = (
+    ("profile", "time every block a search space can produce on this machine",
+     "workers.latency", "add_profile_flags", (), "profile_command", False),
+    ("train", "train one architecture at full fidelity; write weights, exports and a report",
+     "workers.training", "add_train_flags", (), "train_command", False),
+    ("train-detector", "train one detector on a box dataset; report its validation and test mAP",
+     "workers.detection", "add_detector_flags", (), "train_detector_command", False),
+    ("measure", "time a model (ONNX file, spec or zoo network) as a user's benchmark loop does",
+     "workers.latency", "add_measure_flags", (), "measure_command", False),
+    ("finalize", "train a search's top-k and its baselines at full fidelity; proxy truth",
+     "workers.search", "add_finalize_flags", (DEFAULT_STORAGE,), "finalize_command", True),
+    ("proxy-check", "which proxy setting ranks architectures as full training does, and at what cost",
+     "workers.search", "add_proxy_check_flags", (), "proxy_check_command", True),
+)
 
-    return profile_command(args)
 
+def _runner(command: Callable[..., int], stoppable: bool) -> Callable[[argparse.Namespace], int]:
+    if not stoppable:
+        return command
 
-def _measure(args: argparse.Namespace) -> int:
-    from workers.latency import measure_command
-
-    return measure_command(args)
-
-
-def _finalize(args: argparse.Namespace) -> int:
-    from workers.search import finalize_command
-
-    with stop_on_signals() as stop:
-        return finalize_command(args, stop)
-
-
-def _proxy_check(args: argparse.Namespace) -> int:
-    from workers.search import proxy_check_command
-
-    with stop_on_signals() as stop:
-        return proxy_check_command(args, stop)
+    def run(args: argparse.Namespace) -> int:
+        with stop_on_signals() as stop:
+            return command(args, stop)
+    return run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -252,37 +255,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verbose", action="store_true",
                    help="show Ray's and Optuna's messages on standard error instead of writing them to the log file")
     p.set_defaults(func=_search)
-    p = sub.add_parser("profile", help="time every block a search space can produce on this machine")
-    from workers.latency import add_profile_flags
+    from workers import detection, latency, search, training  # imported only to build the parser
 
-    add_profile_flags(p)
-    p.set_defaults(func=_profile)
-    p = sub.add_parser("train", help="train one architecture at full fidelity; write weights, exports and a report")
-    from workers.training import add_train_flags, train_command
-
-    add_train_flags(p)
-    p.set_defaults(func=train_command)
-    p = sub.add_parser("train-detector", help="train one detector on a box dataset; report its validation and test mAP")
-    from workers.detection import add_detector_flags, train_detector_command
-
-    add_detector_flags(p)
-    p.set_defaults(func=train_detector_command)
-    p = sub.add_parser("measure", help="time a model (ONNX file, spec or zoo network) as a user's benchmark loop does")
-    from workers.latency import add_measure_flags
-
-    add_measure_flags(p)
-    p.set_defaults(func=_measure)
-    p = sub.add_parser("finalize", help="train a search's top-k and its baselines at full fidelity; proxy truth")
-    from workers.search import add_finalize_flags
-
-    add_finalize_flags(p, DEFAULT_STORAGE)
-    p.set_defaults(func=_finalize)
-    p = sub.add_parser("proxy-check", help="which proxy setting ranks architectures as full training does, and "
-                                           "at what cost")
-    from workers.search import add_proxy_check_flags
-
-    add_proxy_check_flags(p)
-    p.set_defaults(func=_proxy_check)
+    packages = {p.__name__: p for p in (detection, latency, search, training)}
+    for name, help_text, module, flags, flag_args, command, stoppable in COMMANDS:
+        package = packages[module]
+        p = sub.add_parser(name, help=help_text)
+        getattr(package, flags)(p, *flag_args)
+        p.set_defaults(func=_runner(getattr(package, command), stoppable))
     return parser
 
 

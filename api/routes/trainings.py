@@ -21,7 +21,7 @@ from searchspace.counter import count
 from searchspace.errors import SpecError
 from searchspace.spec import ArchSpec
 from store import crud
-from store.models import Architecture, Training
+from store.models import Training
 from store.settings import Settings
 from workers.data import DatasetConfig
 from workers.search import SearchConfig
@@ -87,16 +87,16 @@ def create_training(body: TrainingCreate, session: SessionDep, settings: Setting
     its proxy accuracy, with its learning curves, and its downloads (``/code``, ``/weights``, ``/onnx``,
     ``/torchscript``) carry the trained weights."""
     spec, named, config = prepare(session, body, settings)
-    row: Architecture | None = None
-    if body.architecture.architecture_id is not None:
-        row = crud.get_architecture(session, architecture_id=body.architecture.architecture_id)
-    else:
+    stored = body.architecture.architecture_id is None  # a zoo network or a spec: stored as an architecture
+    if stored:
         cost = count(spec)
         row = crud.add_architecture(session, spec=spec, params=cost.params, macs=cost.macs,
                                     origin={"kind": KIND.name, **named})
+    else:
+        row = crud.get_architecture(session, architecture_id=body.architecture.architecture_id)
     job = crud.create_job(session, Training, name=body.name, architecture_id=row.id,
                           config={"spec": spec.to_dict(), "training": config.to_dict(), "architecture": named})
-    if row.origin.get("kind") == KIND.name:
+    if stored:
         row.origin = {**row.origin, "training_id": str(job.id)}
     response.headers["Location"] = f"/v1/{KIND.path}/{job.id}"
     return to_public(job, settings)

@@ -13,6 +13,7 @@ from api import limits
 from api.bases import resolve_base
 from api.datasets import checked_dataset, hide_data_root
 from api.deps import API_KEY_RESPONSES, BODY_RESPONSES, ApiKeyDep, Limit, SessionDep, SettingsDep, Skip
+from api.derive import within
 from api.routes.jobs import lifecycle_routes
 from api.schemas import JobState
 from api.training_schemas import TrainingCreate, TrainingPublic, TrainingsPublic
@@ -71,7 +72,8 @@ def prepare(session: Session, body: TrainingCreate, settings: Settings) -> tuple
     elif spec.in_chans != info.in_chans:
         raise SpecError("architecture", f"takes {spec.in_chans}-channel images, the data has {info.in_chans} "
                                         "channels")
-    limits.check_spec(trained_spec(spec, info, config.recipe), settings, "recipe.resolution")
+    trained = within("recipe", lambda: trained_spec(spec, info, config.recipe))
+    limits.check_spec(trained, settings, "recipe.resolution")
     return spec, named, config
 
 

@@ -89,15 +89,16 @@ class FinalizeKind(JobKindBase):
         search_id = job.in_session(f"finalize {job.id}: read", lambda s: self._read(s, job.id)[1])
         report = result.report.to_dict()
         networks = []
-        for network, data in zip(result.report.networks, report["networks"], strict=True):
-            entry = {**data, **self._network(network, out, artifacts)}
+        for network in result.report.networks:
+            entry = self._network(network, out, artifacts)
             if network.error is None:
                 entry.update(self._record(job, search_id, network, out))
             elif not report["stopped"].startswith(StopReason.BUDGET.value):  # stopped: resumed by the next claim
                 entry["state"] = network_progress(out / NETWORKS / network.candidate.name)["state"]
             networks.append(entry)
-        final = {"networks": networks, "proxy_truth": report["proxy_truth"], "cpu_seconds": report["cpu_seconds"],
-                 "stopped": report["stopped"], "objective": report["objective"]}
+        ended = report["stopped"].startswith(StopReason.BUDGET.value)  # else it resumes: no truth over a part
+        final = {"networks": networks, "proxy_truth": report["proxy_truth"] if ended else None,
+                 "cpu_seconds": report["cpu_seconds"], "stopped": report["stopped"], "objective": report["objective"]}
         self._set_result(job, final)
         return {"result": final}
 

@@ -29,11 +29,11 @@ def read_safetensors(path: str) -> dict:
 
     size = int.from_bytes(bytes(torch.from_file(path, False, 8, dtype=torch.uint8).tolist()), "little")
     header = json.loads(bytes(torch.from_file(path, False, 8 + size, dtype=torch.uint8)[8:].tolist()))
-    entries = {{name: entry for name, entry in header.items() if name != "__metadata__"}}
-    end = max([entry["data_offsets"][1] for entry in entries.values()] + [0])
+    entries = [(name, entry) for name, entry in header.items() if name != "__metadata__"]
+    end = max([entry["data_offsets"][1] for _, entry in entries] + [0])
     data = torch.from_file(path, False, 8 + size + end, dtype=torch.uint8)[8 + size:]
     tensors = {{}}
-    for name, entry in entries.items():
+    for name, entry in entries:
         start, stop = entry["data_offsets"]
         raw = data[start:stop].clone()  # its own storage: the view below needs no alignment
         tensors[name] = raw.view(SAFETENSORS_DTYPES[entry["dtype"]]).reshape(entry["shape"])

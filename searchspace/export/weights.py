@@ -17,8 +17,15 @@ LOADER = '''
 INPUT_MEAN = {mean}
 INPUT_STD = {std}
 SAFETENSORS_DTYPES = {{
-    "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
-    "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8,
+    "F64": torch.float64,
+    "F32": torch.float32,
+    "F16": torch.float16,
+    "BF16": torch.bfloat16,
+    "I64": torch.int64,
+    "I32": torch.int32,
+    "I16": torch.int16,
+    "I8": torch.int8,
+    "U8": torch.uint8,
     "BOOL": torch.bool,
 }}
 
@@ -31,7 +38,7 @@ def read_safetensors(path: str) -> dict:
     header = json.loads(bytes(torch.from_file(path, False, 8 + size, dtype=torch.uint8)[8:].tolist()))
     entries = [(name, entry) for name, entry in header.items() if name != "__metadata__"]
     end = max([entry["data_offsets"][1] for _, entry in entries] + [0])
-    data = torch.from_file(path, False, 8 + size + end, dtype=torch.uint8)[8 + size:]
+    data = torch.from_file(path, False, 8 + size + end, dtype=torch.uint8)[8 + size :]
     tensors = {{}}
     for name, entry in entries:
         start, stop = entry["data_offsets"]

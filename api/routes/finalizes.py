@@ -49,12 +49,12 @@ def create_finalize(search_id: uuid.UUID, body: FinalizeCreate, session: Session
     trained downloads); the finalize's result ends with the proxy truth: Spearman and Kendall between proxy and
     full-fidelity test accuracy (in words when weak) and whether the fully trained front dominates each baseline
     at the search's latency or MACs."""
+    config = limits.check_finalize(body.to_config(), settings)  # the body first: a 422 names its field
     search = crud.get_search(session, search_id=search_id)
     if search.state.active:
         raise ConflictError(f"search {search_id} is {search.state.value}; finalize it once it has ended")
     if not crud.trial_counts(session, search_id=search_id)[TrialState.COMPLETE]:
         raise ConflictError(f"search {search_id} has no completed trial to finalize")
-    config = limits.check_finalize(body.to_config(), settings)
     job = crud.create_job(session, Finalize, name=body.name, search_id=search_id,
                           config={"finalize": config.to_dict()})
     response.headers["Location"] = f"/v1/{KIND.path}/{job.id}"

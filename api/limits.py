@@ -13,6 +13,8 @@ from workers.search import SearchConfig
 
 if TYPE_CHECKING:
     from scaler.grid_config import GridConfig
+    from workers.search import FinalizeConfig
+    from workers.training import TrainConfig, TrainRecipe
 
 
 def _cap(field: str, value: float, limit: float, setting: str) -> None:
@@ -62,3 +64,26 @@ def check_spec(spec: ArchSpec, settings: Settings, field: str) -> Count:
             raise SpecError(field, f"{label}: {value:,} {what} is above this service's limit {limit:,} "
                                    f"(NAS_MAX_{what.upper()})")
     return cost
+
+
+def check_recipe(recipe: TrainRecipe, settings: Settings, field: str = "recipe") -> None:
+    """A full-fidelity recipe within the caps on epochs and resolution."""
+    _cap(f"{field}.epochs", recipe.epochs, settings.max_epochs, "max_epochs")
+    if recipe.resolution is not None:
+        _cap(f"{field}.resolution", recipe.resolution, settings.max_resolution, "max_resolution")
+
+
+def check_training(config: TrainConfig, settings: Settings) -> TrainConfig:
+    """``config`` within the caps (its threads count as a search's workers)."""
+    check_recipe(config.recipe, settings)
+    _cap("threads", config.threads, settings.max_workers, "max_workers")
+    return config
+
+
+def check_finalize(config: FinalizeConfig, settings: Settings) -> FinalizeConfig:
+    """``config`` within the caps (its networks count as trials, its workers as a search's)."""
+    check_recipe(config.recipe, settings)
+    _cap("top_k", config.top_k, settings.max_trials, "max_trials")
+    _cap("workers", config.workers, settings.max_workers, "max_workers")
+    _cap("threads", config.threads, settings.max_workers, "max_workers")
+    return config

@@ -131,7 +131,11 @@ class ArchitecturePublic(BaseModel):
     params: int | None
     macs: int | None
     resolution: int | None
-    accuracy: float | None
+    accuracy: float | None = Field(description="the proxy's: validation accuracy after the search's short training")
+    test_accuracy: float | None = Field(description="full fidelity: held-out test accuracy once trained (trained)")
+    trained: dict[str, Any] | None = Field(description=(
+        "what full-fidelity training found: curves (epochs), validation and test accuracy, recipe, trained spec, "
+        "input mean and std, product files, the job (null until trained)"))
     latency_ms: float | None
     latency_p90_ms: float | None
     reward: float | None

@@ -9,15 +9,18 @@ the routes and the UI read them from there.
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
 from store import crud
 from store.models import JobMixin
+from store.settings import Settings
 from workers.data import DatasetConfig
 from workers.runtime import Stop, StopCheck, drop_studies
 from workers.search import TrackingConfig
@@ -35,7 +38,7 @@ def study_name(kind: str, job_id: uuid.UUID) -> str:
 class RunningJob:
     """A claimed job as its kind runs it: its id and study, the stop check, a committed session retried while
     the database is away (``in_session(what, fn)``), Ray, the evaluation to run (None: the kind's own), the
-    dataset re-check and the trackers."""
+    dataset re-check, the trackers and the service's artifacts directory (``Settings.artifacts``)."""
 
     id: uuid.UUID
     url: str
@@ -48,6 +51,7 @@ class RunningJob:
     # when the job starts: DatasetError fails it with the reason, its stored trials kept
     check_data: Callable[[DatasetConfig], None] = lambda dataset: None
     tracking: TrackingConfig = TrackingConfig()  # where trials are followed besides the database (MLflow, ...)
+    artifacts: Path | None = None  # where a kind that keeps files (trained networks) writes them
 
     def evaluate(self) -> dict[str, Any]:
         """``evaluate_fn=`` for the kind's runner: empty to keep the runner's default."""
@@ -87,8 +91,9 @@ class JobKind(Protocol):
     def cancel(self, session: Session, job_id: uuid.UUID) -> JobMixin:
         """Cancel a queued job at once, ask a running one's driver to stop; ConflictError when finished."""
 
-    def delete(self, session: Session, url: str, job_id: uuid.UUID) -> None:
-        """Delete a job that is not running, the rows it owns and its studies; ConflictError while it runs."""
+    def delete(self, session: Session, settings: Settings, job_id: uuid.UUID) -> None:
+        """Delete a job that is not running, the rows and files it owns and its studies; ConflictError while it
+        runs."""
 
 
 class JobKindBase:
@@ -99,6 +104,7 @@ class JobKindBase:
     path: ClassVar[str]
     model: ClassVar[type[JobMixin]]
     cancelled_columns: ClassVar[dict[str, Any]] = {}  # set on a job cancelled while queued
+    keeps_files: ClassVar[bool] = False  # whether its jobs keep files under the artifacts directory
 
     def study_name(self, job_id: uuid.UUID) -> str:
         return study_name(self.name, job_id)
@@ -112,11 +118,18 @@ class JobKindBase:
     def cancel(self, session: Session, job_id: uuid.UUID) -> JobMixin:
         return crud.cancel_job(session, self.model, job_id=job_id, resource=self.label, **self.cancelled_columns)
 
-    def delete(self, session: Session, url: str, job_id: uuid.UUID) -> None:
-        """The row goes when the session commits, after the studies."""
+    def directory(self, artifacts: Path, job_id: uuid.UUID) -> Path:
+        """Where job ``job_id`` keeps its files (``keeps_files``) under the artifacts directory."""
+        return artifacts / self.path / job_id.hex
+
+    def delete(self, session: Session, settings: Settings, job_id: uuid.UUID) -> None:
+        """The row goes when the session commits, after the studies and the files."""
         crud.delete_job(session, self.model, job_id=job_id, resource=self.label,
                         cancel=f"POST /v1/{self.path}/{job_id}/cancel")
-        drop_studies(url, self.studies(job_id))
+        drop_studies(settings.database_url, self.studies(job_id))
+        if self.keeps_files:
+            crud.clear_trained(session, job_id=job_id)
+            shutil.rmtree(self.directory(settings.artifacts, job_id), ignore_errors=True)
 
     def __repr__(self) -> str:
         return f"<job kind {self.name}>"

@@ -51,10 +51,26 @@ def get_job(session: Session, model: type[J], *, job_id: uuid.UUID, resource: st
     return job
 
 
-def list_jobs(session: Session, model: type[J], *, skip: int, limit: int,
-              state: JobState | None = None) -> tuple[list[J], int]:
-    """A page of jobs of table ``model``, newest first, and how many there are."""
-    where = [model.state == state] if state else []
+def create_job(session: Session, model: type[J], **columns: Any) -> J:
+    """Queue a job of table ``model`` with ``columns`` (its config, name and what it refers to)."""
+    job = model(state=JobState.QUEUED, **columns)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def set_job_result(session: Session, model: type[JobMixin], *, job_id: uuid.UUID, resource: str,
+                   result: dict[str, Any]) -> None:
+    """Replace a job's ``result`` (its progress, then what it found)."""
+    get_job(session, model, job_id=job_id, resource=resource).result = result
+
+
+def list_jobs(session: Session, model: type[J], *, skip: int, limit: int, state: JobState | None = None,
+              **equal: Any) -> tuple[list[J], int]:
+    """A page of jobs of table ``model``, newest first, and how many there are; ``equal`` filters columns
+    (name -> value; None: not filtered)."""
+    where = ([model.state == state] if state else []) + [getattr(model, k) == v for k, v in equal.items()
+                                                          if v is not None]
     total = session.scalar(select(func.count()).select_from(model).where(*where)) or 0
     rows = session.scalars(select(model).where(*where).order_by(model.created_at.desc(), model.id)
                            .offset(skip).limit(limit))
@@ -218,6 +234,30 @@ def add_architecture(session: Session, *, spec: ArchSpec, params: int, macs: int
     session.add(row)
     session.flush()
     return row
+
+
+def record_trained(session: Session, *, architecture_id: uuid.UUID, job_id: uuid.UUID, test_accuracy: float,
+                   trained: dict[str, Any]) -> Architecture:
+    """Record what full-fidelity training by job ``job_id`` found on an architecture (replacing an earlier
+    training's); its proxy ``accuracy`` stays."""
+    row = get_architecture(session, architecture_id=architecture_id)
+    row.test_accuracy, row.trained, row.trained_by = test_accuracy, trained, job_id
+    session.flush()
+    return row
+
+
+def clear_trained(session: Session, *, job_id: uuid.UUID) -> int:
+    """Forget what job ``job_id`` trained (its files are going); how many architectures it had trained."""
+    rows = list(session.scalars(select(Architecture).where(Architecture.trained_by == job_id)))
+    for row in rows:
+        row.test_accuracy = row.trained = row.trained_by = None
+    return len(rows)
+
+
+def active_jobs(session: Session, model: type[JobMixin], **equal: Any) -> int:
+    """Jobs of table ``model`` queued or running whose columns ``equal`` hold these values."""
+    where = [model.state.in_(ACTIVE_STATES)] + [getattr(model, k) == v for k, v in equal.items()]
+    return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 # --- scaling searches ---------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""SQLAlchemy models: searches and scaling searches (queued jobs), architectures (trials and scaled networks),
-drivers, device profiles. Table names avoid Optuna's (``studies``, ``trials``, ...), which live in the same database."""
+"""SQLAlchemy models: searches, scaling searches, trainings and finalizes (queued jobs), architectures (trials,
+baselines, scaled and trained networks), drivers, device profiles. Table names avoid Optuna's (``studies``, ``trials``, ...), which live in the same database."""
 
 from __future__ import annotations
 
@@ -104,6 +104,11 @@ class Architecture(Base):
     error: Mapped[str | None] = mapped_column(Text)
     origin: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # full-fidelity training (``accuracy`` stays the proxy's): the test accuracy of the checkpoint selected on
+    # validation, what the run found (curves, recipe, trained spec, product files) and the job that trained it
+    test_accuracy: Mapped[float | None] = mapped_column(Float)
+    trained: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    trained_by: Mapped[uuid.UUID | None] = mapped_column(index=True)
     search: Mapped[Search | None] = relationship(back_populates="architectures")
 
 
@@ -115,6 +120,35 @@ class ScalingSearch(JobMixin, Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     name: Mapped[str | None] = mapped_column(String(100))
+    config: Mapped[dict[str, Any]]
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Training(JobMixin, Base):
+    """Full-fidelity training of one architecture (``architecture_id``; null once that row is deleted: the spec
+    stays in ``config``) as a queued job; ``result`` holds its progress, then what it found."""
+
+    __tablename__ = "trainings"
+    __table_args__ = (Index("ix_trainings_state_created", "state", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str | None] = mapped_column(String(100))
+    architecture_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("architectures.id", ondelete="SET NULL"),
+                                                              index=True)
+    config: Mapped[dict[str, Any]]
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Finalize(JobMixin, Base):
+    """A search's top-k and baselines trained at full fidelity, with the proxy truth, as a queued job
+    (``search_id`` null once the search is deleted: the report stays)."""
+
+    __tablename__ = "finalizes"
+    __table_args__ = (Index("ix_finalizes_state_created", "state", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str | None] = mapped_column(String(100))
+    search_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("searches.id", ondelete="SET NULL"), index=True)
     config: Mapped[dict[str, Any]]
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 

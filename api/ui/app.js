@@ -1,5 +1,5 @@
-// The router: #/ (searches), #/search/<id>, #/architecture/<id>, #/scaling-searches, #/scaling-search/<id>,
-// #/zoo, #/zoo/<name>.
+// The router: #/ (searches), #/search/<id>, #/architecture/<id>, #/finalize/<id>, #/scaling-searches,
+// #/scaling-search/<id>, #/zoo, #/zoo/<name>.
 
 import { askKey, storedKey, uiConfig } from "./api.js";
 import * as architecture from "./architecture.js";
@@ -7,12 +7,14 @@ import { loadKinds } from "./jobs.js";
 import * as scaling from "./scaling.js";
 import * as search from "./search.js";
 import * as searches from "./searches.js";
+import { renderFinalize } from "./trained.js";
 import * as zoo from "./zoo.js";
 
 const ROUTES = [
   [/^#?\/?$/, searches.render],
   [/^#\/search\/([0-9a-f-]+)$/, search.render],
   [/^#\/architecture\/([0-9a-f-]+)$/, architecture.render],
+  [/^#\/finalize\/([0-9a-f-]+)$/, renderFinalize],
   [/^#\/scaling-searches$/, scaling.renderList],
   [/^#\/scaling-search\/([0-9a-f-]+)$/, scaling.renderOne],
   [/^#\/zoo$/, zoo.renderList],

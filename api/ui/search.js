@@ -3,6 +3,7 @@
 import { allPages, api } from "./api.js";
 import { curves, lines, scatter } from "./chart.js";
 import { ACTIVE, jobActions, runAction } from "./jobs.js";
+import { finalizePanel } from "./trained.js";
 import { esc, fmt, fmtCount, fmtSeconds, poll, progressBar, stateBadge } from "./util.js";
 
 const COLUMNS = [
@@ -83,6 +84,7 @@ export function render(root, id) {
     <table class="data" id="baselines"><thead><tr><th>baseline</th><th>state</th><th>accuracy</th><th>latency ms</th>
     <th>MACs</th><th>params</th><th>width</th><th>dominated by the front</th></tr></thead><tbody></tbody></table></div>
     <h3 id="hv-title">Hypervolume over trials</h3><p class="muted" id="hv-reference"></p><div id="hypervolume" class="chart-box"></div>
+    <div id="finalize-panel"></div>
     <h3 id="curves-title">Learning curves</h3><div id="curves" class="chart-box"><p class="muted">no epoch finished yet</p></div>
     <h3>Trials <small id="trial-count" class="muted"></small></h3>
     <table class="data sortable" id="trials"><thead><tr>${COLUMNS.map(([k, label]) => `<th data-key="${k}">${label}</th>`)
@@ -202,9 +204,10 @@ export function render(root, id) {
     }
   });
 
+  const stopFinalizes = finalizePanel(root.querySelector("#finalize-panel"), id);
   const load = () => Promise.all([allPages(`/v1/searches/${id}/trials`), api(`/v1/searches/${id}/pareto`)]);
   let pending = load(); // the first load asks for the trials beside the search, not after it
-  return poll(async () => {
+  const stopSearch = poll(async () => {
     search = await api(`/v1/searches/${id}`);
     renderSummary();
     renderBaselines();
@@ -226,4 +229,5 @@ export function render(root, id) {
     }
     return first || ACTIVE.has(search.state);
   }, 1500);
+  return () => { stopSearch(); stopFinalizes(); };
 }

@@ -18,11 +18,17 @@ from workers.runtime import open_storage
 
 SCALING = {"base": {"zoo": "efficientnet_b0"}, "step": 0.1, "max_candidates": 2, "training": {"epochs": 1}}
 SEARCH = {"n_trials": 3, "n_workers": 1, "training": {"epochs": 1}, "dataset": {"subset": 0.3}}
-BODIES = {"search": SEARCH, "scaling-search": SCALING}
+TRAINING = {"architecture": {"zoo": "mobilenet_v2"}, "recipe": {"epochs": 1}}
+BODIES = {"search": SEARCH, "scaling-search": SCALING, "training": TRAINING, "finalize": {"top_k": 1}}
 
 
 def _queue(client: TestClient, kind: str) -> str:
-    response = client.post(f"/v1/{KINDS[kind].path}", json=BODIES[kind])
+    path = f"/v1/{KINDS[kind].path}"
+    if kind == "finalize":  # of a search that ended with a completed trial
+        from tests.api.test_trainings import _search
+
+        path = f"/v1/searches/{_search(client, client.app.state.settings)}/finalize"
+    response = client.post(path, json=BODIES[kind])
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
@@ -37,7 +43,7 @@ def _with_studies(url: str, kind: str, job_id: str) -> list[str]:
 
 
 def test_the_registry_names_every_kind_once() -> None:
-    assert set(KINDS) == {"search", "scaling-search"}
+    assert set(KINDS) == {"search", "scaling-search", "training", "finalize"}
     assert len(set(job_models())) == len(KINDS) and all(kind_of(k.model) is k for k in KINDS.values())
     job = uuid.uuid4()
     assert study_name("search", job) == f"search-{job.hex}"  # the names existing studies carry

@@ -25,7 +25,7 @@ def test_migrations_match_the_models_and_coexist_with_optuna(database_url: str) 
         ours = {"version_table": VERSION_TABLE,
                 "include_name": lambda name, kind, _: kind != "table" or name in Base.metadata.tables}
         context = MigrationContext.configure(conn, opts=ours)
-        assert context.get_current_revision() == "0003"
+        assert context.get_current_revision() == "0004"
         assert compare_metadata(context, Base.metadata) == []
 
 

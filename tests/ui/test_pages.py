@@ -278,3 +278,33 @@ def test_zoo_page_lists_the_networks_and_scales_one(page, service: Running, scre
     page.click("#family tr.member >> nth=1 >> a")
     page.locator("#origin").wait_for()
     assert "scaled from mobilenet_v2 at phi 1" in page.locator("#origin").inner_text()
+
+
+def test_a_trained_architecture_shows_full_fidelity_beside_the_proxy(page, service: Running,
+                                                                       screenshots: Path) -> None:
+    """Train from the architecture page: its epochs while it trains, then the test accuracy beside the proxy's,
+    the learning curves, and the trained downloads."""
+    from tests.workers import tiny_spec
+
+    created = service.client.post("/v1/scalings", json={"base": {"spec": tiny_spec(resolution=12).to_dict()},
+                                                        "phi": 0}).json()
+    architecture_id = created["data"][0]["id"]
+    page.goto(f"/#/architecture/{architecture_id}")
+    assert page.locator("#full-accuracy").inner_text().startswith("—")
+    fill(page, {"recipe.epochs": "3", "recipe.resolution": "12", "recipe.batch_size": "64"}, form="#train")
+    page.click("#train-button")
+    page.wait_for_selector("#training-status .state")
+    deadline = time.monotonic() + 240
+    while not page.locator("#trained-curves").count():  # the page renders again once the training succeeded
+        assert time.monotonic() < deadline, page.locator("#training-status").inner_text()
+        page.wait_for_timeout(300)
+    arch = service.client.get(f"/v1/architectures/{architecture_id}").json()
+    assert page.locator("#test-accuracy").inner_text().startswith(f"{arch['test_accuracy']:.3f}")
+    assert page.locator("#proxy-accuracy").inner_text().startswith("—")  # never proxy-trained: a scaled network
+    assert page.locator("#trained-curves .series").count() == 2  # the weights and their EMA
+    assert page.locator("#trained-curves .series-0 circle").count() == len(arch["trained"]["epochs"]) == 3
+    assert page.locator("#download-weights").inner_text() == "Download trained weights"
+    page.screenshot(path=screenshots / "architecture-trained.png", full_page=True)
+    with page.expect_download() as download:
+        page.click("#download-weights")
+    assert download.value.suggested_filename.endswith("_trained.safetensors")

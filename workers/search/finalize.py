@@ -21,13 +21,11 @@ from searchspace.checks import check_bool, check_float, check_int
 from searchspace.codec import from_dict
 from searchspace.errors import SpecError
 from searchspace.fields import as_dict, doc
-from searchspace.spec import ArchSpec
-from workers.data import DatasetConfig
 from workers.runtime import Evaluated, RayExecutor, StopCheck, Task, TrialState, restart_ray, run_batch, with_restarts
 from workers.search.config import SearchConfig
 from workers.search.finalize_report import Candidate, FinalizeReport, NetworkKind, NetworkResult, build_report
 from workers.search.search_result import SearchResult, load_result, stored_config
-from workers.training import TrainBudget, TrainRecipe
+from workers.training import TrainBudget, TrainRecipe, train_network, write_json
 
 MANIFEST = "finalize.json"
 RESULT = "result.json"
@@ -110,25 +108,6 @@ def baseline_candidates(result: SearchResult) -> list[Candidate]:
             for b in result.baselines if b.state is TrialState.COMPLETE and b.spec_key and b.accuracy is not None]
 
 
-def train_network(spec_key: str, data: DatasetConfig, recipe: TrainRecipe, directory: str,
-                  threads: int) -> dict[str, Any]:
-    """Train one architecture at full fidelity into ``directory`` (resuming its checkpoint there) and write its
-    product; the JSON-ready figures (``accuracy`` is the test accuracy). Runs in a Ray worker."""
-    from searchspace.counter import count
-    from workers.training import fit, save_product
-
-    result = fit(ArchSpec.from_string(spec_key), data, recipe, checkpoint=Path(directory) / "checkpoint.pt",
-                 threads=threads)
-    report = save_product(result, directory)
-    cost = count(result.spec)
-    return {"accuracy": result.test_accuracy, "val_accuracy": result.val_accuracy, "test_size": result.test_size,
-            "best_epoch": result.best_epoch, "selected": result.selected, "stopped": result.stopped or None,
-            "resumed_from": result.resumed_from, "train_seconds": result.train_seconds,
-            "epochs": [e.to_dict() for e in result.epochs], "resolution": result.spec.resolution,
-            "trained_macs": cost.macs, "trained_params": cost.params, "files": report["files"],
-            "export_errors": report["export_errors"]}
-
-
 def finalize(storage_url: str, study_name: str, config: FinalizeConfig, out: str | os.PathLike[str],
              search: SearchConfig | None = None, should_stop: StopCheck | None = None,
              on_network: Callable[[NetworkResult], None] | None = None) -> FinalizeReport:
@@ -164,7 +143,7 @@ def finalize(storage_url: str, study_name: str, config: FinalizeConfig, out: str
                     "directory": str(out / "networks" / candidate.name)}
         network = NetworkResult.from_dict(candidate, measured)
         if evaluated.error is None:  # only a finished network is never trained again
-            _write_json(out / "networks" / candidate.name / RESULT, measured)
+            write_json(out / "networks" / candidate.name / RESULT, measured)
         results[candidate.name] = network
         if on_network is not None:
             on_network(network)
@@ -183,7 +162,7 @@ def finalize(storage_url: str, study_name: str, config: FinalizeConfig, out: str
     stop = with_restarts(attempt, restart_ray)
     report = build_report(study_name, search, config.to_dict(), [results[c.name] for c in candidates
                                                                   if c.name in results], str(out), str(stop))
-    _write_json(out / "report.json", report.to_dict())
+    write_json(out / "report.json", report.to_dict())
     return report
 
 
@@ -198,12 +177,4 @@ def _claim(out: Path, study_name: str, config: FinalizeConfig, search: SearchCon
             raise FinalizeMismatch(f"{out} holds the finalize of another {which} ({held.get('study')}); use "
                                    "another output directory, or the same study and config to resume it")
         return
-    _write_json(path, manifest)
-
-
-def _write_json(path: Path, data: Any) -> None:
-    """Written through a temporary file renamed into place: a killed finalize never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_json(path, manifest)

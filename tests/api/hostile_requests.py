@@ -68,6 +68,8 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
                               "entries": {"stem:c=8,kind=conv,s=1,a=relu|1x16x16": {"ms": 0.5}}},
     ("POST", "/v1/scalings"): {"base": {"zoo": "mobilenet_v3_small"}, "phi": 0},
     ("POST", "/v1/scaling-searches"): {"base": {"zoo": "efficientnet_b0"}, "max_candidates": 2},
+    ("POST", "/v1/architectures/{architecture_id}/measurements"): {
+        "latency_ms": 2.5, "min_round_ms": 2.4, "max_round_ms": 2.7, "device": {"runtime": "onnxruntime"}},
 }
 SPEC_BASE = "mobilenet_v3_small"  # mutated field by field where a body takes a free-form spec
 

@@ -75,7 +75,7 @@ export function measurementsTable(a) {
   const how = `<p class="muted">Measure it on your device: <code>nas measure --architecture ${esc(a.id)} --service ${
     esc(window.location.origin)} --runtime eager|onnxruntime|int8 --threads N</code></p>`;
   if (!rows.length) return `<h3>Measured latency</h3><p class="muted" id="no-measurements">none yet</p>${how}`;
-  const when = (t) => esc(String(t).replace("T", " ").slice(0, 16));
+  const when = (t) => `${esc(String(t).replace("T", " ").slice(0, 16))} UTC`;
   return `<h3>Measured latency</h3><table class="data" id="measurements"><thead><tr><th>measured ms</th>
     <th>spread</th><th>runtime</th><th>threads</th><th>batch</th><th>device</th><th>measured at</th><th>source</th>
     <th title="the architecture's latency (${esc(a.latency_source || "its search's figure")}) over the measured one">

@@ -349,12 +349,12 @@ class Health(BaseModel):
 
 # --- device profiles ----------------------------------------------------------------------------------------
 
-_DeviceDescriptionIn = config_model(DeviceDescription, "DeviceDescriptionIn")
+DeviceDescriptionIn = config_model(DeviceDescription, "DeviceDescriptionIn")
 _LatencyEntryIn = config_model(LatencyEntry, "LatencyEntryIn")
 _CorrectionIn = config_model(Correction, "CorrectionIn")
 # The body of POST /v1/devices as the OpenAPI document shows it; the route reads it with DeviceProfile.from_json
 # (the same dataclasses, so the same fields), which also converts a schema_version 1 profile.
-DeviceProfileIn = config_model(DeviceProfile, "DeviceProfileIn", nested=(_DeviceDescriptionIn, _LatencyEntryIn,
+DeviceProfileIn = config_model(DeviceProfile, "DeviceProfileIn", nested=(DeviceDescriptionIn, _LatencyEntryIn,
                                                                          _CorrectionIn), docs={
     "schema_version": f"{PROFILE_SCHEMA}; 1 is an older profile whose entries say median_ms instead of ms (read "
                       "and converted)",

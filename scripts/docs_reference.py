@@ -23,7 +23,7 @@ from searchspace.codec import field_types
 from searchspace.fields import choices, default_of, description, plain
 from store.settings import Settings
 from workers.detection import BoxDatasetConfig
-from workers.latency import Timing
+from workers.latency import LatencyMeasurement, Timing
 from workers.oneshot import OneShotConfig
 from workers.search import FinalizeConfig, ProxyCheckConfig, SearchConfig, TrackingConfig
 from workers.training import TrainConfig, TrainRecipe
@@ -33,6 +33,8 @@ CONFIGS: tuple[tuple[str, type, str], ...] = (
     ("Search", SearchConfig, "`POST /v1/searches`, `nas search --config FILE.json` (and its flags)"),
     ("Scaling search", GridConfig, "`POST /v1/scaling-searches`, `nas scale grid`"),
     ("Device profile timing", Timing, "`nas profile` (its flags)"),
+    ("Latency measurement", LatencyMeasurement, "`POST /v1/architectures/{id}/measurements`, written by "
+                                                "`nas measure --architecture ID --service URL`"),
     ("Full-fidelity training recipe", TrainRecipe, "`POST /v1/trainings` and `POST /v1/searches/{id}/finalize` "
      "(`recipe`), `nas train` and `nas train-detector` (their flags)"),
     ("Training job", TrainConfig, "`POST /v1/trainings` (with `architecture` and `name`)"),

@@ -24,18 +24,21 @@ from store.models import (
     Driver,
     JobMixin,
     JobState,
+    MeasurementRow,
     ScalingSearch,
     Search,
 )
 from workers.runtime import FINISHED, TrialState
 
 if TYPE_CHECKING:
+    from workers.latency import LatencyMeasurement
     from workers.search import BaselineRecord, SearchConfig, TrialRecord
 
 J = TypeVar("J", bound=JobMixin)
 SORTABLE = ("number", "accuracy", "latency_ms", "macs", "params")
 _SORT_COLUMNS = {"number": Architecture.trial_number, "accuracy": Architecture.accuracy,
                  "latency_ms": Architecture.latency_ms, "macs": Architecture.macs, "params": Architecture.params}
+MAX_MEASUREMENTS = 1000  # latency measurements kept per architecture
 _BASELINE_STATES = (TrialState.COMPLETE, TrialState.FAIL)  # a baseline is never pruned; null while it trains
 
 
@@ -246,6 +249,27 @@ def record_trained(session: Session, *, architecture_id: uuid.UUID, job_id: uuid
     return row
 
 
+def add_measurement(session: Session, *, architecture_id: uuid.UUID,
+                    measurement: LatencyMeasurement) -> MeasurementRow:
+    """Store a latency measured of the architecture (NotFoundError when there is none; ConflictError past
+    ``MAX_MEASUREMENTS``)."""
+    get_architecture(session, architecture_id=architecture_id)
+    held = session.scalar(select(func.count()).select_from(MeasurementRow)
+                          .where(MeasurementRow.architecture_id == architecture_id)) or 0
+    if held >= MAX_MEASUREMENTS:
+        raise ConflictError(f"architecture {architecture_id} holds {held} latency measurements, the most kept")
+    device = measurement.device
+    received = utcnow()
+    row = MeasurementRow(architecture_id=architecture_id, runtime=device.runtime, threads=device.threads,
+                         batch_size=device.batch_size, latency_ms=measurement.latency_ms,
+                         min_round_ms=measurement.min_round_ms, max_round_ms=measurement.max_round_ms,
+                         device=measurement.to_dict()["device"], loop=measurement.loop, source=measurement.source,
+                         measured_at=measurement.when(received), created_at=received)
+    session.add(row)
+    session.flush()
+    return row
+
+
 def clear_trained(session: Session, *, job_id: uuid.UUID) -> int:
     """Forget what job ``job_id`` trained (its files are going); how many architectures it had trained."""
     rows = list(session.scalars(select(Architecture).where(Architecture.trained_by == job_id)))
@@ -258,6 +282,17 @@ def active_jobs(session: Session, model: type[JobMixin], **equal: Any) -> int:
     """Jobs of table ``model`` queued or running whose columns ``equal`` hold these values."""
     where = [model.state.in_(ACTIVE_STATES)] + [getattr(model, k) == v for k, v in equal.items()]
     return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def list_measurements(session: Session, *, architecture_id: uuid.UUID, skip: int,
+                      limit: int) -> tuple[list[MeasurementRow], int]:
+    """A page of the architecture's latency measurements, newest first, and how many there are."""
+    get_architecture(session, architecture_id=architecture_id)
+    where = MeasurementRow.architecture_id == architecture_id
+    total = session.scalar(select(func.count()).select_from(MeasurementRow).where(where)) or 0
+    rows = session.scalars(select(MeasurementRow).where(where)
+                           .order_by(MeasurementRow.created_at.desc(), MeasurementRow.id).offset(skip).limit(limit))
+    return list(rows), total
 
 
 # --- scaling searches ---------------------------------------------------------------------------------------

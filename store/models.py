@@ -1,5 +1,6 @@
 """SQLAlchemy models: searches, scaling searches, trainings and finalizes (queued jobs), architectures (trials,
-baselines, scaled and trained networks), drivers, device profiles. Table names avoid Optuna's (``studies``, ``trials``, ...), which live in the same database."""
+baselines, scaled and trained networks) and the latencies users measured of them, drivers, device profiles. Table
+names avoid Optuna's (``studies``, ``trials``, ...), which live in the same database."""
 
 from __future__ import annotations
 
@@ -110,6 +111,28 @@ class Architecture(Base):
     trained: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     trained_by: Mapped[uuid.UUID | None] = mapped_column(index=True)
     search: Mapped[Search | None] = relationship(back_populates="architectures")
+
+
+class MeasurementRow(Base):
+    """A latency measured of an architecture on a device (``workers.latency.LatencyMeasurement``), e.g. by
+    ``python -m workers measure --architecture ID --service URL``."""
+
+    __tablename__ = "latency_measurements"
+    __table_args__ = (Index("ix_latency_measurements_architecture_created", "architecture_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    architecture_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("architectures.id", ondelete="CASCADE"))
+    runtime: Mapped[str] = mapped_column(String(16))
+    threads: Mapped[int]
+    batch_size: Mapped[int]
+    latency_ms: Mapped[float] = mapped_column(Float)
+    min_round_ms: Mapped[float | None] = mapped_column(Float)
+    max_round_ms: Mapped[float | None] = mapped_column(Float)
+    device: Mapped[dict[str, Any]]
+    loop: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(200))
+    measured_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ScalingSearch(JobMixin, Base):

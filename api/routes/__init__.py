@@ -12,6 +12,7 @@ from api.routes import (
     devices,
     finalizes,
     health,
+    measurements,
     scaling_searches,
     scalings,
     searches,
@@ -21,7 +22,8 @@ from api.routes import (
 )
 
 router = APIRouter(prefix="/v1")
-for module in (searches, architectures, scalings, scaling_searches, trainings, finalizes, devices, zoo):
+for module in (searches, architectures, measurements, scalings, scaling_searches, trainings, finalizes, devices,
+               zoo):
     router.include_router(module.router)
 router.include_router(finalizes.on_searches)
 open_router = APIRouter()

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from api.datasets import public_architecture
 from api.deps import SessionDep, SettingsDep
 from api.exports import FORMATS, Format, address
-from api.schemas import ArchitecturePublic
+from api.measurements import SHOWN, ArchitectureDetail, architecture_detail
 from searchspace.spec import ArchSpec
 from store import crud
 from store.errors import ConflictError
@@ -70,9 +70,12 @@ def _trained_response(row: Architecture, path: Path, media_type: str, suffix: st
 
 
 @router.get("/{architecture_id}", responses=_NOT_FOUND)
-def get_architecture(architecture_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> ArchitecturePublic:
-    """Spec, parameters, MACs, measured latency and accuracy, and where it came from (``origin``)."""
-    return public_architecture(crud.get_architecture(session, architecture_id=architecture_id), settings)
+def get_architecture(architecture_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> ArchitectureDetail:
+    """Spec, parameters, MACs, latency (predicted or measured: ``latency_source``) and accuracy, where it came
+    from (``origin``), and the latencies users measured of it (``measurements``) each with the ratio."""
+    arch = public_architecture(crud.get_architecture(session, architecture_id=architecture_id), settings)
+    rows, count = crud.list_measurements(session, architecture_id=architecture_id, skip=0, limit=SHOWN)
+    return architecture_detail(arch, rows, count)
 
 
 @router.get("/{architecture_id}/code", response_class=Response, responses={

@@ -69,6 +69,27 @@ function latencyText(a) {
     on ? ` on ${esc(on)}` : ""}`;
 }
 
+// The latencies users measured of it (python -m workers measure --architecture ID --service URL), each beside
+// the architecture's own latency (predicted from a device profile, or measured by its search) as their ratio.
+export function measurementsTable(a) {
+  const rows = a.measurements || [];
+  const how = `<p class="muted">Measure it on your device: <code>nas measure --architecture ${esc(a.id)} --service ${
+    esc(window.location.origin)} --runtime eager|onnxruntime|int8 --threads N</code></p>`;
+  if (!rows.length) return `<h3>Measured latency</h3><p class="muted" id="no-measurements">none yet</p>${how}`;
+  const when = (t) => `${esc(String(t).replace("T", " ").slice(0, 16))} UTC`;
+  return `<h3>Measured latency</h3><table class="data" id="measurements"><thead><tr><th>measured ms</th>
+    <th>spread</th><th>runtime</th><th>threads</th><th>batch</th><th>device</th><th>measured at</th><th>source</th>
+    <th title="the architecture's latency (${esc(a.latency_source || "its search's figure")}) over the measured one">
+    ${a.latency_source && a.latency_source.startsWith("predicted") ? "predicted" : "search"} / measured</th></tr></thead><tbody>${
+    rows.map((m) => `<tr><td class="num">${fmt(m.latency_ms, 3)}</td>
+      <td class="num">${m.spread === null ? "—" : `${fmt(100 * m.spread, 1)}%`}</td><td>${esc(m.runtime)}</td>
+      <td class="num">${esc(m.threads)}</td><td class="num">${esc(m.batch_size)}</td>
+      <td>${esc((m.device || {}).cpu || (m.device || {}).name || "—")}</td><td>${when(m.measured_at)}</td>
+      <td>${esc(m.source || "—")}</td><td class="num ratio">${fmt(m.ratio, 3)}</td></tr>`).join("")}</tbody></table>
+    ${a.measurement_count > rows.length ? `<p class="muted">the newest ${rows.length} of ${a.measurement_count}:
+      <code>GET ${esc(a.links.self)}/measurements</code></p>` : ""}${how}`;
+}
+
 export function render(root, id) {
   root.innerHTML = '<p class="muted">loading…</p>';
   let stopTraining = null;
@@ -81,11 +102,13 @@ export function render(root, id) {
         <dt>test accuracy</dt><dd id="full-accuracy">${a.trained ? `${fmt(a.test_accuracy)} (full fidelity)` : "— (not trained at full fidelity)"}</dd>
         <dt>params</dt><dd id="params" title="${a.params ?? ""}">${fmtCount(a.params)}</dd>
         <dt>MACs</dt><dd id="macs" title="${a.macs ?? ""}">${fmtCount(a.macs)}</dd>
-        <dt>latency</dt><dd id="latency">${latencyText(a)}</dd>
+        <dt>latency</dt><dd id="latency">${latencyText(a)}${a.latency_source ? `<br><span class="muted">${
+          esc(a.latency_source)}</span>` : ""}</dd>
         <dt>resolution</dt><dd>${dash(a.resolution)}</dd>
         <dt>origin</dt><dd id="origin">${originText(a.origin || {})}${a.trial_number !== null ? `, trial ${a.trial_number}` : ""}</dd>
         ${a.error ? `<dt>error</dt><dd class="error">${esc(a.error)}</dd>` : ""}</dl>
       <p class="mono" id="spec-string">${esc(a.spec_string || "")}</p>
+      <div id="measured">${measurementsTable(a)}</div>
       <div class="actions downloads">${spec ? `<a class="button" id="download-py" href="${a.links.code}" download>Download ${trained}.py</a>
         <a class="button" id="download-onnx" href="${a.links.onnx}" download>Download ${trained}ONNX</a>
         <a class="button" id="download-torchscript" href="${a.links.torchscript}" download>Download ${trained}TorchScript</a>

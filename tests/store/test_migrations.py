@@ -25,31 +25,20 @@ def test_migrations_match_the_models_and_coexist_with_optuna(database_url: str) 
         ours = {"version_table": VERSION_TABLE,
                 "include_name": lambda name, kind, _: kind != "table" or name in Base.metadata.tables}
         context = MigrationContext.configure(conn, opts=ours)
-        assert context.get_current_revision() == "0004"
+        assert context.get_current_revision() == "0005"
         assert compare_metadata(context, Base.metadata) == []
 
 
 def test_jobs_stored_before_the_test_split_keep_their_split(database_url: str) -> None:
     """0003: a search stored without ``dataset.test_fraction`` reads 0 (its old split); one with it is untouched."""
     import uuid
-    from pathlib import Path
 
-    from alembic import command
-    from alembic.config import Config
     from sqlalchemy.orm import Session
 
-    import store.db
     from store.models import Search
     from workers.search import SearchConfig
 
-    config = Config()
-    config.set_main_option("script_location", str(Path(store.db.__file__).with_name("migrations")))
-    engine = get_engine(database_url)
-    with engine.connect() as conn:  # at 0002, whatever ran before in this database (0003 adds no column)
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0002")
-        command.downgrade(config, "0002")
-        conn.commit()
+    engine = _at(database_url, "0002")  # whatever ran before in this database (0003 adds no column)
     old_config = SearchConfig().to_dict()
     del old_config["dataset"]["test_fraction"]
     old, new = uuid.uuid4(), uuid.uuid4()
@@ -62,3 +51,54 @@ def test_jobs_stored_before_the_test_split_keep_their_split(database_url: str) -
         assert stored["dataset"]["test_fraction"] == 0.0
         assert SearchConfig.from_dict(stored).dataset.test_fraction == 0.0
         assert session.get(Search, new).config == {"dataset": {"test_fraction": 0.3}}
+
+
+def _at(database_url: str, revision: str):
+    """The database's engine, its schema upgraded or downgraded to ``revision``."""
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config
+
+    import store.db
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(store.db.__file__).with_name("migrations")))
+    engine = get_engine(database_url)
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+        command.downgrade(config, revision)
+        conn.commit()
+    return engine
+
+
+def test_jobs_stored_before_the_plain_loop_default_keep_their_scaled_passes(database_url: str) -> None:
+    """0005: a job whose latency names no loop keeps ``scaled`` (the default it started with); one naming a loop,
+    or without latency, is untouched; the measurements table comes and goes with the revision."""
+    import uuid
+
+    from sqlalchemy.orm import Session
+
+    from store.models import ScalingSearch, Search
+    from workers.latency import LatencyConfig
+    from workers.search import SearchConfig
+
+    engine = _at(database_url, "0003")
+    assert "latency_measurements" not in inspect(engine).get_table_names()
+    old_config = SearchConfig().to_dict()
+    assert "loop" not in old_config["latency"]
+    old, plain, grid = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    with Session(engine) as session:
+        session.add_all([Search(id=old, config=old_config), Search(id=plain, config={"latency": {"loop": "plain"}}),
+                         ScalingSearch(id=grid, config={"latency": None})])
+        session.commit()
+    migrate(database_url)
+    assert "latency_measurements" in inspect(engine).get_table_names()
+    with Session(engine) as session:
+        stored = session.get(Search, old).config
+        assert stored["latency"]["loop"] == "scaled"
+        assert SearchConfig.from_dict(stored).latency.timing_loop == "scaled"
+        assert session.get(Search, plain).config == {"latency": {"loop": "plain"}}
+        assert session.get(ScalingSearch, grid).config == {"latency": None}
+    assert LatencyConfig().timing_loop == "plain" and LatencyConfig(device="cuda").timing_loop == "scaled"

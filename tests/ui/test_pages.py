@@ -308,3 +308,22 @@ def test_a_trained_architecture_shows_full_fidelity_beside_the_proxy(page, servi
     with page.expect_download() as download:
         page.click("#download-weights")
     assert download.value.suggested_filename.endswith("_trained.safetensors")
+
+
+def test_architecture_page_lists_the_measured_latencies(page, service: Running, screenshots: Path) -> None:
+    arch = service.client.post("/v1/scalings", json={"base": {"zoo": "mobilenet_v3_small"}, "phi": 0}).json()["data"][0]
+    page.goto(f"/#/architecture/{arch['id']}")
+    page.wait_for_selector("#no-measurements")
+    assert f"nas measure --architecture {arch['id']}" in page.locator("#measured").inner_text()
+    for ms in (12.5, 13.0):
+        body = {"latency_ms": ms, "min_round_ms": 12.0, "max_round_ms": 14.0, "source": "TFLite benchmark_model",
+                "device": {"cpu": "Cortex-A72", "runtime": "int8", "threads": 4}}
+        assert service.client.post(f"/v1/architectures/{arch['id']}/measurements", json=body).status_code == 201
+    page.reload()
+    page.wait_for_selector("#measurements tbody tr")
+    rows = page.locator("#measurements tbody tr")
+    assert rows.count() == 2 and "13.000" in rows.nth(0).inner_text()  # the newest first
+    text = rows.nth(1).inner_text()
+    assert "12.500" in text and "int8" in text and "Cortex-A72" in text and "TFLite benchmark_model" in text
+    assert rows.nth(1).locator("td.ratio").inner_text() == "—"  # a scaled network holds no latency of its own
+    page.screenshot(path=screenshots / "architecture-measurements.png", full_page=True)

@@ -73,8 +73,9 @@ def finalize_command(args: argparse.Namespace, should_stop: StopCheck | None = N
 
     def progress(network: NetworkResult) -> None:
         if not args.json:
-            what = (f"test accuracy {network.test_accuracy:.4f}" if network.error is None
-                    else f"failed: {network.error[:200]}")
+            int8 = network.int8_test_accuracy
+            what = (f"test accuracy {network.test_accuracy:.4f}{'' if int8 is None else f' (int8 {int8:.4f})'}"
+                    if network.error is None else f"failed: {network.error[:200]}")
             print(f"{network.candidate.name}: {what}", file=sys.stderr)
 
     try:

@@ -89,6 +89,7 @@ def train_network(spec_key: str, data: DatasetConfig, recipe: TrainRecipe, direc
     report = save_product(result, out)
     cost = count(result.spec)
     return {"accuracy": result.test_accuracy, "val_accuracy": result.val_accuracy, "test_size": result.test_size,
+            "int8_test_accuracy": result.int8_test_accuracy,
             "best_epoch": result.best_epoch, "selected": result.selected, "stopped": result.stopped or None,
             "resumed_from": result.resumed_from, "train_seconds": result.train_seconds,
             "epochs": [e.to_dict() for e in result.epochs], "resolution": result.spec.resolution,

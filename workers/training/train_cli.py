@@ -98,5 +98,8 @@ def train_command(args: argparse.Namespace) -> int:
     print(f"selected: {result.selected} of epoch {result.best_epoch + 1} (val {result.val_accuracy:.4f}); "
           f"test accuracy {result.test_accuracy:.4f} on {result.test_size} held-out images"
           f"{'; stopped: ' + result.stopped if result.stopped else ''}{resumed}")
+    if recipe.int8:
+        print(f"int8 test accuracy {result.int8_test_accuracy:.4f} (ONNX Runtime, statically quantized)"
+              if result.int8_test_accuracy is not None else f"no int8 model: {result.int8_error}")
     print(f"wrote {', '.join(report['files'].values())} to {out}")
     return 0

@@ -93,10 +93,18 @@ class ServiceSearch:
 
         kind, args = KINDS["search"], self.args
         migrate(self.url)
-        claimed, config = self._resume() if args.resume else self._submit()
+        if args.resume:
+            claimed, config = self._resume()
+            size = workers_cli.announce(config, self.term, args.json)
+        else:  # the data and the flags are checked before anything is stored
+            config = workers_cli.build_config(args)
+            if config.dataset.source not in BUILT_IN:  # a driver elsewhere may resume it: no relative path
+                source = os.path.abspath(config.dataset.source)
+                config = replace(config, dataset=replace(config.dataset, source=source))
+            size = workers_cli.announce(config, self.term, args.json)
+            claimed, config = self._submit(config)
         with session_scope(self.url) as session:
             study = kind.study_of(session.get(Search, claimed.id))
-        size = workers_cli.announce(config, self.term, args.json)
         bar, progress = workers_cli.progress_bar(config, args.name or study, self.term, args.json)
         self.service.on_trial = progress  # read when the job starts
         print(f"search {claimed.id} of the service at {self.url}: GET /v1/searches/{claimed.id}, the web UI's "
@@ -122,16 +130,14 @@ class ServiceSearch:
                                              f"{study}", config, self.term.out)
         return 1 if state is JobState.FAILED or state is None else 0
 
-    def _submit(self) -> tuple[Any, SearchConfig]:
-        """Store the search the flags describe as claimed by this process; its claim and config."""
+    def _submit(self, config: SearchConfig) -> tuple[Any, SearchConfig]:
+        """Store the search as claimed by this process (and its ``--profile`` as a device profile, which the
+        search then names); its claim and config."""
         from jobs.registry import KINDS
         from store import crud, queue
         from store.db import session_scope
         from store.models import Search
 
-        config = workers_cli.build_config(self.args)
-        if config.dataset.source not in BUILT_IN:  # a driver elsewhere may resume it: no relative path
-            config = replace(config, dataset=replace(config.dataset, source=os.path.abspath(config.dataset.source)))
         with session_scope(self.url) as session:
             if self.args.profile:  # the table goes to the service's device profiles; the search names its id
                 from workers.search import load_profile_file

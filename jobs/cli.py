@@ -105,10 +105,11 @@ class ServiceSearch:
             claimed, config = self._submit(config)
         with session_scope(self.url) as session:
             study = kind.study_of(session.get(Search, claimed.id))
+        if not args.json:
+            print(f"search {claimed.id} of the service at {self.url}: GET /v1/searches/{claimed.id}, the web UI's "
+                  f"#/search/{claimed.id}; Optuna study {study}", file=self.term.err)
         bar, progress = workers_cli.progress_bar(config, args.name or study, self.term, args.json)
         self.service.on_trial = progress  # read when the job starts
-        print(f"search {claimed.id} of the service at {self.url}: GET /v1/searches/{claimed.id}, the web UI's "
-              f"#/search/{claimed.id}; Optuna study {study}", file=self.term.err)
         with self._stop_on_signals():
             self.service.run_own(claimed)
         bar.close()

@@ -120,10 +120,7 @@ class Service:
             for thread in self.threads.values():
                 thread.join(timeout=60)
             beat.join(timeout=5)
-            try:
-                queue.unregister(self.url, driver_id=self.driver_id)
-            except DatabaseUnavailable as err:
-                log.warning("driver %s: cannot unregister: %s", self.driver_id, err)
+            self._unregister()
 
     def run_own(self, claimed: queue.Claim) -> None:
         """Run one job this process claimed itself (``nas search --service-db``) to its end or until
@@ -139,10 +136,13 @@ class Service:
             stop.set()
             beat.join(timeout=5)
             self.threads = {}
-            try:
-                queue.unregister(self.url, driver_id=self.driver_id)
-            except DatabaseUnavailable as err:
-                log.warning("driver %s: cannot unregister: %s", self.driver_id, err)
+            self._unregister()
+
+    def _unregister(self) -> None:
+        try:
+            queue.unregister(self.url, driver_id=self.driver_id)
+        except DatabaseUnavailable as err:
+            log.warning("driver %s: cannot unregister: %s", self.driver_id, err)
 
     def claim_next(self) -> queue.Claim | None:
         for kind in KINDS.values():

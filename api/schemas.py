@@ -180,9 +180,14 @@ class BaselinesPublic(BaseModel):
     count: int
 
 
+STUDY = Field(description="its Optuna study in the service database (optuna-dashboard lists it by this name; "
+                          "nas finalize --study takes it)")
+
+
 class SearchPublic(BaseModel):
     id: uuid.UUID
     name: str | None
+    study: str = STUDY
     state: JobState
     stopped: str | None = Field(description="why the driver stopped: budget, timeout or cancelled")
     error: str | None
@@ -284,6 +289,7 @@ class ScalingSearchCreate(config_model(GridConfig, "GridFields", rename=RENAMED,
 class ScalingSearchPublic(BaseModel):
     id: uuid.UUID
     name: str | None
+    study: str = STUDY
     state: JobState
     error: str | None
     created_at: datetime

@@ -76,7 +76,8 @@ class FinalizeKind(JobKindBase):
 
         job.ensure_ray()
         check_threads(config.threads, "threads")
-        study = SearchKind().study_name(search_id)
+        study = job.in_session(f"finalize {job.id}: read its search's study", lambda s: SearchKind().study_of(
+            crud.get_search(s, search_id=search_id)))
         report = finalize(job.url, study, config, out, search=search, should_stop=watch.stop_check(job.should_stop),
                           on_network=on_network)
         return FinalizeRun(report)

@@ -3,7 +3,6 @@ trial and baseline mirrored into ``architectures`` as it lands."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
@@ -35,8 +34,7 @@ class SearchKind(JobKindBase):
     def config(self, job: JobMixin) -> SearchConfig:
         return SearchConfig.from_dict(job.config)
 
-    def studies(self, job_id: uuid.UUID) -> list[str]:
-        study = self.study_name(job_id)
+    def studies(self, study: str) -> list[str]:
         return [study, baseline_study_name(study)]
 
     def delete(self, session: Session, settings: Settings, job_id: uuid.UUID) -> None:
@@ -58,6 +56,7 @@ class SearchKind(JobKindBase):
         def mirror(record: TrialRecord) -> None:
             job.in_session(f"search {job.id}: mirror trial {record.number}",
                            lambda s: crud.record_trial(s, search_id=job.id, record=record))
+            job.on_trial(record)
 
         def mirror_baseline(record: BaselineRecord) -> None:
             job.in_session(f"search {job.id}: mirror baseline {record.name}",

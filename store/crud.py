@@ -80,6 +80,17 @@ def list_jobs(session: Session, model: type[J], *, skip: int, limit: int, state:
     return list(rows), total
 
 
+def create_claimed_job(session: Session, model: type[J], *, driver_id: str, **columns: Any) -> J:
+    """Store a new job already running and claimed by ``driver_id`` (its submitter runs it: a command-line
+    search), so that no other driver claims it first; the service's limit on queued searches does not apply."""
+    now = utcnow()
+    job = model(state=JobState.RUNNING, claimed_by=driver_id, heartbeat_at=now, started_at=now, attempts=1,
+                **columns)
+    session.add(job)
+    session.flush()
+    return job
+
+
 def cancel_job(session: Session, model: type[J], *, job_id: uuid.UUID, resource: str, **when_queued: Any) -> J:
     """Queued: cancelled at once (with the columns ``when_queued``). Running: the driver stops at its next
     check. Finished: ConflictError."""

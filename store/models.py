@@ -73,6 +73,7 @@ class Search(JobMixin, Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     name: Mapped[str | None] = mapped_column(String(100))
+    study: Mapped[str | None] = mapped_column(String(200))  # its Optuna study (null: stored before it was kept)
     config: Mapped[dict[str, Any]]
     stopped: Mapped[str | None] = mapped_column(String(200))
     architectures: Mapped[list[Architecture]] = relationship(
@@ -143,6 +144,7 @@ class ScalingSearch(JobMixin, Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     name: Mapped[str | None] = mapped_column(String(100))
+    study: Mapped[str | None] = mapped_column(String(200))  # its Optuna study (null: stored before it was kept)
     config: Mapped[dict[str, Any]]
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 

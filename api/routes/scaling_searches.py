@@ -25,7 +25,7 @@ router = APIRouter(prefix=f"/{KIND.path}", tags=["scaling"])
 def to_public(job: ScalingSearch, settings: Settings) -> ScalingSearchPublic:
     """The job as a response: its dataset directory (and any path in its error) relative to NAS_DATA_ROOT."""
     return ScalingSearchPublic(
-        id=job.id, name=job.name, state=job.state, error=hide_data_root(job.error, settings),
+        id=job.id, name=job.name, study=KIND.study_of(job), state=job.state, error=hide_data_root(job.error, settings),
         created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at, elapsed_s=job.elapsed_s,
         attempts=job.attempts, config=hide_data_root(job.config, settings), result=hide_data_root(job.result, settings),
     )
@@ -49,6 +49,7 @@ def create_scaling_search(body: ScalingSearchCreate, session: SessionDep, settin
     config = {"base": base.to_dict(), "base_ref": named, "grid": grid.to_dict(), "candidates": len(kept),
               "rejected": len(rejected), "runs": len(kept) * grid.seeds}
     job = crud.create_scaling_search(session, config=config, name=body.name)
+    KIND.name_study(job)
     response.headers["Location"] = f"/v1/scaling-searches/{job.id}"
     return to_public(job, settings)
 

@@ -1,8 +1,9 @@
 // The router: #/ (searches), #/search/<id>, #/architecture/<id>, #/finalize/<id>, #/scaling-searches,
-// #/scaling-search/<id>, #/zoo, #/zoo/<name>.
+// #/scaling-search/<id>, #/zoo, #/zoo/<name>, #/devices, #/device/<id>.
 
 import { askKey, storedKey, uiConfig } from "./api.js";
 import * as architecture from "./architecture.js";
+import * as devices from "./devices.js";
 import { loadKinds } from "./jobs.js";
 import * as scaling from "./scaling.js";
 import * as search from "./search.js";
@@ -19,6 +20,8 @@ const ROUTES = [
   [/^#\/scaling-search\/([0-9a-f-]+)$/, scaling.renderOne],
   [/^#\/zoo$/, zoo.renderList],
   [/^#\/zoo\/([A-Za-z0-9_.-]+)$/, zoo.renderOne],
+  [/^#\/devices$/, devices.renderList],
+  [/^#\/device\/([0-9a-f-]+)$/, devices.renderOne],
 ];
 let cleanup = null;
 

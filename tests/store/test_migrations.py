@@ -25,7 +25,7 @@ def test_migrations_match_the_models_and_coexist_with_optuna(database_url: str) 
         ours = {"version_table": VERSION_TABLE,
                 "include_name": lambda name, kind, _: kind != "table" or name in Base.metadata.tables}
         context = MigrationContext.configure(conn, opts=ours)
-        assert context.get_current_revision() == "0005"
+        assert context.get_current_revision() == "0008"
         assert compare_metadata(context, Base.metadata) == []
 
 
@@ -42,9 +42,9 @@ def test_jobs_stored_before_the_test_split_keep_their_split(database_url: str) -
     old_config = SearchConfig().to_dict()
     del old_config["dataset"]["test_fraction"]
     old, new = uuid.uuid4(), uuid.uuid4()
-    with Session(engine) as session:
-        session.add_all([Search(id=old, config=old_config), Search(id=new, config={"dataset": {"test_fraction": 0.3}})])
-        session.commit()
+    with engine.begin() as conn:  # the columns of 0002 only (later revisions add some)
+        conn.execute(Search.__table__.insert(), [{"id": old, "config": old_config},
+                                                 {"id": new, "config": {"dataset": {"test_fraction": 0.3}}}])
     migrate(database_url)
     with Session(engine) as session:
         stored = session.get(Search, old).config
@@ -102,3 +102,31 @@ def test_jobs_stored_before_the_plain_loop_default_keep_their_scaled_passes(data
         assert session.get(Search, plain).config == {"latency": {"loop": "plain"}}
         assert session.get(ScalingSearch, grid).config == {"latency": None}
     assert LatencyConfig().timing_loop == "plain" and LatencyConfig(device="cuda").timing_loop == "scaled"
+
+
+def test_jobs_stored_before_studies_carried_names_keep_reading_theirs(database_url: str) -> None:
+    """0008: a job row from before has no study name and runs in the unnamed study it was created with; a new
+    job's row names its study after the job."""
+    import uuid
+
+    from sqlalchemy.orm import Session
+
+    from jobs.registry import KINDS
+    from store.models import ScalingSearch, Search
+
+    migrate(database_url)
+    engine = get_engine(database_url)
+    old, new = uuid.uuid4(), uuid.uuid4()
+    with engine.begin() as conn:
+        conn.execute(Search.__table__.insert(), [{"id": old, "name": "digits small", "config": {}},
+                                                 {"id": new, "name": "Digits, small!", "config": {}}])
+        conn.execute(ScalingSearch.__table__.insert(), [{"id": old, "name": "grid", "config": {}}])
+    with Session(engine) as session:
+        search, kind = session.get(Search, new), KINDS["search"]
+        kind.name_study(search)
+        session.commit()
+        assert search.study == f"search-digits-small-{new.hex}"
+        assert kind.study_of(session.get(Search, old)) == f"search-{old.hex}"  # the name it was created with
+        assert kind.study_of(search) == search.study
+        grid = session.get(ScalingSearch, old)
+        assert KINDS["scaling-search"].study_of(grid) == f"scaling-search-{old.hex}"

@@ -83,9 +83,10 @@ def test_launch_follow_pareto_architecture_download_and_scale(page, service: Run
     assert page.locator("#tooltip").inner_text().startswith("baseline ")
     page.screenshot(path=screenshots / "search.png", full_page=True)
 
-    # sorting by accuracy, descending on the second click
+    # sorting by accuracy (by the API), descending on the second click
     page.click("#trials th[data-key='accuracy']")
     page.click("#trials th[data-key='accuracy']")
+    page.wait_for_selector("#trials[data-view^='accuracy:desc:']")
     shown = [float(x) for x in page.locator("#trials td.col-accuracy").all_inner_texts()]
     assert shown == sorted(shown, reverse=True)
     # the architecture column: only what the trials' specs differ in (per-stage kind, kernel, ...), never the

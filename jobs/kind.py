@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
@@ -35,7 +36,7 @@ def study_name(kind: str, job_id: uuid.UUID) -> str:
 class RunningJob:
     """A claimed job as its kind runs it: its id and study, the stop check, a committed session retried while
     the database is away (``in_session(what, fn)``), Ray, the evaluation to run (None: the kind's own), the
-    dataset re-check and the trackers."""
+    dataset re-check, the trackers and the service's artifacts directory (``Settings.artifacts``)."""
 
     id: uuid.UUID
     url: str
@@ -48,6 +49,7 @@ class RunningJob:
     # when the job starts: DatasetError fails it with the reason, its stored trials kept
     check_data: Callable[[DatasetConfig], None] = lambda dataset: None
     tracking: TrackingConfig = TrackingConfig()  # where trials are followed besides the database (MLflow, ...)
+    artifacts: Path | None = None  # where a kind that keeps files (trained networks) writes them
 
     def evaluate(self) -> dict[str, Any]:
         """``evaluate_fn=`` for the kind's runner: empty to keep the runner's default."""

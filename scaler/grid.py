@@ -33,9 +33,11 @@ study without a seed param is the run of the study's ``seed``). One process at a
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -44,6 +46,7 @@ from optuna.trial import FrozenTrial
 from scaler.grid_config import (
     GRID_PHI,
     Candidate,
+    Fidelity,
     GridConfig,
     grid_study_name,
     proxy_base,
@@ -79,6 +82,7 @@ from workers.runtime import (
     until_available,
     with_restarts,
 )
+from workers.search import train_network
 from workers.training import TrainBudget
 
 _NAMES = ("alpha", "beta", "gamma")
@@ -114,6 +118,14 @@ def _evaluated(prepared: CandidateResult, evaluated: Evaluated) -> CandidateResu
     """The candidate with its evaluation's outcome and measurements."""
     if evaluated.outcome is Outcome.FAIL:
         return replace(prepared, status=CandidateStatus.FAILED, error=evaluated.error)
+    if "val_accuracy" in evaluated.measured:  # full fidelity (``train_network``): ranked on validation
+        full = evaluated.measured
+        curve = [max(a for a in (e["val_accuracy"], e.get("ema_val_accuracy")) if a is not None)
+                 for e in full.get("epochs", [])]
+        return replace(prepared, status=CandidateStatus.COMPLETE, accuracy=full["val_accuracy"],
+                       test_accuracy=full["accuracy"], epoch_accuracies=tuple(curve),
+                       train_seconds=full.get("train_seconds"), stopped=full.get("stopped"),
+                       directory=full.get("directory"))
     m = evaluated.measurements
     return replace(prepared, status=CandidateStatus.COMPLETE, epoch_accuracies=tuple(m.epoch_accuracies),
                    accuracy=m.accuracy, latency_ms=m.latency_ms, train_seconds=m.train_seconds,
@@ -163,12 +175,12 @@ class _GridSource:
     """The grid as an engine source: each pending candidate becomes one trial with fixed coefficients."""
 
     def __init__(self, ledger: Ledger, todo: deque[tuple[Candidate, int]], base: ArchSpec, config: GridConfig,
-                 evaluate_fn: EvaluateFn, notify: Callable[[CandidateResult], None]) -> None:
+                 evaluate_fn: EvaluateFn, notify: Callable[[CandidateResult], None], out: Path | None) -> None:
         info = config.dataset.validate()
         self.proxy = proxy_base(base, config, info.num_classes, info.in_chans)
         self.proxy_macs = count(self.proxy).macs
         self.ledger, self.todo, self.base, self.config = ledger, todo, base, config
-        self.evaluate_fn, self.notify = evaluate_fn, notify
+        self.evaluate_fn, self.notify, self.out = evaluate_fn, notify, out
         self.prepared: dict[str, tuple[CandidateResult, ArchSpec | None]] = {}
 
     def wants_more(self) -> bool:
@@ -191,6 +203,11 @@ class _GridSource:
             self._tell(item, prepared)
             return Proposal.INVALID
         config = self.config
+        if self.out is not None:  # full fidelity: ``train_network``'s arguments, its product in a directory per run
+            directory = self.out / candidate.key / f"seed{seed}"
+            directory.mkdir(parents=True, exist_ok=True)
+            return Task(self.evaluate_fn, (spec.to_string(), config.dataset, config.run_recipe(spec, seed),
+                                           str(directory), config.threads), item)
         return Task(self.evaluate_fn, (spec, config.dataset, config.budget, seed, config.latency, config.threads),
                     item)
 
@@ -231,8 +248,9 @@ def run_grid(
     study_name: str | None = None,
     should_stop: StopCheck | None = None,
     on_candidate: ProgressFn | None = None,
-    evaluate_fn: EvaluateFn = evaluate_candidate,
+    evaluate_fn: EvaluateFn | None = None,
     poll_s: float = 0.5,
+    out: str | os.PathLike[str] | None = None,
 ) -> GridResult:
     """Evaluate every candidate of ``config``'s grid not finished in the study yet; the ranked result.
 
@@ -241,10 +259,19 @@ def run_grid(
     ``on_candidate(result, done, total)`` is called as each candidate finishes in this call; ``done`` counts
     candidates finished by earlier runs too. ``evaluate_fn(spec, data, budget, seed, latency, threads) -> dict``
     runs in a Ray worker (default ``evaluate_candidate``); an exception it raises, or the death of its worker,
-    fails that candidate with the error and the grid goes on. Raises SpecError / DatasetError for bad input.
+    fails that candidate with the error and the grid goes on. At full fidelity (``config.fidelity``) each run
+    trains with the recipe into ``out/<candidate>/seed<seed>/`` (required), resuming its checkpoint there, and
+    ``evaluate_fn`` takes ``workers.search.train_network``'s arguments (its default). Raises SpecError /
+    DatasetError for bad input.
     """
     if not isinstance(base, ArchSpec):
         raise SpecError("base", f"must be an ArchSpec, got {type(base).__name__}")
+    full = config.fidelity is Fidelity.FULL
+    if full and out is None:
+        raise SpecError("out", "a full-fidelity grid needs an output directory for the networks it trains")
+    directory = Path(out) if full and out is not None else None
+    if evaluate_fn is None:
+        evaluate_fn = train_network if full else evaluate_candidate
     candidates, rejected = screen(base, config)
     name = study_name or grid_study_name(base, config)
     results: dict[Run, CandidateResult] = {}
@@ -266,10 +293,11 @@ def run_grid(
                     results.setdefault((candidate.key, seed), replace(old, reused=True))
                 else:
                     todo.append((candidate, seed))
-        source = _GridSource(ledger, todo, base, config, evaluate_fn, finished)
+        source = _GridSource(ledger, todo, base, config, evaluate_fn, finished, directory)
         if not todo:
             return Stop(StopReason.BUDGET)
-        executor = RayExecutor(config.threads, config.workers * config.threads, budget=config.budget,
+        budget = replace(config.budget, device=config.recipe.device) if full else config.budget
+        executor = RayExecutor(config.threads, config.workers * config.threads, budget=budget,
                                latency_device=config.latency.device if config.latency else "cpu",
                                dataset=config.dataset)
         if config.threads > cluster_cpus():

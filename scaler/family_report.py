@@ -145,8 +145,9 @@ class FamilyResult:
                  n.directory if n.error is None else f"failed: {n.error[:60]}"] for n in self.networks]
         table = format_table(["network", "px", "params", "MACs", "MACs ratio", "ideal ratio", "latency ms",
                               "test acc", "+/- sd", "seeds", "product (first seed)"], rows)
-        lines = [f"family of alpha {self.alpha:g}, beta {self.beta:g}, gamma {self.gamma:g} beside "
-                 f"{self.baselines_why or 'no baseline'}; latency {self.latency}", "", table, ""]
+        title = (f"family of alpha {self.alpha:g}, beta {self.beta:g}, gamma {self.gamma:g} beside "
+                 f"{self.baselines_why or 'no baseline'}; latency {self.latency}")
+        lines = [title, "", table, ""]
         lines += [_sentence(m, b, c) for m, b, c in self.comparisons()]
         return "\n".join(lines)
 

@@ -139,8 +139,10 @@ def train_family(base: ArchSpec, config: GridConfig, chosen: Candidate, out: str
     networks = [_aggregate(n, seeds, {s: runs[f"{n.name}/seed{s}"] for s in seeds if f"{n.name}/seed{s}" in runs})
                 for n in planned]
     trained = [n for n in networks if n.error is None]
-    timed, how = latencies(trained, config, profile) if stop.reason is StopReason.BUDGET else ({}, "not measured: "
-                                                                                                    "stopped first")
+    timed: dict[str, dict[str, Any]] = {}
+    how = "not measured: the training stopped first"
+    if stop.reason is StopReason.BUDGET:
+        timed, how = latencies(trained, config, profile)
     networks = [replace(n, **timed.get(n.name, {})) for n in networks]
     why = ", ".join(f"{name} at each member's resolution and MACs" for name in config.baselines)
     return FamilyResult(alpha=chosen.alpha, beta=chosen.beta, gamma=chosen.gamma, networks=networks, out=str(root),

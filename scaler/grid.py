@@ -124,8 +124,7 @@ def _evaluated(prepared: CandidateResult, evaluated: Evaluated) -> CandidateResu
                  for e in full.get("epochs", [])]
         return replace(prepared, status=CandidateStatus.COMPLETE, accuracy=full["val_accuracy"],
                        test_accuracy=full["accuracy"], epoch_accuracies=tuple(curve),
-                       train_seconds=full.get("train_seconds"), stopped=full.get("stopped"),
-                       directory=full.get("directory"))
+                       train_seconds=full.get("train_seconds"), stopped=full.get("stopped"))
     m = evaluated.measurements
     return replace(prepared, status=CandidateStatus.COMPLETE, epoch_accuracies=tuple(m.epoch_accuracies),
                    accuracy=m.accuracy, latency_ms=m.latency_ms, train_seconds=m.train_seconds,
@@ -191,7 +190,9 @@ class _GridSource:
         if candidate.key not in self.prepared:  # every seed of a candidate trains the same network
             self.prepared[candidate.key] = _prepare(candidate, self.base, self.proxy, self.proxy_macs)
         prepared, spec = self.prepared[candidate.key]
-        prepared = replace(prepared, seed=seed)
+        # full fidelity: ``train_network``'s product (and checkpoint) in a directory per run
+        directory = None if self.out is None else self.out / candidate.key / f"seed{seed}"
+        prepared = replace(prepared, seed=seed, directory=None if directory is None else str(directory))
         self.ledger.memory.enqueue_trial({**candidate.params(), "seed": seed})
         trial = self.ledger.ask()
         for name in _NAMES:
@@ -203,8 +204,7 @@ class _GridSource:
             self._tell(item, prepared)
             return Proposal.INVALID
         config = self.config
-        if self.out is not None:  # full fidelity: ``train_network``'s arguments, its product in a directory per run
-            directory = self.out / candidate.key / f"seed{seed}"
+        if directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
             return Task(self.evaluate_fn, (spec.to_string(), config.dataset, config.run_recipe(spec, seed),
                                            str(directory), config.threads), item)

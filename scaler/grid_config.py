@@ -6,7 +6,9 @@ derived with the rounding that keeps the formula's ratio (``scaler.rounding``), 
 rounding rather than rejected for it (with the paper's rounding, B0's first six grid points promise 2.0 and
 count 2.03-3.25, and a 16 px base's count up to 4); ``counted_tolerance`` is what is left to hold.
 ``GridConfig`` is everything a grid search needs besides the base; ``proxy_base`` and ``proxy_member`` give the
-network each candidate trains (see ``scaler.grid`` for the proxy's rationale).
+network each candidate trains (see ``scaler.grid`` for the proxy's rationale). At full fidelity (``fidelity``)
+the candidates train with ``recipe`` instead of the proxy budget, and the winner's family (``phis``) and its
+``baselines`` train after them (``scaler.family_train``).
 """
 
 from __future__ import annotations

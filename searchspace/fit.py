@@ -15,6 +15,8 @@
    cannot be width-scaled; its groups then follow the paper's rule G = sqrt(C/R) (``groups=[]``).
 
 A network that cannot reach the range at any width keeps the closest width and says so in ``changes``.
+``adapt_to_macs`` does steps 1-3 for a given resolution and then matches one MACs count instead of a range (the
+same-budget baseline of a compound-scaled family member).
 """
 
 from __future__ import annotations

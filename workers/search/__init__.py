@@ -16,7 +16,13 @@ from workers.search.finalize import (
     train_network,
     train_networks,
 )
-from workers.search.finalize_cli import add_finalize_flags, add_flag_set, config_flags, finalize_command, given_flags
+from workers.search.finalize_cli import (
+    add_finalize_flags,
+    add_flag_set,
+    config_flags,
+    finalize_command,
+    given_flags,
+)
 from workers.search.finalize_report import Candidate, FinalizeReport, NetworkKind, NetworkResult
 from workers.search.profile_file import load_profile_file
 from workers.search.proxy_check import ProxyCheckConfig, ProxyCheckReport, ProxySetting, proxy_check
@@ -80,8 +86,8 @@ __all__ = [
     "proxy_check",
     "proxy_check_command",
     "rank_agreement",
+    "trackers_for",
     "train_network",
     "train_networks",
-    "trackers_for",
     "verdict",
 ]

@@ -24,8 +24,8 @@ from searchspace.fields import as_dict, doc
 from searchspace.spec import ArchSpec
 from workers.data import DatasetConfig
 from workers.runtime import (
-    EvaluateFn,
     Evaluated,
+    EvaluateFn,
     RayExecutor,
     Stop,
     StopCheck,

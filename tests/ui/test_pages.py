@@ -1,7 +1,7 @@
 """The web UI in headless Chromium against the real service: launch a small search from the form, follow it
 live, read its Pareto plot, open an architecture, download its code and run it, scale it; field errors beside
-their field; cancel, delete and the state filter; the scaling-search page, a full-fidelity one's family chart, its cancel and delete; the API-key
-and read-key prompts."""
+their field; cancel, delete and the state filter; the scaling-search page, a full-fidelity one's family chart,
+its cancel and delete; the API-key and read-key prompts."""
 
 from __future__ import annotations
 

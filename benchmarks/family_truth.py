@@ -1,14 +1,14 @@
 """Does the compound-scaled family buy accuracy on the user's data, against same-budget baselines? (issue 32)
 
     nohup python benchmarks/family_truth.py --out /tmp/family32 [--datasets digits,shapes] [--epochs 8]
-          [--seeds 2] [--candidates 3] [--phis 0,1,2,3] [--base-seed 0] [--resolution 16] > family.log 2>&1 &
+          [--batch-size 64] [--seeds 2] [--candidates 3] [--phis 0,1,2,3] [--base-seed 0] [--resolution 16] > family.log 2>&1 &
 
 For each built-in dataset, a scaling search at full fidelity (``scaler.family_train.run_scaling``) on one base:
 a network sampled from the product's default (proxy) search space at ``--resolution`` px (RandomSampler seed
 ``--base-seed``; what a search on it would return, not searched here) or ``--zoo NAME`` (at ``--resolution``).
 The grid's first ``--candidates`` kept points train the base's own phi = 1 network with the recipe (no proxy)
 ``--seeds`` times; the winner's family ``--phis`` and MobileNetV2 fitted to each member's resolution and MACs
-train the same way (recipe: ``--epochs`` epochs, the recipe's defaults otherwise). Printed per dataset: the
+train the same way (recipe: ``--epochs`` epochs at batch ``--batch-size``, the recipe's defaults otherwise). Printed per dataset: the
 candidates, then per network its resolution, MACs, counted/ideal MACs ratio (members), plain-loop latency
 (measured after all training, each network alone, 1 thread, batch 1), test accuracy mean +/- sd over seeds, and
 each member against the baseline at its MACs (member - baseline test accuracy, paired by seed); and the cost:
@@ -48,7 +48,8 @@ def found_base(seed: int, resolution: int) -> ArchSpec:
 
 
 def config(args: argparse.Namespace, dataset: str) -> GridConfig:
-    return GridConfig(fidelity=Fidelity.FULL, recipe=TrainRecipe(epochs=args.epochs), resolution=None,
+    return GridConfig(fidelity=Fidelity.FULL, recipe=TrainRecipe(epochs=args.epochs, batch_size=args.batch_size),
+                      resolution=None,
                       proxy_width=1.0, proxy_depth=1.0, max_candidates=args.candidates, seeds=args.seeds,
                       phis=tuple(args.phis), dataset=DatasetConfig(source=dataset), workers=2, threads=1,
                       latency=LatencyConfig(threads=1))
@@ -96,6 +97,7 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("--datasets", default="digits,shapes")
     parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--candidates", type=int, default=3)
     parser.add_argument("--phis", type=lambda t: [float(v) for v in t.split(",")], default=[0.0, 1.0, 2.0, 3.0])

@@ -20,7 +20,9 @@ keep the formula's ratio; this is the ratio held to 2), and the proxy network's 
 not held: at 32 px the stride-32 feature maps round to whole pixels, so B0's proxies count 2.1-7.9 for a
 formula ratio of 2). The formula-keeping rounding is not applied to the proxy: at 32 px it would hold the ratio
 mostly by leaving the proxy at 32 px (docs/benchmarks.md), and the candidates would no longer differ in
-resolution. Latency is measured while the other workers train: use ``workers=1`` for latencies worth comparing.
+resolution; but at full fidelity with the proxy off (``grid_config.without_proxy``: width and depth 1 at the
+base's resolution) each candidate trains the base's own phi = 1 network with that rounding, the network the
+family's phi = 1 member will be (``scaler.family_train``). Latency is measured while the other workers train: use ``workers=1`` for latencies worth comparing.
 
 Persistence. Every run (candidate and seed) is one trial of an Optuna study (``workers.runtime.ledger.Ledger``) with
 the coefficients and the seed as fixed params, the accuracy as the objective value and everything measured in
@@ -52,6 +54,7 @@ from scaler.grid_config import (
     proxy_base,
     proxy_member,
     screen,
+    without_proxy,
 )
 from scaler.grid_results import CandidateResult, CandidateStatus, GridResult, aggregate, rank
 from scaler.scaling import MAX_COEFFICIENT, derive
@@ -99,14 +102,16 @@ def evaluate_candidate(spec: ArchSpec, data: DatasetConfig, budget: TrainBudget,
     return evaluate(spec, data, budget, seed=seed, latency=latency, threads=threads).measurements()
 
 
-def _prepare(candidate: Candidate, base: ArchSpec, proxy: ArchSpec, proxy_macs: int) -> tuple[CandidateResult, ArchSpec | None]:
-    """The candidate's analytic figures and proxy network, or a failed result when it gives no valid network."""
+def _prepare(candidate: Candidate, base: ArchSpec, proxy: ArchSpec, proxy_macs: int,
+             own: bool = False) -> tuple[CandidateResult, ArchSpec | None]:
+    """The candidate's analytic figures and proxy network (``own``: see ``proxy_member``), or a failed result when
+    it gives no valid network."""
     result = CandidateResult(alpha=candidate.alpha, beta=candidate.beta, gamma=candidate.gamma, ratio=candidate.ratio)
     try:
         member = derive(base, candidate.alpha, candidate.beta, candidate.gamma, GRID_PHI)
         result = replace(result, resolution=member.resolution, params=member.count.params, macs=member.count.macs,
                          macs_ratio=member.macs_ratio)
-        spec = proxy_member(proxy, candidate)
+        spec = proxy_member(proxy, candidate, own)
     except SpecError as err:
         return replace(result, status=CandidateStatus.FAILED, error=f"SpecError: {err}"), None
     cost = count(spec)
@@ -188,7 +193,8 @@ class _GridSource:
     def propose(self) -> Task | Proposal:
         candidate, seed = self.todo.popleft()
         if candidate.key not in self.prepared:  # every seed of a candidate trains the same network
-            self.prepared[candidate.key] = _prepare(candidate, self.base, self.proxy, self.proxy_macs)
+            self.prepared[candidate.key] = _prepare(candidate, self.base, self.proxy, self.proxy_macs,
+                                                    without_proxy(self.base, self.config))
         prepared, spec = self.prepared[candidate.key]
         # full fidelity: ``train_network``'s product (and checkpoint) in a directory per run
         directory = None if self.out is None else self.out / candidate.key / f"seed{seed}"

@@ -338,13 +338,25 @@ def proxy_base(
     return replace(spec, **changes)
 
 
-def proxy_member(proxy: ArchSpec, candidate: Candidate) -> ArchSpec:
-    """The phi = 1 member of the proxy base, its resolution ``round(resolution * gamma)`` to the pixel."""
+def without_proxy(base: ArchSpec, config: GridConfig) -> bool:
+    """Whether the candidates train the base's own phi = 1 networks, rounded as its family is: at full fidelity
+    with the proxy off (width and depth 1 at the base's resolution), so that the grid judges the very network the
+    family's phi = 1 member is."""
+    return (config.fidelity is Fidelity.FULL and config.proxy_width == 1.0 and config.proxy_depth == 1.0
+            and config.resolution in (None, base.resolution))
+
+
+def proxy_member(proxy: ArchSpec, candidate: Candidate, own: bool = False) -> ArchSpec:
+    """The phi = 1 member of the proxy base, its resolution ``round(resolution * gamma)`` to the pixel; ``own``
+    (``without_proxy``): derived with the rounding that keeps the formula's ratio, as the family's members."""
+    name = f"{proxy.name[:40]}-{candidate.key}"[:64]
+    if own:
+        return replace(derive(proxy, candidate.alpha, candidate.beta, candidate.gamma, GRID_PHI).spec, name=name)
     size = max(8, round(proxy.resolution * candidate.gamma**GRID_PHI))
     return scale(
         proxy,
         width=candidate.beta**GRID_PHI,
         depth=candidate.alpha**GRID_PHI,
         resolution=size,
-        name=f"{proxy.name[:40]}-{candidate.key}"[:64],
+        name=name,
     ).spec

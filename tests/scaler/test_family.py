@@ -151,6 +151,8 @@ def test_tiny_full_fidelity_scaling_trains_the_family_beside_its_baselines(tiny_
         assert n.directory == n.directories[0] and Path(n.directory).is_relative_to(out / "family")
     phi1 = family.members[1]
     assert phi1.macs == count(phi1.spec).macs and abs(phi1.macs_ratio / phi1.ideal_ratio - 1) <= 0.1
+    # without a proxy the grid trained the very network the family's phi = 1 member is
+    assert (result.chosen.proxy_macs, result.chosen.proxy_resolution) == (phi1.macs, phi1.spec.resolution)
     comparisons = family.comparisons()
     assert [(m.name, b.name) for m, b, _ in comparisons] == [("phi0", "mobilenet_v2-phi0"), ("phi1", "mobilenet_v2-phi1")]
     for m, b, c in comparisons:

@@ -186,6 +186,7 @@ def test_scaling_search_page_shows_the_candidates(page, service: Running, screen
     page.wait_for_selector("#scaling-searches a")
 
 
+@pytest.mark.timeout(600)  # 12 tiny trainings with their exports, on a shared machine
 def test_a_full_fidelity_scaling_search_plots_its_family_beside_the_baselines(page, service: Running,
                                                                              screenshots: Path) -> None:
     from tests.scaler.test_family import BASE
@@ -199,7 +200,7 @@ def test_a_full_fidelity_scaling_search_plots_its_family_beside_the_baselines(pa
                 "extra": json.dumps(extra)}, form="#launch-grid")
     page.click("#launch-grid button[type='submit']")
     page.wait_for_url(re.compile(r"#/scaling-search/[0-9a-f-]+$"))
-    page.wait_for_function("document.querySelector('#summary .state')?.textContent === 'succeeded'", timeout=280_000)
+    page.wait_for_function("document.querySelector('#summary .state')?.textContent === 'succeeded'", timeout=570_000)
     page.wait_for_selector("#trained-family:not([hidden]) #family tbody tr")
     assert page.locator("#family tbody tr").count() == 4  # phi 0 and 1, MobileNetV2 at each one's MACs
     for chart in ("#family-latency", "#family-macs"):  # accuracy against latency and MACs: two lines of two points

@@ -178,7 +178,9 @@ def test_a_killed_cli_run_resumes_without_retraining(ray_session: None, tmp_path
     base = tmp_path / "base.json"
     base.write_text(BASE.to_json())
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "scaler", "grid", "--base", str(base), *CLI, "--workers", "1",
+    # one candidate, one seed, phi 0 and its baseline: three runs, the CLI killed after the first family one
+    small = [*CLI, "--max-candidates", "1", "--seeds", "1", "--phis", "0"]
+    command = [sys.executable, "-m", "scaler", "grid", "--base", str(base), *small, "--workers", "1",
                "--storage", f"sqlite:///{tmp_path / 'grid.db'}", "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     child = subprocess.Popen(command, cwd=tmp_path, env=env, start_new_session=True,
@@ -199,6 +201,6 @@ def test_a_killed_cli_run_resumes_without_retraining(ray_session: None, tmp_path
     lines = rerun.stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("network"))
     assert lines[header].split()[:4] == ["network", "px", "params", "MACs"] and "test acc" in lines[header]
-    rows = [line.split()[0:2] for line in lines[header + 2: header + 6]]
-    assert rows == [["phi", "0"], ["phi", "1"], ["mobilenet_v2", rows[2][1]], ["mobilenet_v2", rows[3][1]]]
-    assert len(list(out.glob("family/*/*/seed*/result.json"))) == 8
+    rows = [line.split() for line in lines[header + 2: header + 4]]
+    assert rows[0][:2] == ["phi", "0"] and rows[1][0] == "mobilenet_v2" and rows[1][1].startswith("x")
+    assert len(list(out.glob("family/*/*/seed*/result.json"))) == 2

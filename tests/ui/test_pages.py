@@ -186,7 +186,7 @@ def test_scaling_search_page_shows_the_candidates(page, service: Running, screen
     page.wait_for_selector("#scaling-searches a")
 
 
-@pytest.mark.timeout(600)  # 12 tiny trainings with their exports, on a shared machine
+@pytest.mark.timeout(600)  # 6 tiny trainings with their exports, on a shared machine
 def test_a_full_fidelity_scaling_search_plots_its_family_beside_the_baselines(page, service: Running,
                                                                              screenshots: Path) -> None:
     from tests.scaler.test_family import BASE
@@ -196,7 +196,7 @@ def test_a_full_fidelity_scaling_search_plots_its_family_beside_the_baselines(pa
     extra = {"resolution": None, "proxy_width": 1, "proxy_depth": 1, "latency": {"warmup": 2, "repeats": 5},
              "recipe": {"batch_size": 64, "bn_calibration": 64, "auto_augment": "none", "ema_decay": 0}}
     fill(page, {"name": "family", "base.zoo": "", "base.architecture_id": found["id"], "dataset.subset": "0.3",
-                "max_candidates": "2", "seeds": "2", "fidelity": "full", "recipe.epochs": "1", "phis": "0, 1",
+                "max_candidates": "2", "seeds": "1", "fidelity": "full", "recipe.epochs": "1", "phis": "0, 1",
                 "extra": json.dumps(extra)}, form="#launch-grid")
     page.click("#launch-grid button[type='submit']")
     page.wait_for_url(re.compile(r"#/scaling-search/[0-9a-f-]+$"))

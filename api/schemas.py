@@ -33,7 +33,7 @@ from workers.latency import LatencyConfig
 from workers.runtime import FINISHED, TrialState
 from workers.screening import ScreeningConfig
 from workers.search import SearchConfig
-from workers.training import TrainBudget
+from workers.training import TrainBudget, TrainRecipe
 
 # the states the API answers and filters by, derived from the one enum of each: a job's is the store's
 # ``JobState``; a trial's the finished ``TrialState``s; a baseline's also RUNNING while it trains (never pruned)
@@ -51,6 +51,7 @@ DatasetIn = config_model(DatasetConfig, "DatasetIn", docs={
     "source": "'digits' or 'shapes' (built in) or a directory under the service's NAS_DATA_ROOT"})
 TrainingIn = config_model(TrainBudget, "TrainingIn")
 LatencyIn = config_model(LatencyConfig, "LatencyIn")
+RecipeIn = config_model(TrainRecipe, "RecipeIn")
 ScreeningIn = config_model(ScreeningConfig, "ScreeningIn")
 
 _STAGE_CHOICES = ("kinds", "kernels", "expansions", "se_ratios", "acts", "repeat_deltas", "width_factors")
@@ -270,11 +271,12 @@ class ScalingsPublic(BaseModel):
 
 
 class ScalingSearchCreate(config_model(GridConfig, "GridFields", rename=RENAMED,
-                                       nested=(DatasetIn, TrainingIn, LatencyIn))):  # type: ignore[misc]
+                                       nested=(DatasetIn, TrainingIn, LatencyIn, RecipeIn))):  # type: ignore[misc]
     """A grid search of alpha, beta, gamma >= 1 with alpha * beta^2 * gamma^2 near 2, run as a job.
 
     Each candidate proxy-trains the phi = 1 member of a proxy base (the base at ``proxy_width``,
-    ``proxy_depth`` and ``resolution`` px) on the dataset.
+    ``proxy_depth`` and ``resolution`` px) on the dataset; with ``fidelity: full`` it trains with ``recipe``
+    instead, and the winner's family (``phis``) and its baselines train the same way.
     """
 
     model_config = ConfigDict(
@@ -300,6 +302,8 @@ class ScalingSearchPublic(BaseModel):
     config: dict[str, Any]
     result: dict[str, Any] | None = Field(description=(
         "every candidate's ratios and per-seed accuracies with their mean and spread, the rejected grid points, "
+        "at full fidelity the family and its baselines trained (family: members and baselines with their test "
+        "accuracy per seed, MACs, latency and product directory; comparisons: each member against its baselines), "
         "the choice and its comparison with the runner-up (verdict distinguishable, not_distinguishable or "
         "untested)"))
 

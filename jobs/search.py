@@ -3,6 +3,7 @@ trial and baseline mirrored into ``architectures`` as it lands."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session

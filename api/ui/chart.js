@@ -122,16 +122,16 @@ export function scatter(container, points, opts) {
   }
 }
 
-// series: [{name, cls, points: [{x, y, label}]}]
+// series: [{name, cls, points: [{x, y, label}]}]; opts.xLog / opts.yLog: logarithmic axes
 export function lines(container, series, opts) {
   const H = opts.height || HEIGHT;
   const all = series.flatMap((s) => s.points);
-  const xd = extent(all.map((p) => p.x), false);
+  const xd = extent(all.map((p) => p.x), opts.xLog);
   const yd = extent(all.map((p) => p.y), opts.yLog);
-  const sx = scale(xd, [M.left, W - M.right], false);
+  const sx = scale(xd, [M.left, W - M.right], opts.xLog);
   const sy = scale(yd, [H - M.bottom, M.top], opts.yLog);
   const body = series.map((s, i) => {
-    const pts = s.points.filter((p) => Number.isFinite(p.y));
+    const pts = s.points.filter((p) => Number.isFinite(p.y) && Number.isFinite(p.x));
     const d = pts.map((p, j) => `${j ? "L" : "M"}${sx(p.x)},${sy(p.y)}`).join("");
     return `<g class="series series-${i}"><path d="${d}"/>${pts.map((p) => `<circle cx="${sx(p.x)}" cy="${
       sy(p.y)}" r="4" data-label="${esc(`${s.name}: ${p.label}`)}"/>`).join("")}<text class="legend" x="${

@@ -1,7 +1,7 @@
 """The web UI in headless Chromium against the real service: launch a small search from the form, follow it
 live, read its Pareto plot, open an architecture, download its code and run it, scale it; field errors beside
-their field; cancel, delete and the state filter; the scaling-search page, its cancel and delete; the API-key
-and read-key prompts."""
+their field; cancel, delete and the state filter; the scaling-search page, a full-fidelity one's family chart,
+its cancel and delete; the API-key and read-key prompts."""
 
 from __future__ import annotations
 
@@ -185,6 +185,31 @@ def test_scaling_search_page_shows_the_candidates(page, service: Running, screen
     page.screenshot(path=screenshots / "scaling-search.png", full_page=True)
     page.goto("/#/scaling-searches")
     page.wait_for_selector("#scaling-searches a")
+
+
+@pytest.mark.timeout(600)  # 6 tiny trainings with their exports, on a shared machine
+def test_a_full_fidelity_scaling_search_plots_its_family_beside_the_baselines(page, service: Running,
+                                                                             screenshots: Path) -> None:
+    from tests.scaler.test_family import BASE
+
+    found = service.client.post("/v1/scalings", json={"base": {"spec": BASE.to_dict()}, "phi": 0}).json()["data"][0]
+    page.goto("/#/scaling-searches")
+    extra = {"resolution": None, "proxy_width": 1, "proxy_depth": 1, "latency": {"warmup": 2, "repeats": 5},
+             "recipe": {"batch_size": 64, "bn_calibration": 64, "auto_augment": "none", "ema_decay": 0}}
+    fill(page, {"name": "family", "base.zoo": "", "base.architecture_id": found["id"], "dataset.subset": "0.3",
+                "max_candidates": "2", "seeds": "1", "fidelity": "full", "recipe.epochs": "1", "phis": "0, 1",
+                "extra": json.dumps(extra)}, form="#launch-grid")
+    page.click("#launch-grid button[type='submit']")
+    page.wait_for_url(re.compile(r"#/scaling-search/[0-9a-f-]+$"))
+    page.wait_for_function("document.querySelector('#summary .state')?.textContent === 'succeeded'", timeout=570_000)
+    page.wait_for_selector("#trained-family:not([hidden]) #family tbody tr")
+    assert page.locator("#family tbody tr").count() == 4  # phi 0 and 1, MobileNetV2 at each one's MACs
+    for chart in ("#family-latency", "#family-macs"):  # accuracy against latency and MACs: two lines of two points
+        assert page.locator(f"{chart} svg .series").count() == 2
+        assert page.locator(f"{chart} svg .series circle").count() == 4
+    assert page.locator("#family-comparisons li").count() == 2
+    assert page.locator("#family tbody tr a").count() == 2  # each trained member is an architecture
+    page.screenshot(path=screenshots / "scaling-family.png", full_page=True)
 
 
 def test_a_scaling_search_is_cancelled_and_deleted_from_the_list(page, service: Running) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,19 @@ from searchspace.checks import check_bool, check_float, check_int
 from searchspace.codec import from_dict
 from searchspace.errors import SpecError
 from searchspace.fields import as_dict, doc
-from workers.runtime import Evaluated, RayExecutor, StopCheck, Task, TrialState, restart_ray, run_batch, with_restarts
+from workers.data import DatasetConfig
+from workers.runtime import (
+    Evaluated,
+    EvaluateFn,
+    RayExecutor,
+    Stop,
+    StopCheck,
+    Task,
+    TrialState,
+    restart_ray,
+    run_batch,
+    with_restarts,
+)
 from workers.search.config import SearchConfig
 from workers.search.finalize_report import Candidate, FinalizeReport, NetworkKind, NetworkResult, build_report
 from workers.search.search_result import SearchResult, load_result, stored_config
@@ -130,40 +142,70 @@ def finalize(storage_url: str, study_name: str, config: FinalizeConfig, out: str
         raise SpecError("study", f"search {study_name!r} has no completed trial to finalize")
     out = Path(out)
     _claim(out, study_name, config, search)
-    data = replace(search.dataset, subset=config.subset)
-    results: dict[str, NetworkResult] = {}
-    for candidate in candidates:
-        saved = out / "networks" / candidate.name / RESULT
-        if saved.exists():
-            results[candidate.name] = NetworkResult.from_dict(candidate, json.loads(saved.read_text()))
+    networks = [NetworkTask(f"networks/{c.name}", c.spec_key, config.recipe, c) for c in candidates]
 
-    def done(task: Task, evaluated: Evaluated) -> None:
-        candidate: Candidate = task.item
-        measured = {**evaluated.measured, "error": evaluated.error,
-                    "directory": str(out / "networks" / candidate.name)}
-        network = NetworkResult.from_dict(candidate, measured)
-        if evaluated.error is None:  # only a finished network is never trained again
-            write_json(out / "networks" / candidate.name / RESULT, measured)
-        results[candidate.name] = network
+    def done(network: NetworkTask, measured: dict[str, Any]) -> None:
         if on_network is not None:
-            on_network(network)
+            on_network(NetworkResult.from_dict(network.item, measured))
 
-    def attempt() -> Any:
-        todo = [c for c in candidates if c.name not in results or results[c.name].error is not None]
-        budget = TrainBudget(device=config.recipe.device.value, gpus_per_trial=1.0)
-        executor = RayExecutor(config.threads, config.workers * config.threads, budget=budget, dataset=data)
-        tasks = []
-        for c in todo:
-            directory = out / "networks" / c.name
-            directory.mkdir(parents=True, exist_ok=True)
-            tasks.append(Task(train_network, (c.spec_key, data, config.recipe, str(directory), config.threads), c))
-        return run_batch(tasks, executor, config.workers, done, should_stop)
-
-    stop = with_restarts(attempt, restart_ray)
-    report = build_report(study_name, search, config.to_dict(), [results[c.name] for c in candidates
-                                                                  if c.name in results], str(out), str(stop))
+    measured, stop = train_networks(networks, replace(search.dataset, subset=config.subset), out,
+                                    workers=config.workers, threads=config.threads, should_stop=should_stop,
+                                    on_done=done)
+    report = build_report(study_name, search, config.to_dict(), [
+        NetworkResult.from_dict(n.item, measured[n.name]) for n in networks if n.name in measured], str(out), str(stop))
     write_json(out / "report.json", report.to_dict())
     return report
+
+
+@dataclass(frozen=True)
+class NetworkTask:
+    """One network to train at full fidelity: its directory under the output directory (``name``, may hold
+    ``/``), its spec, its recipe, and the caller's ``item``."""
+
+    name: str
+    spec_key: str
+    recipe: TrainRecipe
+    item: Any = None
+
+
+def train_networks(networks: Sequence[NetworkTask], data: DatasetConfig, out: str | os.PathLike[str], *,
+                   workers: int, threads: int, should_stop: StopCheck | None = None,
+                   on_done: Callable[[NetworkTask, dict[str, Any]], None] | None = None,
+                   train_fn: EvaluateFn = train_network) -> tuple[dict[str, dict[str, Any]], Stop]:
+    """Train each network into ``out/<name>/`` on Ray (``workers`` at a time, ``threads`` each), resumably: a
+    network whose ``result.json`` is there is read back, not trained again, and one that was running resumes from
+    its last epoch's checkpoint. Name -> its figures (``train_fn``'s, with ``error`` and ``directory``) for every
+    network finished or failed, and why the batch stopped. ``on_done(network, figures)`` as each one ends in this
+    call (a failed one is trained again by the next call)."""
+    out = Path(out)
+    results: dict[str, dict[str, Any]] = {}
+    for network in networks:
+        saved = out / network.name / RESULT
+        if saved.exists():
+            results[network.name] = json.loads(saved.read_text())
+
+    def done(task: Task, evaluated: Evaluated) -> None:
+        network: NetworkTask = task.item
+        measured = {**evaluated.measured, "error": evaluated.error, "directory": str(out / network.name)}
+        if evaluated.error is None:  # only a finished network is never trained again
+            write_json(out / network.name / RESULT, measured)
+        results[network.name] = measured
+        if on_done is not None:
+            on_done(network, measured)
+
+    def attempt() -> Stop:
+        todo = [n for n in networks if n.name not in results or results[n.name].get("error") is not None]
+        device = next((n.recipe.device.value for n in todo), "auto")
+        executor = RayExecutor(threads, workers * threads, budget=TrainBudget(device=device, gpus_per_trial=1.0),
+                               dataset=data)
+        tasks = []
+        for n in todo:
+            directory = out / n.name
+            directory.mkdir(parents=True, exist_ok=True)
+            tasks.append(Task(train_fn, (n.spec_key, data, n.recipe, str(directory), threads), n))
+        return run_batch(tasks, executor, workers, done, should_stop)
+
+    return results, with_restarts(attempt, restart_ray)
 
 
 def _claim(out: Path, study_name: str, config: FinalizeConfig, search: SearchConfig) -> None:

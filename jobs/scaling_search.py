@@ -12,7 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.orm import Session
+
 from jobs.kind import JobKindBase, RunningJob
+from jobs.trained import trained_record
 from store import crud
 from store.models import JobMixin, ScalingSearch
 
@@ -28,6 +31,7 @@ class ScalingSearchKind(JobKindBase):
     label = "scaling search"
     path = "scaling-searches"
     model = ScalingSearch
+    keeps_files = True  # a full-fidelity job's trained networks (deleted with it; its architectures stay, untrained)
 
     def config(self, job: JobMixin) -> tuple[ArchSpec, GridConfig]:
         """The base network and the grid."""
@@ -42,7 +46,7 @@ class ScalingSearchKind(JobKindBase):
 
         if job.artifacts is None:
             raise SpecError("fidelity", "full fidelity needs the service's artifacts directory (NAS_ARTIFACTS_DIR)")
-        return job.artifacts / self.path / job.id.hex
+        return self.directory(job.artifacts, job.id)
 
     def run(self, job: RunningJob) -> GridResult:
         from scaler.family_train import run_scaling
@@ -111,7 +115,16 @@ class ScalingSearchKind(JobKindBase):
             "phi", "macs_ratio", "ideal_ratio", "seeds", "test_accuracies", "test_accuracy", "test_accuracy_std",
             "val_accuracy", "latency_ms", "latency_source")}, "product": member.directory,
             "products": list(member.directories)}
-        row = job.in_session(f"scaling search {job.id}: store family member {member.name}",
-                             lambda s: crud.add_architecture(s, spec=member.spec, params=member.params,
-                                                             macs=member.macs, origin=origin))
-        return str(row.id)
+        trained = None
+        if member.directory is not None and job.artifacts is not None:  # its downloads are the trained files
+            trained = trained_record(Path(member.directory), job.artifacts, self.name, job.id,
+                                     test_accuracies=list(member.test_accuracies))
+
+        def store(s: Session) -> str:
+            row = crud.add_architecture(s, spec=member.spec, params=member.params, macs=member.macs, origin=origin)
+            if trained is not None and member.test_accuracy is not None:
+                crud.record_trained(s, architecture_id=row.id, job_id=job.id, test_accuracy=member.test_accuracy,
+                                    trained=trained)
+            return str(row.id)
+
+        return job.in_session(f"scaling search {job.id}: store family member {member.name}", store)

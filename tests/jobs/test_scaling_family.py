@@ -50,4 +50,12 @@ def test_a_full_fidelity_scaling_search_trains_and_stores_its_family(client: Tes
         assert origin["phi"] == m["phi"] and origin["product"] == m["directory"]
         assert origin["test_accuracies"] == m["test_accuracies"] and arch["macs"] == m["macs"]
         assert (origin["alpha"], origin["beta"], origin["gamma"]) == (family["alpha"], family["beta"], family["gamma"])
+        assert arch["test_accuracy"] == pytest.approx(m["test_accuracy"])  # downloads are the trained member's
+        weights = client.get(f"/v1/architectures/{m['architecture_id']}/weights")
+        assert weights.status_code == 200 and weights.headers["x-nas-weights"] == "trained"
+        assert weights.content == Path(m["directory"], "weights.safetensors").read_bytes()
     assert result["chosen_architecture_id"] == members[1]["architecture_id"]  # phi = 1: the family's own
+    assert client.delete(f"/v1/scaling-searches/{job_id}").status_code == 204  # its files go; its networks stay
+    assert not out.exists()
+    kept = client.get(f"/v1/architectures/{members[0]['architecture_id']}").json()
+    assert kept["test_accuracy"] is None and kept["trained"] is None

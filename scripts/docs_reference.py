@@ -33,8 +33,8 @@ CONFIGS: tuple[tuple[str, type, str], ...] = (
     ("Search", SearchConfig, "`POST /v1/searches`, `nas search --config FILE.json` (and its flags)"),
     ("Scaling search", GridConfig, "`POST /v1/scaling-searches`, `nas scale grid`"),
     ("Device profile timing", Timing, "`nas profile` (its flags)"),
-    ("Latency measurement", LatencyMeasurement, "`POST /v1/architectures/{id}/measurements`, written by "
-                                                "`nas measure --architecture ID --service URL`"),
+    ("Latency measurement", LatencyMeasurement,
+     "`POST /v1/architectures/{id}/measurements`, written by `nas measure --architecture ID --service URL`"),
     ("Full-fidelity training recipe", TrainRecipe, "`nas train` and `nas train-detector` (their flags)"),
     ("Box dataset", BoxDatasetConfig, "`nas train-detector` (its flags)"),
     ("Tracking", TrackingConfig, "`nas search --mlflow/--tensorboard`; the service: `NAS_MLFLOW_URI`, `NAS_TENSORBOARD_DIR`"),

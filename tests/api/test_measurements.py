@@ -58,6 +58,34 @@ def test_measure_a_stored_architecture_and_read_it_beside_the_prediction(client:
     assert listed["count"] == arch["measurement_count"] and [m["id"] for m in listed["data"]] == [stored["id"]]
 
 
+def test_the_measure_command_prints_the_comparison_and_stores_it(client: TestClient, trial: tuple[str, str],
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import contextlib
+    import json
+
+    from workers import cli
+    from workers.latency import measure_cli
+
+    given: list[tuple[str, str | None]] = []
+    monkeypatch.setattr(measure_cli, "client_for", lambda url, key: given.append((url, key)) or
+                        contextlib.nullcontext(client))  # the real service, in process
+    monkeypatch.setenv("NAS_API_KEY", "from-env")
+    argv = ["measure", "--architecture", trial[1], "--service", "http://service:8000", "--warmup", "1", "--rounds",
+            "2", "--runs", "2"]
+    count = client.get(f"/v1/architectures/{trial[1]}").json()["measurement_count"]
+    assert cli.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert " ms  (eager " in lines[0] and lines[1].startswith("device: ")
+    assert lines[2].startswith(f"the service holds {PREDICTED:.3f} ms for it ({SOURCE}): ") and "x this figure" in lines[2]
+    assert lines[3].startswith("stored as measurement ") and given == [("http://service:8000", "from-env")]
+    assert cli.main([*argv, "--no-store", "--json", "--api-key", "k"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["stored"] is None and out["ratio"] == pytest.approx(PREDICTED / out["latency_ms"])
+    assert given[-1][1] == "k"
+    assert client.get(f"/v1/architectures/{trial[1]}").json()["measurement_count"] == count + 1  # one stored
+
+
 def test_a_measurement_posted_by_hand_and_one_of_a_network_without_latency(client: TestClient) -> None:
     scaled = client.post("/v1/scalings", json={"base": {"zoo": "mobilenet_v3_small"}, "phi": 0}).json()["data"][0]
     body = {"latency_ms": 12.5, "min_round_ms": 12.0, "max_round_ms": 14.0, "source": "TFLite benchmark_model",

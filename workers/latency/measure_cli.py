@@ -31,7 +31,7 @@ def add_measure_flags(p: Any) -> None:
     p.add_argument("--zoo", metavar="NAME", help="a zoo network instead (searchspace.zoo; 1000 classes, its "
                                                  "published resolution)")
     add_field_flag(p, "--runtime", PlainLoop, "runtime", choices=RUNTIMES, default=None,
-                   help="eager (PyTorch) or onnxruntime (default: onnxruntime for an ONNX file, else eager)")
+                   help="eager (PyTorch), onnxruntime or int8 (default: onnxruntime for an ONNX file, else eager)")
     for name in LOOP_FLAGS:
         add_field_flag(p, f"--{name.replace('_', '-')}", PlainLoop, name, default=getattr(PlainLoop(), name))
     p.add_argument("--shape", help="an ONNX input's shape without the batch axis where the graph leaves axes "

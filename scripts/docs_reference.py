@@ -33,14 +33,14 @@ CONFIGS: tuple[tuple[str, type, str], ...] = (
     ("Search", SearchConfig, "`POST /v1/searches`, `nas search --config FILE.json` (and its flags)"),
     ("Scaling search", GridConfig, "`POST /v1/scaling-searches`, `nas scale grid`"),
     ("Device profile timing", Timing, "`nas profile` (its flags)"),
-    ("Full-fidelity training recipe", TrainRecipe, "`POST /v1/trainings` and `POST /v1/searches/{id}/finalize` "
-     "(`recipe`), `nas train` and `nas train-detector` (their flags)"),
+    ("Full-fidelity training recipe", TrainRecipe, ("`POST /v1/trainings` and `POST /v1/searches/{id}/finalize` "
+                                                    "(`recipe`), `nas train` and `nas train-detector` (their flags)")),
     ("Training job", TrainConfig, "`POST /v1/trainings` (with `architecture` and `name`)"),
     ("Box dataset", BoxDatasetConfig, "`nas train-detector` (its flags)"),
     ("Tracking", TrackingConfig, "`nas search --mlflow/--tensorboard`; the service: `NAS_MLFLOW_URI`, `NAS_TENSORBOARD_DIR`"),
     ("One-shot supernet training", OneShotConfig, "`workers.oneshot.train_supernet`"),
-    ("Finalize", FinalizeConfig, "`POST /v1/searches/{id}/finalize` (with `name`), `nas finalize` (its flags; the "
-     "recipe's fields are flags of their own names)"),
+    ("Finalize", FinalizeConfig, ("`POST /v1/searches/{id}/finalize` (with `name`), `nas finalize` (its flags; "
+                                  "the recipe's fields are flags of their own names)")),
     ("Proxy check", ProxyCheckConfig, "`nas proxy-check` (its flags; the recipe's fields as `--full-*`)"),
 )
 

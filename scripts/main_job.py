@@ -112,7 +112,7 @@ model = module.load_model(sys.argv[2])
 x, y = torch.load(sys.argv[3], weights_only=True)
 with torch.inference_mode():
     accuracy = float((model(x).argmax(1) == y).float().mean())
-others = sorted({m.split(".")[0] for m in sys.modules} & {"searchspace", "workers", "api", "safetensors", "numpy"})
+others = sorted({m.split(".")[0] for m in sys.modules} & {"searchspace", "workers", "api", "scaler", "safetensors"})
 print(json.dumps({"accuracy": accuracy, "mean": list(module.INPUT_MEAN), "std": list(module.INPUT_STD),
                   "others": others}))
 """
@@ -169,7 +169,7 @@ def finalize(client: httpx.Client, search_id: str, args: argparse.Namespace, out
     """Finalize the search's front at full fidelity, print the proxy truth, save and check the best trained model."""
     body = {"top_k": args.top_k, "baselines": True, "workers": args.workers,
             "recipe": {"epochs": args.full_epochs, "resolution": args.resolution, "batch_size": 64,
-                       "warmup_epochs": 0.5, "bn_calibration": 256}}
+                       "warmup_epochs": 0.5, "bn_calibration": 256, "crop_scale": 0.8, "auto_augment": "none"}}
     print(f"\nPOST /v1/searches/{search_id}/finalize " + json.dumps(body), flush=True)
     created = client.post(f"/v1/searches/{search_id}/finalize", json=body)
     if created.status_code != 201:

@@ -65,7 +65,8 @@ class FinalizeKind(JobKindBase):
             networks = [{**progress, **finished.get(name, {})} for name, progress in sorted(seen.items())]
             self._set_result(job, {"networks": networks})
 
-        watch = ProgressWatch(lambda: sorted(p for p in (out / NETWORKS).glob("*") if p.is_dir()), record_progress)
+        watch = ProgressWatch(lambda: sorted(p for p in (out / NETWORKS).glob("*") if p.is_dir()), record_progress,
+                              config.recipe.epochs)
 
         def on_network(network: NetworkResult) -> None:
             entry = self._network(network, out, job.artifacts or Path())

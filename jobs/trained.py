@@ -18,32 +18,34 @@ from workers.training import FILES, read_progress
 PROGRESS_EVERY_S = 2.0
 
 
-def network_progress(directory: Path) -> dict[str, Any]:
-    """A network's state (WAITING before its first epoch, RUNNING, COMPLETE once its product is written) and
-    its epochs so far."""
+def network_progress(directory: Path, epochs_total: int | None = None) -> dict[str, Any]:
+    """A network's state (WAITING before its first epoch, RUNNING, COMPLETE once its product is written), its
+    epochs so far and of its recipe (``epochs_total`` until its task writes it)."""
     progress = read_progress(directory)
     epochs = progress.get("epochs", [])
     if (directory / FILES["report"]).exists():
         state = TrialState.COMPLETE
     else:
         state = TrialState.RUNNING if epochs else TrialState.WAITING
-    return {"name": directory.name, "state": state.value, "epochs_total": progress.get("epochs_total"),
+    return {"name": directory.name, "state": state.value, "epochs_total": progress.get("epochs_total", epochs_total),
             "epochs": epochs}
 
 
 class ProgressWatch:
-    """Reads the progress of the networks in ``directories()`` at most every ``every_s`` seconds (from the stop
-    check the engine polls) and hands them to ``record`` (name -> progress) whenever they changed."""
+    """Reads the progress of the networks in ``directories()`` (trained for ``epochs_total`` epochs) at most every
+    ``every_s`` seconds (from the stop check the engine polls) and hands them to ``record`` (name -> progress)
+    whenever they changed."""
 
     def __init__(self, directories: Callable[[], list[Path]], record: Callable[[dict[str, dict[str, Any]]], None],
-                 every_s: float = PROGRESS_EVERY_S) -> None:
+                 epochs_total: int | None = None, every_s: float = PROGRESS_EVERY_S) -> None:
         self.directories, self.record, self.every_s = directories, record, every_s
+        self.epochs_total = epochs_total
         self.seen: dict[str, dict[str, Any]] = {}
         self._next = 0.0
 
     def poll(self, force: bool = False) -> dict[str, dict[str, Any]]:
         """Read now; record when anything changed (or ``force``). The progress read."""
-        current = {d.name: network_progress(d) for d in self.directories()}
+        current = {d.name: network_progress(d, self.epochs_total) for d in self.directories()}
         if force or current != self.seen:
             self.seen = current
             self.record(current)

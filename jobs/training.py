@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from jobs.kind import JobKindBase, RunningJob
-from jobs.trained import ProgressWatch, trained_record
+from jobs.trained import ProgressWatch, network_progress, trained_record
 from searchspace.counter import count
 from searchspace.errors import SpecError
 from searchspace.spec import ArchSpec
@@ -77,7 +77,8 @@ class TrainingKind(JobKindBase):
             raise RuntimeError("the driver gave this job no artifacts directory")
         out = self.directory(job.artifacts, job.id)
         out.mkdir(parents=True, exist_ok=True)
-        watch = ProgressWatch(lambda: [out], lambda seen: self._set_result(job, {"network": seen[out.name]}))
+        watch = ProgressWatch(lambda: [out], lambda seen: self._set_result(job, {"network": seen[out.name]}),
+                              config.recipe.epochs)
         job.ensure_ray()
         check_threads(config.threads, "threads")
         finished: list[Evaluated] = []
@@ -99,7 +100,7 @@ class TrainingKind(JobKindBase):
         one when the architecture was deleted meanwhile)."""
         out = self.directory(job.artifacts or Path(), job.id)
         evaluated = result.evaluated
-        network = {**ProgressWatch(lambda: [out], lambda _: None).poll()[out.name]}
+        network = network_progress(out)
         if evaluated is None or evaluated.error is not None:  # failed, or stopped (resumed by the next claim)
             network["error"] = None if evaluated is None else evaluated.error
             if result.stop.reason is StopReason.BUDGET:

@@ -41,8 +41,8 @@ CONFIGS: tuple[tuple[str, type, str], ...] = (
     ("Box dataset", BoxDatasetConfig, "`nas train-detector` (its flags)"),
     ("Tracking", TrackingConfig, "`nas search --mlflow/--tensorboard`; the service: `NAS_MLFLOW_URI`, `NAS_TENSORBOARD_DIR`"),
     ("One-shot supernet training", OneShotConfig, "`workers.oneshot.train_supernet`"),
-    ("Finalize", FinalizeConfig, "`POST /v1/searches/{id}/finalize` (with `name`), `nas finalize` (its flags; the "
-     "recipe's fields are flags of their own names)"),
+    ("Finalize", FinalizeConfig, ("`POST /v1/searches/{id}/finalize` (with `name`), `nas finalize` (its flags; "
+                                  "the recipe's fields are flags of their own names)")),
     ("Proxy check", ProxyCheckConfig, "`nas proxy-check` (its flags; the recipe's fields as `--full-*`)"),
 )
 

@@ -112,7 +112,7 @@ model = module.load_model(sys.argv[2])
 x, y = torch.load(sys.argv[3], weights_only=True)
 with torch.inference_mode():
     accuracy = float((model(x).argmax(1) == y).float().mean())
-others = sorted({m.split(".")[0] for m in sys.modules} & {"searchspace", "workers", "api", "safetensors", "numpy"})
+others = sorted({m.split(".")[0] for m in sys.modules} & {"searchspace", "workers", "api", "scaler", "safetensors"})
 print(json.dumps({"accuracy": accuracy, "mean": list(module.INPUT_MEAN), "std": list(module.INPUT_STD),
                   "others": others}))
 """
@@ -167,9 +167,9 @@ def finalize_table(networks: list[dict[str, Any]]) -> str:
 
 def finalize(client: httpx.Client, search_id: str, args: argparse.Namespace, out: Path) -> None:
     """Finalize the search's front at full fidelity, print the proxy truth, save and check the best trained model."""
-    body = {"top_k": args.top_k, "baselines": True, "workers": args.workers,
+    body = {"top_k": args.top_k, "baselines": True, "workers": args.workers, "subset": args.subset,
             "recipe": {"epochs": args.full_epochs, "resolution": args.resolution, "batch_size": 64,
-                       "warmup_epochs": 0.5, "bn_calibration": 256}}
+                       "warmup_epochs": 0.5, "bn_calibration": 256, "crop_scale": 0.8, "auto_augment": "none"}}
     print(f"\nPOST /v1/searches/{search_id}/finalize " + json.dumps(body), flush=True)
     created = client.post(f"/v1/searches/{search_id}/finalize", json=body)
     if created.status_code != 201:
@@ -191,7 +191,7 @@ def finalize(client: httpx.Client, search_id: str, args: argparse.Namespace, out
         path = out / f"best_trained{suffix}"
         path.write_bytes(response.content)
         saved.append(path)
-    reproduced = check_trained(saved[0], saved[1], architecture["trained"], 1.0, out)
+    reproduced = check_trained(saved[0], saved[1], architecture["trained"], args.subset, out)
     shown = ", ".join(str(p.relative_to(Path.cwd()) if p.is_relative_to(Path.cwd()) else p) for p in saved)
     print(f"\nbest trained front member: {best['name']}, proxy accuracy {best['proxy_accuracy']:.4f}, test accuracy "
           f"{architecture['test_accuracy']:.4f} ({architecture['trained']['test_size']} held-out images)")
@@ -205,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--subset", type=float, default=0.5, help="fraction of digits used")
+    parser.add_argument("--subset", type=float, default=0.5, help="fraction of digits used (search and finalize; "
+                        "the test split is always whole)")
     parser.add_argument("--resolution", type=int, default=16, help="input size (digits are 8x8 images)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--baselines", default="micronet_m1,mobilenet_v2",

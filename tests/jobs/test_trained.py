@@ -34,7 +34,7 @@ def test_the_watch_records_changes_only_and_polls_from_the_stop_check(tmp_path: 
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir(), b.mkdir()
     recorded: list[dict] = []
-    watch = ProgressWatch(lambda: [a, b], recorded.append, every_s=3600)
+    watch = ProgressWatch(lambda: [a, b], recorded.append, epochs_total=2, every_s=3600)
     stops = iter([None, None, StopReason.CANCELLED])
     check = watch.stop_check(lambda: next(stops))
     assert check() is None and len(recorded) == 1  # the first check reads at once
@@ -43,6 +43,7 @@ def test_the_watch_records_changes_only_and_polls_from_the_stop_check(tmp_path: 
     assert check() is StopReason.CANCELLED
     watch.poll()
     assert len(recorded) == 2 and recorded[-1]["a"]["epochs"] == [_epoch(0)] and recorded[-1]["b"]["epochs"] == []
+    assert recorded[-1]["b"]["epochs_total"] == 2  # the recipe's, before the network's task wrote its own
     watch.poll()
     assert len(recorded) == 2  # unchanged: not recorded again
     watch.poll(force=True)

@@ -109,6 +109,27 @@ def test_adapt_to_macs_picks_the_closest_width() -> None:
     assert abs(math.log(fitted.macs / target)) == pytest.approx(min(errors))
 
 
+def test_family_latency_is_predicted_from_a_device_profile_when_one_is_named() -> None:
+    from scaler.family_train import latencies
+    from searchspace.latency_keys import network_parts
+    from searchspace.latency_table import DeviceDescription, DeviceProfile, LatencyEntry, predict
+
+    networks = plan(BASE, TINY, Candidate(1.2, 1.1, 1.15), DatasetConfig().validate())
+    keys = {p.key for n in networks for p in network_parts(n.spec)}
+    missing = network_parts(networks[-1].spec)[1].key  # a block of the last baseline
+    profile = DeviceProfile(device=DeviceDescription(name="board"), entries={
+        k: LatencyEntry(ms=0.5, spread_ms=0.01, repeats=5) for k in keys - {missing}})
+    config = replace(TINY, latency=LatencyConfig(device="my-board"))
+    timed, how = latencies(networks, config, profile)
+    assert how.startswith("predicted from device profile my-board")
+    for n in networks:
+        if missing in {p.key for p in network_parts(n.spec)}:
+            assert timed[n.name]["latency_ms"] is None and "not predicted" in timed[n.name]["latency_source"]
+        else:
+            assert timed[n.name]["latency_ms"] == pytest.approx(predict(n.spec, profile))
+    assert latencies(networks, replace(TINY, latency=None)) == ({}, "not measured (latency: null)")
+
+
 def test_a_full_fidelity_grid_needs_an_output_directory(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as err:
         run_scaling(BASE, TINY, f"sqlite:///{tmp_path / 'g.db'}")

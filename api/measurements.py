@@ -11,7 +11,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.derive import config_model
-from api.schemas import ArchitecturePublic, DeviceDescriptionIn
+from api.device_schemas import DeviceDescriptionIn
+from api.schemas import ArchitecturePublic
 from workers.latency import LatencyMeasurement
 
 MeasurementIn = config_model(LatencyMeasurement, "MeasurementIn", nested=(DeviceDescriptionIn,))

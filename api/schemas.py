@@ -19,13 +19,6 @@ from api.derive import Input, Text, config_model, request_fields
 from api.reference_point import HypervolumeReference
 from scaler.grid_config import GridConfig
 from scaler.scaling import ALPHA, BETA, GAMMA
-from searchspace.latency_table import (
-    PROFILE_SCHEMA,
-    Correction,
-    DeviceDescription,
-    DeviceProfile,
-    LatencyEntry,
-)
 from searchspace.space import SKELETONS, SearchSpace, StageSpace
 from store.models import JobState
 from workers.data import DatasetConfig
@@ -355,51 +348,3 @@ class Health(BaseModel):
     queued: int
     running: int
     embedded_driver: EmbeddedDriver | None = Field(None, description="null when the API runs no driver itself")
-
-
-# --- device profiles ----------------------------------------------------------------------------------------
-
-DeviceDescriptionIn = config_model(DeviceDescription, "DeviceDescriptionIn")
-_LatencyEntryIn = config_model(LatencyEntry, "LatencyEntryIn")
-_CorrectionIn = config_model(Correction, "CorrectionIn")
-# The body of POST /v1/devices as the OpenAPI document shows it; the route reads it with DeviceProfile.from_json
-# (the same dataclasses, so the same fields), which also converts a schema_version 1 profile.
-DeviceProfileIn = config_model(DeviceProfile, "DeviceProfileIn", nested=(DeviceDescriptionIn, _LatencyEntryIn,
-                                                                         _CorrectionIn), docs={
-    "schema_version": f"{PROFILE_SCHEMA}; 1 is an older profile whose entries say median_ms instead of ms (read "
-                      "and converted)",
-    "entries": "part key (searchspace.latency_keys) -> its measured latency",
-    "reference_ms": "the reference networks' latency every entry is scaled to (0: entries as timed)"})
-
-
-class DevicePublic(BaseModel):
-    """An uploaded device profile without its table: name it as a search's ``latency.device``."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID = Field(description="the profile id a search names in latency.device")
-    name: str | None
-    device: dict[str, Any] = Field(description="CPU, cores, threads, torch and runtime it was measured with")
-    correction: dict[str, Any] = Field(
-        description="predicted = scale * (sum of entries + per_part_ms * parts) ** exponent + offset_ms")
-    reference_ms: float = Field(description="the reference networks' latency every entry is scaled to (0: as timed)")
-    num_entries: int
-    created_at: datetime
-
-
-class DeviceDetail(DevicePublic):
-    entries: dict[str, Any] = Field(
-        description="part key -> ms (the profile's quantile of its timed runs), spread_ms, repeats")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _entries(cls, data: Any) -> Any:
-        if not isinstance(data, dict) and hasattr(data, "profile"):
-            fields = {name: getattr(data, name) for name in DevicePublic.model_fields}
-            return {**fields, "entries": data.profile.get("entries", {})}
-        return data
-
-
-class DevicesPublic(BaseModel):
-    data: list[DevicePublic]
-    count: int

@@ -353,3 +353,33 @@ def test_architecture_page_lists_the_measured_latencies(page, service: Running, 
     assert "12.500" in text and "int8" in text and "Cortex-A72" in text and "TFLite benchmark_model" in text
     assert rows.nth(1).locator("td.ratio").inner_text() == "—"  # a scaled network holds no latency of its own
     page.screenshot(path=screenshots / "architecture-measurements.png", full_page=True)
+
+
+def test_a_search_is_finalized_from_its_page_with_the_proxy_truth(page, service: Running, screenshots: Path) -> None:
+    """Finalize from the search's page: every network's epochs while they train, then the networks' proxy and
+    full-fidelity accuracy and the proxy truth (the correlations, the sentences, the baselines' verdicts)."""
+    search = service.client.post("/v1/searches", json={**SMALL_JSON, "space": {"resolutions": [12]},
+                                                       "baselines": ["micronet_m1"]}).json()
+    wait_for(service.client, search["id"], lambda b: b["state"] not in ("queued", "running"), timeout_s=240)
+    page.goto(f"/#/search/{search['id']}")
+    fill(page, {"top_k": "2", "recipe.epochs": "2", "recipe.resolution": "12", "recipe.batch_size": "64"},
+         form="#finalize")
+    page.click("#finalize-button")
+    page.wait_for_selector("#finalizes .finalize")
+    deadline = time.monotonic() + 240
+    while not page.locator("#finalizes .agreement-sentence").count():
+        assert time.monotonic() < deadline, page.locator("#finalizes").inner_text()
+        page.wait_for_timeout(500)
+    [job] = service.client.get("/v1/finalizes", params={"search_id": search["id"]}).json()["data"]
+    assert job["state"] == "succeeded", job["error"]
+    truth = job["proxy_truth"]
+    card = page.locator(f"#finalizes .finalize[data-id='{job['id']}']")
+    assert card.locator(".agreement-sentence").inner_text() == truth["agreement_sentence"]
+    assert card.locator(".dominance-sentence").inner_text() == truth["dominance_sentence"]
+    assert card.locator("table.networks tbody tr").count() == len(job["result"]["networks"]) == 3
+    assert card.locator("table.baselines-truth tbody tr").count() == 1
+    spearman = truth["agreement"]["spearman"]
+    assert card.locator(".spearman").inner_text().startswith("—" if spearman is None else f"{spearman:.2f}")
+    page.screenshot(path=screenshots / "finalize.png", full_page=True)
+    card.locator("table.networks a").first.click()  # a trained network's page
+    page.wait_for_selector("#trained-curves")

@@ -102,6 +102,7 @@ def test_fit_selects_on_validation_and_scores_the_test_split(trained: FullFitRes
     info = DATA.validate()
     assert trained.spec.resolution == 12 and trained.spec.num_classes == 10
     assert len(trained.epochs) == 2 and trained.stopped == "" and trained.resumed_from == 0
+    assert trained.train_seconds > 0 and 0 < trained.train_cpu_seconds  # the training steps' wall and CPU time
     assert trained.test_size == info.test_size > 300  # the held-out split, not the validation one
     best = max(max(e.val_accuracy, e.ema_val_accuracy) for e in trained.epochs)
     assert trained.val_accuracy == best
@@ -238,10 +239,12 @@ def test_a_run_killed_with_sigkill_resumes_from_its_last_epoch(tmp_path: Path) -
     finally:
         if child.poll() is None:
             child.kill()
-    done = torch.load(path, weights_only=True)["epochs_done"]
+    saved = torch.load(path, weights_only=True)
+    done, killed_cpu = saved["epochs_done"], saved["train_cpu_seconds"]
     assert 1 <= done < epochs
     resumed = fit(tiny_spec(resolution=8), KILL_DATA, kill_recipe(epochs), checkpoint=path, threads=1)
     assert resumed.resumed_from == done and len(resumed.epochs) == epochs
+    assert resumed.train_cpu_seconds > killed_cpu > 0  # the killed run's steps and this one's
     clean = fit(tiny_spec(resolution=8), KILL_DATA, kill_recipe(epochs), threads=1)
     strip = [replace(e, seconds=0.0) for e in resumed.epochs]
     assert strip == [replace(e, seconds=0.0) for e in clean.epochs]  # as if never killed

@@ -67,9 +67,11 @@ class FullFitResult:
     ``selected`` is ``"weights"`` or ``"ema"`` (which of the two won on validation at ``best_epoch``);
     ``stopped`` is ``""`` (all epochs ran), ``"plateau"`` (``patience`` epochs without improvement),
     ``"diverged"`` (non-finite training loss) or ``"callback"``. ``resumed_from`` is the number of epochs a
-    checkpoint already held when this call started. ``mean``/``std`` normalise the inputs of the weights.
-    With the recipe's ``int8``, ``int8_onnx`` is the selected weights quantized to int8 (``workers.training.int8``)
-    and ``int8_test_accuracy`` its accuracy on the same test split; ``int8_error`` says why there is none.
+    checkpoint already held when this call started. ``train_seconds`` is the wall time of the training steps and
+    ``train_cpu_seconds`` the process's CPU time over them (both over every run of a resumed training).
+    ``mean``/``std`` normalise the inputs of the weights. With the recipe's ``int8``, ``int8_onnx`` is the selected
+    weights quantized to int8 (``workers.training.int8``) and ``int8_test_accuracy`` its accuracy on the same test
+    split; ``int8_error`` says why there is none.
     """
 
     spec: ArchSpec
@@ -85,6 +87,7 @@ class FullFitResult:
     resumed_from: int
     train_seconds: float
     images_per_second: float
+    train_cpu_seconds: float = 0.0
     mean: tuple[float, ...]
     std: tuple[float, ...]
     state_dict: dict[str, Any] = field(repr=False)
@@ -185,7 +188,7 @@ class _Run:
         self.history: list[EpochRecord] = []
         self.best: dict[str, Any] = {"epoch": -1, "accuracy": -1.0, "selected": "weights", "state": None}
         self.stopped = ""
-        self.train_seconds = 0.0
+        self.train_seconds = self.train_cpu_seconds = 0.0
         self.images = 0
         self.resumed_from = 0
         saved = None if path is None else load_checkpoint(path, key)
@@ -218,6 +221,7 @@ class _Run:
             test_accuracy=test_accuracy, test_size=len(y_test), stopped=self.stopped,
             resumed_from=self.resumed_from, train_seconds=self.train_seconds,
             images_per_second=self.images / self.train_seconds if self.train_seconds > 0 else 0.0,
+            train_cpu_seconds=self.train_cpu_seconds,
             mean=self.split.mean, std=self.split.std,
             state_dict={k: v.cpu() for k, v in self.best["state"].items()}, test_predictions=predictions.cpu(),
         )
@@ -231,7 +235,7 @@ class _Run:
         order = torch.randperm(len(y), generator=self.generator)[: self.steps * self.batch]
         order = order.view(self.steps, self.batch).to(self.device)
         loss_sum = torch.zeros((), device=self.device)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         for idx in order:
             with self.autocast():
                 loss = self.criterion(model(augment(x[idx])), y[idx])
@@ -251,6 +255,7 @@ class _Run:
             torch.cuda.synchronize()
         seconds = time.perf_counter() - start
         self.train_seconds += seconds
+        self.train_cpu_seconds += time.process_time() - cpu_start
         self.images += self.steps * self.batch
         mean = float(loss_sum) / max(1, self.steps)
         return (mean if math.isfinite(mean) else None), seconds
@@ -284,7 +289,8 @@ class _Run:
             "scaler": None if self.scaler is None else self.scaler.state_dict(),
             "rng": rng_state(), "generator": self.generator.get_state(),
             "history": [e.to_dict() for e in self.history], "best": self.best, "stopped": self.stopped,
-            "train_seconds": self.train_seconds, "images": self.images,
+            "train_seconds": self.train_seconds, "train_cpu_seconds": self.train_cpu_seconds,
+            "images": self.images,
         }
 
     def _restore(self, saved: dict[str, Any]) -> None:
@@ -302,6 +308,7 @@ class _Run:
         self.best["state"] = {k: v.to(self.device) for k, v in self.best["state"].items()}
         self.stopped = saved["stopped"]
         self.train_seconds, self.images = saved["train_seconds"], saved["images"]
+        self.train_cpu_seconds = saved.get("train_cpu_seconds", 0.0)  # absent from checkpoints written before it
         self.resumed_from = saved["epochs_done"]
 
 

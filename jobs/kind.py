@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
@@ -48,6 +49,7 @@ class RunningJob:
     # when the job starts: DatasetError fails it with the reason, its stored trials kept
     check_data: Callable[[DatasetConfig], None] = lambda dataset: None
     tracking: TrackingConfig = TrackingConfig()  # where trials are followed besides the database (MLflow, ...)
+    checkpoint_dir: Path | None = None  # where a job keeps files that its resumed run reads (NAS_CHECKPOINT_DIR)
 
     def evaluate(self) -> dict[str, Any]:
         """``evaluate_fn=`` for the kind's runner: empty to keep the runner's default."""

@@ -187,7 +187,8 @@ class Service:
                          evaluate_fn=self.evaluate_fns.get(kind.name),
                          check_data=lambda dataset: check_dataset_again(dataset, self.settings),
                          tracking=TrackingConfig(mlflow_uri=self.settings.mlflow_uri,
-                                                 tensorboard_dir=self.settings.tensorboard_dir))
+                                                 tensorboard_dir=self.settings.tensorboard_dir),
+                         checkpoint_dir=self.settings.checkpoint_dir)
         result = kind.run(job)
         if control.gone:
             return {}

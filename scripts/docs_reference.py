@@ -36,7 +36,8 @@ CONFIGS: tuple[tuple[str, type, str], ...] = (
     ("Full-fidelity training recipe", TrainRecipe, "`nas train` and `nas train-detector` (their flags)"),
     ("Box dataset", BoxDatasetConfig, "`nas train-detector` (its flags)"),
     ("Tracking", TrackingConfig, "`nas search --mlflow/--tensorboard`; the service: `NAS_MLFLOW_URI`, `NAS_TENSORBOARD_DIR`"),
-    ("One-shot supernet training", OneShotConfig, "`workers.oneshot.train_supernet`"),
+    ("One-shot supernet training", OneShotConfig, "`workers.oneshot.train_supernet` (a one-shot search's "
+                                                  "`supernet` field is this config's `training`)"),
     ("Finalize", FinalizeConfig, "`nas finalize` (its flags; the recipe's fields are flags of their own names)"),
     ("Proxy check", ProxyCheckConfig, "`nas proxy-check` (its flags; the recipe's fields as `--full-*`)"),
 )

@@ -74,6 +74,8 @@ class Search(JobMixin, Base):
     name: Mapped[str | None] = mapped_column(String(100))
     config: Mapped[dict[str, Any]]
     stopped: Mapped[str | None] = mapped_column(String(200))
+    # a one-shot search's supernet training: state, steps and per-epoch curves (null for multi-trial searches)
+    supernet: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     architectures: Mapped[list[Architecture]] = relationship(
         back_populates="search", cascade="all, delete-orphan", passive_deletes=True
     )

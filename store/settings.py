@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nas-scaler" / "exports",
         description="where built exports (ONNX, TorchScript, weights) are kept, content-addressed; API processes "
                     "may share it")
+    checkpoint_dir: Path = Field(
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nas-scaler" / "checkpoints",
+        description="where one-shot searches keep their supernet's checkpoint while they run (a resumed search "
+                    "trains on from it; removed when the search ends); with several drivers or a Ray cluster, a "
+                    "directory all of them reach")
     export_queue: int = Field(4, ge=1, le=1000, description="export builds waiting or running at once (then 503 "
                                                             "with Retry-After)")
     read_cache_s: float = Field(1.0, ge=0, le=60, description="GET /v1/searches/{id} answers at most this old "

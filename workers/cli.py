@@ -54,6 +54,10 @@ FLAGS = {
     "--baselines": "baselines",
     "--screen": "screening.proxy",
     "--screen-candidates": "screening.candidates",
+    "--strategy": "strategy",
+    "--supernet-epochs": "supernet.budget.epochs",
+    "--supernet-lr": "supernet.budget.lr",
+    "--ddp-workers": "supernet.ddp_workers",
 }
 
 
@@ -171,11 +175,24 @@ def _run_search(args: argparse.Namespace, config: SearchConfig, term: Console) -
             bar.update(1)
         bar.set_postfix_str(progress_text(record))
 
+    shown = {"epochs": 0}
+
+    def phase(done: dict[str, Any]) -> None:  # a one-shot search's supernet: a line per epoch
+        epochs = len(done.get("epoch_losses") or [])
+        if not args.json and epochs != shown["epochs"]:
+            shown["epochs"] = epochs
+            last = {k: "-" if done[k][-1] is None else f"{done[k][-1]:.4f}"
+                    for k in ("epoch_losses", "largest_accuracies", "smallest_accuracies")}
+            print(f"supernet {done['state']}: epoch {epochs}/{config.supernet.budget.epochs}, step {done['step']}, "
+                  f"loss {last['epoch_losses']}, largest {last['largest_accuracies']}, smallest "
+                  f"{last['smallest_accuracies']}, {done.get('cpu_seconds') or 0:.0f} CPU-s", file=term.err)
+
     tracking = Tracking(trackers_for(TrackingConfig(mlflow_uri=args.mlflow, tensorboard_dir=args.tensorboard)))
     tracking.start(study, config.to_dict())
+    checkpoint_dir = Path(args.checkpoint_dir) if args.checkpoint_dir else log_path_for(args.storage).parent
     with stop_on_signals() as stop:
         result = SearchDriver(config, args.storage, study, on_trial=tracking.around(progress), should_stop=stop,
-                              profile=profile).run()
+                              profile=profile, checkpoint_dir=checkpoint_dir, on_phase=phase).run()
     bar.close()
     tracking.finish({f"trials_{state.lower()}": float(n) for state, n in result.counts().items()})
     if result.stopped is not None and result.stopped.reason is StopReason.INTERRUPTED:
@@ -244,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help="device profile JSON (python -m workers profile): predict every candidate's "
                                      "latency from its table instead of timing it on the workers")
     p.add_argument("--storage", default=DEFAULT_STORAGE, help="SQLAlchemy URL of the study storage")
+    p.add_argument("--checkpoint-dir", metavar="DIR",
+                   help="--strategy oneshot: where the supernet's checkpoint (STUDY.supernet.pt) is kept, so that a "
+                        "rerun resumes its training (default: beside a SQLite storage, else the current directory)")
     p.add_argument("--study", help="study name (default: derived from the config, so reruns resume)")
     p.add_argument("--json", action="store_true",
                    help="print the result as one JSON document on standard output (nothing else goes there)")

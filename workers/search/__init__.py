@@ -5,11 +5,12 @@ accuracy, the front against the baselines at equal cost)."""
 from __future__ import annotations
 
 from workers.search.baselines import BaselineRecord, baseline_study_name, verdict
-from workers.search.config import DEFAULT_BASELINES, Objective, SearchConfig
+from workers.search.config import DEFAULT_BASELINES, Objective, SearchConfig, Strategy
 from workers.search.driver import SearchDriver
 from workers.search.finalize import FinalizeConfig, FinalizeMismatch, choose, finalize
 from workers.search.finalize_cli import add_finalize_flags, finalize_command
 from workers.search.finalize_report import Candidate, FinalizeReport, NetworkKind, NetworkResult
+from workers.search.oneshot import SupernetState, judge_candidate, supernet_checkpoint, supernet_config
 from workers.search.profile_file import load_profile_file
 from workers.search.proxy_check import ProxyCheckConfig, ProxyCheckReport, ProxySetting, proxy_check
 from workers.search.proxy_check_cli import add_proxy_check_flags, proxy_check_command
@@ -45,6 +46,8 @@ __all__ = [
     "SearchConfig",
     "SearchDriver",
     "SearchResult",
+    "Strategy",
+    "SupernetState",
     "TooFewPoints",
     "Tracking",
     "TrackingConfig",
@@ -61,12 +64,15 @@ __all__ = [
     "finalize_command",
     "front_vs_baselines",
     "hypervolume",
+    "judge_candidate",
     "load_profile_file",
     "load_result",
     "pareto_front",
     "proxy_check",
     "proxy_check_command",
     "rank_agreement",
+    "supernet_checkpoint",
+    "supernet_config",
     "trackers_for",
     "verdict",
 ]

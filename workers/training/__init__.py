@@ -19,7 +19,7 @@ from workers.training.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from workers.training.evaluation import Durations, Evaluation, evaluate
+from workers.training.evaluation import Durations, Evaluation, evaluate, measured, with_latency
 from workers.training.fullfit import EpochRecord, FullFitResult, fit, warmup_cosine
 from workers.training.loop import (
     accuracy,
@@ -61,6 +61,7 @@ __all__ = [
     "fit",
     "load_checkpoint",
     "make_optimizer",
+    "measured",
     "rng_state",
     "save_checkpoint",
     "save_product",
@@ -69,4 +70,5 @@ __all__ = [
     "train_command",
     "train_device",
     "warmup_cosine",
+    "with_latency",
 ]

@@ -16,6 +16,7 @@ class Board:
     def __init__(self) -> None:
         self.step, self.steps, self.stopping = 0, 0, False
         self.result: dict[str, Any] | None = None
+        self.final: dict[str, Any] | None = None  # Ray Train: the run's result and rank 0's listeners
 
     def plan(self, steps: int) -> None:
         self.steps = steps
@@ -28,8 +29,11 @@ class Board:
     def post_epoch(self, result: dict[str, Any]) -> None:
         self.result = result
 
+    def post_final(self, result: dict[str, Any], listening: list[str]) -> None:
+        self.final = {"result": result, "listening": listening}
+
     def read(self) -> dict[str, Any]:
-        return {"step": self.step, "steps": self.steps, "result": self.result}
+        return {"step": self.step, "steps": self.steps, "result": self.result, "final": self.final}
 
     def stop(self) -> None:
         self.stopping = True

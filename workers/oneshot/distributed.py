@@ -31,7 +31,7 @@ LOOPBACK = "127.0.0.1"
 
 
 def _loop(cfg: dict[str, Any]) -> None:
-    """One Ray Train worker: join the process group's training, report the result (every rank reports)."""
+    """One Ray Train worker: its share of the training; rank 0 posts the result to the board."""
     import ray
     import ray.train
     import ray.train.torch
@@ -62,7 +62,8 @@ def _loop(cfg: dict[str, Any]) -> None:
         callbacks = board_callbacks(board)
     _, result = train_supernet(config, Path(cfg["checkpoint"]), threads=cfg["threads"],
                                shard=Shard(rank=rank, world=world, wrap=wrap, agree=agree, total=total), **callbacks)
-    ray.train.report({"result": result.to_dict(), "listening": _listening()})
+    if rank == 0:
+        ray.get(board.post_final.remote(result.to_dict(), _listening()))
 
 
 def _listening() -> list[str]:
@@ -79,13 +80,13 @@ def _local_ray() -> bool:
     return ray.util.get_node_ip_address() == LOOPBACK
 
 
-def _loopback_process_group(rank: int, world: int, port: int, backend: str, timeout_s: int) -> None:
+def _loopback_process_group(world_rank: int, world: int, port: int, backend: str, timeout_s: int) -> None:
     """Join the process group through a store whose server listens on 127.0.0.1 only (``TCPStore``'s own
     server binds every interface), with gloo's pairs on the loopback interface."""
     import torch.distributed as dist
 
     os.environ["GLOO_SOCKET_IFNAME"] = "lo"
-    listen = None
+    listen, rank = None, world_rank
     if rank == 0:
         listen = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listen.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -111,7 +112,7 @@ def _torch_config(backend: str) -> Any:
                 port = probe.getsockname()[1]
             world = len(worker_group)
             ray_get = __import__("ray").get
-            ray_get([worker_group.execute_single_async(rank, _loopback_process_group, rank=rank, world=world,
+            ray_get([worker_group.execute_single_async(rank, _loopback_process_group, world_rank=rank, world=world,
                                                        port=port, backend=backend,
                                                        timeout_s=backend_config.timeout_s)
                      for rank in range(world)])
@@ -144,6 +145,7 @@ def train_distributed(config: OneShotConfig, checkpoint: Path | None, workers: i
             torch_config=_torch_config("nccl" if use_gpu else "gloo"),
             run_config=RunConfig(storage_path=str(Path(tmp) / "ray-train"), name="supernet"),
         )
-        metrics = trainer.fit().metrics
+        trainer.fit()
         weights = read_checkpoint(path)["model"]
-    return Trained(SupernetResult.from_dict(metrics["result"]), ray.put(weights), metrics.get("listening", []))
+    final = ray.get(board.read.remote())["final"]
+    return Trained(SupernetResult.from_dict(final["result"]), ray.put(weights), final["listening"])

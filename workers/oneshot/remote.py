@@ -70,9 +70,14 @@ class SupernetPhase:
         """Ask the training to stop at its next step (it checkpoints and returns)."""
         self.board.stop.remote()
 
-    def close(self) -> None:
+    def close(self, grace_s: float = 60.0) -> None:
+        """Stop a training still running (a Ray task is cancelled; Ray Train's workers are asked to stop and
+        given ``grace_s`` to do it) and release the board; the trained weights stay with whoever holds them."""
         import ray
 
         for ref in self.refs[:1]:
             ray.cancel(ref, force=True)
+        if self.ddp is not None and not self.ddp.done():
+            self.stop()
+            concurrent.futures.wait([self.ddp], timeout=grace_s)
         ray.kill(self.board)

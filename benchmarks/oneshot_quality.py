@@ -6,7 +6,7 @@ fidelity, hypervolume of their test accuracy against exact MACs.
         [--supernet-epochs 6] [--resolution 16] [--epochs 3] [--full-epochs 8] [--top 3] [--workers 2]
         [--oneshot-sampler nsga2] [--sampling uniform] [--tag NAME]
 
-Per dataset and seed, three searches of the default proxy space at ``--resolution`` px, each with a budget of
+Per seed and dataset (seeds outer, so a stopped run covers every dataset), three searches of the default proxy space at ``--resolution`` px, each with a budget of
 ``--cpu-budget`` measured CPU-seconds (``cpu_budget_s``: its evaluations' CPU time, plus the supernet's training
 for one-shot), objective MACs, no baselines: ``oneshot`` (``--supernet-epochs`` of sandwich training, then
 candidates judged with inherited weights, proposed by ``--oneshot-sampler``), ``random`` (multi-trial random
@@ -128,8 +128,8 @@ def main() -> int:
     summary: dict = {"command": command, "runs": []}
     ratios: dict[str, dict[str, list[float]]] = {}
     rows = []
-    for source in args.datasets.split(","):
-        for seed in map(int, args.seeds.split(",")):
+    for seed in map(int, args.seeds.split(",")):  # every dataset gets a seed before any gets the next
+        for source in args.datasets.split(","):
             runs = {}
             for method in METHODS:
                 runs[method] = run(method, source, seed, args, work)

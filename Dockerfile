@@ -20,7 +20,9 @@ COPY scaler ./scaler
 COPY store ./store
 COPY jobs ./jobs
 COPY api ./api
-RUN pip install . && useradd --create-home --uid 1000 nas
+# /var/lib/nas/artifacts: where compose mounts the trained networks' volume (a new volume takes this owner)
+RUN pip install . && useradd --create-home --uid 1000 nas \
+    && mkdir -p /var/lib/nas/artifacts && chown -R nas:nas /var/lib/nas
 
 USER nas
 EXPOSE 8000

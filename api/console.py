@@ -1,9 +1,11 @@
 """``nas``: one command for everything the package command lines do.
 
-Each subcommand hands its arguments to the command line that owns it, so ``nas search --help`` is exactly
-``python -m workers search --help``, and the ``python -m`` forms keep working:
+Each subcommand hands its arguments to the command line that owns it, so ``nas profile --help`` is exactly
+``python -m workers profile --help`` (``nas search`` adds the service flags to ``python -m workers search``), and
+the ``python -m`` forms keep working:
 
-    nas search | profile | measure | train | ...  python -m workers ...  (search, latency, training)
+    nas search                            python -m workers search, and --service-db (jobs.cli)
+    nas profile | measure | train | ...   python -m workers ...  (latency, training, finalize)
     nas zoo | show | export               python -m searchspace ...  (reference networks, specs, export)
     nas scale derive | grid               python -m scaler ...       (compound scaling)
     nas serve                             python -m api              (the REST API and web UI)
@@ -30,7 +32,8 @@ class Route:
 
 
 ROUTES: dict[str, Route] = {
-    "search": Route("workers.cli", "run (or resume) a search and print its Pareto front"),
+    "search": Route("jobs.cli", "run (or resume) a search and print its Pareto front (--service-db: as a search "
+                                "of the service)"),
     "finalize": Route("workers.cli", "train a search's top-k and its baselines at full fidelity; proxy truth"),
     "proxy-check": Route("workers.cli", "which proxy setting ranks architectures as full training does, and at what cost"),
     "profile": Route("workers.cli", "time every block a search space can produce on this machine"),

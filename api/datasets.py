@@ -56,10 +56,11 @@ def hide_data_root(value: Any, settings: Settings) -> Any:
 def public_architecture(row: Any, settings: Settings) -> ArchitecturePublic:
     """The stored architecture as a response, with any data path in its error or details made relative."""
     arch = ArchitecturePublic.model_validate(row)
-    if settings.data_root is None or (arch.error is None and not arch.details):
+    if settings.data_root is None or (arch.error is None and not arch.details and arch.trained is None):
         return arch
     return arch.model_copy(update={"error": hide_data_root(arch.error, settings),
-                                   "details": hide_data_root(arch.details, settings)})
+                                   "details": hide_data_root(arch.details, settings),
+                                   "trained": hide_data_root(arch.trained, settings)})
 
 
 @functools.lru_cache(maxsize=8)

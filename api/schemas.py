@@ -20,13 +20,6 @@ from api.progress import Progress, SupernetProgress
 from api.reference_point import HypervolumeReference
 from scaler.grid_config import GridConfig
 from scaler.scaling import ALPHA, BETA, GAMMA
-from searchspace.latency_table import (
-    PROFILE_SCHEMA,
-    Correction,
-    DeviceDescription,
-    DeviceProfile,
-    LatencyEntry,
-)
 from searchspace.space import SKELETONS, SearchSpace, StageSpace
 from store.models import JobState
 from workers.data import DatasetConfig
@@ -35,7 +28,7 @@ from workers.oneshot import SupernetTraining
 from workers.runtime import FINISHED, TrialState
 from workers.screening import ScreeningConfig
 from workers.search import SearchConfig
-from workers.training import TrainBudget
+from workers.training import TrainBudget, TrainRecipe
 
 # the states the API answers and filters by, derived from the one enum of each: a job's is the store's
 # ``JobState``; a trial's the finished ``TrialState``s; a baseline's also RUNNING while it trains (never pruned)
@@ -53,6 +46,7 @@ DatasetIn = config_model(DatasetConfig, "DatasetIn", docs={
     "source": "'digits' or 'shapes' (built in) or a directory under the service's NAS_DATA_ROOT"})
 TrainingIn = config_model(TrainBudget, "TrainingIn")
 LatencyIn = config_model(LatencyConfig, "LatencyIn")
+RecipeIn = config_model(TrainRecipe, "RecipeIn")
 ScreeningIn = config_model(ScreeningConfig, "ScreeningIn")
 SupernetIn = config_model(SupernetTraining, "SupernetIn", rename=RENAMED, nested=(TrainingIn,))
 
@@ -126,7 +120,11 @@ class ArchitecturePublic(BaseModel):
     params: int | None
     macs: int | None
     resolution: int | None
-    accuracy: float | None
+    accuracy: float | None = Field(description="the proxy's: validation accuracy after the search's short training")
+    test_accuracy: float | None = Field(description="full fidelity: held-out test accuracy once trained (trained)")
+    trained: dict[str, Any] | None = Field(description=(
+        "what full-fidelity training found: curves (epochs), validation and test accuracy, recipe, trained spec, "
+        "input mean and std, product files, the job (null until trained)"))
     latency_ms: float | None
     latency_p90_ms: float | None
     reward: float | None
@@ -171,9 +169,14 @@ class BaselinesPublic(BaseModel):
     count: int
 
 
+STUDY = Field(description="its Optuna study in the service database (optuna-dashboard lists it by this name; "
+                          "nas finalize --study takes it)")
+
+
 class SearchPublic(BaseModel):
     id: uuid.UUID
     name: str | None
+    study: str = STUDY
     state: JobState
     stopped: str | None = Field(description="why the driver stopped: budget, timeout or cancelled")
     error: str | None
@@ -258,11 +261,12 @@ class ScalingsPublic(BaseModel):
 
 
 class ScalingSearchCreate(config_model(GridConfig, "GridFields", rename=RENAMED,
-                                       nested=(DatasetIn, TrainingIn, LatencyIn))):  # type: ignore[misc]
+                                       nested=(DatasetIn, TrainingIn, LatencyIn, RecipeIn))):  # type: ignore[misc]
     """A grid search of alpha, beta, gamma >= 1 with alpha * beta^2 * gamma^2 near 2, run as a job.
 
     Each candidate proxy-trains the phi = 1 member of a proxy base (the base at ``proxy_width``,
-    ``proxy_depth`` and ``resolution`` px) on the dataset.
+    ``proxy_depth`` and ``resolution`` px) on the dataset; with ``fidelity: full`` it trains with ``recipe``
+    instead, and the winner's family (``phis``) and its baselines train the same way.
     """
 
     model_config = ConfigDict(
@@ -277,6 +281,7 @@ class ScalingSearchCreate(config_model(GridConfig, "GridFields", rename=RENAMED,
 class ScalingSearchPublic(BaseModel):
     id: uuid.UUID
     name: str | None
+    study: str = STUDY
     state: JobState
     error: str | None
     created_at: datetime
@@ -287,6 +292,8 @@ class ScalingSearchPublic(BaseModel):
     config: dict[str, Any]
     result: dict[str, Any] | None = Field(description=(
         "every candidate's ratios and per-seed accuracies with their mean and spread, the rejected grid points, "
+        "at full fidelity the family and its baselines trained (family: members and baselines with their test "
+        "accuracy per seed, MACs, latency and product directory; comparisons: each member against its baselines), "
         "the choice and its comparison with the runner-up (verdict distinguishable, not_distinguishable or "
         "untested)"))
 
@@ -338,51 +345,3 @@ class Health(BaseModel):
     queued: int
     running: int
     embedded_driver: EmbeddedDriver | None = Field(None, description="null when the API runs no driver itself")
-
-
-# --- device profiles ----------------------------------------------------------------------------------------
-
-_DeviceDescriptionIn = config_model(DeviceDescription, "DeviceDescriptionIn")
-_LatencyEntryIn = config_model(LatencyEntry, "LatencyEntryIn")
-_CorrectionIn = config_model(Correction, "CorrectionIn")
-# The body of POST /v1/devices as the OpenAPI document shows it; the route reads it with DeviceProfile.from_json
-# (the same dataclasses, so the same fields), which also converts a schema_version 1 profile.
-DeviceProfileIn = config_model(DeviceProfile, "DeviceProfileIn", nested=(_DeviceDescriptionIn, _LatencyEntryIn,
-                                                                         _CorrectionIn), docs={
-    "schema_version": f"{PROFILE_SCHEMA}; 1 is an older profile whose entries say median_ms instead of ms (read "
-                      "and converted)",
-    "entries": "part key (searchspace.latency_keys) -> its measured latency",
-    "reference_ms": "the reference networks' latency every entry is scaled to (0: entries as timed)"})
-
-
-class DevicePublic(BaseModel):
-    """An uploaded device profile without its table: name it as a search's ``latency.device``."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID = Field(description="the profile id a search names in latency.device")
-    name: str | None
-    device: dict[str, Any] = Field(description="CPU, cores, threads, torch and runtime it was measured with")
-    correction: dict[str, Any] = Field(
-        description="predicted = scale * (sum of entries + per_part_ms * parts) ** exponent + offset_ms")
-    reference_ms: float = Field(description="the reference networks' latency every entry is scaled to (0: as timed)")
-    num_entries: int
-    created_at: datetime
-
-
-class DeviceDetail(DevicePublic):
-    entries: dict[str, Any] = Field(
-        description="part key -> ms (the profile's quantile of its timed runs), spread_ms, repeats")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _entries(cls, data: Any) -> Any:
-        if not isinstance(data, dict) and hasattr(data, "profile"):
-            fields = {name: getattr(data, name) for name in DevicePublic.model_fields}
-            return {**fields, "entries": data.profile.get("entries", {})}
-        return data
-
-
-class DevicesPublic(BaseModel):
-    data: list[DevicePublic]
-    count: int

@@ -5,7 +5,8 @@
 Starts the API (no driver) on a fresh SQLite file, stores one finished search with ``--trials`` trials of
 random proxy-space architectures (random accuracy and latency, the driver's own ``crud.record_trial``), then
 opens ``/#/search/<id>`` ``--loads`` times and prints, for each load, the milliseconds from navigation start
-until the page has drawn the summary, the Pareto scatter (every trial a point) and the trial table.
+until the page has drawn the summary, the Pareto scatter (every trial a point), the charts and the first page
+of the trial table.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def main() -> None:
                                 .map(e => [e.name, e.startTime, e.responseEnd])"""):
                             print(f"  {start:6.0f} {end:6.0f} {name[len(base):][:70]}")
                     assert page.locator("#pareto circle.pt").count() == args.trials
-                    assert page.locator("#trials tbody tr").count() == args.trials
+                    assert page.locator("#trials tbody tr").count() == min(args.trials, 25)  # its first page
                 browser.close()
         finally:
             api.terminate()

@@ -4,14 +4,18 @@ model and migration (``store``), and one line here."""
 
 from __future__ import annotations
 
+from jobs.finalize import FinalizeKind
 from jobs.kind import JobKind
 from jobs.scaling_search import ScalingSearchKind
 from jobs.search import SearchKind
+from jobs.training import TrainingKind
 from store.models import JobMixin
 
 KINDS: dict[str, JobKind] = {kind.name: kind for kind in (
     SearchKind(),
     ScalingSearchKind(),
+    TrainingKind(),
+    FinalizeKind(),
 )}
 
 

@@ -6,9 +6,13 @@ from __future__ import annotations
 import uuid
 from typing import Any, ClassVar
 
+from sqlalchemy.orm import Session
+
 from jobs.kind import JobKindBase, RunningJob
 from store import crud
-from store.models import JobMixin, Search
+from store.errors import ConflictError
+from store.models import Finalize, JobMixin, Search
+from store.settings import Settings
 from workers.runtime import Stop, StopReason
 from workers.search import (
     BaselineRecord,
@@ -32,9 +36,15 @@ class SearchKind(JobKindBase):
     def config(self, job: JobMixin) -> SearchConfig:
         return SearchConfig.from_dict(job.config)
 
-    def studies(self, job_id: uuid.UUID) -> list[str]:
-        study = self.study_name(job_id)
+    def studies(self, study: str) -> list[str]:
         return [study, baseline_study_name(study)]
+
+    def delete(self, session: Session, settings: Settings, job_id: uuid.UUID) -> None:
+        """As every kind, but not while a finalize of the search waits or runs (it reads the search's study)."""
+        if crud.active_jobs(session, Finalize, search_id=job_id):
+            raise ConflictError(f"search {job_id} is being finalized; cancel its finalize first "
+                                f"(GET /v1/finalizes?search_id={job_id})")
+        super().delete(session, settings, job_id)
 
     def run(self, job: RunningJob) -> SearchResult:
         """Run (or resume) the search's study, mirroring every told trial and baseline."""
@@ -48,6 +58,7 @@ class SearchKind(JobKindBase):
         def mirror(record: TrialRecord) -> None:
             job.in_session(f"search {job.id}: mirror trial {record.number}",
                            lambda s: crud.record_trial(s, search_id=job.id, record=record))
+            job.on_trial(record)
 
         def mirror_baseline(record: BaselineRecord) -> None:
             job.in_session(f"search {job.id}: mirror baseline {record.name}",

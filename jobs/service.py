@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from jobs.dataset_check import check_dataset_again
 from jobs.kind import JobKind, RunningJob
 from jobs.registry import KINDS, kind_of
-from store import queue
+from store import crud, queue
 from store.db import migrate, session_scope
 from store.errors import DatabaseUnavailable
 from store.models import JobState
@@ -75,11 +75,15 @@ class Service:
     """A driver: claims jobs, runs them in threads, heartbeats, hands jobs back when stopped."""
 
     def __init__(self, settings: Settings | None = None, driver_id: str | None = None,
-                 evaluate_fns: Mapping[str, EvaluateFn] | None = None) -> None:
+                 evaluate_fns: Mapping[str, EvaluateFn] | None = None,
+                 on_trial: Callable[[Any], None] | None = None, on_result: Callable[[Any], None] | None = None) -> None:
         """``evaluate_fns``: kind name -> the evaluation its jobs run (tests pass stand-ins; a kind not named
-        runs its own)."""
+        runs its own); ``on_trial``, ``on_result``: what else sees every job's trial records and results (the
+        command line that runs its own search prints them)."""
         self.settings = settings or Settings()
         self.evaluate_fns = dict(evaluate_fns or {})
+        self.on_trial = on_trial or (lambda record: None)
+        self.on_result = on_result or (lambda result: None)
         self.url = self.settings.database_url
         self.driver_id = driver_id or queue.new_driver_id()
         self.stopping = threading.Event()
@@ -116,10 +120,29 @@ class Service:
             for thread in self.threads.values():
                 thread.join(timeout=60)
             beat.join(timeout=5)
-            try:
-                queue.unregister(self.url, driver_id=self.driver_id)
-            except DatabaseUnavailable as err:
-                log.warning("driver %s: cannot unregister: %s", self.driver_id, err)
+            self._unregister()
+
+    def run_own(self, claimed: queue.Claim) -> None:
+        """Run one job this process claimed itself (``nas search --service-db``) to its end or until
+        ``stopping`` is set (then it goes back to the queue), heartbeating it meanwhile like ``serve``'s jobs."""
+        stop = threading.Event()
+        self.threads = {claimed: threading.current_thread()}
+        self._beat_once()
+        beat = threading.Thread(target=self._heartbeat_loop, args=(stop,), name="nas-heartbeat", daemon=True)
+        beat.start()
+        try:
+            self.run_job(claimed)
+        finally:
+            stop.set()
+            beat.join(timeout=5)
+            self.threads = {}
+            self._unregister()
+
+    def _unregister(self) -> None:
+        try:
+            queue.unregister(self.url, driver_id=self.driver_id)
+        except DatabaseUnavailable as err:
+            log.warning("driver %s: cannot unregister: %s", self.driver_id, err)
 
     def claim_next(self) -> queue.Claim | None:
         for kind in KINDS.values():
@@ -158,8 +181,11 @@ class Service:
                                                          "driver stopped each time (NAS_MAX_ATTEMPTS)")
             return
         control = JobControl(self, claimed)
+        study = None
         try:
-            fields = self._run(kind, claimed, control)
+            study = self._in_session(f"{kind.label} {claimed.id}: read its study", lambda s: kind.study_of(
+                crud.get_job(s, claimed.model, job_id=claimed.id, resource=kind.label)))
+            fields = self._run(kind, claimed, control, study)
         except Exception as err:  # recorded on the job (state failed, error), then the driver goes on
             log.exception("job %s failed", claimed.id)
             if control.interrupted:
@@ -167,8 +193,8 @@ class Service:
             else:
                 self._finish(claimed, JobState.FAILED, error=f"{type(err).__name__}: {err}"[:4000])
             return
-        if control.gone:  # deleted while it ran: its studies go too
-            until_available(lambda: drop_studies(self.url, kind.studies(claimed.id)),
+        if control.gone and study is not None:  # deleted while it ran: its studies go too
+            until_available(lambda: drop_studies(self.url, kind.studies(study)),
                             what=f"{kind.label} {claimed.id}: drop its studies", errors=OUTAGE)
         elif control.lost:
             log.warning("job %s: claimed by another driver; leaving it", claimed.id)
@@ -179,17 +205,19 @@ class Service:
         else:
             self._finish(claimed, JobState.CANCELLED if control.cancelled else JobState.SUCCEEDED, **fields)
 
-    def _run(self, kind: JobKind, claimed: queue.Claim, control: JobControl) -> dict[str, Any]:
-        """Run the job and record what it found (unless it was deleted meanwhile); the columns to finish it with,
-        with ``error`` when it stopped because nothing (good) could run."""
-        job = RunningJob(id=claimed.id, url=self.url, study=kind.study_name(claimed.id),
+    def _run(self, kind: JobKind, claimed: queue.Claim, control: JobControl, study: str) -> dict[str, Any]:
+        """Run the job in ``study`` and record what it found (unless it was deleted meanwhile); the columns to
+        finish it with, with ``error`` when it stopped because nothing (good) could run."""
+        job = RunningJob(id=claimed.id, url=self.url, study=study, on_trial=self.on_trial, on_result=self.on_result,
                          should_stop=control.should_stop, in_session=self._in_session, ensure_ray=self._ensure_ray,
                          evaluate_fn=self.evaluate_fns.get(kind.name),
                          check_data=lambda dataset: check_dataset_again(dataset, self.settings),
                          tracking=TrackingConfig(mlflow_uri=self.settings.mlflow_uri,
                                                  tensorboard_dir=self.settings.tensorboard_dir),
-                         checkpoint_dir=self.settings.checkpoint_dir)
+                         checkpoint_dir=self.settings.checkpoint_dir,
+                         artifacts=self.settings.artifacts)
         result = kind.run(job)
+        job.on_result(result)
         if control.gone:
             return {}
         fields = kind.record(job, result)

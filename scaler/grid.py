@@ -20,7 +20,9 @@ keep the formula's ratio; this is the ratio held to 2), and the proxy network's 
 not held: at 32 px the stride-32 feature maps round to whole pixels, so B0's proxies count 2.1-7.9 for a
 formula ratio of 2). The formula-keeping rounding is not applied to the proxy: at 32 px it would hold the ratio
 mostly by leaving the proxy at 32 px (docs/benchmarks.md), and the candidates would no longer differ in
-resolution. Latency is measured while the other workers train: use ``workers=1`` for latencies worth comparing.
+resolution; but at full fidelity with the proxy off (``grid_config.without_proxy``: width and depth 1 at the
+base's resolution) each candidate trains the base's own phi = 1 network with that rounding, the network the
+family's phi = 1 member will be (``scaler.family_train``). Latency is measured while the other workers train: use ``workers=1`` for latencies worth comparing.
 
 Persistence. Every run (candidate and seed) is one trial of an Optuna study (``workers.runtime.ledger.Ledger``) with
 the coefficients and the seed as fixed params, the accuracy as the objective value and everything measured in
@@ -33,9 +35,11 @@ study without a seed param is the run of the study's ``seed``). One process at a
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -44,11 +48,13 @@ from optuna.trial import FrozenTrial
 from scaler.grid_config import (
     GRID_PHI,
     Candidate,
+    Fidelity,
     GridConfig,
     grid_study_name,
     proxy_base,
     proxy_member,
     screen,
+    without_proxy,
 )
 from scaler.grid_results import CandidateResult, CandidateStatus, GridResult, aggregate, rank
 from scaler.scaling import MAX_COEFFICIENT, derive
@@ -79,7 +85,7 @@ from workers.runtime import (
     until_available,
     with_restarts,
 )
-from workers.training import TrainBudget
+from workers.training import TrainBudget, train_network
 
 _NAMES = ("alpha", "beta", "gamma")
 _SEED_RANGE = (0, 2**31 - 1)
@@ -95,14 +101,16 @@ def evaluate_candidate(spec: ArchSpec, data: DatasetConfig, budget: TrainBudget,
     return evaluate(spec, data, budget, seed=seed, latency=latency, threads=threads).measurements()
 
 
-def _prepare(candidate: Candidate, base: ArchSpec, proxy: ArchSpec, proxy_macs: int) -> tuple[CandidateResult, ArchSpec | None]:
-    """The candidate's analytic figures and proxy network, or a failed result when it gives no valid network."""
+def _prepare(candidate: Candidate, base: ArchSpec, proxy: ArchSpec, proxy_macs: int,
+             own: bool = False) -> tuple[CandidateResult, ArchSpec | None]:
+    """The candidate's analytic figures and proxy network (``own``: see ``proxy_member``), or a failed result when
+    it gives no valid network."""
     result = CandidateResult(alpha=candidate.alpha, beta=candidate.beta, gamma=candidate.gamma, ratio=candidate.ratio)
     try:
         member = derive(base, candidate.alpha, candidate.beta, candidate.gamma, GRID_PHI)
         result = replace(result, resolution=member.resolution, params=member.count.params, macs=member.count.macs,
                          macs_ratio=member.macs_ratio)
-        spec = proxy_member(proxy, candidate)
+        spec = proxy_member(proxy, candidate, own)
     except SpecError as err:
         return replace(result, status=CandidateStatus.FAILED, error=f"SpecError: {err}"), None
     cost = count(spec)
@@ -114,6 +122,13 @@ def _evaluated(prepared: CandidateResult, evaluated: Evaluated) -> CandidateResu
     """The candidate with its evaluation's outcome and measurements."""
     if evaluated.outcome is Outcome.FAIL:
         return replace(prepared, status=CandidateStatus.FAILED, error=evaluated.error)
+    if "val_accuracy" in evaluated.measured:  # full fidelity (``train_network``): ranked on validation
+        full = evaluated.measured
+        curve = [max(a for a in (e["val_accuracy"], e.get("ema_val_accuracy")) if a is not None)
+                 for e in full.get("epochs", [])]
+        return replace(prepared, status=CandidateStatus.COMPLETE, accuracy=full["val_accuracy"],
+                       test_accuracy=full["accuracy"], epoch_accuracies=tuple(curve),
+                       train_seconds=full.get("train_seconds"), stopped=full.get("stopped"))
     m = evaluated.measurements
     return replace(prepared, status=CandidateStatus.COMPLETE, epoch_accuracies=tuple(m.epoch_accuracies),
                    accuracy=m.accuracy, latency_ms=m.latency_ms, train_seconds=m.train_seconds,
@@ -163,12 +178,12 @@ class _GridSource:
     """The grid as an engine source: each pending candidate becomes one trial with fixed coefficients."""
 
     def __init__(self, ledger: Ledger, todo: deque[tuple[Candidate, int]], base: ArchSpec, config: GridConfig,
-                 evaluate_fn: EvaluateFn, notify: Callable[[CandidateResult], None]) -> None:
+                 evaluate_fn: EvaluateFn, notify: Callable[[CandidateResult], None], out: Path | None) -> None:
         info = config.dataset.validate()
         self.proxy = proxy_base(base, config, info.num_classes, info.in_chans)
         self.proxy_macs = count(self.proxy).macs
         self.ledger, self.todo, self.base, self.config = ledger, todo, base, config
-        self.evaluate_fn, self.notify = evaluate_fn, notify
+        self.evaluate_fn, self.notify, self.out = evaluate_fn, notify, out
         self.prepared: dict[str, tuple[CandidateResult, ArchSpec | None]] = {}
 
     def wants_more(self) -> bool:
@@ -177,9 +192,12 @@ class _GridSource:
     def propose(self) -> Task | Proposal:
         candidate, seed = self.todo.popleft()
         if candidate.key not in self.prepared:  # every seed of a candidate trains the same network
-            self.prepared[candidate.key] = _prepare(candidate, self.base, self.proxy, self.proxy_macs)
+            self.prepared[candidate.key] = _prepare(candidate, self.base, self.proxy, self.proxy_macs,
+                                                    without_proxy(self.base, self.config))
         prepared, spec = self.prepared[candidate.key]
-        prepared = replace(prepared, seed=seed)
+        # full fidelity: ``train_network``'s product (and checkpoint) in a directory per run
+        directory = None if self.out is None else self.out / candidate.key / f"seed{seed}"
+        prepared = replace(prepared, seed=seed, directory=None if directory is None else str(directory))
         self.ledger.memory.enqueue_trial({**candidate.params(), "seed": seed})
         trial = self.ledger.ask()
         for name in _NAMES:
@@ -191,6 +209,10 @@ class _GridSource:
             self._tell(item, prepared)
             return Proposal.INVALID
         config = self.config
+        if directory is not None:
+            directory.mkdir(parents=True, exist_ok=True)
+            return Task(self.evaluate_fn, (spec.to_string(), config.dataset, config.run_recipe(spec, seed),
+                                           str(directory), config.threads), item)
         return Task(self.evaluate_fn, (spec, config.dataset, config.budget, seed, config.latency, config.threads),
                     item)
 
@@ -231,8 +253,9 @@ def run_grid(
     study_name: str | None = None,
     should_stop: StopCheck | None = None,
     on_candidate: ProgressFn | None = None,
-    evaluate_fn: EvaluateFn = evaluate_candidate,
+    evaluate_fn: EvaluateFn | None = None,
     poll_s: float = 0.5,
+    out: str | os.PathLike[str] | None = None,
 ) -> GridResult:
     """Evaluate every candidate of ``config``'s grid not finished in the study yet; the ranked result.
 
@@ -241,10 +264,19 @@ def run_grid(
     ``on_candidate(result, done, total)`` is called as each candidate finishes in this call; ``done`` counts
     candidates finished by earlier runs too. ``evaluate_fn(spec, data, budget, seed, latency, threads) -> dict``
     runs in a Ray worker (default ``evaluate_candidate``); an exception it raises, or the death of its worker,
-    fails that candidate with the error and the grid goes on. Raises SpecError / DatasetError for bad input.
+    fails that candidate with the error and the grid goes on. At full fidelity (``config.fidelity``) each run
+    trains with the recipe into ``out/<candidate>/seed<seed>/`` (required), resuming its checkpoint there, and
+    ``evaluate_fn`` takes ``workers.training.train_network``'s arguments (its default). Raises SpecError /
+    DatasetError for bad input.
     """
     if not isinstance(base, ArchSpec):
         raise SpecError("base", f"must be an ArchSpec, got {type(base).__name__}")
+    full = config.fidelity is Fidelity.FULL
+    if full and out is None:
+        raise SpecError("out", "a full-fidelity grid needs an output directory for the networks it trains")
+    directory = Path(out) if full and out is not None else None
+    if evaluate_fn is None:
+        evaluate_fn = train_network if full else evaluate_candidate
     candidates, rejected = screen(base, config)
     name = study_name or grid_study_name(base, config)
     results: dict[Run, CandidateResult] = {}
@@ -266,10 +298,11 @@ def run_grid(
                     results.setdefault((candidate.key, seed), replace(old, reused=True))
                 else:
                     todo.append((candidate, seed))
-        source = _GridSource(ledger, todo, base, config, evaluate_fn, finished)
+        source = _GridSource(ledger, todo, base, config, evaluate_fn, finished, directory)
         if not todo:
             return Stop(StopReason.BUDGET)
-        executor = RayExecutor(config.threads, config.workers * config.threads, budget=config.budget,
+        budget = replace(config.budget, device=config.recipe.device) if full else config.budget
+        executor = RayExecutor(config.threads, config.workers * config.threads, budget=budget,
                                latency_device=config.latency.device if config.latency else "cpu",
                                dataset=config.dataset)
         if config.threads > cluster_cpus():

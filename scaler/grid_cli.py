@@ -1,8 +1,9 @@
-"""``python -m scaler grid``: grid-search alpha, beta, gamma on a base network by proxy training.
+"""``python -m scaler grid``: grid-search alpha, beta, gamma on a base network by proxy training, or at full
+fidelity (``--fidelity full``: the candidates, then the winner's family and its baselines trained with the recipe).
 
 The options are ``GridConfig``'s fields: each flag's type, default and help come from the field
-(``searchspace.fields.add_field_flag``), so the command line cannot drift from the config. Optuna, Ray and torch
-are imported only when a grid runs.
+(``searchspace.fields.add_field_flag``), so the command line cannot drift from the config; the recipe's fields are
+``--full-*`` flags (as ``nas proxy-check``'s). Optuna, Ray and torch are imported only when a grid runs.
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scaler.bases import add_base_arguments, load_base
 from searchspace.errors import SpecError
-from searchspace.fields import add_field_flag, set_flags
+from searchspace.fields import add_field_flag, description, field_at, set_flags
 from searchspace.table import format_table
+from workers.search import add_flag_set, config_flags, given_flags
+from workers.training import TrainRecipe
 
 if TYPE_CHECKING:
     from scaler.grid_config import GridConfig
@@ -39,10 +43,16 @@ FLAGS = {
     "--threads": "threads",
     "--seed": "seed",
     "--retry-failed": "retry_failed",
+    "--fidelity": "fidelity",
 }
+# The full-fidelity recipe's fields (each network trains at its own resolution, each run with its own seed).
+RECIPE_FLAGS = {"--full-" + flag[2:]: path for flag, path in config_flags(TrainRecipe, "recipe.",
+                                                                           skip=("resolution", "seed")).items()}
+LISTS = {"--phis": ("phis", float), "--baselines": ("baselines", str)}
 # SpecError.field -> the option the user typed.
 _OPTIONS = {**{path.rsplit(".", 1)[-1]: flag for flag, path in FLAGS.items()}, "resolution": "--resolution",
-            "dataset.source": "--dataset", "max_gib": "--dataset"}
+            "dataset.source": "--dataset", "max_gib": "--dataset", **{p: f for f, p in RECIPE_FLAGS.items()},
+            **{path: flag for flag, (path, _) in LISTS.items()}, "out": "--out", "latency.device": "--profile"}
 _HEADERS = ("rank", "alpha", "beta", "gamma", "ratio", "MACs ratio", "proxy ratio", "proxy px", "accuracy",
             "+/- sd", "min", "max", "seeds", "latency ms", "seconds", "status")
 _REJECTED_SHOWN = 5
@@ -58,6 +68,16 @@ def _resolution(text: str) -> int | None:
         raise argparse.ArgumentTypeError(f"must be a size in pixels or 'base', got {text!r:.40}") from None
 
 
+def _listed(kind: type) -> Any:
+    """A comma-separated list of ``kind``."""
+    def parse(text: str) -> list[Any]:
+        try:
+            return [kind(v.strip()) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"a comma-separated list of {kind.__name__}s, got {text!r:.60}") from None
+    return parse
+
+
 def add_grid(commands: argparse._SubParsersAction) -> None:
     """The ``grid`` subcommand (see ``scaler.cli.add_derive`` for the pattern)."""
     grid = commands.add_parser(
@@ -70,7 +90,11 @@ def add_grid(commands: argparse._SubParsersAction) -> None:
         "(ties: fewer MACs) and test the winner against the runner-up (paired t-test over seeds). Results go "
         "to the service database: rerunning the same command resumes. "
         "The proxy: each candidate trains the phi = 1 member of the base scaled by --proxy-width and "
-        "--proxy-depth at --resolution px (defaults 0.5, 0.5, 32: about 10-15 s a run, one candidate and seed, on an idle CPU).",
+        "--proxy-depth at --resolution px (defaults 0.5, 0.5, 32: about 10-15 s a run, one candidate and seed, on an idle CPU). "
+        "With --fidelity full each candidate trains with the recipe (--full-* flags) instead and is ranked by its "
+        "validation accuracy; then the winner's family (--phis) and the baselines fitted to each member's MACs "
+        "(--baselines) train the same way, their products go under --out, and the family's test accuracy, MACs "
+        "and latency print beside the baselines'.",
     )
     from scaler.grid_config import GridConfig
 
@@ -79,6 +103,15 @@ def add_grid(commands: argparse._SubParsersAction) -> None:
         add_field_flag(grid, flag, GridConfig, path)
     add_field_flag(grid, "--resolution", GridConfig, "resolution", type=_resolution, default=argparse.SUPPRESS,
                    metavar="PX|base")
+    add_flag_set(grid, GridConfig, RECIPE_FLAGS)
+    for flag, (path, kind) in LISTS.items():
+        grid.add_argument(flag, type=_listed(kind), metavar="A,B", help=(
+            f"{description(field_at(GridConfig, path)[0])} (comma-separated; default "
+            f"{','.join(f'{v:g}' if kind is float else v for v in getattr(GridConfig(), path))})"))
+    grid.add_argument("--out", metavar="DIR", help="full fidelity: directory of every trained network's product "
+                                                   "(rerun the same command to resume)")
+    grid.add_argument("--profile", metavar="FILE.json", help="full fidelity: predict the family's latency from "
+                                                              "this device profile instead of measuring it")
     grid.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
     grid.add_argument("--storage", default=DEFAULT_STORAGE, metavar="URL",
                       help=f"SQLAlchemy URL of the service database (default {DEFAULT_STORAGE})")
@@ -87,31 +120,51 @@ def add_grid(commands: argparse._SubParsersAction) -> None:
     grid.set_defaults(handler=run_grid_command, parser=grid)
 
 
-def build_config(args: argparse.Namespace) -> GridConfig:
-    """A GridConfig from the options given (GridConfig's defaults for the others)."""
+def build_config(args: argparse.Namespace, profile_id: str | None = None) -> GridConfig:
+    """A GridConfig from the options given (GridConfig's defaults for the others); ``profile_id``: the latency
+    device of ``--profile``."""
     from scaler.grid_config import GridConfig
 
     data = set_flags({}, args, FLAGS)
+    data.update(given_flags(args, RECIPE_FLAGS))
+    data.update({path: list(getattr(args, flag[2:])) for flag, (path, _) in LISTS.items()
+                 if getattr(args, flag[2:]) is not None})
     if hasattr(args, "resolution"):  # absent unless given ('base' gives None)
         data["resolution"] = args.resolution
     if args.no_latency:
         data["latency"] = None
     elif GridConfig().latency is not None and args.threads is not None:  # time on the threads it trains on
         data["latency"] = {**GridConfig().latency.to_dict(), "threads": args.threads}
+    if profile_id is not None and not args.no_latency:
+        data["latency"] = {**(data.get("latency") or GridConfig().latency.to_dict()), "device": profile_id}
     return GridConfig.from_dict(data)
+
+
+def _profile(args: argparse.Namespace) -> Any:
+    """The device profile of ``--profile`` (None without it)."""
+    from searchspace.latency_table import DeviceProfile
+
+    if args.profile is None:
+        return None
+    try:
+        return DeviceProfile.from_json(Path(args.profile).read_text())
+    except (OSError, UnicodeDecodeError) as err:
+        raise SpecError("latency.device", f"cannot read {args.profile!r}: {err}") from None
 
 
 def run_grid_command(args: argparse.Namespace) -> int:
     import optuna
     import sqlalchemy.exc
 
-    from scaler.grid import run_grid
+    from scaler.family_train import run_scaling
     from workers.data import DatasetError
+    from workers.latency import file_profile_id
 
     parser: argparse.ArgumentParser = args.parser
     base = load_base(args)
     try:
-        config = build_config(args)
+        profile = _profile(args)
+        config = build_config(args, None if profile is None else file_profile_id(profile))
     except SpecError as err:
         parser.error(f"{_OPTIONS.get(err.field, '--' + err.field.replace('_', '-'))}: {err.message}")
     except DatasetError as err:
@@ -123,8 +176,15 @@ def run_grid_command(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"[{done}/{total}] {_coefficients(result)}: {_outcome(result)}", file=sys.stderr, flush=True)
 
+    def trained(name: str, figures: dict[str, Any]) -> None:
+        if not args.json:
+            what = f"failed: {figures['error'][:200]}" if figures.get("error") else (
+                f"test accuracy {figures['accuracy']:.4f}")
+            print(f"family {name}: {what}", file=sys.stderr, flush=True)
+
     try:
-        result = run_grid(base, config, args.storage, study_name=args.study, on_candidate=progress)
+        result = run_scaling(base, config, args.storage, args.out, study_name=args.study, on_candidate=progress,
+                             on_network=trained, profile=profile)
     except SpecError as err:
         option = _OPTIONS.get(err.field)
         parser.error(f"{option}: {err.message}" if option else f"--base: the proxy network is invalid: {err}")
@@ -137,6 +197,9 @@ def run_grid_command(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=2))
     else:
         print(report(result, args))
+        if result.family is not None:
+            print(f"\n{result.family.table()}\nstopped: {result.family.stopped}; "
+                  f"{result.family.cpu_seconds:.0f} CPU-seconds of family training; products under {result.family.out}")
     return 0 if result.chosen is not None else 1
 
 
@@ -157,20 +220,29 @@ def _outcome(r: CandidateResult) -> str:
 
 def report(result: GridResult, args: argparse.Namespace) -> str:
     """The ranked table, the failures and the chosen coefficients with the command that scales the base."""
+    from scaler.grid_config import Fidelity
+
     config = result.config
     counts = ", ".join(f"{v} {k}" for k, v in result.counts().items() if v)
     reused = sum(r.reused for r in result.candidates)
+    full = config.fidelity is Fidelity.FULL
+    training = (f"the recipe's {config.recipe.epochs} epoch(s) (full fidelity; accuracy: validation, the "
+                "selected checkpoint's)" if full else f"{config.budget.epochs} epoch(s)")
+    headers, rows = list(_HEADERS), [_row(r) for r in result.candidates]
+    if full:  # the held-out test accuracy beside the validation accuracy that ranks
+        headers.insert(9, "test acc")
+        rows = [[*row[:9], r.test_accuracy, *row[9:]] for row, r in zip(rows, result.candidates, strict=True)]
     lines = [
         f"grid {result.study_name} ({args.storage}): {len(result.candidates)} candidates, {counts}"
         + (f" ({reused} from an earlier run)" if reused else ""),
         (
             f"proxy: base x width {config.proxy_width:g}, depth {config.proxy_depth:g} at "
-            f"{config.resolution or 'the base'} px, {config.budget.epochs} epoch(s) on {config.dataset.source}, "
+            f"{config.resolution or 'the base'} px, {training} on {config.dataset.source}, "
             f"{config.seeds} seed(s) from {config.seed}; MACs ratio: counted, phi = 1 network of the base over the "
             f"base (held to 2 +/- {config.counted_tolerance:g}); proxy ratio: the trained network's (not held)"
         ),
         "",
-        format_table(_HEADERS, [_row(r) for r in result.candidates]),
+        format_table(headers, rows),
     ]
     lines += _rejected(result)
     from scaler.grid_results import CandidateStatus

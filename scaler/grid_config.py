@@ -6,11 +6,14 @@ derived with the rounding that keeps the formula's ratio (``scaler.rounding``), 
 rounding rather than rejected for it (with the paper's rounding, B0's first six grid points promise 2.0 and
 count 2.03-3.25, and a 16 px base's count up to 4); ``counted_tolerance`` is what is left to hold.
 ``GridConfig`` is everything a grid search needs besides the base; ``proxy_base`` and ``proxy_member`` give the
-network each candidate trains (see ``scaler.grid`` for the proxy's rationale).
+network each candidate trains (see ``scaler.grid`` for the proxy's rationale). At full fidelity (``fidelity``)
+the candidates train with ``recipe`` instead of the proxy budget, and the winner's family (``phis``) and its
+``baselines`` train after them (``scaler.family_train``).
 """
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 import math
@@ -18,15 +21,16 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from scaler.scaling import derive, scale
+from scaler.scaling import MAX_PHI, derive, scale
 from searchspace.checks import check_bool, check_float, check_int
 from searchspace.codec import from_dict
 from searchspace.errors import SpecError
-from searchspace.fields import as_dict, doc
+from searchspace.fields import as_dict, check_enum, doc
 from searchspace.spec import ArchSpec
 from workers.data import DatasetConfig, DatasetError
 from workers.latency import LatencyConfig
-from workers.training import TrainBudget
+from workers.search import check_baselines
+from workers.training import TrainBudget, TrainRecipe
 
 TARGET_RATIO = 2.0  # FLOPs double per unit of phi
 GRID_PHI = 1.0  # the paper grid-searches the phi = 1 network
@@ -34,7 +38,16 @@ STEP_RANGE = (0.01, 0.5)
 TOLERANCE_RANGE = (0.0, 1.0)
 COUNTED_TOLERANCE_RANGE = (0.0, 10.0)
 MAX_SEEDS = 100
+MAX_PHIS = 8
 _EPS = 1e-9
+
+
+class Fidelity(enum.StrEnum):
+    """How candidates are judged: ``proxy`` (the proxy budget, nothing else trains) or ``full`` (the recipe, then
+    the winner's family and its baselines trained the same way)."""
+
+    PROXY = "proxy"
+    FULL = "full"
 
 
 # --- the grid -----------------------------------------------------------------------------------------------
@@ -137,6 +150,20 @@ class GridConfig:
     seed: int = field(default=0, metadata=doc("data split, initialisation and batch order seed of the first run"))
     retry_failed: bool = field(default=False,
                                metadata=doc("re-evaluate candidates whose evaluation failed in an earlier run"))
+    fidelity: Fidelity = field(default=Fidelity.PROXY, metadata=doc(
+        "proxy: each candidate trains with `training` (the proxy budget); full: each candidate trains with "
+        "`recipe` and is ranked by its validation accuracy, then the winner's family (`phis`) and the baselines "
+        "fitted to each member's MACs train with `recipe` on the same seeds, each network's product (weights, "
+        "ONNX, .py) written under the output directory, and each member's test accuracy, MACs and latency "
+        "reported beside the baselines'"))
+    recipe: TrainRecipe = field(default_factory=TrainRecipe, metadata=doc(
+        "full fidelity: how every network trains (each at its own resolution: `resolution` must stay null; each "
+        "run's seed replaces `seed`)"))
+    phis: tuple[float, ...] = field(default=(0.0, 1.0, 2.0, 3.0), metadata=doc(
+        "full fidelity: the members of the winner's family trained (phi = 0 is the base)"))
+    baselines: tuple[str, ...] = field(default=("mobilenet_v2",), metadata=doc(
+        "full fidelity: zoo networks trained beside each family member at its resolution and MACs (the width "
+        "multiplier closest to the member's MACs, fitted to the data and small inputs as a search's baselines)"))
 
     def __post_init__(self) -> None:
         for name, cls in (("dataset", DatasetConfig), ("budget", TrainBudget)):
@@ -160,6 +187,13 @@ class GridConfig:
         check_int("threads", self.threads, 1, 256)
         check_int("seed", self.seed, 0, 2**31 - 1 - MAX_SEEDS)
         check_bool("retry_failed", self.retry_failed)
+        object.__setattr__(self, "fidelity", check_enum("fidelity", self.fidelity, Fidelity))
+        if not isinstance(self.recipe, TrainRecipe):
+            raise SpecError("recipe", "must be a TrainRecipe")
+        if self.recipe.resolution is not None:
+            raise SpecError("recipe.resolution", "must be null: every network trains at its own resolution")
+        object.__setattr__(self, "phis", _check_phis(self.phis))
+        object.__setattr__(self, "baselines", check_baselines(self.baselines))
 
     def candidates(self) -> list[Candidate]:
         """The grid by the formula alone (at most ``max_candidates``: an upper bound of what ``screen`` keeps)."""
@@ -168,6 +202,10 @@ class GridConfig:
     def run_seeds(self) -> list[int]:
         """The seed of each training run of a candidate."""
         return [self.seed + i for i in range(self.seeds)]
+
+    def run_recipe(self, spec: ArchSpec, seed: int) -> TrainRecipe:
+        """Full fidelity: the recipe of one run of ``spec``, at its resolution and with the run's seed."""
+        return replace(self.recipe, resolution=spec.resolution, seed=seed)
 
     def evaluation_settings(self) -> dict[str, Any]:
         """What a candidate's measurements depend on (besides the base): the study's identity."""
@@ -181,12 +219,16 @@ class GridConfig:
             "latency": None if self.latency is None else self.latency.to_dict(),
             "threads": self.threads,
             "seed": self.seed,
+            # only at full fidelity, so that a proxy grid keeps the study name it had before fidelity existed
+            **({"fidelity": self.fidelity.value, "recipe": self.recipe.to_dict()}
+               if self.fidelity is Fidelity.FULL else {}),
         }
 
     def to_dict(self) -> dict[str, Any]:
         data = as_dict(self)
         data.update(dataset=self.dataset.to_dict(), budget=self.budget.to_dict(),
-                    latency=None if self.latency is None else self.latency.to_dict())
+                    latency=None if self.latency is None else self.latency.to_dict(), recipe=self.recipe.to_dict(),
+                    phis=list(self.phis), baselines=list(self.baselines))
         return data
 
     @classmethod
@@ -195,13 +237,26 @@ class GridConfig:
         if not isinstance(data, dict):
             raise SpecError("config", "must be a JSON object")
         fields = dict(data)
-        for name, sub in (("dataset", DatasetConfig), ("budget", TrainBudget), ("latency", LatencyConfig)):
+        for name, sub in (("dataset", DatasetConfig), ("budget", TrainBudget), ("latency", LatencyConfig),
+                          ("recipe", TrainRecipe)):
             if fields.get(name) is not None:
                 try:
                     fields[name] = from_dict(sub, fields[name], name)
                 except DatasetError as err:
                     raise SpecError("dataset.source", err.message) from None
         return from_dict(cls, fields)
+
+
+def _check_phis(phis: object) -> tuple[float, ...]:
+    """Distinct phis in [0, MAX_PHI], ascending, as floats; SpecError naming ``phis`` otherwise."""
+    if isinstance(phis, list):
+        phis = tuple(phis)
+    if not isinstance(phis, tuple) or not phis or len(phis) > MAX_PHIS:
+        raise SpecError("phis", f"must be a list of 1 to {MAX_PHIS} numbers in [0, {MAX_PHI:g}]")
+    values = tuple(sorted(float(check_float(f"phis[{i}]", phi, 0.0, MAX_PHI)) for i, phi in enumerate(phis)))
+    if len(set(values)) != len(values):
+        raise SpecError("phis", f"must not repeat a phi, got {list(phis)}")
+    return values
 
 
 def grid_study_name(base: ArchSpec, config: GridConfig) -> str:
@@ -283,13 +338,25 @@ def proxy_base(
     return replace(spec, **changes)
 
 
-def proxy_member(proxy: ArchSpec, candidate: Candidate) -> ArchSpec:
-    """The phi = 1 member of the proxy base, its resolution ``round(resolution * gamma)`` to the pixel."""
+def without_proxy(base: ArchSpec, config: GridConfig) -> bool:
+    """Whether the candidates train the base's own phi = 1 networks, rounded as its family is: at full fidelity
+    with the proxy off (width and depth 1 at the base's resolution), so that the grid judges the very network the
+    family's phi = 1 member is."""
+    return (config.fidelity is Fidelity.FULL and config.proxy_width == 1.0 and config.proxy_depth == 1.0
+            and config.resolution in (None, base.resolution))
+
+
+def proxy_member(proxy: ArchSpec, candidate: Candidate, own: bool = False) -> ArchSpec:
+    """The phi = 1 member of the proxy base, its resolution ``round(resolution * gamma)`` to the pixel; ``own``
+    (``without_proxy``): derived with the rounding that keeps the formula's ratio, as the family's members."""
+    name = f"{proxy.name[:40]}-{candidate.key}"[:64]
+    if own:
+        return replace(derive(proxy, candidate.alpha, candidate.beta, candidate.gamma, GRID_PHI).spec, name=name)
     size = max(8, round(proxy.resolution * candidate.gamma**GRID_PHI))
     return scale(
         proxy,
         width=candidate.beta**GRID_PHI,
         depth=candidate.alpha**GRID_PHI,
         resolution=size,
-        name=f"{proxy.name[:40]}-{candidate.key}"[:64],
+        name=name,
     ).spec

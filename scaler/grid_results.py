@@ -7,12 +7,15 @@ import enum
 import math
 import statistics
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scaler.grid_config import Candidate, GridConfig, Rejection
 from scaler.grid_stats import Comparison, compare, no_comparison
 from workers.runtime import Stop
 from workers.training import Stopped
+
+if TYPE_CHECKING:
+    from scaler.family_report import FamilyResult
 
 
 class CandidateStatus(enum.StrEnum):
@@ -36,8 +39,10 @@ class CandidateResult:
     why), ``pending`` (not every seed evaluated yet: the run was cancelled or interrupted first) or, read back
     by ``load_grid`` while a run goes on, ``running``. ``resolution``, ``params``, ``macs`` and ``macs_ratio``
     are those of the base's own phi = 1 network (``scaler.derive``, counted); the ``proxy_*`` fields those of
-    the network trained. ``rank`` is 1 for the chosen candidate; ``reused`` marks results read back from an
-    earlier run.
+    the network trained. At full fidelity ``accuracy`` is the validation accuracy of the checkpoint the recipe
+    selected (what ranks), ``test_accuracy`` its held-out test accuracy (the mean over seeds) and ``directory``
+    where the run's product is (aggregated: the first seed's). ``rank`` is 1 for the chosen candidate; ``reused``
+    marks results read back from an earlier run.
     """
 
     alpha: float
@@ -56,6 +61,8 @@ class CandidateResult:
     proxy_macs_ratio: float | None = None
     accuracy: float | None = None
     accuracy_std: float | None = None
+    test_accuracy: float | None = None
+    directory: str | None = None
     seed: int | None = None
     seeds: tuple[int, ...] = ()
     accuracies: tuple[float, ...] = ()
@@ -126,11 +133,13 @@ def _failures(failed: dict[int, CandidateResult]) -> str | None:
 def _measured(complete: list[CandidateResult]) -> dict[str, Any]:
     """The measurement fields over the complete runs: mean and spread, per-epoch means, median latency, totals."""
     accs = [r.accuracy for r in complete]
+    tests = [r.test_accuracy for r in complete if r.test_accuracy is not None]
     latencies = [r.latency_ms for r in complete if r.latency_ms is not None]
     return {
         "seeds": tuple(r.seed for r in complete), "accuracies": tuple(accs),
         "accuracy": statistics.fmean(accs) if accs else None,
         "accuracy_std": statistics.stdev(accs) if len(accs) > 1 else None,
+        "test_accuracy": statistics.fmean(tests) if tests else None,
         "epoch_accuracies": tuple(statistics.fmean(e) for e in zip(*(r.epoch_accuracies for r in complete),
                                                                    strict=False)),
         "latency_ms": statistics.median(latencies) if latencies else None,
@@ -168,7 +177,8 @@ class GridResult:
     ``stopped`` is why the run ended (``workers.runtime.Stop``: ``budget`` when every candidate finished,
     ``cancelled``, ``interrupted``, ...); None for a state read back while no run goes on. ``rejected`` are
     the grid points ``scaler.grid_config.screen`` left out untrained; ``comparison`` tests the chosen
-    candidate against the runner-up (``scaler.grid_stats``).
+    candidate against the runner-up (``scaler.grid_stats``). ``family`` is, at full fidelity, the chosen
+    coefficients' family and its baselines trained (``scaler.family_train``); ``stopped`` is then the family's.
     """
 
     study_name: str
@@ -177,6 +187,7 @@ class GridResult:
     candidates: list[CandidateResult]
     stopped: Stop | None = None
     rejected: list[Rejection] = field(default_factory=list)
+    family: FamilyResult | None = None
 
     @property
     def chosen(self) -> CandidateResult | None:
@@ -211,4 +222,5 @@ class GridResult:
             "ranked": [r.to_dict() for r in self.candidates],
             "rejected": [r.to_dict() for r in self.rejected],
             "config": self.config.to_dict(),
+            "family": None if self.family is None else self.family.to_dict(),
         }

@@ -23,22 +23,27 @@ from searchspace.codec import field_types
 from searchspace.fields import choices, default_of, description, plain
 from store.settings import Settings
 from workers.detection import BoxDatasetConfig
-from workers.latency import Timing
+from workers.latency import LatencyMeasurement, Timing
 from workers.oneshot import OneShotConfig
 from workers.search import FinalizeConfig, ProxyCheckConfig, SearchConfig, TrackingConfig
-from workers.training import TrainRecipe
+from workers.training import TrainConfig, TrainRecipe
 
 # (title, class, what it configures): the configuration dataclasses a user sets, top level first
 CONFIGS: tuple[tuple[str, type, str], ...] = (
     ("Search", SearchConfig, "`POST /v1/searches`, `nas search --config FILE.json` (and its flags)"),
     ("Scaling search", GridConfig, "`POST /v1/scaling-searches`, `nas scale grid`"),
     ("Device profile timing", Timing, "`nas profile` (its flags)"),
-    ("Full-fidelity training recipe", TrainRecipe, "`nas train` and `nas train-detector` (their flags)"),
+    ("Latency measurement", LatencyMeasurement, "`POST /v1/architectures/{id}/measurements`, written by "
+                                                "`nas measure --architecture ID --service URL`"),
+    ("Full-fidelity training recipe", TrainRecipe, "`POST /v1/trainings` and `POST /v1/searches/{id}/finalize` "
+     "(`recipe`), `nas train` and `nas train-detector` (their flags)"),
+    ("Training job", TrainConfig, "`POST /v1/trainings` (with `architecture` and `name`)"),
     ("Box dataset", BoxDatasetConfig, "`nas train-detector` (its flags)"),
     ("Tracking", TrackingConfig, "`nas search --mlflow/--tensorboard`; the service: `NAS_MLFLOW_URI`, `NAS_TENSORBOARD_DIR`"),
     ("One-shot supernet training", OneShotConfig, "`workers.oneshot.train_supernet` (a one-shot search's "
                                                   "`supernet` field is this config's `training`)"),
-    ("Finalize", FinalizeConfig, "`nas finalize` (its flags; the recipe's fields are flags of their own names)"),
+    ("Finalize", FinalizeConfig, ("`POST /v1/searches/{id}/finalize` (with `name`), `nas finalize` (its flags; "
+                                  "the recipe's fields are flags of their own names)")),
     ("Proxy check", ProxyCheckConfig, "`nas proxy-check` (its flags; the recipe's fields as `--full-*`)"),
 )
 

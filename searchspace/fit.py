@@ -15,6 +15,8 @@
    cannot be width-scaled; its groups then follow the paper's rule G = sqrt(C/R) (``groups=[]``).
 
 A network that cannot reach the range at any width keeps the closest width and says so in ``changes``.
+``adapt_to_macs`` does steps 1-3 for a given resolution and then matches one MACs count instead of a range (the
+same-budget baseline of a compound-scaled family member).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ SMALL_INPUT = 64
 MIN_FEATURE = 2
 EDGE_MARGIN = 1.25
 WIDTHS = tuple(2 ** (i / 8) for i in range(-32, 25))  # 1/16 .. 8, steps of 9%
+FINE_WIDTHS = tuple(2 ** (i / 32) for i in range(-128, 97))  # 1/16 .. 8, steps of 2%
 
 
 class _Extreme:
@@ -164,17 +167,22 @@ def fit_width(spec: ArchSpec, lo: int, hi: int) -> tuple[ArchSpec, float, list[s
     return widened, width, changes
 
 
-def adapt_to_space(base: ArchSpec, space: SearchSpace, name: str = "", max_macs: int | None = None) -> Adapted:
-    """``base`` fitted to ``space``'s data shape, resolution and MACs range (see the module docstring); a search's
-    ``max_macs`` caps the range as it caps the candidates."""
-    resolution = max(space.resolutions)
+def _shaped(base: ArchSpec, num_classes: int, in_chans: int, resolution: int) -> tuple[ArchSpec, list[str]]:
+    """Steps 1-3 of the module docstring: the data's shape, the resolution and the small-input stem."""
     changes = [f"{what} {old} -> {new}" for what, old, new in (
-        ("classes", base.num_classes, space.num_classes), ("input channels", base.in_chans, space.in_chans),
+        ("classes", base.num_classes, num_classes), ("input channels", base.in_chans, in_chans),
         ("resolution", base.resolution, resolution)) if old != new]
-    spec = replace(base, num_classes=space.num_classes, in_chans=space.in_chans, resolution=resolution)
+    spec = replace(base, num_classes=num_classes, in_chans=in_chans, resolution=resolution)
     if resolution <= SMALL_INPUT:
         spec, more = small_input(spec)
         changes += more
+    return spec, changes
+
+
+def adapt_to_space(base: ArchSpec, space: SearchSpace, name: str = "", max_macs: int | None = None) -> Adapted:
+    """``base`` fitted to ``space``'s data shape, resolution and MACs range (see the module docstring); a search's
+    ``max_macs`` caps the range as it caps the candidates."""
+    spec, changes = _shaped(base, space.num_classes, space.in_chans, max(space.resolutions))
     lo, hi = macs_range(space)
     if max_macs is not None:
         lo, hi = min(lo, max_macs), min(hi, max_macs)
@@ -182,3 +190,25 @@ def adapt_to_space(base: ArchSpec, space: SearchSpace, name: str = "", max_macs:
     cost = count(spec)
     return Adapted(name=name or base.name, spec=spec, width=width, macs=cost.macs, params=cost.params,
                    macs_range=(lo, hi), changes=tuple(changes + more))
+
+
+def adapt_to_macs(base: ArchSpec, num_classes: int, in_chans: int, resolution: int, macs: int,
+                  name: str = "") -> Adapted:
+    """``base`` fitted to the data shape and ``resolution`` (steps 1-3) at the width multiplier (on a grid of
+    2% steps, ``FINE_WIDTHS``) whose counted MACs come closest to ``macs``: the same-budget version of a network
+    (a compound-scaled family member's baseline). ``macs_range`` is ``(macs, macs)``."""
+    spec, changes = _shaped(base, num_classes, in_chans, resolution)
+    options = []
+    for width in FINE_WIDTHS:
+        found = _widened(spec, width)
+        if found is not None:
+            options.append((abs(math.log(count(found[0]).macs / macs)), abs(math.log(width)), width, *found))
+    if not options:
+        raise SpecError("width", f"no width multiplier gives {base.name or 'the network'} a valid network")
+    _, _, width, widened, regrouped = min(options, key=lambda o: o[:3])
+    cost = count(widened)
+    changes.append(f"width x{width:.3g} (MACs {count(spec).macs:,} -> {cost.macs:,}; target {macs:,})")
+    if regrouped:
+        changes.append("micro-block groups follow the channels (G = sqrt(C/R)) so that the width can change")
+    return Adapted(name=name or base.name, spec=widened, width=width, macs=cost.macs, params=cost.params,
+                   macs_range=(macs, macs), changes=tuple(changes))

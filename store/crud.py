@@ -24,18 +24,21 @@ from store.models import (
     Driver,
     JobMixin,
     JobState,
+    MeasurementRow,
     ScalingSearch,
     Search,
 )
 from workers.runtime import FINISHED, TrialState
 
 if TYPE_CHECKING:
+    from workers.latency import LatencyMeasurement
     from workers.search import BaselineRecord, SearchConfig, TrialRecord
 
 J = TypeVar("J", bound=JobMixin)
 SORTABLE = ("number", "accuracy", "latency_ms", "macs", "params")
 _SORT_COLUMNS = {"number": Architecture.trial_number, "accuracy": Architecture.accuracy,
                  "latency_ms": Architecture.latency_ms, "macs": Architecture.macs, "params": Architecture.params}
+MAX_MEASUREMENTS = 1000  # latency measurements kept per architecture
 _BASELINE_STATES = (TrialState.COMPLETE, TrialState.FAIL)  # a baseline is never pruned; null while it trains
 
 
@@ -51,14 +54,41 @@ def get_job(session: Session, model: type[J], *, job_id: uuid.UUID, resource: st
     return job
 
 
-def list_jobs(session: Session, model: type[J], *, skip: int, limit: int,
-              state: JobState | None = None) -> tuple[list[J], int]:
-    """A page of jobs of table ``model``, newest first, and how many there are."""
-    where = [model.state == state] if state else []
+def create_job(session: Session, model: type[J], **columns: Any) -> J:
+    """Queue a job of table ``model`` with ``columns`` (its config, name and what it refers to)."""
+    job = model(state=JobState.QUEUED, **columns)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def set_job_result(session: Session, model: type[JobMixin], *, job_id: uuid.UUID, resource: str,
+                   result: dict[str, Any]) -> None:
+    """Replace a job's ``result`` (its progress, then what it found)."""
+    get_job(session, model, job_id=job_id, resource=resource).result = result
+
+
+def list_jobs(session: Session, model: type[J], *, skip: int, limit: int, state: JobState | None = None,
+              **equal: Any) -> tuple[list[J], int]:
+    """A page of jobs of table ``model``, newest first, and how many there are; ``equal`` filters columns
+    (name -> value; None: not filtered)."""
+    where = ([model.state == state] if state else []) + [getattr(model, k) == v for k, v in equal.items()
+                                                          if v is not None]
     total = session.scalar(select(func.count()).select_from(model).where(*where)) or 0
     rows = session.scalars(select(model).where(*where).order_by(model.created_at.desc(), model.id)
                            .offset(skip).limit(limit))
     return list(rows), total
+
+
+def create_claimed_job(session: Session, model: type[J], *, driver_id: str, **columns: Any) -> J:
+    """Store a new job already running and claimed by ``driver_id`` (its submitter runs it: a command-line
+    search), so that no other driver claims it first; the service's limit on queued searches does not apply."""
+    now = utcnow()
+    job = model(state=JobState.RUNNING, claimed_by=driver_id, heartbeat_at=now, started_at=now, attempts=1,
+                **columns)
+    session.add(job)
+    session.flush()
+    return job
 
 
 def cancel_job(session: Session, model: type[J], *, job_id: uuid.UUID, resource: str, **when_queued: Any) -> J:
@@ -223,6 +253,62 @@ def add_architecture(session: Session, *, spec: ArchSpec, params: int, macs: int
     session.add(row)
     session.flush()
     return row
+
+
+def record_trained(session: Session, *, architecture_id: uuid.UUID, job_id: uuid.UUID, test_accuracy: float,
+                   trained: dict[str, Any]) -> Architecture:
+    """Record what full-fidelity training by job ``job_id`` found on an architecture (replacing an earlier
+    training's); its proxy ``accuracy`` stays."""
+    row = get_architecture(session, architecture_id=architecture_id)
+    row.test_accuracy, row.trained, row.trained_by = test_accuracy, trained, job_id
+    session.flush()
+    return row
+
+
+def add_measurement(session: Session, *, architecture_id: uuid.UUID,
+                    measurement: LatencyMeasurement) -> MeasurementRow:
+    """Store a latency measured of the architecture (NotFoundError when there is none; ConflictError past
+    ``MAX_MEASUREMENTS``)."""
+    get_architecture(session, architecture_id=architecture_id)
+    held = session.scalar(select(func.count()).select_from(MeasurementRow)
+                          .where(MeasurementRow.architecture_id == architecture_id)) or 0
+    if held >= MAX_MEASUREMENTS:
+        raise ConflictError(f"architecture {architecture_id} holds {held} latency measurements, the most kept")
+    device = measurement.device
+    received = utcnow()
+    row = MeasurementRow(architecture_id=architecture_id, runtime=device.runtime, threads=device.threads,
+                         batch_size=device.batch_size, latency_ms=measurement.latency_ms,
+                         min_round_ms=measurement.min_round_ms, max_round_ms=measurement.max_round_ms,
+                         device=measurement.to_dict()["device"], loop=measurement.loop, source=measurement.source,
+                         measured_at=measurement.when(received), created_at=received)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def clear_trained(session: Session, *, job_id: uuid.UUID) -> int:
+    """Forget what job ``job_id`` trained (its files are going); how many architectures it had trained."""
+    rows = list(session.scalars(select(Architecture).where(Architecture.trained_by == job_id)))
+    for row in rows:
+        row.test_accuracy = row.trained = row.trained_by = None
+    return len(rows)
+
+
+def active_jobs(session: Session, model: type[JobMixin], **equal: Any) -> int:
+    """Jobs of table ``model`` queued or running whose columns ``equal`` hold these values."""
+    where = [model.state.in_(ACTIVE_STATES)] + [getattr(model, k) == v for k, v in equal.items()]
+    return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def list_measurements(session: Session, *, architecture_id: uuid.UUID, skip: int,
+                      limit: int) -> tuple[list[MeasurementRow], int]:
+    """A page of the architecture's latency measurements, newest first, and how many there are."""
+    get_architecture(session, architecture_id=architecture_id)
+    where = MeasurementRow.architecture_id == architecture_id
+    total = session.scalar(select(func.count()).select_from(MeasurementRow).where(where)) or 0
+    rows = session.scalars(select(MeasurementRow).where(where)
+                           .order_by(MeasurementRow.created_at.desc(), MeasurementRow.id).offset(skip).limit(limit))
+    return list(rows), total
 
 
 # --- scaling searches ---------------------------------------------------------------------------------------

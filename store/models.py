@@ -1,5 +1,6 @@
-"""SQLAlchemy models: searches and scaling searches (queued jobs), architectures (trials and scaled networks),
-drivers, device profiles. Table names avoid Optuna's (``studies``, ``trials``, ...), which live in the same database."""
+"""SQLAlchemy models: searches, scaling searches, trainings and finalizes (queued jobs), architectures (trials,
+baselines, scaled and trained networks) and the latencies users measured of them, drivers, device profiles. Table
+names avoid Optuna's (``studies``, ``trials``, ...), which live in the same database."""
 
 from __future__ import annotations
 
@@ -72,6 +73,7 @@ class Search(JobMixin, Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     name: Mapped[str | None] = mapped_column(String(100))
+    study: Mapped[str | None] = mapped_column(String(200))  # its Optuna study (null: stored before it was kept)
     config: Mapped[dict[str, Any]]
     stopped: Mapped[str | None] = mapped_column(String(200))
     # a one-shot search's supernet training: state, steps and per-epoch curves (null for multi-trial searches)
@@ -106,7 +108,34 @@ class Architecture(Base):
     error: Mapped[str | None] = mapped_column(Text)
     origin: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # full-fidelity training (``accuracy`` stays the proxy's): the test accuracy of the checkpoint selected on
+    # validation, what the run found (curves, recipe, trained spec, product files) and the job that trained it
+    test_accuracy: Mapped[float | None] = mapped_column(Float)
+    trained: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    trained_by: Mapped[uuid.UUID | None] = mapped_column(index=True)
     search: Mapped[Search | None] = relationship(back_populates="architectures")
+
+
+class MeasurementRow(Base):
+    """A latency measured of an architecture on a device (``workers.latency.LatencyMeasurement``), e.g. by
+    ``python -m workers measure --architecture ID --service URL``."""
+
+    __tablename__ = "latency_measurements"
+    __table_args__ = (Index("ix_latency_measurements_architecture_created", "architecture_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    architecture_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("architectures.id", ondelete="CASCADE"))
+    runtime: Mapped[str] = mapped_column(String(16))
+    threads: Mapped[int]
+    batch_size: Mapped[int]
+    latency_ms: Mapped[float] = mapped_column(Float)
+    min_round_ms: Mapped[float | None] = mapped_column(Float)
+    max_round_ms: Mapped[float | None] = mapped_column(Float)
+    device: Mapped[dict[str, Any]]
+    loop: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(200))
+    measured_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ScalingSearch(JobMixin, Base):
@@ -117,6 +146,36 @@ class ScalingSearch(JobMixin, Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     name: Mapped[str | None] = mapped_column(String(100))
+    study: Mapped[str | None] = mapped_column(String(200))  # its Optuna study (null: stored before it was kept)
+    config: Mapped[dict[str, Any]]
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Training(JobMixin, Base):
+    """Full-fidelity training of one architecture (``architecture_id``; null once that row is deleted: the spec
+    stays in ``config``) as a queued job; ``result`` holds its progress, then what it found."""
+
+    __tablename__ = "trainings"
+    __table_args__ = (Index("ix_trainings_state_created", "state", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str | None] = mapped_column(String(100))
+    architecture_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("architectures.id", ondelete="SET NULL"),
+                                                              index=True)
+    config: Mapped[dict[str, Any]]
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Finalize(JobMixin, Base):
+    """A search's top-k and baselines trained at full fidelity, with the proxy truth, as a queued job
+    (``search_id`` null once the search is deleted: the report stays)."""
+
+    __tablename__ = "finalizes"
+    __table_args__ = (Index("ix_finalizes_state_created", "state", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str | None] = mapped_column(String(100))
+    search_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("searches.id", ondelete="SET NULL"), index=True)
     config: Mapped[dict[str, Any]]
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 

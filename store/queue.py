@@ -43,8 +43,10 @@ def new_driver_id() -> str:
     return f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
-def claim(url: str, model: JobModel, *, driver_id: str, stale_after_s: float) -> Claim | None:
-    """Claim the oldest queued (or stale running) job of ``model`` for ``driver_id``; None when there is none."""
+def claim(url: str, model: JobModel, *, driver_id: str, stale_after_s: float,
+          job_id: uuid.UUID | None = None) -> Claim | None:
+    """Claim the oldest queued (or stale running) job of ``model`` for ``driver_id``, or job ``job_id`` if it is
+    claimable; None when there is none."""
     engine = get_engine(url)
     now = utcnow()
     cutoff = now - timedelta(seconds=stale_after_s)
@@ -54,6 +56,8 @@ def claim(url: str, model: JobModel, *, driver_id: str, stale_after_s: float) ->
         "state": JobState.RUNNING, "claimed_by": driver_id, "heartbeat_at": now, "attempts": model.attempts + 1,
         "started_at": func.coalesce(model.started_at, literal(now, UTCDateTime())),
     }
+    if job_id is not None:
+        claimable = and_(claimable, model.id == job_id)
     oldest = select(model.id).where(claimable).order_by(model.created_at, model.id).limit(1)
     with unavailable_as_domain_error(), engine.begin() as conn:
         if engine.dialect.name == "postgresql":

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
         description="where one-shot searches keep their supernet's checkpoint while they run (a resumed search "
                     "trains on from it; removed when the search ends); with several drivers or a Ray cluster, a "
                     "directory all of them reach")
+    artifacts_dir: Path | None = Field(None, description=(
+        "where trained networks are kept (checkpoints, weights, ONNX, TorchScript, the standalone .py), a directory "
+        "per training or finalize job; the API, every driver and every Ray worker must reach the same directory "
+        "(one machine, or a shared volume). Unset: beside a SQLite database (nas.db: nas-artifacts/); with "
+        "PostgreSQL $XDG_DATA_HOME/nas-scaler/artifacts (default ~/.local/share/...)"))
     export_queue: int = Field(4, ge=1, le=1000, description="export builds waiting or running at once (then 503 "
                                                             "with Retry-After)")
     read_cache_s: float = Field(1.0, ge=0, le=60, description="GET /v1/searches/{id} answers at most this old "
@@ -70,7 +75,8 @@ class Settings(BaseSettings):
     heartbeat_file: Path | None = Field(None, description="a driver touches this file at every heartbeat "
                                                           "(container healthchecks read its age)")
 
-    @field_validator("api_key", "read_key", "data_root", "heartbeat_file", "ray_cpus", mode="before")
+    @field_validator("api_key", "read_key", "data_root", "heartbeat_file", "ray_cpus", "artifacts_dir",
+                     mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -96,6 +102,17 @@ class Settings(BaseSettings):
                 value = value.get_secret_value()
             env["DATABASE_URL" if name == "database_url" else f"NAS_{name.upper()}"] = str(value)
         return env
+
+    @property
+    def artifacts(self) -> Path:
+        """The artifacts directory (``artifacts_dir``, or its default for the database), absolute."""
+        if self.artifacts_dir is not None:
+            return self.artifacts_dir.expanduser().absolute()
+        if self.backend == "sqlite":
+            database = Path(self.database_url.removeprefix("sqlite:///").split("?", 1)[0]).expanduser().absolute()
+            return database.with_name(f"{database.stem}-artifacts")
+        data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+        return Path(data).absolute() / "nas-scaler" / "artifacts"
 
     @property
     def backend(self) -> str:

@@ -94,7 +94,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
     # the cache itself is tested in tests/api/test_cache.py and runs in the end-to-end services.
     return Settings(database_url=database_url, max_trials=50, max_concurrent_searches=1000, max_phis=8,
                     max_body_bytes=64 * 1024, poll_s=0.2, heartbeat_s=0.5, stale_after_s=3.0, read_cache_s=0,
-                    export_dir=tmp_path_factory.mktemp("exports"))
+                    export_dir=tmp_path_factory.mktemp("exports"), artifacts_dir=tmp_path_factory.mktemp("artifacts"))
 
 
 @pytest.fixture(scope="module")

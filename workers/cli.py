@@ -144,42 +144,48 @@ def progress_text(record: TrialRecord) -> str:
     return f"#{record.number} {record.state.lower()}{accuracy}"
 
 
-def _search(args: argparse.Namespace) -> int:
+def search_command(args: argparse.Namespace) -> int:
+    """``search``: run (or resume) the search the flags describe in ``--storage``, print its front."""
     config = build_config(args)
     log = Path(args.log_file) if args.log_file else log_path_for(args.storage)
     with console(log, verbose=args.verbose) as term:
         return _run_search(args, config, term)
 
 
-def _run_search(args: argparse.Namespace, config: SearchConfig, term: Console) -> int:
-    from tqdm import tqdm
-
-    from workers.search import SearchDriver
-
-    profile = None
-    if args.profile:
-        from workers.search import load_profile_file
-
-        config, profile = load_profile_file(config, args.profile)
+def announce(config: SearchConfig, term: Console, json_only: bool) -> float:
+    """Say on the terminal what the search reads and how large its space is (unless only JSON is printed);
+    the space's size."""
     info = config.dataset.validate()
-    study = args.study or default_study_name(config)
     size = config.space.size()
-    if not args.json:
+    if not json_only:
         where = f"; Ray and Optuna messages: {term.log} (--verbose shows them)" if term.log else ""
         print(f"dataset {info.source}: {info.num_classes} classes, {info.train_size} train / {info.val_size} val; "
               f"search space: {size:.3e} architectures ({len(config.space.stages)} stages){where}", file=term.err)
-    bar = tqdm(total=config.n_trials, desc=study, unit="trial", disable=args.json, file=term.err)
+    return size
+
+
+def progress_bar(config: SearchConfig, desc: str, term: Console, disable: bool) -> tuple[Any, Callable[[TrialRecord], None]]:
+    """The terminal's progress bar (one step per trial against the budget) and what advances it."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=config.n_trials, desc=desc, unit="trial", disable=disable, file=term.err)
 
     def progress(record: TrialRecord) -> None:
         if record.state in (TrialState.COMPLETE, TrialState.PRUNED) and not record.rejected and record.reused_from is None:
             bar.update(1)
         bar.set_postfix_str(progress_text(record))
 
+    return bar, progress
+
+
+def supernet_printer(config: SearchConfig, term: Console, json_only: bool) -> Callable[[dict[str, Any]], None]:
+    """``on_phase=`` for a one-shot search: a line on the terminal per supernet epoch (unless only JSON is
+    printed)."""
     shown = {"epochs": 0}
 
-    def phase(done: dict[str, Any]) -> None:  # a one-shot search's supernet: a line per epoch
+    def phase(done: dict[str, Any]) -> None:
         epochs = len(done.get("epoch_losses") or [])
-        if not args.json and epochs != shown["epochs"]:
+        if not json_only and epochs != shown["epochs"]:
             shown["epochs"] = epochs
             last = {k: "-" if done[k][-1] is None else f"{done[k][-1]:.4f}"
                     for k in ("epoch_losses", "largest_accuracies", "smallest_accuracies")}
@@ -187,6 +193,21 @@ def _run_search(args: argparse.Namespace, config: SearchConfig, term: Console) -
                   f"loss {last['epoch_losses']}, largest {last['largest_accuracies']}, smallest "
                   f"{last['smallest_accuracies']}, {done.get('cpu_seconds') or 0:.0f} CPU-s", file=term.err)
 
+    return phase
+
+
+def _run_search(args: argparse.Namespace, config: SearchConfig, term: Console) -> int:
+    from workers.search import SearchDriver
+
+    profile = None
+    if args.profile:
+        from workers.search import load_profile_file
+
+        config, profile = load_profile_file(config, args.profile)
+    study = args.study or default_study_name(config)
+    size = announce(config, term, args.json)
+    bar, progress = progress_bar(config, study, term, args.json)
+    phase = supernet_printer(config, term, args.json)
     tracking = Tracking(trackers_for(TrackingConfig(mlflow_uri=args.mlflow, tensorboard_dir=args.tensorboard)))
     tracking.start(study, config.to_dict())
     checkpoint_dir = Path(args.checkpoint_dir) if args.checkpoint_dir else log_path_for(args.storage).parent
@@ -201,13 +222,14 @@ def _run_search(args: argparse.Namespace, config: SearchConfig, term: Console) -
     if args.json:
         print(json.dumps({**result.to_dict(), "space_size": size}, indent=2), file=term.out)
         return 0
-    _print_result(result, study, args.storage, config, term.out)
+    print_result(result, f"study {study} ({args.storage})", config, term.out)
     return 0
 
 
-def _print_result(result: SearchResult, study: str, storage: str, config: SearchConfig, out: TextIO) -> None:
+def print_result(result: SearchResult, where: str, config: SearchConfig, out: TextIO) -> None:
+    """The result for people: counts and why it stopped, the front, the baselines, the early stops, the best."""
     counts = ", ".join(f"{v} {k.lower()}" for k, v in sorted(result.counts().items()))
-    print(f"study {study} ({storage}): {counts}; stopped: {result.stopped}", file=out)
+    print(f"{where}: {counts}; stopped: {result.stopped}", file=out)
     print(pareto_table(result.pareto), file=out)
     baselines = result.to_dict()["baselines"]
     if baselines:
@@ -274,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "'.log'; else ./nas-search.log)")
     p.add_argument("--verbose", action="store_true",
                    help="show Ray's and Optuna's messages on standard error instead of writing them to the log file")
-    p.set_defaults(func=_search)
+    p.set_defaults(func=search_command)
     from workers import detection, latency, search, training  # imported only to build the parser
 
     packages = {p.__name__: p for p in (detection, latency, search, training)}
@@ -286,8 +308,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+def subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """The subcommand ``name`` of a parser ``build_parser`` made (a front above this package adds flags to it)."""
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices[name]
+
+
+def main(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
+    """Run the command line ``argv``, parsed by ``parser`` (default: ``build_parser()``); a bad flag or dataset
+    exits 2 naming it."""
+    parser = parser or build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -7,11 +7,25 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import architectures, devices, health, scaling_searches, scalings, searches, ui, zoo
+from api.routes import (
+    architectures,
+    devices,
+    finalizes,
+    health,
+    measurements,
+    scaling_searches,
+    scalings,
+    searches,
+    trainings,
+    ui,
+    zoo,
+)
 
 router = APIRouter(prefix="/v1")
-for module in (searches, architectures, scalings, scaling_searches, devices, zoo):
+for module in (searches, architectures, measurements, scalings, scaling_searches, trainings, finalizes, devices,
+               zoo):
     router.include_router(module.router)
+router.include_router(finalizes.on_searches)
 open_router = APIRouter()
 open_router.include_router(health.router, prefix="/v1")
 open_router.include_router(ui.router)

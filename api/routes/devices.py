@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from api.deps import API_KEY_RESPONSES, BODY_RESPONSES, ApiKeyDep, Limit, SessionDep, Skip
 from api.derive import inline_schema
-from api.schemas import DeviceDetail, DeviceProfileIn, DevicePublic, DevicesPublic, Label
+from api.device_schemas import DeviceDetail, DeviceProfileIn, DevicePublic, DevicesPublic
+from api.schemas import Label
 from searchspace.latency_table import DeviceProfile
 from store import crud
 

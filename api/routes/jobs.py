@@ -50,7 +50,7 @@ def lifecycle_routes(router: APIRouter, kind: JobKind, *, id_name: str, to_publi
 
     def delete(job_id: uuid.UUID, session: Session, request: Request) -> Response:
         request.app.state.read_cache.invalidate((kind.name, job_id))
-        kind.delete(session, request.app.state.settings.database_url, job_id)
+        kind.delete(session, request.app.state.settings, job_id)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     router.add_api_route(

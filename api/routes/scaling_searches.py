@@ -13,7 +13,7 @@ from api.deps import API_KEY_RESPONSES, BODY_RESPONSES, ApiKeyDep, Limit, Sessio
 from api.routes.jobs import lifecycle_routes
 from api.schemas import JobState, ScalingSearchCreate, ScalingSearchesPublic, ScalingSearchPublic
 from jobs.registry import KINDS
-from scaler.grid_config import screen
+from scaler.grid_config import Fidelity, screen
 from store import crud
 from store.models import ScalingSearch
 from store.settings import Settings
@@ -25,7 +25,7 @@ router = APIRouter(prefix=f"/{KIND.path}", tags=["scaling"])
 def to_public(job: ScalingSearch, settings: Settings) -> ScalingSearchPublic:
     """The job as a response: its dataset directory (and any path in its error) relative to NAS_DATA_ROOT."""
     return ScalingSearchPublic(
-        id=job.id, name=job.name, state=job.state, error=hide_data_root(job.error, settings),
+        id=job.id, name=job.name, study=KIND.study_of(job), state=job.state, error=hide_data_root(job.error, settings),
         created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at, elapsed_s=job.elapsed_s,
         attempts=job.attempts, config=hide_data_root(job.config, settings), result=hide_data_root(job.result, settings),
     )
@@ -42,13 +42,19 @@ def create_scaling_search(body: ScalingSearchCreate, session: SessionDep, settin
     The result keeps every candidate's formula and counted MACs ratios, per-seed accuracies, mean and standard
     deviation, the rejected grid points and why, the chosen coefficients, the stored phi = 1 network they give
     and ``comparison``: whether the winner beats the runner-up beyond seed noise (paired t-test, its verdict
-    and numbers)."""
+    and numbers). With ``fidelity: full`` every candidate trains with ``recipe`` and ranks by validation
+    accuracy, then the winner's family (``phis``) and ``baselines`` fitted to each member's MACs train the same
+    way: ``result.family`` holds each one's test accuracy per seed, MACs, latency and product directory, and
+    each trained member is stored as an architecture (origin kind ``scaling-search`` with its ``phi``)."""
     base, named = resolve_base(session, body.base, settings)
     grid = limits.check_grid(body.to_config(dataset=checked_dataset(body.dataset, settings)), settings)
     kept, rejected = screen(base, grid)
     config = {"base": base.to_dict(), "base_ref": named, "grid": grid.to_dict(), "candidates": len(kept),
-              "rejected": len(rejected), "runs": len(kept) * grid.seeds}
+              "rejected": len(rejected), "runs": len(kept) * grid.seeds,
+              "family_runs": len(grid.phis) * (1 + len(grid.baselines)) * grid.seeds
+              if grid.fidelity is Fidelity.FULL else 0}
     job = crud.create_scaling_search(session, config=config, name=body.name)
+    KIND.name_study(job)
     response.headers["Location"] = f"/v1/scaling-searches/{job.id}"
     return to_public(job, settings)
 

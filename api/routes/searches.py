@@ -71,7 +71,7 @@ def to_public(session: Session, search: Search, settings: Settings, baselines: b
     ``baselines=False`` leaves them out (lists of searches)."""
     best = ranking.best_architecture(session, search)
     return SearchPublic(
-        id=search.id, name=search.name, state=search.state, stopped=search.stopped,
+        id=search.id, name=search.name, study=KIND.study_of(search), state=search.state, stopped=search.stopped,
         error=hide_data_root(search.error, settings), created_at=search.created_at, started_at=search.started_at,
         finished_at=search.finished_at, elapsed_s=search.elapsed_s, attempts=search.attempts,
         config=hide_data_root(search.config, settings), progress=ranking.progress(session, search),
@@ -90,6 +90,7 @@ def create_search(body: SearchCreate, session: SessionDep, settings: SettingsDep
     config = prepare(body, settings)
     check_device(session, config, settings)
     search = crud.create_search(session, config=config, name=body.name, max_active=settings.max_concurrent_searches)
+    KIND.name_study(search)
     response.headers["Location"] = f"/v1/searches/{search.id}"
     return to_public(session, search, settings)
 

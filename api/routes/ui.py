@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse
 
 from api.deps import SettingsDep
 from jobs.registry import KINDS
+from store import crud
 from store.models import JobState
 
 UI_DIR = Path(__file__).resolve().parents[1] / "ui"
@@ -37,12 +38,14 @@ def index() -> FileResponse:
 @router.get("/ui/config.json")
 def ui_config(settings: SettingsDep) -> dict[str, Any]:
     """What the pages need to know of the service: whether mutating requests, and reads, need X-API-Key, the
-    job kinds (from the registry: name, label, REST collection) and the job states."""
+    job kinds (from the registry: name, label, REST collection), the job states and what a search's trials can
+    be sorted by (GET /v1/searches/{id}/trials?sort=)."""
     return {"api_key_required": settings.api_key is not None or settings.read_key is not None,
             "read_key_required": settings.read_key is not None,
             "kinds": [{"name": k.name, "label": k.label, "path": f"/v1/{k.path}"} for k in KINDS.values()],
             "job_states": [state.value for state in JobState],
-            "active_states": [state.value for state in JobState if state.active]}
+            "active_states": [state.value for state in JobState if state.active],
+            "trial_sort_keys": list(crud.SORTABLE)}
 
 
 @router.get("/ui/{name}")

@@ -1,22 +1,27 @@
-// The router: #/ (searches), #/search/<id>, #/architecture/<id>, #/scaling-searches, #/scaling-search/<id>,
-// #/zoo, #/zoo/<name>.
+// The router: #/ (searches), #/search/<id>, #/architecture/<id>, #/finalize/<id>, #/scaling-searches,
+// #/scaling-search/<id>, #/zoo, #/zoo/<name>, #/devices, #/device/<id>.
 
 import { askKey, storedKey, uiConfig } from "./api.js";
 import * as architecture from "./architecture.js";
+import * as devices from "./devices.js";
 import { loadKinds } from "./jobs.js";
 import * as scaling from "./scaling.js";
 import * as search from "./search.js";
 import * as searches from "./searches.js";
+import { renderFinalize } from "./trained.js";
 import * as zoo from "./zoo.js";
 
 const ROUTES = [
   [/^#?\/?$/, searches.render],
   [/^#\/search\/([0-9a-f-]+)$/, search.render],
   [/^#\/architecture\/([0-9a-f-]+)$/, architecture.render],
+  [/^#\/finalize\/([0-9a-f-]+)$/, renderFinalize],
   [/^#\/scaling-searches$/, scaling.renderList],
   [/^#\/scaling-search\/([0-9a-f-]+)$/, scaling.renderOne],
   [/^#\/zoo$/, zoo.renderList],
   [/^#\/zoo\/([A-Za-z0-9_.-]+)$/, zoo.renderOne],
+  [/^#\/devices$/, devices.renderList],
+  [/^#\/device\/([0-9a-f-]+)$/, devices.renderOne],
 ];
 let cleanup = null;
 

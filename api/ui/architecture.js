@@ -2,6 +2,7 @@
 
 import { api, download } from "./api.js";
 import { scalePanel } from "./scale.js";
+import { trainedCurves, trainedSummary, trainPanel } from "./trained.js";
 import { esc, fmt, fmtCount, saveJson, stateBadge } from "./util.js";
 
 const dash = (v) => (v === null || v === undefined ? "—" : esc(v));
@@ -68,27 +69,56 @@ function latencyText(a) {
     on ? ` on ${esc(on)}` : ""}`;
 }
 
+// The latencies users measured of it (python -m workers measure --architecture ID --service URL), each beside
+// the architecture's own latency (predicted from a device profile, or measured by its search) as their ratio.
+export function measurementsTable(a) {
+  const rows = a.measurements || [];
+  const how = `<p class="muted">Measure it on your device: <code>nas measure --architecture ${esc(a.id)} --service ${
+    esc(window.location.origin)} --runtime eager|onnxruntime|int8 --threads N</code></p>`;
+  if (!rows.length) return `<h3>Measured latency</h3><p class="muted" id="no-measurements">none yet</p>${how}`;
+  const when = (t) => `${esc(String(t).replace("T", " ").slice(0, 16))} UTC`;
+  return `<h3>Measured latency</h3><table class="data" id="measurements"><thead><tr><th>measured ms</th>
+    <th>spread</th><th>runtime</th><th>threads</th><th>batch</th><th>device</th><th>measured at</th><th>source</th>
+    <th title="the architecture's latency (${esc(a.latency_source || "its search's figure")}) over the measured one">
+    ${a.latency_source && a.latency_source.startsWith("predicted") ? "predicted" : "search"} / measured</th></tr></thead><tbody>${
+    rows.map((m) => `<tr><td class="num">${fmt(m.latency_ms, 3)}</td>
+      <td class="num">${m.spread === null ? "—" : `${fmt(100 * m.spread, 1)}%`}</td><td>${esc(m.runtime)}</td>
+      <td class="num">${esc(m.threads)}</td><td class="num">${esc(m.batch_size)}</td>
+      <td>${esc((m.device || {}).cpu || (m.device || {}).name || "—")}</td><td>${when(m.measured_at)}</td>
+      <td>${esc(m.source || "—")}</td><td class="num ratio">${fmt(m.ratio, 3)}</td></tr>`).join("")}</tbody></table>
+    ${a.measurement_count > rows.length ? `<p class="muted">the newest ${rows.length} of ${a.measurement_count}:
+      <code>GET ${esc(a.links.self)}/measurements</code></p>` : ""}${how}`;
+}
+
 export function render(root, id) {
   root.innerHTML = '<p class="muted">loading…</p>';
+  let stopTraining = null;
   api(`/v1/architectures/${id}`).then((a) => {
     const spec = a.spec;
+    const trained = a.trained ? "trained " : "";
     root.innerHTML = `<h2>Architecture ${esc(a.name || id.slice(0, 8))}</h2>
       <dl class="summary"><dt>state</dt><dd>${a.state ? stateBadge(a.state) : "—"}</dd>
-        <dt>accuracy</dt><dd id="accuracy">${fmt(a.accuracy)}</dd>
+        <dt>proxy accuracy</dt><dd id="accuracy">${fmt(a.accuracy)}</dd>
+        <dt>test accuracy</dt><dd id="full-accuracy">${a.trained ? `${fmt(a.test_accuracy)} (full fidelity)` : "— (not trained at full fidelity)"}</dd>
         <dt>params</dt><dd id="params" title="${a.params ?? ""}">${fmtCount(a.params)}</dd>
         <dt>MACs</dt><dd id="macs" title="${a.macs ?? ""}">${fmtCount(a.macs)}</dd>
-        <dt>latency</dt><dd id="latency">${latencyText(a)}</dd>
+        <dt>latency</dt><dd id="latency">${latencyText(a)}${a.latency_source ? `<br><span class="muted">${
+          esc(a.latency_source)}</span>` : ""}</dd>
         <dt>resolution</dt><dd>${dash(a.resolution)}</dd>
         <dt>origin</dt><dd id="origin">${originText(a.origin || {})}${a.trial_number !== null ? `, trial ${a.trial_number}` : ""}</dd>
         ${a.error ? `<dt>error</dt><dd class="error">${esc(a.error)}</dd>` : ""}</dl>
       <p class="mono" id="spec-string">${esc(a.spec_string || "")}</p>
-      <div class="actions downloads">${spec ? `<a class="button" id="download-py" href="${a.links.code}" download>Download .py</a>
-        <a class="button" id="download-onnx" href="${a.links.onnx}" download>Download ONNX</a>
-        <a class="button" id="download-torchscript" href="${a.links.torchscript}" download>Download TorchScript</a>
-        <a class="button" id="download-weights" href="${a.links.weights}" download>Download weights</a>
+      <div id="measured">${measurementsTable(a)}</div>
+      <div class="actions downloads">${spec ? `<a class="button" id="download-py" href="${a.links.code}" download>Download ${trained}.py</a>
+        <a class="button" id="download-onnx" href="${a.links.onnx}" download>Download ${trained}ONNX</a>
+        <a class="button" id="download-torchscript" href="${a.links.torchscript}" download>Download ${trained}TorchScript</a>
+        <a class="button" id="download-weights" href="${a.links.weights}" download>Download ${trained}weights</a>
         <button id="download-json">Download JSON</button>` : '<span class="muted">no spec: nothing to download</span>'}</div>
+      ${a.trained ? '<p class="muted" id="trained-note">The .py and the weights (.safetensors) need only torch: <code>load_model("..._trained.safetensors")</code>; inputs normalised with its INPUT_MEAN and INPUT_STD.</p>' : ""}
+      ${trainedSummary(a)}
       ${spec ? stageTable(spec) : ""}
-      ${spec ? '<div id="scale-panel"></div>' : ""}`;
+      ${spec ? '<div id="train-panel"></div><div id="scale-panel"></div>' : ""}`;
+    trainedCurves(root.querySelector("#trained-curves"), a.trained);
     if (!spec) return;
     for (const link of root.querySelectorAll("a.button[download]")) {
       link.addEventListener("click", (e) => { // through the API client: with the key when reads need one
@@ -99,7 +129,11 @@ export function render(root, id) {
     root.querySelector("#download-json").addEventListener("click", () => saveJson(
       `${(a.name || "architecture").replace(/[^A-Za-z0-9_-]+/g, "_")}_${id.slice(0, 8)}.json`, spec));
     scalePanel(root.querySelector("#scale-panel"), { architecture_id: id });
+    // once a training ends, the router renders the page again (stopping this one's polling)
+    stopTraining = trainPanel(root.querySelector("#train-panel"), id,
+      () => window.dispatchEvent(new HashChangeEvent("hashchange")));
   }).catch((err) => {
     root.innerHTML = `<p class="error">architecture ${esc(id)}: ${esc(err.message)}</p>`;
   });
+  return () => { if (stopTraining) stopTraining(); };
 }

@@ -122,16 +122,16 @@ export function scatter(container, points, opts) {
   }
 }
 
-// series: [{name, cls, points: [{x, y, label}]}]
+// series: [{name, cls, points: [{x, y, label}]}]; opts.xLog / opts.yLog: logarithmic axes
 export function lines(container, series, opts) {
   const H = opts.height || HEIGHT;
   const all = series.flatMap((s) => s.points);
-  const xd = extent(all.map((p) => p.x), false);
+  const xd = extent(all.map((p) => p.x), opts.xLog);
   const yd = extent(all.map((p) => p.y), opts.yLog);
-  const sx = scale(xd, [M.left, W - M.right], false);
+  const sx = scale(xd, [M.left, W - M.right], opts.xLog);
   const sy = scale(yd, [H - M.bottom, M.top], opts.yLog);
   const body = series.map((s, i) => {
-    const pts = s.points.filter((p) => Number.isFinite(p.y));
+    const pts = s.points.filter((p) => Number.isFinite(p.y) && Number.isFinite(p.x));
     const d = pts.map((p, j) => `${j ? "L" : "M"}${sx(p.x)},${sy(p.y)}`).join("");
     return `<g class="series series-${i}"><path d="${d}"/>${pts.map((p) => `<circle cx="${sx(p.x)}" cy="${
       sy(p.y)}" r="4" data-label="${esc(`${s.name}: ${p.label}`)}"/>`).join("")}<text class="legend" x="${
@@ -164,5 +164,50 @@ export function curves(container, all, opts) {
   if (!container.dataset.wired) {
     container.dataset.wired = "1";
     hover(container);
+  }
+}
+
+// Parallel coordinates: a vertical axis per entry of `axes`, a polyline per row across them, the highlighted rows
+// drawn on top. An axis is {label, categories: [...]} (its values evenly spaced, first at the bottom) or
+// {label, log} (numeric, its extent from the rows). rows: [{values: [one per axis], id, label, highlight}].
+export function parallel(container, axes, rows, opts) {
+  const H = opts.height || 340;
+  const top = 34;
+  const bottom = H - 16;
+  const left = 56;
+  const right = W - 40;
+  const xs = axes.map((_, i) => (axes.length === 1 ? (left + right) / 2 : left + (i * (right - left)) / (axes.length - 1)));
+  const domains = axes.map((axis, i) => (axis.categories ? null : extent(rows.map((r) => r.values[i]), axis.log)));
+  const ys = axes.map((axis, i) => {
+    if (!axis.categories) return scale(domains[i], [bottom, top], axis.log);
+    const n = axis.categories.length;
+    return (v) => {
+      const k = axis.categories.indexOf(v);
+      if (k < 0) return NaN;
+      return n === 1 ? (top + bottom) / 2 : bottom - (k * (bottom - top)) / (n - 1);
+    };
+  });
+  const tickMarks = (axis, i) => (axis.categories
+    ? axis.categories.map((v) => [ys[i](v), String(v)])
+    : ticks(domains[i], axis.log).map((v) => [ys[i](v), tickLabel(v)]));
+  const axisSvg = axes.map((axis, i) => `<g class="pc-axis" data-axis="${esc(axis.label)}"><line x1="${xs[i]}" x2="${xs[i]}" y1="${
+    top}" y2="${bottom}"/><text class="axis-label" x="${xs[i]}" y="${top - 14}" text-anchor="middle">${esc(axis.label)}</text>${
+    tickMarks(axis, i).map(([y, text]) => `<text class="tick" x="${xs[i] - 4}" y="${y.toFixed(1)}" dy="4" text-anchor="end">${
+      esc(text)}</text>`).join("")}</g>`).join("");
+  const line = (r) => {
+    const pts = r.values.map((v, i) => [xs[i], ys[i](v)]);
+    if (pts.some(([, y]) => !Number.isFinite(y))) return "";
+    return `<path class="pc-line${r.highlight ? " highlight" : ""}" data-id="${esc(r.id)}" data-label="${esc(r.label)}" d="${
+      pts.map(([x, y], j) => `${j ? "L" : "M"}${x.toFixed(1)},${y.toFixed(1)}`).join("")}"/>`;
+  };
+  container.innerHTML = `<svg viewBox="0 0 ${W} ${H}" class="chart" role="img" aria-label="${esc(opts.label || "parallel coordinates")}">${
+    rows.filter((r) => !r.highlight).map(line).join("")}${rows.filter((r) => r.highlight).map(line).join("")}${axisSvg}</svg>`;
+  if (!container.dataset.wired) {
+    container.dataset.wired = "1";
+    hover(container);
+    container.addEventListener("click", (e) => {
+      const el = e.target.closest("path[data-id]");
+      if (el && opts.onClick) opts.onClick(el.dataset.id);
+    });
   }
 }

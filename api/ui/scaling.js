@@ -1,7 +1,9 @@
 // #/scaling-searches: launch an alpha/beta/gamma grid search, cancel and delete them; #/scaling-search/<id>: its
-// candidates and scores.
+// candidates and scores and, at full fidelity, the trained family's accuracy against latency and MACs beside the
+// baselines (the EfficientNet paper's figure 1, on the user's data).
 
 import { api } from "./api.js";
+import { lines } from "./chart.js";
 import { buildForm, clearErrors, readForm, showErrors } from "./form.js";
 import { ACTIVE, jobActions, runAction } from "./jobs.js";
 import { esc, fmt, fmtCount, fmtSeconds, poll, stateBadge } from "./util.js";
@@ -22,6 +24,10 @@ const FIELDS = [
   { path: "max_candidates", label: "max candidates", kind: "int", value: 4 },
   { path: "seeds", label: "seeds per candidate", kind: "int", value: 3 },
   { path: "training.epochs", label: "epochs", kind: "int", value: 1 },
+  { path: "fidelity", label: "fidelity (full: candidates, family and baselines trained with the recipe)", kind: "select" },
+  { path: "recipe.epochs", label: "full fidelity: recipe epochs", kind: "int" },
+  { path: "phis", label: "full fidelity: family phis", kind: "list-number" },
+  { path: "baselines", label: "full fidelity: baselines (zoo networks)", kind: "list-text" },
   { path: "extra", label: "more (JSON merged into the request)", kind: "json" },
 ];
 
@@ -116,9 +122,58 @@ function candidateRows(candidates, chosen) {
     <td class="error">${esc(c.error || "")}</td></tr>`).join("");
 }
 
+// The family members' and the baselines' points: one series per kind (the family, then each zoo network).
+function familySeries(family, x) {
+  const point = (n) => ({ x: x(n), y: n.test_accuracy, label: `${n.label}: test accuracy ${fmt(n.test_accuracy)}${
+    n.test_accuracy_std != null ? ` ± ${fmt(n.test_accuracy_std)}` : ""}, ${fmt(n.latency_ms, 2)} ms, ${fmtCount(n.macs)} MACs` });
+  const zoos = [...new Set(family.baselines.map((b) => b.zoo))];
+  return [{ name: `family (α ${family.alpha}, β ${family.beta}, γ ${family.gamma})`, points: family.members.map(point) },
+    ...zoos.map((z) => ({ name: `${z} at each member's MACs`, points: family.baselines.filter((b) => b.zoo === z).map(point) }))];
+}
+
+// Family and baseline runs finished: counted in the final result, listed while the job runs.
+function familyDone(r) {
+  if (r.family) {
+    return [...r.family.members, ...r.family.baselines].reduce((n, x) => n + (x.seeds || []).length, 0);
+  }
+  return (r.family_runs || []).filter((run) => !run.error).length;
+}
+
+function familyRows(family) {
+  const row = (n) => `<tr><td>${n.architecture_id ? `<a href="#/architecture/${n.architecture_id}">${esc(n.label)}</a>`
+    : esc(n.label)}</td><td class="num">${n.resolution}</td><td class="num">${fmtCount(n.params)}</td>
+    <td class="num">${fmtCount(n.macs)}</td><td class="num">${fmt(n.macs_ratio, 2)}</td><td class="num">${fmt(n.ideal_ratio, 2)}</td>
+    <td class="num">${fmt(n.latency_ms, 2)}</td><td class="num">${fmt(n.test_accuracy)}</td>
+    <td class="num">${fmt(n.test_accuracy_std)}</td><td class="num">${(n.seeds || []).length}</td>
+    <td><code>${esc(n.directory || "")}</code><span class="error">${esc(n.error || "")}</span></td></tr>`;
+  return [...family.members, ...family.baselines].map(row).join("");
+}
+
+function renderFamily(box, family) {
+  if (!family) {
+    box.hidden = true;
+    return;
+  }
+  box.hidden = false;
+  box.querySelector("#family-latency-how").textContent = `latency ${family.latency}; products under ${family.out}`;
+  lines(box.querySelector("#family-latency"), familySeries(family, (n) => n.latency_ms),
+    { xLabel: "latency (ms)", yLabel: "test accuracy" });
+  lines(box.querySelector("#family-macs"), familySeries(family, (n) => n.macs),
+    { xLabel: "MACs (log)", yLabel: "test accuracy", xLog: true });
+  box.querySelector("#family tbody").innerHTML = familyRows(family);
+  box.querySelector("#family-comparisons").innerHTML = (family.comparisons || [])
+    .map((c) => `<li>${esc(c.sentence)}</li>`).join("");
+}
+
 export function renderOne(root, id) {
   root.innerHTML = `<h2 id="title">Scaling search</h2><div id="summary" class="summary"></div>
     <div class="actions" id="job-actions"></div><p class="form-error" id="action-error"></p>
+    <section id="trained-family" hidden><h3>Family at full fidelity beside the baselines</h3>
+    <p class="muted" id="family-latency-how"></p><div class="charts"><div id="family-latency" class="chart-box half"></div>
+    <div id="family-macs" class="chart-box half"></div></div><ul id="family-comparisons"></ul>
+    <table class="data" id="family"><thead><tr><th>network</th><th>px</th><th>params</th><th>MACs</th>
+    <th>MACs ratio</th><th>ideal ratio</th><th>latency ms</th><th>test accuracy</th><th>± sd</th><th>seeds</th>
+    <th>product (first seed)</th></tr></thead><tbody></tbody></table></section>
     <h3>Candidates</h3><table class="data" id="candidates"><thead><tr><th>rank</th><th>alpha</th><th>beta</th>
     <th>gamma</th><th>α·β²·γ²</th><th>status</th><th>accuracy (mean)</th><th>± sd</th><th>seeds</th>
     <th>MACs ratio (counted)</th><th>proxy MACs ratio</th><th>params (φ=1)</th>
@@ -144,13 +199,15 @@ export function renderOne(root, id) {
     root.querySelector("#summary").innerHTML = `<div>${stateBadge(job.state)}</div><dl>
       <dt>base</dt><dd>${esc(base.zoo || base.architecture_id || base.spec || "")}</dd>
       <dt>runs</dt><dd>${progress(job)} (${job.config.candidates} candidates${
-      job.config.rejected ? `, ${job.config.rejected} grid points rejected by their counted MACs ratio` : ""})</dd>
+      job.config.rejected ? `, ${job.config.rejected} grid points rejected by their counted MACs ratio` : ""})${
+      job.config.family_runs ? `; family and baselines ${familyDone(r)}/${job.config.family_runs} runs` : ""}</dd>
       <dt>elapsed</dt><dd>${fmtSeconds(job.elapsed_s)}</dd>
       <dt>chosen</dt><dd>${r.chosen ? `alpha ${r.chosen.alpha}, beta ${r.chosen.beta}, gamma ${r.chosen.gamma}` : "—"}${
       r.chosen_architecture_id ? ` (<a href="#/architecture/${r.chosen_architecture_id}">its phi = 1 network</a>)` : ""}</dd>
       <dt>winner vs runner-up</dt><dd id="comparison">${comparisonText(r.comparison)}</dd></dl>
       ${job.error ? `<p class="error">${esc(job.error)}</p>` : ""}`;
     root.querySelector("#candidates tbody").innerHTML = candidateRows(r.ranked || r.finished || [], r.chosen);
+    renderFamily(root.querySelector("#trained-family"), r.family || null);
     root.querySelector("#job-actions").innerHTML = `${jobActions(job, { cancel: "Cancel", remove: "Delete" })}
       <a class="button" href="#/scaling-searches">All scaling searches</a>`;
     return ACTIVE.has(job.state);

@@ -1,26 +1,12 @@
-// #/search/<id>: live progress (polling), the Pareto scatter and the sortable trial table.
+// #/search/<id>: live progress (polling), the Pareto scatter, hypervolume, learning curves, the stage choices in
+// parallel coordinates, and the trial table (paged by the API: trials.js).
 
 import { allPages, api } from "./api.js";
-import { curves, lines, scatter } from "./chart.js";
+import { curves, lines, parallel, scatter } from "./chart.js";
 import { ACTIVE, jobActions, runAction } from "./jobs.js";
+import { finalizePanel } from "./trained.js";
+import { commonTokens, differsFrom, pagedTrials, tableHtml } from "./trials.js";
 import { esc, fmt, fmtCount, fmtSeconds, poll, progressBar, stateBadge } from "./util.js";
-
-const COLUMNS = [
-  ["trial_number", "#"], ["state", "state"], ["accuracy", "accuracy"], ["latency_ms", "latency ms"],
-  ["macs", "MACs"], ["params", "params"], ["resolution", "res"], ["spec_string", "architecture"],
-  ["error", "error"],
-];
-
-function cell(t, key) {
-  const v = t[key];
-  if (key === "state") return stateBadge(v);
-  if (key === "accuracy") return fmt(v);
-  if (key === "latency_ms") return fmt(v, 2);
-  if (key === "macs" || key === "params") return fmtCount(v);
-  if (key === "spec_string") return `<code title="${esc(v)}">${esc(t.differs || "—")}</code>`;
-  if (key === "error") return v ? `<span class="error" title="${esc(v)}">${esc(v.slice(0, 80))}</span>` : "";
-  return esc(v ?? "—");
-}
 
 // Hypervolume after each trial (maximise accuracy, minimise cost), as a fraction of the box from (0, 0) to
 // (the reference cost, accuracy 1): the area the front dominates, growing as the search finds better trade-offs.
@@ -39,38 +25,44 @@ export function hypervolumes(points, refCost = null) {
   });
 }
 
-const KIND = { mbconv: "mb", ghost: "gh", micro: "mi", ds: "ds", shuffle_v1: "sh1", shuffle_v2: "sh2", fire: "fi" };
+// The per-stage choice each parallel-coordinates view shows: its label and how a stage gives it.
+const FIELDS = {
+  kind: ["block", (st) => st.block.kind], kernel: ["kernel", (st) => st.block.kernel],
+  expansion: ["expansion", (st) => st.block.expansion], se: ["SE", (st) => st.block.se_ratio],
+  act: ["activation", (st) => st.block.act], repeats: ["repeats", (st) => st.repeats],
+  channels: ["channels", (st) => st.block.out_chs],
+};
 
-// A spec as one token list per stage (kind, kernel, expansion, SE, activation, repeats, channels), and the
-// resolution: what a search's trials can differ in.
-export function specTokens(spec) {
-  if (!spec) return [];
-  const stages = spec.stages.map((st, i) => {
-    const b = st.block;
-    return [`s${i + 1}:${KIND[b.kind] || b.kind}`, `k${b.kernel}`, b.expansion ? `e${b.expansion}` : "",
-      b.se_ratio ? "se" : "", b.act || "", `×${st.repeats}`, `c${b.out_chs}`].filter(Boolean).join(" ");
-  });
-  return [`${spec.resolution}px`, ...stages];
-}
+const ordered = (values) => [...new Set(values.filter((v) => v !== null && v !== undefined))]
+  .sort((a, b) => (typeof a === "number" && typeof b === "number" ? a - b : String(a).localeCompare(String(b))));
 
-// Each trial's architecture as only what differs between the trials shown: a stage's tokens that every trial
-// shares are dropped (e.g. "s1:mb k3 ×1 c16"), so the column reads as the choices the search made.
-export function differences(trials) {
-  const tokens = trials.map((t) => specTokens(t.spec));
-  const width = Math.max(0, ...tokens.map((ts) => ts.length));
-  const common = [...Array(width).keys()].map((i) => tokens.every((ts) => ts[i] === tokens[0][i]));
-  return tokens.map((ts) => ts.filter((_, i) => !common[i] || trials.length === 1).join(" | "));
-}
-
-function compare(key, dir) {
-  return (a, b) => {
-    const x = a[key];
-    const y = b[key];
-    if (x === y) return a.trial_number - b.trial_number;
-    if (x === null || x === undefined) return 1; // missing values last, either way
-    if (y === null || y === undefined) return -1;
-    return (x < y ? -1 : 1) * dir;
-  };
+// Parallel coordinates of the measured trials: the resolution and one axis per stage whose `field` the trials
+// chose differently (stages where every trial made the same choice tell nothing and are left out), then the
+// cost and the accuracy. Returns {axes, rows, same: the stages left out}.
+export function choiceAxes(trials, field, cost, front) {
+  const [name, get] = FIELDS[field];
+  const specs = trials.map((t) => t.spec);
+  const axes = [];
+  const getters = [];
+  const same = [];
+  const resolutions = ordered(specs.map((s) => s.resolution));
+  if (resolutions.length > 1) {
+    axes.push({ label: "resolution", categories: resolutions });
+    getters.push((t) => t.spec.resolution);
+  }
+  const stages = Math.max(0, ...specs.map((s) => s.stages.length));
+  for (let i = 0; i < stages; i++) {
+    const of = (spec) => (spec.stages[i] ? get(spec.stages[i]) : null);
+    const values = ordered(specs.map(of));
+    if (values.length < 2) { same.push(i + 1); continue; }
+    axes.push({ label: `s${i + 1} ${name}`, categories: values });
+    getters.push((t) => of(t.spec));
+  }
+  axes.push({ label: cost === "macs" ? "MACs" : "latency ms", log: cost === "macs" }, { label: "accuracy" });
+  getters.push((t) => t[cost], (t) => t.accuracy);
+  const rows = trials.map((t) => ({ values: getters.map((g) => g(t)), id: t.id, highlight: front.has(t.id),
+    label: `#${t.trial_number} accuracy ${fmt(t.accuracy)}: ${axes.slice(0, -2).map((a, i) => `${a.label} ${getters[i](t)}`).join(", ")}` }));
+  return { axes, rows, same };
 }
 
 export function render(root, id) {
@@ -84,27 +76,18 @@ export function render(root, id) {
     <table class="data" id="baselines"><thead><tr><th>baseline</th><th>state</th><th>accuracy</th><th>latency ms</th>
     <th>MACs</th><th>params</th><th>width</th><th>dominated by the front</th></tr></thead><tbody></tbody></table></div>
     <h3 id="hv-title">Hypervolume over trials</h3><p class="muted" id="hv-reference"></p><div id="hypervolume" class="chart-box"></div>
+    <div id="finalize-panel"></div>
     <h3 id="curves-title">Learning curves</h3><div id="curves" class="chart-box"><p class="muted">no epoch finished yet</p></div>
-    <h3>Trials <small id="trial-count" class="muted"></small></h3>
-    <table class="data sortable" id="trials"><thead><tr>${COLUMNS.map(([k, label]) => `<th data-key="${k}">${label}</th>`)
-      .join("")}</tr></thead><tbody></tbody></table>`;
+    <div class="chart-head"><h3 id="choices-title">Stage choices against cost and accuracy</h3><label class="muted">per stage
+    <select id="choice-field">${Object.entries(FIELDS).map(([k, [label]]) => `<option value="${k}">${label}</option>`).join("")}
+    </select></label></div><p class="muted" id="choices-note"></p>
+    <div id="choices" class="chart-box"><p class="muted">no completed trial yet</p></div>
+    <h3>Trials <small id="trial-count" class="muted"></small></h3>${tableHtml()}`;
   let search = null;
   let trials = [];
   let front = new Set();
   let seen = null;
-  let sort = { key: "trial_number", dir: 1 };
-  const tbody = root.querySelector("#trials tbody");
-
-  function renderTable() {
-    const rows = [...trials].sort(compare(sort.key, sort.dir));
-    tbody.innerHTML = rows.map((t) => `<tr data-id="${t.id}" class="${front.has(t.id) ? "on-front" : ""}">${
-      COLUMNS.map(([k]) => `<td class="col-${k}">${cell(t, k)}</td>`).join("")}</tr>`).join("");
-    root.querySelectorAll("#trials th").forEach((th) => {
-      th.classList.toggle("asc", th.dataset.key === sort.key && sort.dir === 1);
-      th.classList.toggle("desc", th.dataset.key === sort.key && sort.dir === -1);
-    });
-    root.querySelector("#trial-count").textContent = `${trials.length} recorded`;
-  }
+  const refreshTable = pagedTrials(root, id);
 
   function verdict(b) {
     if (b.dominated === null) return b.state === "FAIL" ? "— (failed)" : "—";
@@ -177,6 +160,21 @@ export function render(root, id) {
       sn.smallest_accuracies)], { xLabel: "epoch", yLabel: "validation accuracy (inherited)", height: 200 });
   }
 
+  function renderChoices() {
+    const cost = search.config.objective === "macs" ? "macs" : "latency_ms";
+    const measured = trials.filter((t) => t.spec && Number.isFinite(t.accuracy) && Number.isFinite(t[cost]));
+    if (!measured.length) return;
+    const field = root.querySelector("#choice-field").value;
+    const { axes, rows, same } = choiceAxes(measured, field, cost, front);
+    root.querySelector("#choices-note").textContent = `One line per measured trial (${measured.length}; the front `
+      + `highlighted): its ${FIELDS[field][0]} at each stage, its cost and its accuracy.${same.length
+        ? ` Stages where every trial chose the same ${FIELDS[field][0]} are left out: ${same.map((i) => `s${i}`).join(", ")}.` : ""}`;
+    parallel(root.querySelector("#choices"), axes, rows, {
+      label: `${FIELDS[field][0]} per stage, cost and accuracy`,
+      onClick: (archId) => { location.hash = `#/architecture/${archId}`; },
+    });
+  }
+
   function renderSummary() {
     const s = search;
     root.querySelector("#title").textContent = `Search ${s.name || s.id.slice(0, 8)}`;
@@ -187,25 +185,17 @@ export function render(root, id) {
       <dt>objective</dt><dd>${esc(s.config.objective)} · ${esc(s.config.mode)}${s.config.target ? ` (target ${s.config.target})` : ""}</dd>
       <dt>sampler</dt><dd>${esc(s.config.sampler)}, ${s.config.n_workers} workers</dd>
       <dt>strategy</dt><dd>${esc(s.config.strategy || "multi-trial")}</dd>
-      <dt>dataset</dt><dd>${esc(s.config.dataset && s.config.dataset.source)}</dd></dl>
+      <dt>dataset</dt><dd>${esc(s.config.dataset && s.config.dataset.source)}</dd>
+      <dt>Optuna study</dt><dd><code id="study">${esc(s.study)}</code></dd></dl>
       ${s.error ? `<p class="error">${esc(s.error)}</p>` : ""}`;
     root.querySelector("#search-actions").innerHTML = `${jobActions(s, { cancel: "Cancel", remove: "Delete" })}
       <a class="button" href="#/">All searches</a>`;
   }
 
-  root.querySelector("#trials thead").addEventListener("click", (e) => {
-    const th = e.target.closest("th[data-key]");
-    if (!th) return;
-    sort = { key: th.dataset.key, dir: sort.key === th.dataset.key ? -sort.dir : 1 };
-    renderTable();
-  });
+  root.querySelector("#choice-field").addEventListener("change", () => renderChoices());
   root.querySelector("#baselines tbody").addEventListener("click", (e) => {
     const tr = e.target.closest("tr[data-id]");
     if (tr) location.hash = `#/architecture/${tr.dataset.id}`;
-  });
-  tbody.addEventListener("click", (e) => {
-    const tr = e.target.closest("tr[data-id]");
-    if (tr && !e.target.closest("a")) location.hash = `#/architecture/${tr.dataset.id}`;
   });
   root.querySelector("#search-actions").addEventListener("click", async (e) => {
     const action = e.target.closest("button[data-action]")?.dataset.action;
@@ -219,9 +209,10 @@ export function render(root, id) {
     }
   });
 
+  const stopFinalizes = finalizePanel(root.querySelector("#finalize-panel"), id);
   const load = () => Promise.all([allPages(`/v1/searches/${id}/trials`), api(`/v1/searches/${id}/pareto`)]);
   let pending = load(); // the first load asks for the trials beside the search, not after it
-  return poll(async () => {
+  const stopSearch = poll(async () => {
     search = await api(`/v1/searches/${id}`);
     renderSummary();
     renderSupernet();
@@ -234,14 +225,18 @@ export function render(root, id) {
     if (key !== seen) {
       const [rows, pareto] = await (early || load());
       trials = rows;
-      differences(trials).forEach((d, i) => { trials[i].differs = d; });
+      const common = commonTokens(trials);
+      trials.forEach((t) => { t.differs = differsFrom(common, t.spec); });
       front = new Set(pareto.data.map((t) => t.id));
       seen = first ? null : key; // the first trials were read beside the search, maybe older: read them again
       renderChart();
       renderCurves();
-      renderTable();
+      renderChoices();
+      await refreshTable({ front, common });
+      root.querySelector("#trial-count").textContent = `${trials.length} recorded`;
       root.dataset.rendered = String(trials.length);
     }
     return first || ACTIVE.has(search.state);
   }, 1500);
+  return () => { stopSearch(); stopFinalizes(); };
 }

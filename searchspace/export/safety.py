@@ -96,10 +96,12 @@ BUILTINS = frozenset(
         "round",
         "any",
         "all",
+        "bytes",
     }
 )
 IMPORTS = frozenset(
     {
+        ("json", None),
         ("math", None),
         ("torch", None),
         ("torch", "nn"),

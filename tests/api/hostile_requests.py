@@ -68,6 +68,10 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
                               "entries": {"stem:c=8,kind=conv,s=1,a=relu|1x16x16": {"ms": 0.5}}},
     ("POST", "/v1/scalings"): {"base": {"zoo": "mobilenet_v3_small"}, "phi": 0},
     ("POST", "/v1/scaling-searches"): {"base": {"zoo": "efficientnet_b0"}, "max_candidates": 2},
+    ("POST", "/v1/trainings"): {"architecture": {"zoo": "mobilenet_v2"}, "recipe": {"epochs": 1}},
+    ("POST", "/v1/searches/{search_id}/finalize"): {"top_k": 2, "recipe": {"epochs": 1}},
+    ("POST", "/v1/architectures/{architecture_id}/measurements"): {
+        "latency_ms": 2.5, "min_round_ms": 2.4, "max_round_ms": 2.7, "device": {"runtime": "onnxruntime"}},
 }
 SPEC_BASE = "mobilenet_v3_small"  # mutated field by field where a body takes a free-form spec
 
@@ -98,7 +102,7 @@ def corpus(doc: dict[str, Any]) -> list[Hostile]:
         for method, op in operations.items():
             out += _operation(method.upper(), template, op, schemas)
         declared = {m.upper() for m in operations}
-        path = _fill(template, MISSING_ID)
+        path = fill(template, MISSING_ID)
         out += [Hostile(("*", template), m, path, f"{m} not allowed") for m in EXTRA_METHODS if m not in declared]
     return out
 
@@ -107,14 +111,14 @@ def _operation(method: str, template: str, op: dict[str, Any], schemas: dict[str
     key = (method, template)
     params = op.get("parameters", [])
     in_path = [p["name"] for p in params if p["in"] == "path"]
-    path = _fill(template, MISSING_ID)
+    path = fill(template, MISSING_ID)
     body = VALID_BODIES.get(key) if "requestBody" in op else None
     content = None if body is None else json.dumps(body).encode()
     ctype = None if body is None else "application/json"
     yield Hostile(key, method, path, "plain", content=content, content_type=ctype)
     if in_path:
         for bad in BAD_IDS:
-            yield Hostile(key, method, _fill(template, bad), f"path id {bad[:20]!r}", content=content,
+            yield Hostile(key, method, fill(template, bad), f"path id {bad[:20]!r}", content=content,
                           content_type=ctype)
     for p in params:
         if p["in"] == "query":
@@ -255,7 +259,7 @@ def set_field(body: dict[str, Any], field: tuple[str | int, ...], value: Any) ->
     return out
 
 
-def _fill(template: str, value: str) -> str:
+def fill(template: str, value: str) -> str:
     """``template`` with every ``{param}`` replaced by ``value`` percent-encoded (``%xx`` given is kept)."""
     encoded = urllib.parse.quote(value, safe="%")
     parts = template.split("/")

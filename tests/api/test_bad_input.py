@@ -25,7 +25,15 @@ from api.main import create_app
 from store.db import session_scope
 from store.models import Search
 from store.settings import Settings
-from tests.api.hostile_requests import ANY_KEY, VALID_BODIES, body_fields, concrete, set_field
+from tests.api.hostile_requests import (
+    ANY_KEY,
+    MISSING_ID,
+    VALID_BODIES,
+    body_fields,
+    concrete,
+    fill,
+    set_field,
+)
 from tests.workers.test_data import png_bomb
 
 NON_FINITE = ("NaN", "Infinity", "-Infinity", "1e309", "-1e309", "9" * 400, "-" + "9" * 400)  # and no float
@@ -39,18 +47,35 @@ def _loc(response) -> list:
 
 
 def _post_raw(client: TestClient, path: str, text: str):
-    return client.post(path, content=text.encode(), headers={"content-type": "application/json"})
+    return client.post(concrete_path(client, path), content=text.encode(), headers={"content-type": "application/json"})
+
+
+def concrete_path(client: TestClient, template: str) -> str:
+    """``template`` with its path id filled: a stored architecture, or a search that ended with a completed trial
+    (what a finalize needs, one per app)."""
+    if "{architecture_id}" in template:  # a stored architecture's
+        arch = client.post("/v1/scalings", json=VALID_BODIES[("POST", "/v1/scalings")]).json()["data"][0]
+        return template.replace("{architecture_id}", arch["id"])
+    if "{search_id}" not in template:
+        return template
+    from tests.api.test_trainings import _search
+
+    state = client.app.state
+    if getattr(state, "finalizable", None) is None:
+        state.finalizable = _search(client, state.settings)
+    return template.replace("{search_id}", state.finalizable)
 
 
 def _fields_of_kind(kinds_wanted: frozenset[str]) -> Iterator[tuple[str, dict, tuple, bool]]:
     """(path, valid body, field, is a list) for every field of every POST body (from the OpenAPI document) whose
-    JSON type, or whose list items' type, is one of ``kinds_wanted``."""
+    JSON type, or whose list items' type, is one of ``kinds_wanted``; a path's ids are a well-formed missing one
+    (the body is checked first)."""
     doc = create_app(Settings(database_url="sqlite:///unused.db")).openapi()
     for (method, path), fields in body_fields(doc).items():
         for field, kinds in fields:
             item = bool(kinds & {f"[{k}]" for k in kinds_wanted})
             if kinds & kinds_wanted or item:
-                yield path, VALID_BODIES[(method, path)], field, item
+                yield fill(path, MISSING_ID), VALID_BODIES[(method, path)], field, item
 
 
 def _non_finite_cases() -> Iterator[tuple[str, str, list]]:
@@ -72,6 +97,7 @@ def test_every_numeric_field_is_covered() -> None:
     assert ("/v1/scaling-searches", ("body", "dataset", "max_gib")) in fields
     assert ("/v1/devices", ("body", "entries", "stem:c=8,kind=conv,s=1,a=relu|1x16x16", "spread_ms")) in fields
     assert ("/v1/devices", ("body", "correction", "scale")) in fields
+    assert (f"/v1/architectures/{MISSING_ID}/measurements", ("body", "device", "threads")) in fields
     assert len(fields) >= 90
 
 
@@ -135,7 +161,8 @@ def test_every_string_field_is_covered() -> None:
     for expected in (("/v1/searches", ("body", "dataset", "source")), ("/v1/scaling-searches", ("body", "name")),
                      ("/v1/searches", ("body", "space", "kinds", 0)), ("/v1/scalings", ("body", "base", "zoo")),
                      ("/v1/devices", ("body", "device", "name")), ("/v1/devices", ("body", "entries")),
-                     ("/v1/scalings", ("body", "base", "spec", "name"))):
+                     ("/v1/scalings", ("body", "base", "spec", "name")),
+                     (f"/v1/architectures/{MISSING_ID}/measurements", ("body", "source"))):
         assert expected in fields
     assert len(fields) >= 40
 
@@ -336,10 +363,11 @@ def test_a_map_key_with_dots_stays_whole_in_the_error_location() -> None:
 def test_a_json_body_declaring_another_charset_is_415_naming_the_header(client: TestClient, path: str,
                                                                         charset: str) -> None:
     body = json.dumps(VALID_BODIES[("POST", path)]).encode()
-    response = client.post(path, content=body, headers={"content-type": f"application/json; charset={charset}"})
+    target = concrete_path(client, path)
+    response = client.post(target, content=body, headers={"content-type": f"application/json; charset={charset}"})
     assert response.status_code == 415, response.text
     assert response.json()["detail"][0]["loc"] == ["header", "content-type"]
-    utf8 = client.post(path, content=body, headers={"content-type": 'application/json; charset="UTF-8"'})
+    utf8 = client.post(target, content=body, headers={"content-type": 'application/json; charset="UTF-8"'})
     assert utf8.status_code < 300, utf8.text
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,8 +22,26 @@ def _subcommands(parser: argparse.ArgumentParser) -> set[str]:
 def test_every_workers_subcommand_has_a_route() -> None:
     from workers.cli import build_parser
 
-    routed = {name for name, route in console.ROUTES.items() if route.module == "workers.cli"}
+    routed = {name for name, route in console.ROUTES.items() if route.module in ("workers.cli", "jobs.cli")}
     assert routed == _subcommands(build_parser())
+
+
+def test_nas_search_is_workers_search_plus_the_service_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    from workers.cli import main as workers_main
+
+    with pytest.raises(SystemExit):
+        workers_main(["search", "--help"])
+    plain = capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        console.main(["search", "--help"])
+    ours = capsys.readouterr().out
+    flags = lambda text: set(re.findall(r"(--[a-z-]+)", text))  # noqa: E731
+    assert flags(ours) - flags(plain) == {"--service-db", "--name", "--resume"}
+    for bad, flag in ((["--name", "x"], "--name"), (["--service-db", "sqlite:///x.db", "--study", "s"], "--study"),
+                      (["--service-db", "mysql://h/db"], "--service-db")):
+        with pytest.raises(SystemExit) as exit_:
+            console.main(["search", *bad])
+        assert exit_.value.code == 2 and f"error: {flag}" in capsys.readouterr().err
 
 
 def test_nas_show_is_python_m_searchspace_show(capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,20 +16,33 @@ from store.models import JobState
 from store.settings import Settings
 from workers.runtime import open_storage
 
-SCALING = {"base": {"zoo": "efficientnet_b0"}, "step": 0.1, "max_candidates": 2, "training": {"epochs": 1}}
-SEARCH = {"n_trials": 3, "n_workers": 1, "training": {"epochs": 1}, "dataset": {"subset": 0.3}}
-BODIES = {"search": SEARCH, "scaling-search": SCALING}
+SCALING = {"base": {"zoo": "efficientnet_b0"}, "step": 0.1, "max_candidates": 2, "training": {"epochs": 1},
+           "name": "B0 grid"}
+SEARCH = {"n_trials": 3, "n_workers": 1, "training": {"epochs": 1}, "dataset": {"subset": 0.3}, "name": "tiny"}
+TRAINING = {"architecture": {"zoo": "mobilenet_v2"}, "recipe": {"epochs": 1}}
+BODIES = {"search": SEARCH, "scaling-search": SCALING, "training": TRAINING, "finalize": {"top_k": 1}}
 
 
 def _queue(client: TestClient, kind: str) -> str:
-    response = client.post(f"/v1/{KINDS[kind].path}", json=BODIES[kind])
+    path = f"/v1/{KINDS[kind].path}"
+    if kind == "finalize":  # of a search that ended with a completed trial
+        from tests.api.test_trainings import _search
+
+        path = f"/v1/searches/{_search(client, client.app.state.settings)}/finalize"
+    response = client.post(path, json=BODIES[kind])
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
 
-def _with_studies(url: str, kind: str, job_id: str) -> list[str]:
-    """Give the job its studies, each with a finished trial, as a run would."""
-    names = KINDS[kind].studies(uuid.UUID(job_id))
+def _with_studies(client: TestClient, url: str, kind: str, job_id: str) -> list[str]:
+    """Give the job its studies (named after it), each with a finished trial, as a run would."""
+    shown = client.get(f"/v1/{KINDS[kind].path}/{job_id}").json()
+    if "study" in shown:  # a kind that runs in a study of its own, named after the job
+        study = shown["study"]
+        assert study == study_name(kind, uuid.UUID(job_id), BODIES[kind]["name"])
+    else:  # trainings and finalizes hold no study column: the unnamed form, dropped with them all the same
+        study = study_name(kind, uuid.UUID(job_id))
+    names = KINDS[kind].studies(study)
     for name in names:
         study = optuna.create_study(storage=open_storage(url), study_name=name, load_if_exists=True)
         study.add_trial(optuna.trial.create_trial(value=0.5))
@@ -37,12 +50,15 @@ def _with_studies(url: str, kind: str, job_id: str) -> list[str]:
 
 
 def test_the_registry_names_every_kind_once() -> None:
-    assert set(KINDS) == {"search", "scaling-search"}
+    assert set(KINDS) == {"search", "scaling-search", "training", "finalize"}
     assert len(set(job_models())) == len(KINDS) and all(kind_of(k.model) is k for k in KINDS.values())
     job = uuid.uuid4()
-    assert study_name("search", job) == f"search-{job.hex}"  # the names existing studies carry
-    assert KINDS["scaling-search"].studies(job) == [f"scaling-search-{job.hex}"]
-    assert KINDS["search"].studies(job) == [f"search-{job.hex}", f"search-{job.hex}-baselines"]
+    assert study_name("search", job) == f"search-{job.hex}"  # the names studies of jobs without a name carry
+    assert study_name("search", job, "My digits: 16px!") == f"search-my-digits-16px-{job.hex}"
+    assert study_name("search", job, "--") == f"search-{job.hex}"
+    assert len(study_name("scaling-search", job, "x" * 100)) == len("scaling-search-") + 60 + 1 + 32
+    assert KINDS["scaling-search"].studies("grid") == ["grid"]
+    assert KINDS["search"].studies("s") == ["s", "s-baselines"]
 
 
 def test_every_kind_has_cancel_and_delete(client: TestClient) -> None:
@@ -56,7 +72,7 @@ def test_every_kind_has_cancel_and_delete(client: TestClient) -> None:
 def test_cancel_then_delete_drops_the_job_and_its_studies(client: TestClient, settings: Settings, kind: str) -> None:
     path = f"/v1/{KINDS[kind].path}"
     job_id = _queue(client, kind)
-    studies = _with_studies(settings.database_url, kind, job_id)
+    studies = _with_studies(client, settings.database_url, kind, job_id)
     cancelled = client.post(f"{path}/{job_id}/cancel")
     assert cancelled.status_code == 200 and cancelled.json()["state"] == JobState.CANCELLED
     again = client.post(f"{path}/{job_id}/cancel")

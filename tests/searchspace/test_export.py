@@ -145,7 +145,11 @@ def _exports(directory: Path) -> list[Path]:
 
 @pytest.mark.skipif(shutil.which("ruff", path=str(Path(sys.executable).parent)) is None, reason="needs ruff")
 def test_generated_files_are_formatted_and_ruff_clean(tmp_path: Path) -> None:
-    paths = [str(p) for p in _exports(tmp_path)]
+    from searchspace.export import to_python_trained
+
+    trained = tmp_path / "trained.py"  # with the trained-weights loader
+    trained.write_text(to_python_trained(zoo.get("mobilenet_v2"), (0.5,), (0.25,)))
+    paths = [str(p) for p in [*_exports(tmp_path), trained]]
     ruff = str(Path(sys.executable).parent / "ruff")
     flags = ["--isolated", "--line-length", "110"]
     check = subprocess.run(

@@ -1,7 +1,7 @@
 """The web UI in headless Chromium against the real service: launch a small search from the form, follow it
 live, read its Pareto plot, open an architecture, download its code and run it, scale it; field errors beside
-their field; cancel, delete and the state filter; the scaling-search page, its cancel and delete; the API-key
-and read-key prompts."""
+their field; cancel, delete and the state filter; the scaling-search page, a full-fidelity one's family chart,
+its cancel and delete; the API-key and read-key prompts."""
 
 from __future__ import annotations
 
@@ -83,9 +83,10 @@ def test_launch_follow_pareto_architecture_download_and_scale(page, service: Run
     assert page.locator("#tooltip").inner_text().startswith("baseline ")
     page.screenshot(path=screenshots / "search.png", full_page=True)
 
-    # sorting by accuracy, descending on the second click
+    # sorting by accuracy (by the API), descending on the second click
     page.click("#trials th[data-key='accuracy']")
     page.click("#trials th[data-key='accuracy']")
+    page.wait_for_selector("#trials[data-view^='accuracy:desc:']")
     shown = [float(x) for x in page.locator("#trials td.col-accuracy").all_inner_texts()]
     assert shown == sorted(shown, reverse=True)
     # the architecture column: only what the trials' specs differ in (per-stage kind, kernel, ...), never the
@@ -186,6 +187,31 @@ def test_scaling_search_page_shows_the_candidates(page, service: Running, screen
     page.wait_for_selector("#scaling-searches a")
 
 
+@pytest.mark.timeout(600)  # 6 tiny trainings with their exports, on a shared machine
+def test_a_full_fidelity_scaling_search_plots_its_family_beside_the_baselines(page, service: Running,
+                                                                             screenshots: Path) -> None:
+    from tests.scaler.test_family import BASE
+
+    found = service.client.post("/v1/scalings", json={"base": {"spec": BASE.to_dict()}, "phi": 0}).json()["data"][0]
+    page.goto("/#/scaling-searches")
+    extra = {"resolution": None, "proxy_width": 1, "proxy_depth": 1, "latency": {"warmup": 2, "repeats": 5},
+             "recipe": {"batch_size": 64, "bn_calibration": 64, "auto_augment": "none", "ema_decay": 0}}
+    fill(page, {"name": "family", "base.zoo": "", "base.architecture_id": found["id"], "dataset.subset": "0.3",
+                "max_candidates": "2", "seeds": "1", "fidelity": "full", "recipe.epochs": "1", "phis": "0, 1",
+                "extra": json.dumps(extra)}, form="#launch-grid")
+    page.click("#launch-grid button[type='submit']")
+    page.wait_for_url(re.compile(r"#/scaling-search/[0-9a-f-]+$"))
+    page.wait_for_function("document.querySelector('#summary .state')?.textContent === 'succeeded'", timeout=570_000)
+    page.wait_for_selector("#trained-family:not([hidden]) #family tbody tr")
+    assert page.locator("#family tbody tr").count() == 4  # phi 0 and 1, MobileNetV2 at each one's MACs
+    for chart in ("#family-latency", "#family-macs"):  # accuracy against latency and MACs: two lines of two points
+        assert page.locator(f"{chart} svg .series").count() == 2
+        assert page.locator(f"{chart} svg .series circle").count() == 4
+    assert page.locator("#family-comparisons li").count() == 2
+    assert page.locator("#family tbody tr a").count() == 2  # each trained member is an architecture
+    page.screenshot(path=screenshots / "scaling-family.png", full_page=True)
+
+
 def test_a_scaling_search_is_cancelled_and_deleted_from_the_list(page, service: Running) -> None:
     created = service.client.post("/v1/scaling-searches", json={
         "name": "to-cancel", "base": {"zoo": "mobilenet_v2"}, "max_candidates": 4, "seeds": 5,
@@ -278,3 +304,82 @@ def test_zoo_page_lists_the_networks_and_scales_one(page, service: Running, scre
     page.click("#family tr.member >> nth=1 >> a")
     page.locator("#origin").wait_for()
     assert "scaled from mobilenet_v2 at phi 1" in page.locator("#origin").inner_text()
+
+
+def test_a_trained_architecture_shows_full_fidelity_beside_the_proxy(page, service: Running,
+                                                                       screenshots: Path) -> None:
+    """Train from the architecture page: its epochs while it trains, then the test accuracy beside the proxy's,
+    the learning curves, and the trained downloads."""
+    from tests.workers import tiny_spec
+
+    created = service.client.post("/v1/scalings", json={"base": {"spec": tiny_spec(resolution=12).to_dict()},
+                                                        "phi": 0}).json()
+    architecture_id = created["data"][0]["id"]
+    page.goto(f"/#/architecture/{architecture_id}")
+    assert page.locator("#full-accuracy").inner_text().startswith("—")
+    fill(page, {"recipe.epochs": "3", "recipe.resolution": "12", "recipe.batch_size": "64"}, form="#train")
+    page.click("#train-button")
+    page.wait_for_selector("#training-status .state")
+    deadline = time.monotonic() + 240
+    while not page.locator("#trained-curves").count():  # the page renders again once the training succeeded
+        assert time.monotonic() < deadline, page.locator("#training-status").inner_text()
+        page.wait_for_timeout(300)
+    arch = service.client.get(f"/v1/architectures/{architecture_id}").json()
+    assert page.locator("#test-accuracy").inner_text().startswith(f"{arch['test_accuracy']:.3f}")
+    assert page.locator("#proxy-accuracy").inner_text().startswith("—")  # never proxy-trained: a scaled network
+    assert page.locator("#trained-curves .series").count() == 2  # the weights and their EMA
+    assert page.locator("#trained-curves .series-0 circle").count() == len(arch["trained"]["epochs"]) == 3
+    assert page.locator("#download-weights").inner_text() == "Download trained weights"
+    page.screenshot(path=screenshots / "architecture-trained.png", full_page=True)
+    with page.expect_download() as download:
+        page.click("#download-weights")
+    assert download.value.suggested_filename.endswith("_trained.safetensors")
+
+
+def test_architecture_page_lists_the_measured_latencies(page, service: Running, screenshots: Path) -> None:
+    arch = service.client.post("/v1/scalings", json={"base": {"zoo": "mobilenet_v3_small"}, "phi": 0}).json()["data"][0]
+    page.goto(f"/#/architecture/{arch['id']}")
+    page.wait_for_selector("#no-measurements")
+    assert f"nas measure --architecture {arch['id']}" in page.locator("#measured").inner_text()
+    for ms in (12.5, 13.0):
+        body = {"latency_ms": ms, "min_round_ms": 12.0, "max_round_ms": 14.0, "source": "TFLite benchmark_model",
+                "device": {"cpu": "Cortex-A72", "runtime": "int8", "threads": 4}}
+        assert service.client.post(f"/v1/architectures/{arch['id']}/measurements", json=body).status_code == 201
+    page.reload()
+    page.wait_for_selector("#measurements tbody tr")
+    rows = page.locator("#measurements tbody tr")
+    assert rows.count() == 2 and "13.000" in rows.nth(0).inner_text()  # the newest first
+    text = rows.nth(1).inner_text()
+    assert "12.500" in text and "int8" in text and "Cortex-A72" in text and "TFLite benchmark_model" in text
+    assert rows.nth(1).locator("td.ratio").inner_text() == "—"  # a scaled network holds no latency of its own
+    page.screenshot(path=screenshots / "architecture-measurements.png", full_page=True)
+
+
+def test_a_search_is_finalized_from_its_page_with_the_proxy_truth(page, service: Running, screenshots: Path) -> None:
+    """Finalize from the search's page: every network's epochs while they train, then the networks' proxy and
+    full-fidelity accuracy and the proxy truth (the correlations, the sentences, the baselines' verdicts)."""
+    search = service.client.post("/v1/searches", json={**SMALL_JSON, "space": {"resolutions": [12]},
+                                                       "baselines": ["micronet_m1"]}).json()
+    wait_for(service.client, search["id"], lambda b: b["state"] not in ("queued", "running"), timeout_s=240)
+    page.goto(f"/#/search/{search['id']}")
+    fill(page, {"top_k": "2", "recipe.epochs": "2", "recipe.resolution": "12", "recipe.batch_size": "64"},
+         form="#finalize")
+    page.click("#finalize-button")
+    page.wait_for_selector("#finalizes .finalize")
+    deadline = time.monotonic() + 240
+    while not page.locator("#finalizes .agreement-sentence").count():
+        assert time.monotonic() < deadline, page.locator("#finalizes").inner_text()
+        page.wait_for_timeout(500)
+    [job] = service.client.get("/v1/finalizes", params={"search_id": search["id"]}).json()["data"]
+    assert job["state"] == "succeeded", job["error"]
+    truth = job["proxy_truth"]
+    card = page.locator(f"#finalizes .finalize[data-id='{job['id']}']")
+    assert card.locator(".agreement-sentence").inner_text() == truth["agreement_sentence"]
+    assert card.locator(".dominance-sentence").inner_text() == truth["dominance_sentence"]
+    assert card.locator("table.networks tbody tr").count() == len(job["result"]["networks"]) == 3
+    assert card.locator("table.baselines-truth tbody tr").count() == 1
+    spearman = truth["agreement"]["spearman"]
+    assert card.locator(".spearman").inner_text().startswith("—" if spearman is None else f"{spearman:.2f}")
+    page.screenshot(path=screenshots / "finalize.png", full_page=True)
+    card.locator("table.networks a").first.click()  # a trained network's page
+    page.wait_for_selector("#trained-curves")

@@ -77,6 +77,7 @@ def test_finalize_trains_the_top_trials_and_the_baseline(search: tuple[str, str]
         product = Path(network["directory"])
         assert json.loads((product / "report.json").read_text())["test_accuracy"] == network["test_accuracy"]
         assert (product / "weights.safetensors").exists() and (product / "model.py").exists()
+        assert 0.0 <= network["int8_test_accuracy"] <= 1.0 and (product / "model.int8.onnx").exists()
     # the proxy truth is scipy's on the report's own accuracies
     proxy = [n["proxy_accuracy"] for n in data["networks"]]
     full = [n["test_accuracy"] for n in data["networks"]]

@@ -48,6 +48,19 @@ def test_recipe_validates_and_round_trips() -> None:
         TrainRecipe.from_dict({"epoch": 3})
 
 
+def test_int8_is_a_recipe_switch_that_leaves_training_and_old_recipes_alone() -> None:
+    from workers.training.fullfit import fingerprint
+
+    assert "int8" not in TrainRecipe().to_dict()  # a recipe stored before the switch reads (and hashes) the same
+    assert TrainRecipe(int8=False).to_dict()["int8"] is False
+    assert TrainRecipe.from_dict({"int8": False}) == TrainRecipe(int8=False)
+    with pytest.raises(SpecError, match="int8"):
+        TrainRecipe.from_dict({"int8": "yes"})
+    spec, data = tiny_spec(), DatasetConfig()
+    assert fingerprint(spec, data, RECIPE) == fingerprint(spec, data, replace(RECIPE, int8=False))
+    assert fingerprint(spec, data, RECIPE) != fingerprint(spec, data, replace(RECIPE, lr=0.05))
+
+
 def test_warmup_then_cosine_to_zero() -> None:
     factor = warmup_cosine(total_steps=100, warmup_steps=10)
     assert [factor(s) for s in (0, 4, 9)] == pytest.approx([0.1, 0.5, 1.0])
@@ -149,6 +162,35 @@ def test_product_reproduces_the_test_accuracy_with_only_torch(trained: FullFitRe
     onnx_logits = session.run(None, {"images": split.x_test.numpy()})[0]
     assert abs(onnx_logits - reference.numpy()).max() < 1e-4
     assert (onnx_logits.argmax(1) == trained.test_predictions.numpy()).mean() > 0.99
+
+
+def test_the_int8_model_ships_and_is_scored_beside_the_float_one(trained: FullFitResult, tmp_path: Path) -> None:
+    import onnx
+    import onnxruntime as ort
+
+    assert trained.int8_error is None and trained.int8_onnx is not None
+    assert abs(trained.int8_test_accuracy - trained.test_accuracy) < 0.1  # 8 bits lose little of a trained net
+    report = save_product(trained, tmp_path)
+    assert report["int8_test_accuracy"] == trained.int8_test_accuracy and report["files"]["int8_onnx"]
+    path = tmp_path / FILES["int8_onnx"]
+    ops = {node.op_type for node in onnx.load(str(path)).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    split = DATA.load(12, 1, test=True)  # scored again here, by ONNX Runtime on the shipped file alone
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    logits = session.run(None, {"images": split.x_test.numpy()})[0]
+    assert float((logits.argmax(1) == split.y_test.numpy()).mean()) == pytest.approx(trained.int8_test_accuracy)
+
+    failed = save_product(replace(trained, int8_onnx=None, int8_error="ExportError: no"), tmp_path)
+    assert "int8_onnx" not in failed["files"] and failed["export_errors"] == {"int8_onnx": "ExportError: no"}
+    assert not path.exists()  # the earlier file went with its weights
+    off = save_product(replace(trained, int8_onnx=None, int8_test_accuracy=None), tmp_path)
+    assert "int8_onnx" not in off["files"] and off["export_errors"] == {}
+
+
+def test_without_int8_nothing_is_quantized() -> None:
+    quick = TrainRecipe(epochs=1, resolution=8, batch_size=32, auto_augment="none", ema_decay=0.0, int8=False)
+    result = fit(tiny_spec(resolution=8), KILL_DATA, quick, threads=1)
+    assert result.int8_onnx is None and result.int8_test_accuracy is None and result.int8_error is None
 
 
 def test_train_command_writes_the_product(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -29,11 +29,14 @@ def test_the_rdb_models_keep_the_columns_the_ledger_writes() -> None:
         models.TrialModel: {"trial_id", "number", "study_id", "state", "datetime_start"},
         models.TrialParamModel: {"trial_id", "param_name", "param_value", "distribution_json"},
         models.TrialUserAttributeModel: {"trial_id", "key", "value_json"},
+        models.TrialIntermediateValueModel: {"trial_id", "step", "intermediate_value", "intermediate_value_type"},
     }
     for model, columns in expected.items():
         missing = columns - set(model.__table__.columns.keys())
         assert not missing, f"Optuna {optuna.__version__} changed {model.__name__}: {missing} gone (workers/ledger.py)"
     assert callable(models.StudyModel.find_or_raise_by_id) and callable(models.TrialModel.count_past_trials)
+    assert models.TrialIntermediateValueModel.intermediate_value_to_stored_repr(0.5) == (
+        0.5, models.TrialIntermediateValueModel.TrialIntermediateValueType.FINITE)
 
 
 def test_a_persisted_trial_reads_back_like_one_optuna_wrote(database_url: str) -> None:
@@ -63,6 +66,29 @@ def test_a_persisted_trial_reads_back_like_one_optuna_wrote(database_url: str) -
     assert optuna.load_study(study_name="ledger-contract", storage=ledger.storage).metric_names == [
         "accuracy", "latency_ms"]
     assert done.user_attrs == {RECORD: record, "spec_key": "key-0", "accuracy": 0.9, "latency_ms": 3.0}
+    # the learning curve as intermediate values (what optuna-dashboard draws), read back through Optuna's API
+    [public] = optuna.load_study(study_name="ledger-contract", storage=database_url).get_trials(deepcopy=False)
+    assert public.intermediate_values == done.intermediate_values == {1: 0.8, 2: 0.9}
+
+
+def test_every_finished_trial_keeps_its_curve_even_a_multi_objective_one(database_url: str) -> None:
+    """Optuna's ``trial.report`` refuses multi-objective studies; the ledger's curve lands all the same, for
+    pruned and failed trials too, and a rewrite of the same outcome replaces the steps instead of adding any."""
+    ledger = Ledger(database_url, "ledger-curves", ["maximize", "minimize"],
+                    lambda _: optuna.samplers.RandomSampler(seed=4))
+    with pytest.raises(NotImplementedError):
+        ledger.memory.ask().report(0.5, step=1)
+    curves = {Outcome.COMPLETE: [0.2, 0.4, 0.6], Outcome.PRUNED: [0.1], Outcome.FAIL: [0.3, float("nan")]}
+    for outcome, curve in curves.items():
+        trial = ledger.ask()
+        _suggest(trial)
+        stored = ledger.persist(trial, {"spec_key": outcome.name})
+        ledger._set_user_attrs(stored.trial_id, {}, [9.0, 9.0, 9.0, 9.0])  # an earlier, longer try of the write
+        ledger.finish(trial, stored, {"spec_key": outcome.name, "epoch_accuracies": curve}, outcome,
+                      [0.6, 1.0] if outcome is Outcome.COMPLETE else None)
+    read = {t.user_attrs[RECORD]["spec_key"]: t.intermediate_values for t in ledger.history()}
+    assert read["COMPLETE"] == {1: 0.2, 2: 0.4, 3: 0.6} and read["PRUNED"] == {1: 0.1}
+    assert read["FAIL"][1] == 0.3 and read["FAIL"][2] != read["FAIL"][2]  # NaN kept as NaN
 
 
 def test_recover_fails_running_trials_and_requeues_their_parameters(database_url: str) -> None:

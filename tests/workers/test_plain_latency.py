@@ -133,3 +133,70 @@ def test_measure_command_in_its_own_process(onnx_file: Path) -> None:
     done = subprocess.run([*cmd, "--threads", "1", "--rounds", "2", "--runs", "3"], capture_output=True, text=True,
                           check=True)
     assert " ms  (onnxruntime " in done.stdout and "device: " in done.stdout
+
+
+# --- a measurement to store against a service's architecture ------------------------------------------------
+
+
+def test_a_figure_becomes_a_measurement_that_round_trips() -> None:
+    from workers.latency import LatencyMeasurement, from_figure
+
+    figure = time_spec(tiny_spec(), PlainLoop(runtime="onnxruntime", **FAST))
+    stored = from_figure(figure, "test")
+    assert stored.latency_ms == figure.median_ms and stored.device == figure.device
+    assert stored.spread == pytest.approx(figure.spread) and "3 rounds of 4 runs" in stored.loop
+    assert stored.device.runtime == "onnxruntime" and stored.source == "test" and stored.measured_at
+    assert LatencyMeasurement.from_dict(json.loads(json.dumps(stored.to_dict()))) == stored
+    assert LatencyMeasurement(latency_ms=2).spread is None and LatencyMeasurement(latency_ms=2).latency_ms == 2.0
+
+
+@pytest.mark.parametrize(("data", "field", "message"), [
+    ({"latency_ms": 0}, "latency_ms", "(0, "),
+    ({"latency_ms": -1.0}, "latency_ms", "must be in"),
+    ({"latency_ms": float("nan")}, "latency_ms", "must be in"),
+    ({"latency_ms": 1e9}, "latency_ms", "must be in"),
+    ({"latency_ms": 2.0, "min_round_ms": 2.5}, "min_round_ms", "at most latency_ms"),
+    ({"latency_ms": 2.0, "max_round_ms": 1.5}, "max_round_ms", "at least latency_ms"),
+    ({"latency_ms": 2.0, "device": {"runtime": "tflite"}}, "device.runtime", "eager, onnxruntime, int8"),
+    ({"latency_ms": 2.0, "device": {"threads": 0}}, "device.threads", "[1, 65536]"),
+    ({"latency_ms": 2.0, "device": "x86"}, "device", "JSON object"),
+    ({"latency_ms": 2.0, "measured_at": "yesterday"}, "measured_at", "ISO 8601"),
+    ({"latency_ms": 2.0, "measured_at": "1999-12-31T23:00:00Z"}, "measured_at", "between 2000-01-01"),
+    ({"latency_ms": 2.0, "measured_at": "2999-01-01T00:00:00"}, "measured_at", "a day from now"),
+    ({"latency_ms": 2.0, "source": "x" * 201}, "source", "200 characters"),
+    ({"latency_ms": 2.0, "loop": "a\nb"}, "loop", "printable"),
+    ({}, "LatencyMeasurement", "latency_ms"),
+])
+def test_a_measurement_names_the_field_out_of_range(data: dict, field: str, message: str) -> None:
+    from workers.latency import LatencyMeasurement
+
+    with pytest.raises(SpecError) as err:
+        LatencyMeasurement.from_dict(data)
+    assert err.value.field == field and message in err.value.message
+
+
+def test_a_measurement_without_a_time_was_measured_when_received() -> None:
+    from datetime import UTC, datetime
+
+    from workers.latency import LatencyMeasurement
+
+    now = datetime(2026, 12, 7, 12, tzinfo=UTC)
+    assert LatencyMeasurement(latency_ms=1.0).when(now) == now
+    given = LatencyMeasurement(latency_ms=1.0, measured_at="2026-12-01T10:00:00+01:00").when(now)
+    assert given == datetime(2026, 12, 1, 9, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--service", "http://127.0.0.1:1"], "give --architecture"),
+    (["--architecture", "not-a-uuid", "--service", "http://127.0.0.1:1"], "must be an architecture id"),
+    (["--architecture", "00000000-0000-0000-0000-000000000000"], "base URL"),
+    (["--architecture", "00000000-0000-0000-0000-000000000000", "--service", "ftp://x"], "base URL"),
+    (["--architecture", "00000000-0000-0000-0000-000000000000", "--service", "http://127.0.0.1:1"], "cannot read"),
+    (["--architecture", "00000000-0000-0000-0000-000000000000", "--service", "http://127.0.0.1:1", "--zoo",
+      "mobilenet_v2"], "give no model"),
+])
+def test_measure_of_a_stored_architecture_refuses_what_it_cannot_reach(argv: list[str], message: str,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["measure", *argv])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err

@@ -1,5 +1,7 @@
-"""Latency: the plain benchmark loop that defines it (``plain``), measurement on this machine (CPU lock, held heap, reference level), device profiling (timing parts and
-networks, fitting the correction) and prediction from a profile."""
+"""Latency: the plain benchmark loop that defines it (``plain``), measurement on this machine (CPU lock, held heap,
+reference level), device profiling (timing parts and networks, fitting the correction), prediction from a
+profile, int8 quantization (``quantize``), and measurements stored against a service's architecture
+(``record``, ``remote``)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from workers.latency.plain import (
     PlainLatency,
     PlainLoop,
     as_result,
+    onnx_session,
     time_module,
     time_onnx,
     time_spec,
@@ -20,12 +23,17 @@ from workers.latency.plain import (
 from workers.latency.prediction import file_profile_id, predictor_for
 from workers.latency.profile import calibrate, partial_path, sample_specs, time_profile
 from workers.latency.profile_cli import add_profile_flags, profile_command
+from workers.latency.quantize import CALIBRATION_IMAGES, quantize
+from workers.latency.record import LatencyMeasurement, from_figure
+from workers.latency.remote import measure_stored
 from workers.latency.timing import Timer, Timing, time_networks
 
 __all__ = [
+    "CALIBRATION_IMAGES",
     "REFERENCES",
     "DeviceInfo",
     "LatencyConfig",
+    "LatencyMeasurement",
     "LatencyResult",
     "PlainLatency",
     "PlainLoop",
@@ -39,11 +47,15 @@ __all__ = [
     "cpu_model",
     "file_profile_id",
     "fitted",
+    "from_figure",
     "measure_command",
     "measure_latency",
+    "measure_stored",
+    "onnx_session",
     "partial_path",
     "predictor_for",
     "profile_command",
+    "quantize",
     "sample_specs",
     "time_module",
     "time_networks",

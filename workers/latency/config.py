@@ -43,10 +43,12 @@ class LatencyConfig:
         "time a fixed reference network after every pass and scale each pass by the node's reference level "
         "over it, so drift of the machine's speed (co-tenants, throttling) cancels (the level is timed once per "
         "node, over 10 s; a CUDA device is timed as it is)"))
-    loop: str = field(default="scaled", metadata=doc(
+    loop: str | None = field(default=None, metadata=doc(
         "plain: the runtime's own benchmark loop on the network alone, the definition of latency (warmup runs, "
-        "then the median of 7 rounds of 30 runs; what python -m workers measure reports; cpu only); scaled: "
-        "passes beside a reference network for window_s, each scaled by it (steadier on a shared host)"))
+        "then the median of 7 rounds of 30 runs; what python -m workers measure reports; cpu only; repeats, "
+        "window_s, reference and clock do not apply); scaled: passes beside a reference network for window_s, "
+        "each scaled by it (steadier on a shared host, but not the figure a user measures); null: plain on the "
+        "CPU, scaled on a CUDA device"))
     always: bool = field(default=False, metadata=doc(
         "time every candidate's latency even where the search does not use it (objective macs); by default "
         "latency is timed only for a latency objective, reward or constraint"))
@@ -64,9 +66,18 @@ class LatencyConfig:
         check_float("window_s", self.window_s, 0, 600)
         check_bool("reference", self.reference)
         check_bool("always", self.always)
-        check_choice("loop", self.loop, LOOPS)
+        if self.loop is not None:
+            check_choice("loop", self.loop, LOOPS)
         if self.loop == "plain" and self.device.startswith("cuda"):
             raise SpecError("loop", "plain times on the CPU; use scaled for a CUDA device")
+
+    @property
+    def timing_loop(self) -> str:
+        """The loop a worker times by: ``loop``, or where it names none, the plain loop (the definition of latency)
+        on the CPU (and for a profiled device, which times nothing on the workers), scaled passes on CUDA."""
+        if self.loop is not None:
+            return self.loop
+        return "scaled" if self.device.startswith("cuda") else "plain"
 
     @property
     def profile_id(self) -> str | None:
@@ -74,7 +85,7 @@ class LatencyConfig:
         return None if DEVICE.fullmatch(self.device) else self.device
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON; the fields added after studies were named (clock, exclusive) only when not default, so
+        """Plain JSON; the fields added after studies were named (clock, exclusive, ...) only when not default, so
         that every earlier config keeps its bytes and its study name."""
         data = as_dict(self)
         for name in _LATER_FIELDS:

@@ -1,14 +1,16 @@
 """``python -m workers measure``: a model's latency by the plain loop (``workers.latency.plain``) on this machine.
 
-The model is an ONNX file, an ArchSpec (a JSON file, or its one-line string form) or a zoo network; the figure is
-printed with its spread and the device, as text or JSON. With ``--profile`` a spec's predicted latency from that
-device profile is printed beside it (or why it has none: the profile does not cover the network, or was timed
-with another runtime or thread count).
+The model is an ONNX file, an ArchSpec (a JSON file, or its one-line string form), a zoo network, or a stored
+architecture of the service (``--architecture ID --service URL``: ``workers.latency.remote``, which stores the
+figure against it); the figure is printed with its spread and the device, as text or JSON. With ``--profile`` a
+spec's predicted latency from that device profile is printed beside it (or why it has none: the profile does not
+cover the network, or was timed with another runtime or thread count).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from searchspace.fields import add_field_flag
 from searchspace.latency_table import RUNTIMES, DeviceProfile, MissingEntryError, predict
 from searchspace.spec import ArchSpec
 from workers.latency.plain import PlainLatency, PlainLoop, time_onnx, time_spec
+from workers.latency.remote import add_service_flags, client_for, measure_stored
 
 LOOP_FLAGS = ("threads", "batch_size", "warmup", "rounds", "runs")
 
@@ -28,12 +31,13 @@ def add_measure_flags(p: Any) -> None:
     p.add_argument("--zoo", metavar="NAME", help="a zoo network instead (searchspace.zoo; 1000 classes, its "
                                                  "published resolution)")
     add_field_flag(p, "--runtime", PlainLoop, "runtime", choices=RUNTIMES, default=None,
-                   help="eager (PyTorch) or onnxruntime (default: onnxruntime for an ONNX file, else eager)")
+                   help="eager (PyTorch), onnxruntime or int8 (default: onnxruntime for an ONNX file, else eager)")
     for name in LOOP_FLAGS:
         add_field_flag(p, f"--{name.replace('_', '-')}", PlainLoop, name, default=getattr(PlainLoop(), name))
     p.add_argument("--shape", help="an ONNX input's shape without the batch axis where the graph leaves axes "
                                    "symbolic, e.g. 3,224,224")
     p.add_argument("--profile", help="a device profile JSON: print the spec's predicted latency beside the figure")
+    add_service_flags(p)
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -100,11 +104,36 @@ def report(figure: PlainLatency) -> str:
             f"device: {d.cpu}, {d.machine}, {d.cores} logical CPUs, torch {d.torch}")
 
 
+def loop_of(args: Any, runtime: str) -> PlainLoop:
+    """The loop the flags give (``runtime`` unless --runtime names one)."""
+    return PlainLoop(runtime=args.runtime or runtime, **{name: getattr(args, name) for name in LOOP_FLAGS})
+
+
+def measure_service(args: Any, loop: PlainLoop) -> int:
+    """``--architecture ID --service URL``: time the stored architecture, store the figure, print the comparison."""
+    if args.model is not None or args.zoo is not None or args.profile:
+        raise SpecError("--architecture", "measures the service's architecture: give no model, --zoo or --profile")
+    with client_for(args.service, args.api_key or os.environ.get("NAS_API_KEY")) as client:
+        figure, out = measure_stored(client, args.architecture, loop, args.source or "", not args.no_store)
+    if args.json:
+        print(json.dumps({**figure.to_dict(), **out}, indent=2))
+        return 0
+    print(report(figure))
+    held, ratio = out["architecture_latency_ms"], out["ratio"]
+    print(f"the service holds {held:.3f} ms for it ({out['latency_source'] or 'source not recorded'}): "
+          f"{ratio:.3f}x this figure" if held is not None else "the service holds no latency for it")
+    print(f"stored as measurement {out['stored']['id']}" if out["stored"] else "not stored (--no-store)")
+    return 0
+
+
 def measure_command(args: Any) -> int:
     """Run ``python -m workers measure``: time the model, print the figure (and the prediction)."""
+    if args.architecture is not None:
+        return measure_service(args, loop_of(args, "eager"))
+    if args.service is not None:
+        raise SpecError("--service", "is where --architecture is measured from; give --architecture ID")
     model = load_model(args.model, args.zoo)
-    runtime = args.runtime or ("onnxruntime" if isinstance(model, Path) else "eager")
-    loop = PlainLoop(runtime=runtime, **{name: getattr(args, name) for name in LOOP_FLAGS})
+    loop = loop_of(args, "onnxruntime" if isinstance(model, Path) else "eager")
     if isinstance(model, Path):
         if args.profile:
             raise SpecError("--profile", "predicts specs only; an ONNX file has no spec to look up")

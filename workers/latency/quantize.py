@@ -10,8 +10,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from onnxruntime.quantization import CalibrationDataReader
-
 CALIBRATION_IMAGES = 256  # training images the activations' ranges are calibrated on
 CALIBRATION_DATA = "digits"  # the built-in dataset, resized to the model's input
 CALIBRATION_SUBSET = 0.2  # of digits' 1,797 images: 288 in the training split, at least CALIBRATION_IMAGES
@@ -39,19 +37,21 @@ def random_inputs(shape: Sequence[int], count: int = 16) -> Any:
     return np.random.default_rng(0).standard_normal((count, *shape)).astype("float32")
 
 
-class Reader(CalibrationDataReader):
+def reader(name: str, inputs: Any, batch: int) -> Any:
     """The calibration inputs a batch at a time (the graph's fixed batch size, else 1), as ``quantize_static``
-    reads them."""
+    reads them (a ``CalibrationDataReader``; onnxruntime is imported only here, not with the package)."""
+    from onnxruntime.quantization import CalibrationDataReader
 
-    def __init__(self, name: str, inputs: Any, batch: int) -> None:
-        self.name = name
-        whole = len(inputs) - len(inputs) % batch
-        self.batches: Iterator[Any] = iter(inputs[i:i + batch] for i in range(0, whole, batch))
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            whole = len(inputs) - len(inputs) % batch
+            self.batches: Iterator[Any] = iter(inputs[i:i + batch] for i in range(0, whole, batch))
 
-    def get_next(self) -> dict[str, Any] | None:
-        x = next(self.batches, None)
-        return None if x is None else {self.name: x}
+        def get_next(self) -> dict[str, Any] | None:
+            x = next(self.batches, None)
+            return None if x is None else {name: x}
 
+    return Reader()
 
 
 def quantize(model: bytes, inputs: Any) -> bytes:
@@ -73,5 +73,5 @@ def quantize(model: bytes, inputs: Any) -> bytes:
     with tempfile.TemporaryDirectory(prefix="int8-") as tmp:
         prepared, out = Path(tmp) / "prepared.onnx", Path(tmp) / "int8.onnx"
         quant_pre_process(proto, prepared)
-        quantize_static(prepared, out, Reader(graph_input.name, inputs, batch))
+        quantize_static(prepared, out, reader(graph_input.name, inputs, batch))
         return out.read_bytes()

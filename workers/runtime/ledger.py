@@ -6,8 +6,9 @@ This module is the one adapter that goes below Optuna's public storage API (its 
 Optuna writes one transaction per suggested parameter (57 per architecture in the default space), which made
 the RDB the driver's bottleneck. The ledger samples in memory and persists each trial in one transaction when
 it is proposed (state RUNNING, all parameters, the spec key) and in one transaction when it ends (state, values,
-record, constraint). On start it replays the stored history into the in-memory study, so samplers see every
-earlier trial, and fails trials a dead driver left RUNNING, returning their parameters to be proposed again.
+record, constraint, and the learning curve as Optuna intermediate values). On start it replays the stored
+history into the in-memory study, so samplers see every earlier trial, and fails trials a dead driver left
+RUNNING, returning their parameters to be proposed again.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ from workers.runtime.outcome import TrialState
 RECORD = "record"
 # measurements also stored as user attributes of their own, so that optuna-dashboard shows them as columns
 HEADLINE = ("accuracy", "latency_ms", "macs", "params", "reward", "spec_key", "error", "stopped", "reused_from")
+# the record's learning curve, written as the trial's intermediate values (step = epoch, from 1), which
+# optuna-dashboard draws; Optuna's ``trial.report`` refuses multi-objective studies, its storage does not
+CURVE = "epoch_accuracies"
 INTERRUPTED = "interrupted: the driver stopped while this trial ran"
 _CONSTRAINT_PREFIX = "constraints:"
 
@@ -134,8 +138,9 @@ class Ledger:
 
     def finish(self, trial: Trial, stored: Stored, record: dict[str, Any], state: TrialState,
                values: list[float] | None, constraint: tuple[str, float] | None = None) -> None:
-        """Tell the in-memory study and persist the outcome (record, constraint, state and values); the writes
-        are retried while the database is away, so an outcome reached during an outage is written after it."""
+        """Tell the in-memory study and persist the outcome (record, learning curve, constraint, state and
+        values); the writes are retried while the database is away, so an outcome reached during an outage is
+        written after it."""
         what = f"trial {stored.number}: record its outcome"
         if constraint is not None:
             trial.set_constraint(*constraint)
@@ -143,16 +148,23 @@ class Ledger:
                 stored.trial_id, _CONSTRAINT_PREFIX + constraint[0], constraint[1]), what=what)
         self.memory.tell(trial, values=values, state=state.optuna)
         attrs = {RECORD: record, **{k: record[k] for k in HEADLINE if record.get(k) is not None}}
-        until_available(lambda: self._set_user_attrs(stored.trial_id, attrs), what=what)
+        curve = [float(v) for v in record.get(CURVE) or []]
+        until_available(lambda: self._set_user_attrs(stored.trial_id, attrs, curve), what=what)
         until_available(lambda: self._set_state(stored.trial_id, state, values), what=what)
 
-    def _set_user_attrs(self, trial_id: int, attrs: dict[str, Any]) -> None:
-        """Write (insert or replace) a trial's user attributes in one transaction (Optuna's setter takes one
-        transaction per attribute)."""
+    def _set_user_attrs(self, trial_id: int, attrs: dict[str, Any], curve: list[float]) -> None:
+        """Write (insert or replace) a trial's user attributes and its intermediate values (``curve[i]`` at step
+        ``i + 1``) in one transaction (Optuna's setters take one transaction per attribute and per step)."""
         from optuna.storages._rdb import models
 
         session = self.storage.scoped_session()
         try:
+            values = models.TrialIntermediateValueModel
+            session.query(values).filter(values.trial_id == trial_id).delete()  # a retried write replaces them
+            for step, value in enumerate(curve, start=1):
+                stored, kind = values.intermediate_value_to_stored_repr(value)
+                session.add(values(trial_id=trial_id, step=step, intermediate_value=stored,
+                                   intermediate_value_type=kind))
             existing = {row.key: row for row in session.query(models.TrialUserAttributeModel)
                         .filter(models.TrialUserAttributeModel.trial_id == trial_id,
                                 models.TrialUserAttributeModel.key.in_(list(attrs)))}

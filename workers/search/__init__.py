@@ -5,10 +5,23 @@ accuracy, the front against the baselines at equal cost)."""
 from __future__ import annotations
 
 from workers.search.baselines import BaselineRecord, baseline_study_name, verdict
-from workers.search.config import DEFAULT_BASELINES, Objective, SearchConfig, Strategy
+from workers.search.config import DEFAULT_BASELINES, Objective, SearchConfig, Strategy, check_baselines
 from workers.search.driver import SearchDriver
-from workers.search.finalize import FinalizeConfig, FinalizeMismatch, choose, finalize
-from workers.search.finalize_cli import add_finalize_flags, finalize_command
+from workers.search.finalize import (
+    FinalizeConfig,
+    FinalizeMismatch,
+    NetworkTask,
+    choose,
+    finalize,
+    train_networks,
+)
+from workers.search.finalize_cli import (
+    add_finalize_flags,
+    add_flag_set,
+    config_flags,
+    finalize_command,
+    given_flags,
+)
 from workers.search.finalize_report import Candidate, FinalizeReport, NetworkKind, NetworkResult
 from workers.search.oneshot import SupernetState, judge_candidate, supernet_checkpoint, supernet_config
 from workers.search.profile_file import load_profile_file
@@ -38,6 +51,7 @@ __all__ = [
     "FinalizeReport",
     "NetworkKind",
     "NetworkResult",
+    "NetworkTask",
     "Objective",
     "ProxyCheckConfig",
     "ProxyCheckReport",
@@ -53,16 +67,20 @@ __all__ = [
     "TrackingConfig",
     "TrialRecord",
     "add_finalize_flags",
+    "add_flag_set",
     "add_proxy_check_flags",
     "agreement_sentence",
     "baseline_study_name",
     "best_trial",
+    "check_baselines",
     "choose",
+    "config_flags",
     "dominance_sentence",
     "evaluate_trial",
     "finalize",
     "finalize_command",
     "front_vs_baselines",
+    "given_flags",
     "hypervolume",
     "judge_candidate",
     "load_profile_file",
@@ -74,5 +92,6 @@ __all__ = [
     "supernet_checkpoint",
     "supernet_config",
     "trackers_for",
+    "train_networks",
     "verdict",
 ]

@@ -143,7 +143,7 @@ class SearchConfig:
         check_int("seed", self.seed, 0, 2**31 - 1)
         check_int("pruner_warmup_epochs", self.pruner_warmup_epochs, 0, 1000)
         check_int("pruner_min_trials", self.pruner_min_trials, 1, 1000)
-        object.__setattr__(self, "baselines", _check_baselines(self.baselines))
+        object.__setattr__(self, "baselines", check_baselines(self.baselines))
         check_int("rung_min_epochs", self.rung_min_epochs, 1, 10_000)
         check_int("rung_eta", self.rung_eta, 2, 100)
         for name, most in (("timeout_s", 30 * 86400.0), ("cpu_budget_s", 1e9)):
@@ -204,7 +204,7 @@ class SearchConfig:
                                             "screening": ScreeningConfig, "supernet": SupernetTraining}, "config")
 
 
-def _check_baselines(baselines: object) -> tuple[str, ...]:
+def check_baselines(baselines: object) -> tuple[str, ...]:
     """A list of distinct zoo network names, as a tuple; SpecError naming ``baselines`` and the allowed names
     otherwise."""
     if isinstance(baselines, list):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -21,13 +21,23 @@ from searchspace.checks import check_bool, check_float, check_int
 from searchspace.codec import from_dict
 from searchspace.errors import SpecError
 from searchspace.fields import as_dict, doc
-from searchspace.spec import ArchSpec
 from workers.data import DatasetConfig
-from workers.runtime import Evaluated, RayExecutor, StopCheck, Task, TrialState, restart_ray, run_batch, with_restarts
+from workers.runtime import (
+    Evaluated,
+    EvaluateFn,
+    RayExecutor,
+    Stop,
+    StopCheck,
+    Task,
+    TrialState,
+    restart_ray,
+    run_batch,
+    with_restarts,
+)
 from workers.search.config import SearchConfig
 from workers.search.finalize_report import Candidate, FinalizeReport, NetworkKind, NetworkResult, build_report
 from workers.search.search_result import SearchResult, load_result, stored_config
-from workers.training import TrainBudget, TrainRecipe
+from workers.training import TrainBudget, TrainRecipe, train_network, write_json
 
 MANIFEST = "finalize.json"
 RESULT = "result.json"
@@ -110,25 +120,6 @@ def baseline_candidates(result: SearchResult) -> list[Candidate]:
             for b in result.baselines if b.state is TrialState.COMPLETE and b.spec_key and b.accuracy is not None]
 
 
-def train_network(spec_key: str, data: DatasetConfig, recipe: TrainRecipe, directory: str,
-                  threads: int) -> dict[str, Any]:
-    """Train one architecture at full fidelity into ``directory`` (resuming its checkpoint there) and write its
-    product; the JSON-ready figures (``accuracy`` is the test accuracy). Runs in a Ray worker."""
-    from searchspace.counter import count
-    from workers.training import fit, save_product
-
-    result = fit(ArchSpec.from_string(spec_key), data, recipe, checkpoint=Path(directory) / "checkpoint.pt",
-                 threads=threads)
-    report = save_product(result, directory)
-    cost = count(result.spec)
-    return {"accuracy": result.test_accuracy, "val_accuracy": result.val_accuracy, "test_size": result.test_size,
-            "best_epoch": result.best_epoch, "selected": result.selected, "stopped": result.stopped or None,
-            "resumed_from": result.resumed_from, "train_seconds": result.train_seconds,
-            "epochs": [e.to_dict() for e in result.epochs], "resolution": result.spec.resolution,
-            "trained_macs": cost.macs, "trained_params": cost.params, "files": report["files"],
-            "export_errors": report["export_errors"]}
-
-
 def finalize(storage_url: str, study_name: str, config: FinalizeConfig, out: str | os.PathLike[str],
              search: SearchConfig | None = None, should_stop: StopCheck | None = None,
              on_network: Callable[[NetworkResult], None] | None = None) -> FinalizeReport:
@@ -151,40 +142,70 @@ def finalize(storage_url: str, study_name: str, config: FinalizeConfig, out: str
         raise SpecError("study", f"search {study_name!r} has no completed trial to finalize")
     out = Path(out)
     _claim(out, study_name, config, search)
-    data = replace(search.dataset, subset=config.subset)
-    results: dict[str, NetworkResult] = {}
-    for candidate in candidates:
-        saved = out / "networks" / candidate.name / RESULT
+    networks = [NetworkTask(f"networks/{c.name}", c.spec_key, config.recipe, c) for c in candidates]
+
+    def done(network: NetworkTask, measured: dict[str, Any]) -> None:
+        if on_network is not None:
+            on_network(NetworkResult.from_dict(network.item, measured))
+
+    measured, stop = train_networks(networks, replace(search.dataset, subset=config.subset), out,
+                                    workers=config.workers, threads=config.threads, should_stop=should_stop,
+                                    on_done=done)
+    report = build_report(study_name, search, config.to_dict(), [
+        NetworkResult.from_dict(n.item, measured[n.name]) for n in networks if n.name in measured], str(out), str(stop))
+    write_json(out / "report.json", report.to_dict())
+    return report
+
+
+@dataclass(frozen=True)
+class NetworkTask:
+    """One network to train at full fidelity: its directory under the output directory (``name``, may hold
+    ``/``), its spec, its recipe, and the caller's ``item``."""
+
+    name: str
+    spec_key: str
+    recipe: TrainRecipe
+    item: Any = None
+
+
+def train_networks(networks: Sequence[NetworkTask], data: DatasetConfig, out: str | os.PathLike[str], *,
+                   workers: int, threads: int, should_stop: StopCheck | None = None,
+                   on_done: Callable[[NetworkTask, dict[str, Any]], None] | None = None,
+                   train_fn: EvaluateFn = train_network) -> tuple[dict[str, dict[str, Any]], Stop]:
+    """Train each network into ``out/<name>/`` on Ray (``workers`` at a time, ``threads`` each), resumably: a
+    network whose ``result.json`` is there is read back, not trained again, and one that was running resumes from
+    its last epoch's checkpoint. Name -> its figures (``train_fn``'s, with ``error`` and ``directory``) for every
+    network finished or failed, and why the batch stopped. ``on_done(network, figures)`` as each one ends in this
+    call (a failed one is trained again by the next call)."""
+    out = Path(out)
+    results: dict[str, dict[str, Any]] = {}
+    for network in networks:
+        saved = out / network.name / RESULT
         if saved.exists():
-            results[candidate.name] = NetworkResult.from_dict(candidate, json.loads(saved.read_text()))
+            results[network.name] = json.loads(saved.read_text())
 
     def done(task: Task, evaluated: Evaluated) -> None:
-        candidate: Candidate = task.item
-        measured = {**evaluated.measured, "error": evaluated.error,
-                    "directory": str(out / "networks" / candidate.name)}
-        network = NetworkResult.from_dict(candidate, measured)
+        network: NetworkTask = task.item
+        measured = {**evaluated.measured, "error": evaluated.error, "directory": str(out / network.name)}
         if evaluated.error is None:  # only a finished network is never trained again
-            _write_json(out / "networks" / candidate.name / RESULT, measured)
-        results[candidate.name] = network
-        if on_network is not None:
-            on_network(network)
+            write_json(out / network.name / RESULT, measured)
+        results[network.name] = measured
+        if on_done is not None:
+            on_done(network, measured)
 
-    def attempt() -> Any:
-        todo = [c for c in candidates if c.name not in results or results[c.name].error is not None]
-        budget = TrainBudget(device=config.recipe.device.value, gpus_per_trial=1.0)
-        executor = RayExecutor(config.threads, config.workers * config.threads, budget=budget, dataset=data)
+    def attempt() -> Stop:
+        todo = [n for n in networks if n.name not in results or results[n.name].get("error") is not None]
+        device = next((n.recipe.device.value for n in todo), "auto")
+        executor = RayExecutor(threads, workers * threads, budget=TrainBudget(device=device, gpus_per_trial=1.0),
+                               dataset=data)
         tasks = []
-        for c in todo:
-            directory = out / "networks" / c.name
+        for n in todo:
+            directory = out / n.name
             directory.mkdir(parents=True, exist_ok=True)
-            tasks.append(Task(train_network, (c.spec_key, data, config.recipe, str(directory), config.threads), c))
-        return run_batch(tasks, executor, config.workers, done, should_stop)
+            tasks.append(Task(train_fn, (n.spec_key, data, n.recipe, str(directory), threads), n))
+        return run_batch(tasks, executor, workers, done, should_stop)
 
-    stop = with_restarts(attempt, restart_ray)
-    report = build_report(study_name, search, config.to_dict(), [results[c.name] for c in candidates
-                                                                  if c.name in results], str(out), str(stop))
-    _write_json(out / "report.json", report.to_dict())
-    return report
+    return results, with_restarts(attempt, restart_ray)
 
 
 def _claim(out: Path, study_name: str, config: FinalizeConfig, search: SearchConfig) -> None:
@@ -198,12 +219,4 @@ def _claim(out: Path, study_name: str, config: FinalizeConfig, search: SearchCon
             raise FinalizeMismatch(f"{out} holds the finalize of another {which} ({held.get('study')}); use "
                                    "another output directory, or the same study and config to resume it")
         return
-    _write_json(path, manifest)
-
-
-def _write_json(path: Path, data: Any) -> None:
-    """Written through a temporary file renamed into place: a killed finalize never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_json(path, manifest)

@@ -34,7 +34,7 @@ def add_flag_set(p: argparse.ArgumentParser, cls: type, flags: dict[str, str]) -
         add_field_flag(p, flag, cls, path, **({"action": argparse.BooleanOptionalAction} if kind is bool else {}))
 
 
-def given(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any]:
+def given_flags(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any]:
     """The flags given on the command line as nested JSON data at their field paths."""
     data: dict[str, Any] = {}
     for flag, path in flags.items():
@@ -63,7 +63,7 @@ def add_finalize_flags(p: argparse.ArgumentParser, default_storage: str) -> None
 def finalize_command(args: argparse.Namespace, should_stop: StopCheck | None = None) -> int:
     """Run ``python -m workers finalize``: train, then print the networks and the proxy truth; ``should_stop``
     stops it (a rerun resumes each running network from its last epoch)."""
-    config = FinalizeConfig.from_dict(given(args, FLAGS))
+    config = FinalizeConfig.from_dict(given_flags(args, FLAGS))
     search = None
     if args.search_config:
         try:
@@ -73,8 +73,9 @@ def finalize_command(args: argparse.Namespace, should_stop: StopCheck | None = N
 
     def progress(network: NetworkResult) -> None:
         if not args.json:
-            what = (f"test accuracy {network.test_accuracy:.4f}" if network.error is None
-                    else f"failed: {network.error[:200]}")
+            int8 = network.int8_test_accuracy
+            what = (f"test accuracy {network.test_accuracy:.4f}{'' if int8 is None else f' (int8 {int8:.4f})'}"
+                    if network.error is None else f"failed: {network.error[:200]}")
             print(f"{network.candidate.name}: {what}", file=sys.stderr)
 
     try:

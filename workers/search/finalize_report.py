@@ -53,6 +53,7 @@ class NetworkResult:
 
     candidate: Candidate
     test_accuracy: float | None = None
+    int8_test_accuracy: float | None = None  # the selected weights quantized to int8 (the recipe's int8)
     val_accuracy: float | None = None
     test_size: int | None = None
     resolution: int | None = None
@@ -119,10 +120,10 @@ class FinalizeReport:
         for n in self.networks:
             c = n.candidate
             shown = c.latency_ms if self.objective == "latency" else c.macs
-            rows.append([c.name, c.proxy_accuracy, n.val_accuracy, n.test_accuracy, shown,
+            rows.append([c.name, c.proxy_accuracy, n.val_accuracy, n.test_accuracy, n.int8_test_accuracy, shown,
                          n.resolution, len(n.epochs), n.directory if n.error is None else f"failed: {n.error[:60]}"])
-        table = format_table(["network", "proxy acc", "full val acc", "full test acc", f"search {cost}",
-                              "res", "epochs", "product"], rows)
+        table = format_table(["network", "proxy acc", "full val acc", "full test acc", "int8 test acc",
+                              f"search {cost}", "res", "epochs", "product"], rows)
         return f"{table}\n{self.agreement_sentence}\n{self.dominance_sentence}"
 
 

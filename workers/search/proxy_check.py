@@ -180,10 +180,11 @@ def proxy_train(spec_key: str, data: DatasetConfig, budget: TrainBudget, seed: i
 
 
 def full_train(spec_key: str, data: DatasetConfig, recipe: TrainRecipe, threads: int) -> dict[str, Any]:
-    """One full-fidelity training; ``accuracy`` is its test accuracy. Runs in a Ray worker."""
+    """One full-fidelity training; ``accuracy`` is its test accuracy (the int8 model's is not asked for). Runs in a
+    Ray worker."""
     from workers.training import fit
 
-    result = fit(ArchSpec.from_string(spec_key), data, recipe, threads=threads)
+    result = fit(ArchSpec.from_string(spec_key), data, replace(recipe, int8=False), threads=threads)
     return {"accuracy": result.test_accuracy, "val_accuracy": result.val_accuracy}
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from searchspace.table import format_table
 from workers.runtime import StopCheck
-from workers.search.finalize_cli import add_flag_set, config_flags, given
+from workers.search.finalize_cli import add_flag_set, config_flags, given_flags
 from workers.search.proxy_check import ProxyCheckConfig, default_setting, proxy_check
 from workers.training import TrainRecipe
 
@@ -45,7 +45,7 @@ def add_proxy_check_flags(p: argparse.ArgumentParser) -> None:
 
 def proxy_check_command(args: argparse.Namespace, should_stop: StopCheck | None = None) -> int:
     """Run ``python -m workers proxy-check`` and print each setting's correlation and cost, and the pick."""
-    config = ProxyCheckConfig.from_dict(given(args, FLAGS))
+    config = ProxyCheckConfig.from_dict(given_flags(args, FLAGS))
     report = proxy_check(config, should_stop)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))

@@ -20,7 +20,7 @@ from workers.training.checkpoint import (
     set_rng_state,
 )
 from workers.training.evaluation import Durations, Evaluation, evaluate, measured, with_latency
-from workers.training.fullfit import EpochRecord, FullFitResult, fit, warmup_cosine
+from workers.training.fullfit import EpochRecord, FullFitResult, fit, trained_spec, warmup_cosine
 from workers.training.loop import (
     accuracy,
     build_seeded,
@@ -31,12 +31,23 @@ from workers.training.loop import (
     train_device,
 )
 from workers.training.measurements import Measurements
+from workers.training.network import (
+    CHECKPOINT,
+    PROGRESS,
+    TrainConfig,
+    fitted_zoo,
+    read_progress,
+    train_network,
+    write_json,
+)
 from workers.training.product import FILES, save_product
 from workers.training.recipe import AutoAugment, RecipeOptimizer, TrainRecipe
 from workers.training.train_cli import add_train_flags, train_command
 
 __all__ = [
+    "CHECKPOINT",
     "FILES",
+    "PROGRESS",
     "AutoAugment",
     "CheckpointMismatch",
     "DeviceUnavailable",
@@ -49,6 +60,7 @@ __all__ = [
     "RecipeOptimizer",
     "Stopped",
     "TrainBudget",
+    "TrainConfig",
     "TrainDevice",
     "TrainRecipe",
     "TrainResult",
@@ -59,9 +71,11 @@ __all__ = [
     "cosine_lrs",
     "evaluate",
     "fit",
+    "fitted_zoo",
     "load_checkpoint",
     "make_optimizer",
     "measured",
+    "read_progress",
     "rng_state",
     "save_checkpoint",
     "save_product",
@@ -69,6 +83,9 @@ __all__ = [
     "train_and_evaluate",
     "train_command",
     "train_device",
+    "train_network",
+    "trained_spec",
     "warmup_cosine",
     "with_latency",
+    "write_json",
 ]

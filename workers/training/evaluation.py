@@ -101,7 +101,7 @@ def adapt(spec: ArchSpec, info: DatasetInfo) -> ArchSpec:
 
 def measured(spec: ArchSpec, model: Any, latency: LatencyConfig) -> LatencyResult:
     """``model``'s latency as ``latency`` says: the plain loop (``workers.latency.plain``) or scaled passes."""
-    if latency.loop == "plain":
+    if latency.timing_loop == "plain":
         loop = PlainLoop(threads=latency.threads, batch_size=latency.batch_size, warmup=latency.warmup)
         return as_result(time_module(model.cpu(), (spec.in_chans, spec.resolution, spec.resolution), loop))
     return measure_latency(spec, batch_size=latency.batch_size, threads=latency.threads, warmup=latency.warmup,

@@ -68,6 +68,8 @@ class FullFitResult:
     ``stopped`` is ``""`` (all epochs ran), ``"plateau"`` (``patience`` epochs without improvement),
     ``"diverged"`` (non-finite training loss) or ``"callback"``. ``resumed_from`` is the number of epochs a
     checkpoint already held when this call started. ``mean``/``std`` normalise the inputs of the weights.
+    With the recipe's ``int8``, ``int8_onnx`` is the selected weights quantized to int8 (``workers.training.int8``)
+    and ``int8_test_accuracy`` its accuracy on the same test split; ``int8_error`` says why there is none.
     """
 
     spec: ArchSpec
@@ -87,10 +89,13 @@ class FullFitResult:
     std: tuple[float, ...]
     state_dict: dict[str, Any] = field(repr=False)
     test_predictions: Any = field(repr=False, default=None)
+    int8_test_accuracy: float | None = None
+    int8_error: str | None = None
+    int8_onnx: bytes | None = field(repr=False, default=None)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON data (no weights, no predictions)."""
-        skip = {"spec", "recipe", "dataset", "epochs", "state_dict", "test_predictions"}
+        """JSON data (no weights, no predictions, no int8 model)."""
+        skip = {"spec", "recipe", "dataset", "epochs", "state_dict", "test_predictions", "int8_onnx"}
         data = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in skip}
         return {"spec": self.spec.to_dict(), "recipe": self.recipe.to_dict(), "dataset": self.dataset.to_dict(),
                 "epochs": [e.to_dict() for e in self.epochs], **data,
@@ -108,8 +113,10 @@ def trained_spec(spec: ArchSpec, info: DatasetInfo, recipe: TrainRecipe) -> Arch
 
 
 def fingerprint(spec: ArchSpec, data: DatasetConfig, recipe: TrainRecipe) -> str:
-    """What a checkpoint must match to be resumed: the trained spec, the data config and the recipe."""
-    text = json.dumps([spec.to_dict(), data.to_dict(), recipe.to_dict()], sort_keys=True)
+    """What a checkpoint must match to be resumed: the trained spec, the data config and the recipe (but ``int8``,
+    which happens after training)."""
+    trained = {k: v for k, v in recipe.to_dict().items() if k != "int8"}
+    text = json.dumps([spec.to_dict(), data.to_dict(), trained], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -144,7 +151,8 @@ def fit(spec: ArchSpec, data: DatasetConfig, recipe: TrainRecipe, checkpoint: st
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(recipe.seed)
-            return _Run(spec, split, recipe, fingerprint(spec, data, recipe), checkpoint, on_epoch).run()
+            result = _Run(spec, split, recipe, fingerprint(spec, data, recipe), checkpoint, on_epoch).run()
+            return with_int8(result, split) if recipe.int8 else result
     finally:
         torch.set_num_threads(previous_threads)
 
@@ -295,6 +303,17 @@ class _Run:
         self.stopped = saved["stopped"]
         self.train_seconds, self.images = saved["train_seconds"], saved["images"]
         self.resumed_from = saved["epochs_done"]
+
+
+def with_int8(result: FullFitResult, split: SplitData) -> FullFitResult:
+    """``result`` with its selected weights quantized to int8 and scored on the test split."""
+    import torch
+
+    from workers.training.int8 import quantized
+
+    recipe, threads = result.recipe, torch.get_num_threads()
+    int8 = quantized(result.spec, result.state_dict, split, recipe.eval_batch_size, recipe.seed, threads)
+    return replace(result, int8_test_accuracy=int8.test_accuracy, int8_error=int8.error, int8_onnx=int8.model)
 
 
 def _predict(model: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:

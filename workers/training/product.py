@@ -1,6 +1,7 @@
 """The product of a full-fidelity run, written to a directory: the trained weights (safetensors, and a torch
 state_dict for the standalone file), the standalone ``.py`` that loads them with torch alone, ONNX and
-TorchScript with the trained weights, the spec, and a JSON report (curves, validation and test accuracy)."""
+TorchScript with the trained weights, the int8 ONNX (the recipe's ``int8``), the spec, and a JSON report (curves,
+validation and test accuracy, the int8 model's beside it)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ FILES = {
     "state_dict": "weights.pt",
     "python": "model.py",
     "onnx": "model.onnx",
+    "int8_onnx": "model.int8.onnx",
     "torchscript": "model.torchscript.pt",
     "spec": "spec.json",
     "report": "report.json",
@@ -24,7 +26,8 @@ FILES = {
 
 def save_product(result: FullFitResult, out: str | os.PathLike[str]) -> dict[str, Any]:
     """Write every file of ``FILES`` under ``out`` (created if missing); the report's JSON data. A format that
-    cannot express the spec (ExportError) is left out of ``files`` and named in ``export_errors``."""
+    cannot express the spec (ExportError) is left out of ``files`` and named in ``export_errors``; so is the int8
+    model when quantizing failed (none when the recipe turned ``int8`` off)."""
     import torch
     from safetensors.torch import save_file
 
@@ -46,6 +49,13 @@ def save_product(result: FullFitResult, out: str | os.PathLike[str]) -> dict[str
         except ExportError as err:  # a spec the format cannot express: the other files still ship
             errors[kind] = str(err)
             del files[kind]
+    if result.int8_onnx is not None:
+        _write_bytes(out / FILES["int8_onnx"], result.int8_onnx)
+    else:
+        del files["int8_onnx"]
+        (out / FILES["int8_onnx"]).unlink(missing_ok=True)  # an earlier run's would not match these weights
+        if result.int8_error is not None:
+            errors["int8_onnx"] = result.int8_error
     _write_bytes(out / FILES["spec"], (result.spec.to_json() + "\n").encode())
     report = {**result.to_dict(), "files": files, "export_errors": errors}
     _write_bytes(out / FILES["report"], (json.dumps(report, indent=2) + "\n").encode())

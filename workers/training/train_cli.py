@@ -7,7 +7,6 @@ import argparse
 import dataclasses
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -60,17 +59,12 @@ def architecture(args: argparse.Namespace, data: DatasetConfig, recipe: TrainRec
         except OSError as err:
             raise SpecError("--spec", f"cannot read {args.spec!r}: {err.strerror}") from None
         return validated(text)
-    from searchspace.fit import adapt_to_space
-    from searchspace.space import PROXY_SPACE
-    from searchspace.zoo import UnknownNetworkError, get
+    from workers.training.network import fitted_zoo
 
-    info = data.validate()
-    resolution = recipe.resolution or (max(info.image_size) if info.image_size else max(PROXY_SPACE.resolutions))
-    space = replace(PROXY_SPACE, num_classes=info.num_classes, in_chans=info.in_chans, resolutions=(resolution,))
     try:
-        return adapt_to_space(get(args.zoo), space, args.zoo).spec
-    except UnknownNetworkError as err:
-        raise SpecError("--zoo", str(err)) from None
+        return fitted_zoo(args.zoo, data.validate(), recipe)
+    except SpecError as err:
+        raise SpecError("--zoo", err.message) from None
 
 
 def train_command(args: argparse.Namespace) -> int:
@@ -104,5 +98,8 @@ def train_command(args: argparse.Namespace) -> int:
     print(f"selected: {result.selected} of epoch {result.best_epoch + 1} (val {result.val_accuracy:.4f}); "
           f"test accuracy {result.test_accuracy:.4f} on {result.test_size} held-out images"
           f"{'; stopped: ' + result.stopped if result.stopped else ''}{resumed}")
+    if recipe.int8:
+        print(f"int8 test accuracy {result.int8_test_accuracy:.4f} (ONNX Runtime, statically quantized)"
+              if result.int8_test_accuracy is not None else f"no int8 model: {result.int8_error}")
     print(f"wrote {', '.join(report['files'].values())} to {out}")
     return 0

@@ -1,7 +1,7 @@
 """One-shot searches: the progress of their supernet's training (``searches.supernet``, JSON, null otherwise).
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0008
 Create Date: 2026-12-08
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0003"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.schemas import Progress
+from api.progress import Progress
 from store import crud
 from store.models import Architecture, Search
 from workers.runtime import TrialState

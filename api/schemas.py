@@ -16,6 +16,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from api.derive import Input, Text, config_model, request_fields
+from api.progress import Progress, SupernetProgress
 from api.reference_point import HypervolumeReference
 from scaler.grid_config import GridConfig
 from scaler.scaling import ALPHA, BETA, GAMMA
@@ -23,6 +24,7 @@ from searchspace.space import SKELETONS, SearchSpace, StageSpace
 from store.models import JobState
 from workers.data import DatasetConfig
 from workers.latency import LatencyConfig
+from workers.oneshot import SupernetTraining
 from workers.runtime import FINISHED, TrialState
 from workers.screening import ScreeningConfig
 from workers.search import SearchConfig
@@ -46,6 +48,7 @@ TrainingIn = config_model(TrainBudget, "TrainingIn")
 LatencyIn = config_model(LatencyConfig, "LatencyIn")
 RecipeIn = config_model(TrainRecipe, "RecipeIn")
 ScreeningIn = config_model(ScreeningConfig, "ScreeningIn")
+SupernetIn = config_model(SupernetTraining, "SupernetIn", rename=RENAMED, nested=(TrainingIn,))
 
 _STAGE_CHOICES = ("kinds", "kernels", "expansions", "se_ratios", "acts", "repeat_deltas", "width_factors")
 _SPACE_FIELDS = ("resolutions", "stem_chs", "head_chs", "stem_stride", "dropout")
@@ -76,7 +79,7 @@ SpaceIn = create_model("SpaceIn", __base__=_Space, __doc__=_Space.__doc__,
 
 
 class SearchCreate(config_model(SearchConfig, "SearchFields", rename=RENAMED,
-                                nested=(DatasetIn, SpaceIn, TrainingIn, LatencyIn, ScreeningIn))):  # type: ignore[misc]
+                                nested=(DatasetIn, SpaceIn, TrainingIn, LatencyIn, ScreeningIn, SupernetIn))):  # type: ignore[misc]
     """A search to queue. Everything has a default: ``{}`` is a valid search on digits."""
 
     model_config = ConfigDict(
@@ -92,14 +95,6 @@ class SearchCreate(config_model(SearchConfig, "SearchFields", rename=RENAMED,
     )
 
     name: Label = None
-
-
-class Progress(BaseModel):
-    budget: int = Field(description="trials to train")
-    complete: int
-    pruned: int
-    failed: int
-    rejected: int = Field(description="pruned before training: above max_params or max_macs")
 
 
 class ArchitectureLinks(BaseModel):
@@ -197,6 +192,8 @@ class SearchPublic(BaseModel):
     hypervolume_reference: HypervolumeReference | None = Field(
         None, description="the fixed cost the hypervolume is measured up to (null in the list of searches, and "
                           "before the first completed trial)")
+    supernet: SupernetProgress | None = Field(
+        None, description="strategy oneshot: the supernet's training (null before it starts, and for multi-trial)")
     config: dict[str, Any]
 
 

@@ -31,6 +31,7 @@ from searchspace.supernet import random_subnet
 from workers.data import DatasetConfig
 from workers.oneshot import (
     OneShotConfig,
+    SupernetTraining,
     calibration_images,
     inherited_model,
     judge_subnet,
@@ -52,8 +53,8 @@ def main() -> None:
     config = OneShotConfig(
         dataset=DatasetConfig(source="digits"),
         space=replace(PROXY_SPACE, resolutions=(args.resolution,)),
-        budget=TrainBudget(epochs=args.epochs, batch_size=64, lr=0.1, max_seconds=args.seconds or None,
-                           device="cpu"),
+        training=SupernetTraining(budget=TrainBudget(epochs=args.epochs, batch_size=64, lr=0.1,
+                                                     max_seconds=args.seconds or None, device="cpu")),
     )
     cpu = time.process_time()
     net, result = train_supernet(config, threads=args.threads)

@@ -59,6 +59,7 @@ class RunningJob:
     # when the job starts: DatasetError fails it with the reason, its stored trials kept
     check_data: Callable[[DatasetConfig], None] = lambda dataset: None
     tracking: TrackingConfig = TrackingConfig()  # where trials are followed besides the database (MLflow, ...)
+    checkpoint_dir: Path | None = None  # where a job keeps files that its resumed run reads (NAS_CHECKPOINT_DIR)
     artifacts: Path | None = None  # where a kind that keeps files (trained networks) writes them
 
     def evaluate(self) -> dict[str, Any]:

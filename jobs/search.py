@@ -21,6 +21,7 @@ from workers.search import (
     Tracking,
     TrialRecord,
     baseline_study_name,
+    supernet_checkpoint,
     trackers_for,
 )
 
@@ -63,19 +64,29 @@ class SearchKind(JobKindBase):
             job.in_session(f"search {job.id}: mirror baseline {record.name}",
                            lambda s: crud.record_baseline(s, search_id=job.id, record=record))
 
+        def mirror_supernet(progress: dict[str, Any]) -> None:
+            job.in_session(f"search {job.id}: supernet progress",
+                           lambda s: crud.set_supernet_progress(s, search_id=job.id, progress=progress))
+
         job.ensure_ray()
         extra: dict[str, Any] = job.evaluate()
         if config.latency.profile_id is not None:  # latencies predicted from the uploaded table
             extra["profile"] = job.in_session(f"search {job.id}: load its device profile", lambda s: (
                 crud.load_device_profile(s, profile_id=config.latency.profile_id)))
         driver = SearchDriver(config, job.url, job.study, should_stop=job.should_stop, on_trial=tracking.around(mirror),
-                              on_baseline=mirror_baseline, **extra)
+                              on_baseline=mirror_baseline, checkpoint_dir=job.checkpoint_dir,
+                              on_phase=mirror_supernet, **extra)
         result = driver.run()
         tracking.finish({f"trials_{state.lower()}": float(n) for state, n in result.counts().items()})
         return result
 
     def record(self, job: RunningJob, result: SearchResult) -> dict[str, Any]:
-        """Every trial and baseline once more (including those a dead driver left and this run failed)."""
+        """Every trial and baseline once more (including those a dead driver left and this run failed); the
+        search ended, its supernet checkpoint (one-shot) goes."""
+        checkpoint = supernet_checkpoint(job.checkpoint_dir, job.study)
+        ended = result.stopped is None or result.stopped.reason is not StopReason.INTERRUPTED
+        if checkpoint is not None and ended:
+            checkpoint.unlink(missing_ok=True)
         job.in_session(f"search {job.id}: mirror its trials", lambda s: [
             crud.record_trial(s, search_id=job.id, record=record) for record in result.trials]
             + [crud.record_baseline(s, search_id=job.id, record=record) for record in result.baselines])

@@ -214,6 +214,7 @@ class Service:
                          check_data=lambda dataset: check_dataset_again(dataset, self.settings),
                          tracking=TrackingConfig(mlflow_uri=self.settings.mlflow_uri,
                                                  tensorboard_dir=self.settings.tensorboard_dir),
+                         checkpoint_dir=self.settings.checkpoint_dir,
                          artifacts=self.settings.artifacts)
         result = kind.run(job)
         job.on_result(result)

@@ -40,7 +40,8 @@ CONFIGS: tuple[tuple[str, type, str], ...] = (
     ("Training job", TrainConfig, "`POST /v1/trainings` (with `architecture` and `name`)"),
     ("Box dataset", BoxDatasetConfig, "`nas train-detector` (its flags)"),
     ("Tracking", TrackingConfig, "`nas search --mlflow/--tensorboard`; the service: `NAS_MLFLOW_URI`, `NAS_TENSORBOARD_DIR`"),
-    ("One-shot supernet training", OneShotConfig, "`workers.oneshot.train_supernet`"),
+    ("One-shot supernet training", OneShotConfig, "`workers.oneshot.train_supernet` (a one-shot search's "
+                                                  "`supernet` field is this config's `training`)"),
     ("Finalize", FinalizeConfig, ("`POST /v1/searches/{id}/finalize` (with `name`), `nas finalize` (its flags; "
                                   "the recipe's fields are flags of their own names)")),
     ("Proxy check", ProxyCheckConfig, "`nas proxy-check` (its flags; the recipe's fields as `--full-*`)"),

@@ -134,6 +134,11 @@ def get_search(session: Session, *, search_id: uuid.UUID, for_update: bool = Fal
     return get_job(session, Search, job_id=search_id, resource="search", for_update=for_update)
 
 
+def set_supernet_progress(session: Session, *, search_id: uuid.UUID, progress: dict[str, Any]) -> None:
+    """Record how far a one-shot search's supernet training got."""
+    get_search(session, search_id=search_id).supernet = progress
+
+
 def trial_counts(session: Session, *, search_id: uuid.UUID) -> dict[TrialState | None, int]:
     """A search's trials per state; rejected ones (pruned before training by a limit) under None."""
     rows = session.execute(

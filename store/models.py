@@ -76,6 +76,8 @@ class Search(JobMixin, Base):
     study: Mapped[str | None] = mapped_column(String(200))  # its Optuna study (null: stored before it was kept)
     config: Mapped[dict[str, Any]]
     stopped: Mapped[str | None] = mapped_column(String(200))
+    # a one-shot search's supernet training: state, steps and per-epoch curves (null for multi-trial searches)
+    supernet: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     architectures: Mapped[list[Architecture]] = relationship(
         back_populates="search", cascade="all, delete-orphan", passive_deletes=True
     )

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nas-scaler" / "exports",
         description="where built exports (ONNX, TorchScript, weights) are kept, content-addressed; API processes "
                     "may share it")
+    checkpoint_dir: Path = Field(
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nas-scaler" / "checkpoints",
+        description="where one-shot searches keep their supernet's checkpoint while they run (a resumed search "
+                    "trains on from it; removed when the search ends); with several drivers or a Ray cluster, a "
+                    "directory all of them reach")
     artifacts_dir: Path | None = Field(None, description=(
         "where trained networks are kept (checkpoints, weights, ONNX, TorchScript, the standalone .py), a directory "
         "per training or finalize job; the API, every driver and every Ray worker must reach the same directory "

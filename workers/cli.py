@@ -54,6 +54,10 @@ FLAGS = {
     "--baselines": "baselines",
     "--screen": "screening.proxy",
     "--screen-candidates": "screening.candidates",
+    "--strategy": "strategy",
+    "--supernet-epochs": "supernet.budget.epochs",
+    "--supernet-lr": "supernet.budget.lr",
+    "--ddp-workers": "supernet.ddp_workers",
 }
 
 
@@ -174,6 +178,24 @@ def progress_bar(config: SearchConfig, desc: str, term: Console, disable: bool) 
     return bar, progress
 
 
+def supernet_printer(config: SearchConfig, term: Console, json_only: bool) -> Callable[[dict[str, Any]], None]:
+    """``on_phase=`` for a one-shot search: a line on the terminal per supernet epoch (unless only JSON is
+    printed)."""
+    shown = {"epochs": 0}
+
+    def phase(done: dict[str, Any]) -> None:
+        epochs = len(done.get("epoch_losses") or [])
+        if not json_only and epochs != shown["epochs"]:
+            shown["epochs"] = epochs
+            last = {k: "-" if done[k][-1] is None else f"{done[k][-1]:.4f}"
+                    for k in ("epoch_losses", "largest_accuracies", "smallest_accuracies")}
+            print(f"supernet {done['state']}: epoch {epochs}/{config.supernet.budget.epochs}, step {done['step']}, "
+                  f"loss {last['epoch_losses']}, largest {last['largest_accuracies']}, smallest "
+                  f"{last['smallest_accuracies']}, {done.get('cpu_seconds') or 0:.0f} CPU-s", file=term.err)
+
+    return phase
+
+
 def _run_search(args: argparse.Namespace, config: SearchConfig, term: Console) -> int:
     from workers.search import SearchDriver
 
@@ -185,11 +207,13 @@ def _run_search(args: argparse.Namespace, config: SearchConfig, term: Console) -
     study = args.study or default_study_name(config)
     size = announce(config, term, args.json)
     bar, progress = progress_bar(config, study, term, args.json)
+    phase = supernet_printer(config, term, args.json)
     tracking = Tracking(trackers_for(TrackingConfig(mlflow_uri=args.mlflow, tensorboard_dir=args.tensorboard)))
     tracking.start(study, config.to_dict())
+    checkpoint_dir = Path(args.checkpoint_dir) if args.checkpoint_dir else log_path_for(args.storage).parent
     with stop_on_signals() as stop:
         result = SearchDriver(config, args.storage, study, on_trial=tracking.around(progress), should_stop=stop,
-                              profile=profile).run()
+                              profile=profile, checkpoint_dir=checkpoint_dir, on_phase=phase).run()
     bar.close()
     tracking.finish({f"trials_{state.lower()}": float(n) for state, n in result.counts().items()})
     if result.stopped is not None and result.stopped.reason is StopReason.INTERRUPTED:
@@ -259,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help="device profile JSON (python -m workers profile): predict every candidate's "
                                      "latency from its table instead of timing it on the workers")
     p.add_argument("--storage", default=DEFAULT_STORAGE, help="SQLAlchemy URL of the study storage")
+    p.add_argument("--checkpoint-dir", metavar="DIR",
+                   help="--strategy oneshot: where the supernet's checkpoint (STUDY.supernet.pt) is kept, so that a "
+                        "rerun resumes its training (default: beside a SQLite storage, else the current directory)")
     p.add_argument("--study", help="study name (default: derived from the config, so reruns resume)")
     p.add_argument("--json", action="store_true",
                    help="print the result as one JSON document on standard output (nothing else goes there)")

@@ -78,6 +78,7 @@ def to_public(session: Session, search: Search, settings: Settings, baselines: b
         best=public_architecture(best, settings) if best else None,
         baselines=public_baselines(session, search.id, settings) if baselines else None,
         hypervolume_reference=hypervolume_reference(session, search, best.spec if best else None) if baselines else None,
+        supernet=search.supernet,
     )
 
 

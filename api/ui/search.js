@@ -68,6 +68,7 @@ export function choiceAxes(trials, field, cost, front) {
 export function render(root, id) {
   root.innerHTML = `<h2 id="title">Search</h2><div id="summary" class="summary"></div>
     <div class="actions" id="search-actions"></div><p class="form-error" id="action-error"></p>
+    <div id="supernet-box" hidden><h3 id="supernet-title">Supernet</h3><div id="supernet" class="chart-box"></div></div>
     <h3 id="chart-title">Pareto front</h3><div id="pareto" class="chart-box"><p class="muted">no completed trial yet</p></div>
     <div id="baselines-box" hidden><h3 id="baselines-title">Baselines</h3>
     <p class="muted">Zoo networks fitted to this data and to the space's MACs range, trained with the same budget
@@ -144,6 +145,21 @@ export function render(root, id) {
     if (all.length) curves(root.querySelector("#curves"), all, { xLabel: "epoch", yLabel: "validation accuracy", height: 260 });
   }
 
+  // A one-shot search's supernet: its state and steps, and the per-epoch accuracies of its extremes.
+  function renderSupernet() {
+    const sn = search.supernet;
+    root.querySelector("#supernet-box").hidden = !sn;
+    if (!sn) return;
+    const epochs = (sn.largest_accuracies || []).length;
+    root.querySelector("#supernet-title").textContent = `Supernet ${sn.state}: step ${sn.step} of ${sn.steps || "?"}, ${
+      epochs} epochs, ${fmtSeconds(sn.cpu_seconds)} CPU`;
+    if (!epochs) return;
+    const curve = (name, values) => ({ name, points: values.map((y, i) => ({ x: i + 1, y, label: `epoch ${i + 1}: ${
+      fmt(y)}` })).filter((p) => Number.isFinite(p.y)) });
+    lines(root.querySelector("#supernet"), [curve("largest", sn.largest_accuracies), curve("smallest",
+      sn.smallest_accuracies)], { xLabel: "epoch", yLabel: "validation accuracy (inherited)", height: 200 });
+  }
+
   function renderChoices() {
     const cost = search.config.objective === "macs" ? "macs" : "latency_ms";
     const measured = trials.filter((t) => t.spec && Number.isFinite(t.accuracy) && Number.isFinite(t[cost]));
@@ -168,6 +184,7 @@ export function render(root, id) {
       <dl><dt>elapsed</dt><dd id="elapsed">${fmtSeconds(s.elapsed_s)}</dd><dt>best</dt><dd>${best}</dd>
       <dt>objective</dt><dd>${esc(s.config.objective)} · ${esc(s.config.mode)}${s.config.target ? ` (target ${s.config.target})` : ""}</dd>
       <dt>sampler</dt><dd>${esc(s.config.sampler)}, ${s.config.n_workers} workers</dd>
+      <dt>strategy</dt><dd>${esc(s.config.strategy || "multi-trial")}</dd>
       <dt>dataset</dt><dd>${esc(s.config.dataset && s.config.dataset.source)}</dd>
       <dt>Optuna study</dt><dd><code id="study">${esc(s.study)}</code></dd></dl>
       ${s.error ? `<p class="error">${esc(s.error)}</p>` : ""}`;
@@ -198,6 +215,7 @@ export function render(root, id) {
   const stopSearch = poll(async () => {
     search = await api(`/v1/searches/${id}`);
     renderSummary();
+    renderSupernet();
     renderBaselines();
     const measured = (search.baselines || []).map((b) => `${b.name}:${b.state}:${b.dominated_by}`).join(",");
     const key = `${search.state} ${JSON.stringify(search.progress)} ${measured}`;

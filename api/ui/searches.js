@@ -15,6 +15,8 @@ export const LAUNCH_FIELDS = [
   { path: "target", label: "target (ms or MACs)", kind: "number" },
   { path: "sampler", kind: "select" },
   { path: "pruner", kind: "select" },
+  { path: "strategy", kind: "select" },
+  { path: "supernet.training.epochs", label: "supernet epochs (oneshot)", kind: "int" },
   { path: "n_trials", label: "trials", kind: "int" },
   { path: "n_workers", label: "workers", kind: "int" },
   { path: "training.epochs", label: "epochs", kind: "int" },

@@ -108,4 +108,5 @@ def test_the_walk_notices_a_missing_field(monkeypatch: pytest.MonkeyPatch) -> No
     assert _walk(SearchConfig, SCHEMAS["SearchCreate"], "SearchConfig") == [
         "SearchConfig.space.stages[*].kernels: not in the request model",
         "SearchConfig.budget.bn_calibration: not in the request model",
+        "SearchConfig.supernet.budget.bn_calibration: not in the request model",  # the one TrainingIn, twice
     ]

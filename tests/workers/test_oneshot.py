@@ -17,6 +17,7 @@ from workers.data import DatasetConfig
 from workers.oneshot import (
     CheckpointError,
     OneShotConfig,
+    SupernetTraining,
     calibration_images,
     judge_subnet,
     load_resolutions,
@@ -39,8 +40,8 @@ SPACE = SearchSpace(
 CONFIG = OneShotConfig(
     dataset=DatasetConfig(source="digits", subset=0.4),
     space=SPACE,
-    budget=TrainBudget(epochs=1, batch_size=64, lr=0.1, bn_calibration=128),
-    checkpoint_steps=3,
+    training=SupernetTraining(budget=TrainBudget(epochs=1, batch_size=64, lr=0.1, bn_calibration=128),
+                              checkpoint_steps=3),
     seed=5,
 )
 
@@ -93,8 +94,8 @@ def test_killed_run_resumes_to_the_uninterrupted_weights(uninterrupted, tmp_path
 
 def test_checkpoint_of_another_run_is_refused_by_field(uninterrupted) -> None:
     path = uninterrupted[0]
-    for other, field in ((replace(CONFIG, seed=6), "seed"),
-                         (replace(CONFIG, budget=replace(CONFIG.budget, lr=0.2)), "budget.lr")):
+    lr = replace(CONFIG.training, budget=replace(CONFIG.budget, lr=0.2))
+    for other, field in ((replace(CONFIG, seed=6), "seed"), (replace(CONFIG, training=lr), "training.budget.lr")):
         with pytest.raises(CheckpointError, match=rf"another {field};"):
             train_supernet(other, path)
 
@@ -115,13 +116,17 @@ def test_judged_accuracy_is_the_inherited_networks(uninterrupted) -> None:
 @pytest.mark.parametrize(
     ("changes", "field"),
     [({"random_subnets": 17}, "random_subnets"), ({"temperature": 0.0}, "temperature"),
-     ({"checkpoint_steps": -1}, "checkpoint_steps"), ({"distill": "yes"}, "distill"), ({"budget": {}}, "budget"),
-     ({"extreme_kinds": "largest"}, "extreme_kinds")],
+     ({"checkpoint_steps": -1}, "checkpoint_steps"), ({"distill": "yes"}, "distill"), ({"budget": 3}, "budget"),
+     ({"extreme_kinds": "largest"}, "extreme_kinds"), ({"sampling": "all"}, "sampling"),
+     ({"ddp_workers": -1}, "ddp_workers")],
 )
 def test_config_is_validated_by_field(changes: dict, field: str) -> None:
     with pytest.raises(SpecError) as err:
-        OneShotConfig(**changes)
+        SupernetTraining(**changes)
     assert err.value.field == field
+    with pytest.raises(SpecError) as err:
+        OneShotConfig.from_dict({"training": changes})
+    assert err.value.field == f"training.{field}"
 
 
 def test_config_round_trips_through_json() -> None:

@@ -15,16 +15,20 @@ T = TypeVar("T")
 
 def nested_from_dict(cls: type[T], data: Any, nested: dict[str, type], what: str = "config") -> T:
     """``cls`` from JSON ``data`` whose ``nested`` fields (name -> config class) and ``space`` (a SearchSpace) are
-    JSON objects; a dataset problem is a SpecError on ``dataset.source``, anything else names its field path."""
+    JSON objects; a dataset problem is a SpecError on ``dataset.source``, anything else names its field path. A
+    nested class with a ``from_dict`` of its own (one that nests further) reads its field with it."""
     if not isinstance(data, dict):
         raise SpecError(what, "must be a JSON object")
     fields = dict(data)
     for name, sub in nested.items():
         if name in fields:
             try:
-                fields[name] = from_dict(sub, fields[name], name)
+                own = getattr(sub, "from_dict", None)
+                fields[name] = from_dict(sub, fields[name], name) if own is None else own(fields[name])
             except DatasetError as err:
                 raise SpecError("dataset.source", err.message) from None
+            except SpecError as err:
+                raise (err if own is None else err.within(name)) from None
     if "space" in fields:
         try:
             fields["space"] = SearchSpace.from_dict(fields["space"])

@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from searchspace.supernet import Supernet
 
 FORMAT = 1
-# Fields a resumed run may change: they bound or place the run, they do not change what it computes.
+# Fields a resumed run may change: they bound or place the run (of its budget, and of its training).
 RESUMABLE_CHANGES = ("max_seconds", "device", "gpus_per_trial")
+RESUMABLE_TRAINING = ("ddp_workers",)
 
 
 class CheckpointError(ValueError):
@@ -34,6 +35,7 @@ class Progress:
 
     step: int = 0
     train_seconds: float = 0.0
+    cpu_seconds: float = 0.0
     epoch_losses: list[float] = field(default_factory=list)
     epoch_distill_losses: list[float] = field(default_factory=list)
     largest_accuracies: list[float] = field(default_factory=list)
@@ -46,8 +48,9 @@ class Progress:
 
 def _comparable(config: OneShotConfig) -> dict[str, Any]:
     data = config.to_dict()
-    data["budget"] = {k: v for k, v in data["budget"].items() if k not in RESUMABLE_CHANGES}
-    return data
+    training = {k: v for k, v in data["training"].items() if k not in RESUMABLE_TRAINING}
+    training["budget"] = {k: v for k, v in training["budget"].items() if k not in RESUMABLE_CHANGES}
+    return {**data, "training": training}
 
 
 def save_checkpoint(path: Path, config: OneShotConfig, net: Supernet, optimizer: Any, progress: Progress) -> None:
@@ -86,8 +89,9 @@ def check_same_run(data: dict[str, Any], config: OneShotConfig, path: Path) -> N
     for name in mine:
         if mine[name] != theirs.get(name):
             inner = mine[name], theirs.get(name)
-            if isinstance(inner[0], dict) and isinstance(inner[1], dict):
-                name += "." + next(k for k in {*inner[0], *inner[1]} if inner[0].get(k) != inner[1].get(k))
+            while isinstance(inner[0], dict) and isinstance(inner[1], dict):
+                key = next(k for k in {*inner[0], *inner[1]} if inner[0].get(k) != inner[1].get(k))
+                name, inner = f"{name}.{key}", (inner[0].get(key), inner[1].get(key))
             raise CheckpointError(f"{path} was written by a run with another {name}; resume with the same "
                                   "configuration or start from a new checkpoint path")
 

@@ -33,15 +33,23 @@ def calibration_images(data: SplitData, count: int, seed: int) -> torch.Tensor:
     return data.x_train[order[:count]]
 
 
-def judge_subnet(
+def judged_model(
     net: Supernet, spec: ArchSpec, data: SplitData, calibration: torch.Tensor, batch_size: int,
     eval_batch_size: int = 512,
-) -> float:
-    """Validation top-1 of ``spec`` with inherited weights, its batch norms re-estimated on ``calibration``
-    (images at ``spec.resolution``, as ``data``) in batches of ``batch_size``."""
+) -> tuple[nn.Module, float]:
+    """``spec`` built with inherited weights, its batch norms re-estimated on ``calibration`` (images at
+    ``spec.resolution``, as ``data``) in batches of ``batch_size``, and its validation top-1."""
     if data.resolution != spec.resolution:
         raise ValueError(f"data at {data.resolution} px judge a sub-network at {spec.resolution} px")
     model = inherited_model(net, spec)
     device = next(model.parameters()).device
     calibrate_bn(model, calibration.to(device), batch_size)
-    return accuracy(model, data.x_val.to(device), data.y_val.to(device), eval_batch_size)
+    return model, accuracy(model, data.x_val.to(device), data.y_val.to(device), eval_batch_size)
+
+
+def judge_subnet(
+    net: Supernet, spec: ArchSpec, data: SplitData, calibration: torch.Tensor, batch_size: int,
+    eval_batch_size: int = 512,
+) -> float:
+    """Validation top-1 of ``spec`` with inherited weights (``judged_model``)."""
+    return judged_model(net, spec, data, calibration, batch_size, eval_batch_size)[1]

@@ -23,15 +23,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from searchspace.supernet import Supernet, extreme_subnet, random_subnet
+from searchspace.spec import ArchSpec
 from workers.data import SplitData, stratified_subset
 from workers.oneshot.checkpoint import Progress, check_same_run, read_checkpoint, restore, save_checkpoint
-from workers.oneshot.config import ExtremeKinds, OneShotConfig
+from workers.oneshot.config import ExtremeKinds, OneShotConfig, Sampling
 from workers.oneshot.judge import calibration_images, judge_subnet
 from workers.training import Stopped, cosine_lrs, make_optimizer, train_device
 
 if TYPE_CHECKING:
     import torch
+
+    from searchspace.supernet import Supernet
 
 # (epoch index, the result so far) after each epoch; returning False stops training.
 SupernetEpochCallback = Callable[[int, "SupernetResult"], bool | None]
@@ -40,7 +42,9 @@ SupernetEpochCallback = Callable[[int, "SupernetResult"], bool | None]
 @dataclass(frozen=True, kw_only=True)
 class SupernetResult:
     """Per-epoch curves (the largest's label loss, the others' mean distillation loss, the judged accuracies of
-    the largest and the smallest sub-networks), steps run, training time, and why training stopped early:
+    the largest and the smallest sub-networks), steps run, training time (wall: ``train_seconds``, the training
+    steps; ``cpu_seconds``: every process's CPU time, judging and checkpoints included), and why training
+    stopped early:
     ``""`` (all epochs ran), ``"time"`` (``budget.max_seconds``), ``"callback"`` or ``"diverged"``."""
 
     epochs_run: int
@@ -50,14 +54,23 @@ class SupernetResult:
     largest_accuracies: tuple[float, ...]
     smallest_accuracies: tuple[float, ...]
     train_seconds: float
+    cpu_seconds: float
     resumed_at_step: int
     stopped: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        for name in ("epoch_losses", "epoch_distill_losses", "largest_accuracies", "smallest_accuracies"):
+        for name in _CURVES:
             data[name] = [v if math.isfinite(v) else None for v in data[name]]
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SupernetResult:
+        curves = {name: tuple(math.nan if v is None else float(v) for v in data[name]) for name in _CURVES}
+        return cls(**{**{k: data[k] for k in cls.__dataclass_fields__ if k in data}, **curves})
+
+
+_CURVES = ("epoch_losses", "epoch_distill_losses", "largest_accuracies", "smallest_accuracies")
 
 
 def _result(progress: Progress, resumed_at: int, stopped: str) -> SupernetResult:
@@ -66,7 +79,8 @@ def _result(progress: Progress, resumed_at: int, stopped: str) -> SupernetResult
         epoch_losses=tuple(progress.epoch_losses), epoch_distill_losses=tuple(progress.epoch_distill_losses),
         largest_accuracies=tuple(progress.largest_accuracies),
         smallest_accuracies=tuple(progress.smallest_accuracies),
-        train_seconds=progress.train_seconds, resumed_at_step=resumed_at, stopped=stopped,
+        train_seconds=progress.train_seconds, cpu_seconds=progress.cpu_seconds, resumed_at_step=resumed_at,
+        stopped=stopped,
     )
 
 
@@ -75,20 +89,57 @@ def load_resolutions(config: OneShotConfig) -> dict[int, SplitData]:
     return {r: config.dataset.load(r, config.space.in_chans) for r in sorted(config.space.resolutions)}
 
 
+def _kept(config: OneShotConfig, labels: Any) -> Any:
+    """The indices of the training images the run trains on (the budget's stratified subset)."""
+    return stratified_subset(labels.numpy(), config.budget.subset, config.seed)
+
+
+def planned_steps(config: OneShotConfig) -> int:
+    """The optimizer steps a run of ``config`` (sized to its data) takes over all its epochs."""
+    labels = config.dataset.load(min(config.space.resolutions), config.space.in_chans).y_train
+    kept = len(_kept(config, labels))
+    return kept // min(config.budget.batch_size, kept) * config.budget.epochs
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class Shard:
+    """This process's part of a run that several processes train together (``workers.oneshot.distributed``):
+    its rank among ``world``, the model its forward passes go through (``wrap``: DistributedDataParallel), and
+    the collectives: ``agree(code)`` is rank 0's code on every rank, ``total(x)`` the sum over ranks. Each rank
+    takes its share of every batch; rank 0 alone judges, checkpoints and reports epochs."""
+
+    rank: int = 0
+    world: int = 1
+    wrap: Callable[[Any], Any] = _same
+    agree: Callable[[int], int] = _same
+    total: Callable[[float], float] = _same
+
+
+_GO_ON, _CALLBACK, _TIME, _DIVERGED = 0, 1, 2, 3
+_STOPS = {_GO_ON: "", _CALLBACK: Stopped.CALLBACK, _TIME: Stopped.TIME, _DIVERGED: Stopped.DIVERGED}
+
+
 def train_supernet(
     config: OneShotConfig,
     checkpoint: Path | None = None,
     on_epoch: SupernetEpochCallback | None = None,
-    on_step: Callable[[int], None] | None = None,
+    on_step: Callable[[int], bool | None] | None = None,
     threads: int | None = None,
+    shard: Shard = Shard(),
 ) -> tuple[Supernet, SupernetResult]:
     """Train (or, when ``checkpoint`` exists, resume training) the supernet of ``config``.
 
     The space is sized to the data's classes and channels first. ``on_step(step)`` runs after every optimizer
-    step and checkpoint (an exception from it ends the run, as a crash would). Returns the supernet (on the
-    budget's device) and the result.
+    step and checkpoint: returning False stops training there (``stopped`` "callback", after a checkpoint); an
+    exception from it ends the run as a crash would. Returns the supernet (on the budget's device) and the result.
     """
     import torch
+
+    from searchspace.supernet import Supernet  # torch: imported when training, not with the package
 
     info = config.dataset.validate()
     config = config.with_data_shape(info.num_classes, info.in_chans)
@@ -99,29 +150,38 @@ def train_supernet(
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             net = Supernet(config.space)
-            return _Run(config, net, checkpoint, on_epoch, on_step).run()
+            return _Run(config, net, checkpoint, on_epoch, on_step, shard).run()
     finally:
         torch.set_num_threads(previous_threads)
+
+
+def _every_stage_kinds(space: Any) -> list[str]:
+    """The block kinds every stage of ``space`` offers."""
+    return sorted(set.intersection(*(set(st.kinds) for st in space.stages)))
 
 
 class _Run:
     """One training run's state: the supernet, its optimizer, the data and the progress."""
 
     def __init__(self, config: OneShotConfig, net: Supernet, checkpoint: Path | None,
-                 on_epoch: SupernetEpochCallback | None, on_step: Callable[[int], None] | None) -> None:
+                 on_epoch: SupernetEpochCallback | None, on_step: Callable[[int], bool | None] | None,
+                 shard: Shard) -> None:
         import torch
         from torch import nn
 
-        self.config, self.budget, self.checkpoint = config, config.budget, checkpoint
+        self.config, self.budget, self.checkpoint, self.shard = config, config.budget, checkpoint, shard
+        self.rank, self.world = shard.rank, shard.world
         self.on_epoch, self.on_step = on_epoch, on_step
         self.device = train_device(self.budget.device)
         self.net = net.to(self.device)
         self.data = load_resolutions(config)
         labels = next(iter(self.data.values())).y_train
-        self.keep = torch.from_numpy(stratified_subset(labels.numpy(), self.budget.subset, config.seed))
+        self.keep = torch.from_numpy(_kept(config, labels))
         self.y = labels[self.keep].to(self.device)
         self.x = {r: d.x_train[self.keep].to(self.device) for r, d in self.data.items()}
         self.batch = min(self.budget.batch_size, len(self.y))
+        if self.batch < self.world:
+            raise ValueError(f"a batch of {self.batch} images cannot be shared by {self.world} workers")
         self.steps_per_epoch = len(self.y) // self.batch
         self.lrs = cosine_lrs(self.budget.lr, self.steps_per_epoch * self.budget.epochs)
         self.optimizer = make_optimizer(self.net, self.budget)
@@ -131,7 +191,9 @@ class _Run:
             data = read_checkpoint(checkpoint)
             check_same_run(data, config, checkpoint)
             self.progress = restore(data, self.net, self.optimizer)
+        self.model = shard.wrap(self.net)
         self.resumed_at = self.progress.step
+        self.cpu_start, self.cpu_before = time.process_time(), self.progress.cpu_seconds
 
     def _seed(self, *parts: int) -> int:
         return hash((self.config.seed, *parts)) & (2**62 - 1)
@@ -152,21 +214,26 @@ class _Run:
         return self.net.eval(), _result(self.progress, self.resumed_at, stopped)
 
     def _train_epoch(self, deadline: float) -> str:
-        """The remaining steps of the current epoch; "time" when the deadline passed first."""
+        """The remaining steps of the current epoch; why it stopped early ("" when it did not)."""
         epoch, index = divmod(self.progress.step, self.steps_per_epoch)
         start = time.perf_counter()
         self.net.train()
         try:
             for idx in self._order(epoch)[index:]:
                 self._step(idx)
-                if self.config.checkpoint_steps and self.progress.step % self.config.checkpoint_steps == 0:
+                if self.config.training.checkpoint_steps and \
+                        self.progress.step % self.config.training.checkpoint_steps == 0:
                     self.progress.train_seconds += time.perf_counter() - start
                     start = time.perf_counter()
                     self._save()
-                if self.on_step is not None:
-                    self.on_step(self.progress.step)
-                if time.perf_counter() > deadline:
-                    return Stopped.TIME
+                code = _GO_ON
+                if self.on_step is not None and self.on_step(self.progress.step) is False:
+                    code = _CALLBACK
+                elif time.perf_counter() > deadline:
+                    code = _TIME
+                code = self.shard.agree(code)
+                if code != _GO_ON:
+                    return _STOPS[code]
             return ""
         finally:
             self.progress.train_seconds += time.perf_counter() - start
@@ -178,6 +245,21 @@ class _Run:
         n = self.steps_per_epoch * self.batch
         return torch.randperm(len(self.y), generator=generator)[:n].view(self.steps_per_epoch, self.batch)
 
+    def _subnets(self, step: int) -> list[ArchSpec]:
+        """The step's sandwich: the largest, the smallest and the random sub-networks (seeded by the step)."""
+        from searchspace.supernet import extreme_subnet, random_subnet
+
+        rng = random.Random(self._seed(step))
+        t, space = self.config.training, self.config.space
+        any_kind = t.extreme_kinds == ExtremeKinds.RANDOM
+        specs = [extreme_subnet(space, True, rng, any_kind), extreme_subnet(space, False, rng, any_kind)]
+        one_kind = t.sampling == Sampling.KIND or (t.sampling == Sampling.MIXED and step % 2 == 1)
+        kinds = _every_stage_kinds(space) if one_kind else []
+        for _ in range(t.random_subnets):
+            drawn = space.with_choices(kinds=(rng.choice(kinds),)) if kinds else space
+            specs.append(random_subnet(drawn, rng))
+        return specs
+
     def _step(self, idx: torch.Tensor) -> None:
         import torch
         import torch.nn.functional as F
@@ -186,21 +268,17 @@ class _Run:
         for group in self.optimizer.param_groups:
             group["lr"] = self.lrs[step]
         torch.manual_seed(self._seed(step))  # dropout
-        rng = random.Random(self._seed(step))
-        space = self.config.space
-        any_kind = self.config.extreme_kinds == ExtremeKinds.RANDOM
-        specs = [extreme_subnet(space, True, rng, any_kind), extreme_subnet(space, False, rng, any_kind)]
-        specs += [random_subnet(space, rng) for _ in range(self.config.random_subnets)]
-        idx = idx.to(self.device)
-        y, t = self.y[idx], self.config.temperature
+        specs = self._subnets(step)
+        idx = idx[self.rank::self.world].to(self.device)
+        y, t = self.y[idx], self.config.training.temperature
         self.optimizer.zero_grad(set_to_none=True)
         teacher: torch.Tensor | None = None
         losses = []
         for spec in specs:
             self.net.set_active(spec)
             self.net.regularise(teacher is None)
-            logits = self.net(self.x[spec.resolution][idx])
-            if teacher is None or not self.config.distill:
+            logits = self.model(self.x[spec.resolution][idx])
+            if teacher is None or not self.config.training.distill:
                 loss = self.criterion(logits, y)
                 teacher = (logits.detach() / t).softmax(1) if teacher is None else teacher
             else:
@@ -223,19 +301,28 @@ class _Run:
         p.epoch_losses.append(p.running[0] / done)
         p.epoch_distill_losses.append(p.running[1] / done)
         p.running = [0.0, 0.0, 0.0]
+        from searchspace.supernet import extreme_subnet
+
         rng = random.Random(self._seed(epoch, -2))
-        for largest, curve in ((True, p.largest_accuracies), (False, p.smallest_accuracies)):
-            spec = extreme_subnet(self.config.space, largest, rng)
-            data = self.data[spec.resolution]
-            calibration = calibration_images(data, self.budget.bn_calibration, self.config.seed)
-            curve.append(judge_subnet(self.net, spec, data, calibration, self.batch, self.budget.eval_batch_size))
-        if not math.isfinite(p.epoch_losses[-1]):
-            return Stopped.DIVERGED
-        result = _result(p, self.resumed_at, "")
-        if self.on_epoch is not None and self.on_epoch(epoch, result) is False:
-            return Stopped.CALLBACK if p.step < self.steps_per_epoch * self.budget.epochs else ""
-        return ""
+        code = _GO_ON
+        if self.rank == 0:
+            for largest, curve in ((True, p.largest_accuracies), (False, p.smallest_accuracies)):
+                spec = extreme_subnet(self.config.space, largest, rng)
+                data = self.data[spec.resolution]
+                calibration = calibration_images(data, self.budget.bn_calibration, self.config.seed)
+                curve.append(judge_subnet(self.net, spec, data, calibration, self.batch,
+                                          self.budget.eval_batch_size))
+            result = _result(p, self.resumed_at, "")
+            if not math.isfinite(p.epoch_losses[-1]):
+                code = _DIVERGED
+            elif self.on_epoch is not None and self.on_epoch(epoch, result) is False \
+                    and p.step < self.steps_per_epoch * self.budget.epochs:
+                code = _CALLBACK
+        return _STOPS[self.shard.agree(code)]
 
     def _save(self) -> None:
-        if self.checkpoint is not None:
+        """Checkpoint (rank 0), with the CPU time of every rank so far."""
+        spent = self.shard.total(time.process_time() - self.cpu_start)
+        self.progress.cpu_seconds = self.cpu_before + spent
+        if self.checkpoint is not None and self.rank == 0:
             save_checkpoint(self.checkpoint, self.config, self.net, self.optimizer, self.progress)

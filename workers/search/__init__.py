@@ -5,7 +5,7 @@ accuracy, the front against the baselines at equal cost)."""
 from __future__ import annotations
 
 from workers.search.baselines import BaselineRecord, baseline_study_name, verdict
-from workers.search.config import DEFAULT_BASELINES, Objective, SearchConfig, check_baselines
+from workers.search.config import DEFAULT_BASELINES, Objective, SearchConfig, Strategy, check_baselines
 from workers.search.driver import SearchDriver
 from workers.search.finalize import (
     FinalizeConfig,
@@ -23,6 +23,7 @@ from workers.search.finalize_cli import (
     given_flags,
 )
 from workers.search.finalize_report import Candidate, FinalizeReport, NetworkKind, NetworkResult
+from workers.search.oneshot import SupernetState, judge_candidate, supernet_checkpoint, supernet_config
 from workers.search.profile_file import load_profile_file
 from workers.search.proxy_check import ProxyCheckConfig, ProxyCheckReport, ProxySetting, proxy_check
 from workers.search.proxy_check_cli import add_proxy_check_flags, proxy_check_command
@@ -59,6 +60,8 @@ __all__ = [
     "SearchConfig",
     "SearchDriver",
     "SearchResult",
+    "Strategy",
+    "SupernetState",
     "TooFewPoints",
     "Tracking",
     "TrackingConfig",
@@ -79,12 +82,15 @@ __all__ = [
     "front_vs_baselines",
     "given_flags",
     "hypervolume",
+    "judge_candidate",
     "load_profile_file",
     "load_result",
     "pareto_front",
     "proxy_check",
     "proxy_check_command",
     "rank_agreement",
+    "supernet_checkpoint",
+    "supernet_config",
     "trackers_for",
     "train_networks",
     "verdict",

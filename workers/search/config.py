@@ -15,6 +15,7 @@ from searchspace.space import PROXY_SPACE, SearchSpace
 from searchspace.zoo import names as zoo_names
 from workers.data import DatasetConfig, nested_from_dict
 from workers.latency import LatencyConfig
+from workers.oneshot import SupernetTraining
 from workers.screening import ScreeningConfig
 from workers.search.rungs import RungConfig
 from workers.training import TrainBudget
@@ -51,6 +52,15 @@ class Sampler(enum.StrEnum):
     RANDOM = "random"
 
 
+class Strategy(enum.StrEnum):
+    """How candidates are judged: ``multi-trial`` trains every one (``budget``); ``oneshot`` trains one weight-
+    sharing supernet first (``supernet``) and judges every candidate with the weights it inherits from it (batch
+    norm re-estimated, then validated: about a second each on a CPU). The registry: workers.search.strategies."""
+
+    MULTI_TRIAL = "multi-trial"
+    ONESHOT = "oneshot"
+
+
 class Pruner(enum.StrEnum):
     """``asha``: MO-ASHA rungs (workers.search.rungs: at each rung only the best 1/eta by non-dominated sorting over
     accuracy so far and counted MACs go on); ``median``: stop a trial whose accuracy is below the median of the
@@ -63,7 +73,8 @@ class Pruner(enum.StrEnum):
 
 # One network of each family in the seed chapter, the cheapest variant that is still the family's own design.
 DEFAULT_BASELINES = ("mobilenet_v2", "ghostnet_1_0", "shufflenet_v2_x1_0", "micronet_m1", "efficientnet_b0")
-_ENUMS = {"objective": Objective, "mode": Mode, "reward": Reward, "sampler": Sampler, "pruner": Pruner}
+_ENUMS = {"objective": Objective, "mode": Mode, "reward": Reward, "sampler": Sampler, "pruner": Pruner,
+          "strategy": Strategy}
 
 @dataclass(frozen=True, kw_only=True)
 class SearchConfig:
@@ -113,10 +124,16 @@ class SearchConfig:
                                                            "before the pruner judges a trial at it"))
     screening: ScreeningConfig = field(default_factory=ScreeningConfig, metadata=doc(
         "zero-cost screening of sampled candidates that warms the sampler"))
+    strategy: Strategy = field(default=Strategy.MULTI_TRIAL, metadata=doc(
+        "multi-trial: train every candidate (budget); oneshot: train a weight-sharing supernet once (supernet), "
+        "then judge each candidate with inherited weights (n_trials of them; the pruner does not apply)"))
+    supernet: SupernetTraining = field(default_factory=SupernetTraining, metadata=doc(
+        "strategy oneshot: how the supernet trains (its CPU time counts against cpu_budget_s)"))
 
     def __post_init__(self) -> None:
         for name, cls in (("dataset", DatasetConfig), ("space", SearchSpace), ("budget", TrainBudget),
-                          ("latency", LatencyConfig), ("screening", ScreeningConfig)):
+                          ("latency", LatencyConfig), ("screening", ScreeningConfig),
+                          ("supernet", SupernetTraining)):
             if not isinstance(getattr(self, name), cls):
                 raise SpecError(name, f"must be a {cls.__name__}")
         for name, kind in _ENUMS.items():
@@ -162,17 +179,18 @@ class SearchConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data (stored, and hashed into study names: keep it byte-stable).
 
-        ``screening``, ``cpu_budget_s``, ``rung_min_epochs`` and ``rung_eta`` came after study names were pinned:
-        each is written only when it is not its default, so that every earlier config keeps its bytes and its study
-        name.
+        ``screening``, ``cpu_budget_s``, ``rung_min_epochs``, ``rung_eta``, ``strategy`` and ``supernet`` came after
+        study names were pinned: each is written only when it is not its default, so that every earlier config
+        keeps its bytes and its study name.
         """
         data = as_dict(self)
         data.update(dataset=self.dataset.to_dict(), space=self.space.to_dict(), budget=self.budget.to_dict(),
                     latency=self.latency.to_dict(), baselines=list(self.baselines),
-                    screening=self.screening.to_dict())
-        if self.screening == ScreeningConfig():
-            del data["screening"]
-        for name in ("cpu_budget_s", "rung_min_epochs", "rung_eta"):
+                    screening=self.screening.to_dict(), supernet=self.supernet.to_dict())
+        for name, default in (("screening", ScreeningConfig()), ("supernet", SupernetTraining())):
+            if getattr(self, name) == default:
+                del data[name]
+        for name in ("cpu_budget_s", "rung_min_epochs", "rung_eta", "strategy"):
             if getattr(self, name) == _DEFAULTS[name]:
                 del data[name]
         return data
@@ -183,7 +201,7 @@ class SearchConfig:
     @classmethod
     def from_dict(cls, data: Any) -> SearchConfig:
         return nested_from_dict(cls, data, {"dataset": DatasetConfig, "budget": TrainBudget, "latency": LatencyConfig,
-                                                 "screening": ScreeningConfig}, "config")
+                                            "screening": ScreeningConfig, "supernet": SupernetTraining}, "config")
 
 
 def check_baselines(baselines: object) -> tuple[str, ...]:

@@ -8,8 +8,10 @@ ones are never evaluated again, and an architecture already evaluated is reused 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -44,10 +46,12 @@ from workers.runtime import (
 )
 from workers.screening import screened_mark
 from workers.search.baselines import BaselineRecord, BaselineSource, WithBaselines
-from workers.search.config import SearchConfig
+from workers.search.config import Pruner, SearchConfig
 from workers.search.results import TrialRecord, mnasnet_reward
 from workers.search.rungs import Report, reports_of
 from workers.search.search_result import CONFIG_ATTR, SearchResult, load_result
+from workers.search.strategies import STRATEGIES
+from workers.search.strategy import Judge, Start
 from workers.search.trial import MedianReferee, RungReferee, Ticket, evaluate_trial
 from workers.search.warm_start import warm_start
 from workers.training import Measurements, Stopped
@@ -122,9 +126,13 @@ class SearchDriver:
         on_baseline: Callable[[BaselineRecord], None] | None = None,
         profile: DeviceProfile | None = None,
         make_executor: Callable[[SearchConfig], Executor] = ray_executor,
+        checkpoint_dir: Path | None = None,
+        on_phase: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         """``profile``: the device profile ``config.latency.device`` names, to predict latencies from;
-        ``make_executor``: where the trials run (a fresh one for each attempt)."""
+        ``make_executor``: where the trials run (a fresh one for each attempt); ``checkpoint_dir``: where the
+        strategy keeps what a resumed search reads again (a one-shot search's supernet checkpoint; None: not
+        kept); ``on_phase``: the progress of a strategy's phase before the trials (the supernet's training)."""
         self.config = config
         self.profile = profile
         self.storage_url = storage_url
@@ -135,11 +143,13 @@ class SearchDriver:
         self.poll_s = poll_s
         self.on_baseline = on_baseline or (lambda record: None)
         self.make_executor = make_executor
+        self.checkpoint_dir = checkpoint_dir
+        self.on_phase = on_phase or (lambda progress: None)
 
     def run(self) -> SearchResult:
         info = self.config.dataset.validate()
         config = self.config.with_data_shape(info.num_classes, info.in_chans)
-        limits = EngineLimits(slots=config.n_workers, timeout_s=config.timeout_s, poll_s=self.poll_s)
+        deadline = None if config.timeout_s is None else time.monotonic() + config.timeout_s
 
         def attempt() -> Stop:  # resumes the study: run again as a whole after Ray was restarted
             ledger = Ledger(self.storage_url, self.study_name, _directions(config),
@@ -148,9 +158,16 @@ class SearchDriver:
             until_available(lambda: ledger.storage.set_study_user_attr(ledger.study_id, CONFIG_ATTR, config.to_dict()),
                             what="store the search's config")
             executor = self.make_executor(config)
-            source = _SearchSource(self, config, ledger)
+            judge = STRATEGIES[config.strategy](Start(
+                config, self.study_name, self.evaluate_fn, self.should_stop or (lambda: None), deadline,
+                self.checkpoint_dir, self.on_phase, self.poll_s))
+            if isinstance(judge, Stop):  # stopped while the strategy got ready
+                return judge
+            source = _SearchSource(self, config, ledger, judge)
             baselines = BaselineSource(config, self.storage_url, self.study_name, self.evaluate_fn, self.on_baseline,
                                        source.predict_latency)
+            left = None if config.timeout_s is None else max(0.0, config.timeout_s - judge.phase_s)
+            limits = EngineLimits(slots=config.n_workers, timeout_s=left, poll_s=self.poll_s)
             try:
                 stop = source.explain(run_engine(WithBaselines(source, baselines), executor, limits, self.should_stop))
                 if source.uncovered:
@@ -158,6 +175,7 @@ class SearchDriver:
                 return stop
             finally:
                 source.close()
+                judge.close()
 
         stop = with_restarts(attempt, restart_ray)
         until_available(lambda: checkpoint(self.storage_url), what="checkpoint the database")
@@ -167,8 +185,9 @@ class SearchDriver:
 class _SearchSource:
     """The search as an engine source: sample, reject/reuse/attach/evaluate, tell."""
 
-    def __init__(self, driver: SearchDriver, config: SearchConfig, ledger: Ledger) -> None:
-        self.driver, self.config, self.ledger = driver, config, ledger
+    def __init__(self, driver: SearchDriver, config: SearchConfig, ledger: Ledger, judge: Judge) -> None:
+        self.driver, self.config, self.ledger, self.judge = driver, config, ledger, judge
+        self.pruner = config.pruner if judge.prunes else Pruner.NONE
         history = ledger.recover()
         if not history:  # a new study: zero-cost screening (if configured) enqueues the first candidates
             warm_start(ledger.memory, config)
@@ -176,7 +195,7 @@ class _SearchSource:
         self.done = {r.spec_key: (r.number, r) for r in records if r.state is TrialState.COMPLETE and r.spec_key}
         spent = [r for r in records if counts_against_budget(r)]
         self.counted = len(spent)  # trials against the budget
-        self.cpu_spent = sum(r.cpu_seconds or 0.0 for r in spent)
+        self.cpu_spent = judge.cpu_seconds + sum(r.cpu_seconds or 0.0 for r in spent)
         self.by_key: dict[str, Pending] = {}
         self.curves = [record.epoch_accuracies for _, record in self.done.values()]
         self.rung_history = [report for r in spent for report in self._rung_reports(r)]
@@ -189,11 +208,11 @@ class _SearchSource:
     def _start_referee(self) -> Any:
         """The early-stopping rule's Ray actor (None when off), holding what the finished trials taught it."""
         config = self.config
-        if config.pruner == "none":
+        if self.pruner == "none":
             return None
         import ray
 
-        if config.pruner == "median":
+        if self.pruner == "median":
             actor = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1)(MedianReferee)
             return actor.remote(config.pruner_warmup_epochs, config.pruner_min_trials, self.curves)
         actor = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1)(RungReferee)
@@ -205,7 +224,7 @@ class _SearchSource:
         return float(macs) if self.config.mode == "pareto" else 0.0
 
     def _rung_reports(self, record: TrialRecord) -> list[Report]:
-        if self.config.pruner != "asha" or record.macs is None:
+        if self.pruner != "asha" or record.macs is None:
             return []
         return reports_of(self.config.rungs, record.number, record.epoch_accuracies, self._rung_cost(record.macs),
                           record.stopped is Stopped.CALLBACK)
@@ -214,7 +233,9 @@ class _SearchSource:
         """The engine's stop, saying which budget ran out."""
         budget = self.config.cpu_budget_s
         if stop.reason is StopReason.BUDGET and budget is not None and self.cpu_spent >= budget:
-            return Stop(StopReason.BUDGET, f"{self.cpu_spent:.0f} CPU-seconds spent of the {budget:g} s budget")
+            before = f", {self.judge.cpu_seconds:.0f} of them before the trials" if self.judge.cpu_seconds else ""
+            return Stop(StopReason.BUDGET, f"{self.cpu_spent:.0f} CPU-seconds spent of the {budget:g} s "
+                                           f"budget{before}")
         return stop
 
     def close(self) -> None:
@@ -268,7 +289,7 @@ class _SearchSource:
         pending = Pending(trial, stored, key, record)
         self.by_key[key] = pending
         ticket = None if self.referee is None else Ticket(self.referee, stored.number, self._rung_cost(cost.macs))
-        return Task(self.driver.evaluate_fn, (spec, self.config, ticket), pending)
+        return Task(*self.judge.task(spec, ticket), pending)
 
     def finished(self, task: Task, evaluated: Evaluated) -> None:
         """Record one evaluation and its identical twins."""
@@ -282,12 +303,12 @@ class _SearchSource:
         if evaluated.outcome is Outcome.COMPLETE:
             self.done[pending.key] = (pending.stored.number, told)
             self.curves.append(measured.epoch_accuracies)
-            if self.config.pruner == "median":
+            if self.pruner == "median":
                 self.referee.set_curves.remote(self.curves)
         if evaluated.outcome is not Outcome.FAIL:
             self.counted += 1
             self.rung_history.extend(self._rung_reports(told))
-            if self.config.pruner == "asha":
+            if self.pruner == "asha":
                 self.referee.set_history.remote(self.rung_history)
         for twin, twin_stored, _ in pending.twins:
             reused = pending.stored.number if evaluated.outcome is not Outcome.FAIL else told.reused_from
@@ -299,7 +320,7 @@ class _SearchSource:
         curve = measured.epoch_accuracies
         if not curve:
             return {}
-        rung = self.config.rungs.rung_index(len(curve), self.config.budget.epochs) if self.config.pruner == "asha" \
+        rung = self.config.rungs.rung_index(len(curve), self.config.budget.epochs) if self.pruner == "asha" \
             else None
         return {"fidelity": len(curve), "rung": rung}
 

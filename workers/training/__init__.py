@@ -19,7 +19,7 @@ from workers.training.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from workers.training.evaluation import Durations, Evaluation, evaluate
+from workers.training.evaluation import Durations, Evaluation, evaluate, measured, with_latency
 from workers.training.fullfit import EpochRecord, FullFitResult, fit, trained_spec, warmup_cosine
 from workers.training.loop import (
     accuracy,
@@ -74,6 +74,7 @@ __all__ = [
     "fitted_zoo",
     "load_checkpoint",
     "make_optimizer",
+    "measured",
     "read_progress",
     "rng_state",
     "save_checkpoint",
@@ -85,5 +86,6 @@ __all__ = [
     "train_network",
     "trained_spec",
     "warmup_cosine",
+    "with_latency",
     "write_json",
 ]

@@ -67,13 +67,7 @@ class Evaluation:
                                 eval_seconds=self.durations.total)
         if self.latency is None:  # not measured here: predicted by the driver, or not asked for
             return measured.to_dict()
-        info = self.latency.device_info
-        scale = self.latency.scale
-        scaled = "" if scale is None else f", scaled to the node's reference speed by {scale:.3f}"
-        how = f"plain loop: {self.latency.loop}" if self.latency.loop else f"{self.latency.clock} clock{scaled}"
-        source = f"measured on {info.device_name} ({info.device}, {info.threads} thread(s), {how})"
-        return replace(measured, latency_ms=self.latency_ms, latency_p90_ms=self.latency.p90_ms,
-                       device=info.to_dict(), latency_source=source).to_dict()
+        return with_latency(measured, self.latency).to_dict()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -88,6 +82,16 @@ class Evaluation:
             "latency": None if self.latency is None else self.latency.to_dict(),
             "durations": self.durations.to_dict(),
         }
+
+
+def with_latency(measurements: Measurements, latency: LatencyResult) -> Measurements:
+    """``measurements`` with a measured latency: median, p90, the device and how it was measured."""
+    info = latency.device_info
+    scaled = "" if latency.scale is None else f", scaled to the node's reference speed by {latency.scale:.3f}"
+    how = f"plain loop: {latency.loop}" if latency.loop else f"{latency.clock} clock{scaled}"
+    source = f"measured on {info.device_name} ({info.device}, {info.threads} thread(s), {how})"
+    return replace(measurements, latency_ms=latency.median_ms, latency_p90_ms=latency.p90_ms,
+                   device=info.to_dict(), latency_source=source)
 
 
 def adapt(spec: ArchSpec, info: DatasetInfo) -> ArchSpec:

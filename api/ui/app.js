@@ -1,5 +1,5 @@
 // The router: #/ (searches), #/search/<id>, #/architecture/<id>, #/finalize/<id>, #/scaling-searches,
-// #/scaling-search/<id>, #/zoo, #/zoo/<name>, #/devices, #/device/<id>.
+// #/scaling-searches/from/<architecture id> (the launch form on a found network), #/scaling-search/<id>, #/zoo, #/zoo/<name>, #/devices, #/device/<id>.
 
 import { askKey, storedKey, uiConfig } from "./api.js";
 import * as architecture from "./architecture.js";
@@ -17,6 +17,7 @@ const ROUTES = [
   [/^#\/architecture\/([0-9a-f-]+)$/, architecture.render],
   [/^#\/finalize\/([0-9a-f-]+)$/, renderFinalize],
   [/^#\/scaling-searches$/, scaling.renderList],
+  [/^#\/scaling-searches\/from\/([0-9a-f-]+)$/, scaling.renderList],
   [/^#\/scaling-search\/([0-9a-f-]+)$/, scaling.renderOne],
   [/^#\/zoo$/, zoo.renderList],
   [/^#\/zoo\/([A-Za-z0-9_.-]+)$/, zoo.renderOne],

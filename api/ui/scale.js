@@ -39,7 +39,11 @@ function familyCharts(box, derived, official) {
 
 // base: {architecture_id} or {zoo}
 export function scalePanel(container, base) {
-  container.innerHTML = `<h3>Scale this</h3><form id="scale" class="grid-form inline" novalidate><div class="field">
+  const grid = base.architecture_id
+    ? `<p><a class="button" id="scale-family" href="#/scaling-searches/from/${esc(base.architecture_id)}">Search
+      alpha, beta, gamma on your data and train the family</a> (a scaling search at full fidelity: the grid's
+      candidates, then phi = 0..3 and their baselines trained with the recipe)</p>` : "";
+  container.innerHTML = `<h3>Scale this</h3>${grid}<form id="scale" class="grid-form inline" novalidate><div class="field">
     <label for="f-official">also the published B0–B7 table</label><input type="checkbox" id="f-official"></div>
     <p class="form-error"></p><button type="submit" id="scale-button">Scale</button></form>
     <div id="family-box"></div><div id="family-charts" class="charts"></div>`;

@@ -31,7 +31,18 @@ const FIELDS = [
   { path: "extra", label: "more (JSON merged into the request)", kind: "json" },
 ];
 
-export function renderList(root) {
+// A found network's launch form (#/scaling-searches/from/<id>): that network as the base, its search's data, and
+// full fidelity, so that the defaults end with a trained family beside its baselines.
+async function foundDefaults(architectureId) {
+  const a = await api(`/v1/architectures/${architectureId}`);
+  const searchId = (a.origin || {}).search_id;
+  const dataset = searchId ? ((await api(`/v1/searches/${searchId}`)).config || {}).dataset || {} : {};
+  const values = { "base.zoo": "", "base.architecture_id": architectureId, fidelity: "full",
+    "dataset.source": dataset.source, "dataset.subset": dataset.subset };
+  return FIELDS.map((f) => (f.path in values && values[f.path] != null ? { ...f, value: values[f.path] } : f));
+}
+
+export function renderList(root, architectureId) {
   root.innerHTML = `<section class="split"><div class="list-pane"><h2>Scaling searches</h2>
     <p class="muted">Each candidate (alpha, beta, gamma), its phi = 1 network rounded to keep the formula's MACs
     ratio, whose counted ratio is within the counted tolerance of 2 proxy-trains
@@ -49,7 +60,10 @@ export function renderList(root) {
     location.hash = `#/scaling-search/${e.target.elements.id.value.trim()}`;
   });
   const form = root.querySelector("#launch-grid");
-  buildForm(form, "ScalingSearchCreate", FIELDS);
+  const fields = architectureId ? foundDefaults(architectureId) : Promise.resolve(FIELDS);
+  fields.then((f) => buildForm(form, "ScalingSearchCreate", f)).catch((err) => {
+    root.querySelector("#list-error").textContent = `architecture ${architectureId}: ${err.message}`;
+  });
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     clearErrors(form);

@@ -135,6 +135,16 @@ def test_launch_follow_pareto_architecture_download_and_scale(page, service: Run
     assert page.locator("#family tr.member").count() == 6  # phi 0, 1, 2: derived and the published table
     assert page.locator("#family-macs .series").count() == 2
     page.screenshot(path=screenshots / "scaling.png", full_page=True)
+    # a scaling search of the found network: its form comes with the network, its search's data and full fidelity
+    page.click("#scale-family")
+    page.wait_for_url(re.compile(rf"#/scaling-searches/from/{best['id']}$"))
+    page.locator("#f-fidelity").wait_for()
+    dataset = service.client.get(f"/v1/searches/{search_id}").json()["config"]["dataset"]
+    assert page.locator("#f-base-architecture_id").input_value() == best["id"]
+    assert page.locator("#f-base-zoo").input_value() == ""
+    assert page.locator("#f-fidelity").input_value() == "full"
+    assert page.locator("#f-dataset-source").input_value() == dataset["source"]
+    assert float(page.locator("#f-dataset-subset").input_value()) == dataset["subset"]
     page.goto("/")
     page.locator(f"#searches tr[data-id='{search_id}'] .state").wait_for()
     page.screenshot(path=screenshots / "searches-list.png")

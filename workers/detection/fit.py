@@ -7,6 +7,8 @@ turns on colour jitter: the classification policies do not move boxes), device, 
 loss is the head's own (``ssd_loss`` or ``yolox_loss``); gradients are clipped at norm 10. The weights of the
 epoch with the best validation mAP@[.5:.95] are kept and scored on the test split. With ``checkpoint``, every
 epoch's state is written atomically and a rerun of the same spec, data and recipe resumes after the last one.
+An ``on_epoch`` callback that returns False stops training after that epoch (a search's early stopping); the
+result then says ``stopped``.
 """
 
 from __future__ import annotations
@@ -77,11 +79,13 @@ class DetectionResult:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     state_dict: dict[str, Any]
+    stopped: bool = False  # on_epoch returned False before the recipe's last epoch
 
     def to_dict(self) -> dict[str, Any]:
         return {"spec": self.spec.to_dict(), "epochs": [asdict(e) for e in self.epochs],
                 **{k: getattr(self, k) for k in ("best_epoch", "val_map", "val_map50", "test_map", "test_map50",
-                                                 "test_size", "train_seconds", "images_per_second")},
+                                                 "test_size", "train_seconds", "images_per_second",
+                                                 "stopped")},
                 "mean": list(self.mean), "std": list(self.std)}
 
 
@@ -171,7 +175,8 @@ class _Run:
             self._restore(saved)
 
     def run(self) -> DetectionResult:
-        while len(self.history) < self.recipe.epochs:
+        stopped = False
+        while len(self.history) < self.recipe.epochs and not stopped:
             epoch = len(self.history)
             loss, seconds = self._train_epoch()
             val_map, val_map50 = evaluate_map(self.model, self.data.val, self.data, self.recipe.eval_batch_size,
@@ -184,7 +189,7 @@ class _Run:
             if self.path is not None:
                 save_checkpoint(self.path, self._state())
             if self.on_epoch is not None:
-                self.on_epoch(record)
+                stopped = self.on_epoch(record) is False and len(self.history) < self.recipe.epochs
             if loss is None:
                 break
         self.model.load_state_dict(self.best["state"])
@@ -196,7 +201,7 @@ class _Run:
             train_seconds=self.train_seconds,
             images_per_second=self.images / self.train_seconds if self.train_seconds > 0 else 0.0,
             mean=self.data.mean, std=self.data.std,
-            state_dict={k: v.cpu() for k, v in self.best["state"].items()},
+            state_dict={k: v.cpu() for k, v in self.best["state"].items()}, stopped=stopped,
         )
 
     def _train_epoch(self) -> tuple[float | None, float]:

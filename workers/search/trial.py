@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from searchspace.detection import DetectorSpec
 from searchspace.spec import ArchSpec
 from workers.search.config import SearchConfig
 from workers.search.rungs import Decision, Report, RungConfig, Rungs
@@ -87,11 +88,9 @@ def epoch_check(ticket: Ticket | None) -> Callable[[int, float], bool]:
     return on_epoch
 
 
-def evaluate_trial(spec: ArchSpec, config: SearchConfig, referee: Ticket | None = None) -> dict[str, Any]:
-    """Train and measure ``spec``; the JSON-ready measurements the driver records. Runs in a Ray worker."""
-    from workers.training import evaluate
+def evaluate_trial(spec: ArchSpec | DetectorSpec, config: SearchConfig, referee: Ticket | None = None) -> dict[str, Any]:
+    """Train and measure ``spec`` as the search's task does (``workers.search.task``); the JSON-ready measurements
+    the driver records. Runs in a Ray worker."""
+    from workers.search.task import TASKS
 
-    latency = config.latency if config.times_latency else None
-    result = evaluate(spec, config.dataset, config.budget, seed=config.seed, latency=latency,
-                      threads=config.latency.threads, on_epoch=epoch_check(referee))
-    return result.measurements()
+    return TASKS[config.task].evaluate(spec, config, referee)

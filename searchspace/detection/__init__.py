@@ -35,14 +35,10 @@ def build_detector(spec: DetectorSpec) -> nn.Module:
 
 __all__ = [
     "DETECTION_SPACE",
-    "DetectorSpace",
-    "detector_of",
-    "sample_detector",
-    "spec_from_dict",
-    "spec_from_string",
     "HEAD_KINDS",
     "NECK_KINDS",
     "DetectorCount",
+    "DetectorSpace",
     "DetectorSpec",
     "Level",
     "NeckSpec",
@@ -50,4 +46,8 @@ __all__ = [
     "YOLOXHeadSpec",
     "build_detector",
     "count_detector",
+    "detector_of",
+    "sample_detector",
+    "spec_from_dict",
+    "spec_from_string",
 ]

@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from searchspace.checks import check_choice, check_int
 from searchspace.codec import from_dict, to_dict
-from searchspace.detection.spec import HEAD_KINDS, NECK_KINDS, DetectorSpec, NeckSpec, SSDLiteHeadSpec, YOLOXHeadSpec
+from searchspace.detection.spec import (
+    HEAD_KINDS,
+    NECK_KINDS,
+    DetectorSpec,
+    NeckSpec,
+    SSDLiteHeadSpec,
+    YOLOXHeadSpec,
+)
 from searchspace.errors import SpecError
 from searchspace.space import DETECTION_SPACE, SearchSpace, sample
 from searchspace.spec import MAX_CHANNELS, ArchSpec

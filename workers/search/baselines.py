@@ -37,8 +37,8 @@ from workers.runtime import (
     open_storage,
 )
 from workers.search.config import SearchConfig
-from workers.search.task import TASKS
 from workers.search.results import Measured, TrialRecord, dominates
+from workers.search.task import TASKS
 from workers.training import Measurements
 
 SUFFIX = "-baselines"

@@ -9,10 +9,10 @@ from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from searchspace.checks import check_float, check_int
-from searchspace.errors import SpecError
-from searchspace.fields import as_dict, check_enum, doc
 from searchspace.detection import DetectorSpace
 from searchspace.detection import zoo as detector_zoo
+from searchspace.errors import SpecError
+from searchspace.fields import as_dict, check_enum, doc
 from searchspace.space import DETECTION_SPACE, PROXY_SPACE, SearchSpace
 from searchspace.zoo import names as zoo_names
 from workers.data import BOX_BUILT_IN, BUILT_IN, DatasetConfig, nested_from_dict

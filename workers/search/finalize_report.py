@@ -52,7 +52,8 @@ class NetworkResult:
     the checkpoint selected on validation, the learning curves, and the directory of its product."""
 
     candidate: Candidate
-    test_accuracy: float | None = None
+    test_accuracy: float | None = None  # detection: test mAP@[.5:.95]
+    test_map50: float | None = None  # detection: test mAP@.5
     int8_test_accuracy: float | None = None  # the selected weights quantized to int8 (the recipe's int8)
     val_accuracy: float | None = None
     test_size: int | None = None

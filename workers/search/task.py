@@ -29,8 +29,14 @@ from searchspace.space import sample
 from searchspace.spec import ArchSpec
 from workers.data import DatasetConfig
 from workers.search.config import SearchConfig, Task
-from workers.search.detection_task import adapt_detector, box_data, evaluate_detector, train_detector_network
-from workers.training import train_network
+from workers.search.detection_task import (
+    adapt_detector,
+    box_data,
+    detection_recipe,
+    evaluate_detector,
+    train_detector_network,
+)
+from workers.training import TrainRecipe, train_network
 
 if TYPE_CHECKING:
     import optuna
@@ -95,6 +101,7 @@ class SearchTask:
     train_network: Callable[..., dict[str, Any]]
     metric: str  # what the accuracy slot holds, for people
     describe: Callable[[SearchConfig], str]  # the data, for the terminal
+    recipe: Callable[[TrainRecipe], TrainRecipe]  # finalize's recipe as this task trains with it
 
 
 TASKS: dict[Task, SearchTask] = {
@@ -109,6 +116,7 @@ TASKS: dict[Task, SearchTask] = {
         train_network=train_network,
         metric="accuracy",
         describe=_classification_about,
+        recipe=lambda recipe: recipe,
     ),
     Task.DETECTION: SearchTask(
         sized=_detection_sized,
@@ -121,6 +129,7 @@ TASKS: dict[Task, SearchTask] = {
         train_network=train_detector_network,
         metric="mAP@[.5:.95]",
         describe=_detection_about,
+        recipe=detection_recipe,
     ),
 }
 

@@ -76,7 +76,8 @@ class BoxDatasetConfig:
         check_int("images", self.images, 8, 100_000)
         object.__setattr__(self, "max_gib", float(check_float("max_gib", self.max_gib, 0.001, 1024.0)))
         if (self.format == BoxFormat.BUILTIN) != (self.source in BOX_BUILT_IN) and self.format != BoxFormat.AUTO:
-            raise DatasetError(self.source, f"format {BUILTIN!r} goes with the generated sources {BOX_BUILT_IN} only")
+            raise DatasetError(self.source, f"format {BUILTIN!r} goes with source "
+                                            f"{' or '.join(map(repr, BOX_BUILT_IN))} only")
         if self.source not in BOX_BUILT_IN:
             object.__setattr__(self, "source", os.path.abspath(os.path.expanduser(self.source)))
 

@@ -71,8 +71,8 @@ class DetectionResult:
     best_epoch: int
     val_map: float
     val_map50: float
-    test_map: float
-    test_map50: float
+    test_map: float | None  # None: not scored on the test split (``fit_detector(..., test=False)``)
+    test_map50: float | None
     test_size: int
     train_seconds: float
     images_per_second: float
@@ -133,8 +133,9 @@ def fingerprint(spec: DetectorSpec, data: BoxDatasetConfig, recipe: TrainRecipe)
 
 def fit_detector(spec: DetectorSpec, data_cfg: BoxDatasetConfig, recipe: TrainRecipe,
                  checkpoint: str | os.PathLike[str] | None = None,
-                 on_epoch: Callable[[DetectionEpoch], Any] | None = None) -> DetectionResult:
-    """Train ``spec`` (fitted to the data's classes and channels, the recipe's resolution) on ``data_cfg``."""
+                 on_epoch: Callable[[DetectionEpoch], Any] | None = None, test: bool = True) -> DetectionResult:
+    """Train ``spec`` (fitted to the data's classes and channels, the recipe's resolution) on ``data_cfg``;
+    ``test=False`` leaves the test split alone (a search's trials never look at it)."""
     import torch
 
     source = data_cfg.read()
@@ -143,7 +144,7 @@ def fit_detector(spec: DetectorSpec, data_cfg: BoxDatasetConfig, recipe: TrainRe
     data = data_cfg.load(spec.resolution, in_chans)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(recipe.seed)
-        return _Run(spec, data, recipe, fingerprint(spec, data_cfg, recipe), checkpoint, on_epoch).run()
+        return _Run(spec, data, recipe, fingerprint(spec, data_cfg, recipe), checkpoint, on_epoch).run(test)
 
 
 class _Run:
@@ -174,7 +175,7 @@ class _Run:
         if saved is not None:
             self._restore(saved)
 
-    def run(self) -> DetectionResult:
+    def run(self, test: bool = True) -> DetectionResult:
         stopped = False
         while len(self.history) < self.recipe.epochs and not stopped:
             epoch = len(self.history)
@@ -193,8 +194,10 @@ class _Run:
             if loss is None:
                 break
         self.model.load_state_dict(self.best["state"])
-        test_map, test_map50 = evaluate_map(self.model, self.data.test, self.data, self.recipe.eval_batch_size,
-                                            self.device)
+        test_map = test_map50 = None
+        if test:
+            test_map, test_map50 = evaluate_map(self.model, self.data.test, self.data, self.recipe.eval_batch_size,
+                                                self.device)
         return DetectionResult(
             spec=self.spec, epochs=tuple(self.history), best_epoch=self.best["epoch"], val_map=self.best["map"],
             val_map50=self.best["map50"], test_map=test_map, test_map50=test_map50, test_size=len(self.data.test),

@@ -197,6 +197,13 @@ class SearchConfig:
                                               "and heads: measure on the workers (cpu / cuda) or use objective macs")
         if self.space == PROXY_SPACE:
             object.__setattr__(self, "space", DETECTION_SPACE)
+        reductions, stride = set(), self.space.stem_stride
+        for stage in self.space.stages:
+            stride *= stage.stride
+            reductions.add(stride)
+        if not {8, 16, 32} <= reductions:
+            raise SpecError("space", f"a detection backbone needs stages at strides 8, 16 and 32 (these reach "
+                                     f"{sorted(reductions)}): use the 'detection' skeleton")
         if self.baselines == DEFAULT_BASELINES:
             object.__setattr__(self, "baselines", DETECTION_BASELINES)
 

@@ -78,7 +78,7 @@ def evaluate_detector(spec: DetectorSpec, config: SearchConfig, ticket: Ticket |
     ask = epoch_check(ticket)
     with cpu_lock.training():
         result = fit_detector(spec, box_data(config.dataset), trial_recipe(config),
-                              on_epoch=lambda e: ask(e.epoch, e.val_map))
+                              on_epoch=lambda e: ask(e.epoch, e.val_map), test=False)
     measured = Measurements(accuracy=result.val_map, epoch_accuracies=[e.val_map for e in result.epochs],
                             stopped=Stopped.CALLBACK if result.stopped else None,
                             train_seconds=result.train_seconds, eval_seconds=time.perf_counter() - start)

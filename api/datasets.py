@@ -29,10 +29,10 @@ def checked_dataset(body: DatasetIn, settings: Settings) -> DatasetConfig:
     ``NAS_DATASET_CHECK_S``; each failure is a DatasetError naming the file.
     """
     dataset = within("dataset", body.to_config)  # ranges first (the directory is resolved below)
-    if dataset.source in BUILT_IN:
+    if dataset.source in (*BUILT_IN, *BOX_BUILT_IN):  # a box set: a DatasetError saying to set task detection
         dataset.validate()
         return dataset
-    dataset, root = _under_root(dataset, settings, BUILT_IN)
+    dataset, root = _under_root(dataset, body.source, settings, BUILT_IN)
     dataset.validate(within=root, time_limit_s=settings.dataset_check_s)
     return dataset
 
@@ -46,19 +46,20 @@ def checked_boxes(body: DatasetIn, settings: Settings) -> DatasetConfig:
     dataset = within("dataset", body.to_config)
     if dataset.source in (*BUILT_IN, *BOX_BUILT_IN):  # the search config says which task each one is for
         return dataset
-    dataset, root = _under_root(dataset, settings, BOX_BUILT_IN)
+    dataset, root = _under_root(dataset, body.source, settings, BOX_BUILT_IN)
     box_data(dataset).read(within=root, time_limit_s=settings.dataset_check_s)
     return dataset
 
 
-def _under_root(dataset: DatasetConfig, settings: Settings, built_in: tuple[str, ...]) -> tuple[DatasetConfig, Path]:
-    """``dataset`` with its source resolved under the data root, and the root; SpecError when it is elsewhere
-    or the service has no data root (then only ``built_in`` are allowed)."""
+def _under_root(dataset: DatasetConfig, source: str, settings: Settings,
+                built_in: tuple[str, ...]) -> tuple[DatasetConfig, Path]:
+    """``dataset`` with the request's ``source`` resolved under the data root, and the root; SpecError when it
+    is elsewhere or the service has no data root (then only ``built_in`` are allowed)."""
     if settings.data_root is None:
         raise SpecError("dataset.source", f"only {' and '.join(map(repr, built_in))} are allowed: this service has "
                                           "no NAS_DATA_ROOT")
     root = Path(os.path.realpath(settings.data_root))
-    path = Path(os.path.realpath(root / dataset.source))  # never raises (a symlink loop stays unresolved)
+    path = Path(os.path.realpath(root / source))  # never raises (a symlink loop stays unresolved)
     if not path.is_relative_to(root):
         raise SpecError("dataset.source", "must be a directory under the service's data root (NAS_DATA_ROOT)")
     return replace(dataset, source=str(path)), root

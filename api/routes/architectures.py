@@ -17,6 +17,7 @@ from api.datasets import public_architecture
 from api.deps import SessionDep, SettingsDep
 from api.exports import FORMATS, Format, address
 from api.measurements import SHOWN, ArchitectureDetail, architecture_detail
+from searchspace.detection import DetectorSpec, spec_from_dict
 from searchspace.spec import ArchSpec
 from store import crud
 from store.errors import ConflictError
@@ -33,10 +34,11 @@ Weights = Annotated[Literal["trained", "seeded"] | None, Query(description=(
 PRODUCT = {"code": "python", "onnx": "onnx", "torchscript": "torchscript", "weights": "weights"}  # -> its file
 
 
-def _spec(row: Architecture) -> ArchSpec:
+def _spec(row: Architecture) -> ArchSpec | DetectorSpec:
+    """The row's classifier or detector (a detection search's)."""
     if row.spec is None:
         raise ConflictError(f"architecture {row.id} has no spec (its trial failed before sampling one)")
-    return ArchSpec.from_dict(row.spec)
+    return spec_from_dict(row.spec)
 
 
 def _filename(row: Architecture, suffix: str) -> str:
@@ -87,13 +89,15 @@ def get_code(architecture_id: uuid.UUID, session: SessionDep, settings: Settings
     the trained network's adds ``load_model(path)``, which loads its downloaded weights (``/weights``, a
     ``.safetensors`` file) with torch alone, and the input statistics it was trained with (``INPUT_MEAN``,
     ``INPUT_STD``)."""
+    from searchspace.detection.export import detector_to_python
     from searchspace.export import to_python
 
     row = crud.get_architecture(session, architecture_id=architecture_id)
     trained = _trained_file(row, "code", settings, weights)
     if trained is not None:
         return _trained_response(row, trained, "text/x-python; charset=utf-8", ".py")
-    code = to_python(_spec(row))
+    spec = _spec(row)
+    code = detector_to_python(spec) if isinstance(spec, DetectorSpec) else to_python(spec)
     return Response(code, media_type="text/x-python; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="{_filename(row, ".py")}"', "X-NAS-Weights": "seeded"})
 

@@ -19,7 +19,7 @@ from searchspace.space import DETECTION_SPACE, PROXY_SPACE
 from workers.cli import main
 from workers.data import DatasetConfig
 from workers.search import SearchConfig
-from workers.search.config import DEFAULT_BASELINES, DETECTION_BASELINES, Strategy, Task
+from workers.search.config import DEFAULT_BASELINES, DETECTION_BASELINES, Task
 
 # A tiny backbone skeleton that reaches strides 8, 16, 32 at 64 px; one choice per stage but the first's expansion.
 TINY_SPACE = {
@@ -107,9 +107,10 @@ def test_finalize_trains_the_front_and_baselines_as_detectors(searched: tuple[st
         assert network["error"] is None, network
         assert 0.0 <= network["test_accuracy"] <= 1.0 and 0.0 <= network["test_map50"] <= 1.0  # test mAPs
         assert network["test_map50"] >= network["test_accuracy"]
-        product = Path(network["directory"])
-        assert DetectorSpec.from_json((product / "spec.json").read_text()).object_classes == 3
-        assert (product / "weights.safetensors").stat().st_size > 0 and (product / "detector.onnx").exists()
+        files = {kind: Path(path) for kind, path in network["files"].items()}
+        assert DetectorSpec.from_json(files["spec"].read_text()).object_classes == 3
+        assert files["weights"].stat().st_size > 0 and files["onnx"].stat().st_size > 0
+        assert "def load_model" in files["python"].read_text()
 
 
 @contextlib.contextmanager

@@ -204,7 +204,7 @@ class SearchConfig:
         if not {8, 16, 32} <= reductions:
             raise SpecError("space", f"a detection backbone needs stages at strides 8, 16 and 32 (these reach "
                                      f"{sorted(reductions)}): use the 'detection' skeleton")
-        if self.baselines == DEFAULT_BASELINES:
+        if isinstance(self.baselines, list | tuple) and tuple(self.baselines) == DEFAULT_BASELINES:
             object.__setattr__(self, "baselines", DETECTION_BASELINES)
 
     @property

@@ -13,8 +13,9 @@
   backbone MACs range, the neck and head channels scaled by the same width, the data's classes.
 - **Finalize**: ``train_detector_network`` trains a detector at full fidelity with the finalize recipe (where the
   recipe leaves the classification defaults, the detector training's: AdamW at 0.005, crop 0.5) and writes its
-  product (spec.json, weights.safetensors, detector.py, detector.onnx) beside result.json; ``accuracy`` is the
-  test mAP@[.5:.95], ``test_map50`` the test mAP@.5.
+  product in a classifier's layout (spec.json, weights.safetensors, weights.pt, model.py with ``load_model``,
+  model.onnx with the box decoding, report.json); ``accuracy`` is the test mAP@[.5:.95], ``test_map50`` the
+  test mAP@.5.
 """
 
 from __future__ import annotations
@@ -33,14 +34,13 @@ from searchspace.rounding import make_divisible
 from workers.data import DatasetConfig
 from workers.detection import BoxDatasetConfig
 from workers.detection.fit import RECIPE_DEFAULTS
-from workers.training import Measurements, Stopped, TrainRecipe, with_latency, write_json
+from workers.training import FILES, Measurements, Stopped, TrainRecipe, with_latency, write_json
 
 if TYPE_CHECKING:
     from workers.search.config import SearchConfig
     from workers.search.trial import Ticket
 
 IN_CHANS = 3  # box images are read as RGB
-PRODUCT = ("spec.json", "weights.safetensors", "detector.py", "detector.onnx")
 
 
 def box_data(dataset: DatasetConfig) -> BoxDatasetConfig:
@@ -130,35 +130,44 @@ def adapt_detector(name: str, config: SearchConfig) -> Adapted:
 def train_detector_network(spec_key: str, data: BoxDatasetConfig, recipe: TrainRecipe, directory: str,
                            threads: int) -> dict[str, Any]:
     """Train one detector at full fidelity into ``directory`` (resuming its checkpoint there) and write its
-    product; the JSON-ready figures finalize reports (``accuracy``: test mAP@[.5:.95]). Runs in a Ray worker."""
+    product as a classifier's is laid out (``FILES``: report.json lists the files by kind, so that the service
+    serves them as the architecture's downloads); the JSON-ready figures finalize reports (``accuracy``: test
+    mAP@[.5:.95], ``test_map50``: test mAP@.5). Runs in a Ray worker."""
     import torch
     from safetensors.torch import save_file
 
     from searchspace.detection.export import detector_to_onnx, detector_to_python
     from searchspace.export.base import ExportError
+    from searchspace.export.weights import with_loader
     from workers.detection import fit_detector
 
     torch.set_num_threads(threads)
     out = Path(directory)
     result = fit_detector(DetectorSpec.from_string(spec_key), data, recipe, checkpoint=out / "checkpoint.pt")
     out.mkdir(parents=True, exist_ok=True)
-    files, errors = {}, {}
-    (out / "spec.json").write_text(result.spec.to_json())
-    save_file({k: v.contiguous() for k, v in result.state_dict.items()}, str(out / "weights.safetensors"))
-    (out / "detector.py").write_text(detector_to_python(result.spec))
+    state = {k: v.contiguous() for k, v in result.state_dict.items()}
+    (out / FILES["spec"]).write_text(result.spec.to_json() + "\n")
+    save_file(state, str(out / FILES["weights"]), metadata={"mean": json.dumps(result.mean),
+                                                             "std": json.dumps(result.std)})
+    torch.save(state, out / FILES["state_dict"])
+    (out / FILES["python"]).write_text(with_loader(detector_to_python(result.spec), result.mean, result.std))
+    files = {k: FILES[k] for k in ("weights", "state_dict", "python", "spec", "report")}
+    errors: dict[str, str] = {}
     try:
-        (out / "detector.onnx").write_bytes(detector_to_onnx(result.spec, state_dict=result.state_dict))
-    except ExportError as err:  # reported beside the trained network, as the classifiers' products do
+        (out / FILES["onnx"]).write_bytes(detector_to_onnx(result.spec, state_dict=state))
+        files["onnx"] = FILES["onnx"]
+    except ExportError as err:  # reported beside the trained network, as a classifier's product does
         errors["onnx"] = str(err)
-    for name in PRODUCT:
-        if (out / name).exists():
-            files[name.rsplit(".", 1)[-1]] = str(out / name)
-    write_json(out / "report.json", {**result.to_dict(), "dataset": data.to_dict(), "recipe": recipe.to_dict()})
+    errors["torchscript"] = "detectors ship as .py, weights and ONNX"
     cost = count_detector(result.spec)
-    return {"accuracy": result.test_map, "test_map50": result.test_map50, "val_accuracy": result.val_map,
-            "val_map50": result.val_map50, "test_size": result.test_size, "best_epoch": result.best_epoch,
-            "train_seconds": result.train_seconds, "resolution": result.spec.resolution,
-            "epochs": [{"epoch": e.epoch, "train_loss": e.train_loss, "val_accuracy": e.val_map,
-                        "val_map50": e.val_map50, "lr": e.lr} for e in result.epochs],
-            "trained_macs": cost.macs, "trained_params": cost.params, "files": files, "export_errors": errors,
-            "spec": json.loads(result.spec.to_json()), "mean": list(result.mean), "std": list(result.std)}
+    figures = {"accuracy": result.test_map, "test_accuracy": result.test_map, "test_map50": result.test_map50,
+               "val_accuracy": result.val_map, "val_map50": result.val_map50, "test_size": result.test_size,
+               "best_epoch": result.best_epoch, "train_seconds": result.train_seconds,
+               "resolution": result.spec.resolution,
+               "epochs": [{"epoch": e.epoch, "train_loss": e.train_loss, "val_accuracy": e.val_map,
+                           "val_map50": e.val_map50, "lr": e.lr} for e in result.epochs],
+               "trained_macs": cost.macs, "trained_params": cost.params, "export_errors": errors,
+               "spec": result.spec.to_dict(), "mean": list(result.mean), "std": list(result.std),
+               "dataset": data.to_dict(), "recipe": recipe.to_dict()}
+    write_json(out / FILES["report"], {**figures, "files": files})
+    return {**figures, "files": {k: str(out / name) for k, name in files.items()}}

@@ -102,6 +102,23 @@ def get_code(architecture_id: uuid.UUID, session: SessionDep, settings: Settings
         "Content-Disposition": f'attachment; filename="{_filename(row, ".py")}"', "X-NAS-Weights": "seeded"})
 
 
+@router.get("/{architecture_id}/boxes", responses=_NOT_FOUND)
+def get_boxes(architecture_id: uuid.UUID, session: SessionDep, settings: SettingsDep,
+              count: Annotated[int, Query(ge=1, le=8, description="validation images shown")] = 4) -> dict:
+    """A detector trained at full fidelity (a detection search's finalize) on its first ``count`` validation
+    images: each image as a PNG data URL, its true boxes and the trained weights' predictions (score at least
+    ``score_threshold``), boxes as [x1, y1, x2, y2] in the image's pixels. 409 for any other network."""
+    from api.boxes import predicted_boxes
+
+    row = crud.get_architecture(session, architecture_id=architecture_id)
+    if row.spec is None or "backbone" not in row.spec:
+        raise ConflictError(f"architecture {row.id} is not a detector")
+    weights = _trained_file(row, "weights", settings, "trained")  # a file, or a ConflictError
+    if weights is None:
+        raise ConflictError(f"architecture {row.id} was not trained at full fidelity")
+    return predicted_boxes(row, weights, count)
+
+
 _BUSY = {503: {"description": "too many exports being built (NAS_EXPORT_QUEUE): retry after Retry-After"}}
 
 

@@ -90,16 +90,39 @@ export function measurementsTable(a) {
       <code>GET ${esc(a.links.self)}/measurements</code></p>` : ""}${how}`;
 }
 
+// A trained detector's validation images with its predicted boxes (solid, with class and score) and the true
+// ones (dashed), drawn as SVG over each image (GET /v1/architectures/{id}/boxes).
+export function boxesHtml(preview) {
+  const rect = (b, cls, text) => `<rect class="${cls}" x="${b.box[0]}" y="${b.box[1]}" width="${b.box[2] - b.box[0]}"
+    height="${b.box[3] - b.box[1]}"><title>${esc(text)}</title></rect>${cls === "pred" ? `<text x="${b.box[0] + 1}"
+    y="${Math.max(b.box[1] - 1, 6)}">${esc(text)}</text>` : ""}`;
+  const s = preview.size;
+  return preview.images.map((im, i) => `<figure class="box-figure"><svg viewBox="0 0 ${s} ${s}" width="${3 * s}"
+    height="${3 * s}" role="img" aria-label="validation image ${i + 1}"><image href="${im.image}" width="${s}" height="${s}"/>
+    ${im.truth.map((b) => rect(b, "truth", `true ${b.label}`)).join("")}
+    ${im.predicted.map((b) => rect(b, "pred", `${b.label} ${b.score.toFixed(2)}`)).join("")}</svg>
+    <figcaption>${im.predicted.length} predicted, ${im.truth.length} true</figcaption></figure>`).join("");
+}
+
+function detectorText(spec) {
+  const h = spec.head;
+  return `${esc(h.kind)} head (${h.kind === "yolox" ? `width ${h.width}, ${h.convs} convs per branch` : `extra layers ${
+    esc((h.extra_chs || []).join(", "))}`}), neck ${esc(spec.neck.kind)}${spec.neck.width ? ` (width ${spec.neck.width})` : ""}, ${
+    spec.num_classes} classes, maps at strides ${esc(spec.feature_strides.join(", "))}; the backbone:`;
+}
+
 export function render(root, id) {
   root.innerHTML = '<p class="muted">loading…</p>';
   let stopTraining = null;
   api(`/v1/architectures/${id}`).then((a) => {
     const spec = a.spec;
+    const detector = Boolean(spec && spec.backbone);
+    const metric = detector ? "mAP" : "accuracy";
     const trained = a.trained ? "trained " : "";
     root.innerHTML = `<h2>Architecture ${esc(a.name || id.slice(0, 8))}</h2>
       <dl class="summary"><dt>state</dt><dd>${a.state ? stateBadge(a.state) : "—"}</dd>
-        <dt>proxy accuracy</dt><dd id="accuracy">${fmt(a.accuracy)}</dd>
-        <dt>test accuracy</dt><dd id="full-accuracy">${a.trained ? `${fmt(a.test_accuracy)} (full fidelity)` : "— (not trained at full fidelity)"}</dd>
+        <dt>proxy ${metric}</dt><dd id="accuracy">${fmt(a.accuracy)}</dd>
+        <dt>test ${metric}</dt><dd id="full-accuracy">${a.trained ? `${fmt(a.test_accuracy)} (full fidelity)` : "— (not trained at full fidelity)"}</dd>
         <dt>params</dt><dd id="params" title="${a.params ?? ""}">${fmtCount(a.params)}</dd>
         <dt>MACs</dt><dd id="macs" title="${a.macs ?? ""}">${fmtCount(a.macs)}</dd>
         <dt>latency</dt><dd id="latency">${latencyText(a)}${a.latency_source ? `<br><span class="muted">${
@@ -116,9 +139,15 @@ export function render(root, id) {
         <button id="download-json">Download JSON</button>` : '<span class="muted">no spec: nothing to download</span>'}</div>
       ${a.trained ? '<p class="muted" id="trained-note">The .py and the weights (.safetensors) need only torch: <code>load_model("..._trained.safetensors")</code>; inputs normalised with its INPUT_MEAN and INPUT_STD.</p>' : ""}
       ${trainedSummary(a)}
-      ${spec ? stageTable(spec) : ""}
-      ${spec ? '<div id="train-panel"></div><div id="scale-panel"></div>' : ""}`;
+      ${detector && a.trained ? '<h3>Validation images</h3><p class="muted">The trained weights\' boxes (solid, with class and score) and the true ones (dashed).</p><div id="boxes" class="boxes"><p class="muted">loading…</p></div>' : ""}
+      ${detector ? `<p id="detector">${detectorText(spec)}</p>` : ""}
+      ${spec ? stageTable(spec.backbone || spec) : ""}
+      ${spec && !detector ? '<div id="train-panel"></div><div id="scale-panel"></div>' : ""}`;
     trainedCurves(root.querySelector("#trained-curves"), a.trained);
+    if (detector && a.trained) {
+      api(`/v1/architectures/${id}/boxes`).then((preview) => { root.querySelector("#boxes").innerHTML = boxesHtml(preview); })
+        .catch((err) => { root.querySelector("#boxes").innerHTML = `<p class="error">${esc(err.message)}</p>`; });
+    }
     if (!spec) return;
     for (const link of root.querySelectorAll("a.button[download]")) {
       link.addEventListener("click", (e) => { // through the API client: with the key when reads need one
@@ -128,6 +157,7 @@ export function render(root, id) {
     }
     root.querySelector("#download-json").addEventListener("click", () => saveJson(
       `${(a.name || "architecture").replace(/[^A-Za-z0-9_-]+/g, "_")}_${id.slice(0, 8)}.json`, spec));
+    if (detector) return; // a detector trains through its search's finalize, and is not scaled
     scalePanel(root.querySelector("#scale-panel"), { architecture_id: id });
     // once a training ends, the router renders the page again (stopping this one's polling)
     stopTraining = trainPanel(root.querySelector("#train-panel"), id,

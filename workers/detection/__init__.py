@@ -4,7 +4,15 @@ DetectorSpec (``fit_detector``) and the ``train-detector`` command."""
 
 from __future__ import annotations
 
-from workers.detection.config import BUILTIN, BoxData, BoxDatasetConfig, BoxFormat, BoxSource, BoxSplit
+from workers.detection.config import (
+    BUILTIN,
+    BoxData,
+    BoxDatasetConfig,
+    BoxFormat,
+    BoxSource,
+    BoxSplit,
+    clear_box_cache,
+)
 from workers.detection.errors import AnnotationError
 from workers.detection.fit import (
     DetectionEpoch,
@@ -29,6 +37,7 @@ __all__ = [
     "DetectionResult",
     "Detections",
     "add_detector_flags",
+    "clear_box_cache",
     "coco_map",
     "detection_loss",
     "evaluate_map",

@@ -151,6 +151,12 @@ class BoxData:
     std: tuple[float, ...]
 
 
+def clear_box_cache() -> None:
+    """Forget every box dataset read or loaded in this process (a directory may have changed)."""
+    read_source.cache_clear()
+    load_splits.cache_clear()
+
+
 @lru_cache(maxsize=4)
 def read_source(cfg: BoxDatasetConfig, limits: Limits) -> BoxSource:
     kind = cfg.kind

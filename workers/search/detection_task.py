@@ -160,14 +160,14 @@ def train_detector_network(spec_key: str, data: BoxDatasetConfig, recipe: TrainR
         errors["onnx"] = str(err)
     errors["torchscript"] = "detectors ship as .py, weights and ONNX"
     cost = count_detector(result.spec)
-    figures = {"accuracy": result.test_map, "test_accuracy": result.test_map, "test_map50": result.test_map50,
+    figures = {"accuracy": result.test_map, "test_map50": result.test_map50,
                "val_accuracy": result.val_map, "val_map50": result.val_map50, "test_size": result.test_size,
-               "best_epoch": result.best_epoch, "train_seconds": result.train_seconds,
+               "best_epoch": result.best_epoch, "selected": "best", "train_seconds": result.train_seconds,
                "resolution": result.spec.resolution,
                "epochs": [{"epoch": e.epoch, "train_loss": e.train_loss, "val_accuracy": e.val_map,
                            "val_map50": e.val_map50, "lr": e.lr} for e in result.epochs],
                "trained_macs": cost.macs, "trained_params": cost.params, "export_errors": errors,
                "spec": result.spec.to_dict(), "mean": list(result.mean), "std": list(result.std),
                "dataset": data.to_dict(), "recipe": recipe.to_dict()}
-    write_json(out / FILES["report"], {**figures, "files": files})
+    write_json(out / FILES["report"], {**figures, "test_accuracy": result.test_map, "files": files})
     return {**figures, "files": {k: str(out / name) for k, name in files.items()}}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +152,7 @@ def finalize(storage_url: str, study_name: str, config: FinalizeConfig, out: str
         if on_network is not None:
             on_network(NetworkResult.from_dict(network.item, measured))
 
-    measured, stop = train_networks(networks, task.finalize_data(search, config.subset), out,
+    measured, stop = train_networks(networks, replace(task.data(search), subset=config.subset), out,
                                     workers=config.workers, threads=config.threads, should_stop=should_stop,
                                     on_done=done, train_fn=task.train_network)
     report = build_report(study_name, search, config.to_dict(), [

@@ -10,7 +10,8 @@ instead of branching on the task:
   top-1 for classification, validation mAP@[.5:.95] for detection);
 - ``baseline(name, config)``: a zoo network fitted to the search (``searchspace.fit.Adapted``);
 - ``shipped(config)``: the dataset shipped to Ray nodes (None: read where the worker runs);
-- ``finalize_data(config, subset)`` and ``train_network``: what finalize trains each network on, and how.
+- ``data(config)``: the dataset its workers read (a job checks it again before it starts);
+- ``recipe`` and ``train_network``: how finalize trains each network.
 
 Adding a task: a member of ``Task``, a ``SearchTask`` here and its module.
 """
@@ -18,7 +19,7 @@ Adding a task: a member of ``Task``, a ``SearchTask`` here and its module.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from searchspace import zoo
@@ -28,6 +29,7 @@ from searchspace.fit import Adapted, adapt_to_space
 from searchspace.space import sample
 from searchspace.spec import ArchSpec
 from workers.data import DatasetConfig
+from workers.detection import BoxDatasetConfig
 from workers.search.config import SearchConfig, Task
 from workers.search.detection_task import (
     adapt_detector,
@@ -97,7 +99,7 @@ class SearchTask:
     evaluate: Callable[..., dict[str, Any]]
     baseline: Callable[[str, SearchConfig], Adapted]
     shipped: Callable[[SearchConfig], DatasetConfig | None]
-    finalize_data: Callable[[SearchConfig, float], Any]
+    data: Callable[[SearchConfig], DatasetConfig | BoxDatasetConfig]  # what its workers read (checked by jobs)
     train_network: Callable[..., dict[str, Any]]
     metric: str  # what the accuracy slot holds, for people
     describe: Callable[[SearchConfig], str]  # the data, for the terminal
@@ -112,7 +114,7 @@ TASKS: dict[Task, SearchTask] = {
         evaluate=_evaluate_classifier,
         baseline=lambda name, config: adapt_to_space(zoo.get(name), config.space, name, config.max_macs),
         shipped=lambda config: config.dataset,
-        finalize_data=lambda config, subset: replace(config.dataset, subset=subset),
+        data=lambda config: config.dataset,
         train_network=train_network,
         metric="accuracy",
         describe=_classification_about,
@@ -125,7 +127,7 @@ TASKS: dict[Task, SearchTask] = {
         evaluate=evaluate_detector,
         baseline=adapt_detector,
         shipped=lambda config: None,
-        finalize_data=lambda config, subset: replace(box_data(config.dataset), subset=subset),
+        data=lambda config: box_data(config.dataset),
         train_network=train_detector_network,
         metric="mAP@[.5:.95]",
         describe=_detection_about,

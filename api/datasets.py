@@ -41,7 +41,7 @@ def checked_boxes(body: DatasetIn, settings: Settings) -> DatasetConfig:
     """A detection search's dataset: a generated box set, or a COCO, VOC or YOLO directory under NAS_DATA_ROOT
     whose annotations are read and checked as ``checked_dataset`` checks images (a bad box is an AnnotationError
     naming the file and the annotation's index)."""
-    from workers.search.detection_task import box_data
+    from workers.search import box_data
 
     dataset = within("dataset", body.to_config)
     if dataset.source in (*BUILT_IN, *BOX_BUILT_IN):  # the search config says which task each one is for

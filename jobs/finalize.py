@@ -55,7 +55,7 @@ class FinalizeKind(JobKindBase):
 
     def run(self, job: RunningJob) -> FinalizeRun:
         config, search_id, search = job.in_session(f"finalize {job.id}: read", lambda s: self._read(s, job.id))
-        from workers.search.task import TASKS
+        from workers.search import TASKS
 
         job.check_data(TASKS[search.task].data(search))
         if job.artifacts is None:

@@ -48,8 +48,7 @@ class SearchKind(JobKindBase):
 
     def run(self, job: RunningJob) -> SearchResult:
         """Run (or resume) the search's study, mirroring every told trial and baseline."""
-        from workers.search import SearchDriver
-        from workers.search.task import TASKS
+        from workers.search import TASKS, SearchDriver
 
         config = job.in_session(f"search {job.id}: read", lambda s: self.config(crud.get_search(s, search_id=job.id)))
         job.check_data(TASKS[config.task].data(config))

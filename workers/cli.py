@@ -156,7 +156,7 @@ def search_command(args: argparse.Namespace) -> int:
 def announce(config: SearchConfig, term: Console, json_only: bool) -> float:
     """Say on the terminal what the search reads and how large its space is (unless only JSON is printed);
     the space's size."""
-    from workers.search.task import TASKS
+    from workers.search import TASKS
 
     about = TASKS[config.task].describe(config)
     size = config.space.size() * (config.detector.size() if config.task == "detection" else 1)
@@ -233,7 +233,7 @@ def print_result(result: SearchResult, where: str, config: SearchConfig, out: Te
     """The result for people: counts and why it stopped, the front, the baselines, the early stops, the best."""
     counts = ", ".join(f"{v} {k.lower()}" for k, v in sorted(result.counts().items()))
     print(f"{where}: {counts}; stopped: {result.stopped}", file=out)
-    from workers.search.task import TASKS
+    from workers.search import TASKS
 
     metric = TASKS[config.task].metric
     print(pareto_table(result.pareto, metric), file=out)

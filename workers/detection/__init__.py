@@ -15,6 +15,7 @@ from workers.detection.config import (
 )
 from workers.detection.errors import AnnotationError
 from workers.detection.fit import (
+    RECIPE_DEFAULTS,
     DetectionEpoch,
     DetectionResult,
     detection_loss,
@@ -27,6 +28,7 @@ from workers.detection.train_cli import add_detector_flags, train_detector_comma
 
 __all__ = [
     "BUILTIN",
+    "RECIPE_DEFAULTS",
     "AnnotationError",
     "BoxData",
     "BoxDatasetConfig",

@@ -32,13 +32,12 @@ from searchspace.detection import zoo as detector_zoo
 from searchspace.fit import Adapted, fit_width, macs_range
 from searchspace.rounding import make_divisible
 from workers.data import DatasetConfig
-from workers.detection import BoxDatasetConfig
-from workers.detection.fit import RECIPE_DEFAULTS
+from workers.detection import RECIPE_DEFAULTS, BoxDatasetConfig
+from workers.search.trial import Ticket, epoch_check
 from workers.training import FILES, Measurements, Stopped, TrainRecipe, with_latency, write_json
 
 if TYPE_CHECKING:
     from workers.search.config import SearchConfig
-    from workers.search.trial import Ticket
 
 IN_CHANS = 3  # box images are read as RGB
 
@@ -71,7 +70,6 @@ def evaluate_detector(spec: DetectorSpec, config: SearchConfig, ticket: Ticket |
 
     from workers.detection import fit_detector
     from workers.latency import PlainLoop, as_result, cpu_lock, time_module
-    from workers.search.trial import epoch_check
 
     start = time.perf_counter()
     torch.set_num_threads(config.latency.threads)

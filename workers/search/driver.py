@@ -51,8 +51,8 @@ from workers.search.rungs import Report, reports_of
 from workers.search.search_result import CONFIG_ATTR, SearchResult, load_result
 from workers.search.strategies import STRATEGIES
 from workers.search.strategy import Judge, Start
-from workers.search.task import TASKS
-from workers.search.trial import MedianReferee, RungReferee, Ticket, evaluate_trial
+from workers.search.task import TASKS, evaluate_trial
+from workers.search.trial import MedianReferee, RungReferee, Ticket
 from workers.search.warm_start import warm_start
 from workers.training import Measurements, Stopped
 

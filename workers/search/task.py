@@ -38,12 +38,11 @@ from workers.search.detection_task import (
     evaluate_detector,
     train_detector_network,
 )
+from workers.search.trial import Ticket, epoch_check
 from workers.training import TrainRecipe, train_network
 
 if TYPE_CHECKING:
     import optuna
-
-    from workers.search.trial import Ticket
 
 Spec = ArchSpec | DetectorSpec
 
@@ -80,7 +79,6 @@ def _detection_cost(spec: DetectorSpec) -> tuple[int, int]:
 
 
 def _evaluate_classifier(spec: ArchSpec, config: SearchConfig, ticket: Ticket | None = None) -> dict[str, Any]:
-    from workers.search.trial import epoch_check
     from workers.training import evaluate
 
     latency = config.latency if config.times_latency else None
@@ -136,5 +134,7 @@ TASKS: dict[Task, SearchTask] = {
 }
 
 
-def task_of(config: SearchConfig) -> SearchTask:
-    return TASKS[config.task]
+def evaluate_trial(spec: Spec, config: SearchConfig, referee: Ticket | None = None) -> dict[str, Any]:
+    """Train and measure ``spec`` as the search's task does; the JSON-ready measurements the driver records. Runs
+    in a Ray worker (the search's default evaluation)."""
+    return TASKS[config.task].evaluate(spec, config, referee)

@@ -11,9 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from searchspace.detection import DetectorSpec
-from searchspace.spec import ArchSpec
-from workers.search.config import SearchConfig
 from workers.search.rungs import Decision, Report, RungConfig, Rungs
 
 
@@ -87,10 +84,3 @@ def epoch_check(ticket: Ticket | None) -> Callable[[int, float], bool]:
 
     return on_epoch
 
-
-def evaluate_trial(spec: ArchSpec | DetectorSpec, config: SearchConfig, referee: Ticket | None = None) -> dict[str, Any]:
-    """Train and measure ``spec`` as the search's task does (``workers.search.task``); the JSON-ready measurements
-    the driver records. Runs in a Ray worker."""
-    from workers.search.task import TASKS
-
-    return TASKS[config.task].evaluate(spec, config, referee)

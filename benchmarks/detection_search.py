@@ -4,12 +4,13 @@ mAP@.5 and mAP@[.5:.95] of every network beside its latency and MACs, whether th
 each baseline at equal latency and at equal MACs, and what the search and the finalize cost in CPU-seconds.
 
     python benchmarks/detection_search.py [--datasets builtin-boxes,builtin-boxes-small] [--trials 12]
-                                          [--objective latency] [--epochs 3] [--top-k 3] [--full-epochs 10]
+                                          [--objective latency] [--epochs 6] [--top-k 3] [--full-epochs 30]
                                           [--subset 1.0] [--workers 2] [--seed 0]
                                           [--work benchmarks/out/detection_search]
 
 Per dataset, a search with SearchConfig's defaults for task detection but ``--trials``, ``--epochs`` and
-``--objective`` (the detection skeleton at 96 px, SSDLite/YOLOX heads on none/FPN-lite/PAN-lite necks, TPE +
+``--objective`` (batch 16: a tiny detector trained from scratch on 240 images for 6 epochs reaches validation
+mAP@[.5:.95] 0.030 at batch 16 and 0.0045 at batch 32; mAP stays 0 for the first two epochs either way) (the detection skeleton at 96 px, SSDLite/YOLOX heads on none/FPN-lite/PAN-lite necks, TPE +
 MO-ASHA on per-epoch validation mAP, the three default baselines SSDLite-MobileNetV2, SSDLite-MobileNetV3-Large
 and the YOLOX-Nano-style net fitted to the data and the space's MACs range, latency of the whole network measured
 on the workers) runs in a SQLite study under ``--work``; then ``workers.search.finalize`` (what ``python -m
@@ -73,9 +74,9 @@ def main() -> int:
     parser.add_argument("--datasets", default="builtin-boxes,builtin-boxes-small")
     parser.add_argument("--trials", type=int, default=12)
     parser.add_argument("--objective", default="latency", choices=("latency", "macs"))
-    parser.add_argument("--epochs", type=int, default=3, help="proxy epochs per trial (MO-ASHA rungs below)")
+    parser.add_argument("--epochs", type=int, default=6, help="proxy epochs per trial (MO-ASHA rungs below)")
     parser.add_argument("--top-k", type=int, default=3)
-    parser.add_argument("--full-epochs", type=int, default=10)
+    parser.add_argument("--full-epochs", type=int, default=30)
     parser.add_argument("--subset", type=float, default=1.0, help="fraction of the non-test images used")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)

@@ -52,6 +52,8 @@ def test_a_detection_search_takes_the_detection_defaults() -> None:
      "strides 8, 16 and 32"),
     ({"task": "detection", "dataset": {"source": "builtin-boxes"}, "baselines": ["mobilenet_v2"]}, "baselines",
      "detector zoo"),
+    ({"task": "detection", "dataset": {"source": "builtin-boxes"}, "screening": {"proxy": "naswot"}},
+     "screening.proxy", "classifiers only"),
     ({"task": "segmentation"}, "task", "detection"),
 ])
 def test_what_a_detection_search_cannot_take_names_its_field(given: dict, field: str, words: str) -> None:
@@ -125,3 +127,31 @@ def _stdout_to(sink: TextIO) -> Iterator[None]:
         sys.stdout.flush()
         os.dup2(saved, 1)
         os.close(saved)
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_mo_asha_stops_a_detection_trial_on_its_first_epochs_map() -> None:
+    """The per-epoch validation mAP goes to the MO-ASHA referee, which stops a trial that a stopped one
+    dominates at the first rung: one epoch trained of three, recorded as stopped by the callback."""
+    import optuna
+    import ray
+
+    from searchspace.detection import count_detector, sample_detector
+    from workers.search import TASKS
+    from workers.search.rungs import Decision, Report, RungConfig
+    from workers.search.trial import RungReferee, Ticket
+
+    config = TASKS[Task.DETECTION].sized(SearchConfig.from_dict({**TINY, "budget": {"epochs": 3, "batch_size": 16}}))
+    choices = {f"stage{i}/{k}": v for i in range(5) for k, v in (
+        ("kind", "mbconv"), ("width", 1.0), ("kernel", 3), ("expansion", 3.0), ("se_ratio", 0.0), ("act", "relu"),
+        ("repeats", 1))}
+    choices.update({"resolution": 64, "detector/head": "yolox", "detector/neck": "none", "detector/width": 8,
+                    "detector/head_convs": 1})
+    spec = sample_detector(optuna.trial.FixedTrial(choices), config.space, config.detector, config.space.num_classes)
+    cheap = float(count_detector(spec).macs) / 2  # a stopped trial: better mAP at half the cost
+    referee = ray.remote(num_cpus=0)(RungReferee).remote(RungConfig(milestones=(1,), eta=3),
+                                                         [Report(7, 0, 0.9, cheap, Decision.STOP)])
+    measured = TASKS[Task.DETECTION].evaluate(spec, config, Ticket(referee, 8, float(count_detector(spec).macs)))
+    ray.kill(referee)
+    assert measured["stopped"] == "callback" and len(measured["epoch_accuracies"]) == 1
+    assert measured["accuracy"] == measured["epoch_accuracies"][0] and measured["train_seconds"] > 0

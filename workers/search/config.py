@@ -192,6 +192,9 @@ class SearchConfig:
         if self.strategy != Strategy.MULTI_TRIAL:
             raise SpecError("strategy", "the one-shot strategy searches classifiers only; task 'detection' needs "
                                         "'multi-trial'")
+        if self.screening.proxy != "none":
+            raise SpecError("screening.proxy", "zero-cost screening scores classifiers only; task 'detection' needs "
+                                               "'none'")
         if self.latency.profile_id is not None:
             raise SpecError("latency.device", "a device profile covers classifier blocks only, not detection necks "
                                               "and heads: measure on the workers (cpu / cuda) or use objective macs")

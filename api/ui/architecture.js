@@ -8,7 +8,7 @@ import { esc, fmt, fmtCount, saveJson, stateBadge } from "./util.js";
 const dash = (v) => (v === null || v === undefined ? "—" : esc(v));
 
 // One row per stage (and the stem and head), with the resolution each one outputs ('same' padding: ceil).
-export function stageRows(spec) {
+export function stageRows(spec, head = true) {
   let res = spec.resolution;
   const rows = [];
   const stem = spec.stem || {};
@@ -22,16 +22,17 @@ export function stageRows(spec) {
     rows.push({ name: `stage ${i + 1}`, kind: b.kind, kernel: b.kernel, expansion: b.expansion, se: b.se_ratio,
       act: b.act, repeats: stage.repeats, chs: b.out_chs, stride: b.stride, res });
   });
-  const head = spec.head || {};
-  rows.push({ name: "head", kind: `pool + ${head.classifier || "linear"}`, act: head.act, chs: head.conv_chs,
+  if (!head) return rows; // a detector's backbone: its classifier head is not used
+  const h = spec.head || {};
+  rows.push({ name: "head", kind: `pool + ${h.classifier || "linear"}`, act: h.act, chs: h.conv_chs,
     res: 1, repeats: 1 });
   return rows;
 }
 
-export function stageTable(spec) {
+export function stageTable(spec, head = true) {
   return `<table class="data" id="stages"><thead><tr><th></th><th>block</th><th>kernel</th><th>expansion</th><th>SE</th>
     <th>activation</th><th>repeats</th><th>channels</th><th>stride</th><th>out resolution</th></tr></thead><tbody>${
-    stageRows(spec).map((r) => `<tr><th>${r.name}</th><td>${dash(r.kind)}</td><td>${dash(r.kernel)}</td>
+    stageRows(spec, head).map((r) => `<tr><th>${r.name}</th><td>${dash(r.kind)}</td><td>${dash(r.kernel)}</td>
       <td>${dash(r.expansion)}</td><td>${dash(r.se)}</td><td>${dash(r.act)}</td><td>${dash(r.repeats)}</td>
       <td>${dash(r.chs)}</td><td>${dash(r.stride)}</td><td>${r.res}×${r.res}</td></tr>`).join("")}</tbody></table>`;
 }
@@ -134,16 +135,16 @@ export function render(root, id) {
       <div id="measured">${measurementsTable(a)}</div>
       <div class="actions downloads">${spec ? `<a class="button" id="download-py" href="${a.links.code}" download>Download ${trained}.py</a>
         <a class="button" id="download-onnx" href="${a.links.onnx}" download>Download ${trained}ONNX</a>
-        <a class="button" id="download-torchscript" href="${a.links.torchscript}" download>Download ${trained}TorchScript</a>
+        ${detector ? "" : `<a class="button" id="download-torchscript" href="${a.links.torchscript}" download>Download ${trained}TorchScript</a>`}
         <a class="button" id="download-weights" href="${a.links.weights}" download>Download ${trained}weights</a>
         <button id="download-json">Download JSON</button>` : '<span class="muted">no spec: nothing to download</span>'}</div>
       ${a.trained ? '<p class="muted" id="trained-note">The .py and the weights (.safetensors) need only torch: <code>load_model("..._trained.safetensors")</code>; inputs normalised with its INPUT_MEAN and INPUT_STD.</p>' : ""}
       ${trainedSummary(a)}
       ${detector && a.trained ? '<h3>Validation images</h3><p class="muted">The trained weights\' boxes (solid, with class and score) and the true ones (dashed).</p><div id="boxes" class="boxes"><p class="muted">loading…</p></div>' : ""}
       ${detector ? `<p id="detector">${detectorText(spec)}</p>` : ""}
-      ${spec ? stageTable(spec.backbone || spec) : ""}
+      ${spec ? stageTable(spec.backbone || spec, !detector) : ""}
       ${spec && !detector ? '<div id="train-panel"></div><div id="scale-panel"></div>' : ""}`;
-    trainedCurves(root.querySelector("#trained-curves"), a.trained);
+    trainedCurves(root.querySelector("#trained-curves"), a.trained, `validation ${metric}`);
     if (detector && a.trained) {
       api(`/v1/architectures/${id}/boxes`).then((preview) => { root.querySelector("#boxes").innerHTML = boxesHtml(preview); })
         .catch((err) => { root.querySelector("#boxes").innerHTML = `<p class="error">${esc(err.message)}</p>`; });

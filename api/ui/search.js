@@ -101,6 +101,7 @@ export function render(root, id) {
     root.querySelector("#baselines-box").hidden = !rows.length && !(search.config.baselines || []).length;
     const judged = rows.filter((b) => b.dominated !== null);
     root.querySelector("#baseline-metric").textContent = metricOf();
+    root.querySelector('#trials th[data-col="accuracy"]').textContent = metricOf();
     root.querySelector("#baselines-title").textContent = `Baselines: the front dominates ${
       judged.filter((b) => b.dominated).length} of ${judged.length} measured`;
     root.querySelector("#baselines tbody").innerHTML = rows.map((b) => {

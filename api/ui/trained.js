@@ -50,9 +50,9 @@ export function trainedSummary(a) {
     <div id="trained-curves" class="chart-box"></div>`;
 }
 
-export function trainedCurves(container, trained) {
+export function trainedCurves(container, trained, yLabel = "validation accuracy") {
   if (container && trained && (trained.epochs || []).length) {
-    lines(container, curveSeries(trained.epochs), { xLabel: "epoch", yLabel: "validation accuracy", height: 260 });
+    lines(container, curveSeries(trained.epochs), { xLabel: "epoch", yLabel, height: 260 });
   }
 }
 

@@ -18,7 +18,7 @@ from api.derive import within
 from api.schemas import ArchitecturePublic, DatasetIn
 from searchspace.errors import SpecError
 from store.settings import Settings
-from workers.data import BUILT_IN, DatasetConfig
+from workers.data import BOX_BUILT_IN, BUILT_IN, DatasetConfig
 
 
 def checked_dataset(body: DatasetIn, settings: Settings) -> DatasetConfig:
@@ -29,19 +29,40 @@ def checked_dataset(body: DatasetIn, settings: Settings) -> DatasetConfig:
     ``NAS_DATASET_CHECK_S``; each failure is a DatasetError naming the file.
     """
     dataset = within("dataset", body.to_config)  # ranges first (the directory is resolved below)
-    if dataset.source in BUILT_IN:
+    if dataset.source in (*BUILT_IN, *BOX_BUILT_IN):  # a box set: a DatasetError saying to set task detection
         dataset.validate()
         return dataset
-    if settings.data_root is None:
-        raise SpecError("dataset.source", "only 'digits' and 'shapes' are allowed: this service has no "
-                                              "NAS_DATA_ROOT")
-    root = Path(os.path.realpath(settings.data_root))
-    path = Path(os.path.realpath(root / body.source))  # never raises (a symlink loop stays unresolved)
-    if not path.is_relative_to(root):
-        raise SpecError("dataset.source", "must be a directory under the service's data root (NAS_DATA_ROOT)")
-    dataset = replace(dataset, source=str(path))
+    dataset, root = _under_root(dataset, body.source, settings, BUILT_IN)
     dataset.validate(within=root, time_limit_s=settings.dataset_check_s)
     return dataset
+
+
+def checked_boxes(body: DatasetIn, settings: Settings) -> DatasetConfig:
+    """A detection search's dataset: a generated box set, or a COCO, VOC or YOLO directory under NAS_DATA_ROOT
+    whose annotations are read and checked as ``checked_dataset`` checks images (a bad box is an AnnotationError
+    naming the file and the annotation's index)."""
+    from workers.search import box_data
+
+    dataset = within("dataset", body.to_config)
+    if dataset.source in (*BUILT_IN, *BOX_BUILT_IN):  # the search config says which task each one is for
+        return dataset
+    dataset, root = _under_root(dataset, body.source, settings, BOX_BUILT_IN)
+    box_data(dataset).read(within=root, time_limit_s=settings.dataset_check_s)
+    return dataset
+
+
+def _under_root(dataset: DatasetConfig, source: str, settings: Settings,
+                built_in: tuple[str, ...]) -> tuple[DatasetConfig, Path]:
+    """``dataset`` with the request's ``source`` resolved under the data root, and the root; SpecError when it
+    is elsewhere or the service has no data root (then only ``built_in`` are allowed)."""
+    if settings.data_root is None:
+        raise SpecError("dataset.source", f"only {' and '.join(map(repr, built_in))} are allowed: this service has "
+                                          "no NAS_DATA_ROOT")
+    root = Path(os.path.realpath(settings.data_root))
+    path = Path(os.path.realpath(root / source))  # never raises (a symlink loop stays unresolved)
+    if not path.is_relative_to(root):
+        raise SpecError("dataset.source", "must be a directory under the service's data root (NAS_DATA_ROOT)")
+    return replace(dataset, source=str(path)), root
 
 
 def hide_data_root(value: Any, settings: Settings) -> Any:

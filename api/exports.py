@@ -27,8 +27,10 @@ from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 
+from searchspace.detection import DetectorSpec
 from searchspace.spec import ArchSpec
 
+Spec = ArchSpec | DetectorSpec  # a classifier's or a detector's
 WEIGHTS = {"init": "seeded", "seed": 0}  # the exported weights: the same bytes for the same architecture
 RETRY_AFTER_S = 10
 # every build of the process, on one thread, in turn (shared by every app in the process: tests run several)
@@ -52,13 +54,13 @@ class Format:
     name: str
     suffix: str
     media_type: str
-    build: Callable[[ArchSpec], bytes]
+    build: Callable[[Spec], bytes]
 
 
-def _seeded(export: Callable[[ArchSpec], bytes]) -> Callable[[ArchSpec], bytes]:
+def _seeded(export: Callable[[Spec], bytes]) -> Callable[[Spec], bytes]:
     """``export`` run with the global RNG seeded from ``WEIGHTS`` (and its state restored after)."""
 
-    def build(spec: ArchSpec) -> bytes:
+    def build(spec: Spec) -> bytes:
         import torch
 
         with torch.random.fork_rng(devices=[]):
@@ -68,24 +70,34 @@ def _seeded(export: Callable[[ArchSpec], bytes]) -> Callable[[ArchSpec], bytes]:
     return build
 
 
-def _onnx(spec: ArchSpec) -> bytes:
+def _onnx(spec: Spec) -> bytes:
+    if isinstance(spec, DetectorSpec):  # with its box decoding
+        from searchspace.detection.export import detector_to_onnx
+
+        return detector_to_onnx(spec)
     from searchspace.export import to_onnx
 
     return to_onnx(spec)
 
 
-def _torchscript(spec: ArchSpec) -> bytes:
+def _torchscript(spec: Spec) -> bytes:
+    if isinstance(spec, DetectorSpec):
+        from searchspace.export.base import ExportError
+
+        raise ExportError("torchscript", "detectors ship as .py, ONNX and weights")
     from searchspace.export import to_torchscript
 
     return to_torchscript(spec)
 
 
-def _weights(spec: ArchSpec) -> bytes:
+def _weights(spec: Spec) -> bytes:
     from safetensors.torch import save
 
     from searchspace.builder import build
+    from searchspace.detection import build_detector
 
-    return save({k: v.contiguous() for k, v in build(spec).state_dict().items()}, metadata={
+    model = build_detector(spec) if isinstance(spec, DetectorSpec) else build(spec)
+    return save({k: v.contiguous() for k, v in model.state_dict().items()}, metadata={
         "spec": spec.to_string(), **{k: str(v) for k, v in WEIGHTS.items()}})
 
 
@@ -101,7 +113,7 @@ def _torch_version() -> str:
     return version("torch")  # without importing torch: a kept artifact is served without it
 
 
-def address(spec: ArchSpec, fmt: Format) -> str:
+def address(spec: Spec, fmt: Format) -> str:
     """The artifact's content address: SHA-256 over everything that decides its bytes."""
     key = {"spec": spec.to_dict(), "format": fmt.name, "weights": WEIGHTS, "torch": _torch_version()}
     return hashlib.sha256(json.dumps(key, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
@@ -119,7 +131,7 @@ class ExportCache:
     def path(self, key: str, fmt: Format) -> Path:
         return self.directory / key[:2] / f"{key}{fmt.suffix}"
 
-    async def get(self, spec: ArchSpec, fmt: Format) -> tuple[bytes, str]:
+    async def get(self, spec: Spec, fmt: Format) -> tuple[bytes, str]:
         """The artifact's bytes and its address: read when kept, else built (or the running build awaited)."""
         key = address(spec, fmt)
         path = self.path(key, fmt)
@@ -135,7 +147,7 @@ class ExportCache:
             asyncio.get_running_loop().create_task(self._build(spec, fmt, key, path, running))
         return await asyncio.shield(running), key
 
-    async def _build(self, spec: ArchSpec, fmt: Format, key: str, path: Path, done: asyncio.Future[bytes]) -> None:
+    async def _build(self, spec: Spec, fmt: Format, key: str, path: Path, done: asyncio.Future[bytes]) -> None:
         try:
             data = await asyncio.wrap_future(_BUILDER.submit(_build_and_keep, fmt, spec, path))
             self.builds += 1
@@ -154,7 +166,7 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def _build_and_keep(fmt: Format, spec: ArchSpec, path: Path) -> bytes:
+def _build_and_keep(fmt: Format, spec: Spec, path: Path) -> bytes:
     """Build the artifact and keep it at ``path`` (written under a temporary name, then renamed)."""
     kept = _read(path)  # another process sharing the directory may have built it meanwhile
     if kept is not None:

@@ -16,10 +16,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from searchspace.counter import count
+from searchspace.detection import DetectorSpec, spec_from_dict
 from searchspace.errors import SpecError
 from searchspace.fit import extremes
 from searchspace.latency_table import MissingEntryError, predict
-from searchspace.spec import ArchSpec
 from store import crud
 from store.errors import NotFoundError
 from store.models import Search
@@ -62,7 +62,10 @@ def hypervolume_reference(session: Session, search: Search, any_spec: dict[str, 
         return _KNOWN[search.id]
     if any_spec is None:
         return None
-    spec = ArchSpec.from_dict(any_spec)
+    spec = spec_from_dict(any_spec)
+    if isinstance(spec, DetectorSpec):  # the space's extremes are its backbones', not its detectors'
+        return HypervolumeReference(cost=None, how="a detection search's costs are its detectors' (backbone, neck "
+                                                   "and head): the largest cost recorded so far (it moves)")
     config = SearchConfig.from_dict(search.config).with_data_shape(spec.num_classes, spec.in_chans)
     if len(_KNOWN) >= _MAX_KNOWN:
         _KNOWN.clear()

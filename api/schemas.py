@@ -20,6 +20,7 @@ from api.progress import Progress, SupernetProgress
 from api.reference_point import HypervolumeReference
 from scaler.grid_config import GridConfig
 from scaler.scaling import ALPHA, BETA, GAMMA
+from searchspace.detection import DetectorSpace
 from searchspace.space import SKELETONS, SearchSpace, StageSpace
 from store.models import JobState
 from workers.data import DatasetConfig
@@ -43,11 +44,13 @@ Label = Annotated[Text | None, Field(max_length=100, pattern=r"^[^\x00-\x1f\x7f]
 # --- searches -----------------------------------------------------------------------------------------------
 
 DatasetIn = config_model(DatasetConfig, "DatasetIn", docs={
-    "source": "'digits' or 'shapes' (built in) or a directory under the service's NAS_DATA_ROOT"})
+    "source": "'digits' or 'shapes' (built in), for task detection 'builtin-boxes' or 'builtin-boxes-small' "
+              "(generated), or a directory under the service's NAS_DATA_ROOT"})
 TrainingIn = config_model(TrainBudget, "TrainingIn")
 LatencyIn = config_model(LatencyConfig, "LatencyIn")
 RecipeIn = config_model(TrainRecipe, "RecipeIn")
 ScreeningIn = config_model(ScreeningConfig, "ScreeningIn")
+DetectorIn = config_model(DetectorSpace, "DetectorIn")
 SupernetIn = config_model(SupernetTraining, "SupernetIn", rename=RENAMED, nested=(TrainingIn,))
 
 _STAGE_CHOICES = ("kinds", "kernels", "expansions", "se_ratios", "acts", "repeat_deltas", "width_factors")
@@ -79,7 +82,8 @@ SpaceIn = create_model("SpaceIn", __base__=_Space, __doc__=_Space.__doc__,
 
 
 class SearchCreate(config_model(SearchConfig, "SearchFields", rename=RENAMED,
-                                nested=(DatasetIn, SpaceIn, TrainingIn, LatencyIn, ScreeningIn, SupernetIn))):  # type: ignore[misc]
+                                nested=(DatasetIn, SpaceIn, TrainingIn, LatencyIn, ScreeningIn, SupernetIn,
+                                        DetectorIn))):  # type: ignore[misc]
     """A search to queue. Everything has a default: ``{}`` is a valid search on digits."""
 
     model_config = ConfigDict(

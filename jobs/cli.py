@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from searchspace.errors import SpecError
 from workers import cli as workers_cli
 from workers.console import Console, console, log_path_for
-from workers.data import BUILT_IN
+from workers.data import BOX_BUILT_IN, BUILT_IN
 from workers.search import SearchConfig, SearchResult
 
 SERVICE_FLAGS = ("--name", "--resume")  # meaningful only with --service-db
@@ -98,7 +98,7 @@ class ServiceSearch:
             size = workers_cli.announce(config, self.term, args.json)
         else:  # the data and the flags are checked before anything is stored
             config = workers_cli.build_config(args)
-            if config.dataset.source not in BUILT_IN:  # a driver elsewhere may resume it: no relative path
+            if config.dataset.source not in (*BUILT_IN, *BOX_BUILT_IN):  # a driver elsewhere may resume it: no relative path
                 source = os.path.abspath(config.dataset.source)
                 config = replace(config, dataset=replace(config.dataset, source=source))
             size = workers_cli.announce(config, self.term, args.json)

@@ -55,7 +55,9 @@ class FinalizeKind(JobKindBase):
 
     def run(self, job: RunningJob) -> FinalizeRun:
         config, search_id, search = job.in_session(f"finalize {job.id}: read", lambda s: self._read(s, job.id))
-        job.check_data(search.dataset)
+        from workers.search import TASKS
+
+        job.check_data(TASKS[search.task].data(search))
         if job.artifacts is None:
             raise RuntimeError("the driver gave this job no artifacts directory")
         out = self.directory(job.artifacts, job.id)

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from store import crud
 from store.models import JobMixin
 from store.settings import Settings
-from workers.data import DatasetConfig
 from workers.runtime import Stop, StopCheck, drop_studies
 from workers.search import TrackingConfig
 
@@ -57,7 +56,7 @@ class RunningJob:
     on_result: Callable[[Any], None] = lambda result: None
     # the dataset checks of submission (confinement under the data root, regular files, a time limit), run again
     # when the job starts: DatasetError fails it with the reason, its stored trials kept
-    check_data: Callable[[DatasetConfig], None] = lambda dataset: None
+    check_data: Callable[[Any], None] = lambda dataset: None  # a DatasetConfig, or a BoxDatasetConfig
     tracking: TrackingConfig = TrackingConfig()  # where trials are followed besides the database (MLflow, ...)
     checkpoint_dir: Path | None = None  # where a job keeps files that its resumed run reads (NAS_CHECKPOINT_DIR)
     artifacts: Path | None = None  # where a kind that keeps files (trained networks) writes them

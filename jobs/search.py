@@ -48,10 +48,10 @@ class SearchKind(JobKindBase):
 
     def run(self, job: RunningJob) -> SearchResult:
         """Run (or resume) the search's study, mirroring every told trial and baseline."""
-        from workers.search import SearchDriver
+        from workers.search import TASKS, SearchDriver
 
         config = job.in_session(f"search {job.id}: read", lambda s: self.config(crud.get_search(s, search_id=job.id)))
-        job.check_data(config.dataset)
+        job.check_data(TASKS[config.task].data(config))
         tracking = Tracking(trackers_for(job.tracking))
         tracking.start(job.study, config.to_dict())
 

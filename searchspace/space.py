@@ -145,8 +145,19 @@ PROXY_SPACE = SearchSpace(
     stem_stride=1,
     dropout=0.1,
 )
-# The built-in skeletons by name: the proxy one searches run by default, and EfficientNet-B0's.
-SKELETONS = {"proxy": PROXY_SPACE, "efficientnet_b0": SearchSpace()}
+# A detection backbone skeleton: stem stride 2 and four stride-2 stages, so that the maps at strides 8, 16 and 32
+# exist (96 px -> 12, 6, 3); detection searches run it by default.
+DETECTION_SPACE = SearchSpace(
+    stages=tuple(StageSpace(stride=s, out_chs=c, repeats=n)
+                 for s, c, n in ((1, 16, 1), (2, 24, 1), (2, 32, 2), (2, 64, 2), (2, 96, 1))),
+    resolutions=(96,),
+    stem_chs=16,
+    head_chs=0,
+    stem_stride=2,
+    dropout=0.0,
+)
+# The built-in skeletons by name: the proxy one searches run by default, EfficientNet-B0's, and the detection one.
+SKELETONS = {"proxy": PROXY_SPACE, "efficientnet_b0": SearchSpace(), "detection": DETECTION_SPACE}
 
 
 def skeleton_space(name: str) -> SearchSpace:

@@ -31,6 +31,7 @@ DEFAULT_STORAGE = "sqlite:///nas-search.db"
 # The flags that set a SearchConfig field (a dotted path into a nested config); the field gives the type,
 # the choices, the default and the help text.
 FLAGS = {
+    "--task": "task",
     "--dataset": "dataset.source",
     "--subset": "dataset.subset",
     "--trials": "n_trials",
@@ -107,13 +108,13 @@ def default_study_name(config: SearchConfig) -> str:
     return "search-" + hashlib.sha1(json.dumps(data, indent=2).encode()).hexdigest()[:12]
 
 
-def pareto_table(records: list[TrialRecord]) -> str:
+def pareto_table(records: list[TrialRecord], metric: str = "accuracy") -> str:
     rows = [[r.number, r.accuracy, r.latency_ms, r.macs, r.params, r.fidelity, (r.spec_key or "")[:100]]
             for r in records]
-    return format_table(["trial", "accuracy", "latency ms", "MACs", "params", "epochs", "architecture"], rows)
+    return format_table(["trial", metric, "latency ms", "MACs", "params", "epochs", "architecture"], rows)
 
 
-def baselines_table(baselines: list[dict[str, Any]]) -> str:
+def baselines_table(baselines: list[dict[str, Any]], metric: str = "accuracy") -> str:
     """The baselines beside the front: measurements, fitted width, and whether (and by which trial) it is beaten."""
     def beaten(b: dict[str, Any]) -> str:
         if b["dominated"] is None:
@@ -122,7 +123,7 @@ def baselines_table(baselines: list[dict[str, Any]]) -> str:
 
     rows = [[b["name"], b["accuracy"], b["latency_ms"], b["macs"], b["params"], b["width"], beaten(b)]
             for b in baselines]
-    return format_table(["baseline", "accuracy", "latency ms", "MACs", "params", "width", "dominated by the front"],
+    return format_table(["baseline", metric, "latency ms", "MACs", "params", "width", "dominated by the front"],
                         rows)
 
 
@@ -155,12 +156,14 @@ def search_command(args: argparse.Namespace) -> int:
 def announce(config: SearchConfig, term: Console, json_only: bool) -> float:
     """Say on the terminal what the search reads and how large its space is (unless only JSON is printed);
     the space's size."""
-    info = config.dataset.validate()
-    size = config.space.size()
+    from workers.search import TASKS
+
+    about = TASKS[config.task].describe(config)
+    size = config.space.size() * (config.detector.size() if config.task == "detection" else 1)
     if not json_only:
         where = f"; Ray and Optuna messages: {term.log} (--verbose shows them)" if term.log else ""
-        print(f"dataset {info.source}: {info.num_classes} classes, {info.train_size} train / {info.val_size} val; "
-              f"search space: {size:.3e} architectures ({len(config.space.stages)} stages){where}", file=term.err)
+        print(f"{about}; search space: {size:.3e} architectures ({len(config.space.stages)} stages){where}",
+              file=term.err)
     return size
 
 
@@ -230,18 +233,21 @@ def print_result(result: SearchResult, where: str, config: SearchConfig, out: Te
     """The result for people: counts and why it stopped, the front, the baselines, the early stops, the best."""
     counts = ", ".join(f"{v} {k.lower()}" for k, v in sorted(result.counts().items()))
     print(f"{where}: {counts}; stopped: {result.stopped}", file=out)
-    print(pareto_table(result.pareto), file=out)
+    from workers.search import TASKS
+
+    metric = TASKS[config.task].metric
+    print(pareto_table(result.pareto, metric), file=out)
     baselines = result.to_dict()["baselines"]
     if baselines:
         beaten = sum(bool(b["dominated"]) for b in baselines)
         print(f"baselines (zoo networks fitted to the data, same budget): the front dominates {beaten} of "
               f"{len(baselines)}", file=out)
-        print(baselines_table(baselines), file=out)
+        print(baselines_table(baselines, metric), file=out)
     if result.stopped_early:
         stops = ", ".join(f"{n} after {epochs} epochs" for epochs, n in sorted(result.stopped_early.items()))
         print(f"stopped early (kept, off the full-fidelity front): {stops}", file=out)
     if result.best:
-        print(f"best ({config.mode}): trial {result.best.number}, accuracy {result.best.accuracy:.4f}", file=out)
+        print(f"best ({config.mode}): trial {result.best.number}, {metric} {result.best.accuracy:.4f}", file=out)
 
 
 # Subcommands whose package adds their flags and runs them: (name, help, module, flags function and its extra

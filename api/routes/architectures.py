@@ -17,6 +17,7 @@ from api.datasets import public_architecture
 from api.deps import SessionDep, SettingsDep
 from api.exports import FORMATS, Format, address
 from api.measurements import SHOWN, ArchitectureDetail, architecture_detail
+from searchspace.detection import DetectorSpec, spec_from_dict
 from searchspace.spec import ArchSpec
 from store import crud
 from store.errors import ConflictError
@@ -33,10 +34,11 @@ Weights = Annotated[Literal["trained", "seeded"] | None, Query(description=(
 PRODUCT = {"code": "python", "onnx": "onnx", "torchscript": "torchscript", "weights": "weights"}  # -> its file
 
 
-def _spec(row: Architecture) -> ArchSpec:
+def _spec(row: Architecture) -> ArchSpec | DetectorSpec:
+    """The row's classifier or detector (a detection search's)."""
     if row.spec is None:
         raise ConflictError(f"architecture {row.id} has no spec (its trial failed before sampling one)")
-    return ArchSpec.from_dict(row.spec)
+    return spec_from_dict(row.spec)
 
 
 def _filename(row: Architecture, suffix: str) -> str:
@@ -87,15 +89,34 @@ def get_code(architecture_id: uuid.UUID, session: SessionDep, settings: Settings
     the trained network's adds ``load_model(path)``, which loads its downloaded weights (``/weights``, a
     ``.safetensors`` file) with torch alone, and the input statistics it was trained with (``INPUT_MEAN``,
     ``INPUT_STD``)."""
+    from searchspace.detection.export import detector_to_python
     from searchspace.export import to_python
 
     row = crud.get_architecture(session, architecture_id=architecture_id)
     trained = _trained_file(row, "code", settings, weights)
     if trained is not None:
         return _trained_response(row, trained, "text/x-python; charset=utf-8", ".py")
-    code = to_python(_spec(row))
+    spec = _spec(row)
+    code = detector_to_python(spec) if isinstance(spec, DetectorSpec) else to_python(spec)
     return Response(code, media_type="text/x-python; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="{_filename(row, ".py")}"', "X-NAS-Weights": "seeded"})
+
+
+@router.get("/{architecture_id}/boxes", responses=_NOT_FOUND)
+def get_boxes(architecture_id: uuid.UUID, session: SessionDep, settings: SettingsDep,
+              count: Annotated[int, Query(ge=1, le=8, description="validation images shown")] = 4) -> dict:
+    """A detector trained at full fidelity (a detection search's finalize) on its first ``count`` validation
+    images: each image as a PNG data URL, its true boxes and the trained weights' predictions (score at least
+    ``score_threshold``), boxes as [x1, y1, x2, y2] in the image's pixels. 409 for any other network."""
+    from api.boxes import predicted_boxes
+
+    row = crud.get_architecture(session, architecture_id=architecture_id)
+    if row.spec is None or "backbone" not in row.spec:
+        raise ConflictError(f"architecture {row.id} is not a detector")
+    weights = _trained_file(row, "weights", settings, "trained")  # a file, or a ConflictError
+    if weights is None:
+        raise ConflictError(f"architecture {row.id} was not trained at full fidelity")
+    return predicted_boxes(row, weights, count)
 
 
 _BUSY = {503: {"description": "too many exports being built (NAS_EXPORT_QUEUE): retry after Retry-After"}}

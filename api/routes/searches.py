@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response, status
 from sqlalchemy.orm import Session
 
 from api import limits, ranking
-from api.datasets import checked_dataset, hide_data_root, public_architecture
+from api.datasets import checked_boxes, checked_dataset, hide_data_root, public_architecture
 from api.deps import API_KEY_RESPONSES, BODY_RESPONSES, ApiKeyDep, Limit, SessionDep, SettingsDep, Skip
 from api.reference_point import hypervolume_reference
 from api.routes.jobs import lifecycle_routes
@@ -40,7 +40,8 @@ router = APIRouter(prefix=f"/{KIND.path}", tags=["searches"])
 
 def prepare(body: SearchCreate, settings: Settings) -> SearchConfig:
     """The request as a validated SearchConfig within the service's limits, its data checked."""
-    return limits.check_search(body.to_config(dataset=checked_dataset(body.dataset, settings)), settings)
+    check = checked_boxes if body.task == "detection" else checked_dataset  # the task's kind of data
+    return limits.check_search(body.to_config(dataset=check(body.dataset, settings)), settings)
 
 
 def check_device(session: Session, config: SearchConfig, settings: Settings) -> None:

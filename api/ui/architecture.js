@@ -8,7 +8,7 @@ import { esc, fmt, fmtCount, saveJson, stateBadge } from "./util.js";
 const dash = (v) => (v === null || v === undefined ? "—" : esc(v));
 
 // One row per stage (and the stem and head), with the resolution each one outputs ('same' padding: ceil).
-export function stageRows(spec) {
+export function stageRows(spec, head = true) {
   let res = spec.resolution;
   const rows = [];
   const stem = spec.stem || {};
@@ -22,16 +22,17 @@ export function stageRows(spec) {
     rows.push({ name: `stage ${i + 1}`, kind: b.kind, kernel: b.kernel, expansion: b.expansion, se: b.se_ratio,
       act: b.act, repeats: stage.repeats, chs: b.out_chs, stride: b.stride, res });
   });
-  const head = spec.head || {};
-  rows.push({ name: "head", kind: `pool + ${head.classifier || "linear"}`, act: head.act, chs: head.conv_chs,
+  if (!head) return rows; // a detector's backbone: its classifier head is not used
+  const h = spec.head || {};
+  rows.push({ name: "head", kind: `pool + ${h.classifier || "linear"}`, act: h.act, chs: h.conv_chs,
     res: 1, repeats: 1 });
   return rows;
 }
 
-export function stageTable(spec) {
+export function stageTable(spec, head = true) {
   return `<table class="data" id="stages"><thead><tr><th></th><th>block</th><th>kernel</th><th>expansion</th><th>SE</th>
     <th>activation</th><th>repeats</th><th>channels</th><th>stride</th><th>out resolution</th></tr></thead><tbody>${
-    stageRows(spec).map((r) => `<tr><th>${r.name}</th><td>${dash(r.kind)}</td><td>${dash(r.kernel)}</td>
+    stageRows(spec, head).map((r) => `<tr><th>${r.name}</th><td>${dash(r.kind)}</td><td>${dash(r.kernel)}</td>
       <td>${dash(r.expansion)}</td><td>${dash(r.se)}</td><td>${dash(r.act)}</td><td>${dash(r.repeats)}</td>
       <td>${dash(r.chs)}</td><td>${dash(r.stride)}</td><td>${r.res}×${r.res}</td></tr>`).join("")}</tbody></table>`;
 }
@@ -90,16 +91,39 @@ export function measurementsTable(a) {
       <code>GET ${esc(a.links.self)}/measurements</code></p>` : ""}${how}`;
 }
 
+// A trained detector's validation images with its predicted boxes (solid, with class and score) and the true
+// ones (dashed), drawn as SVG over each image (GET /v1/architectures/{id}/boxes).
+export function boxesHtml(preview) {
+  const rect = (b, cls, text) => `<rect class="${cls}" x="${b.box[0]}" y="${b.box[1]}" width="${b.box[2] - b.box[0]}"
+    height="${b.box[3] - b.box[1]}"><title>${esc(text)}</title></rect>${cls === "pred" ? `<text x="${b.box[0] + 1}"
+    y="${Math.max(b.box[1] - 1, 6)}">${esc(text)}</text>` : ""}`;
+  const s = preview.size;
+  return preview.images.map((im, i) => `<figure class="box-figure"><svg viewBox="0 0 ${s} ${s}" width="${3 * s}"
+    height="${3 * s}" role="img" aria-label="validation image ${i + 1}"><image href="${im.image}" width="${s}" height="${s}"/>
+    ${im.truth.map((b) => rect(b, "truth", `true ${b.label}`)).join("")}
+    ${im.predicted.map((b) => rect(b, "pred", `${b.label} ${b.score.toFixed(2)}`)).join("")}</svg>
+    <figcaption>${im.predicted.length} predicted, ${im.truth.length} true</figcaption></figure>`).join("");
+}
+
+function detectorText(spec) {
+  const h = spec.head;
+  return `${esc(h.kind)} head (${h.kind === "yolox" ? `width ${h.width}, ${h.convs} convs per branch` : `extra layers ${
+    esc((h.extra_chs || []).join(", "))}`}), neck ${esc(spec.neck.kind)}${spec.neck.width ? ` (width ${spec.neck.width})` : ""}, ${
+    spec.num_classes} classes, maps at strides ${esc(spec.feature_strides.join(", "))}; the backbone:`;
+}
+
 export function render(root, id) {
   root.innerHTML = '<p class="muted">loading…</p>';
   let stopTraining = null;
   api(`/v1/architectures/${id}`).then((a) => {
     const spec = a.spec;
+    const detector = Boolean(spec && spec.backbone);
+    const metric = detector ? "mAP" : "accuracy";
     const trained = a.trained ? "trained " : "";
     root.innerHTML = `<h2>Architecture ${esc(a.name || id.slice(0, 8))}</h2>
       <dl class="summary"><dt>state</dt><dd>${a.state ? stateBadge(a.state) : "—"}</dd>
-        <dt>proxy accuracy</dt><dd id="accuracy">${fmt(a.accuracy)}</dd>
-        <dt>test accuracy</dt><dd id="full-accuracy">${a.trained ? `${fmt(a.test_accuracy)} (full fidelity)` : "— (not trained at full fidelity)"}</dd>
+        <dt>proxy ${metric}</dt><dd id="accuracy">${fmt(a.accuracy)}</dd>
+        <dt>test ${metric}</dt><dd id="full-accuracy">${a.trained ? `${fmt(a.test_accuracy)} (full fidelity)` : "— (not trained at full fidelity)"}</dd>
         <dt>params</dt><dd id="params" title="${a.params ?? ""}">${fmtCount(a.params)}</dd>
         <dt>MACs</dt><dd id="macs" title="${a.macs ?? ""}">${fmtCount(a.macs)}</dd>
         <dt>latency</dt><dd id="latency">${latencyText(a)}${a.latency_source ? `<br><span class="muted">${
@@ -111,14 +135,20 @@ export function render(root, id) {
       <div id="measured">${measurementsTable(a)}</div>
       <div class="actions downloads">${spec ? `<a class="button" id="download-py" href="${a.links.code}" download>Download ${trained}.py</a>
         <a class="button" id="download-onnx" href="${a.links.onnx}" download>Download ${trained}ONNX</a>
-        <a class="button" id="download-torchscript" href="${a.links.torchscript}" download>Download ${trained}TorchScript</a>
+        ${detector ? "" : `<a class="button" id="download-torchscript" href="${a.links.torchscript}" download>Download ${trained}TorchScript</a>`}
         <a class="button" id="download-weights" href="${a.links.weights}" download>Download ${trained}weights</a>
         <button id="download-json">Download JSON</button>` : '<span class="muted">no spec: nothing to download</span>'}</div>
       ${a.trained ? '<p class="muted" id="trained-note">The .py and the weights (.safetensors) need only torch: <code>load_model("..._trained.safetensors")</code>; inputs normalised with its INPUT_MEAN and INPUT_STD.</p>' : ""}
       ${trainedSummary(a)}
-      ${spec ? stageTable(spec) : ""}
-      ${spec ? '<div id="train-panel"></div><div id="scale-panel"></div>' : ""}`;
-    trainedCurves(root.querySelector("#trained-curves"), a.trained);
+      ${detector && a.trained ? '<h3>Validation images</h3><p class="muted">The trained weights\' boxes (solid, with class and score) and the true ones (dashed).</p><div id="boxes" class="boxes"><p class="muted">loading…</p></div>' : ""}
+      ${detector ? `<p id="detector">${detectorText(spec)}</p>` : ""}
+      ${spec ? stageTable(spec.backbone || spec, !detector) : ""}
+      ${spec && !detector ? '<div id="train-panel"></div><div id="scale-panel"></div>' : ""}`;
+    trainedCurves(root.querySelector("#trained-curves"), a.trained, `validation ${metric}`);
+    if (detector && a.trained) {
+      api(`/v1/architectures/${id}/boxes`).then((preview) => { root.querySelector("#boxes").innerHTML = boxesHtml(preview); })
+        .catch((err) => { root.querySelector("#boxes").innerHTML = `<p class="error">${esc(err.message)}</p>`; });
+    }
     if (!spec) return;
     for (const link of root.querySelectorAll("a.button[download]")) {
       link.addEventListener("click", (e) => { // through the API client: with the key when reads need one
@@ -128,6 +158,7 @@ export function render(root, id) {
     }
     root.querySelector("#download-json").addEventListener("click", () => saveJson(
       `${(a.name || "architecture").replace(/[^A-Za-z0-9_-]+/g, "_")}_${id.slice(0, 8)}.json`, spec));
+    if (detector) return; // a detector trains through its search's finalize, and is not scaled
     scalePanel(root.querySelector("#scale-panel"), { architecture_id: id });
     // once a training ends, the router renders the page again (stopping this one's polling)
     stopTraining = trainPanel(root.querySelector("#train-panel"), id,

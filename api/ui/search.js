@@ -39,16 +39,16 @@ const ordered = (values) => [...new Set(values.filter((v) => v !== null && v !==
 // Parallel coordinates of the measured trials: the resolution and one axis per stage whose `field` the trials
 // chose differently (stages where every trial made the same choice tell nothing and are left out), then the
 // cost and the accuracy. Returns {axes, rows, same: the stages left out}.
-export function choiceAxes(trials, field, cost, front) {
+export function choiceAxes(trials, field, cost, front, metric = "accuracy") {
   const [name, get] = FIELDS[field];
-  const specs = trials.map((t) => t.spec);
+  const specs = trials.map((t) => t.spec.backbone || t.spec); // a detector's stages are its backbone's
   const axes = [];
   const getters = [];
   const same = [];
   const resolutions = ordered(specs.map((s) => s.resolution));
   if (resolutions.length > 1) {
     axes.push({ label: "resolution", categories: resolutions });
-    getters.push((t) => t.spec.resolution);
+    getters.push((t) => (t.spec.backbone || t.spec).resolution);
   }
   const stages = Math.max(0, ...specs.map((s) => s.stages.length));
   for (let i = 0; i < stages; i++) {
@@ -56,12 +56,12 @@ export function choiceAxes(trials, field, cost, front) {
     const values = ordered(specs.map(of));
     if (values.length < 2) { same.push(i + 1); continue; }
     axes.push({ label: `s${i + 1} ${name}`, categories: values });
-    getters.push((t) => of(t.spec));
+    getters.push((t) => of(t.spec.backbone || t.spec));
   }
-  axes.push({ label: cost === "macs" ? "MACs" : "latency ms", log: cost === "macs" }, { label: "accuracy" });
+  axes.push({ label: cost === "macs" ? "MACs" : "latency ms", log: cost === "macs" }, { label: metric });
   getters.push((t) => t[cost], (t) => t.accuracy);
   const rows = trials.map((t) => ({ values: getters.map((g) => g(t)), id: t.id, highlight: front.has(t.id),
-    label: `#${t.trial_number} accuracy ${fmt(t.accuracy)}: ${axes.slice(0, -2).map((a, i) => `${a.label} ${getters[i](t)}`).join(", ")}` }));
+    label: `#${t.trial_number} ${metric} ${fmt(t.accuracy)}: ${axes.slice(0, -2).map((a, i) => `${a.label} ${getters[i](t)}`).join(", ")}` }));
   return { axes, rows, same };
 }
 
@@ -73,7 +73,7 @@ export function render(root, id) {
     <div id="baselines-box" hidden><h3 id="baselines-title">Baselines</h3>
     <p class="muted">Zoo networks fitted to this data and to the space's MACs range, trained with the same budget
     (the diamonds in the plot; hollow when the front dominates them).</p>
-    <table class="data" id="baselines"><thead><tr><th>baseline</th><th>state</th><th>accuracy</th><th>latency ms</th>
+    <table class="data" id="baselines"><thead><tr><th>baseline</th><th>state</th><th id="baseline-metric">accuracy</th><th>latency ms</th>
     <th>MACs</th><th>params</th><th>width</th><th>dominated by the front</th></tr></thead><tbody></tbody></table></div>
     <h3 id="hv-title">Hypervolume over trials</h3><p class="muted" id="hv-reference"></p><div id="hypervolume" class="chart-box"></div>
     <div id="finalize-panel"></div>
@@ -88,6 +88,8 @@ export function render(root, id) {
   let front = new Set();
   let seen = null;
   const refreshTable = pagedTrials(root, id);
+  // What the accuracy slot holds: top-1 accuracy, or a detection search's validation mAP@[.5:.95].
+  const metricOf = () => (search?.config.task === "detection" ? "mAP" : "accuracy");
 
   function verdict(b) {
     if (b.dominated === null) return b.state === "FAIL" ? "— (failed)" : "—";
@@ -98,6 +100,8 @@ export function render(root, id) {
     const rows = search.baselines || [];
     root.querySelector("#baselines-box").hidden = !rows.length && !(search.config.baselines || []).length;
     const judged = rows.filter((b) => b.dominated !== null);
+    root.querySelector("#baseline-metric").textContent = metricOf();
+    root.querySelector('#trials th[data-col="accuracy"]').textContent = metricOf();
     root.querySelector("#baselines-title").textContent = `Baselines: the front dominates ${
       judged.filter((b) => b.dominated).length} of ${judged.length} measured`;
     root.querySelector("#baselines tbody").innerHTML = rows.map((b) => {
@@ -118,19 +122,19 @@ export function render(root, id) {
     const refs = (search.baselines || []).map((b) => ({ b, a: b.architecture }))
       .filter(({ a }) => Number.isFinite(a.accuracy) && Number.isFinite(a[cost]))
       .map(({ b, a }) => ({ x: a[cost], y: a.accuracy, id: a.id, name: b.name, dominated: b.dominated,
-        label: `baseline ${b.name}: accuracy ${fmt(a.accuracy)}, dominated by the front: ${verdict(b)}` }));
-    root.querySelector("#chart-title").textContent = `Pareto front: accuracy against ${cost === "macs" ? "MACs" : "latency (ms)"}`
+        label: `baseline ${b.name}: ${metricOf()} ${fmt(a.accuracy)}, dominated by the front: ${verdict(b)}` }));
+    root.querySelector("#chart-title").textContent = `Pareto front: ${metricOf()} against ${cost === "macs" ? "MACs" : "latency (ms)"}`
       + ` (${front.size} on the front of ${points.length}${refs.length ? `; ${refs.length} baselines` : ""})`;
     if (!points.length && !refs.length) return;
     scatter(root.querySelector("#pareto"), points, {
-      xLabel: cost === "macs" ? "MACs" : "latency (ms)", yLabel: "accuracy", xLog: cost === "macs", refs,
+      xLabel: cost === "macs" ? "MACs" : "latency (ms)", yLabel: metricOf() === "mAP" ? "mAP@[.5:.95]" : "accuracy", xLog: cost === "macs", refs,
       onClick: (archId) => { location.hash = `#/architecture/${archId}`; },
     });
     if (!points.length) return;
     const reference = search.hypervolume_reference;
     const hv = hypervolumes(points, reference?.cost ?? null);
     root.querySelector("#hv-title").textContent = `Hypervolume over trials: ${hv.at(-1).y.toFixed(3)}`;
-    root.querySelector("#hv-reference").textContent = reference ? `Reference point: accuracy 0 and ${
+    root.querySelector("#hv-reference").textContent = reference ? `Reference point: ${metricOf()} 0 and ${
       reference.cost === null ? "the largest cost so far" : (cost === "macs" ? `${fmtCount(reference.cost)} MACs` : `${fmt(reference.cost, 2)} ms`)}, ${
       reference.how}.` : "";
     lines(root.querySelector("#hypervolume"), [{ name: "hypervolume", points: hv }],
@@ -141,8 +145,8 @@ export function render(root, id) {
     const all = trials.filter((t) => (t.details?.epoch_accuracies || []).length)
       .map((t) => ({ label: `#${t.trial_number} ${t.differs}: ${t.details.epoch_accuracies.map((a) => fmt(a)).join(", ")}`,
         highlight: front.has(t.id), points: t.details.epoch_accuracies.map((y, i) => ({ x: i + 1, y })) }));
-    root.querySelector("#curves-title").textContent = `Learning curves: validation accuracy per epoch (${all.length} trials; the front highlighted)`;
-    if (all.length) curves(root.querySelector("#curves"), all, { xLabel: "epoch", yLabel: "validation accuracy", height: 260 });
+    root.querySelector("#curves-title").textContent = `Learning curves: validation ${metricOf()} per epoch (${all.length} trials; the front highlighted)`;
+    if (all.length) curves(root.querySelector("#curves"), all, { xLabel: "epoch", yLabel: `validation ${metricOf()}`, height: 260 });
   }
 
   // A one-shot search's supernet: its state and steps, and the per-epoch accuracies of its extremes.
@@ -165,9 +169,9 @@ export function render(root, id) {
     const measured = trials.filter((t) => t.spec && Number.isFinite(t.accuracy) && Number.isFinite(t[cost]));
     if (!measured.length) return;
     const field = root.querySelector("#choice-field").value;
-    const { axes, rows, same } = choiceAxes(measured, field, cost, front);
+    const { axes, rows, same } = choiceAxes(measured, field, cost, front, metricOf());
     root.querySelector("#choices-note").textContent = `One line per measured trial (${measured.length}; the front `
-      + `highlighted): its ${FIELDS[field][0]} at each stage, its cost and its accuracy.${same.length
+      + `highlighted): its ${FIELDS[field][0]} at each stage, its cost and its ${metricOf()}.${same.length
         ? ` Stages where every trial chose the same ${FIELDS[field][0]} are left out: ${same.map((i) => `s${i}`).join(", ")}.` : ""}`;
     parallel(root.querySelector("#choices"), axes, rows, {
       label: `${FIELDS[field][0]} per stage, cost and accuracy`,
@@ -178,13 +182,14 @@ export function render(root, id) {
   function renderSummary() {
     const s = search;
     root.querySelector("#title").textContent = `Search ${s.name || s.id.slice(0, 8)}`;
-    const best = s.best ? `<a href="#/architecture/${s.best.id}">trial ${s.best.trial_number}: accuracy ${fmt(s.best.accuracy)}</a>` : "—";
+    const best = s.best ? `<a href="#/architecture/${s.best.id}">trial ${s.best.trial_number}: ${metricOf()} ${fmt(s.best.accuracy)}</a>` : "—";
     root.querySelector("#summary").innerHTML = `<div>${stateBadge(s.state)} ${s.stopped ? `<span class="muted">(${esc(s.stopped)})</span>` : ""}</div>
       <div id="progress">${progressBar(s.progress)}</div>
       <dl><dt>elapsed</dt><dd id="elapsed">${fmtSeconds(s.elapsed_s)}</dd><dt>best</dt><dd>${best}</dd>
       <dt>objective</dt><dd>${esc(s.config.objective)} · ${esc(s.config.mode)}${s.config.target ? ` (target ${s.config.target})` : ""}</dd>
       <dt>sampler</dt><dd>${esc(s.config.sampler)}, ${s.config.n_workers} workers</dd>
       <dt>strategy</dt><dd>${esc(s.config.strategy || "multi-trial")}</dd>
+      <dt>task</dt><dd id="task">${esc(s.config.task || "classification")}</dd>
       <dt>dataset</dt><dd>${esc(s.config.dataset && s.config.dataset.source)}</dd>
       <dt>Optuna study</dt><dd><code id="study">${esc(s.study)}</code></dd></dl>
       ${s.error ? `<p class="error">${esc(s.error)}</p>` : ""}`;

@@ -38,10 +38,11 @@ export function trainedSummary(a) {
   const job = t.job || {};
   const jobLink = job.kind === "finalize" ? `<a href="#/finalize/${esc(job.id)}">finalize ${esc(job.id.slice(0, 8))}</a>`
     : `training ${esc((job.id || "").slice(0, 8))}`;
-  return `<h3 id="trained-title">Full fidelity: test accuracy ${fmt(a.test_accuracy)} (proxy ${fmt(a.accuracy)})</h3>
-    <dl class="summary" id="trained"><dt>proxy accuracy</dt><dd id="proxy-accuracy">${fmt(a.accuracy)} (validation, after the search's short training)</dd>
-    <dt>test accuracy</dt><dd id="test-accuracy">${fmt(a.test_accuracy)} on ${esc(t.test_size)} held-out images</dd>
-    <dt>validation accuracy</dt><dd>${fmt(t.val_accuracy)} (${esc(t.selected)} of epoch ${esc(t.best_epoch + 1)}${
+  const m = a.spec && a.spec.backbone ? "mAP" : "accuracy"; // a detector's: mAP@[.5:.95]
+  return `<h3 id="trained-title">Full fidelity: test ${m} ${fmt(a.test_accuracy)} (proxy ${fmt(a.accuracy)})</h3>
+    <dl class="summary" id="trained"><dt>proxy ${m}</dt><dd id="proxy-accuracy">${fmt(a.accuracy)} (validation, after the search's short training)</dd>
+    <dt>test ${m}</dt><dd id="test-accuracy">${fmt(a.test_accuracy)}${t.test_map50 === undefined ? "" : ` (mAP@.5 ${fmt(t.test_map50)})`} on ${esc(t.test_size)} held-out images</dd>
+    <dt>validation ${m}</dt><dd>${fmt(t.val_accuracy)} (${esc(t.selected)} of epoch ${esc(t.best_epoch + 1)}${
       t.stopped ? `; stopped: ${esc(t.stopped)}` : ""}${t.resumed_from ? `; resumed after epoch ${esc(t.resumed_from)}` : ""})</dd>
     <dt>recipe</dt><dd>${esc(r.epochs)} epochs at ${esc(t.spec ? t.spec.resolution : r.resolution)} px, batch ${esc(r.batch_size)}, ${
       esc(r.optimizer)} lr ${esc(r.lr)}, ${esc(r.auto_augment)}, EMA ${esc(r.ema_decay)}</dd>
@@ -49,9 +50,9 @@ export function trainedSummary(a) {
     <div id="trained-curves" class="chart-box"></div>`;
 }
 
-export function trainedCurves(container, trained) {
+export function trainedCurves(container, trained, yLabel = "validation accuracy") {
   if (container && trained && (trained.epochs || []).length) {
-    lines(container, curveSeries(trained.epochs), { xLabel: "epoch", yLabel: "validation accuracy", height: 260 });
+    lines(container, curveSeries(trained.epochs), { xLabel: "epoch", yLabel, height: 260 });
   }
 }
 

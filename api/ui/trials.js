@@ -18,12 +18,20 @@ const KIND = { mbconv: "mb", ghost: "gh", micro: "mi", ds: "ds", shuffle_v1: "sh
 // resolution: what a search's trials can differ in.
 export function specTokens(spec) {
   if (!spec) return [];
-  const stages = spec.stages.map((st, i) => {
+  const net = spec.backbone || spec; // a detector: its head and neck, then its backbone's stages
+  const stages = net.stages.map((st, i) => {
     const b = st.block;
     return [`s${i + 1}:${KIND[b.kind] || b.kind}`, `k${b.kernel}`, b.expansion ? `e${b.expansion}` : "",
       b.se_ratio ? "se" : "", b.act || "", `×${st.repeats}`, `c${b.out_chs}`].filter(Boolean).join(" ");
   });
-  return [`${spec.resolution}px`, ...stages];
+  return [`${spec.resolution}px`, ...(spec.backbone ? [detectorToken(spec)] : []), ...stages];
+}
+
+// A detector's head and neck in a few words ("yolox w32 ×2 | pan_lite w32").
+export function detectorToken(spec) {
+  const h = spec.head;
+  const head = h.kind === "yolox" ? `yolox w${h.width} ×${h.convs}` : `ssdlite x${(h.extra_chs || []).join("/")}`;
+  return `${head} | ${spec.neck.kind}${spec.neck.width ? ` w${spec.neck.width}` : ""}`;
 }
 
 // Which of specTokens' positions every one of `trials` shares (with one trial: none, so it shows whole).

@@ -5,6 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from searchspace.detection.counter import DetectorCount, Level, count_detector
+from searchspace.detection.space import (
+    DETECTION_SPACE,
+    DetectorSpace,
+    detector_of,
+    sample_detector,
+    spec_from_dict,
+    spec_from_string,
+)
 from searchspace.detection.spec import (
     HEAD_KINDS,
     NECK_KINDS,
@@ -26,9 +34,11 @@ def build_detector(spec: DetectorSpec) -> nn.Module:
 
 
 __all__ = [
+    "DETECTION_SPACE",
     "HEAD_KINDS",
     "NECK_KINDS",
     "DetectorCount",
+    "DetectorSpace",
     "DetectorSpec",
     "Level",
     "NeckSpec",
@@ -36,4 +46,8 @@ __all__ = [
     "YOLOXHeadSpec",
     "build_detector",
     "count_detector",
+    "detector_of",
+    "sample_detector",
+    "spec_from_dict",
+    "spec_from_string",
 ]

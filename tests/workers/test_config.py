@@ -19,7 +19,7 @@ from workers.data import DatasetConfig
 from workers.latency import LatencyConfig
 from workers.screening import Proxy
 from workers.search import SearchConfig
-from workers.search.config import Mode, Objective, Pruner, Reward, Sampler, Strategy
+from workers.search.config import Mode, Objective, Pruner, Reward, Sampler, Strategy, Task
 from workers.training import TrainBudget, TrainDevice
 from workers.training.budget import Optimizer
 
@@ -92,7 +92,7 @@ def test_cli_choices_are_the_enums() -> None:
             expected = OVERRIDES.get(flag, {}).get("type", kind)
             assert actions[flag].choices is None and actions[flag].type is expected, flag
     assert enums == {"--objective": Objective, "--mode": Mode, "--sampler": Sampler, "--pruner": Pruner,
-                     "--screen": Proxy, "--device": TrainDevice, "--strategy": Strategy}
+                     "--screen": Proxy, "--device": TrainDevice, "--strategy": Strategy, "--task": Task}
 
 
 def test_cli_help_quotes_the_dataclass_defaults_and_descriptions() -> None:

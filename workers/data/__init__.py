@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from workers.data.dataset import DatasetConfig, clear_cache, shipment
 from workers.data.errors import DatasetError
-from workers.data.formats import BUILT_IN, IMAGE_EXTENSIONS
+from workers.data.formats import BOX_BUILT_IN, BUILT_IN, IMAGE_EXTENSIONS
 from workers.data.nested import nested_from_dict
 from workers.data.safety import Limits, Scope, image_files, open_image, open_regular
 from workers.data.shipment import Shipment, adopt, adopted
 from workers.data.split import DatasetInfo, SplitData, held_out_test, stratified_split, stratified_subset
 
 __all__ = [
+    "BOX_BUILT_IN",
     "BUILT_IN",
     "IMAGE_EXTENSIONS",
     "DatasetConfig",

@@ -15,6 +15,7 @@ from searchspace.fields import as_dict, check_enum, doc
 from workers.data.decode import decode_files, resize_images
 from workers.data.errors import DatasetError
 from workers.data.formats import (
+    BOX_BUILT_IN,
     BUILT_IN,
     CIFAR_META,
     CIFAR_TEST,
@@ -71,7 +72,7 @@ class DatasetConfig:
         for name in BUILT_IN:
             if self.format == name and self.source != name:
                 raise DatasetError(self.source, f"format {name!r} takes source {name!r}")
-        if self.source not in BUILT_IN:  # workers may run in another directory than the one submitting
+        if self.source not in (*BUILT_IN, *BOX_BUILT_IN):  # workers may run elsewhere than the one submitting
             object.__setattr__(self, "source", os.path.abspath(os.path.expanduser(self.source)))
 
     @property
@@ -95,6 +96,8 @@ class DatasetConfig:
         ``within``: a symlink (class directory or file) resolving outside that directory is a DatasetError;
         ``time_limit_s``: a DatasetError once checking has taken longer.
         """
+        if self.source in BOX_BUILT_IN:
+            raise DatasetError(self.source, "is a box (detection) dataset: search it with task 'detection'")
         limits = Limits(None if within is None else os.path.realpath(within), time_limit_s)
         return info_of(self, scan(self, limits))
 

@@ -42,3 +42,5 @@ MAX_SOURCE_CHARS = 4096
 
 
 BUILT_IN = (Format.DIGITS.value, Format.SHAPES.value)  # sources that name no directory
+# The generated box (detection) sets (workers.detection.builtin): no directory either, and no classification data.
+BOX_BUILT_IN = ("builtin-boxes", "builtin-boxes-small")

@@ -4,9 +4,18 @@ DetectorSpec (``fit_detector``) and the ``train-detector`` command."""
 
 from __future__ import annotations
 
-from workers.detection.config import BUILTIN, BoxData, BoxDatasetConfig, BoxFormat, BoxSource, BoxSplit
+from workers.detection.config import (
+    BUILTIN,
+    BoxData,
+    BoxDatasetConfig,
+    BoxFormat,
+    BoxSource,
+    BoxSplit,
+    clear_box_cache,
+)
 from workers.detection.errors import AnnotationError
 from workers.detection.fit import (
+    RECIPE_DEFAULTS,
     DetectionEpoch,
     DetectionResult,
     detection_loss,
@@ -19,6 +28,7 @@ from workers.detection.train_cli import add_detector_flags, train_detector_comma
 
 __all__ = [
     "BUILTIN",
+    "RECIPE_DEFAULTS",
     "AnnotationError",
     "BoxData",
     "BoxDatasetConfig",
@@ -29,6 +39,7 @@ __all__ = [
     "DetectionResult",
     "Detections",
     "add_detector_flags",
+    "clear_box_cache",
     "coco_map",
     "detection_loss",
     "evaluate_map",

@@ -1,9 +1,11 @@
-"""The built-in ``builtin-boxes`` set: generated colour images with a few objects of three shapes (disc, square,
-triangle) of varied size on cluttered backgrounds, with their tight boxes; seeded, nothing downloaded.
+"""The built-in box sets: generated colour images with objects of three shapes (disc, square, triangle) on
+cluttered backgrounds, with their tight boxes; seeded, nothing downloaded. Two styles (``STYLES``):
+``builtin-boxes`` has one to four objects of 6 to 40 % of the side; ``builtin-boxes-small`` is crowded with
+small objects (three to nine of 5 to 15 % of the side), which the stride-8 maps must find.
 
 Every image has a smooth random background (a colour gradient), clutter (strokes and dots of random colour,
-smaller than the objects, never boxed), one to four objects of random shape, colour, size (6 to 40 % of the
-side) and position, placed so that no two overlap by more than a third of the smaller one's box, and Gaussian
+smaller than the objects, never boxed), objects (as many and as large as the style says) of random shape, colour,
+size and position, placed so that no two overlap by more than a third of the smaller one's box, and Gaussian
 noise. The class is the outline, never the colour. A box is (x1, y1, x2, y2) in pixels with exclusive ends:
 the smallest box holding every pixel the object covers by at least half.
 
@@ -11,6 +13,8 @@ the smallest box holding every pixel the object covers by at least half.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,20 +26,36 @@ MIN_SIDE, MAX_SIDE = 0.06, 0.40  # object size, fraction of the image side
 _EDGE = 0.6  # width (px) of the anti-aliased edge
 
 
-def generate(seed: int, images: int = IMAGES, size: int = SIZE) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
-    """(images uint8 (N, 3, size, size), per image boxes float32 (n, 4) and labels int64 (n,))."""
+@dataclass(frozen=True)
+class Style:
+    """How many objects an image has (``min_objects`` to ``max_objects``) and how large (fraction of the side)."""
+
+    min_objects: int
+    max_objects: int
+    min_side: float
+    max_side: float
+
+
+STYLES = {"builtin-boxes": Style(1, 4, MIN_SIDE, MAX_SIDE), "builtin-boxes-small": Style(3, 9, 0.05, 0.15)}
+
+
+def generate(seed: int, images: int = IMAGES, size: int = SIZE, style: str = "builtin-boxes",
+             ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    """(images uint8 (N, 3, size, size), per image boxes float32 (n, 4) and labels int64 (n,)) of ``style``."""
+    shape = STYLES[style]
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
     out = np.empty((images, 3, size, size), np.uint8)
     all_boxes, all_labels = [], []
     for i in range(images):
-        out[i], boxes, labels = _image(rng, xx, yy, size)
+        out[i], boxes, labels = _image(rng, xx, yy, size, shape)
         all_boxes.append(boxes)
         all_labels.append(labels)
     return out, all_boxes, all_labels
 
 
-def _image(rng: np.random.Generator, xx: np.ndarray, yy: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _image(rng: np.random.Generator, xx: np.ndarray, yy: np.ndarray, size: int,
+           style: Style) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     a, b = rng.uniform(0.1, 0.9, (2, 3, 1, 1)).astype(np.float32)
     angle = rng.uniform(0, 2 * np.pi)
     t = ((np.cos(angle) * xx + np.sin(angle) * yy) / (size * 1.5) + 0.5)[None]
@@ -50,9 +70,9 @@ def _image(rng: np.random.Generator, xx: np.ndarray, yy: np.ndarray, size: int) 
         image += mask[None] * (rng.uniform(0, 1, (3, 1, 1)).astype(np.float32) - image)
     boxes: list[np.ndarray] = []
     labels: list[int] = []
-    for _ in range(rng.integers(1, 5)):
+    for _ in range(rng.integers(style.min_objects, style.max_objects + 1)):
         for _attempt in range(20):
-            side = rng.uniform(MIN_SIDE, MAX_SIDE) * size
+            side = rng.uniform(style.min_side, style.max_side) * size
             cx, cy = rng.uniform(side / 2 + 1, size - side / 2 - 1, 2)
             label = int(rng.integers(len(CLASS_NAMES)))
             mask = _shape(label, rng, xx, yy, cx, cy, side / 2)

@@ -14,7 +14,7 @@ import numpy as np
 
 from searchspace.checks import check_float, check_int
 from searchspace.fields import as_dict, check_enum, doc
-from workers.data import DatasetError, Limits, Scope, held_out_test, stratified_split
+from workers.data import BOX_BUILT_IN, DatasetError, Limits, Scope, held_out_test, stratified_split
 from workers.detection import builtin
 from workers.detection.decode import decode_images
 from workers.detection.readers import BoxRecord, is_directory, read_coco, read_voc, read_yolo
@@ -43,7 +43,8 @@ class BoxDatasetConfig:
     rest is kept and ``val_fraction`` of that goes to validation (seeded by ``seed``).
     """
 
-    source: str = field(default=BUILTIN, metadata=doc("'builtin-boxes' (generated) or a COCO, VOC or YOLO directory"))
+    source: str = field(default=BUILTIN, metadata=doc(
+        "'builtin-boxes' or 'builtin-boxes-small' (generated) or a COCO, VOC or YOLO directory"))
     format: BoxFormat = field(default=BoxFormat.AUTO, metadata=doc("directory layout; auto tells them apart"))
     annotations: str = field(default="annotations.json", metadata=doc("COCO: the annotation JSON, in source"))
     classes: tuple[str, ...] = field(default=(), metadata=doc(
@@ -74,9 +75,10 @@ class BoxDatasetConfig:
         check_int("seed", self.seed, 0, 2**32 - 1)
         check_int("images", self.images, 8, 100_000)
         object.__setattr__(self, "max_gib", float(check_float("max_gib", self.max_gib, 0.001, 1024.0)))
-        if (self.format == BoxFormat.BUILTIN) != (self.source == BUILTIN) and self.format != BoxFormat.AUTO:
-            raise DatasetError(self.source, f"format {BUILTIN!r} goes with source {BUILTIN!r} only")
-        if self.source != BUILTIN:
+        if (self.format == BoxFormat.BUILTIN) != (self.source in BOX_BUILT_IN) and self.format != BoxFormat.AUTO:
+            raise DatasetError(self.source, f"format {BUILTIN!r} goes with source "
+                                            f"{' or '.join(map(repr, BOX_BUILT_IN))} only")
+        if self.source not in BOX_BUILT_IN:
             object.__setattr__(self, "source", os.path.abspath(os.path.expanduser(self.source)))
 
     @property
@@ -85,7 +87,7 @@ class BoxDatasetConfig:
         if self.format != BoxFormat.AUTO:
             return self.format
         root = Path(self.source)
-        if self.source == BUILTIN:
+        if self.source in BOX_BUILT_IN:
             return BoxFormat.BUILTIN
         if (root / self.annotations).exists():
             return BoxFormat.COCO
@@ -149,14 +151,20 @@ class BoxData:
     std: tuple[float, ...]
 
 
+def clear_box_cache() -> None:
+    """Forget every box dataset read or loaded in this process (a directory may have changed)."""
+    read_source.cache_clear()
+    load_splits.cache_clear()
+
+
 @lru_cache(maxsize=4)
 def read_source(cfg: BoxDatasetConfig, limits: Limits) -> BoxSource:
     kind = cfg.kind
     if kind == BoxFormat.BUILTIN:
-        pixels, boxes, labels = builtin.generate(cfg.seed, cfg.images)
+        pixels, boxes, labels = builtin.generate(cfg.seed, cfg.images, style=cfg.source)
         size = (pixels.shape[3], pixels.shape[2])
         records = tuple(BoxRecord(file="", size=size, boxes=b, labels=lab) for b, lab in zip(boxes, labels))
-        return BoxSource(kind, BUILTIN, builtin.CLASS_NAMES, records, pixels)
+        return BoxSource(kind, cfg.source, builtin.CLASS_NAMES, records, pixels)
     root = Path(cfg.source)
     if not is_directory(root):
         raise DatasetError(root, "is not a directory")

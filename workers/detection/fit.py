@@ -7,6 +7,8 @@ turns on colour jitter: the classification policies do not move boxes), device, 
 loss is the head's own (``ssd_loss`` or ``yolox_loss``); gradients are clipped at norm 10. The weights of the
 epoch with the best validation mAP@[.5:.95] are kept and scored on the test split. With ``checkpoint``, every
 epoch's state is written atomically and a rerun of the same spec, data and recipe resumes after the last one.
+An ``on_epoch`` callback that returns False stops training after that epoch (a search's early stopping); the
+result then says ``stopped``.
 """
 
 from __future__ import annotations
@@ -69,19 +71,21 @@ class DetectionResult:
     best_epoch: int
     val_map: float
     val_map50: float
-    test_map: float
-    test_map50: float
+    test_map: float | None  # None: not scored on the test split (``fit_detector(..., test=False)``)
+    test_map50: float | None
     test_size: int
     train_seconds: float
     images_per_second: float
     mean: tuple[float, ...]
     std: tuple[float, ...]
     state_dict: dict[str, Any]
+    stopped: bool = False  # on_epoch returned False before the recipe's last epoch
 
     def to_dict(self) -> dict[str, Any]:
         return {"spec": self.spec.to_dict(), "epochs": [asdict(e) for e in self.epochs],
                 **{k: getattr(self, k) for k in ("best_epoch", "val_map", "val_map50", "test_map", "test_map50",
-                                                 "test_size", "train_seconds", "images_per_second")},
+                                                 "test_size", "train_seconds", "images_per_second",
+                                                 "stopped")},
                 "mean": list(self.mean), "std": list(self.std)}
 
 
@@ -129,8 +133,9 @@ def fingerprint(spec: DetectorSpec, data: BoxDatasetConfig, recipe: TrainRecipe)
 
 def fit_detector(spec: DetectorSpec, data_cfg: BoxDatasetConfig, recipe: TrainRecipe,
                  checkpoint: str | os.PathLike[str] | None = None,
-                 on_epoch: Callable[[DetectionEpoch], Any] | None = None) -> DetectionResult:
-    """Train ``spec`` (fitted to the data's classes and channels, the recipe's resolution) on ``data_cfg``."""
+                 on_epoch: Callable[[DetectionEpoch], Any] | None = None, test: bool = True) -> DetectionResult:
+    """Train ``spec`` (fitted to the data's classes and channels, the recipe's resolution) on ``data_cfg``;
+    ``test=False`` leaves the test split alone (a search's trials never look at it)."""
     import torch
 
     source = data_cfg.read()
@@ -139,7 +144,7 @@ def fit_detector(spec: DetectorSpec, data_cfg: BoxDatasetConfig, recipe: TrainRe
     data = data_cfg.load(spec.resolution, in_chans)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(recipe.seed)
-        return _Run(spec, data, recipe, fingerprint(spec, data_cfg, recipe), checkpoint, on_epoch).run()
+        return _Run(spec, data, recipe, fingerprint(spec, data_cfg, recipe), checkpoint, on_epoch).run(test)
 
 
 class _Run:
@@ -170,8 +175,9 @@ class _Run:
         if saved is not None:
             self._restore(saved)
 
-    def run(self) -> DetectionResult:
-        while len(self.history) < self.recipe.epochs:
+    def run(self, test: bool = True) -> DetectionResult:
+        stopped = False
+        while len(self.history) < self.recipe.epochs and not stopped:
             epoch = len(self.history)
             loss, seconds = self._train_epoch()
             val_map, val_map50 = evaluate_map(self.model, self.data.val, self.data, self.recipe.eval_batch_size,
@@ -184,19 +190,21 @@ class _Run:
             if self.path is not None:
                 save_checkpoint(self.path, self._state())
             if self.on_epoch is not None:
-                self.on_epoch(record)
+                stopped = self.on_epoch(record) is False and len(self.history) < self.recipe.epochs
             if loss is None:
                 break
         self.model.load_state_dict(self.best["state"])
-        test_map, test_map50 = evaluate_map(self.model, self.data.test, self.data, self.recipe.eval_batch_size,
-                                            self.device)
+        test_map = test_map50 = None
+        if test:
+            test_map, test_map50 = evaluate_map(self.model, self.data.test, self.data, self.recipe.eval_batch_size,
+                                                self.device)
         return DetectionResult(
             spec=self.spec, epochs=tuple(self.history), best_epoch=self.best["epoch"], val_map=self.best["map"],
             val_map50=self.best["map50"], test_map=test_map, test_map50=test_map50, test_size=len(self.data.test),
             train_seconds=self.train_seconds,
             images_per_second=self.images / self.train_seconds if self.train_seconds > 0 else 0.0,
             mean=self.data.mean, std=self.data.std,
-            state_dict={k: v.cpu() for k, v in self.best["state"].items()},
+            state_dict={k: v.cpu() for k, v in self.best["state"].items()}, stopped=stopped,
         )
 
     def _train_epoch(self) -> tuple[float | None, float]:

@@ -5,7 +5,8 @@ accuracy, the front against the baselines at equal cost)."""
 from __future__ import annotations
 
 from workers.search.baselines import BaselineRecord, baseline_study_name, verdict
-from workers.search.config import DEFAULT_BASELINES, Objective, SearchConfig, Strategy, check_baselines
+from workers.search.config import DEFAULT_BASELINES, Objective, SearchConfig, Strategy, Task, check_baselines
+from workers.search.detection_task import box_data
 from workers.search.driver import SearchDriver
 from workers.search.finalize import (
     FinalizeConfig,
@@ -29,8 +30,8 @@ from workers.search.proxy_check import ProxyCheckConfig, ProxyCheckReport, Proxy
 from workers.search.proxy_check_cli import add_proxy_check_flags, proxy_check_command
 from workers.search.results import TrialRecord, best_trial, hypervolume, pareto_front
 from workers.search.search_result import SearchResult, load_result
+from workers.search.task import TASKS, SearchTask, evaluate_trial
 from workers.search.tracking import Tracking, TrackingConfig, trackers_for
-from workers.search.trial import evaluate_trial
 from workers.search.truth import (
     BaselineVerdict,
     RankAgreement,
@@ -43,6 +44,7 @@ from workers.search.truth import (
 
 __all__ = [
     "DEFAULT_BASELINES",
+    "TASKS",
     "BaselineRecord",
     "BaselineVerdict",
     "Candidate",
@@ -60,8 +62,10 @@ __all__ = [
     "SearchConfig",
     "SearchDriver",
     "SearchResult",
+    "SearchTask",
     "Strategy",
     "SupernetState",
+    "Task",
     "TooFewPoints",
     "Tracking",
     "TrackingConfig",
@@ -72,6 +76,7 @@ __all__ = [
     "agreement_sentence",
     "baseline_study_name",
     "best_trial",
+    "box_data",
     "check_baselines",
     "choose",
     "config_flags",

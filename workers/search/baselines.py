@@ -1,4 +1,5 @@
-"""Baselines beside every search: zoo networks fitted to the search (``searchspace.fit``), trained and measured
+"""Baselines beside every search: zoo networks fitted to the search (``searchspace.fit``; for a detection search
+the detector zoo's, ``workers.search.task``), trained and measured
 by the same evaluation and budget as its trials, and judged against its front.
 
 They live in a study of their own, ``<search study>-baselines`` in the same storage (written through the
@@ -16,9 +17,7 @@ from typing import Any, ClassVar
 import optuna
 from optuna.trial import FrozenTrial, Trial
 
-from searchspace import zoo
 from searchspace.errors import SpecError
-from searchspace.fit import adapt_to_space
 from searchspace.latency_table import MissingEntryError
 from searchspace.spec import ArchSpec
 from workers.runtime import (
@@ -39,6 +38,7 @@ from workers.runtime import (
 )
 from workers.search.config import SearchConfig
 from workers.search.results import Measured, TrialRecord, dominates
+from workers.search.task import TASKS
 from workers.training import Measurements
 
 SUFFIX = "-baselines"
@@ -137,7 +137,7 @@ class BaselineSource:
         name = self.todo.pop(0)
         trial = self.ledger.ask()
         try:
-            adapted = adapt_to_space(zoo.get(name), self.config.space, name, self.config.max_macs)
+            adapted = TASKS[self.config.task].baseline(name, self.config)
         except SpecError as err:
             stored = self.ledger.persist(trial, {})
             self._tell(_Running(trial, stored, BaselineRecord(name=name, error=f"cannot fit it: {err}")), Outcome.FAIL)

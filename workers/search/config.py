@@ -9,11 +9,13 @@ from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from searchspace.checks import check_float, check_int
+from searchspace.detection import DetectorSpace
+from searchspace.detection import zoo as detector_zoo
 from searchspace.errors import SpecError
 from searchspace.fields import as_dict, check_enum, doc
-from searchspace.space import PROXY_SPACE, SearchSpace
+from searchspace.space import DETECTION_SPACE, PROXY_SPACE, SearchSpace
 from searchspace.zoo import names as zoo_names
-from workers.data import DatasetConfig, nested_from_dict
+from workers.data import BOX_BUILT_IN, BUILT_IN, DatasetConfig, nested_from_dict
 from workers.latency import LatencyConfig
 from workers.oneshot import SupernetTraining
 from workers.screening import ScreeningConfig
@@ -61,6 +63,15 @@ class Strategy(enum.StrEnum):
     ONESHOT = "oneshot"
 
 
+class Task(enum.StrEnum):
+    """What the searched networks do: ``classification`` (an ArchSpec, top-1 accuracy) or ``detection`` (a
+    DetectorSpec: the sampled backbone under a sampled neck and head, COCO mAP@[.5:.95] in the accuracy slot).
+    The registry of what each means for a trial, its baselines and finalize: workers.search.task."""
+
+    CLASSIFICATION = "classification"
+    DETECTION = "detection"
+
+
 class Pruner(enum.StrEnum):
     """``asha``: MO-ASHA rungs (workers.search.rungs: at each rung only the best 1/eta by non-dominated sorting over
     accuracy so far and counted MACs go on); ``median``: stop a trial whose accuracy is below the median of the
@@ -73,8 +84,10 @@ class Pruner(enum.StrEnum):
 
 # One network of each family in the seed chapter, the cheapest variant that is still the family's own design.
 DEFAULT_BASELINES = ("mobilenet_v2", "ghostnet_1_0", "shufflenet_v2_x1_0", "micronet_m1", "efficientnet_b0")
+# A detection search's: SSDLite on MobileNetV2 and MobileNetV3-Large, and the YOLOX-Nano-style net.
+DETECTION_BASELINES = ("ssdlite320_mobilenet_v2", "ssdlite320_mobilenet_v3_large", "yolox_nano_style")
 _ENUMS = {"objective": Objective, "mode": Mode, "reward": Reward, "sampler": Sampler, "pruner": Pruner,
-          "strategy": Strategy}
+          "strategy": Strategy, "task": Task}
 
 @dataclass(frozen=True, kw_only=True)
 class SearchConfig:
@@ -129,21 +142,29 @@ class SearchConfig:
         "then judge each candidate with inherited weights (n_trials of them; the pruner does not apply)"))
     supernet: SupernetTraining = field(default_factory=SupernetTraining, metadata=doc(
         "strategy oneshot: how the supernet trains (its CPU time counts against cpu_budget_s)"))
+    task: Task = field(default=Task.CLASSIFICATION, metadata=doc(
+        "classification, or detection: the dataset is a box dataset (builtin-boxes, builtin-boxes-small or a "
+        "COCO/VOC/YOLO directory), candidates are the space's backbones under the detector choices, accuracy is "
+        "validation mAP@[.5:.95]; the space defaults to the detection skeleton and the baselines to SSDLite-"
+        "MobileNetV2/V3 and the YOLOX-Nano-style net"))
+    detector: DetectorSpace = field(default_factory=DetectorSpace, metadata=doc(
+        "task detection: the neck and head choices searched beside the backbone's"))
 
     def __post_init__(self) -> None:
         for name, cls in (("dataset", DatasetConfig), ("space", SearchSpace), ("budget", TrainBudget),
                           ("latency", LatencyConfig), ("screening", ScreeningConfig),
-                          ("supernet", SupernetTraining)):
+                          ("supernet", SupernetTraining), ("detector", DetectorSpace)):
             if not isinstance(getattr(self, name), cls):
                 raise SpecError(name, f"must be a {cls.__name__}")
         for name, kind in _ENUMS.items():
             object.__setattr__(self, name, check_enum(name, getattr(self, name), kind))
+        self._check_task()
         check_int("n_trials", self.n_trials, 1, MAX_TRIALS)
         check_int("n_workers", self.n_workers, 1, 256)
         check_int("seed", self.seed, 0, 2**31 - 1)
         check_int("pruner_warmup_epochs", self.pruner_warmup_epochs, 0, 1000)
         check_int("pruner_min_trials", self.pruner_min_trials, 1, 1000)
-        object.__setattr__(self, "baselines", check_baselines(self.baselines))
+        object.__setattr__(self, "baselines", check_baselines(self.baselines, self.task))
         check_int("rung_min_epochs", self.rung_min_epochs, 1, 10_000)
         check_int("rung_eta", self.rung_eta, 2, 100)
         for name, most in (("timeout_s", 30 * 86400.0), ("cpu_budget_s", 1e9)):
@@ -156,6 +177,38 @@ class SearchConfig:
             object.__setattr__(self, "target", float(check_float("target", self.target, 1e-6, 1e15)))
         elif self.mode != Mode.PARETO:
             raise SpecError("target", f"mode {self.mode.value!r} needs a target ({self.target_unit})")
+
+    def _check_task(self) -> None:
+        """The dataset must be of the task's kind; a detection search takes the detection defaults (skeleton,
+        baselines) where the classification ones were left, and refuses what only classifies."""
+        source = self.dataset.source
+        if self.task == Task.CLASSIFICATION:
+            if source in BOX_BUILT_IN:
+                raise SpecError("dataset.source", f"{source!r} is a box (detection) dataset: set task 'detection'")
+            return
+        if source in BUILT_IN:
+            raise SpecError("dataset.source", f"{source!r} is a classification dataset; task 'detection' needs "
+                                              f"{' or '.join(BOX_BUILT_IN)} or a COCO, VOC or YOLO directory")
+        if self.strategy != Strategy.MULTI_TRIAL:
+            raise SpecError("strategy", "the one-shot strategy searches classifiers only; task 'detection' needs "
+                                        "'multi-trial'")
+        if self.screening.proxy != "none":
+            raise SpecError("screening.proxy", "zero-cost screening scores classifiers only; task 'detection' needs "
+                                               "'none'")
+        if self.latency.profile_id is not None:
+            raise SpecError("latency.device", "a device profile covers classifier blocks only, not detection necks "
+                                              "and heads: measure on the workers (cpu / cuda) or use objective macs")
+        if self.space == PROXY_SPACE:
+            object.__setattr__(self, "space", DETECTION_SPACE)
+        reductions, stride = set(), self.space.stem_stride
+        for stage in self.space.stages:
+            stride *= stage.stride
+            reductions.add(stride)
+        if not {8, 16, 32} <= reductions:
+            raise SpecError("space", f"a detection backbone needs stages at strides 8, 16 and 32 (these reach "
+                                     f"{sorted(reductions)}): use the 'detection' skeleton")
+        if isinstance(self.baselines, list | tuple) and tuple(self.baselines) == DEFAULT_BASELINES:
+            object.__setattr__(self, "baselines", DETECTION_BASELINES)
 
     @property
     def rungs(self) -> RungConfig:
@@ -179,18 +232,21 @@ class SearchConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data (stored, and hashed into study names: keep it byte-stable).
 
-        ``screening``, ``cpu_budget_s``, ``rung_min_epochs``, ``rung_eta``, ``strategy`` and ``supernet`` came after
+        ``screening``, ``cpu_budget_s``, ``rung_min_epochs``, ``rung_eta``, ``strategy``, ``supernet``, ``task`` and
+        ``detector`` came after
         study names were pinned: each is written only when it is not its default, so that every earlier config
         keeps its bytes and its study name.
         """
         data = as_dict(self)
         data.update(dataset=self.dataset.to_dict(), space=self.space.to_dict(), budget=self.budget.to_dict(),
                     latency=self.latency.to_dict(), baselines=list(self.baselines),
-                    screening=self.screening.to_dict(), supernet=self.supernet.to_dict())
-        for name, default in (("screening", ScreeningConfig()), ("supernet", SupernetTraining())):
+                    screening=self.screening.to_dict(), supernet=self.supernet.to_dict(),
+                    detector=self.detector.to_dict())
+        for name, default in (("screening", ScreeningConfig()), ("supernet", SupernetTraining()),
+                              ("detector", DetectorSpace())):
             if getattr(self, name) == default:
                 del data[name]
-        for name in ("cpu_budget_s", "rung_min_epochs", "rung_eta", "strategy"):
+        for name in ("cpu_budget_s", "rung_min_epochs", "rung_eta", "strategy", "task"):
             if getattr(self, name) == _DEFAULTS[name]:
                 del data[name]
         return data
@@ -201,19 +257,22 @@ class SearchConfig:
     @classmethod
     def from_dict(cls, data: Any) -> SearchConfig:
         return nested_from_dict(cls, data, {"dataset": DatasetConfig, "budget": TrainBudget, "latency": LatencyConfig,
-                                            "screening": ScreeningConfig, "supernet": SupernetTraining}, "config")
+                                            "screening": ScreeningConfig, "supernet": SupernetTraining,
+                                            "detector": DetectorSpace}, "config")
 
 
-def check_baselines(baselines: object) -> tuple[str, ...]:
-    """A list of distinct zoo network names, as a tuple; SpecError naming ``baselines`` and the allowed names
-    otherwise."""
+def check_baselines(baselines: object, task: Task = Task.CLASSIFICATION) -> tuple[str, ...]:
+    """A list of distinct zoo network names (detector zoo names for task detection), as a tuple; SpecError naming
+    ``baselines`` and the allowed names otherwise."""
+    allowed = detector_zoo.names() if task == Task.DETECTION else zoo_names()
     if isinstance(baselines, list):
         baselines = tuple(baselines)
     if not isinstance(baselines, tuple) or not all(isinstance(b, str) for b in baselines):
-        raise SpecError("baselines", f"must be a list of zoo network names; allowed: {', '.join(zoo_names())}")
-    unknown = [b for b in baselines if b not in zoo_names()]
+        raise SpecError("baselines", f"must be a list of zoo network names; allowed: {', '.join(allowed)}")
+    unknown = [b for b in baselines if b not in allowed]
     if unknown:
-        raise SpecError("baselines", f"unknown zoo network {unknown[0]!r:.80}; allowed: {', '.join(zoo_names())}")
+        raise SpecError("baselines", f"unknown {'detector ' if task == Task.DETECTION else ''}zoo network "
+                                     f"{unknown[0]!r:.80}; allowed: {', '.join(allowed)}")
     if len(set(baselines)) != len(baselines):
         raise SpecError("baselines", f"must not repeat a network, got {list(baselines)}")
     if len(baselines) > MAX_BASELINES:

@@ -17,10 +17,9 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, Trial
 
-from searchspace.counter import count
+from searchspace.detection import DetectorSpec
 from searchspace.errors import SpecError
 from searchspace.latency_table import DeviceProfile, MissingEntryError
-from searchspace.space import sample
 from searchspace.spec import ArchSpec
 from workers.latency import predictor_for
 from workers.runtime import (
@@ -52,19 +51,20 @@ from workers.search.rungs import Report, reports_of
 from workers.search.search_result import CONFIG_ATTR, SearchResult, load_result
 from workers.search.strategies import STRATEGIES
 from workers.search.strategy import Judge, Start
-from workers.search.trial import MedianReferee, RungReferee, Ticket, evaluate_trial
+from workers.search.task import TASKS, evaluate_trial
+from workers.search.trial import MedianReferee, RungReferee, Ticket
 from workers.search.warm_start import warm_start
 from workers.training import Measurements, Stopped
 
 log = logging.getLogger(__name__)
 MAX_MISSING_IN_A_ROW = 10  # candidates the device profile lacks before the search stops with an error
-EvaluateFn = Callable[[ArchSpec, SearchConfig, Any], dict[str, Any]]
+EvaluateFn = Callable[[ArchSpec | DetectorSpec, SearchConfig, Any], dict[str, Any]]
 
 
 def ray_executor(config: SearchConfig) -> RayExecutor:
     """The search's Ray executor: ``latency.threads`` CPUs per trial, ``n_workers`` trials at a time."""
     return RayExecutor(config.latency.threads, config.n_workers * config.latency.threads, budget=config.budget,
-                       latency_device=config.latency.device, dataset=config.dataset)
+                       latency_device=config.latency.device, dataset=TASKS[config.task].shipped(config))
 
 
 def _directions(config: SearchConfig) -> list[str]:
@@ -147,8 +147,7 @@ class SearchDriver:
         self.on_phase = on_phase or (lambda progress: None)
 
     def run(self) -> SearchResult:
-        info = self.config.dataset.validate()
-        config = self.config.with_data_shape(info.num_classes, info.in_chans)
+        config = TASKS[self.config.task].sized(self.config)
         deadline = None if config.timeout_s is None else time.monotonic() + config.timeout_s
 
         def attempt() -> Stop:  # resumes the study: run again as a whole after Ray was restarted
@@ -187,6 +186,7 @@ class _SearchSource:
 
     def __init__(self, driver: SearchDriver, config: SearchConfig, ledger: Ledger, judge: Judge) -> None:
         self.driver, self.config, self.ledger, self.judge = driver, config, ledger, judge
+        self.task = TASKS[config.task]
         self.pruner = config.pruner if judge.prunes else Pruner.NONE
         history = ledger.recover()
         if not history:  # a new study: zero-cost screening (if configured) enqueues the first candidates
@@ -258,13 +258,13 @@ class _SearchSource:
     def propose(self) -> Task | Proposal:
         """Ask for one architecture: rejected, reused, attached to an identical running one, or to evaluate."""
         trial = self.ledger.ask()
-        spec = sample(trial, self.config.space)
+        spec = self.task.propose(trial, self.config)
         key = spec.to_string()
-        cost = count(spec)
-        record = TrialRecord(number=trial.number, spec_key=key, params=cost.params, macs=cost.macs,
+        params, macs = self.task.cost(spec)
+        record = TrialRecord(number=trial.number, spec_key=key, params=params, macs=macs,
                              **TrialRecord.known(screened_mark(trial), *TrialRecord.RUN))
         stored = self.ledger.persist(trial, record.to_record())  # its number in the study: set when told
-        limit = _limit_exceeded(self.config, cost.params, cost.macs)
+        limit = _limit_exceeded(self.config, params, macs)
         if limit:
             self._tell(trial, stored, replace(record, rejected=limit), Outcome.PRUNED)
             return Proposal.REJECTED
@@ -288,7 +288,7 @@ class _SearchSource:
                 return Proposal.INVALID
         pending = Pending(trial, stored, key, record)
         self.by_key[key] = pending
-        ticket = None if self.referee is None else Ticket(self.referee, stored.number, self._rung_cost(cost.macs))
+        ticket = None if self.referee is None else Ticket(self.referee, stored.number, self._rung_cost(macs))
         return Task(*self.judge.task(spec, ticket), pending)
 
     def finished(self, task: Task, evaluated: Evaluated) -> None:

@@ -1,5 +1,6 @@
 """Finalize a search: train its top-k architectures and its baselines at full fidelity (the recipe) on Ray
-workers, write each one's product (weights, exports, curves), and judge the proxy against what full training
+workers as the search's task trains them (``workers.search.task``: a detection search's by the detection fit,
+reporting test mAP), write each one's product (weights, exports, curves), and judge the proxy against what full training
 found (``workers.search.finalize_report``).
 
 The networks are the search's best by its mode (``choose``) and, with ``baselines``, its fitted baselines, each
@@ -22,6 +23,7 @@ from searchspace.codec import from_dict
 from searchspace.errors import SpecError
 from searchspace.fields import as_dict, doc
 from workers.data import DatasetConfig
+from workers.detection import BoxDatasetConfig
 from workers.runtime import (
     Evaluated,
     EvaluateFn,
@@ -37,6 +39,7 @@ from workers.runtime import (
 from workers.search.config import SearchConfig
 from workers.search.finalize_report import Candidate, FinalizeReport, NetworkKind, NetworkResult, build_report
 from workers.search.search_result import SearchResult, load_result, stored_config
+from workers.search.task import TASKS
 from workers.training import TrainBudget, TrainRecipe, train_network, write_json
 
 MANIFEST = "finalize.json"
@@ -134,23 +137,24 @@ def finalize(storage_url: str, study_name: str, config: FinalizeConfig, out: str
         if search is None:
             raise SpecError("study", f"search {study_name!r} does not hold its config (it ran before searches "
                                      "stored theirs): pass the search's config")
-    info = search.dataset.validate()
-    search = search.with_data_shape(info.num_classes, info.in_chans)
+    task = TASKS[search.task]
+    search = task.sized(search)
     result = load_result(storage_url, study_name, search)
     candidates = choose(result, config.top_k) + (baseline_candidates(result) if config.baselines else [])
     if not candidates:
         raise SpecError("study", f"search {study_name!r} has no completed trial to finalize")
     out = Path(out)
     _claim(out, study_name, config, search)
-    networks = [NetworkTask(f"networks/{c.name}", c.spec_key, config.recipe, c) for c in candidates]
+    recipe = task.recipe(config.recipe)
+    networks = [NetworkTask(f"networks/{c.name}", c.spec_key, recipe, c) for c in candidates]
 
     def done(network: NetworkTask, measured: dict[str, Any]) -> None:
         if on_network is not None:
             on_network(NetworkResult.from_dict(network.item, measured))
 
-    measured, stop = train_networks(networks, replace(search.dataset, subset=config.subset), out,
+    measured, stop = train_networks(networks, replace(task.data(search), subset=config.subset), out,
                                     workers=config.workers, threads=config.threads, should_stop=should_stop,
-                                    on_done=done)
+                                    on_done=done, train_fn=task.train_network)
     report = build_report(study_name, search, config.to_dict(), [
         NetworkResult.from_dict(n.item, measured[n.name]) for n in networks if n.name in measured], str(out), str(stop))
     write_json(out / "report.json", report.to_dict())
@@ -168,7 +172,8 @@ class NetworkTask:
     item: Any = None
 
 
-def train_networks(networks: Sequence[NetworkTask], data: DatasetConfig, out: str | os.PathLike[str], *,
+def train_networks(networks: Sequence[NetworkTask], data: DatasetConfig | BoxDatasetConfig,
+                   out: str | os.PathLike[str], *,
                    workers: int, threads: int, should_stop: StopCheck | None = None,
                    on_done: Callable[[NetworkTask, dict[str, Any]], None] | None = None,
                    train_fn: EvaluateFn = train_network) -> tuple[dict[str, dict[str, Any]], Stop]:
@@ -176,7 +181,8 @@ def train_networks(networks: Sequence[NetworkTask], data: DatasetConfig, out: st
     network whose ``result.json`` is there is read back, not trained again, and one that was running resumes from
     its last epoch's checkpoint. Name -> its figures (``train_fn``'s, with ``error`` and ``directory``) for every
     network finished or failed, and why the batch stopped. ``on_done(network, figures)`` as each one ends in this
-    call (a failed one is trained again by the next call)."""
+    call (a failed one is trained again by the next call). A box dataset (detection) is read where each worker runs,
+    not shipped."""
     out = Path(out)
     results: dict[str, dict[str, Any]] = {}
     for network in networks:
@@ -197,7 +203,7 @@ def train_networks(networks: Sequence[NetworkTask], data: DatasetConfig, out: st
         todo = [n for n in networks if n.name not in results or results[n.name].get("error") is not None]
         device = next((n.recipe.device.value for n in todo), "auto")
         executor = RayExecutor(threads, workers * threads, budget=TrainBudget(device=device, gpus_per_trial=1.0),
-                               dataset=data)
+                               dataset=data if isinstance(data, DatasetConfig) else None)
         tasks = []
         for n in todo:
             directory = out / n.name

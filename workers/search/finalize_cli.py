@@ -74,7 +74,10 @@ def finalize_command(args: argparse.Namespace, should_stop: StopCheck | None = N
     def progress(network: NetworkResult) -> None:
         if not args.json:
             int8 = network.int8_test_accuracy
-            what = (f"test accuracy {network.test_accuracy:.4f}{'' if int8 is None else f' (int8 {int8:.4f})'}"
+            metric = "mAP@[.5:.95]" if network.test_map50 is not None else "accuracy"
+            extra = f" (int8 {int8:.4f})" if int8 is not None else (
+                f" (mAP@.5 {network.test_map50:.4f})" if network.test_map50 is not None else "")
+            what = (f"test {metric} {network.test_accuracy:.4f}{extra}"
                     if network.error is None else f"failed: {network.error[:200]}")
             print(f"{network.candidate.name}: {what}", file=sys.stderr)
 

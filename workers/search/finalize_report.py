@@ -11,6 +11,7 @@ from typing import Any
 from searchspace.table import format_table
 from workers.search.config import SearchConfig
 from workers.search.results import dominates
+from workers.search.task import TASKS
 from workers.search.truth import (
     BaselineVerdict,
     RankAgreement,
@@ -52,7 +53,8 @@ class NetworkResult:
     the checkpoint selected on validation, the learning curves, and the directory of its product."""
 
     candidate: Candidate
-    test_accuracy: float | None = None
+    test_accuracy: float | None = None  # detection: test mAP@[.5:.95]
+    test_map50: float | None = None  # detection: test mAP@.5
     int8_test_accuracy: float | None = None  # the selected weights quantized to int8 (the recipe's int8)
     val_accuracy: float | None = None
     test_size: int | None = None
@@ -95,6 +97,7 @@ class FinalizeReport:
     dominance_sentence: str
     out: str
     stopped: str
+    metric: str = "accuracy"  # what accuracy means for the search's task (a detection search's: test mAP)
 
     @property
     def cpu_seconds(self) -> float:
@@ -103,7 +106,8 @@ class FinalizeReport:
         return sum(n.cpu_seconds or 0.0 for n in self.networks)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"study": self.study, "objective": self.objective, "config": self.config, "out": self.out,
+        return {"study": self.study, "objective": self.objective, "metric": self.metric, "config": self.config,
+                "out": self.out,
                 "stopped": self.stopped, "cpu_seconds": self.cpu_seconds,
                 "networks": [n.to_dict() for n in self.networks],
                 "proxy_truth": {"agreement": None if self.agreement is None else self.agreement.to_dict(),
@@ -117,12 +121,14 @@ class FinalizeReport:
         """The networks side by side, then the proxy truth in words."""
         cost = "latency ms" if self.objective == "latency" else "MACs"
         rows = []
+        m = "acc" if self.metric == "accuracy" else self.metric
+        fifth = ("test mAP@.5", lambda n: n.test_map50) if "mAP" in m else ("int8 test acc", lambda n: n.int8_test_accuracy)
         for n in self.networks:
             c = n.candidate
             shown = c.latency_ms if self.objective == "latency" else c.macs
-            rows.append([c.name, c.proxy_accuracy, n.val_accuracy, n.test_accuracy, n.int8_test_accuracy, shown,
+            rows.append([c.name, c.proxy_accuracy, n.val_accuracy, n.test_accuracy, fifth[1](n), shown,
                          n.resolution, len(n.epochs), n.directory if n.error is None else f"failed: {n.error[:60]}"])
-        table = format_table(["network", "proxy acc", "full val acc", "full test acc", "int8 test acc",
+        table = format_table(["network", f"proxy {m}", f"full val {m}", f"full test {m}", fifth[0],
                               f"search {cost}", "res", "epochs", "product"], rows)
         return f"{table}\n{self.agreement_sentence}\n{self.dominance_sentence}"
 
@@ -156,5 +162,4 @@ def build_report(study: str, search: SearchConfig, config: dict[str, Any], netwo
         dominance = "No baseline to judge: none trained at full fidelity with a known cost beside a trained trial."
     return FinalizeReport(study=study, objective=objective, config=config, networks=networks, agreement=agreement,
                           agreement_sentence=sentence, front=names, verdicts=verdicts, dominance_sentence=dominance,
-                          out=out,
-                          stopped=stopped)
+                          out=out, stopped=stopped, metric=TASKS[search.task].metric)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from searchspace.detection import DetectorSpec, spec_from_string
 from searchspace.spec import ArchSpec
 from workers.runtime import RECORD, StopReason, TrialState
 from workers.training import Measurements, Stopped
@@ -54,8 +55,9 @@ class Measured(Measurements):
         return {k: record[k] for k in cls.__dataclass_fields__ if k in record and k not in skip}
 
     @property
-    def arch(self) -> ArchSpec | None:
-        return None if self.spec_key is None else ArchSpec.from_string(self.spec_key)
+    def arch(self) -> ArchSpec | DetectorSpec | None:
+        """The architecture (a DetectorSpec in a detection search) read back from ``spec_key``."""
+        return None if self.spec_key is None else spec_from_string(self.spec_key)
 
     def metric(self, objective: str) -> float | None:
         return self.latency_ms if objective == "latency" else self.macs

@@ -11,8 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from searchspace.spec import ArchSpec
-from workers.search.config import SearchConfig
 from workers.search.rungs import Decision, Report, RungConfig, Rungs
 
 
@@ -86,12 +84,3 @@ def epoch_check(ticket: Ticket | None) -> Callable[[int, float], bool]:
 
     return on_epoch
 
-
-def evaluate_trial(spec: ArchSpec, config: SearchConfig, referee: Ticket | None = None) -> dict[str, Any]:
-    """Train and measure ``spec``; the JSON-ready measurements the driver records. Runs in a Ray worker."""
-    from workers.training import evaluate
-
-    latency = config.latency if config.times_latency else None
-    result = evaluate(spec, config.dataset, config.budget, seed=config.seed, latency=latency,
-                      threads=config.latency.threads, on_epoch=epoch_check(referee))
-    return result.measurements()

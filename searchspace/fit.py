@@ -22,9 +22,9 @@ same-budget baseline of a compound-scaled family member).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from searchspace.counter import count
 from searchspace.errors import SpecError
@@ -37,6 +37,7 @@ MIN_FEATURE = 2
 EDGE_MARGIN = 1.25
 WIDTHS = tuple(2 ** (i / 8) for i in range(-32, 25))  # 1/16 .. 8, steps of 9%
 FINE_WIDTHS = tuple(2 ** (i / 32) for i in range(-128, 97))  # 1/16 .. 8, steps of 2%
+N = TypeVar("N")  # a network spec: an ArchSpec, or a detector (``searchspace.detection.fit``)
 
 
 class _Extreme:
@@ -133,7 +134,7 @@ def _paper_groups(spec: ArchSpec) -> ArchSpec:
     return replace(spec, stages=stages)
 
 
-def _widened(spec: ArchSpec, width: float) -> tuple[ArchSpec, bool] | None:
+def widened(spec: ArchSpec, width: float) -> tuple[ArchSpec, bool] | None:
     """``spec`` at ``width`` and whether its micro-blocks' groups had to follow the channels; None if invalid."""
     for regrouped, candidate in ((False, spec), (True, _paper_groups(spec))):
         try:
@@ -143,28 +144,42 @@ def _widened(spec: ArchSpec, width: float) -> tuple[ArchSpec, bool] | None:
     return None
 
 
-def fit_width(spec: ArchSpec, lo: int, hi: int) -> tuple[ArchSpec, float, list[str]]:
-    """The width multiplier of step 4 of the module docstring, the network it gives and what changed."""
-    macs = count(spec).macs
+def _macs(spec: ArchSpec) -> int:
+    return count(spec).macs
+
+
+def fit_width(spec: N, lo: int, hi: int, macs_of: Callable[[N], int] = _macs,
+              widen: Callable[[N, float], tuple[N, bool] | None] = widened,
+              ) -> tuple[N, float, list[str]]:
+    """The width multiplier of step 4 of the module docstring, the network it gives and what changed.
+
+    ``macs_of`` counts a network and ``widen`` scales it (None: no valid network at that width); by default a
+    classifier's (``count``, ``widened``): a detector is fitted by the same rule on its whole counted MACs."""
+    macs = macs_of(spec)
     if lo <= macs <= hi:
         return spec, 1.0, []
     target = lo * EDGE_MARGIN if macs < lo else hi / EDGE_MARGIN
     target = min(max(target, lo), hi)
     options = []
     for width in WIDTHS:
-        found = _widened(spec, width)
+        found = widen(spec, width)
         if found is not None:
-            m = count(found[0]).macs
+            m = macs_of(found[0])
             options.append((not lo <= m <= hi, abs(math.log(m / target)), width, *found))
     if not options:
         return spec, 1.0, [f"no width multiplier gives a valid network; MACs {macs:,} outside {lo:,}..{hi:,}"]
-    outside, _, width, widened, regrouped = min(options, key=lambda o: o[:3])
-    changes = [f"width x{width:.3g} (MACs {macs:,} -> {count(widened).macs:,}; range {lo:,}..{hi:,})"]
+    outside, _, width, fitted, regrouped = min(options, key=lambda o: o[:3])
+    changes = [f"width x{width:.3g} (MACs {macs:,} -> {macs_of(fitted):,}; range {lo:,}..{hi:,})"]
     if regrouped:
         changes.append("micro-block groups follow the channels (G = sqrt(C/R)) so that the width can change")
     if outside:
         changes.append("no width lands inside the range: the closest one is kept")
-    return widened, width, changes
+    return fitted, width, changes
+
+
+def capped(lo: int, hi: int, max_macs: int | None) -> tuple[int, int]:
+    """A MACs range capped by a search's ``max_macs`` as it caps the candidates (None: not capped)."""
+    return (lo, hi) if max_macs is None else (min(lo, max_macs), min(hi, max_macs))
 
 
 def _shaped(base: ArchSpec, num_classes: int, in_chans: int, resolution: int) -> tuple[ArchSpec, list[str]]:
@@ -183,9 +198,7 @@ def adapt_to_space(base: ArchSpec, space: SearchSpace, name: str = "", max_macs:
     """``base`` fitted to ``space``'s data shape, resolution and MACs range (see the module docstring); a search's
     ``max_macs`` caps the range as it caps the candidates."""
     spec, changes = _shaped(base, space.num_classes, space.in_chans, max(space.resolutions))
-    lo, hi = macs_range(space)
-    if max_macs is not None:
-        lo, hi = min(lo, max_macs), min(hi, max_macs)
+    lo, hi = capped(*macs_range(space), max_macs)
     spec, width, more = fit_width(spec, lo, hi)
     cost = count(spec)
     return Adapted(name=name or base.name, spec=spec, width=width, macs=cost.macs, params=cost.params,
@@ -200,15 +213,15 @@ def adapt_to_macs(base: ArchSpec, num_classes: int, in_chans: int, resolution: i
     spec, changes = _shaped(base, num_classes, in_chans, resolution)
     options = []
     for width in FINE_WIDTHS:
-        found = _widened(spec, width)
+        found = widened(spec, width)
         if found is not None:
             options.append((abs(math.log(count(found[0]).macs / macs)), abs(math.log(width)), width, *found))
     if not options:
         raise SpecError("width", f"no width multiplier gives {base.name or 'the network'} a valid network")
-    _, _, width, widened, regrouped = min(options, key=lambda o: o[:3])
-    cost = count(widened)
+    _, _, width, fitted, regrouped = min(options, key=lambda o: o[:3])
+    cost = count(fitted)
     changes.append(f"width x{width:.3g} (MACs {count(spec).macs:,} -> {cost.macs:,}; target {macs:,})")
     if regrouped:
         changes.append("micro-block groups follow the channels (G = sqrt(C/R)) so that the width can change")
-    return Adapted(name=name or base.name, spec=widened, width=width, macs=cost.macs, params=cost.params,
+    return Adapted(name=name or base.name, spec=fitted, width=width, macs=cost.macs, params=cost.params,
                    macs_range=(macs, macs), changes=tuple(changes))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from searchspace.detection.counter import DetectorCount, Level, count_detector
+from searchspace.detection.fit import adapt_detector, detector_extremes, detector_macs_range
 from searchspace.detection.space import (
     DETECTION_SPACE,
     DetectorSpace,
@@ -44,8 +45,11 @@ __all__ = [
     "NeckSpec",
     "SSDLiteHeadSpec",
     "YOLOXHeadSpec",
+    "adapt_detector",
     "build_detector",
     "count_detector",
+    "detector_extremes",
+    "detector_macs_range",
     "detector_of",
     "sample_detector",
     "spec_from_dict",

@@ -97,15 +97,15 @@ def test_the_planned_family_keeps_the_formula_and_its_baselines_match_each_membe
 
 
 def test_adapt_to_macs_picks_the_closest_width() -> None:
-    from searchspace.fit import FINE_WIDTHS, _widened, small_input
+    from searchspace.fit import FINE_WIDTHS, small_input, widened
 
     mobilenet = zoo.get("mobilenet_v2")
     target = 3_000_000
     fitted = adapt_to_macs(mobilenet, 10, 1, 16, target)
     assert fitted.spec.stem.stride == 1 and fitted.spec.resolution == 16  # the small-input stem
     shaped = small_input(replace(mobilenet, num_classes=10, in_chans=1, resolution=16))[0]
-    widened = (_widened(shaped, width) for width in FINE_WIDTHS)
-    errors = [abs(math.log(count(w[0]).macs / target)) for w in widened if w is not None]
+    scaled = (widened(shaped, width) for width in FINE_WIDTHS)
+    errors = [abs(math.log(count(w[0]).macs / target)) for w in scaled if w is not None]
     assert abs(math.log(fitted.macs / target)) == pytest.approx(min(errors))
 
 

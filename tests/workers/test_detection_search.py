@@ -155,3 +155,13 @@ def test_mo_asha_stops_a_detection_trial_on_its_first_epochs_map() -> None:
     ray.kill(referee)
     assert measured["stopped"] == "callback" and len(measured["epoch_accuracies"]) == 1
     assert measured["accuracy"] == measured["epoch_accuracies"][0] and measured["train_seconds"] > 0
+
+
+def test_a_detection_baseline_is_fitted_on_the_whole_detector_and_capped_by_max_macs() -> None:
+    from searchspace.detection import count_detector
+    from workers.search import TASKS
+
+    config = SearchConfig.from_dict({**TINY, "max_macs": 1_500_000}).with_data_shape(3, 3)
+    fitted = TASKS[Task.DETECTION].baseline("yolox_nano_style", config)
+    assert isinstance(fitted.spec, DetectorSpec) and fitted.macs == count_detector(fitted.spec).macs
+    assert fitted.macs_range[1] == 1_500_000 and fitted.macs <= 1_500_000 and fitted.width < 1.0

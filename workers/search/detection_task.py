@@ -8,9 +8,10 @@
   mAP@[.5:.95] goes to the search's referee (MO-ASHA rungs or the median rule), which may stop it. Its
   ``accuracy`` is the best epoch's validation mAP@[.5:.95]; its latency, when asked for, is the whole network's
   forward pass (backbone, neck, head; box decoding and NMS excluded) timed by the plain loop on the worker.
-- **Baselines**: a zoo detector (``searchspace.detection.zoo``) fitted to the search: its backbone at the space's
-  largest resolution and the data's channels, width-scaled (``searchspace.fit.fit_width``) into the space's
-  backbone MACs range, the neck and head channels scaled by the same width, the data's classes.
+- **Baselines**: a zoo detector (``searchspace.detection.zoo``) fitted to the search
+  (``searchspace.detection.fit``): the data's classes and channels, the space's largest resolution, and one
+  width multiplier on its backbone, neck and head together that puts the whole detector's counted MACs in the
+  detection space's range (capped by ``max_macs``), by the classification baselines' rule.
 - **Finalize**: ``train_detector_network`` trains a detector at full fidelity with the finalize recipe (where the
   recipe leaves the classification defaults, the detector training's: AdamW at 0.005, crop 0.5) and writes its
   product in a classifier's layout (spec.json, weights.safetensors, weights.pt, model.py with ``load_model``,
@@ -28,9 +29,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from searchspace.detection import DetectorSpec, count_detector
+from searchspace.detection import adapt_detector as adapt_to_detection_space
 from searchspace.detection import zoo as detector_zoo
-from searchspace.fit import Adapted, fit_width, macs_range
-from searchspace.rounding import make_divisible
+from searchspace.fit import Adapted
 from workers.data import DatasetConfig
 from workers.detection import RECIPE_DEFAULTS, BoxDatasetConfig
 from workers.search.trial import Ticket, epoch_check
@@ -96,36 +97,9 @@ def evaluate_detector(spec: DetectorSpec, config: SearchConfig, ticket: Ticket |
     return measured.to_dict()
 
 
-def _scaled_head(spec: DetectorSpec, width: float) -> DetectorSpec:
-    """``spec`` with its neck and head channels multiplied by ``width`` (rounded to 8, at least 8)."""
-    def chs(c: int) -> int:
-        return max(8, make_divisible(c * width, 8))
-
-    head = spec.head
-    if head.kind == "ssdlite":
-        head = replace(head, extra_chs=tuple(chs(c) for c in head.extra_chs))
-    else:
-        head = replace(head, width=chs(head.width))
-    neck = spec.neck if spec.neck.kind == "none" else replace(spec.neck, width=chs(spec.neck.width))
-    return replace(spec, head=head, neck=neck)
-
-
 def adapt_detector(name: str, config: SearchConfig) -> Adapted:
     """Zoo detector ``name`` fitted to the search (see the module docstring); SpecError when it cannot be."""
-    base = detector_zoo.get(name)
-    space = config.space
-    resolution = max(space.resolutions)
-    lo, hi = macs_range(space)
-    backbone = replace(base.backbone, in_chans=space.in_chans, resolution=resolution)
-    backbone, width, changes = fit_width(backbone, lo, hi)
-    classes = space.num_classes + (1 if base.head.kind == "ssdlite" else 0)
-    spec = replace(_scaled_head(base, width), backbone=backbone, resolution=resolution, num_classes=classes)
-    spec = DetectorSpec.from_dict(spec.to_dict())  # validated as a whole
-    cost = count_detector(spec)
-    notes = [f"{space.num_classes} object classes", f"resolution {base.resolution} -> {resolution}",
-             *changes, *([f"neck and head channels x{width:.3g}"] if width != 1.0 else [])]
-    return Adapted(name=name, spec=spec, width=width, macs=cost.macs, params=cost.params, macs_range=(lo, hi),
-                   changes=tuple(notes))
+    return adapt_to_detection_space(detector_zoo.get(name), config.space, config.detector, name, config.max_macs)
 
 
 def train_detector_network(spec_key: str, data: BoxDatasetConfig, recipe: TrainRecipe, directory: str,

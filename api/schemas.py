@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from api.derive import Input, Text, config_model, request_fields
+from api.derive import Input, Text, config_model, request_fields, within
 from api.progress import Progress, SupernetProgress
 from api.reference_point import HypervolumeReference
 from scaler.grid_config import GridConfig
@@ -28,7 +28,7 @@ from workers.latency import LatencyConfig
 from workers.oneshot import SupernetTraining
 from workers.runtime import FINISHED, TrialState
 from workers.screening import ScreeningConfig
-from workers.search import SearchConfig
+from workers.search import SearchConfig, task_budget_defaults
 from workers.training import TrainBudget, TrainRecipe
 
 # the states the API answers and filters by, derived from the one enum of each: a job's is the store's
@@ -99,6 +99,15 @@ class SearchCreate(config_model(SearchConfig, "SearchFields", rename=RENAMED,
     )
 
     name: Label = None
+
+    def to_config(self, **given: Any) -> SearchConfig:
+        """The SearchConfig; a training field the request leaves out takes its task's default
+        (``TASK_BUDGET_DEFAULTS``: batch 16 for detection) where the task has one, TrainBudget's otherwise."""
+        given_fields = self.training.model_fields_set if "training" in self.model_fields_set else set()
+        defaults = task_budget_defaults(self.task, given_fields)  # (the default training sets every field)
+        if defaults and "budget" not in given:
+            given["budget"] = within("training", lambda: replace(self.training.to_config(), **defaults))
+        return super().to_config(**given)
 
 
 class ArchitectureLinks(BaseModel):

@@ -42,6 +42,7 @@ from searchspace.table import format_table
 from workers.data import DatasetConfig
 from workers.runtime import ensure_ray
 from workers.search import (
+    TASK_BUDGET_DEFAULTS,
     FinalizeConfig,
     FinalizeReport,
     NetworkKind,
@@ -92,7 +93,7 @@ def main() -> int:
     recipe = TrainRecipe(epochs=args.full_epochs)  # finalize fills in the detector training's defaults
     for source in args.datasets.split(","):
         search = SearchConfig(task=Task.DETECTION, dataset=DatasetConfig(source=source, subset=args.subset),
-                              budget=TrainBudget(epochs=args.epochs), n_trials=args.trials,
+                              budget=TrainBudget(epochs=args.epochs, **TASK_BUDGET_DEFAULTS[Task.DETECTION]), n_trials=args.trials,
                               objective=args.objective, seed=args.seed, n_workers=args.workers)
         study = (f"detection-search-{source}-{args.objective}-{args.trials}x{args.epochs}-{args.subset:g}-"
                  f"{args.seed}")

@@ -56,3 +56,14 @@ def test_a_bad_box_under_the_data_root_is_422_naming_the_file_and_annotation(roo
     config = created.json()["config"]
     assert config["task"] == "detection" and config["dataset"]["source"] == "good"  # shown relative to the root
     assert config["baselines"] == ["ssdlite320_mobilenet_v2", "ssdlite320_mobilenet_v3_large", "yolox_nano_style"]
+
+
+@pytest.mark.parametrize(("training", "batch"), [(None, 16), ({"epochs": 2}, 16), ({"batch_size": 64}, 64)])
+def test_a_detection_request_trains_at_batch_16_unless_it_asks_for_another(client: TestClient, training: dict | None,
+                                                                           batch: int) -> None:
+    body = {"task": "detection", "dataset": {"source": "builtin-boxes-small"}, "n_trials": 1, "baselines": []}
+    created = client.post("/v1/searches", json=body if training is None else {**body, "training": training})
+    assert created.status_code == 201, created.text
+    assert created.json()["config"]["budget"]["batch_size"] == batch
+    plain = client.post("/v1/searches", json={"n_trials": 1, "baselines": []})  # classification: TrainBudget's 64
+    assert plain.json()["config"]["budget"]["batch_size"] == 64

@@ -155,3 +155,25 @@ def test_asha_rungs_and_the_cpu_budget_from_the_cli() -> None:
         with pytest.raises(SpecError) as info:
             SearchConfig(**bad)
         assert info.value.field == name
+
+
+@pytest.mark.parametrize(("config_file", "flags", "batch"), [
+    (None, ["--task", "detection", "--dataset", "builtin-boxes"], 16),  # the detection default
+    ({"budget": {"epochs": 3}}, ["--task", "detection", "--dataset", "builtin-boxes"], 16),
+    ({"task": "detection", "dataset": {"source": "builtin-boxes"}, "budget": {"batch_size": 64}}, [], 64),  # asked
+    ({"budget": {"batch_size": 32}}, ["--task", "detection", "--dataset", "builtin-boxes"], 32),
+    (None, [], TrainBudget().batch_size),  # classification keeps TrainBudget's
+])
+def test_a_detection_search_trains_at_batch_16_unless_it_asks_for_another(tmp_path, config_file: dict | None,
+                                                                         flags: list[str], batch: int) -> None:
+    from workers.search.detection_task import trial_recipe
+
+    given = []
+    if config_file is not None:
+        (tmp_path / "search.json").write_text(json.dumps(config_file))
+        given = ["--config", str(tmp_path / "search.json")]
+    config = build_config(build_parser().parse_args(["search", *given, *flags]))
+    assert config.budget.batch_size == batch
+    assert SearchConfig.from_dict(json.loads(config.to_json())) == config  # the stored form keeps it
+    if config.task is Task.DETECTION:
+        assert trial_recipe(config).batch_size == batch  # trials train at the budget's batch as given

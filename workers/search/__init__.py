@@ -5,7 +5,16 @@ accuracy, the front against the baselines at equal cost)."""
 from __future__ import annotations
 
 from workers.search.baselines import BaselineRecord, baseline_study_name, verdict
-from workers.search.config import DEFAULT_BASELINES, Objective, SearchConfig, Strategy, Task, check_baselines
+from workers.search.config import (
+    DEFAULT_BASELINES,
+    TASK_BUDGET_DEFAULTS,
+    Objective,
+    SearchConfig,
+    Strategy,
+    Task,
+    check_baselines,
+    task_budget_defaults,
+)
 from workers.search.detection_task import box_data
 from workers.search.driver import SearchDriver
 from workers.search.finalize import (
@@ -45,6 +54,7 @@ from workers.search.truth import (
 __all__ = [
     "DEFAULT_BASELINES",
     "TASKS",
+    "TASK_BUDGET_DEFAULTS",
     "BaselineRecord",
     "BaselineVerdict",
     "Candidate",
@@ -96,6 +106,7 @@ __all__ = [
     "rank_agreement",
     "supernet_checkpoint",
     "supernet_config",
+    "task_budget_defaults",
     "trackers_for",
     "train_networks",
     "verdict",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from typing import Any
@@ -16,6 +17,7 @@ from searchspace.fields import as_dict, check_enum, doc
 from searchspace.space import DETECTION_SPACE, PROXY_SPACE, SearchSpace
 from searchspace.zoo import names as zoo_names
 from workers.data import BOX_BUILT_IN, BUILT_IN, DatasetConfig, nested_from_dict
+from workers.detection import RECIPE_DEFAULTS
 from workers.latency import LatencyConfig
 from workers.oneshot import SupernetTraining
 from workers.screening import ScreeningConfig
@@ -86,6 +88,9 @@ class Pruner(enum.StrEnum):
 DEFAULT_BASELINES = ("mobilenet_v2", "ghostnet_1_0", "shufflenet_v2_x1_0", "micronet_m1", "efficientnet_b0")
 # A detection search's: SSDLite on MobileNetV2 and MobileNetV3-Large, and the YOLOX-Nano-style net.
 DETECTION_BASELINES = ("ssdlite320_mobilenet_v2", "ssdlite320_mobilenet_v3_large", "yolox_nano_style")
+# The budget fields a task trains its trials with where a search does not give them (TrainBudget's defaults are
+# classification's): a detector from scratch on a few hundred box images gets too few steps at batch 64.
+TASK_BUDGET_DEFAULTS: dict[Task, dict[str, Any]] = {Task.DETECTION: {"batch_size": RECIPE_DEFAULTS["batch_size"]}}
 _ENUMS = {"objective": Objective, "mode": Mode, "reward": Reward, "sampler": Sampler, "pruner": Pruner,
           "strategy": Strategy, "task": Task}
 
@@ -256,9 +261,29 @@ class SearchConfig:
 
     @classmethod
     def from_dict(cls, data: Any) -> SearchConfig:
-        return nested_from_dict(cls, data, {"dataset": DatasetConfig, "budget": TrainBudget, "latency": LatencyConfig,
+        """The config of JSON data; a budget field the data leaves out takes its task's default
+        (``TASK_BUDGET_DEFAULTS``), TrainBudget's otherwise."""
+        return nested_from_dict(cls, with_task_defaults(data), {"dataset": DatasetConfig, "budget": TrainBudget, "latency": LatencyConfig,
                                             "screening": ScreeningConfig, "supernet": SupernetTraining,
                                             "detector": DetectorSpace}, "config")
+
+
+def task_budget_defaults(task: object, given: Collection[str]) -> dict[str, Any]:
+    """The budget fields task ``task`` (a Task or its value) sets where a search's budget does not give them
+    (``given``: the fields it gives); {} for an unknown task (the config then names the bad task)."""
+    known = {t.value: d for t, d in TASK_BUDGET_DEFAULTS.items()}  # an Enum member hashes by name, not value
+    defaults = known.get(task, {}) if isinstance(task, str) else {}
+    return {k: v for k, v in defaults.items() if k not in given}
+
+
+def with_task_defaults(data: Any) -> Any:
+    """``data`` (a SearchConfig's JSON form, as a config file, the command line or a stored search gives it) with
+    its task's budget defaults where its budget leaves them out; anything not a JSON object as it is."""
+    if not isinstance(data, dict) or not isinstance(data.get("budget", {}), dict):
+        return data
+    budget = data.get("budget", {})
+    defaults = task_budget_defaults(data.get("task", Task.CLASSIFICATION.value), budget)
+    return {**data, "budget": {**budget, **defaults}} if defaults else data
 
 
 def check_baselines(baselines: object, task: Task = Task.CLASSIFICATION) -> tuple[str, ...]:

@@ -3,7 +3,7 @@
 - **Data**: the search's ``dataset`` read as a box dataset (``box_data``): its source (``builtin-boxes``,
   ``builtin-boxes-small`` or a COCO/VOC/YOLO directory), subset, fractions and seed.
 - **Trial**: the sampled DetectorSpec trained by ``workers.detection.fit_detector`` for the budget's epochs at
-  its batch size (16 where it keeps the classification default), with the detector training's own optimizer settings (AdamW at 0.005, ``RECIPE_DEFAULTS``; the
+  its batch size (a detection search's budget defaults to 16 where the request, flags or file give none), with the detector training's own optimizer settings (AdamW at 0.005, ``RECIPE_DEFAULTS``; the
   classification budget's SGD at 0.1 does not train a detector from scratch). After every epoch the validation
   mAP@[.5:.95] goes to the search's referee (MO-ASHA rungs or the median rule), which may stop it. Its
   ``accuracy`` is the best epoch's validation mAP@[.5:.95]; its latency, when asked for, is the whole network's
@@ -35,7 +35,7 @@ from searchspace.fit import Adapted
 from workers.data import DatasetConfig
 from workers.detection import RECIPE_DEFAULTS, BoxDatasetConfig
 from workers.search.trial import Ticket, epoch_check
-from workers.training import FILES, Measurements, Stopped, TrainBudget, TrainRecipe, with_latency, write_json
+from workers.training import FILES, Measurements, Stopped, TrainRecipe, with_latency, write_json
 
 if TYPE_CHECKING:
     from workers.search.config import SearchConfig
@@ -58,12 +58,10 @@ def detection_recipe(recipe: TrainRecipe) -> TrainRecipe:
 
 
 def trial_recipe(config: SearchConfig) -> TrainRecipe:
-    """A trial's training: the budget's epochs, batch size (the detector training's 16 where the budget keeps the
-    classification default of 64: a few hundred images give a detector too few steps at 64), device and the
-    search's seed."""
+    """A trial's training: the budget's epochs, batch size (a detection search's defaults to 16:
+    ``config.TASK_BUDGET_DEFAULTS``), device and the search's seed, with the detector training's optimizer."""
     budget = config.budget
-    batch = RECIPE_DEFAULTS["batch_size"] if budget.batch_size == TrainBudget().batch_size else budget.batch_size
-    return TrainRecipe.from_dict({**RECIPE_DEFAULTS, "epochs": budget.epochs, "batch_size": batch,
+    return TrainRecipe.from_dict({**RECIPE_DEFAULTS, "epochs": budget.epochs, "batch_size": budget.batch_size,
                                   "eval_batch_size": budget.eval_batch_size, "device": budget.device.value,
                                   "seed": config.seed})
 

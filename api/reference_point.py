@@ -3,8 +3,11 @@
 A reference that moved with the largest cost seen so far would change the curve after the fact and make two
 searches incomparable, so it is fixed per search from the search space alone: the counted MACs of the space's
 dearest network (``searchspace.fit.extremes``), or that network's latency predicted from the search's device
-profile. With latency measured on the workers (no profile) nothing fixes it before the search runs: the UI then
-uses the largest latency measured so far and says so.
+profile. A detection search's dearest network is its space's dearest detector (``detector_extremes``: the largest
+backbone choices under the neck and head choice that costs most on it), counted whole (backbone, neck and head) as
+its trials are. With latency measured on the workers (no profile; always so for detection, whose necks and heads
+no profile covers) nothing fixes it before the search runs: the UI then uses the largest latency measured so far
+and says so.
 """
 
 from __future__ import annotations
@@ -16,14 +19,15 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from searchspace.counter import count
-from searchspace.detection import DetectorSpec, spec_from_dict
+from searchspace.detection import DetectorSpec, count_detector, detector_extremes, spec_from_dict
 from searchspace.errors import SpecError
 from searchspace.fit import extremes
 from searchspace.latency_table import MissingEntryError, predict
+from searchspace.spec import ArchSpec
 from store import crud
 from store.errors import NotFoundError
 from store.models import Search
-from workers.search import Objective, SearchConfig
+from workers.search import Objective, SearchConfig, Task
 
 
 class HypervolumeReference(BaseModel):
@@ -37,18 +41,26 @@ _KNOWN: dict[uuid.UUID, HypervolumeReference] = {}  # fixed per search: computed
 _MAX_KNOWN = 1024
 
 
+def _dearest(config: SearchConfig) -> tuple[ArchSpec | DetectorSpec, int, str]:
+    """The search space's dearest network, its counted MACs and what it is, in words."""
+    if config.task == Task.DETECTION:
+        detector = detector_extremes(config.space, config.detector, config.space.num_classes)[1]
+        return detector, count_detector(detector).macs, "detector (backbone, neck and head)"
+    network = extremes(config.space)[1]
+    return network, count(network).macs, "network"
+
+
 def _reference(session: Session, config: SearchConfig) -> HypervolumeReference:
-    dearest = extremes(config.space)[1]
+    dearest, macs, what = _dearest(config)
     if config.objective == Objective.MACS:
-        return HypervolumeReference(cost=float(count(dearest).macs),
-                                    how="the counted MACs of the search space's dearest network")
-    if config.latency.profile_id is not None:
+        return HypervolumeReference(cost=float(macs), how=f"the counted MACs of the search space's dearest {what}")
+    if config.latency.profile_id is not None and isinstance(dearest, ArchSpec):  # a profile covers classifiers only
         try:
             ms = predict(dearest, crud.load_device_profile(session, profile_id=config.latency.profile_id))
         except (MissingEntryError, SpecError, NotFoundError):
             ms = None
         if ms is not None:
-            return HypervolumeReference(cost=ms, how="the latency of the search space's dearest network, predicted "
+            return HypervolumeReference(cost=ms, how=f"the latency of the search space's dearest {what}, predicted "
                                                      f"from device profile {config.latency.profile_id}")
     return HypervolumeReference(cost=None, how="latency is measured on the workers, so no cost is known before the "
                                                "search runs: the largest latency measured so far (it moves)")
@@ -63,10 +75,9 @@ def hypervolume_reference(session: Session, search: Search, any_spec: dict[str, 
     if any_spec is None:
         return None
     spec = spec_from_dict(any_spec)
-    if isinstance(spec, DetectorSpec):  # the space's extremes are its backbones', not its detectors'
-        return HypervolumeReference(cost=None, how="a detection search's costs are its detectors' (backbone, neck "
-                                                   "and head): the largest cost recorded so far (it moves)")
-    config = SearchConfig.from_dict(search.config).with_data_shape(spec.num_classes, spec.in_chans)
+    classes, chans = (spec.object_classes, spec.backbone.in_chans) if isinstance(spec, DetectorSpec) \
+        else (spec.num_classes, spec.in_chans)
+    config = SearchConfig.from_dict(search.config).with_data_shape(classes, chans)
     if len(_KNOWN) >= _MAX_KNOWN:
         _KNOWN.clear()
     _KNOWN[search.id] = reference = _reference(session, config)

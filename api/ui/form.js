@@ -26,8 +26,10 @@ export async function fieldSchema(model, path) {
   return deref(all, schema);
 }
 
-// fields: [{path, label, kind: text|int|number|select|list-int|list-number|list-text|bool|json, help, empty}]
-// (`empty`: the value sent when the field is left empty; otherwise an empty field is left out)
+// fields: [{path, label, kind: text|int|number|select|list-int|list-number|list-text|bool|json, help, empty, none,
+// blank, value}] (`empty`: the value sent when the field is left empty; otherwise an empty field is left out and
+// the API's default applies; `none`: a word that sends an empty list; `blank`: a select's first option, empty;
+// `value: ""` starts the field empty instead of at the schema's default)
 export async function buildForm(form, model, fields) {
   const rows = await Promise.all(fields.map(async (f) => {
     const schema = f.kind === "json" ? {} : await fieldSchema(model, f.path);
@@ -37,8 +39,9 @@ export async function buildForm(form, model, fields) {
     let input;
     if (f.kind === "select") {
       const choices = schema.enum || [];
-      input = `<select id="${id}" name="${f.path}">${choices.map((c) => `<option${c === value ? " selected" : ""}>${
-        esc(c)}</option>`).join("")}</select>`;
+      const blank = f.blank === undefined ? "" : `<option value="" selected>${esc(f.blank)}</option>`;
+      input = `<select id="${id}" name="${f.path}">${blank}${choices.map((c) => `<option${
+        c === value && !blank ? " selected" : ""}>${esc(c)}</option>`).join("")}</select>`;
     } else if (f.kind === "bool") {
       input = `<input id="${id}" name="${f.path}" type="checkbox"${value ? " checked" : ""}>`;
     } else if (f.kind === "json") {
@@ -90,7 +93,9 @@ export function readForm(form, fields) {
       if (f.empty !== undefined) setPath(body, f.path, f.empty); // a field whose empty value means "none"
       continue;
     }
-    if (f.kind === "json") {
+    if (f.none !== undefined && text === f.none) {
+      setPath(body, f.path, []);
+    } else if (f.kind === "json") {
       try {
         extra = JSON.parse(text);
       } catch (err) {

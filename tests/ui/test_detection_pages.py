@@ -4,6 +4,7 @@ images with the trained weights' predicted boxes beside the true ones."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,3 +107,23 @@ def test_a_trained_detector_shows_its_boxes_on_validation_images(page, service: 
     assert page.locator("#stages tbody tr").count() == 6  # the backbone's stem and stages (its head is not used)
     assert page.locator("#download-torchscript").count() == 0 and page.locator("#download-onnx").count() == 1
     page.screenshot(path=screenshots / "architecture-detector.png", full_page=True)
+
+
+def test_a_detection_search_is_launched_from_the_form_with_the_tasks_defaults(page, service: Running) -> None:
+    """Left empty, batch size, skeleton and baselines take the task's defaults (16, the detection skeleton, the
+    three detector baselines); the launched search is cancelled at once."""
+    from tests.ui.test_pages import fill
+
+    page.goto("/")
+    fill(page, {"name": "ui-detection", "dataset.source": "builtin-boxes", "dataset.subset": "0.2",
+                "task": "detection", "objective": "macs", "n_trials": "1", "training.epochs": "1"})
+    assert page.locator("#launch [name='training.batch_size']").input_value() == ""
+    page.click("#launch-button")
+    page.wait_for_url(re.compile(r"#/search/[0-9a-f-]+$"))
+    search_id = page.url.rsplit("/", 1)[1]
+    service.client.post(f"/v1/searches/{search_id}/cancel")
+    config = service.client.get(f"/v1/searches/{search_id}").json()["config"]
+    assert config["task"] == "detection"
+    assert config["budget"]["batch_size"] == 16
+    assert config["space"] == DETECTION_SPACE.to_dict()
+    assert config["baselines"] == ["ssdlite320_mobilenet_v2", "ssdlite320_mobilenet_v3_large", "yolox_nano_style"]

@@ -70,7 +70,7 @@ def one(args: argparse.Namespace, base: ArchSpec, dataset: str) -> dict:
     data = {"dataset": dataset, "base": base.to_string(), "wall_s": wall, "driver_cpu_s": time.process_time() - cpu,
             "load_average": os.getloadavg(), "grid_train_s": grid_train, "result": result.to_dict()}
     print(f"\n== {dataset}: base {base.name} at {base.resolution} px, chosen "
-          f"{None if result.chosen is None else result.chosen.key}, {wall:.0f} s wall, load {os.getloadavg()[0]:.1f}")
+          f"{None if result.chosen is None else result.chosen.candidate.key}, {wall:.0f} s wall, load {os.getloadavg()[0]:.1f}")
     print(format_table(["candidate", "val acc", "+/- sd", "test acc", "seeds", "MACs ratio"],
                        [[c.candidate.key, c.accuracy, c.accuracy_std, c.test_accuracy, len(c.seeds), c.macs_ratio]
                         for c in result.candidates]))
@@ -81,15 +81,21 @@ def one(args: argparse.Namespace, base: ArchSpec, dataset: str) -> dict:
     print(family.table())
     rows = []
     for m, b, c in family.comparisons():
-        rows.append([f"{m.phi:g}", m.spec.resolution, m.macs, m.macs_ratio / m.ideal_ratio, m.latency_ms,
-                     m.test_accuracy, b.width, b.macs / m.macs, b.latency_ms, b.test_accuracy,
-                     m.test_accuracy / b.test_accuracy, m.latency_ms / b.latency_ms, c.mean_difference, c.p_value])
+        rows.append([f"{m.phi:g}", m.spec.resolution, m.macs, ratio(m.macs_ratio, m.ideal_ratio), m.latency_ms,
+                     m.test_accuracy, b.width, ratio(b.macs, m.macs), b.latency_ms, b.test_accuracy,
+                     ratio(m.test_accuracy, b.test_accuracy), ratio(m.latency_ms, b.latency_ms), c.mean_difference,
+                     c.p_value])
     print(format_table(["phi", "px", "MACs", "derived/ideal", "lat ms", "test acc", "MNv2 width", "MNv2 MACs x",
                         "MNv2 lat ms", "MNv2 acc", "acc ours/MNv2", "lat ours/MNv2", "diff", "p"], rows))
     print(f"cost: grid {grid_train:.0f} s of training (sum over runs), family {family.cpu_seconds:.0f} CPU-s over "
           f"{len(family.members)} members and {len(family.baselines)} baselines x {len(grid.run_seeds())} seeds; "
           f"{wall:.0f} s wall on 2 Ray workers of 1 thread")
     return data
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    """a / b, or None where either is missing or b is 0."""
+    return None if a is None or not b else a / b
 
 
 def main() -> None:

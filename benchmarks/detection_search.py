@@ -31,11 +31,10 @@ import argparse
 import json
 import shlex
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from finalize_truth import dominance
+from finalize_truth import print_dominance, search_and_finalize, verdict
 from proxy_truth import OUT
 
 from searchspace.table import format_table
@@ -45,11 +44,8 @@ from workers.search import (
     TASK_BUDGET_DEFAULTS,
     FinalizeConfig,
     FinalizeReport,
-    NetworkKind,
     SearchConfig,
-    SearchDriver,
     Task,
-    finalize,
 )
 from workers.training import TrainBudget, TrainRecipe
 
@@ -58,14 +54,10 @@ def table(report: FinalizeReport, by_latency: dict[str, Any], by_macs: dict[str,
     rows = []
     for n in report.networks:
         c = n.candidate
-        verdict = ""
-        if c.kind is NetworkKind.BASELINE:
-            verdict = " / ".join("-" if name not in v else (f"yes ({v[name]['by']})" if v[name]["dominated"] else "no")
-                                 for v, name in ((by_latency, c.name), (by_macs, c.name)))
         failed = None if n.error is None else f"failed: {n.error[:40]}"
         rows.append([c.name, c.proxy_accuracy, failed or n.test_map50, None if failed else n.test_accuracy,
                      c.latency_ms, None if c.macs is None else c.macs / 1e6, None if c.params is None else c.params / 1e6,
-                     n.cpu_seconds, verdict])
+                     n.cpu_seconds, verdict(c, by_latency, by_macs)])
     return format_table(["network", "proxy val mAP", "test mAP@.5", "test mAP@[.5:.95]", "latency ms", "M MACs",
                          "M params", "CPU-s", "dominated (latency / MACs)"], rows)
 
@@ -97,28 +89,16 @@ def main() -> int:
                               objective=args.objective, seed=args.seed, n_workers=args.workers)
         study = (f"detection-search-{source}-{args.objective}-{args.trials}x{args.epochs}-{args.subset:g}-"
                  f"{args.seed}")
-        start = time.perf_counter()
-        result = SearchDriver(search, storage, study).run()
-        search_wall = time.perf_counter() - start
-        search_cpu = sum(r.cpu_seconds or 0.0 for r in [*result.trials, *result.baselines])
         config = FinalizeConfig(top_k=args.top_k, recipe=recipe, workers=args.workers)
-        start = time.perf_counter()
-        report = finalize(storage, study, config, args.work / study)
-        wall = time.perf_counter() - start
-        by_latency, by_macs = dominance(report, "latency_ms"), dominance(report, "macs")
-        print(f"\n{source}: detection search of {args.trials} trials x {args.epochs} epochs ({search_cpu:.0f} CPU-s, "
-              f"{search_wall:.0f} s wall this run; {result.counts()}), finalize of {len(report.networks)} networks "
-              f"({args.full_epochs} epochs at {search.space.resolutions[0]} px): {report.cpu_seconds:.0f} CPU-s "
-              f"({wall:.0f} s wall this run, {args.workers} workers)")
-        print(table(report, by_latency, by_macs))
-        for what, verdicts in (("latency", by_latency), ("MACs", by_macs)):
-            beaten = sum(v["dominated"] for v in verdicts.values())
-            print(f"the fully trained trials dominate {beaten} of {len(verdicts)} baselines at equal {what} "
-                  "(test mAP@[.5:.95])")
-        results[source] = {"command": command, "study": study, "search": search.to_dict(),
-                           "search_cpu_seconds": search_cpu, "search_wall_seconds": search_wall,
-                           "search_counts": result.counts(), "finalize_wall_seconds": wall,
-                           "report": report.to_dict(), "dominance": {"latency": by_latency, "macs": by_macs}}
+        result, report, figures = search_and_finalize(search, storage, study, config, args.work)
+        print(f"\n{source}: detection search of {args.trials} trials x {args.epochs} epochs "
+              f"({figures['search_cpu_seconds']:.0f} CPU-s, {figures['search_wall_seconds']:.0f} s wall this run; "
+              f"{result.counts()}), finalize of {len(report.networks)} networks ({args.full_epochs} epochs at "
+              f"{search.space.resolutions[0]} px): {report.cpu_seconds:.0f} CPU-s "
+              f"({figures['finalize_wall_seconds']:.0f} s wall this run, {args.workers} workers)")
+        print(table(report, figures["dominance"]["latency"], figures["dominance"]["macs"]))
+        print_dominance(figures, " (test mAP@[.5:.95])")
+        results[source] = {"command": command, **figures, "search_counts": result.counts()}
         path.write_text(json.dumps(results, indent=2) + "\n")  # after every dataset: a stopped run keeps it
         sys.stdout.flush()
     print(f"\n$ {command}\nraw: {path}")

@@ -74,18 +74,49 @@ def correlations(report: FinalizeReport) -> dict[str, Any]:
     return out
 
 
+def verdict(candidate: Any, by_latency: dict[str, Any], by_macs: dict[str, Any]) -> str:
+    """A baseline's "dominated (latency / MACs)" cell: "yes (by whom)", "no" or "-" for each; "" for a trial."""
+    if candidate.kind is not NetworkKind.BASELINE:
+        return ""
+    return " / ".join("-" if candidate.name not in v else
+                      (f"yes ({v[candidate.name]['by']})" if v[candidate.name]["dominated"] else "no")
+                      for v in (by_latency, by_macs))
+
+
 def table(report: FinalizeReport, by_latency: dict[str, Any], by_macs: dict[str, Any]) -> str:
     rows = []
     for n in report.networks:
         c = n.candidate
-        verdict = ""
-        if c.kind is NetworkKind.BASELINE:
-            verdict = " / ".join("-" if name not in v else (f"yes ({v[name]['by']})" if v[name]["dominated"] else "no")
-                                 for v, name in ((by_latency, c.name), (by_macs, c.name)))
         rows.append([c.name, c.proxy_accuracy, n.test_accuracy if n.error is None else f"failed: {n.error[:40]}",
-                     c.latency_ms, None if c.macs is None else c.macs / 1e6, n.cpu_seconds, verdict])
+                     c.latency_ms, None if c.macs is None else c.macs / 1e6, n.cpu_seconds,
+                     verdict(c, by_latency, by_macs)])
     return format_table(["network", "proxy acc", "full test acc", "latency ms", "M MACs", "CPU-s",
                          "dominated (latency / MACs)"], rows)
+
+
+def search_and_finalize(search: SearchConfig, storage: str, study: str, config: FinalizeConfig,
+                        work: Path) -> tuple[Any, FinalizeReport, dict[str, Any]]:
+    """Run (or resume) the search, then its finalize under ``work``/``study``: the search's result, the finalize
+    report and the figures every dataset's JSON keeps (CPU and wall seconds, dominance at latency and MACs)."""
+    start = time.perf_counter()
+    result = SearchDriver(search, storage, study).run()
+    search_wall = time.perf_counter() - start
+    search_cpu = sum(r.cpu_seconds or 0.0 for r in [*result.trials, *result.baselines])
+    start = time.perf_counter()
+    report = finalize(storage, study, config, work / study)
+    wall = time.perf_counter() - start
+    return result, report, {"study": study, "search": search.to_dict(), "search_cpu_seconds": search_cpu,
+                            "search_wall_seconds": search_wall, "finalize_wall_seconds": wall,
+                            "report": report.to_dict(),
+                            "dominance": {"latency": dominance(report, "latency_ms"), "macs": dominance(report, "macs")}}
+
+
+def print_dominance(figures: dict[str, Any], by: str = "") -> None:
+    """How many baselines the fully trained trials dominate, at equal latency and at equal MACs."""
+    for what, key in (("latency", "latency"), ("MACs", "macs")):
+        verdicts = figures["dominance"][key]
+        beaten = sum(v["dominated"] for v in verdicts.values())
+        print(f"the fully trained trials dominate {beaten} of {len(verdicts)} baselines at equal {what}{by}")
 
 
 def main() -> int:
@@ -116,29 +147,18 @@ def main() -> int:
         search = SearchConfig(dataset=data, n_trials=args.trials, objective=args.objective, seed=args.seed,
                               n_workers=args.workers)
         study = f"finalize-truth-{source}-{args.objective}-{args.trials}-{args.seed}"
-        start = time.perf_counter()
-        result = SearchDriver(search, storage, study).run()
-        search_wall = time.perf_counter() - start
-        search_cpu = sum(r.cpu_seconds or 0.0 for r in [*result.trials, *result.baselines])
         config = FinalizeConfig(top_k=args.top_k, recipe=recipe, workers=args.workers)
-        start = time.perf_counter()
-        report = finalize(storage, study, config, args.work / study)
-        wall = time.perf_counter() - start
-        by_latency, by_macs = dominance(report, "latency_ms"), dominance(report, "macs")
+        _, report, figures = search_and_finalize(search, storage, study, config, args.work)
         agreement = correlations(report)
-        print(f"\n{source}: search of {args.trials} trials ({search_cpu:.0f} CPU-s, {search_wall:.0f} s wall this run)"
-              f", finalize of {len(report.networks)} networks ({recipe.epochs} epochs at {recipe.resolution} px): "
-              f"{report.cpu_seconds:.0f} CPU-s ({wall:.0f} s wall this run, {args.workers} workers)")
-        print(table(report, by_latency, by_macs))
+        print(f"\n{source}: search of {args.trials} trials ({figures['search_cpu_seconds']:.0f} CPU-s, "
+              f"{figures['search_wall_seconds']:.0f} s wall this run), finalize of {len(report.networks)} networks "
+              f"({recipe.epochs} epochs at {recipe.resolution} px): {report.cpu_seconds:.0f} CPU-s "
+              f"({figures['finalize_wall_seconds']:.0f} s wall this run, {args.workers} workers)")
+        print(table(report, figures["dominance"]["latency"], figures["dominance"]["macs"]))
         for what, a in agreement.items():
             print(f"proxy vs full, {what}: {a['sentence']}")
-        for what, verdicts in (("latency", by_latency), ("MACs", by_macs)):
-            beaten = sum(v["dominated"] for v in verdicts.values())
-            print(f"the fully trained trials dominate {beaten} of {len(verdicts)} baselines at equal {what}")
-        results[source] = {"command": command, "study": study, "search": search.to_dict(),
-                           "search_cpu_seconds": search_cpu, "search_wall_seconds": search_wall,
-                           "finalize_wall_seconds": wall, "report": report.to_dict(), "agreement": agreement,
-                           "dominance": {"latency": by_latency, "macs": by_macs}}
+        print_dominance(figures)
+        results[source] = {"command": command, **figures, "agreement": agreement}
         path.write_text(json.dumps(results, indent=2) + "\n")  # after every dataset: a stopped run keeps it
         sys.stdout.flush()
     print(f"\n$ {command}\nraw: {path}")

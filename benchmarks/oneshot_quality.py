@@ -2,12 +2,13 @@
 (the supernet's training included), judged after the same finalize: each search's top 3 trained at full
 fidelity, hypervolume of their test accuracy against exact MACs.
 
-    python benchmarks/oneshot_quality.py [--datasets digits,shapes,textures] [--seeds 0,1,2] [--cpu-budget 300]
-        [--supernet-epochs 6] [--resolution 16] [--epochs 3] [--full-epochs 8] [--top 3] [--workers 2]
-        [--oneshot-sampler nsga2] [--sampling uniform] [--tag NAME]
+    python benchmarks/oneshot_quality.py [--datasets digits,shapes,textures] [--seeds 0,1,2,3,4]
+        [--other-seeds 0,1,2] [--cpu-budget 300] [--supernet-epochs 6] [--resolution 16] [--epochs 3] [--full-epochs 8] [--top 3] [--workers 2]
+        [--oneshot-sampler nsga2] [--sampling uniform] [--progressive P] [--tag NAME]
 
-Per seed and dataset (seeds outer, so a stopped run covers every dataset), three searches of the default proxy space at ``--resolution`` px, each with a budget of
-``--cpu-budget`` measured CPU-seconds (``cpu_budget_s``: its evaluations' CPU time, plus the supernet's training
+Per seed and dataset (``--seeds`` for the first dataset, ``--other-seeds`` for the others; seeds outer, so a
+stopped run covers every dataset), three searches of the default proxy space at ``--resolution`` px, each with
+a budget of ``--cpu-budget`` measured CPU-seconds (``cpu_budget_s``: its evaluations' CPU time, plus the supernet's training
 for one-shot), objective MACs, no baselines: ``oneshot`` (``--supernet-epochs`` of sandwich training, then
 candidates judged with inherited weights, proposed by ``--oneshot-sampler``), ``random`` (multi-trial random
 sampling, ``--epochs`` of proxy training each, no early stopping) and ``default`` (multi-trial, the search's
@@ -61,7 +62,7 @@ def search_config(method: str, source: str, seed: int, args: argparse.Namespace)
     if method == "oneshot":
         budget = TrainBudget(epochs=args.supernet_epochs, batch_size=64, bn_calibration=512, device="cpu")
         return replace(base, strategy="oneshot", sampler=args.oneshot_sampler, n_trials=args.oneshot_trials,
-                       supernet=SupernetTraining(budget=budget, sampling=args.sampling))
+                       supernet=SupernetTraining(budget=budget, sampling=args.sampling, progressive=args.progressive))
     return base
 
 
@@ -105,10 +106,12 @@ def hypervolumes(runs: dict[str, dict]) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="digits,shapes,textures")
-    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--seeds", default="0,1,2,3,4", help="seeds of the first dataset")
+    parser.add_argument("--other-seeds", default="0,1,2", help="seeds of the other datasets")
     parser.add_argument("--cpu-budget", type=float, default=300.0, help="CPU-seconds per search")
     parser.add_argument("--supernet-epochs", type=int, default=6)
     parser.add_argument("--sampling", default="uniform", choices=("uniform", "kind", "mixed"))
+    parser.add_argument("--progressive", type=float, default=SupernetTraining().progressive)
     parser.add_argument("--oneshot-sampler", default="nsga2", choices=("nsga2", "tpe", "random"))
     parser.add_argument("--oneshot-trials", type=int, default=3000, help="one-shot trial cap (the CPU budget "
                                                                           "should stop it first)")
@@ -128,8 +131,9 @@ def main() -> int:
     summary: dict = {"command": command, "runs": []}
     ratios: dict[str, dict[str, list[float]]] = {}
     rows = []
+    datasets, others = args.datasets.split(","), set(map(int, args.other_seeds.split(",")))
     for seed in map(int, args.seeds.split(",")):  # every dataset gets a seed before any gets the next
-        for source in args.datasets.split(","):
+        for source in (s for i, s in enumerate(datasets) if i == 0 or seed in others):
             runs = {}
             for method in METHODS:
                 runs[method] = run(method, source, seed, args, work)

@@ -16,7 +16,7 @@ the block diagonal of one dense matrix per layer, so every group count shares we
 
 from __future__ import annotations
 
-from searchspace.supernet.choices import check_member, extreme_subnet, random_subnet
+from searchspace.supernet.choices import check_member, extreme_subnet, neighbour_subnet, random_subnet
 from searchspace.supernet.network import Supernet
 
-__all__ = ["Supernet", "check_member", "extreme_subnet", "random_subnet"]
+__all__ = ["Supernet", "check_member", "extreme_subnet", "neighbour_subnet", "random_subnet"]

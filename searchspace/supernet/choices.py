@@ -41,6 +41,26 @@ def random_subnet(space: SearchSpace, rng: random.Random) -> ArchSpec:
     return assemble(space, stages, rng.choice(space.resolutions))
 
 
+def _near(options: tuple[Any, ...], top: Any, spread: float, rng: random.Random) -> Any:
+    return rng.choice(options) if rng.random() < spread else top
+
+
+def neighbour_subnet(space: SearchSpace, largest: ArchSpec, spread: float, rng: random.Random) -> ArchSpec:
+    """A sub-network near ``largest`` (a point of ``space``): each choice of each stage (kind, width, kernel,
+    expansion, SE ratio, depth) and the resolution is drawn uniformly with probability ``spread``, and is the
+    largest one's kind (where the stage offers it; else its first) or the largest option otherwise; the activation is always drawn. ``spread`` 1 draws from
+    the whole space (as ``random_subnet``); 0 gives ``largest``'s sizes (Once-for-All's progressive shrinking as
+    a growing neighbourhood of the largest sub-network)."""
+    stages = []
+    for st, top in zip(space.stages, largest.stages, strict=True):
+        kind = _near(st.kinds, top.block.kind if top.block.kind in st.kinds else st.kinds[0], spread, rng)
+        values = {name: _near(getattr(st, field), max(getattr(st, field)), spread, rng)
+                  for field, name in _FIELDS if name not in ("kind", "act")}
+        block = stage_block(st, kind=kind, act=rng.choice(st.acts), **values)
+        stages.append(StageSpec(block=block, repeats=_near(st.repeat_options, max(st.repeat_options), spread, rng)))
+    return assemble(space, tuple(stages), _near(space.resolutions, max(space.resolutions), spread, rng))
+
+
 def extreme_subnet(space: SearchSpace, largest: bool, rng: random.Random, any_kind: bool = False) -> ArchSpec:
     """The largest (or smallest) sub-network: the largest (smallest) width, kernel, expansion, SE ratio, depth and
     resolution, and per stage the block kind with the most (fewest) counted MACs there (``any_kind``: a kind at

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from searchspace import SpecError, build
 from searchspace.space import SearchSpace, StageSpace, assemble, stage_block
 from searchspace.spec import ArchSpec, StageSpec
-from searchspace.supernet import Supernet, extreme_subnet, random_subnet
+from searchspace.supernet import Supernet, check_member, extreme_subnet, neighbour_subnet, random_subnet
 from searchspace.supernet.ops import KernelConv
 
 KINDS = ("mbconv", "ghost", "micro")
@@ -127,6 +127,34 @@ def test_random_subnet_is_a_member_and_extremes_bound_the_macs() -> None:
     for _ in range(30):
         macs = count(random_subnet(space, rng)).macs
         assert small <= macs <= big
+
+
+def _sizes(spec: ArchSpec) -> list[tuple]:
+    """Every choice of ``spec`` but the activations."""
+    return [(s.repeats, replace(s.block, act="relu")) for s in spec.stages] + [spec.resolution]
+
+
+@given(seed=st.integers(0, 10_000), spread=st.floats(0.0, 1.0))
+def test_neighbour_subnet_is_a_member_between_the_largest_and_the_whole_space(seed: int, spread: float) -> None:
+    space = small_space()
+    largest = extreme_subnet(space, True, random.Random(seed), any_kind=True)
+    rng = random.Random(seed)
+    near = neighbour_subnet(space, largest, spread, rng)
+    check_member(space, near)
+    if spread == 0.0:
+        assert _sizes(near) == _sizes(largest)
+
+
+def test_neighbour_subnets_stray_from_the_largest_as_the_spread_grows() -> None:
+    space = small_space()
+    largest = extreme_subnet(space, True, random.Random(0))
+    rng = random.Random(1)
+    changed = {}
+    for spread in (0.1, 0.5, 1.0):
+        same = [a == b for _ in range(200)
+                for a, b in zip(_sizes(neighbour_subnet(space, largest, spread, rng)), _sizes(largest), strict=True)]
+        changed[spread] = 1 - sum(same) / len(same)
+    assert 0.0 < changed[0.1] < changed[0.5] < changed[1.0]
 
 
 @pytest.mark.parametrize(

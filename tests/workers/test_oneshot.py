@@ -24,6 +24,7 @@ from workers.oneshot import (
     load_supernet,
     train_supernet,
 )
+from workers.oneshot.sandwich import Shard
 from workers.training import TrainBudget
 
 _CHOICES = {"kernels": (3, 5), "expansions": (1.0, 3.0), "se_ratios": (0.0, 0.25), "width_factors": (0.5, 1.0)}
@@ -113,12 +114,30 @@ def test_judged_accuracy_is_the_inherited_networks(uninterrupted) -> None:
         judge_subnet(net, spec, data[12 if spec.resolution == 16 else 16], calibration, 64)
 
 
+def test_progressive_training_grows_its_random_subnets_from_the_largest() -> None:
+    from searchspace.supernet import Supernet
+    from workers.oneshot.sandwich import _Run  # the run's per-step draw of its sandwich
+
+    training = replace(CONFIG.training, progressive=0.5, random_subnets=4)
+    info = CONFIG.dataset.validate()
+    config = replace(CONFIG, training=training).with_data_shape(info.num_classes, info.in_chans)
+    run = _Run(config, Supernet(config.space), None, None, None, Shard())
+    total = run.steps_per_epoch * config.budget.epochs
+
+    def sizes(spec):
+        return [(s.repeats, replace(s.block, act="relu")) for s in spec.stages] + [spec.resolution]
+
+    first, last = run._subnets(0), run._subnets(total - 1)
+    assert all(sizes(spec) == sizes(first[0]) for spec in first[2:])
+    assert any(sizes(spec) != sizes(last[0]) for spec in last[2:])
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
     [({"random_subnets": 17}, "random_subnets"), ({"temperature": 0.0}, "temperature"),
      ({"checkpoint_steps": -1}, "checkpoint_steps"), ({"distill": "yes"}, "distill"), ({"budget": 3}, "budget"),
      ({"extreme_kinds": "largest"}, "extreme_kinds"), ({"sampling": "all"}, "sampling"),
-     ({"ddp_workers": -1}, "ddp_workers")],
+     ({"ddp_workers": -1}, "ddp_workers"), ({"progressive": 1.5}, "progressive")],
 )
 def test_config_is_validated_by_field(changes: dict, field: str) -> None:
     with pytest.raises(SpecError) as err:

@@ -62,6 +62,10 @@ class SupernetTraining:
     extreme_kinds: ExtremeKinds = field(default=ExtremeKinds.MACS, metadata=doc(
         "block kind per stage of the largest and smallest sub-networks: macs (the kind with the most / fewest "
         "MACs) or random (any kind, drawn each step)"))
+    progressive: float = field(default=0.0, metadata=doc(
+        "fraction of the training over which the random sub-networks grow from the largest one to the whole "
+        "space: at step s of S each of their choices is drawn with probability min(1, s / (progressive x S)) and "
+        "is the largest one's otherwise (0: the whole space from the first step)"))
     distill: bool = field(default=True, metadata=doc("in-place distillation: sub-networks learn the largest "
                                                      "one's soft predictions (off: the labels)"))
     temperature: float = field(default=1.0, metadata=doc("softmax temperature of the distillation"))
@@ -77,6 +81,7 @@ class SupernetTraining:
         check_int("random_subnets", self.random_subnets, 0, MAX_RANDOM_SUBNETS)
         object.__setattr__(self, "sampling", check_enum("sampling", self.sampling, Sampling))
         object.__setattr__(self, "extreme_kinds", check_enum("extreme_kinds", self.extreme_kinds, ExtremeKinds))
+        object.__setattr__(self, "progressive", float(check_float("progressive", self.progressive, 0.0, 1.0)))
         check_bool("distill", self.distill)
         object.__setattr__(self, "temperature", float(check_float("temperature", self.temperature, 0.1, 20.0)))
         check_int("checkpoint_steps", self.checkpoint_steps, 0, 10_000_000)

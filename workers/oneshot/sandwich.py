@@ -247,7 +247,7 @@ class _Run:
 
     def _subnets(self, step: int) -> list[ArchSpec]:
         """The step's sandwich: the largest, the smallest and the random sub-networks (seeded by the step)."""
-        from searchspace.supernet import extreme_subnet, random_subnet
+        from searchspace.supernet import extreme_subnet, neighbour_subnet, random_subnet
 
         rng = random.Random(self._seed(step))
         t, space = self.config.training, self.config.space
@@ -255,9 +255,12 @@ class _Run:
         specs = [extreme_subnet(space, True, rng, any_kind), extreme_subnet(space, False, rng, any_kind)]
         one_kind = t.sampling == Sampling.KIND or (t.sampling == Sampling.MIXED and step % 2 == 1)
         kinds = _every_stage_kinds(space) if one_kind else []
+        total = self.steps_per_epoch * self.budget.epochs
+        spread = min(1.0, step / (t.progressive * total)) if t.progressive > 0 else 1.0
         for _ in range(t.random_subnets):
             drawn = space.with_choices(kinds=(rng.choice(kinds),)) if kinds else space
-            specs.append(random_subnet(drawn, rng))
+            near = spread < 1.0
+            specs.append(neighbour_subnet(drawn, specs[0], spread, rng) if near else random_subnet(drawn, rng))
         return specs
 
     def _step(self, idx: torch.Tensor) -> None:

@@ -4,7 +4,7 @@ fidelity, hypervolume of their test accuracy against exact MACs.
 
     python benchmarks/oneshot_quality.py [--datasets digits,shapes,textures] [--seeds 0,1,2,3,4]
         [--other-seeds 0,1,2] [--cpu-budget 300] [--supernet-epochs 6] [--resolution 16] [--epochs 3] [--full-epochs 8] [--top 3] [--workers 2]
-        [--oneshot-sampler nsga2] [--sampling uniform] [--progressive P] [--tag NAME]
+        [--oneshot-sampler nsga2] [--sampling uniform] [--progressive P] [--kinds mbconv,ghost,micro] [--tag NAME]
 
 Per seed and dataset (``--seeds`` for the first dataset, ``--other-seeds`` for the others; seeds outer, so a
 stopped run covers every dataset), three searches of the default proxy space at ``--resolution`` px, each with
@@ -53,7 +53,8 @@ METHODS = ("oneshot", "random", "default")
 
 def search_config(method: str, source: str, seed: int, args: argparse.Namespace) -> SearchConfig:
     path = str(make_textures(OUT / "textures")) if source == "textures" else source
-    base = SearchConfig(dataset=DatasetConfig(source=path), space=replace(PROXY_SPACE, resolutions=(args.resolution,)),
+    space = replace(PROXY_SPACE, resolutions=(args.resolution,)).with_choices(kinds=tuple(args.kinds.split(",")))
+    base = SearchConfig(dataset=DatasetConfig(source=path), space=space,
                         budget=TrainBudget(epochs=args.epochs), latency=LatencyConfig(warmup=1, repeats=3),
                         objective="macs", baselines=(), n_workers=args.workers, seed=seed,
                         cpu_budget_s=args.cpu_budget, n_trials=args.max_trials)
@@ -117,6 +118,7 @@ def main() -> int:
                                                                           "should stop it first)")
     parser.add_argument("--max-trials", type=int, default=60, help="multi-trial trial cap")
     parser.add_argument("--resolution", type=int, default=16)
+    parser.add_argument("--kinds", default="mbconv,ghost,micro", help="block kinds of every stage of the space")
     parser.add_argument("--epochs", type=int, default=3, help="multi-trial proxy epochs")
     parser.add_argument("--full-epochs", type=int, default=8, help="finalize epochs")
     parser.add_argument("--top", type=int, default=3)

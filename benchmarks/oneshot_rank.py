@@ -2,7 +2,7 @@
 dataset between the two, over random sub-networks of the default proxy space.
 
     python benchmarks/oneshot_rank.py [--datasets digits,shapes,textures] [--candidates 20] [--epochs 10]
-        [--resolution 16] [--full-epochs 10] [--sampling uniform] [--random-subnets 2] [--progressive P] [--workers 2] [--seed 0]
+        [--resolution 16] [--full-epochs 10] [--sampling uniform] [--random-subnets 2] [--progressive P] [--kinds mbconv,ghost,micro] [--workers 2] [--seed 0]
         [--tag NAME]
 
 Per dataset: the supernet of the default proxy space (every stage: mbconv / ghost / micro branches, kernels 3-7,
@@ -54,7 +54,7 @@ def supernet_config(source: str, args: argparse.Namespace) -> OneShotConfig:
     budget = TrainBudget(epochs=args.epochs, batch_size=64, lr=args.lr, bn_calibration=512, device="cpu")
     training = SupernetTraining(budget=budget, sampling=args.sampling, random_subnets=args.random_subnets,
                                 progressive=args.progressive)
-    space = replace(PROXY_SPACE, resolutions=(args.resolution,))
+    space = replace(PROXY_SPACE, resolutions=(args.resolution,)).with_choices(kinds=tuple(args.kinds.split(",")))
     return OneShotConfig(dataset=dataset(source), space=space, training=training, seed=args.seed)
 
 
@@ -106,6 +106,7 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=10, help="supernet training epochs")
     parser.add_argument("--lr", type=float, default=0.1, help="supernet peak learning rate")
     parser.add_argument("--resolution", type=int, default=16)
+    parser.add_argument("--kinds", default="mbconv,ghost,micro", help="block kinds of every stage of the space")
     parser.add_argument("--full-epochs", type=int, default=10, help="stand-alone training epochs")
     parser.add_argument("--sampling", default="uniform", choices=("uniform", "kind", "mixed"))
     parser.add_argument("--random-subnets", type=int, default=2)

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import optuna
 
+from searchspace.errors import SpecError
 from searchspace.space import PROXY_SPACE
 from searchspace.table import format_table
 from workers.data import DatasetConfig
@@ -81,24 +82,28 @@ def run(method: str, source: str, seed: int, args: argparse.Namespace, work: Pat
     judged = [t for t in result.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and not t.rejected
               and t.reused_from is None]
     recipe = TrainRecipe(epochs=args.full_epochs, resolution=args.resolution)
-    report = finalize(url, study, FinalizeConfig(top_k=args.top, baselines=False, recipe=recipe,
-                                                 workers=args.workers), work / study)
+    try:
+        report = finalize(url, study, FinalizeConfig(top_k=args.top, baselines=False, recipe=recipe,
+                                                     workers=args.workers), work / study)
+    except SpecError as err:  # nothing completed within the budget: the method found nothing (hypervolume 0)
+        print(f"{study}: {err}", flush=True)
+        report = None
     networks = [{"trial": n.candidate.trial, "spec": n.candidate.spec_key, "proxy_accuracy": n.candidate.proxy_accuracy,
                  "test_accuracy": n.test_accuracy, "macs": n.trained_macs, "error": n.error}
-                for n in report.networks]
+                for n in (report.networks if report is not None else [])]
     return {"method": method, "dataset": source, "seed": seed, "stopped": str(result.stopped),
             "search_cpu_seconds": sum(t.cpu_seconds or 0.0 for t in judged) + supernet_cpu,
             "supernet": phases[-1] if phases else None,
             "search_wall_seconds": search_wall, "evaluated": len(judged),
             "complete": sum(t.state is TrialState.COMPLETE for t in judged),
-            "finalize_cpu_seconds": report.cpu_seconds, "networks": networks, "chance": 1.0 / info.num_classes}
+            "finalize_cpu_seconds": report.cpu_seconds if report is not None else 0.0, "networks": networks, "chance": 1.0 / info.num_classes}
 
 
 def hypervolumes(runs: dict[str, dict]) -> dict[str, float]:
     """Each method's hypervolume over its retrained networks, at the seed's shared reference point."""
     done = {m: [n for n in r["networks"] if n["error"] is None and n["test_accuracy"] is not None]
             for m, r in runs.items()}
-    ref = 1.1 * max(n["macs"] for nets in done.values() for n in nets)
+    ref = 1.1 * max((n["macs"] for nets in done.values() for n in nets), default=1.0)
     chance = next(iter(runs.values()))["chance"]
     return {m: hypervolume([(max(0.0, n["test_accuracy"] - chance), float(n["macs"])) for n in nets], ref)
             for m, nets in done.items()}

@@ -31,15 +31,8 @@ from pathlib import Path
 from searchspace.space import PROXY_SPACE, SearchSpace
 from searchspace.supernet import random_subnet
 from searchspace.table import format_table
+from workers import oneshot
 from workers.data import DatasetConfig
-from workers.oneshot import (
-    OneShotConfig,
-    SupernetTraining,
-    calibration_images,
-    judge_subnet,
-    load_resolutions,
-    train_supernet,
-)
 from workers.training import TrainBudget
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -71,17 +64,17 @@ def variant_space(name: str, base: SearchSpace) -> SearchSpace:
 def one_variant(name: str, data: DatasetConfig, args: argparse.Namespace) -> dict:
     budget = TrainBudget(epochs=args.epochs, batch_size=64, lr=0.1, bn_calibration=512, device="cpu")
     space = variant_space(name, replace(PROXY_SPACE, resolutions=(args.resolution,)))
-    config = OneShotConfig(dataset=data, space=space,
-                           training=SupernetTraining(budget=budget, progressive=args.progressive), seed=0)
+    training = oneshot.SupernetTraining(budget=budget, progressive=args.progressive)
+    config = oneshot.OneShotConfig(dataset=data, space=space, training=training, seed=0)
     info = data.validate()
     config = config.with_data_shape(info.num_classes, info.in_chans)
     start = time.process_time()
-    net, result = train_supernet(config, threads=1)
+    net, result = oneshot.train_supernet(config, threads=1)
     cpu = time.process_time() - start
-    split = load_resolutions(config)[args.resolution]
-    calibration = calibration_images(split, 512, 0)
+    split = oneshot.load_resolutions(config)[args.resolution]
+    calibration = oneshot.calibration_images(split, 512, 0)
     rng = random.Random(7)
-    accuracies = [judge_subnet(net, random_subnet(config.space, rng), split, calibration, 64)
+    accuracies = [oneshot.judge_subnet(net, random_subnet(config.space, rng), split, calibration, 64)
                   for _ in range(args.subnets)]
     return {"variant": name, "largest": result.largest_accuracies[-1], "smallest": result.smallest_accuracies[-1],
             "random": accuracies, "distill_loss": result.epoch_distill_losses[-1], "cpu_seconds": cpu}

@@ -191,10 +191,12 @@ def supernet_printer(config: SearchConfig, term: Console, json_only: bool) -> Ca
         if not json_only and epochs != shown["epochs"]:
             shown["epochs"] = epochs
             last = {k: "-" if done[k][-1] is None else f"{done[k][-1]:.4f}"
-                    for k in ("epoch_losses", "largest_accuracies", "smallest_accuracies")}
+                    for k in ("epoch_losses", "largest_accuracies", "smallest_accuracies", "random_accuracies")
+                    if done.get(k)}
             print(f"supernet {done['state']}: epoch {epochs}/{config.supernet.budget.epochs}, step {done['step']}, "
                   f"loss {last['epoch_losses']}, largest {last['largest_accuracies']}, smallest "
-                  f"{last['smallest_accuracies']}, {done.get('cpu_seconds') or 0:.0f} CPU-s", file=term.err)
+                  f"{last['smallest_accuracies']}, random median {last.get('random_accuracies', '-')}, "
+                  f"{done.get('cpu_seconds') or 0:.0f} CPU-s", file=term.err)
 
     return phase
 

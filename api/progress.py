@@ -34,6 +34,9 @@ class SupernetProgress(BaseModel):
     largest_accuracies: list[float | None] = Field([], description="per epoch: the largest sub-network's "
                                                                    "validation accuracy (inherited weights)")
     smallest_accuracies: list[float | None] = Field([], description="per epoch: the smallest's")
+    random_accuracies: list[float | None] = Field([], description="per epoch: the median of random sub-networks' "
+                                                                  "(how well the weights serve the sub-networks "
+                                                                  "between the extremes)")
     train_seconds: float | None = None
     cpu_seconds: float | None = Field(None, description="CPU time of the training so far (counts against the "
                                                         "search's cpu_budget_s)")

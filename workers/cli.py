@@ -10,6 +10,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -96,9 +97,15 @@ def build_config(args: argparse.Namespace) -> SearchConfig:
     from_file = json.loads(json.dumps(data))
     set_flags(data, args, FLAGS)
     try:
-        return SearchConfig.from_dict(data)
+        config = SearchConfig.from_dict(data)
     except SpecError as err:
         raise flag_error(err, FLAGS, args, from_file) from None
+    if getattr(args, "kinds", None):
+        try:
+            config = replace(config, space=config.space.with_choices(kinds=tuple(args.kinds)))
+        except SpecError as err:
+            raise SpecError("--kinds", err.message) from None
+    return config
 
 
 def default_study_name(config: SearchConfig) -> str:
@@ -191,10 +198,12 @@ def supernet_printer(config: SearchConfig, term: Console, json_only: bool) -> Ca
         if not json_only and epochs != shown["epochs"]:
             shown["epochs"] = epochs
             last = {k: "-" if done[k][-1] is None else f"{done[k][-1]:.4f}"
-                    for k in ("epoch_losses", "largest_accuracies", "smallest_accuracies")}
+                    for k in ("epoch_losses", "largest_accuracies", "smallest_accuracies", "random_accuracies")
+                    if done.get(k)}
             print(f"supernet {done['state']}: epoch {epochs}/{config.supernet.budget.epochs}, step {done['step']}, "
                   f"loss {last['epoch_losses']}, largest {last['largest_accuracies']}, smallest "
-                  f"{last['smallest_accuracies']}, {done.get('cpu_seconds') or 0:.0f} CPU-s", file=term.err)
+                  f"{last['smallest_accuracies']}, random median {last.get('random_accuracies', '-')}, "
+                  f"{done.get('cpu_seconds') or 0:.0f} CPU-s", file=term.err)
 
     return phase
 
@@ -286,6 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="search config JSON (workers.search.config.SearchConfig fields)")
     for flag, path in FLAGS.items():
         add_field_flag(p, flag, SearchConfig, path, **OVERRIDES.get(flag, {}))
+    p.add_argument("--kinds", type=_names, metavar="KIND,KIND",
+                   help="the block kinds every stage of the space offers (default: the space's own; of mbconv, "
+                        "ghost, micro)")
     p.add_argument("--profile", help="device profile JSON (python -m workers profile): predict every candidate's "
                                      "latency from its table instead of timing it on the workers")
     p.add_argument("--storage", default=DEFAULT_STORAGE, help="SQLAlchemy URL of the study storage")

@@ -149,7 +149,8 @@ export function render(root, id) {
     if (all.length) curves(root.querySelector("#curves"), all, { xLabel: "epoch", yLabel: `validation ${metricOf()}`, height: 260 });
   }
 
-  // A one-shot search's supernet: its state and steps, and the per-epoch accuracies of its extremes.
+  // A one-shot search's supernet: its state and steps, and the per-epoch accuracies of its extremes and the
+  // median of random sub-networks (the extremes alone can look trained while the sub-networks between them are not).
   function renderSupernet() {
     const sn = search.supernet;
     root.querySelector("#supernet-box").hidden = !sn;
@@ -161,7 +162,8 @@ export function render(root, id) {
     const curve = (name, values) => ({ name, points: values.map((y, i) => ({ x: i + 1, y, label: `epoch ${i + 1}: ${
       fmt(y)}` })).filter((p) => Number.isFinite(p.y)) });
     lines(root.querySelector("#supernet"), [curve("largest", sn.largest_accuracies), curve("smallest",
-      sn.smallest_accuracies)], { xLabel: "epoch", yLabel: "validation accuracy (inherited)", height: 200 });
+      sn.smallest_accuracies), curve("random (median)", sn.random_accuracies || [])],
+    { xLabel: "epoch", yLabel: "validation accuracy (inherited)", height: 200 });
   }
 
   function renderChoices() {

@@ -177,3 +177,12 @@ def test_a_detection_search_trains_at_batch_16_unless_it_asks_for_another(tmp_pa
     assert SearchConfig.from_dict(json.loads(config.to_json())) == config  # the stored form keeps it
     if config.task is Task.DETECTION:
         assert trial_recipe(config).batch_size == batch  # trials train at the budget's batch as given
+
+
+def test_kinds_flag_sets_every_stage_and_names_itself_in_errors() -> None:
+    config = build_config(build_parser().parse_args(["search", "--kinds", "mbconv,ghost"]))
+    assert all(stage.kinds == ("mbconv", "ghost") for stage in config.space.stages)
+    assert config.space == SearchConfig().space.with_choices(kinds=("mbconv", "ghost"))
+    with pytest.raises(SpecError) as info:
+        build_config(build_parser().parse_args(["search", "--kinds", "mbconv,fire"]))
+    assert info.value.field == "--kinds" and "mbconv" in info.value.message

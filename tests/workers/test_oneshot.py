@@ -72,6 +72,7 @@ def test_trains_an_epoch_and_judges_the_extremes(uninterrupted) -> None:
     assert result.epochs_run == 1 and result.steps == train_size // 64 and result.stopped == ""
     assert result.epoch_losses[0] < 2.3  # below chance's cross-entropy (ln 10) after one epoch
     assert result.largest_accuracies[0] > 0.2 and 0.0 <= result.smallest_accuracies[0] <= 1.0
+    assert len(result.random_accuracies) == result.epochs_run and 0.0 <= result.random_accuracies[0] <= 1.0
     config, loaded = load_supernet(path)
     assert config.space.num_classes == 10 and config.space.in_chans == 1
     for key, value in net.state_dict().items():
@@ -137,7 +138,8 @@ def test_progressive_training_grows_its_random_subnets_from_the_largest() -> Non
     [({"random_subnets": 17}, "random_subnets"), ({"temperature": 0.0}, "temperature"),
      ({"checkpoint_steps": -1}, "checkpoint_steps"), ({"distill": "yes"}, "distill"), ({"budget": 3}, "budget"),
      ({"extreme_kinds": "largest"}, "extreme_kinds"), ({"sampling": "all"}, "sampling"),
-     ({"ddp_workers": -1}, "ddp_workers"), ({"progressive": 1.5}, "progressive")],
+     ({"ddp_workers": -1}, "ddp_workers"), ({"progressive": 1.5}, "progressive"),
+     ({"judged_random": -1}, "judged_random")],
 )
 def test_config_is_validated_by_field(changes: dict, field: str) -> None:
     with pytest.raises(SpecError) as err:

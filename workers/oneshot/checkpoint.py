@@ -40,6 +40,7 @@ class Progress:
     epoch_distill_losses: list[float] = field(default_factory=list)
     largest_accuracies: list[float] = field(default_factory=list)
     smallest_accuracies: list[float] = field(default_factory=list)
+    random_accuracies: list[float] = field(default_factory=list)
     running: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # largest loss, others' loss, steps
 
     def to_dict(self) -> dict[str, Any]:

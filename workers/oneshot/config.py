@@ -18,6 +18,7 @@ from workers.training import TrainBudget
 
 MAX_RANDOM_SUBNETS = 16
 MAX_DDP_WORKERS = 256
+MAX_JUDGED_RANDOM = 64
 
 
 class ExtremeKinds(enum.StrEnum):
@@ -66,6 +67,9 @@ class SupernetTraining:
         "fraction of the training over which the random sub-networks grow from the largest one to the whole "
         "space: at step s of S each of their choices is drawn with probability min(1, s / (progressive x S)) and "
         "is the largest one's otherwise (0: the whole space from the first step)"))
+    judged_random: int = field(default=4, metadata=doc(
+        "random sub-networks judged after each epoch besides the largest and the smallest (their median "
+        "accuracy is a curve of its own: how well the weights serve the sub-networks between the extremes)"))
     distill: bool = field(default=True, metadata=doc("in-place distillation: sub-networks learn the largest "
                                                      "one's soft predictions (off: the labels)"))
     temperature: float = field(default=1.0, metadata=doc("softmax temperature of the distillation"))
@@ -82,6 +86,7 @@ class SupernetTraining:
         object.__setattr__(self, "sampling", check_enum("sampling", self.sampling, Sampling))
         object.__setattr__(self, "extreme_kinds", check_enum("extreme_kinds", self.extreme_kinds, ExtremeKinds))
         object.__setattr__(self, "progressive", float(check_float("progressive", self.progressive, 0.0, 1.0)))
+        check_int("judged_random", self.judged_random, 0, MAX_JUDGED_RANDOM)
         check_bool("distill", self.distill)
         object.__setattr__(self, "temperature", float(check_float("temperature", self.temperature, 0.1, 20.0)))
         check_int("checkpoint_steps", self.checkpoint_steps, 0, 10_000_000)

@@ -5,8 +5,8 @@ the largest's soft predictions (temperature-scaled KL divergence) on the same im
 resolution; their gradients add up into one optimizer step. Only the largest trains with dropout (BigNAS:
 regularising the smaller ones, which underfit, hurts them). Images of every resolution of the space are the
 same training images loaded at that resolution (so a sub-network sees what it would see trained alone).
-After each epoch the largest and the smallest sub-networks are judged (batch norm re-estimated, validation
-top-1) and a checkpoint is written.
+After each epoch the largest and the smallest sub-networks and ``judged_random`` random ones are judged (batch
+norm re-estimated, validation top-1; the random ones' median is a curve) and a checkpoint is written.
 
 Every random draw is seeded by (seed, step) or (seed, epoch): the weights from ``seed``, each epoch's batch
 order, each step's sub-networks and dropout. A run resumed from a checkpoint therefore continues exactly where
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import random
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ class SupernetResult:
     epoch_distill_losses: tuple[float, ...]
     largest_accuracies: tuple[float, ...]
     smallest_accuracies: tuple[float, ...]
+    random_accuracies: tuple[float, ...] = ()
     train_seconds: float
     cpu_seconds: float
     resumed_at_step: int
@@ -66,11 +68,11 @@ class SupernetResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SupernetResult:
-        curves = {name: tuple(math.nan if v is None else float(v) for v in data[name]) for name in _CURVES}
+        curves = {name: tuple(math.nan if v is None else float(v) for v in data.get(name, ())) for name in _CURVES}
         return cls(**{**{k: data[k] for k in cls.__dataclass_fields__ if k in data}, **curves})
 
 
-_CURVES = ("epoch_losses", "epoch_distill_losses", "largest_accuracies", "smallest_accuracies")
+_CURVES = ("epoch_losses", "epoch_distill_losses", "largest_accuracies", "smallest_accuracies", "random_accuracies")
 
 
 def _result(progress: Progress, resumed_at: int, stopped: str) -> SupernetResult:
@@ -79,6 +81,7 @@ def _result(progress: Progress, resumed_at: int, stopped: str) -> SupernetResult
         epoch_losses=tuple(progress.epoch_losses), epoch_distill_losses=tuple(progress.epoch_distill_losses),
         largest_accuracies=tuple(progress.largest_accuracies),
         smallest_accuracies=tuple(progress.smallest_accuracies),
+        random_accuracies=tuple(progress.random_accuracies),
         train_seconds=progress.train_seconds, cpu_seconds=progress.cpu_seconds, resumed_at_step=resumed_at,
         stopped=stopped,
     )
@@ -304,17 +307,16 @@ class _Run:
         p.epoch_losses.append(p.running[0] / done)
         p.epoch_distill_losses.append(p.running[1] / done)
         p.running = [0.0, 0.0, 0.0]
-        from searchspace.supernet import extreme_subnet
+        from searchspace.supernet import extreme_subnet, random_subnet
 
         rng = random.Random(self._seed(epoch, -2))
         code = _GO_ON
         if self.rank == 0:
-            for largest, curve in ((True, p.largest_accuracies), (False, p.smallest_accuracies)):
-                spec = extreme_subnet(self.config.space, largest, rng)
-                data = self.data[spec.resolution]
-                calibration = calibration_images(data, self.budget.bn_calibration, self.config.seed)
-                curve.append(judge_subnet(self.net, spec, data, calibration, self.batch,
-                                          self.budget.eval_batch_size))
+            space = self.config.space
+            p.largest_accuracies.append(self._judge(extreme_subnet(space, True, rng)))
+            p.smallest_accuracies.append(self._judge(extreme_subnet(space, False, rng)))
+            judged = [self._judge(random_subnet(space, rng)) for _ in range(self.config.training.judged_random)]
+            p.random_accuracies.append(statistics.median(judged) if judged else math.nan)
             result = _result(p, self.resumed_at, "")
             if not math.isfinite(p.epoch_losses[-1]):
                 code = _DIVERGED
@@ -322,6 +324,12 @@ class _Run:
                     and p.step < self.steps_per_epoch * self.budget.epochs:
                 code = _CALLBACK
         return _STOPS[self.shard.agree(code)]
+
+    def _judge(self, spec: ArchSpec) -> float:
+        """Validation top-1 of ``spec`` with the current weights (batch norm re-estimated)."""
+        data = self.data[spec.resolution]
+        calibration = calibration_images(data, self.budget.bn_calibration, self.config.seed)
+        return judge_subnet(self.net, spec, data, calibration, self.batch, self.budget.eval_batch_size)
 
     def _save(self) -> None:
         """Checkpoint (rank 0), with the CPU time of every rank so far."""

@@ -47,10 +47,11 @@ def _near(options: tuple[Any, ...], top: Any, spread: float, rng: random.Random)
 
 def neighbour_subnet(space: SearchSpace, largest: ArchSpec, spread: float, rng: random.Random) -> ArchSpec:
     """A sub-network near ``largest`` (a point of ``space``): each choice of each stage (kind, width, kernel,
-    expansion, SE ratio, depth) and the resolution is drawn uniformly with probability ``spread``, and is the
-    largest one's kind (where the stage offers it; else its first) or the largest option otherwise; the activation is always drawn. ``spread`` 1 draws from
-    the whole space (as ``random_subnet``); 0 gives ``largest``'s sizes (Once-for-All's progressive shrinking as
-    a growing neighbourhood of the largest sub-network)."""
+    expansion, SE ratio, depth) and the resolution is drawn uniformly with probability ``spread``, and otherwise
+    is the largest one's kind (where the stage offers it; else the stage's first) or the largest option; the
+    activation is always drawn. ``spread`` 1 draws from the whole space (the distribution of ``random_subnet``);
+    0 gives ``largest``'s sizes (Once-for-All's progressive shrinking as a growing neighbourhood of the largest
+    sub-network)."""
     stages = []
     for st, top in zip(space.stages, largest.stages, strict=True):
         kind = _near(st.kinds, top.block.kind if top.block.kind in st.kinds else st.kinds[0], spread, rng)

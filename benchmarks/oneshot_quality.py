@@ -5,6 +5,7 @@ fidelity, hypervolume of their test accuracy against exact MACs.
     python benchmarks/oneshot_quality.py [--datasets digits,shapes,textures] [--seeds 0,1,2,3,4]
         [--other-seeds 0,1,2] [--cpu-budget 300] [--supernet-epochs 6] [--resolution 16] [--epochs 3] [--full-epochs 8] [--top 3] [--workers 2]
         [--oneshot-sampler nsga2] [--sampling uniform] [--progressive P] [--kinds mbconv,ghost,micro] [--tag NAME]
+        [--methods oneshot,random,default] [--reuse SUMMARY.json]
 
 Per seed and dataset (``--seeds`` for the first dataset, ``--other-seeds`` for the others; seeds outer, so a
 stopped run covers every dataset), three searches of the default proxy space at ``--resolution`` px, each with
@@ -19,6 +20,8 @@ MACs any of them retrained. Reported: each method's hypervolume, its ratio to ra
 worst ratio per dataset, and the CPU each spent. The studies (SQLite) and finalize reports are kept under
 benchmarks/out/oneshot_quality[-TAG]/; a summary JSON is rewritten after every search, so a stopped run keeps
 what it measured (and a rerun with the same arguments resumes: finished studies and networks are reused).
+``--methods`` runs only some of the methods; with ``--reuse``, the other methods' runs (same dataset and seed)
+are taken from an earlier summary run with the same settings, and all are judged together.
 Goals (issue 28): one-shot's median ratio >= 1.3 and worst seed >= 1.0 on every dataset.
 """
 
@@ -129,6 +132,8 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--tag", default="")
+    parser.add_argument("--methods", default=",".join(METHODS), help="the methods to run")
+    parser.add_argument("--reuse", default="", help="an earlier summary JSON whose runs are taken, not run again")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     command = "python benchmarks/oneshot_quality.py " + shlex.join(sys.argv[1:])
@@ -139,16 +144,24 @@ def main() -> int:
     ratios: dict[str, dict[str, list[float]]] = {}
     rows = []
     datasets, others = args.datasets.split(","), set(map(int, args.other_seeds.split(",")))
+    methods = set(args.methods.split(",")) & set(METHODS)
+    reused = {(r["dataset"], r["seed"], r["method"]): r for r in json.loads(Path(args.reuse).read_text())["runs"]
+              if r["method"] not in methods} if args.reuse else {}
     for seed in map(int, args.seeds.split(",")):  # every dataset gets a seed before any gets the next
         for source in (s for i, s in enumerate(datasets) if i == 0 or seed in others):
             runs = {}
             for method in METHODS:
-                runs[method] = run(method, source, seed, args, work)
+                if method in methods:
+                    runs[method] = run(method, source, seed, args, work)
+                elif (source, seed, method) in reused:
+                    runs[method] = {**reused[source, seed, method], "reused": args.reuse}
+                else:
+                    continue
                 summary["runs"].append(runs[method])
                 (work / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
             hv = hypervolumes(runs)
             for m, r in runs.items():
-                ratio = hv[m] / hv["random"] if hv["random"] > 0 else float("inf")
+                ratio = hv[m] / hv["random"] if hv.get("random", 0.0) > 0 else float("inf")
                 r.update(hypervolume=hv[m], ratio_to_random=ratio)
                 ratios.setdefault(source, {}).setdefault(m, []).append(ratio)
                 rows.append([source, seed, m, r["evaluated"], r["search_cpu_seconds"], r["finalize_cpu_seconds"],

@@ -5,7 +5,7 @@ fidelity, hypervolume of their test accuracy against exact MACs.
     python benchmarks/oneshot_quality.py [--datasets digits,shapes,textures] [--seeds 0,1,2,3,4]
         [--other-seeds 0,1,2] [--cpu-budget 300] [--supernet-epochs 6] [--resolution 16] [--epochs 3] [--full-epochs 8] [--top 3] [--workers 2]
         [--oneshot-sampler nsga2] [--sampling uniform] [--progressive P] [--kinds mbconv,ghost,micro] [--tag NAME]
-        [--methods oneshot,random,default] [--reuse SUMMARY.json]
+        [--methods oneshot,random,default] [--reuse SUMMARY.json] [--scratch]
 
 Per seed and dataset (``--seeds`` for the first dataset, ``--other-seeds`` for the others; seeds outer, so a
 stopped run covers every dataset), three searches of the default proxy space at ``--resolution`` px, each with
@@ -15,8 +15,10 @@ candidates judged with inherited weights, proposed by ``--oneshot-sampler``), ``
 sampling, ``--epochs`` of proxy training each, no early stopping) and ``default`` (multi-trial, the search's
 defaults: multi-objective TPE with MO-ASHA rungs). Each is then finalized (``workers.search.finalize``): its
 ``--top`` architectures (its front, evenly spread) trained with the default TrainRecipe for ``--full-epochs`` at
-``--resolution``, test top-1. Per seed the three share a reference point: accuracy at chance and 1.1 x the largest
-MACs any of them retrained. Reported: each method's hypervolume, its ratio to random's per seed, the median and
+``--resolution``, test top-1; one-shot's start from the weights they inherit from its supernet (the finalize's
+default, ``FinalizeConfig.inherit``), or from scratch with ``--scratch`` (a rerun with it finalizes the same
+studies again). Per seed the three share a reference
+point: accuracy at chance and 1.1 x the largest MACs any of them retrained. Reported: each method's hypervolume, its ratio to random's per seed, the median and
 worst ratio per dataset, and the CPU each spent. The studies (SQLite) and finalize reports are kept under
 benchmarks/out/oneshot_quality[-TAG]/; a summary JSON is rewritten after every search, so a stopped run keeps
 what it measured (and a rerun with the same arguments resumes: finished studies and networks are reused).
@@ -45,7 +47,7 @@ from workers.data import DatasetConfig
 from workers.latency import LatencyConfig
 from workers.oneshot import SupernetTraining
 from workers.runtime import TrialState
-from workers.search import FinalizeConfig, SearchConfig, SearchDriver, finalize, hypervolume
+from workers.search import FinalizeConfig, SearchConfig, SearchDriver, finalize, hypervolume, supernet_checkpoint
 from workers.search.search_result import load_result
 from workers.training import TrainBudget, TrainRecipe
 
@@ -86,13 +88,15 @@ def run(method: str, source: str, seed: int, args: argparse.Namespace, work: Pat
               and t.reused_from is None]
     recipe = TrainRecipe(epochs=args.full_epochs, resolution=args.resolution)
     try:
-        report = finalize(url, study, FinalizeConfig(top_k=args.top, baselines=False, recipe=recipe,
-                                                     workers=args.workers), work / study)
+        config = FinalizeConfig(top_k=args.top, baselines=False, recipe=recipe, workers=args.workers,
+                                inherit=not args.scratch)
+        out = work / (f"{study}-scratch" if method == "oneshot" and args.scratch else study)
+        report = finalize(url, study, config, out, supernet=supernet_checkpoint(work, study))
     except SpecError as err:  # nothing completed within the budget: the method found nothing (hypervolume 0)
         print(f"{study}: {err}", flush=True)
         report = None
     networks = [{"trial": n.candidate.trial, "spec": n.candidate.spec_key, "proxy_accuracy": n.candidate.proxy_accuracy,
-                 "test_accuracy": n.test_accuracy, "macs": n.trained_macs, "error": n.error}
+                 "test_accuracy": n.test_accuracy, "macs": n.trained_macs, "error": n.error, "inherited": n.inherited}
                 for n in (report.networks if report is not None else [])]
     return {"method": method, "dataset": source, "seed": seed, "stopped": str(result.stopped),
             "search_cpu_seconds": sum(t.cpu_seconds or 0.0 for t in judged) + supernet_cpu,
@@ -129,6 +133,8 @@ def main() -> int:
     parser.add_argument("--kinds", default="mbconv,ghost,micro", help="block kinds of every stage of the space")
     parser.add_argument("--epochs", type=int, default=3, help="multi-trial proxy epochs")
     parser.add_argument("--full-epochs", type=int, default=8, help="finalize epochs")
+    parser.add_argument("--scratch", action="store_true", help="one-shot's finalize trains from scratch, not "
+                                                                "from the supernet's weights (FinalizeConfig.inherit)")
     parser.add_argument("--top", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--tag", default="")

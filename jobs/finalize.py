@@ -23,7 +23,15 @@ from store import crud
 from store.errors import ConflictError
 from store.models import Finalize, JobMixin
 from workers.runtime import Stop, StopReason, TrialState
-from workers.search import FinalizeConfig, FinalizeReport, NetworkKind, NetworkResult, SearchConfig, finalize
+from workers.search import (
+    FinalizeConfig,
+    FinalizeReport,
+    NetworkKind,
+    NetworkResult,
+    SearchConfig,
+    finalize,
+    supernet_checkpoint,
+)
 
 NETWORKS = "networks"  # the sub-directory of every network's product (``workers.search.finalize``)
 BASELINE = "baseline-"  # a baseline's network name: the prefix, then its zoo name
@@ -82,7 +90,7 @@ class FinalizeKind(JobKindBase):
         study = job.in_session(f"finalize {job.id}: read its search's study", lambda s: SearchKind().study_of(
             crud.get_search(s, search_id=search_id)))
         report = finalize(job.url, study, config, out, search=search, should_stop=watch.stop_check(job.should_stop),
-                          on_network=on_network)
+                          on_network=on_network, supernet=supernet_checkpoint(job.checkpoint_dir, study))
         return FinalizeRun(report)
 
     def record(self, job: RunningJob, result: FinalizeRun) -> dict[str, Any]:

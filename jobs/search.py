@@ -40,11 +40,16 @@ class SearchKind(JobKindBase):
         return [study, baseline_study_name(study)]
 
     def delete(self, session: Session, settings: Settings, job_id: uuid.UUID) -> None:
-        """As every kind, but not while a finalize of the search waits or runs (it reads the search's study)."""
+        """As every kind, and its supernet checkpoint (one-shot) goes; but not while a finalize of the search waits
+        or runs (it reads the search's study and supernet)."""
         if crud.active_jobs(session, Finalize, search_id=job_id):
             raise ConflictError(f"search {job_id} is being finalized; cancel its finalize first "
                                 f"(GET /v1/finalizes?search_id={job_id})")
+        study = self.study_of(self.get(session, job_id))
         super().delete(session, settings, job_id)
+        supernet = supernet_checkpoint(settings.checkpoint_dir, study)
+        if supernet is not None:
+            supernet.unlink(missing_ok=True)
 
     def run(self, job: RunningJob) -> SearchResult:
         """Run (or resume) the search's study, mirroring every told trial and baseline."""
@@ -81,12 +86,8 @@ class SearchKind(JobKindBase):
         return result
 
     def record(self, job: RunningJob, result: SearchResult) -> dict[str, Any]:
-        """Every trial and baseline once more (including those a dead driver left and this run failed); the
-        search ended, its supernet checkpoint (one-shot) goes."""
-        checkpoint = supernet_checkpoint(job.checkpoint_dir, job.study)
-        ended = result.stopped is None or result.stopped.reason is not StopReason.INTERRUPTED
-        if checkpoint is not None and ended:
-            checkpoint.unlink(missing_ok=True)
+        """Every trial and baseline once more (including those a dead driver left and this run failed). A one-shot
+        search's supernet checkpoint stays: its finalize fine-tunes from it (it goes with the search)."""
         job.in_session(f"search {job.id}: mirror its trials", lambda s: [
             crud.record_trial(s, search_id=job.id, record=record) for record in result.trials]
             + [crud.record_baseline(s, search_id=job.id, record=record) for record in result.baselines])

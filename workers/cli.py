@@ -303,7 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--storage", default=DEFAULT_STORAGE, help="SQLAlchemy URL of the study storage")
     p.add_argument("--checkpoint-dir", metavar="DIR",
                    help="--strategy oneshot: where the supernet's checkpoint (STUDY.supernet.pt) is kept, so that a "
-                        "rerun resumes its training (default: beside a SQLite storage, else the current directory)")
+                        "rerun resumes its training and finalize fine-tunes from it (default: beside a SQLite "
+                        "storage, else the current directory)")
     p.add_argument("--study", help="study name (default: derived from the config, so reruns resume)")
     p.add_argument("--json", action="store_true",
                    help="print the result as one JSON document on standard output (nothing else goes there)")

@@ -1,7 +1,7 @@
 """A one-shot search through the API: queued with ``"strategy": "oneshot"``, run by the driver service on real
 Ray (supernet training as its first phase, its progress on the search), its trials, Pareto front and best like a
-multi-trial search's, its checkpoint removed when it ends; then finalized (its top trial trained at full
-fidelity). Bad one-shot settings are refused by field."""
+multi-trial search's, its supernet kept when it ends; then finalized (its top trial fine-tuned at full fidelity
+from the weights it inherits), and the supernet deleted with the search. Bad one-shot settings are refused by field."""
 
 from __future__ import annotations
 
@@ -54,12 +54,17 @@ def test_a_oneshot_search_runs_through_the_api_and_finalizes(client: TestClient,
     pareto = client.get(f"/v1/searches/{search_id}/pareto").json()
     assert pareto["count"] >= 1 and all(t["state"] == "COMPLETE" for t in pareto["data"])
     study = study_name("search", uuid.UUID(search_id))
-    assert not supernet_checkpoint(settings.checkpoint_dir, study).exists()  # the search ended: it went
+    supernet = supernet_checkpoint(settings.checkpoint_dir, study)
+    assert supernet is not None and supernet.exists()  # kept for the finalize
     recipe = TrainRecipe(epochs=1, resolution=12, batch_size=64, bn_calibration=128)
     report = finalize(settings.database_url, study, FinalizeConfig(top_k=1, baselines=False, recipe=recipe,
-                                                                   subset=0.3, workers=1), tmp_path / "final")
+                                                                   subset=0.3, workers=1), tmp_path / "final",
+                      supernet=supernet)
     [network] = report.networks
     assert network.error is None and 0.0 <= network.test_accuracy <= 1.0 and network.candidate.trial is not None
+    assert network.inherited  # fine-tuned from the supernet's weights
+    assert client.delete(f"/v1/searches/{search_id}").status_code == 204
+    assert not supernet.exists()  # it goes with the search
 
 
 @pytest.mark.parametrize(("body", "field"), [

@@ -25,7 +25,9 @@ from workers.oneshot import (
     train_supernet,
 )
 from workers.oneshot.sandwich import Shard
-from workers.training import TrainBudget
+from workers.search.inherit import inherited_weights, train_inherited
+from workers.training import TrainBudget, TrainRecipe, fit, train_network
+from workers.training.fullfit import fingerprint
 
 _CHOICES = {"kernels": (3, 5), "expansions": (1.0, 3.0), "se_ratios": (0.0, 0.25), "width_factors": (0.5, 1.0)}
 SPACE = SearchSpace(
@@ -165,3 +167,22 @@ def test_unreadable_checkpoint_is_refused(tmp_path: Path) -> None:
     torch.save({"format": 0}, path)
     with pytest.raises(CheckpointError, match="format 1"):
         train_supernet(CONFIG, path)
+
+
+def test_a_finalized_trial_starts_from_the_weights_it_inherits(uninterrupted, tmp_path: Path) -> None:
+    path, net, _ = uninterrupted
+    spec = extreme_subnet(CONFIG.with_data_shape(10, 1).space, True, random.Random(1))
+    init = inherited_weights(str(path), spec.to_string())
+    for key, value in net.extract(spec)[1].items():
+        torch.testing.assert_close(init[key], value.cpu(), atol=0, rtol=0)
+    still = TrainRecipe(epochs=1, lr=1e-8, weight_decay=0.0, ema_decay=0.0, batch_size=64, bn_calibration=128,
+                        resolution=spec.resolution)
+    data = replace(CONFIG.dataset, subset=0.2)
+    tuned = fit(spec, data, still, init=init)
+    conv = next(k for k, v in init.items() if v.dim() == 4)
+    torch.testing.assert_close(tuned.state_dict[conv], init[conv], atol=1e-6, rtol=0)  # trained from init
+    assert fingerprint(spec, data, still, init) != fingerprint(spec, data, still)  # a scratch checkpoint is not resumed
+    figures = train_inherited(spec.to_string(), data, still, str(tmp_path / "inherited"), 1, str(path))
+    scratch = train_network(spec.to_string(), data, still, str(tmp_path / "scratch"), 1)
+    assert figures["inherited"] is True and "inherited" not in scratch
+    assert figures["accuracy"] > scratch["accuracy"] + 0.05, (figures["accuracy"], scratch["accuracy"])

@@ -12,6 +12,7 @@ last epoch's checkpoint. ``OUT/finalize.json`` records which search and which co
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -36,12 +37,14 @@ from workers.runtime import (
     run_batch,
     with_restarts,
 )
-from workers.search.config import SearchConfig
+from workers.search.config import SearchConfig, Strategy
 from workers.search.finalize_report import Candidate, FinalizeReport, NetworkKind, NetworkResult, build_report
+from workers.search.inherit import train_inherited
 from workers.search.search_result import SearchResult, load_result, stored_config
 from workers.search.task import TASKS
 from workers.training import TrainBudget, TrainRecipe, train_network, write_json
 
+log = logging.getLogger(__name__)
 MANIFEST = "finalize.json"
 RESULT = "result.json"
 
@@ -58,6 +61,10 @@ class FinalizeConfig:
         "architectures of the search trained at full fidelity: its front (pareto mode, evenly spread over cost "
         "when it has more), then its next most accurate; the top by reward or feasible accuracy in other modes"))
     baselines: bool = field(default=True, metadata=doc("also train the search's baselines (as it fitted them)"))
+    inherit: bool = field(default=True, metadata=doc(
+        "a one-shot search's trials start from the weights they inherit from its trained supernet and are "
+        "fine-tuned by the recipe (Once-for-All), instead of trained from scratch; baselines, multi-trial searches "
+        "and a search whose supernet is gone start from scratch"))
     recipe: TrainRecipe = field(default_factory=TrainRecipe, metadata=doc("the full-fidelity training recipe"))
     subset: float = field(default=1.0, metadata=doc(
         "fraction of every class of the data kept for full-fidelity training (the test split is always whole)"))
@@ -67,6 +74,7 @@ class FinalizeConfig:
     def __post_init__(self) -> None:
         check_int("top_k", self.top_k, 1, 100)
         check_bool("baselines", self.baselines)
+        check_bool("inherit", self.inherit)
         if not isinstance(self.recipe, TrainRecipe):
             raise SpecError("recipe", "must be a TrainRecipe")
         object.__setattr__(self, "subset", float(check_float("subset", self.subset, 1e-4, 1.0)))
@@ -125,10 +133,13 @@ def baseline_candidates(result: SearchResult) -> list[Candidate]:
 
 def finalize(storage_url: str, study_name: str, config: FinalizeConfig, out: str | os.PathLike[str],
              search: SearchConfig | None = None, should_stop: StopCheck | None = None,
-             on_network: Callable[[NetworkResult], None] | None = None) -> FinalizeReport:
+             on_network: Callable[[NetworkResult], None] | None = None,
+             supernet: str | os.PathLike[str] | None = None) -> FinalizeReport:
     """Finalize search ``study_name`` into ``out`` (see the module docstring). ``search`` is the search's config
-    when its study does not hold it (a search run before searches stored theirs). SpecError when the study is
-    missing or has nothing trained; FinalizeMismatch when ``out`` belongs to another finalize."""
+    when its study does not hold it (a search run before searches stored theirs); ``supernet``: the trained
+    supernet's checkpoint of a one-shot search, which its trials inherit from (``FinalizeConfig.inherit``).
+    SpecError when the study is missing or has nothing trained; FinalizeMismatch when ``out`` belongs to another
+    finalize."""
     if search is None:
         try:
             search = stored_config(storage_url, study_name)
@@ -146,7 +157,12 @@ def finalize(storage_url: str, study_name: str, config: FinalizeConfig, out: str
     out = Path(out)
     _claim(out, study_name, config, search)
     recipe = task.recipe(config.recipe)
-    networks = [NetworkTask(f"networks/{c.name}", c.spec_key, recipe, c) for c in candidates]
+    oneshot = config.inherit and search.strategy is Strategy.ONESHOT
+    inherit = oneshot and supernet is not None and Path(supernet).exists()
+    if oneshot and not inherit:
+        log.warning("finalize of %s: its supernet (%s) is gone; its trials train from scratch", study_name, supernet)
+    networks = [NetworkTask(f"networks/{c.name}", c.spec_key, recipe, c,
+                            str(supernet) if inherit and c.kind is NetworkKind.TRIAL else None) for c in candidates]
 
     def done(network: NetworkTask, measured: dict[str, Any]) -> None:
         if on_network is not None:
@@ -164,12 +180,13 @@ def finalize(storage_url: str, study_name: str, config: FinalizeConfig, out: str
 @dataclass(frozen=True)
 class NetworkTask:
     """One network to train at full fidelity: its directory under the output directory (``name``, may hold
-    ``/``), its spec, its recipe, and the caller's ``item``."""
+    ``/``), its spec, its recipe, the caller's ``item``, and the supernet it inherits from (``train_inherited``)."""
 
     name: str
     spec_key: str
     recipe: TrainRecipe
     item: Any = None
+    supernet: str | None = None  # the supernet checkpoint it inherits its starting weights from (None: scratch)
 
 
 def train_networks(networks: Sequence[NetworkTask], data: DatasetConfig | BoxDatasetConfig,
@@ -208,7 +225,8 @@ def train_networks(networks: Sequence[NetworkTask], data: DatasetConfig | BoxDat
         for n in todo:
             directory = out / n.name
             directory.mkdir(parents=True, exist_ok=True)
-            tasks.append(Task(train_fn, (n.spec_key, data, n.recipe, str(directory), threads), n))
+            args = (n.spec_key, data, n.recipe, str(directory), threads)
+            tasks.append(Task(train_inherited, (*args, n.supernet), n) if n.supernet else Task(train_fn, args, n))
         return run_batch(tasks, executor, workers, done, should_stop)
 
     return results, with_restarts(attempt, restart_ray)

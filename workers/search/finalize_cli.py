@@ -12,10 +12,12 @@ from typing import Any
 
 from searchspace.errors import SpecError
 from searchspace.fields import add_field_flag, field_at, flag_dest
+from workers.console import log_path_for
 from workers.runtime import StopCheck
 from workers.search.config import SearchConfig
 from workers.search.finalize import FinalizeConfig, FinalizeMismatch, finalize
 from workers.search.finalize_report import NetworkResult
+from workers.search.oneshot import supernet_checkpoint
 from workers.training import TrainRecipe
 
 
@@ -54,6 +56,9 @@ def add_finalize_flags(p: argparse.ArgumentParser, default_storage: str) -> None
     p.add_argument("--storage", default=default_storage, help="SQLAlchemy URL of the search's study storage")
     p.add_argument("--study", required=True, help="the search's study name")
     p.add_argument("--search-config", help="the search's config JSON, for a study that does not hold it")
+    p.add_argument("--checkpoint-dir", metavar="DIR",
+                   help="a one-shot search's --checkpoint-dir, where its supernet (STUDY.supernet.pt) is, which its "
+                        "trials inherit from (default: beside a SQLite storage, else the current directory)")
     add_flag_set(p, FinalizeConfig, FLAGS)
     p.add_argument("--out", required=True, help="directory for every network's product and report.json; "
                                                 "rerun the same command to resume a killed finalize")
@@ -82,8 +87,9 @@ def finalize_command(args: argparse.Namespace, should_stop: StopCheck | None = N
             print(f"{network.candidate.name}: {what}", file=sys.stderr)
 
     try:
+        checkpoint_dir = Path(args.checkpoint_dir) if args.checkpoint_dir else log_path_for(args.storage).parent
         report = finalize(args.storage, args.study, config, args.out, search=search, should_stop=should_stop,
-                          on_network=progress)
+                          on_network=progress, supernet=supernet_checkpoint(checkpoint_dir, args.study))
     except FinalizeMismatch as err:
         raise SpecError("--out", str(err)) from None
     if args.json:

@@ -66,6 +66,7 @@ class NetworkResult:
     best_epoch: int | None = None
     stopped: str | None = None
     resumed_from: int | None = None
+    inherited: bool = False  # started from the one-shot supernet's weights (``FinalizeConfig.inherit``)
     cpu_seconds: float | None = None
     train_seconds: float | None = None
     directory: str | None = None

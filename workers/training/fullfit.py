@@ -10,7 +10,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +58,7 @@ class EpochRecord:
 
 
 EpochHook = Callable[[EpochRecord], bool | None]
+Weights = Mapping[str, "torch.Tensor"]  # a state dict a run starts from
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,12 +116,16 @@ def trained_spec(spec: ArchSpec, info: DatasetInfo, recipe: TrainRecipe) -> Arch
     return replace(spec, num_classes=info.num_classes, resolution=resolution, drop_path_rate=drop)
 
 
-def fingerprint(spec: ArchSpec, data: DatasetConfig, recipe: TrainRecipe) -> str:
-    """What a checkpoint must match to be resumed: the trained spec, the data config and the recipe (but ``int8``,
-    which happens after training)."""
+def fingerprint(spec: ArchSpec, data: DatasetConfig, recipe: TrainRecipe, init: Weights | None = None) -> str:
+    """What a checkpoint must match to be resumed: the trained spec, the data config, the recipe (but ``int8``,
+    which happens after training) and the weights it started from (``init``, when not its seeded ones)."""
     trained = {k: v for k, v in recipe.to_dict().items() if k != "int8"}
     text = json.dumps([spec.to_dict(), data.to_dict(), trained], sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+    digest = hashlib.sha256(text.encode())
+    for name in sorted(init or {}):
+        digest.update(name.encode())
+        digest.update(init[name].detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
@@ -134,13 +139,14 @@ def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]
 
 
 def fit(spec: ArchSpec, data: DatasetConfig, recipe: TrainRecipe, checkpoint: str | os.PathLike[str] | None = None,
-        threads: int | None = None, on_epoch: EpochHook | None = None) -> FullFitResult:
+        threads: int | None = None, on_epoch: EpochHook | None = None, init: Weights | None = None) -> FullFitResult:
     """Train ``spec`` on ``data`` with ``recipe`` (see the module docstring).
 
     With ``checkpoint``, every epoch's state is written there atomically, and a call that finds one (of the same
-    spec, data and recipe) resumes after its last epoch; CheckpointMismatch when it is another run's.
+    spec, data, recipe and ``init``) resumes after its last epoch; CheckpointMismatch when it is another run's.
     ``threads`` sets torch's intra-op threads for the run (restored afterwards). ``on_epoch`` is called after
-    each epoch's checkpoint; returning False stops training (``stopped="callback"``).
+    each epoch's checkpoint; returning False stops training (``stopped="callback"``). ``init``: the state dict
+    the network starts from instead of its seeded initialisation (fine-tuning inherited weights).
     """
     import torch
 
@@ -154,7 +160,8 @@ def fit(spec: ArchSpec, data: DatasetConfig, recipe: TrainRecipe, checkpoint: st
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(recipe.seed)
-            result = _Run(spec, split, recipe, fingerprint(spec, data, recipe), checkpoint, on_epoch).run()
+            result = _Run(spec, split, recipe, fingerprint(spec, data, recipe, init), checkpoint, on_epoch,
+                          init).run()
             return with_int8(result, split) if recipe.int8 else result
     finally:
         torch.set_num_threads(previous_threads)
@@ -164,13 +171,16 @@ class _Run:
     """The state of one run, built fresh or restored from a checkpoint."""
 
     def __init__(self, spec: ArchSpec, split: SplitData, recipe: TrainRecipe, key: str,
-                 path: str | os.PathLike[str] | None, on_epoch: EpochHook | None) -> None:
+                 path: str | os.PathLike[str] | None, on_epoch: EpochHook | None, init: Weights | None = None) -> None:
         import torch
         from torch import nn
 
         self.spec, self.split, self.recipe, self.key, self.path, self.on_epoch = spec, split, recipe, key, path, on_epoch
         self.device = train_device(recipe.device)
-        self.model = build_seeded(spec, recipe.seed).to(self.device)
+        self.model = build_seeded(spec, recipe.seed)
+        if init is not None:
+            self.model.load_state_dict(init)
+        self.model = self.model.to(self.device)
         self.ema = averaged(self.model, recipe.ema_decay) if recipe.ema_decay > 0 else None
         self.optimizer = make_optimizer(self.model, recipe)
         n = len(split.y_train)

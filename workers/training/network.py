@@ -14,7 +14,7 @@ import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from searchspace.checks import check_int
 from searchspace.errors import SpecError
@@ -22,6 +22,9 @@ from searchspace.fields import as_dict, doc
 from searchspace.spec import ArchSpec
 from workers.data import DatasetConfig, DatasetInfo, nested_from_dict
 from workers.training.recipe import TrainRecipe
+
+if TYPE_CHECKING:
+    from workers.training.fullfit import Weights
 
 CHECKPOINT = "checkpoint.pt"
 PROGRESS = "progress.json"
@@ -70,10 +73,10 @@ def fitted_zoo(name: str, info: DatasetInfo, recipe: TrainRecipe) -> ArchSpec:
 
 
 def train_network(spec_key: str, data: DatasetConfig, recipe: TrainRecipe, directory: str,
-                  threads: int) -> dict[str, Any]:
+                  threads: int, init: Weights | None = None) -> dict[str, Any]:
     """Train one architecture at full fidelity into ``directory`` (resuming its checkpoint there), keeping its
-    progress file, and write its product; the JSON-ready figures (``accuracy`` is the test accuracy). Runs in a
-    Ray worker."""
+    progress file, and write its product; the JSON-ready figures (``accuracy`` is the test accuracy). ``init``:
+    the weights it starts from instead of its seeded ones (see ``fit``). Runs in a Ray worker."""
     from searchspace.counter import count
     from workers.training.fullfit import EpochRecord, fit
     from workers.training.product import save_product
@@ -85,7 +88,7 @@ def train_network(spec_key: str, data: DatasetConfig, recipe: TrainRecipe, direc
         write_json(out / PROGRESS, {"epochs_total": recipe.epochs, "epochs": [*earlier, record.to_dict()]})
 
     result = fit(ArchSpec.from_string(spec_key), data, recipe, checkpoint=out / CHECKPOINT, threads=threads,
-                 on_epoch=progress)
+                 on_epoch=progress, init=init)
     report = save_product(result, out)
     cost = count(result.spec)
     return {"accuracy": result.test_accuracy, "val_accuracy": result.val_accuracy, "test_size": result.test_size,

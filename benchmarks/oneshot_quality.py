@@ -106,13 +106,14 @@ def run(method: str, source: str, seed: int, args: argparse.Namespace, work: Pat
             "finalize_cpu_seconds": report.cpu_seconds if report is not None else 0.0, "networks": networks, "chance": 1.0 / info.num_classes}
 
 
-def hypervolumes(runs: dict[str, dict]) -> dict[str, float]:
-    """Each method's hypervolume over its retrained networks, at the seed's shared reference point."""
+def hypervolumes(runs: dict[str, dict], cost: str = "macs") -> dict[str, float]:
+    """Each method's hypervolume over its retrained networks (test accuracy above chance against ``cost``, a
+    network's figure), at the seed's shared reference point (chance, 1.1 x the largest cost)."""
     done = {m: [n for n in r["networks"] if n["error"] is None and n["test_accuracy"] is not None]
             for m, r in runs.items()}
-    ref = 1.1 * max((n["macs"] for nets in done.values() for n in nets), default=1.0)
+    ref = 1.1 * max((n[cost] for nets in done.values() for n in nets), default=1.0)
     chance = next(iter(runs.values()))["chance"]
-    return {m: hypervolume([(max(0.0, n["test_accuracy"] - chance), float(n["macs"])) for n in nets], ref)
+    return {m: hypervolume([(max(0.0, n["test_accuracy"] - chance), float(n[cost])) for n in nets], ref)
             for m, nets in done.items()}
 
 

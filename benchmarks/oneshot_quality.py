@@ -47,7 +47,14 @@ from workers.data import DatasetConfig
 from workers.latency import LatencyConfig
 from workers.oneshot import SupernetTraining
 from workers.runtime import TrialState
-from workers.search import FinalizeConfig, SearchConfig, SearchDriver, finalize, hypervolume, supernet_checkpoint
+from workers.search import (
+    FinalizeConfig,
+    SearchConfig,
+    SearchDriver,
+    finalize,
+    hypervolume,
+    supernet_checkpoint,
+)
 from workers.search.search_result import load_result
 from workers.training import TrainBudget, TrainRecipe
 

@@ -141,7 +141,8 @@ class FinalizeKind(JobKindBase):
         row is gone)."""
         directory = out / NETWORKS / network.candidate.name
         trained = trained_record(directory, job.artifacts or Path(), self.name, job.id,
-                                 cpu_seconds=network.cpu_seconds, proxy_accuracy=network.candidate.proxy_accuracy)
+                                 cpu_seconds=network.cpu_seconds, proxy_accuracy=network.candidate.proxy_accuracy,
+                                 inherited=network.inherited)
 
         def store(session: Session) -> str | None:
             candidate = network.candidate

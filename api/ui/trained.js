@@ -45,7 +45,8 @@ export function trainedSummary(a) {
     <dt>validation ${m}</dt><dd>${fmt(t.val_accuracy)} (${esc(t.selected)} of epoch ${esc(t.best_epoch + 1)}${
       t.stopped ? `; stopped: ${esc(t.stopped)}` : ""}${t.resumed_from ? `; resumed after epoch ${esc(t.resumed_from)}` : ""})</dd>
     <dt>recipe</dt><dd>${esc(r.epochs)} epochs at ${esc(t.spec ? t.spec.resolution : r.resolution)} px, batch ${esc(r.batch_size)}, ${
-      esc(r.optimizer)} lr ${esc(r.lr)}, ${esc(r.auto_augment)}, EMA ${esc(r.ema_decay)}</dd>
+      esc(r.optimizer)} lr ${esc(r.lr)}, ${esc(r.auto_augment)}, EMA ${esc(r.ema_decay)}${
+      t.inherited ? "; fine-tuned from the weights it inherits from the one-shot supernet" : ""}</dd>
     <dt>trained in</dt><dd>${fmtSeconds(t.train_seconds)} by ${jobLink}</dd></dl>
     <div id="trained-curves" class="chart-box"></div>`;
 }

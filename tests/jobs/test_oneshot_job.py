@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,8 +14,8 @@ from fastapi.testclient import TestClient
 from jobs.kind import study_name
 from store.settings import Settings
 from tests.jobs.test_service import running, wait_for
-from workers.search import FinalizeConfig, finalize, supernet_checkpoint
-from workers.training import TrainRecipe
+from tests.jobs.test_training_jobs import wait_job
+from workers.search import supernet_checkpoint
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 SPACE = {"resolutions": [12], "kinds": ["mbconv", "ghost", "micro"], "kernels": [3, 5], "expansions": [1.0, 3.0],
@@ -35,36 +34,41 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(database_url=database_url, max_concurrent_searches=100, poll_s=0.2, heartbeat_s=0.5,
                     stale_after_s=30.0, read_cache_s=0, export_dir=tmp_path_factory.mktemp("exports"),
-                    checkpoint_dir=tmp_path_factory.mktemp("checkpoints"))
+                    checkpoint_dir=tmp_path_factory.mktemp("checkpoints"),
+                    artifacts_dir=tmp_path_factory.mktemp("artifacts"))
 
 
-def test_a_oneshot_search_runs_through_the_api_and_finalizes(client: TestClient, settings: Settings,
-                                                             tmp_path: Path) -> None:
+def test_a_oneshot_search_runs_through_the_api_and_finalizes(client: TestClient, settings: Settings) -> None:
     created = client.post("/v1/searches", json=ONESHOT)
     assert created.status_code == 201, created.text
     search_id = created.json()["id"]
     assert created.json()["config"]["strategy"] == "oneshot" and created.json()["supernet"] is None
     with running(settings):
         body = wait_for(client, search_id, lambda b: b["state"] not in ("queued", "running"), timeout_s=300)
-    assert body["state"] == "succeeded" and body["stopped"] == "budget", body
-    supernet = body["supernet"]
-    assert supernet["state"] == "trained" and supernet["step"] == supernet["steps"] > 0
-    assert supernet["epochs_run"] == 1 and 0.0 < supernet["largest_accuracies"][0] <= 1.0
-    assert body["progress"]["complete"] == ONESHOT["n_trials"] and body["best"]["accuracy"] is not None
-    pareto = client.get(f"/v1/searches/{search_id}/pareto").json()
-    assert pareto["count"] >= 1 and all(t["state"] == "COMPLETE" for t in pareto["data"])
-    study = study_name("search", uuid.UUID(search_id))
-    supernet = supernet_checkpoint(settings.checkpoint_dir, study)
-    assert supernet is not None and supernet.exists()  # kept for the finalize
-    recipe = TrainRecipe(epochs=1, resolution=12, batch_size=64, bn_calibration=128)
-    report = finalize(settings.database_url, study, FinalizeConfig(top_k=1, baselines=False, recipe=recipe,
-                                                                   subset=0.3, workers=1), tmp_path / "final",
-                      supernet=supernet)
-    [network] = report.networks
-    assert network.error is None and 0.0 <= network.test_accuracy <= 1.0 and network.candidate.trial is not None
-    assert network.inherited  # fine-tuned from the supernet's weights
+        assert body["state"] == "succeeded" and body["stopped"] == "budget", body
+        supernet = body["supernet"]
+        assert supernet["state"] == "trained" and supernet["step"] == supernet["steps"] > 0
+        assert supernet["epochs_run"] == 1 and 0.0 < supernet["largest_accuracies"][0] <= 1.0
+        assert body["progress"]["complete"] == ONESHOT["n_trials"] and body["best"]["accuracy"] is not None
+        pareto = client.get(f"/v1/searches/{search_id}/pareto").json()
+        assert pareto["count"] >= 1 and all(t["state"] == "COMPLETE" for t in pareto["data"])
+        checkpoint = supernet_checkpoint(settings.checkpoint_dir, study_name("search", uuid.UUID(search_id)))
+        assert checkpoint is not None and checkpoint.exists()  # kept for the finalize
+        created = client.post(f"/v1/searches/{search_id}/finalize", json={
+            "top_k": 1, "baselines": False, "subset": 0.3, "workers": 1,
+            "recipe": {"epochs": 1, "resolution": 12, "batch_size": 64, "bn_calibration": 128}})
+        assert created.status_code == 201, created.text
+        final = wait_job(client, f"/v1/finalizes/{created.json()['id']}",
+                         lambda b: b["state"] not in ("queued", "running"), timeout_s=300)
+    assert final["state"] == "succeeded", final
+    [network] = final["result"]["networks"]
+    assert network["state"] == "COMPLETE" and network["kind"] == "trial" and 0.0 <= network["test_accuracy"] <= 1.0
+    assert network["inherited"]  # fine-tuned from the supernet's weights
+    arch = client.get(f"/v1/architectures/{network['architecture_id']}").json()
+    assert arch["trained"]["inherited"] and arch["trained"]["job"]["id"] == final["id"]
+    assert client.delete(f"/v1/finalizes/{final['id']}").status_code == 204
     assert client.delete(f"/v1/searches/{search_id}").status_code == 204
-    assert not supernet.exists()  # it goes with the search
+    assert not checkpoint.exists()  # it goes with the search
 
 
 @pytest.mark.parametrize(("body", "field"), [

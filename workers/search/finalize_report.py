@@ -128,9 +128,10 @@ class FinalizeReport:
             c = n.candidate
             shown = c.latency_ms if self.objective == "latency" else c.macs
             rows.append([c.name, c.proxy_accuracy, n.val_accuracy, n.test_accuracy, fifth[1](n), shown,
-                         n.resolution, len(n.epochs), n.directory if n.error is None else f"failed: {n.error[:60]}"])
+                         n.resolution, len(n.epochs), "supernet" if n.inherited else "scratch",
+                         n.directory if n.error is None else f"failed: {n.error[:60]}"])
         table = format_table(["network", f"proxy {m}", f"full val {m}", f"full test {m}", fifth[0],
-                              f"search {cost}", "res", "epochs", "product"], rows)
+                              f"search {cost}", "res", "epochs", "from", "product"], rows)
         return f"{table}\n{self.agreement_sentence}\n{self.dominance_sentence}"
 
 

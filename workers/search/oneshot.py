@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,9 @@ from workers.search.strategy import Start
 from workers.search.trial import Ticket
 from workers.training import Measurements, Stopped, measured, with_latency
 
+log = logging.getLogger(__name__)
 CHECKPOINT_SUFFIX = ".supernet.pt"
+UNSHARED_KINDS = ("micro",)  # block kinds whose sub-networks do not share the supernet's weights (measured)
 REPORT_EVERY_S = 2.0  # progress between epochs is reported at most this often
 STOP_GRACE_S = 300.0  # how long a stopped training may take to checkpoint and return before it is cancelled
 
@@ -86,6 +89,11 @@ def start_oneshot(start: Start) -> OneShot | Stop:
     """Train (or resume, or find trained) the supernet; the judge, or the Stop that ended the training."""
     config, began = start.config, time.monotonic()
     _check_fits(config)
+    unshared = sorted({k for stage in config.space.stages for k in stage.kinds} & set(UNSHARED_KINDS))
+    if unshared:
+        log.warning("one-shot search %s: its space holds %s blocks, whose weights the supernet does not share "
+                    "across sub-networks (their inherited accuracies are near chance); restrict the space's kinds "
+                    "to mbconv for a ranking that means something", start.study_name, " and ".join(unshared))
     gpus = 1.0 if config.supernet.budget.device == "cuda" else 0.0
     phase = SupernetPhase(supernet_config(config), supernet_checkpoint(start.checkpoint_dir, start.study_name),
                           _threads(config), gpus)

@@ -5,7 +5,7 @@ fidelity, hypervolume of their test accuracy against exact MACs.
     python benchmarks/oneshot_quality.py [--datasets digits,shapes,textures] [--seeds 0,1,2,3,4]
         [--other-seeds 0,1,2] [--cpu-budget 300] [--supernet-epochs 6] [--resolution 16] [--epochs 3] [--full-epochs 8] [--top 3] [--workers 2]
         [--oneshot-sampler nsga2] [--sampling uniform] [--progressive P] [--kinds mbconv,ghost,micro] [--tag NAME]
-        [--methods oneshot,random,default] [--reuse SUMMARY.json] [--scratch]
+        [--methods oneshot,random,default] [--reuse SUMMARY.json,...] [--scratch]
 
 Per seed and dataset (``--seeds`` for the first dataset, ``--other-seeds`` for the others; seeds outer, so a
 stopped run covers every dataset), three searches of the default proxy space at ``--resolution`` px, each with
@@ -23,7 +23,7 @@ worst ratio per dataset, and the CPU each spent. The studies (SQLite) and finali
 benchmarks/out/oneshot_quality[-TAG]/; a summary JSON is rewritten after every search, so a stopped run keeps
 what it measured (and a rerun with the same arguments resumes: finished studies and networks are reused).
 ``--methods`` runs only some of the methods; with ``--reuse``, the other methods' runs (same dataset and seed)
-are taken from an earlier summary run with the same settings, and all are judged together.
+are taken from earlier summaries run with the same settings, and all are judged together.
 Goals (issue 28): one-shot's median ratio >= 1.3 and worst seed >= 1.0 on every dataset.
 """
 
@@ -147,7 +147,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--tag", default="")
     parser.add_argument("--methods", default=",".join(METHODS), help="the methods to run")
-    parser.add_argument("--reuse", default="", help="an earlier summary JSON whose runs are taken, not run again")
+    parser.add_argument("--reuse", default="", help="earlier summary JSONs (comma-separated) whose runs of the "
+                                                     "methods not run are taken, not run again")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     command = "python benchmarks/oneshot_quality.py " + shlex.join(sys.argv[1:])
@@ -159,8 +160,9 @@ def main() -> int:
     rows = []
     datasets, others = args.datasets.split(","), set(map(int, args.other_seeds.split(",")))
     methods = set(args.methods.split(",")) & set(METHODS)
-    reused = {(r["dataset"], r["seed"], r["method"]): r for r in json.loads(Path(args.reuse).read_text())["runs"]
-              if r["method"] not in methods} if args.reuse else {}
+    reused = {(r["dataset"], r["seed"], r["method"]): {**r, "reused": path}
+              for path in filter(None, args.reuse.split(","))
+              for r in json.loads(Path(path).read_text())["runs"] if r["method"] not in methods}
     for seed in map(int, args.seeds.split(",")):  # every dataset gets a seed before any gets the next
         for source in (s for i, s in enumerate(datasets) if i == 0 or seed in others):
             runs = {}
@@ -168,7 +170,7 @@ def main() -> int:
                 if method in methods:
                     runs[method] = run(method, source, seed, args, work)
                 elif (source, seed, method) in reused:
-                    runs[method] = {**reused[source, seed, method], "reused": args.reuse}
+                    runs[method] = reused[source, seed, method]
                 else:
                     continue
                 summary["runs"].append(runs[method])

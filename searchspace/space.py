@@ -8,6 +8,7 @@ names (``stage3/kernel``) and always returns a valid ArchSpec.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -214,3 +215,28 @@ def sample(trial: optuna.trial.BaseTrial, space: SearchSpace) -> ArchSpec:
         stages.append(StageSpec(block=block, repeats=pick("repeats", st.repeat_options)))
     resolution = trial.suggest_categorical("resolution", space.resolutions)
     return assemble(space, tuple(stages), resolution)
+
+
+def params_of(space: SearchSpace, spec: ArchSpec) -> dict[str, Any]:
+    """The suggestions ``sample`` turns into ``spec`` (Optuna's parameters, to enqueue a known architecture); a
+    SpecError naming the first stage field that is not a choice of ``space``. Where several choices give the same
+    block (a width rounding to the same channels), the first in the space's order."""
+    if len(spec.stages) != len(space.stages):
+        raise SpecError("stages", f"must hold the space's {len(space.stages)} stages, got {len(spec.stages)}")
+    params: dict[str, Any] = {}
+    for i, (st, stage) in enumerate(zip(space.stages, spec.stages, strict=True)):
+        if stage.repeats not in st.repeat_options:
+            raise SpecError(f"stages[{i}].repeats", f"must be one of {', '.join(map(str, st.repeat_options))}")
+        for kind, width, kernel, expansion, se_ratio, act in itertools.product(
+                st.kinds, st.width_factors, st.kernels, st.expansions, st.se_ratios, st.acts):
+            chosen = {"kind": kind, "width": width, "kernel": kernel, "expansion": expansion, "se_ratio": se_ratio,
+                      "act": act}
+            if stage_block(st, **chosen) == stage.block:
+                params |= {f"stage{i}/{name}": value for name, value in chosen.items()}
+                params[f"stage{i}/repeats"] = stage.repeats
+                break
+        else:
+            raise SpecError(f"stages[{i}].block", "is not a block the search space's stage offers")
+    if spec.resolution not in space.resolutions:
+        raise SpecError("resolution", f"must be one of {', '.join(map(str, space.resolutions))}")
+    return params | {"resolution": spec.resolution}

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import searchspace as ss
-from searchspace.space import B0_SKELETON, SearchSpace, StageSpace, sample
+from searchspace.space import B0_SKELETON, SearchSpace, StageSpace, params_of, sample
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 SMALL = SearchSpace(resolutions=(32, 48), in_chans=1, num_classes=10, stem_stride=1)
@@ -82,3 +82,27 @@ def test_json_round_trip_and_errors() -> None:
     assert info.value.field == "stages[2].kernels[1]"
     with pytest.raises(ss.SpecError, match="kinds"):
         StageSpace(stride=1, out_chs=8, repeats=1, kinds=("fire",))
+
+
+@given(st.integers(0, 2**31 - 1))
+@settings(max_examples=30, deadline=None)
+def test_params_of_gives_the_suggestions_that_sample_turns_into_the_spec(seed: int) -> None:
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    spec = sample(study.ask(), SMALL)
+    params = params_of(SMALL, spec)
+    study.enqueue_trial(params)
+    assert sample(study.ask(), SMALL) == spec  # the enqueued trial rebuilds the spec
+    assert set(params) == {f"stage{i}/{n}" for i in range(len(SMALL.stages))
+                           for n in ("kind", "width", "kernel", "expansion", "se_ratio", "act", "repeats")} | {
+        "resolution"}
+
+
+def test_params_of_names_what_the_space_does_not_offer() -> None:
+    spec = _samples(SMALL, 0, 1)[0]
+    narrow = SMALL.with_choices(kernels=tuple(k for k in (3, 5, 7) if k != spec.stages[0].block.kernel))
+    with pytest.raises(ss.SpecError) as info:
+        params_of(narrow, spec)
+    assert info.value.field == "stages[0].block"
+    with pytest.raises(ss.SpecError) as info:
+        params_of(SearchSpace(resolutions=(64,), in_chans=1, num_classes=10, stem_stride=1), spec)
+    assert info.value.field == "resolution"

@@ -1,6 +1,7 @@
 """The one-shot strategy on real Ray: a tiny search trains its supernet (progress reported, checkpointed), judges
-every proposed sub-network with inherited weights exactly as ``judge_subnet`` does on the checkpoint, counts
-the supernet's CPU time against the budget, and, stopped while the supernet trains, resumes that training."""
+the sandwich's smallest and largest sub-networks first, then every proposed sub-network, with inherited weights
+exactly as ``judge_subnet`` does on the checkpoint, counts the supernet's CPU time against the budget, and,
+stopped while the supernet trains, resumes that training."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from searchspace.errors import SpecError
 from searchspace.spec import ArchSpec
+from searchspace.supernet import extreme_subnet
 from tests.workers.test_oneshot import SPACE
 from workers.data import DatasetConfig
 from workers.oneshot import SupernetTraining, calibration_images, judge_subnet, load_supernet
@@ -57,6 +59,17 @@ def test_every_trial_is_judged_with_the_weights_it_inherits(searched: tuple) -> 
         data = config.dataset.load(spec.resolution, spec.in_chans)
         calibration = calibration_images(data, SUPERNET.budget.bn_calibration, CONFIG.seed)
         assert judge_subnet(net, spec, data, calibration, 64) == pytest.approx(trial.accuracy, abs=1e-9)
+
+
+def test_the_sandwich_extremes_are_judged_first(searched: tuple) -> None:
+    result = searched[0]
+    rng = random.Random(CONFIG.seed)
+    ends = [extreme_subnet(result.config.space, largest, rng).to_string() for largest in (False, True)]
+    first = sorted(result.trials, key=lambda t: t.number)[:2]
+    assert [t.spec_key for t in first] == ends
+    macs = [t.macs for t in result.trials if t.macs is not None]
+    assert first[0].macs == min(macs) and first[1].macs == max(macs)
+    assert first[0] in result.pareto  # the cheapest sub-network is on the front whatever its accuracy
 
 
 def test_the_supernet_counts_against_the_cpu_budget(searched: tuple, tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from optuna.trial import FrozenTrial, Trial
 from searchspace.detection import DetectorSpec
 from searchspace.errors import SpecError
 from searchspace.latency_table import DeviceProfile, MissingEntryError
+from searchspace.space import params_of
 from searchspace.spec import ArchSpec
 from workers.latency import predictor_for
 from workers.runtime import (
@@ -189,7 +190,9 @@ class _SearchSource:
         self.task = TASKS[config.task]
         self.pruner = config.pruner if judge.prunes else Pruner.NONE
         history = ledger.recover()
-        if not history:  # a new study: zero-cost screening (if configured) enqueues the first candidates
+        if not history:  # a new study: the strategy's first candidates, then zero-cost screening's (if configured)
+            for spec in judge.first:
+                ledger.memory.enqueue_trial(params_of(config.space, spec), skip_if_exists=True)
             warm_start(ledger.memory, config)
         records = [TrialRecord.from_trial(t) for t in history]
         self.done = {r.spec_key: (r.number, r) for r in records if r.state is TrialState.COMPLETE and r.spec_key}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import logging
+import random
 import time
 from pathlib import Path
 from typing import Any
@@ -139,12 +140,18 @@ def _follow(phase: SupernetPhase, start: Start) -> Trained | Stop:
 
 
 class OneShot:
-    """Candidates judged with the trained supernet's weights (see the module docstring)."""
+    """Candidates judged with the trained supernet's weights (see the module docstring); the first two are the
+    sandwich rule's smallest and largest sub-networks, the ends of the space that the supernet trained directly and
+    that sampling rarely reaches."""
 
     prunes = False
 
     def __init__(self, config: SearchConfig, trained: Trained, phase_s: float) -> None:
         self.config, self.phase_s = config, phase_s
+        from searchspace.supernet import extreme_subnet
+
+        rng = random.Random(config.seed)  # the activations, which change no size
+        self.first = tuple(extreme_subnet(config.space, largest, rng) for largest in (False, True))
         self.cpu_seconds = trained.result.cpu_seconds
         self.result = trained.result
         self.weights = [trained.weights]  # in a list: Ray hands the reference over unresolved

@@ -43,6 +43,7 @@ class Judge(Protocol):
     cpu_seconds: float  # spent before the first trial (a supernet's training): counts against cpu_budget_s
     phase_s: float  # wall seconds it took to get ready: they count against timeout_s
     prunes: bool  # whether the search's pruner (per-epoch early stopping) applies to its tasks
+    first: tuple[ArchSpec, ...]  # judged before the sampler's own proposals when the study is new
 
     def task(self, spec: ArchSpec, ticket: Ticket | None) -> tuple[EvaluateFn, tuple[Any, ...]]:
         """The function a Ray worker runs to judge ``spec``, and its arguments."""
@@ -56,6 +57,7 @@ class MultiTrial:
 
     cpu_seconds = phase_s = 0.0
     prunes = True
+    first: tuple[ArchSpec, ...] = ()
 
     def __init__(self, start: Start) -> None:
         self.start = start

@@ -42,8 +42,8 @@ def to_public(job: Finalize, settings: Settings) -> FinalizePublic:
                                                   "trial"}})
 def create_finalize(search_id: uuid.UUID, body: FinalizeCreate, session: SessionDep, settings: SettingsDep,
                     response: Response) -> FinalizePublic:
-    """Queue the search's finalize: a driver trains its ``top_k`` architectures (its front, evenly spread over
-    cost, then its next most accurate; by reward or feasible accuracy in the other modes) and, with
+    """Queue the search's finalize: a driver trains its ``top_k`` architectures (the members of its front that
+    dominate the most hypervolume, then its next most accurate; by reward or feasible accuracy in the other modes) and, with
     ``baselines``, its fitted baselines at full fidelity with the recipe on Ray, ``workers`` at a time, each with
     a checkpoint every epoch. Every trained network is recorded on its architecture (test accuracy, curves,
     trained downloads); the finalize's result ends with the proxy truth: Spearman and Kendall between proxy and

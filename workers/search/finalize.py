@@ -40,12 +40,14 @@ from workers.runtime import (
 from workers.search.config import SearchConfig, Strategy
 from workers.search.finalize_report import Candidate, FinalizeReport, NetworkKind, NetworkResult, build_report
 from workers.search.inherit import train_inherited
+from workers.search.results import hypervolume_subset
 from workers.search.search_result import SearchResult, load_result, stored_config
 from workers.search.task import TASKS
 from workers.training import TrainBudget, TrainRecipe, train_network, write_json
 
 log = logging.getLogger(__name__)
 MANIFEST = "finalize.json"
+REFERENCE_MARGIN = 1.1  # the front is chosen from by hypervolume up to this times its costliest member
 RESULT = "result.json"
 
 
@@ -58,8 +60,10 @@ class FinalizeConfig:
     """How a search is finalized: which networks, the full-fidelity recipe, and the Ray workers that train them."""
 
     top_k: int = field(default=5, metadata=doc(
-        "architectures of the search trained at full fidelity: its front (pareto mode, evenly spread over cost "
-        "when it has more), then its next most accurate; the top by reward or feasible accuracy in other modes"))
+        "architectures of the search trained at full fidelity: its front (pareto mode; when it has more, the "
+        "top_k whose accuracy against the search's cost dominates the most hypervolume up to 1.1 x its costliest "
+        "member, chosen greedily), then its next most accurate; the top by reward or feasible accuracy in other "
+        "modes"))
     baselines: bool = field(default=True, metadata=doc("also train the search's baselines (as it fitted them)"))
     inherit: bool = field(default=True, metadata=doc(
         "a one-shot search's trials start from the weights they inherit from its trained supernet and are "
@@ -108,8 +112,10 @@ def choose(result: SearchResult, top_k: int) -> list[Candidate]:
                                              t.number))
     else:
         front = result.pareto
-        if len(front) > top_k:  # evenly spread over the front, both ends kept
-            front = [front[round(i * (len(front) - 1) / max(1, top_k - 1))] for i in range(top_k)]
+        if len(front) > top_k:  # the top_k dominating the most of the front's hypervolume, by increasing cost
+            points = [(t.accuracy, float(t.metric(config.objective))) for t in front]
+            chosen = hypervolume_subset(points, top_k, REFERENCE_MARGIN * max(cost for _, cost in points))
+            front = [front[i] for i in sorted(chosen)]
         ranked = front + sorted(done, key=lambda t: (-t.accuracy, t.number))
     chosen: dict[str, Candidate] = {}
     for t in ranked:

@@ -164,6 +164,18 @@ def hypervolume(points: Iterable[tuple[float, float]], reference_cost: float) ->
     return area
 
 
+def hypervolume_subset(points: Sequence[tuple[float, float]], k: int, reference_cost: float) -> list[int]:
+    """Indices of ``k`` of the (accuracy, cost) points whose hypervolume (``hypervolume``) is largest, chosen
+    greedily (each next point the one adding the most; ties to the earlier index), as SMS-EMOA and Optuna's
+    multi-objective samplers select a front's representatives; all of them when there are no more than ``k``."""
+    chosen: list[int] = []
+    while len(chosen) < min(k, len(points)):
+        base = [points[i] for i in chosen]
+        left = [i for i in range(len(points)) if i not in chosen]
+        chosen.append(max(left, key=lambda i: (hypervolume([*base, points[i]], reference_cost), -i)))
+    return chosen
+
+
 def mnasnet_reward(accuracy: float, cost: float, target: float, kind: str) -> float:
     """MnasNet's ACC * (COST/T)^w: soft w = -0.07; hard w = 0 at or below T and -1 above."""
     w = -0.07 if kind == "soft" else (0.0 if cost <= target else -1.0)

@@ -14,8 +14,8 @@ for one-shot), objective MACs, no baselines: ``oneshot`` (``--supernet-epochs`` 
 candidates judged with inherited weights, proposed by ``--oneshot-sampler``), ``random`` (multi-trial random
 sampling, ``--epochs`` of proxy training each, no early stopping) and ``default`` (multi-trial, the search's
 defaults: multi-objective TPE with MO-ASHA rungs). Each is then finalized (``workers.search.finalize``): its
-``--top`` architectures (the members of its front dominating the most hypervolume) trained with the default TrainRecipe for ``--full-epochs`` at
-``--resolution``, test top-1; one-shot's start from the weights they inherit from its supernet (the finalize's
+``--top`` architectures (the members of its front dominating the most hypervolume) trained with the default
+TrainRecipe for ``--full-epochs`` at ``--resolution``, test top-1; one-shot's start from the weights they inherit from its supernet (the finalize's
 default, ``FinalizeConfig.inherit``), or from scratch with ``--scratch`` (a rerun with it finalizes the same
 studies again). Per seed the three share a reference
 point: accuracy at chance and 1.1 x the largest MACs any of them retrained. Reported: each method's hypervolume, its ratio to random's per seed, the median and

@@ -43,11 +43,11 @@ def to_public(job: Finalize, settings: Settings) -> FinalizePublic:
 def create_finalize(search_id: uuid.UUID, body: FinalizeCreate, session: SessionDep, settings: SettingsDep,
                     response: Response) -> FinalizePublic:
     """Queue the search's finalize: a driver trains its ``top_k`` architectures (the members of its front that
-    dominate the most hypervolume, then its next most accurate; by reward or feasible accuracy in the other modes) and, with
-    ``baselines``, its fitted baselines at full fidelity with the recipe on Ray, ``workers`` at a time, each with
-    a checkpoint every epoch. Every trained network is recorded on its architecture (test accuracy, curves,
-    trained downloads); the finalize's result ends with the proxy truth: Spearman and Kendall between proxy and
-    full-fidelity test accuracy (in words when weak) and whether the fully trained front dominates each baseline
+    dominate the most hypervolume, then its next most accurate; by reward or feasible accuracy in the other modes)
+    and, with ``baselines``, its fitted baselines at full fidelity with the recipe on Ray, ``workers`` at a time,
+    each with a checkpoint every epoch. Every trained network is recorded on its architecture (test accuracy,
+    curves, trained downloads); the finalize's result ends with the proxy truth: Spearman and Kendall between proxy
+    and full-fidelity test accuracy (in words when weak) and whether the fully trained front dominates each baseline
     at the search's latency or MACs."""
     config = limits.check_finalize(body.to_config(), settings)  # the body first: a 422 names its field
     search = crud.get_search(session, search_id=search_id)

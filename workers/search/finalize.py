@@ -114,8 +114,8 @@ def choose(result: SearchResult, top_k: int) -> list[Candidate]:
         front = result.pareto
         if len(front) > top_k:  # the top_k dominating the most of the front's hypervolume, by increasing cost
             points = [(t.accuracy, float(t.metric(config.objective))) for t in front]
-            chosen = hypervolume_subset(points, top_k, REFERENCE_MARGIN * max(cost for _, cost in points))
-            front = [front[i] for i in sorted(chosen)]
+            picked = hypervolume_subset(points, top_k, REFERENCE_MARGIN * max(cost for _, cost in points))
+            front = [front[i] for i in sorted(picked)]
         ranked = front + sorted(done, key=lambda t: (-t.accuracy, t.number))
     chosen: dict[str, Candidate] = {}
     for t in ranked:

@@ -3,7 +3,8 @@
 fidelity, hypervolume of their test accuracy against exact MACs.
 
     python benchmarks/oneshot_quality.py [--datasets digits,shapes,textures] [--seeds 0,1,2,3,4]
-        [--other-seeds 0,1,2] [--cpu-budget 300] [--supernet-epochs 6] [--resolution 16] [--epochs 3] [--full-epochs 8] [--top 3] [--workers 2]
+        [--other-seeds 0,1,2] [--cpu-budget 300] [--supernet-epochs 6] [--resolution 16] [--epochs 3] [--full-epochs 8]
+        [--full-resolution PX] [--top 3] [--workers 2]
         [--oneshot-sampler nsga2] [--sampling uniform] [--progressive P] [--kinds mbconv,ghost,micro] [--tag NAME]
         [--methods oneshot,random,default] [--reuse SUMMARY.json,...] [--scratch]
 
@@ -15,7 +16,7 @@ candidates judged with inherited weights, proposed by ``--oneshot-sampler``), ``
 sampling, ``--epochs`` of proxy training each, no early stopping) and ``default`` (multi-trial, the search's
 defaults: multi-objective TPE with MO-ASHA rungs). Each is then finalized (``workers.search.finalize``): its
 ``--top`` architectures (the members of its front dominating the most hypervolume) trained with the default
-TrainRecipe for ``--full-epochs`` at ``--resolution``, test top-1; one-shot's start from the weights they inherit from its supernet (the finalize's
+TrainRecipe for ``--full-epochs`` at ``--full-resolution`` (default ``--resolution``), test top-1; one-shot's start from the weights they inherit from its supernet (the finalize's
 default, ``FinalizeConfig.inherit``), or from scratch with ``--scratch`` (a rerun with it finalizes the same
 studies again). Per seed the three share a reference
 point: accuracy at chance and 1.1 x the largest MACs any of them retrained. Reported: each method's hypervolume, its ratio to random's per seed, the median and
@@ -41,7 +42,7 @@ from pathlib import Path
 import optuna
 
 from searchspace.errors import SpecError
-from searchspace.space import PROXY_SPACE
+from searchspace.space import PROXY_SPACE, SearchSpace
 from searchspace.table import format_table
 from workers.data import DatasetConfig
 from workers.latency import LatencyConfig
@@ -64,9 +65,14 @@ from benchmarks.proxy_truth import OUT, make_textures  # the third dataset, gene
 METHODS = ("oneshot", "random", "default")
 
 
+def space_of(args: argparse.Namespace) -> SearchSpace:
+    """The searched space: the default proxy space at ``--resolution`` px with ``--kinds`` in every stage."""
+    return replace(PROXY_SPACE, resolutions=(args.resolution,)).with_choices(kinds=tuple(args.kinds.split(",")))
+
+
 def search_config(method: str, source: str, seed: int, args: argparse.Namespace) -> SearchConfig:
     path = str(make_textures(OUT / "textures")) if source == "textures" else source
-    space = replace(PROXY_SPACE, resolutions=(args.resolution,)).with_choices(kinds=tuple(args.kinds.split(",")))
+    space = space_of(args)
     base = SearchConfig(dataset=DatasetConfig(source=path), space=space,
                         budget=TrainBudget(epochs=args.epochs), latency=LatencyConfig(warmup=1, repeats=3),
                         objective="macs", baselines=(), n_workers=args.workers, seed=seed,
@@ -93,7 +99,7 @@ def run(method: str, source: str, seed: int, args: argparse.Namespace, work: Pat
     supernet_cpu = float(phases[-1].get("cpu_seconds") or 0.0) if phases else 0.0
     judged = [t for t in result.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and not t.rejected
               and t.reused_from is None]
-    recipe = TrainRecipe(epochs=args.full_epochs, resolution=args.resolution)
+    recipe = TrainRecipe(epochs=args.full_epochs, resolution=args.full_resolution or args.resolution)
     try:
         config = FinalizeConfig(top_k=args.top, baselines=False, recipe=recipe, workers=args.workers,
                                 inherit=not args.scratch)
@@ -124,7 +130,8 @@ def hypervolumes(runs: dict[str, dict], cost: str = "macs") -> dict[str, float]:
             for m, nets in done.items()}
 
 
-def main() -> int:
+def flags() -> argparse.ArgumentParser:
+    """The benchmark's flags (``quality_latency.py`` reads a summary's command with them)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="digits,shapes,textures")
     parser.add_argument("--seeds", default="0,1,2,3,4", help="seeds of the first dataset")
@@ -141,6 +148,7 @@ def main() -> int:
     parser.add_argument("--kinds", default="mbconv,ghost,micro", help="block kinds of every stage of the space")
     parser.add_argument("--epochs", type=int, default=3, help="multi-trial proxy epochs")
     parser.add_argument("--full-epochs", type=int, default=8, help="finalize epochs")
+    parser.add_argument("--full-resolution", type=int, help="finalize resolution in px (default: --resolution)")
     parser.add_argument("--scratch", action="store_true", help="one-shot's finalize trains from scratch, not "
                                                                 "from the supernet's weights (FinalizeConfig.inherit)")
     parser.add_argument("--top", type=int, default=3)
@@ -149,7 +157,11 @@ def main() -> int:
     parser.add_argument("--methods", default=",".join(METHODS), help="the methods to run")
     parser.add_argument("--reuse", default="", help="earlier summary JSONs (comma-separated) whose runs of the "
                                                      "methods not run are taken, not run again")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> int:
+    args = flags().parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     command = "python benchmarks/oneshot_quality.py " + shlex.join(sys.argv[1:])
     print(f"$ {command}", flush=True)

@@ -1,19 +1,20 @@
 """The search-quality comparison of ``benchmarks/oneshot_quality.py`` judged on latency instead of MACs: every
-retrained network of its summary timed as a user times it (``workers.latency.time_specs_fresh``: built alone in
-a freshly spawned process, the plain eager loop, batch 1, one thread) and predicted from a device profile of this
-machine (eager, one thread), then each method's hypervolume of (test accuracy above chance, latency) at a
-reference shared per dataset and seed, and its ratio to random's, for both latencies.
+retrained network of its summary, at the resolution it was trained at, timed as a user times it
+(``workers.latency.time_specs_fresh``: built alone in a freshly spawned process, the plain eager loop, batch 1,
+one thread) and predicted from a device profile of this machine (eager, one thread); then each method's
+hypervolume of (test accuracy above chance, latency) at a reference shared per dataset and seed, and its ratio
+to random's, for both latencies (and MACs).
 
     python benchmarks/quality_latency.py --summary benchmarks/results/oneshot_quality_X.json [--out FILE]
         [--calibrate 40] [--no-predict]
 
 The profile is made as ``python -m workers profile`` makes one (``workers.latency.profile``: parts timed by the
-profiler, the correction fitted on ``--calibrate`` random networks of the searched space, seed 0, timed whole by
-the plain loop in a fresh process), per data shape (classes, input channels), but of only the parts the
-retrained and calibration networks contain: a profile of the whole space predicts them the same. Profiles are
-kept under benchmarks/out/quality_latency/ and reused. Run it on a quiet machine: the latencies are measured,
-and the hypervolumes follow them. The latencies are written beside the summary's runs to ``--out`` (default: the
-summary's name with ``_latency``), so the figures can be recomputed without timing again.
+profiler, the correction fitted on ``--calibrate`` random networks of the searched space at the trained
+resolution, seed 0, timed whole by the plain loop in a fresh process), per data shape (classes, input channels),
+but of only the parts the retrained and calibration networks contain: a profile of the whole space predicts them
+the same. Profiles are kept under benchmarks/out/quality_latency/ and reused. Run it on a quiet machine: the
+latencies are measured, and the hypervolumes follow them. The latencies are written beside the summary's runs to
+``--out`` (default: the summary's name with ``_latency``), so the figures can be recomputed without timing again.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import json
 import shlex
 import statistics
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from searchspace.latency_keys import network_parts
@@ -70,20 +72,24 @@ def main() -> int:
     print(f"$ {command}", flush=True)
     summary = json.loads(Path(args.summary).read_text())
     runs = summary["runs"]
-    specs = sorted({n["spec"] for r in runs for n in r["networks"] if n["error"] is None})
+    bench = flags().parse_args(shlex.split(summary["command"])[2:])
+    resolution = bench.full_resolution or bench.resolution  # the networks as trained: at the finalize's resolution
+    space = replace(space_of(bench), resolutions=(resolution,))
+    trained = {n["spec"]: replace(ArchSpec.from_string(n["spec"]), resolution=resolution)
+               for r in runs for n in r["networks"] if n["error"] is None}
+    specs = sorted(trained)
     loop = PlainLoop()
-    timed = dict(zip(specs, time_specs_fresh([ArchSpec.from_string(s) for s in specs], loop), strict=True))
+    timed = dict(zip(specs, time_specs_fresh([trained[s] for s in specs], loop), strict=True))
     costs = dict(COSTS)
     if args.no_predict:
         costs.pop("predicted_ms")
     else:
-        space = space_of(flags().parse_args(shlex.split(summary["command"])[2:]))
-        forecast = predicted([ArchSpec.from_string(s) for s in specs], space, args.calibrate)
+        forecast = predicted([trained[s] for s in specs], space, args.calibrate)
     for r in runs:
         for n in r["networks"]:
             n["latency_ms"] = timed[n["spec"]].median_ms if n["spec"] in timed else None
             if not args.no_predict:
-                n["predicted_ms"] = forecast.get(n["spec"])
+                n["predicted_ms"] = forecast.get(trained[n["spec"]].to_string()) if n["spec"] in trained else None
     by_seed: dict[tuple[str, int], dict[str, dict]] = {}
     for r in runs:
         by_seed.setdefault((r["dataset"], r["seed"]), {})[r["method"]] = r

@@ -57,6 +57,9 @@ def predicted(specs: list[ArchSpec], space: SearchSpace, calibrate: int) -> dict
             parts = {p.key: p for s in group + calibration for p in network_parts(s)}
             profile = profile_parts(parts.values(), Timing(), path, calibration=calibration)
             save_profile(path, profile)
+        c = profile.correction
+        print(f"{path} ({classes} classes, {chans} channel(s)): {len(profile.entries)} parts, correction fitted on "
+              f"{c.fitted_on} networks whose rounds spread {c.round_spread:.0%} (above 10%: fitted on noise)")
         out.update({s.to_string(): predict(s, profile, path.name) for s in group})
     return out
 

@@ -3,8 +3,8 @@
 fidelity, hypervolume of their test accuracy against exact MACs.
 
     python benchmarks/oneshot_quality.py [--datasets digits,shapes,textures] [--seeds 0,1,2,3,4]
-        [--other-seeds 0,1,2] [--cpu-budget 300] [--supernet-epochs 6] [--resolution 16] [--epochs 3] [--full-epochs 8]
-        [--full-resolution PX] [--top 3] [--workers 2]
+        [--other-seeds 0,1,2] [--cpu-budget 300] [--supernet-epochs 6] [--resolution 16] [--epochs 3]
+        [--full-epochs 8] [--full-resolution PX] [--top 3] [--workers 2]
         [--oneshot-sampler nsga2] [--sampling uniform] [--progressive P] [--kinds mbconv,ghost,micro] [--tag NAME]
         [--methods oneshot,random,default] [--reuse SUMMARY.json,...] [--scratch]
 
@@ -16,9 +16,9 @@ candidates judged with inherited weights, proposed by ``--oneshot-sampler``), ``
 sampling, ``--epochs`` of proxy training each, no early stopping) and ``default`` (multi-trial, the search's
 defaults: multi-objective TPE with MO-ASHA rungs). Each is then finalized (``workers.search.finalize``): its
 ``--top`` architectures (the members of its front dominating the most hypervolume) trained with the default
-TrainRecipe for ``--full-epochs`` at ``--full-resolution`` (default ``--resolution``), test top-1; one-shot's start from the weights they inherit from its supernet (the finalize's
-default, ``FinalizeConfig.inherit``), or from scratch with ``--scratch`` (a rerun with it finalizes the same
-studies again). Per seed the three share a reference
+TrainRecipe for ``--full-epochs`` at ``--full-resolution`` (default ``--resolution``), test top-1; one-shot's
+start from the weights they inherit from its supernet (the finalize's default, ``FinalizeConfig.inherit``), or
+from scratch with ``--scratch`` (a rerun with it finalizes the same studies again). Per seed the three share a reference
 point: accuracy at chance and 1.1 x the largest MACs any of them retrained. Reported: each method's hypervolume, its ratio to random's per seed, the median and
 worst ratio per dataset, and the CPU each spent. The studies (SQLite) and finalize reports are kept under
 benchmarks/out/oneshot_quality[-TAG]/; a summary JSON is rewritten after every search, so a stopped run keeps
